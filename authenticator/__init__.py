@@ -1,0 +1,1 @@
+"""A scriptable authenticator app: otpauth URIs, TOTP/HOTP codes, QR codes, an encrypted vault."""

@@ -1,0 +1,234 @@
+"""The `otp` command group (mounted as `sleutel otp ...` and `python -m authenticator otp ...`)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+from authenticator.clock import Clock, SystemClock
+from authenticator.codes import current_code, hotp_code, next_code, seconds_remaining
+from authenticator.errors import AuthenticatorError, DuplicateAccount, VaultMissing
+from authenticator.migration import to_migration_uris
+from authenticator.qr import OTP_PREFIXES, read_uris, save_png, to_terminal_text
+from authenticator.uri import parse_uri, to_uri
+from authenticator.vault import ImportResult, Vault
+from authenticator.vault_file import DEFAULT_KDF_N
+
+ENV_VAULT = "SLEUTEL_VAULT"
+ENV_PASSWORD = "SLEUTEL_VAULT_PASSWORD"  # noqa: S105 -- the variable's name, not a password
+PLAINTEXT_WARNING = (
+    "warning: this output holds the account secrets in plain text; anyone who sees it can "
+    "generate your codes"
+)
+# Module-level hooks so tests can make vault creation cheap and answer password prompts.
+KDF_N = DEFAULT_KDF_N
+prompt_password: Callable[[str], str] = getpass.getpass
+
+
+def default_vault_path() -> Path:
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home) / "sleutel" / "authenticator.vault"
+
+
+def add_subparsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    otp = subparsers.add_parser("otp", help="authenticator app: TOTP/HOTP codes from a vault")
+    otp.add_argument("--vault", metavar="PATH", help=f"vault file (env {ENV_VAULT})")
+    otp.set_defaults(func=run)
+    commands = otp.add_subparsers(dest="otp_command", required=True, metavar="COMMAND")
+    add = commands.add_parser("add", help="add accounts from an otpauth URI or a QR image")
+    add.add_argument("source", metavar="URI|IMAGE_PATH")
+    add.add_argument("--name", help="display name (single account only)")
+    commands.add_parser("list", help="list account names")
+    code = commands.add_parser("code", help="show the current code of an account")
+    code.add_argument("name")
+    code.add_argument("--next", action="store_true", help="show the code of the next period")
+    code.add_argument("-q", "--quiet", action="store_true", help="print the code only")
+    commands.add_parser("remove", help="delete an account").add_argument("name")
+    rename = commands.add_parser("rename", help="change an account's display name")
+    rename.add_argument("old")
+    rename.add_argument("new")
+    imp = commands.add_parser("import", help="import a file of URIs, a migration URI or a QR image")
+    imp.add_argument("file", metavar="FILE|URI")
+    export = commands.add_parser("export", help="print all accounts (plain-text secrets!)")
+    export.add_argument("--format", choices=["uris", "migration", "qr"], default="uris")
+    qr = commands.add_parser("qr", help="show an account as a QR code in the terminal")
+    qr.add_argument("name")
+    qr.add_argument("--png", metavar="PATH", help="write a PNG instead")
+
+
+def _vault_path(args: argparse.Namespace) -> Path:
+    chosen = args.vault or os.environ.get(ENV_VAULT)
+    return Path(chosen).expanduser() if chosen else default_vault_path()
+
+
+def _password(creating: bool) -> str:
+    from_env = os.environ.get(ENV_PASSWORD)
+    if from_env is not None:
+        return from_env
+    password = prompt_password("Vault password: ")
+    if creating and sys.stdin.isatty() and prompt_password("Repeat password: ") != password:
+        raise AuthenticatorError("the passwords differ", code="password_mismatch")
+    return password
+
+
+def _vault(args: argparse.Namespace, create: bool = False) -> Vault:
+    path = _vault_path(args)
+    if path.exists():
+        return Vault.open(path, _password(creating=False))
+    if not create:
+        raise VaultMissing(f"no vault at {path}; add an account first")
+    vault = Vault.create(path, _password(creating=True), kdf_n=KDF_N)
+    print(f"created vault {path}", file=sys.stderr)
+    return vault
+
+
+def _uris_from(source: str) -> list[str]:
+    """A URI as given, a text file of URIs (one per line, # comments), or a QR image."""
+    if source.strip().lower().startswith(OTP_PREFIXES):
+        return [source.strip()]
+    path = Path(source).expanduser()
+    if not path.is_file():
+        raise AuthenticatorError(f"{source!r} is neither a URI nor a file", code="bad_source")
+    raw = path.read_bytes()
+    try:
+        lines = [line.strip() for line in raw.decode("utf-8").splitlines()]
+    except UnicodeDecodeError:
+        return read_uris(raw)
+    uris = [line for line in lines if line and not line.startswith("#")]
+    if uris and all(uri.lower().startswith(OTP_PREFIXES) for uri in uris):
+        return uris
+    return read_uris(raw)
+
+
+def _report(result: ImportResult) -> None:
+    for name in result.added:
+        print(f"added {name}")
+    for name in result.duplicates:
+        print(f"warning: {name} is already in the vault, skipped", file=sys.stderr)
+    for bad in result.rejected:
+        label = f"{bad.issuer}:{bad.name}" if bad.issuer else bad.name
+        print(f"warning: {label} refused: {bad.error.code}: {bad.error.message}", file=sys.stderr)
+
+
+def _add(args: argparse.Namespace, clock: Clock) -> int:
+    uris = _uris_from(args.source)
+    if args.name is not None:
+        if len(uris) != 1 or not uris[0].lower().startswith("otpauth://"):
+            raise AuthenticatorError("--name needs exactly one otpauth URI", code="bad_source")
+        acc = parse_uri(uris[0])  # validate before asking for the password
+        vault = _vault(args, create=True)
+        print(f"added {vault.add(acc, args.name)}")
+        vault.save()
+        return 0
+    vault = _vault(args, create=True)
+    result = vault.import_uris(uris)
+    _report(result)
+    if not result.added:
+        if result.duplicates:
+            raise DuplicateAccount(f"{result.duplicates[0]} is already in the vault")
+        raise AuthenticatorError("no account could be added", code="nothing_added")
+    vault.save()
+    return 0
+
+
+def _import(args: argparse.Namespace, clock: Clock) -> int:
+    uris = _uris_from(args.file)
+    vault = _vault(args, create=True)
+    result = vault.import_uris(uris)
+    vault.save()
+    _report(result)
+    added, dupes, refused = len(result.added), len(result.duplicates), len(result.rejected)
+    print(f"imported {added}, skipped {dupes} duplicate(s), refused {refused}")
+    return 0
+
+
+def _list(args: argparse.Namespace, clock: Clock) -> int:
+    for name, acc in _vault(args).accounts.items():
+        print(f"{name}\t{acc.kind}\t{acc.algorithm}\t{acc.digits} digits")
+    return 0
+
+
+def _code(args: argparse.Namespace, clock: Clock) -> int:
+    vault = _vault(args)
+    acc = vault.get(args.name)
+    now = clock.now()
+    if acc.kind == "hotp" and not args.next:
+        # Like a phone app, showing an hotp code consumes its counter value.
+        code, note = hotp_code(acc, acc.counter), f"counter {acc.counter}"
+        vault.update(args.name, replace(acc, counter=acc.counter + 1))
+        vault.save()
+    elif args.next:
+        code, note = next_code(acc, now), f"next, valid in {seconds_remaining(acc, now)}s"
+    else:
+        code, note = current_code(acc, now), f"{seconds_remaining(acc, now)}s left"
+    print(code if args.quiet else f"{code}  ({note})")
+    return 0
+
+
+def _remove(args: argparse.Namespace, clock: Clock) -> int:
+    vault = _vault(args)
+    vault.remove(args.name)
+    vault.save()
+    print(f"removed {args.name}")
+    return 0
+
+
+def _rename(args: argparse.Namespace, clock: Clock) -> int:
+    vault = _vault(args)
+    vault.rename(args.old, args.new)
+    vault.save()
+    print(f"renamed {args.old} -> {args.new.strip()}")
+    return 0
+
+
+def _export(args: argparse.Namespace, clock: Clock) -> int:
+    vault = _vault(args)
+    print(PLAINTEXT_WARNING, file=sys.stderr)
+    if args.format == "migration":
+        print("\n".join(to_migration_uris(list(vault.accounts.values()))))
+    elif args.format == "qr":
+        for name, acc in vault.accounts.items():
+            print(f"{name}\n{to_terminal_text(to_uri(acc))}\n")
+    else:
+        print("\n".join(vault.export_uris()))
+    return 0
+
+
+def _qr(args: argparse.Namespace, clock: Clock) -> int:
+    uri = to_uri(_vault(args).get(args.name))
+    if args.png:
+        save_png(uri, Path(args.png).expanduser())
+        print(f"wrote {args.png}")
+    else:
+        print(to_terminal_text(uri))
+    return 0
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace, Clock], int]] = {
+    "add": _add,
+    "list": _list,
+    "code": _code,
+    "remove": _remove,
+    "rename": _rename,
+    "import": _import,
+    "export": _export,
+    "qr": _qr,
+}
+
+
+def run(args: argparse.Namespace, clock: Clock | None = None) -> int:
+    """Execute a parsed `otp` command; expected failures print `error: code: message`, exit 2."""
+    try:
+        return _COMMANDS[args.otp_command](args, clock or SystemClock())
+    except AuthenticatorError as error:
+        print(f"error: {error.code}: {error.message}", file=sys.stderr)
+    except OSError as error:
+        print(f"error: io_error: {error}", file=sys.stderr)
+    except (KeyboardInterrupt, EOFError):
+        print("error: cancelled: no password given", file=sys.stderr)
+    return 2
