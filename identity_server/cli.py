@@ -1,0 +1,210 @@
+"""The `sleutel` command: serve the sandbox and manage its registers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from identity_server.core.errors import SleutelError
+from identity_server.core.records import Address
+from identity_server.runtime import open_services, serve
+from identity_server.services import Services
+from identity_server.settings import Settings
+from identity_server.web import views
+
+
+def default_db() -> Path:
+    if os.environ.get("SLEUTEL_DB"):
+        return Path(os.environ["SLEUTEL_DB"])
+    base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+    return base / "sleutel" / "sleutel.sqlite3"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sleutel", description=__doc__)
+    parser.add_argument("--db", type=Path, default=None, help="SQLite database (default: $SLEUTEL_DB or ~/.local/share/sleutel)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run the identity server")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=8470)
+    s.add_argument("--public-url", default="")
+    s.add_argument("--no-seed", action="store_true", help="do not seed the demo people on first start")
+
+    sub.add_parser("admin-token", help="print the admin API bearer token")
+
+    people = sub.add_parser("people", help="the national register").add_subparsers(dest="action", required=True)
+    people.add_parser("list")
+    add = people.add_parser("add")
+    add.add_argument("--first-names", required=True)
+    add.add_argument("--last-name", required=True)
+    add.add_argument("--birth-date", required=True, help="YYYY-MM-DD")
+    add.add_argument("--birth-place", required=True)
+    add.add_argument("--sex", choices=["M", "F"], required=True)
+    add.add_argument("--nationality", default="BE")
+    add.add_argument("--street", required=True)
+    add.add_argument("--postal-code", required=True)
+    add.add_argument("--municipality", required=True)
+    add.add_argument("--country", default="BE")
+    add.add_argument("--language", choices=["nl", "fr", "en", "de"], default="nl")
+    add.add_argument("--email", required=True)
+    add.add_argument("--national-number", default=None)
+    add.add_argument("--kind", choices=["nn", "bis"], default="nn")
+
+    cards = sub.add_parser("cards", help="eID cards").add_subparsers(dest="action", required=True)
+    cards.add_parser("list")
+    issue = cards.add_parser("issue")
+    issue.add_argument("national_number")
+    issue.add_argument("--pin")
+    issue.add_argument("--puk")
+    issue.add_argument("--issue-place", default="Brussel")
+    unblock = cards.add_parser("unblock")
+    unblock.add_argument("card_number")
+    unblock.add_argument("--puk", required=True)
+    unblock.add_argument("--new-pin", required=True)
+
+    banks = sub.add_parser("banks", help="simulated banks").add_subparsers(dest="action", required=True)
+    banks.add_parser("list")
+    add_bank = banks.add_parser("add")
+    add_bank.add_argument("bank_id")
+    add_bank.add_argument("name")
+    add_bank.add_argument("--country", choices=["BE", "NL"], default="BE")
+
+    customers = sub.add_parser("customers", help="bank customers and their digipasses").add_subparsers(
+        dest="action", required=True
+    )
+    list_customers = customers.add_parser("list")
+    list_customers.add_argument("--bank")
+    add_customer = customers.add_parser("add")
+    add_customer.add_argument("bank_id")
+    add_customer.add_argument("national_number")
+
+    sub.add_parser("identities", help="list itsme-style identities and their phones")
+    _mount_otp(sub)
+    return parser
+
+
+def _mount_otp(sub: Any) -> None:
+    from authenticator import cli as otp_cli
+
+    otp_cli.add_subparsers(sub)
+
+
+def _print(rows: Sequence[dict[str, Any]] | dict[str, Any]) -> None:
+    print(json.dumps(rows, indent=2, ensure_ascii=False))
+
+
+async def _registers(args: argparse.Namespace, settings: Settings) -> None:
+    async with open_services(settings) as services:
+        await _REGISTER_COMMANDS[(args.command, getattr(args, "action", None))](services, args)
+
+
+async def _people_list(s: Services, _: argparse.Namespace) -> None:
+    _print([views.person(p) for p in await s.store.list_people()])
+
+
+async def _people_add(s: Services, a: argparse.Namespace) -> None:
+    try:
+        birth = date.fromisoformat(a.birth_date)
+    except ValueError as exc:
+        raise SleutelError("--birth-date must look like 1982-01-07", code="invalid_field") from exc
+    person = await s.registers.add_person(
+        first_names=a.first_names,
+        last_name=a.last_name,
+        birth_date=birth,
+        birth_place=a.birth_place,
+        sex=a.sex,
+        nationality=a.nationality,
+        address=Address(a.street, a.postal_code, a.municipality, a.country),
+        language=a.language,
+        email=a.email,
+        national_number=a.national_number,
+        kind=a.kind,
+    )
+    _print(views.person(person))
+
+
+async def _cards_list(s: Services, _: argparse.Namespace) -> None:
+    _print([views.card(c, await s.store.get_person(c.national_number)) for c in await s.store.list_cards()])
+
+
+async def _cards_issue(s: Services, a: argparse.Namespace) -> None:
+    issued = await s.registers.issue_card(a.national_number, issue_place=a.issue_place, pin=a.pin, puk=a.puk)
+    _print(views.card(issued.card) | {"pin": issued.pin, "puk": issued.puk})
+
+
+async def _cards_unblock(s: Services, a: argparse.Namespace) -> None:
+    _print(views.card(await s.registers.unblock_card(a.card_number, a.puk, a.new_pin)))
+
+
+async def _banks_list(s: Services, _: argparse.Namespace) -> None:
+    _print([views.bank(b) for b in await s.store.list_banks()])
+
+
+async def _banks_add(s: Services, a: argparse.Namespace) -> None:
+    _print(views.bank(await s.registers.add_bank(a.bank_id, a.name, a.country)))
+
+
+async def _customers_list(s: Services, a: argparse.Namespace) -> None:
+    _print([views.customer(c) for c in await s.store.list_customers(a.bank)])
+
+
+async def _customers_add(s: Services, a: argparse.Namespace) -> None:
+    _print(views.customer(await s.registers.add_customer(a.bank_id, a.national_number)))
+
+
+async def _identities(s: Services, _: argparse.Namespace) -> None:
+    _print([views.identity(i) for i in await s.store.list_identities()])
+
+
+async def _admin_token(s: Services, _: argparse.Namespace) -> None:
+    print(s.keyring.admin_token)
+
+
+_REGISTER_COMMANDS: dict[tuple[str, str | None], Callable[[Services, argparse.Namespace], Awaitable[None]]] = {
+    ("people", "list"): _people_list,
+    ("people", "add"): _people_add,
+    ("cards", "list"): _cards_list,
+    ("cards", "issue"): _cards_issue,
+    ("cards", "unblock"): _cards_unblock,
+    ("banks", "list"): _banks_list,
+    ("banks", "add"): _banks_add,
+    ("customers", "list"): _customers_list,
+    ("customers", "add"): _customers_add,
+    ("identities", None): _identities,
+    ("admin-token", None): _admin_token,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "otp":
+        from authenticator import cli as otp_cli
+
+        return otp_cli.run(args)
+    db = args.db or default_db()
+    try:
+        if args.command == "serve":
+            settings = Settings(
+                db_path=db, host=args.host, port=args.port, public_url=args.public_url, seed_demo=not args.no_seed
+            )
+            asyncio.run(serve(settings))
+        else:
+            asyncio.run(_registers(args, Settings(db_path=db)))
+    except SleutelError as exc:
+        print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,102 @@
+"""Signed phone requests: the phone signs each request with its device key; the server checks it.
+
+Replay protection: a request carries a timestamp and a random nonce. The server refuses a timestamp
+more than `WINDOW` away from its clock, and a nonce it has already seen within that window.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from identity_server.core.errors import Forbidden, InvalidInput, Unauthorized
+from identity_server.core.records import DeviceStatus, Identity
+from identity_server.store.base import Store
+
+WINDOW = timedelta(minutes=5)
+HEADER_DEVICE = "X-Sleutel-Device"
+HEADER_TIMESTAMP = "X-Sleutel-Timestamp"
+HEADER_NONCE = "X-Sleutel-Nonce"
+HEADER_SIGNATURE = "X-Sleutel-Signature"
+
+
+def canonical_request(method: str, path_qs: str, timestamp: int, nonce: str, body: bytes) -> bytes:
+    digest = hashlib.sha256(body).hexdigest()
+    return f"sleutel-v1\n{method.upper()}\n{path_qs}\n{timestamp}\n{nonce}\n{digest}".encode()
+
+
+def b64u(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def unb64u(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def load_device_public_key(pem: str) -> ec.EllipticCurvePublicKey:
+    """Accept only P-256 public keys (SubjectPublicKeyInfo PEM)."""
+    try:
+        key = serialization.load_pem_public_key(pem.encode("ascii"))
+    except (ValueError, UnicodeEncodeError) as exc:
+        raise InvalidInput("The device public key is not a PEM public key", code="invalid_device_key") from exc
+    if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+        raise InvalidInput("The device key must be an EC P-256 key", code="invalid_device_key")
+    return key
+
+
+def sign_request(
+    key: ec.EllipticCurvePrivateKey, method: str, path_qs: str, timestamp: int, nonce: str, body: bytes
+) -> str:
+    """The phone's side: the signature header value."""
+    message = canonical_request(method, path_qs, timestamp, nonce, body)
+    return b64u(key.sign(message, ec.ECDSA(hashes.SHA256())))
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    device_id: str
+    timestamp: str
+    nonce: str
+    signature: str
+    method: str
+    path_qs: str
+    body: bytes
+
+
+async def authenticate(store: Store, request: SignedRequest, now: datetime) -> Identity:
+    """The identity whose active device signed this request, or a refusal saying why."""
+    if not (request.device_id and request.timestamp and request.nonce and request.signature):
+        raise Unauthorized("This request is not signed by a phone", code="unsigned_request")
+    if not request.timestamp.isdigit() or len(request.timestamp) > 12:
+        raise Unauthorized("Bad request timestamp", code="stale_request")
+    if not (16 <= len(request.nonce) <= 64):
+        raise Unauthorized("Bad request nonce", code="invalid_signature")
+    sent = datetime.fromtimestamp(int(request.timestamp), tz=now.tzinfo)
+    if abs(now - sent) > WINDOW:
+        raise Unauthorized("The request is too old or from the future", code="stale_request")
+    device = await store.get_device(request.device_id[:64])
+    if device is None:
+        raise Unauthorized("Unknown device", code="unknown_device")
+    if device.status is not DeviceStatus.ACTIVE:
+        raise Forbidden("This phone is no longer active for its identity", code="device_deactivated")
+    message = canonical_request(
+        request.method, request.path_qs, int(request.timestamp), request.nonce, request.body
+    )
+    try:
+        signature = unb64u(request.signature)
+        load_device_public_key(device.public_key_pem).verify(signature, message, ec.ECDSA(hashes.SHA256()))
+    except (InvalidSignature, ValueError) as exc:
+        raise Unauthorized("The request signature is not valid", code="invalid_signature") from exc
+    # Only a correctly signed request may consume a nonce, so nobody can pre-burn a phone's nonces.
+    if not await store.remember_nonce(f"device:{device.device_id}", request.nonce, sent + WINDOW):
+        raise Unauthorized("This request was already received", code="replayed_request")
+    identity = await store.get_identity(device.identity_id)
+    if identity is None:
+        raise Unauthorized("Unknown device", code="unknown_device")
+    return identity

@@ -1,0 +1,77 @@
+"""The 5-digit SMS control code: short-lived, a few tries, resends rate-limited; never a link."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from identity_server.core.errors import Expired, InvalidInput, RateLimited, TooManyAttempts
+from identity_server.core.itsme_code import CodeHasher
+from identity_server.core.randomness import Randomness, digits
+
+CODE_TTL = timedelta(minutes=5)
+TRIES = 3
+RESEND_AFTER = timedelta(seconds=30)
+MAX_SENDS = 5
+
+TEXTS = {
+    "nl": "Uw itsme-controlecode is {code}. Geef deze code aan niemand door.",
+    "fr": "Votre code de contrôle itsme est {code}. Ne le communiquez à personne.",
+    "en": "Your itsme control code is {code}. Never share this code with anyone.",
+    "de": "Ihr itsme-Kontrollcode ist {code}. Geben Sie diesen Code niemandem weiter.",
+}
+
+
+@dataclass(frozen=True)
+class ControlCode:
+    """The state of the code last sent to one phone in one flow."""
+
+    code_hash: str = ""
+    expires_at: datetime | None = None
+    attempts_left: int = 0
+    sent_at: datetime | None = None
+    sends: int = 0
+
+
+def issue(state: ControlCode, hasher: CodeHasher, rng: Randomness, now: datetime) -> tuple[ControlCode, str]:
+    """A fresh code (returned in clear for the SMS only) replacing any earlier one."""
+    if state.sends >= MAX_SENDS:
+        raise TooManyAttempts("Too many codes were sent; start again", code="sms_send_limit")
+    if state.sent_at is not None and now - state.sent_at < RESEND_AFTER:
+        wait = int((RESEND_AFTER - (now - state.sent_at)).total_seconds()) + 1
+        raise RateLimited(f"Wait {wait} seconds before asking a new code", code="sms_resend_too_soon", retry_after=wait)
+    code = digits(rng, 5)
+    fresh = ControlCode(hasher.hash(code, rng), now + CODE_TTL, TRIES, now, state.sends + 1)
+    return fresh, code
+
+
+def verify(state: ControlCode, given: str, hasher: CodeHasher, now: datetime) -> tuple[ControlCode, bool]:
+    """(new state, matched). A mismatch costs one try; a refusal for exhaustion or expiry costs none.
+
+    Raises when no try is possible; returns matched=False for a wrong code so the caller can save
+    the spent try before refusing.
+    """
+    if not state.code_hash or state.attempts_left <= 0:
+        raise TooManyAttempts("No valid control code: ask a new one", code="sms_code_exhausted")
+    if state.expires_at is None or now >= state.expires_at:
+        raise Expired("The control code has expired: ask a new one", code="sms_code_expired")
+    if len(given) == 5 and given.isdigit() and hasher.verify(given, state.code_hash):
+        return ControlCode(sent_at=state.sent_at, sends=state.sends), True
+    return (
+        ControlCode(state.code_hash, state.expires_at, state.attempts_left - 1, state.sent_at, state.sends),
+        False,
+    )
+
+
+def wrong_code_error(state: ControlCode) -> InvalidInput | TooManyAttempts:
+    if state.attempts_left <= 0:
+        return TooManyAttempts("Wrong control code; no tries left: ask a new code", code="sms_code_exhausted")
+    return InvalidInput(
+        f"Wrong control code: {state.attempts_left} tries left",
+        code="wrong_sms_code",
+        tries_left=state.attempts_left,
+    )
+
+
+def text(language: str, code: str) -> str:
+    return TEXTS.get(language, TEXTS["nl"]).format(code=code)

@@ -1,0 +1,40 @@
+"""Server settings: built by the CLI or by tests, never read from the environment at import time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_path: Path
+    """The SQLite database file; created and migrated on first start."""
+
+    host: str = "127.0.0.1"
+    """Interface to listen on. The sandbox shows every SMS in its outbox: keep it on loopback."""
+
+    port: int = 8470
+    """TCP port of the identity server."""
+
+    public_url: str = ""
+    """The URL people and phones reach the server at; defaults to http://host:port."""
+
+    seed_demo: bool = True
+    """Seed demo people, cards and banks on first start."""
+
+    max_body_bytes: int = 64 * 1024
+    """Larger request bodies are refused with 413."""
+
+    @property
+    def data_dir(self) -> Path:
+        return self.db_path.parent
+
+    @property
+    def key_file(self) -> Path:
+        """The master key beside the database (0600); losing it makes sealed secrets unreadable."""
+        return self.db_path.with_name(self.db_path.name + ".key")
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"

@@ -1,0 +1,69 @@
+"""The one place where refusals become HTTP responses: JSON for APIs, a page for browsers."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from identity_server.core.errors import SleutelError
+
+log = logging.getLogger("sleutel.http")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# Errors on these pages re-render a page; every other path answers JSON.
+PageRenderer = Callable[[web.Request, SleutelError], Awaitable[web.StreamResponse]]
+PAGE_ERROR_RENDERER: web.AppKey[PageRenderer] = web.AppKey("page_error_renderer")
+
+_HTTP_CODES = {
+    400: "invalid_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def error_body(code: str, message: str, details: dict[str, object] | None = None) -> dict[str, object]:
+    body: dict[str, object] = {"error": code, "message": message}
+    if details:
+        body.update({k: v for k, v in details.items() if isinstance(v, str | int | float | bool)})
+    return body
+
+
+def json_error(status: int, code: str, message: str, details: dict[str, object] | None = None) -> web.Response:
+    return web.Response(
+        status=status,
+        text=json.dumps(error_body(code, message, details)),
+        content_type="application/json",
+    )
+
+
+def _wants_page(request: web.Request) -> bool:
+    return not request.path.startswith("/api/") and PAGE_ERROR_RENDERER in request.app
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except SleutelError as exc:
+        if _wants_page(request):
+            return await request.app[PAGE_ERROR_RENDERER](request, exc)
+        response = json_error(exc.status, exc.code, exc.message, exc.details)
+        if "retry_after" in exc.details:
+            response.headers["Retry-After"] = str(exc.details["retry_after"])
+        return response
+    except web.HTTPException as exc:
+        if exc.status < 400 or not request.path.startswith("/api/"):
+            raise
+        code = _HTTP_CODES.get(exc.status, "http_error")
+        return json_error(exc.status, code, exc.reason)
+    except Exception:
+        # Never a stack trace to the client; the log keeps it (no request bodies, so no secrets).
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        return json_error(500, "internal_error", "Something went wrong on the server")

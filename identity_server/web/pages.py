@@ -1,0 +1,45 @@
+"""Rendering server-side pages: Jinja2 with autoescaping, the page's language, errors in place."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+from aiohttp import web
+
+from identity_server.core.errors import SleutelError
+from identity_server.web import i18n
+
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("identity_server.web", "templates"),
+    autoescape=jinja2.select_autoescape(["html"]),
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def render(
+    request: web.Request, template: str, *, status: int = 200, error: SleutelError | None = None, **context: Any
+) -> web.Response:
+    lang = i18n.language_of(request)
+    html = _env.get_template(template).render(
+        lang=lang,
+        languages=i18n.LANGUAGES,
+        t=i18n.translator(lang),
+        error=i18n.error_text(lang, error.code, error.message) if error else "",
+        error_code=error.code if error else "",
+        **context,
+    )
+    response = web.Response(text=html, content_type="text/html", status=status)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'none'"
+    if request.query.get("lang") in i18n.LANGUAGES:
+        response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return response
+
+
+async def render_error(request: web.Request, error: SleutelError) -> web.StreamResponse:
+    back = request.path if request.method == "GET" else request.headers.get("Referer", "/")
+    if not back.startswith(("/", str(request.url.origin()))):
+        back = "/"
+    return render(request, "error.html", status=error.status, error=error, back=back)

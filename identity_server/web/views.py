@@ -1,0 +1,122 @@
+"""JSON shapes of the records; secrets (hashes, sealed keys) never leave through these."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from identity_server.core.belgian_numbers import format_card_number, format_national_number
+from identity_server.core.phone import PhoneNumber
+from identity_server.core.records import (
+    Bank,
+    BankCustomer,
+    Card,
+    Device,
+    Identity,
+    Message,
+    Onboarding,
+    Person,
+)
+
+
+def person(p: Person) -> dict[str, Any]:
+    return {
+        "national_number": p.national_number,
+        "national_number_display": format_national_number(p.national_number),
+        "number_kind": p.number_kind,
+        "first_names": p.first_names,
+        "last_name": p.last_name,
+        "birth_date": p.birth_date.isoformat(),
+        "birth_place": p.birth_place,
+        "sex": p.sex,
+        "nationality": p.nationality,
+        "address": {
+            "street": p.address.street,
+            "postal_code": p.address.postal_code,
+            "municipality": p.address.municipality,
+            "country": p.address.country,
+        },
+        "language": p.language,
+        "email": p.email,
+    }
+
+
+def card(c: Card, holder: Person | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "card_number": c.card_number,
+        "card_number_display": format_card_number(c.card_number),
+        "national_number": c.national_number,
+        "valid_from": c.valid_from.isoformat(),
+        "valid_until": c.valid_until.isoformat(),
+        "issue_place": c.issue_place,
+        "blocked": c.blocked,
+        "pin_tries_left": c.pin_tries_left,
+    }
+    if holder is not None:
+        out["holder"] = holder.full_name
+    return out
+
+
+def bank(b: Bank) -> dict[str, Any]:
+    return {"bank_id": b.bank_id, "name": b.name, "country": b.country}
+
+
+def customer(c: BankCustomer) -> dict[str, Any]:
+    return {
+        "bank_id": c.bank_id,
+        "customer_number": c.customer_number,
+        "national_number": c.national_number,
+        "digipass_serial": c.digipass_serial,
+    }
+
+
+def identity(i: Identity, p: Person | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "identity_id": i.identity_id,
+        "national_number": i.national_number,
+        "phone": i.phone,
+        "phone_display": PhoneNumber(i.phone).display,
+        "email": i.email,
+        "status": i.status.value,
+        "onboarded_via": i.onboarded_via,
+        "created_at": i.created_at.isoformat(),
+    }
+    if i.blocked_reason:
+        out["blocked_reason"] = i.blocked_reason
+    if p is not None:
+        out["first_names"] = p.first_names
+        out["last_name"] = p.last_name
+    return out
+
+
+def device(d: Device) -> dict[str, Any]:
+    return {"device_id": d.device_id, "status": d.status.value, "created_at": d.created_at.isoformat()}
+
+
+def onboarding(o: Onboarding) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "onboarding_id": o.onboarding_id,
+        "method": o.method,
+        "phone": o.phone,
+        "phone_display": PhoneNumber(o.phone).display,
+        "step": o.step.value,
+        "expires_at": o.expires_at.isoformat(),
+    }
+    if o.id_country:
+        out["id_country"] = o.id_country
+    if o.bank_id:
+        out["bank_id"] = o.bank_id
+    if o.sms.expires_at is not None:
+        out["sms_code_expires_at"] = o.sms.expires_at.isoformat()
+        out["sms_tries_left"] = o.sms.attempts_left
+    return out
+
+
+def message(m: Message) -> dict[str, Any]:
+    return {
+        "id": m.message_id,
+        "channel": m.channel,
+        "to": m.recipient,
+        "subject": m.subject,
+        "body": m.body,
+        "created_at": m.created_at.isoformat(),
+    }

@@ -1,0 +1,273 @@
+"""The headless phone: one phone's state and the identity app's steps over HTTP.
+
+It is the public scripting surface for QA, and the core the terminal phone puts screens on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from identity_server.core.clock import Clock, SystemClock
+from identity_server.core.device_auth import (
+    HEADER_DEVICE,
+    HEADER_NONCE,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    b64u,
+    sign_request,
+)
+from simulator.eid_website import EidWebsite
+from simulator.errors import PhoneApiError
+
+_SMS_CODE = re.compile(r"\b(\d{5})\b")
+
+
+@dataclass
+class PhoneState:
+    """What the phone remembers between runs (its profile)."""
+
+    phone: str = ""
+    device_id: str = ""
+    device_key_pem: str = ""
+    identity_id: str = ""
+    first_names: str = ""
+
+
+class HeadlessPhone:
+    def __init__(
+        self,
+        server_url: str,
+        *,
+        state: PhoneState | None = None,
+        profile_path: Path | None = None,
+        clock: Clock | None = None,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self.server_url = server_url.rstrip("/")
+        self.profile_path = profile_path
+        if state is None and profile_path is not None and profile_path.exists():
+            state = PhoneState(**json.loads(profile_path.read_text("utf-8")))
+        self.state = state or PhoneState()
+        self._clock = clock or SystemClock()
+        self._session = session
+        self._owns_session = session is None
+        self.onboarding_id = ""
+        self._pending_key: ec.EllipticCurvePrivateKey | None = None
+
+    async def __aenter__(self) -> HeadlessPhone:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        if self._session is not None and self._owns_session:
+            await self._session.close()
+            self._session = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    @property
+    def activated(self) -> bool:
+        return bool(self.state.device_id)
+
+    # -- HTTP
+
+    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        async with self.session.request(method, self.server_url + path, json=body) as response:
+            return await self._answer(response)
+
+    @staticmethod
+    async def _answer(response: aiohttp.ClientResponse) -> dict[str, Any]:
+        try:
+            data = await response.json(content_type=None)
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        if response.status >= 400:
+            raise PhoneApiError(response.status, str(data.get("error", "http_error")), str(data.get("message", "")))
+        return data
+
+    async def signed(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """A request signed with the device key (the server refuses replays and stale requests)."""
+        if not self.activated:
+            raise PhoneApiError(0, "not_activated", "This phone has no identity yet")
+        raw = json.dumps(body).encode() if body is not None else b""
+        key = serialization.load_pem_private_key(self.state.device_key_pem.encode(), None)
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        timestamp = int(self._clock.now().timestamp())
+        nonce = b64u(os.urandom(16))
+        headers = {
+            HEADER_DEVICE: self.state.device_id,
+            HEADER_TIMESTAMP: str(timestamp),
+            HEADER_NONCE: nonce,
+            HEADER_SIGNATURE: sign_request(key, method, path, timestamp, nonce, raw),
+        }
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        async with self.session.request(method, self.server_url + path, data=raw, headers=headers) as response:
+            return await self._answer(response)
+
+    def _onboarding(self, step: str = "") -> str:
+        if not self.onboarding_id:
+            raise PhoneApiError(0, "no_onboarding", "Start an onboarding first")
+        return f"/api/phone/onboardings/{self.onboarding_id}{step}"
+
+    # -- onboarding steps, one call each (QA scripts call them to test bad paths)
+
+    async def start_onboarding(self, phone: str, method: str, region: str = "BE") -> dict[str, Any]:
+        data = await self._call("POST", "/api/phone/onboardings", {"phone": phone, "method": method, "region": region})
+        self.onboarding_id = str(data["onboarding_id"])
+        self.state.phone = str(data["phone"])
+        return data
+
+    async def banks(self) -> list[dict[str, Any]]:
+        return list((await self._call("GET", "/api/phone/banks"))["banks"])
+
+    async def choose_id_country(self, country: str) -> dict[str, Any]:
+        return await self._call("POST", self._onboarding("/id-country"), {"country": country})
+
+    async def choose_bank(self, bank_id: str) -> dict[str, Any]:
+        return await self._call("POST", self._onboarding("/bank"), {"bank_id": bank_id})
+
+    async def bank_login(self, customer_number: str) -> str:
+        data = await self._call("POST", self._onboarding("/bank-login"), {"customer_number": customer_number})
+        return str(data["challenge"])
+
+    async def digipass(self, serial: str, challenge: str) -> str:
+        """Type the challenge into the sandbox digipass in the customer's hand."""
+        data = await self._call("POST", f"/api/sandbox/digipass/{serial}/respond", {"challenge": challenge})
+        return str(data["response"])
+
+    async def bank_consent(self, digipass_response: str, consent: bool = True) -> dict[str, Any]:
+        return await self._call(
+            "POST", self._onboarding("/bank-consent"), {"digipass_response": digipass_response, "consent": consent}
+        )
+
+    async def submit_token(self, token: str) -> dict[str, Any]:
+        return await self._call("POST", self._onboarding("/token"), {"token": token})
+
+    async def resend_sms(self) -> dict[str, Any]:
+        return await self._call("POST", self._onboarding("/sms/resend"))
+
+    async def submit_sms_code(self, code: str) -> dict[str, Any]:
+        return await self._call("POST", self._onboarding("/sms"), {"code": code})
+
+    async def activate(self, code: str, confirmation: str | None = None) -> dict[str, Any]:
+        """Choose the itsme code; the phone makes its device key pair now, and keeps it on success."""
+        self._pending_key = self._pending_key or ec.generate_private_key(ec.SECP256R1())
+        public_pem = self._pending_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        data = await self._call(
+            "POST",
+            self._onboarding("/activate"),
+            {
+                "code": code,
+                "code_confirmation": code if confirmation is None else confirmation,
+                "device_public_key": public_pem.decode(),
+            },
+        )
+        self.state.device_key_pem = self._pending_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode()
+        self._pending_key = None
+        self.state.device_id = str(data["device_id"])
+        self.state.identity_id = str(data["identity_id"])
+        self.state.first_names = str(data.get("first_names", ""))
+        self.save()
+        return data
+
+    # -- SMS inbox (the sandbox's mobile network delivers into the outbox)
+
+    async def inbox(self) -> list[dict[str, Any]]:
+        if not self.state.phone:
+            return []
+        async with self.session.get(
+            self.server_url + "/api/outbox", params={"to": self.state.phone, "channel": "sms"}
+        ) as response:
+            return list((await self._answer(response))["messages"])
+
+    async def latest_sms_code(self) -> str:
+        for message in await self.inbox():
+            found = _SMS_CODE.search(str(message["body"]))
+            if found:
+                return found.group(1)
+        raise PhoneApiError(0, "no_sms", "No SMS with a control code arrived")
+
+    # -- whole flows
+
+    async def onboard_with_bank(
+        self,
+        phone: str,
+        *,
+        bank_id: str,
+        customer_number: str,
+        digipass_serial: str,
+        code: str,
+        id_country: str = "BE",
+        region: str = "BE",
+    ) -> dict[str, Any]:
+        await self.start_onboarding(phone, "bank", region)
+        await self.choose_id_country(id_country)
+        await self.choose_bank(bank_id)
+        challenge = await self.bank_login(customer_number)
+        await self.bank_consent(await self.digipass(digipass_serial, challenge))
+        await self.submit_sms_code(await self.latest_sms_code())
+        return await self.activate(code)
+
+    async def register_on_website(
+        self, phone: str, email: str, *, card_number: str, card_pin: str, region: str = "BE"
+    ) -> str:
+        """The PC half of onboarding via eID: returns the identification token the website shows."""
+        async with aiohttp.ClientSession() as browser:
+            return await EidWebsite(self.server_url, browser).register(
+                phone, email, card_number, card_pin, region=region
+            )
+
+    async def onboard_with_token(self, phone: str, token: str, *, code: str, region: str = "BE") -> dict[str, Any]:
+        await self.start_onboarding(phone, "token", region)
+        await self.submit_token(token)
+        await self.submit_sms_code(await self.latest_sms_code())
+        return await self.activate(code)
+
+    async def onboard_with_eid(
+        self, phone: str, email: str, *, card_number: str, card_pin: str, code: str, region: str = "BE"
+    ) -> dict[str, Any]:
+        token = await self.register_on_website(phone, email, card_number=card_number, card_pin=card_pin, region=region)
+        return await self.onboard_with_token(phone, token, code=code, region=region)
+
+    # -- the activated identity
+
+    async def me(self) -> dict[str, Any]:
+        return await self.signed("GET", "/api/phone/me")
+
+    async def block_identity(self) -> dict[str, Any]:
+        return await self.signed("POST", "/api/phone/me/block")
+
+    def save(self) -> None:
+        """Keep the profile on disk (0600: it holds the device's private key)."""
+        if self.profile_path is None:
+            return
+        self.profile_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.profile_path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(asdict(self.state), handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, self.profile_path)

@@ -1,0 +1,75 @@
+"""Shared fixtures: a manual clock, a temporary SQLite sandbox, the app and a headless phone."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from identity_server.core.clock import ManualClock
+from identity_server.core.randomness import SystemRandomness
+from identity_server.seed import PEOPLE
+from identity_server.services import Services
+from identity_server.settings import Settings
+from identity_server.store.sqlite import SqliteStore
+from identity_server.web.app import create_app
+from simulator.phone import HeadlessPhone
+
+MASTER_KEY = bytes(range(32))
+ANNELIES = PEOPLE[0]  # Belgian card, customer of Sleutelbank
+EMMA = PEOPLE[4]  # Dutch, BIS number, customer of Polderbank
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    store = SqliteStore(tmp_path / "sleutel.sqlite3")
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def services(store: SqliteStore, clock: ManualClock) -> Services:
+    return await Services.open(store, clock, SystemRandomness(), MASTER_KEY)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(db_path=tmp_path / "sleutel.sqlite3")
+
+
+@pytest.fixture
+def app(settings: Settings, services: Services) -> web.Application:
+    return create_app(settings, services, background=False)
+
+
+@pytest.fixture
+async def client(app: web.Application) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+@pytest.fixture
+def admin_headers(services: Services) -> dict[str, str]:
+    return {"Authorization": f"Bearer {services.keyring.admin_token}"}
+
+
+@pytest.fixture
+async def phone(
+    client: TestClient[web.Request, web.Application], clock: ManualClock
+) -> AsyncIterator[HeadlessPhone]:
+    async with HeadlessPhone(str(client.make_url("/")), clock=clock) as phone:
+        yield phone
+
+
+async def card_of(services: Services, email: str) -> str:
+    (person,) = await services.store.people_by_email(email)
+    (card,) = await services.store.list_cards(person.national_number)
+    return card.card_number
