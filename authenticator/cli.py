@@ -127,12 +127,13 @@ def _add(args: argparse.Namespace, clock: Clock) -> int:
         return 0
     vault = _vault(args, create=True)
     result = vault.import_uris(uris)
-    _report(result)
     if not result.added:
+        _report(replace(result, duplicates=[]))  # the error below names the duplicate
         if result.duplicates:
             raise DuplicateAccount(f"{result.duplicates[0]} is already in the vault")
         raise AuthenticatorError("no account could be added", code="nothing_added")
     vault.save()
+    _report(result)
     return 0
 
 
