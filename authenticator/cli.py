@@ -3,36 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
+from authenticator.cli_input import ENV_VAULT, open_vault, uris_from
 from authenticator.clock import Clock, SystemClock
 from authenticator.codes import current_code, hotp_code, next_code, seconds_remaining
-from authenticator.errors import AuthenticatorError, DuplicateAccount, VaultMissing
+from authenticator.errors import AuthenticatorError, DuplicateAccount
 from authenticator.migration import to_migration_uris
-from authenticator.qr import OTP_PREFIXES, read_uris, save_png, to_terminal_text
+from authenticator.qr import save_png, to_terminal_text
 from authenticator.uri import parse_uri, to_uri
-from authenticator.vault import ImportResult, Vault
-from authenticator.vault_file import DEFAULT_KDF_N
+from authenticator.vault import ImportResult
 
-ENV_VAULT = "SLEUTEL_VAULT"
-ENV_PASSWORD = "SLEUTEL_VAULT_PASSWORD"  # noqa: S105 -- the variable's name, not a password
 PLAINTEXT_WARNING = (
     "warning: this output holds the account secrets in plain text; anyone who sees it can "
     "generate your codes"
 )
-# Module-level hooks so tests can make vault creation cheap and answer password prompts.
-KDF_N = DEFAULT_KDF_N
-prompt_password: Callable[[str], str] = getpass.getpass
-
-
-def default_vault_path() -> Path:
-    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(data_home) / "sleutel" / "authenticator.vault"
 
 
 def add_subparsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,50 +49,6 @@ def add_subparsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     qr.add_argument("--png", metavar="PATH", help="write a PNG instead")
 
 
-def _vault_path(args: argparse.Namespace) -> Path:
-    chosen = args.vault or os.environ.get(ENV_VAULT)
-    return Path(chosen).expanduser() if chosen else default_vault_path()
-
-
-def _password(creating: bool) -> str:
-    from_env = os.environ.get(ENV_PASSWORD)
-    if from_env is not None:
-        return from_env
-    password = prompt_password("Vault password: ")
-    if creating and sys.stdin.isatty() and prompt_password("Repeat password: ") != password:
-        raise AuthenticatorError("the passwords differ", code="password_mismatch")
-    return password
-
-
-def _vault(args: argparse.Namespace, create: bool = False) -> Vault:
-    path = _vault_path(args)
-    if path.exists():
-        return Vault.open(path, _password(creating=False))
-    if not create:
-        raise VaultMissing(f"no vault at {path}; add an account first")
-    vault = Vault.create(path, _password(creating=True), kdf_n=KDF_N)
-    print(f"created vault {path}", file=sys.stderr)
-    return vault
-
-
-def _uris_from(source: str) -> list[str]:
-    """A URI as given, a text file of URIs (one per line, # comments), or a QR image."""
-    if source.strip().lower().startswith(OTP_PREFIXES):
-        return [source.strip()]
-    path = Path(source).expanduser()
-    if not path.is_file():
-        raise AuthenticatorError(f"{source!r} is neither a URI nor a file", code="bad_source")
-    raw = path.read_bytes()
-    try:
-        lines = [line.strip() for line in raw.decode("utf-8").splitlines()]
-    except UnicodeDecodeError:
-        return read_uris(raw)
-    uris = [line for line in lines if line and not line.startswith("#")]
-    if uris and all(uri.lower().startswith(OTP_PREFIXES) for uri in uris):
-        return uris
-    return read_uris(raw)
-
-
 def _report(result: ImportResult) -> None:
     for name in result.added:
         print(f"added {name}")
@@ -116,16 +60,16 @@ def _report(result: ImportResult) -> None:
 
 
 def _add(args: argparse.Namespace, clock: Clock) -> int:
-    uris = _uris_from(args.source)
+    uris = uris_from(args.source)
     if args.name is not None:
         if len(uris) != 1 or not uris[0].lower().startswith("otpauth://"):
             raise AuthenticatorError("--name needs exactly one otpauth URI", code="bad_source")
         acc = parse_uri(uris[0])  # validate before asking for the password
-        vault = _vault(args, create=True)
+        vault = open_vault(args.vault, create=True)
         print(f"added {vault.add(acc, args.name)}")
         vault.save()
         return 0
-    vault = _vault(args, create=True)
+    vault = open_vault(args.vault, create=True)
     result = vault.import_uris(uris)
     if not result.added:
         _report(replace(result, duplicates=[]))  # the error below names the duplicate
@@ -138,8 +82,8 @@ def _add(args: argparse.Namespace, clock: Clock) -> int:
 
 
 def _import(args: argparse.Namespace, clock: Clock) -> int:
-    uris = _uris_from(args.file)
-    vault = _vault(args, create=True)
+    uris = uris_from(args.file)
+    vault = open_vault(args.vault, create=True)
     result = vault.import_uris(uris)
     vault.save()
     _report(result)
@@ -149,13 +93,13 @@ def _import(args: argparse.Namespace, clock: Clock) -> int:
 
 
 def _list(args: argparse.Namespace, clock: Clock) -> int:
-    for name, acc in _vault(args).accounts.items():
+    for name, acc in open_vault(args.vault).accounts.items():
         print(f"{name}\t{acc.kind}\t{acc.algorithm}\t{acc.digits} digits")
     return 0
 
 
 def _code(args: argparse.Namespace, clock: Clock) -> int:
-    vault = _vault(args)
+    vault = open_vault(args.vault)
     acc = vault.get(args.name)
     now = clock.now()
     if acc.kind == "hotp" and not args.next:
@@ -172,7 +116,7 @@ def _code(args: argparse.Namespace, clock: Clock) -> int:
 
 
 def _remove(args: argparse.Namespace, clock: Clock) -> int:
-    vault = _vault(args)
+    vault = open_vault(args.vault)
     vault.remove(args.name)
     vault.save()
     print(f"removed {args.name}")
@@ -180,7 +124,7 @@ def _remove(args: argparse.Namespace, clock: Clock) -> int:
 
 
 def _rename(args: argparse.Namespace, clock: Clock) -> int:
-    vault = _vault(args)
+    vault = open_vault(args.vault)
     vault.rename(args.old, args.new)
     vault.save()
     print(f"renamed {args.old} -> {args.new.strip()}")
@@ -188,7 +132,7 @@ def _rename(args: argparse.Namespace, clock: Clock) -> int:
 
 
 def _export(args: argparse.Namespace, clock: Clock) -> int:
-    vault = _vault(args)
+    vault = open_vault(args.vault)
     print(PLAINTEXT_WARNING, file=sys.stderr)
     if args.format == "migration":
         print("\n".join(to_migration_uris(list(vault.accounts.values()))))
@@ -201,7 +145,7 @@ def _export(args: argparse.Namespace, clock: Clock) -> int:
 
 
 def _qr(args: argparse.Namespace, clock: Clock) -> int:
-    uri = to_uri(_vault(args).get(args.name))
+    uri = to_uri(open_vault(args.vault).get(args.name))
     if args.png:
         save_png(uri, Path(args.png).expanduser())
         print(f"wrote {args.png}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import importlib
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,14 +11,8 @@ from typing import Any, cast
 from urllib.parse import quote, unquote, urlsplit
 
 from authenticator.errors import AuthenticatorError, InvalidMigration
+from authenticator.migration_proto import DecodeError, MigrationPayload
 from authenticator.uri import Algorithm, OtpAccount, split_label, to_uri
-
-# protobuf ships no type information; going through importlib types these modules as Any
-# explicitly instead of sprinkling ignores that break once someone installs types-protobuf.
-_descriptor_pb2: Any = importlib.import_module("google.protobuf.descriptor_pb2")
-_descriptor_pool: Any = importlib.import_module("google.protobuf.descriptor_pool")
-_message_factory: Any = importlib.import_module("google.protobuf.message_factory")
-_protobuf_message: Any = importlib.import_module("google.protobuf.message")
 
 _ALGORITHMS: dict[int, Algorithm] = {0: "SHA1", 1: "SHA1", 2: "SHA256", 3: "SHA512"}
 _ALGORITHM_NUMBERS = {"SHA1": 1, "SHA256": 2, "SHA512": 3}
@@ -28,59 +21,6 @@ _DIGITS = {0: 6, 1: 6, 2: 8}
 _DIGIT_NUMBERS = {6: 1, 8: 2}
 _HOTP, _TOTP = 1, 2
 MAX_DATA_CHARS = 64 * 1024
-
-
-def _build_payload_class() -> Any:
-    """The MigrationPayload message, described at runtime so no protoc step is needed."""
-    fdp = _descriptor_pb2.FieldDescriptorProto
-    file = _descriptor_pb2.FileDescriptorProto(
-        name="sleutel/authenticator/migration.proto", package="googleauth", syntax="proto3"
-    )
-    payload = file.message_type.add(name="MigrationPayload")
-    for enum_name, values in (
-        ("Algorithm", ["UNSPECIFIED", "SHA1", "SHA256", "SHA512", "MD5"]),
-        ("DigitCount", ["UNSPECIFIED", "SIX", "EIGHT"]),
-        ("OtpType", ["UNSPECIFIED", "HOTP", "TOTP"]),
-    ):
-        enum = payload.enum_type.add(name=enum_name)
-        for number, value in enumerate(values):
-            prefix = "ALGORITHM" if enum_name == "Algorithm" else enum_name.upper()
-            enum.value.add(name=f"{prefix}_{value}", number=number)
-    params = payload.nested_type.add(name="OtpParameters")
-    scalar = fdp.LABEL_OPTIONAL
-    for number, (name, kind, type_name) in enumerate(
-        [
-            ("secret", fdp.TYPE_BYTES, None),
-            ("name", fdp.TYPE_STRING, None),
-            ("issuer", fdp.TYPE_STRING, None),
-            ("algorithm", fdp.TYPE_ENUM, ".googleauth.MigrationPayload.Algorithm"),
-            ("digits", fdp.TYPE_ENUM, ".googleauth.MigrationPayload.DigitCount"),
-            ("type", fdp.TYPE_ENUM, ".googleauth.MigrationPayload.OtpType"),
-            ("counter", fdp.TYPE_INT64, None),
-        ],
-        start=1,
-    ):
-        field = params.field.add(name=name, number=number, type=kind, label=scalar)
-        if type_name:
-            field.type_name = type_name
-    payload.field.add(
-        name="otp_parameters",
-        number=1,
-        type=fdp.TYPE_MESSAGE,
-        label=fdp.LABEL_REPEATED,
-        type_name=".googleauth.MigrationPayload.OtpParameters",
-    )
-    for number, name in enumerate(["version", "batch_size", "batch_index", "batch_id"], start=2):
-        payload.field.add(name=name, number=number, type=fdp.TYPE_INT32, label=scalar)
-    # A private pool: the process-wide default pool may already hold another "googleauth".
-    pool = _descriptor_pool.DescriptorPool()
-    pool.Add(file)
-    return _message_factory.GetMessageClass(
-        pool.FindMessageTypeByName("googleauth.MigrationPayload")
-    )
-
-
-MigrationPayload: Any = _build_payload_class()
 
 
 @dataclass(frozen=True)
@@ -156,7 +96,7 @@ def parse_migration_uri(uri: str) -> MigrationBatch:
     payload = MigrationPayload()
     try:
         payload.ParseFromString(_payload_bytes(uri))
-    except _protobuf_message.DecodeError as exc:
+    except DecodeError as exc:
         raise InvalidMigration("the payload is not a MigrationPayload", code="bad_payload") from exc
     accounts: list[OtpAccount] = []
     rejected: list[RejectedAccount] = []

@@ -12,7 +12,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from authenticator import cli
+from authenticator import cli, cli_input
 from authenticator.__main__ import main
 from authenticator.migration import to_migration_uris
 from authenticator.qr import read_uris, to_png_bytes
@@ -33,7 +33,7 @@ def vault_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "data" / "authenticator.vault"
     monkeypatch.setenv("SLEUTEL_VAULT", str(path))
     monkeypatch.setenv("SLEUTEL_VAULT_PASSWORD", PASSWORD)
-    monkeypatch.setattr(cli, "KDF_N", FAST_KDF_N)
+    monkeypatch.setattr(cli_input, "KDF_N", FAST_KDF_N)
     return path
 
 
@@ -220,14 +220,14 @@ def test_prompted_password_and_vault_option(
 ) -> None:
     monkeypatch.delenv("SLEUTEL_VAULT_PASSWORD", raising=False)
     monkeypatch.delenv("SLEUTEL_VAULT", raising=False)
-    monkeypatch.setattr(cli, "KDF_N", FAST_KDF_N)
+    monkeypatch.setattr(cli_input, "KDF_N", FAST_KDF_N)
     prompts: list[str] = []
 
     def fake_getpass(prompt: str) -> str:
         prompts.append(prompt)
         return "typed"
 
-    monkeypatch.setattr(cli, "prompt_password", fake_getpass)
+    monkeypatch.setattr(cli_input, "prompt_password", fake_getpass)
     path = tmp_path / "explicit.vault"
     assert main(["otp", "--vault", str(path), "add", CSAM_URI]) == 0
     assert "created vault" in capsys.readouterr().err
@@ -238,9 +238,9 @@ def test_prompted_password_and_vault_option(
 def test_default_vault_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.delenv("XDG_DATA_HOME", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
-    assert cli.default_vault_path() == tmp_path / ".local/share/sleutel/authenticator.vault"
+    assert cli_input.default_vault_path() == tmp_path / ".local/share/sleutel/authenticator.vault"
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    assert cli.default_vault_path() == tmp_path / "xdg/sleutel/authenticator.vault"
+    assert cli_input.default_vault_path() == tmp_path / "xdg/sleutel/authenticator.vault"
 
 
 def test_mounts_into_a_host_parser() -> None:

@@ -8,7 +8,8 @@ from urllib.parse import unquote
 import pytest
 
 from authenticator.errors import InvalidMigration
-from authenticator.migration import MigrationPayload, parse_migration_uri, to_migration_uris
+from authenticator.migration import parse_migration_uri, to_migration_uris
+from authenticator.migration_proto import MigrationPayload
 from authenticator.uri import OtpAccount
 
 # Built once with the protobuf runtime and frozen here: TOTP "ACME Co"/alice (SHA1, 6 digits,
