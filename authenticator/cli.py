@@ -15,7 +15,7 @@ from authenticator.errors import AuthenticatorError, DuplicateAccount
 from authenticator.migration import to_migration_uris
 from authenticator.qr import save_png, to_terminal_text
 from authenticator.uri import parse_uri, to_uri
-from authenticator.vault import ImportResult
+from authenticator.vault import ImportResult, collect_accounts
 
 PLAINTEXT_WARNING = (
     "warning: this output holds the account secrets in plain text; anyone who sees it can "
@@ -61,10 +61,11 @@ def _report(result: ImportResult) -> None:
 
 def _add(args: argparse.Namespace, clock: Clock) -> int:
     uris = uris_from(args.source)
+    collect_accounts(uris)  # refuse malformed input before a password is asked or a vault made
     if args.name is not None:
         if len(uris) != 1 or not uris[0].lower().startswith("otpauth://"):
             raise AuthenticatorError("--name needs exactly one otpauth URI", code="bad_source")
-        acc = parse_uri(uris[0])  # validate before asking for the password
+        acc = parse_uri(uris[0])
         vault = open_vault(args.vault, create=True)
         print(f"added {vault.add(acc, args.name)}")
         vault.save()
@@ -83,6 +84,7 @@ def _add(args: argparse.Namespace, clock: Clock) -> int:
 
 def _import(args: argparse.Namespace, clock: Clock) -> int:
     uris = uris_from(args.file)
+    collect_accounts(uris)
     vault = open_vault(args.vault, create=True)
     result = vault.import_uris(uris)
     vault.save()

@@ -51,6 +51,20 @@ def check_name(name: str) -> str:
     return name
 
 
+def collect_accounts(uris: Iterable[str]) -> tuple[list[OtpAccount], list[RejectedAccount]]:
+    """Parse otpauth and otpauth-migration URIs; any malformed URI raises."""
+    accounts: list[OtpAccount] = []
+    rejected: list[RejectedAccount] = []
+    for uri in uris:
+        if uri.strip().lower().startswith("otpauth-migration:"):
+            batch = parse_migration_uri(uri)
+            accounts.extend(batch.accounts)
+            rejected.extend(batch.rejected)
+        else:
+            accounts.append(parse_uri(uri))
+    return accounts, rejected
+
+
 def _same_key(a: OtpAccount, b: OtpAccount) -> bool:
     # The hotp counter moves with use, so identity is the secret and who it belongs to.
     return (a.kind, a.secret, a.issuer, a.account_name) == (
@@ -92,7 +106,7 @@ class Vault:
         try:
             document = json.loads(plaintext)
             entries = {check_name(e["name"]): parse_uri(e["uri"]) for e in document["accounts"]}
-        except (ValueError, KeyError, TypeError, AuthenticatorError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, AuthenticatorError) as exc:
             raise VaultCorrupt(
                 "the vault decrypted but its content is unreadable", code="vault_unreadable"
             ) from exc
@@ -160,15 +174,8 @@ class Vault:
 
     def import_uris(self, uris: Iterable[str]) -> ImportResult:
         """Add otpauth and otpauth-migration URIs; a malformed URI aborts before any change."""
-        result = ImportResult()
-        accounts: list[OtpAccount] = []
-        for uri in uris:
-            if uri.strip().lower().startswith("otpauth-migration:"):
-                batch = parse_migration_uri(uri)
-                accounts.extend(batch.accounts)
-                result.rejected.extend(batch.rejected)
-            else:
-                accounts.append(parse_uri(uri))
+        accounts, rejected = collect_accounts(uris)
+        result = ImportResult(rejected=rejected)
         for acc in accounts:
             try:
                 result.added.append(self.add(acc))

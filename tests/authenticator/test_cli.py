@@ -186,6 +186,14 @@ def test_errors_are_one_line(
     assert err.startswith(expected) and err.count("\n") == 1
 
 
+def test_malformed_first_add_creates_no_vault(
+    vault_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _, err = run(capsys, "add", "otpauth://hotp/x?secret=JBSWY3DPEHPK3PXP")
+    assert (status, err) == (2, "error: missing_counter: an hotp URI needs a counter parameter\n")
+    assert not vault_path.exists()
+
+
 def test_duplicate_add_is_an_error(vault_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run(capsys, "add", CSAM_URI)
     status, _, err = run(capsys, "add", CSAM_URI)
