@@ -29,18 +29,27 @@ def default_db() -> Path:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sleutel", description=__doc__)
-    parser.add_argument("--db", type=Path, default=None, help="SQLite database (default: $SLEUTEL_DB or ~/.local/share/sleutel)")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="SQLite database (default: $SLEUTEL_DB or ~/.local/share/sleutel)",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("serve", help="run the identity server")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8470)
     s.add_argument("--public-url", default="")
-    s.add_argument("--no-seed", action="store_true", help="do not seed the demo people on first start")
+    s.add_argument(
+        "--no-seed", action="store_true", help="do not seed the demo people on first start"
+    )
 
     sub.add_parser("admin-token", help="print the admin API bearer token")
 
-    people = sub.add_parser("people", help="the national register").add_subparsers(dest="action", required=True)
+    people = sub.add_parser("people", help="the national register").add_subparsers(
+        dest="action", required=True
+    )
     people.add_parser("list")
     add = people.add_parser("add")
     add.add_argument("--first-names", required=True)
@@ -70,16 +79,18 @@ def _parser() -> argparse.ArgumentParser:
     unblock.add_argument("--puk", required=True)
     unblock.add_argument("--new-pin", required=True)
 
-    banks = sub.add_parser("banks", help="simulated banks").add_subparsers(dest="action", required=True)
+    banks = sub.add_parser("banks", help="simulated banks").add_subparsers(
+        dest="action", required=True
+    )
     banks.add_parser("list")
     add_bank = banks.add_parser("add")
     add_bank.add_argument("bank_id")
     add_bank.add_argument("name")
     add_bank.add_argument("--country", choices=["BE", "NL"], default="BE")
 
-    customers = sub.add_parser("customers", help="bank customers and their digipasses").add_subparsers(
-        dest="action", required=True
-    )
+    customers = sub.add_parser(
+        "customers", help="bank customers and their digipasses"
+    ).add_subparsers(dest="action", required=True)
     list_customers = customers.add_parser("list")
     list_customers.add_argument("--bank")
     add_customer = customers.add_parser("add")
@@ -132,11 +143,18 @@ async def _people_add(s: Services, a: argparse.Namespace) -> None:
 
 
 async def _cards_list(s: Services, _: argparse.Namespace) -> None:
-    _print([views.card(c, await s.store.get_person(c.national_number)) for c in await s.store.list_cards()])
+    _print(
+        [
+            views.card(c, await s.store.get_person(c.national_number))
+            for c in await s.store.list_cards()
+        ]
+    )
 
 
 async def _cards_issue(s: Services, a: argparse.Namespace) -> None:
-    issued = await s.registers.issue_card(a.national_number, issue_place=a.issue_place, pin=a.pin, puk=a.puk)
+    issued = await s.registers.issue_card(
+        a.national_number, issue_place=a.issue_place, pin=a.pin, puk=a.puk
+    )
     _print(views.card(issued.card) | {"pin": issued.pin, "puk": issued.puk})
 
 
@@ -168,7 +186,9 @@ async def _admin_token(s: Services, _: argparse.Namespace) -> None:
     print(s.keyring.admin_token)
 
 
-_REGISTER_COMMANDS: dict[tuple[str, str | None], Callable[[Services, argparse.Namespace], Awaitable[None]]] = {
+_REGISTER_COMMANDS: dict[
+    tuple[str, str | None], Callable[[Services, argparse.Namespace], Awaitable[None]]
+] = {
     ("people", "list"): _people_list,
     ("people", "add"): _people_add,
     ("cards", "list"): _cards_list,
@@ -193,7 +213,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             settings = Settings(
-                db_path=db, host=args.host, port=args.port, public_url=args.public_url, seed_demo=not args.no_seed
+                db_path=db,
+                host=args.host,
+                port=args.port,
+                public_url=args.public_url,
+                seed_demo=not args.no_seed,
             )
             asyncio.run(serve(settings))
         else:

@@ -29,7 +29,13 @@ class Services:
 
     @classmethod
     async def open(
-        cls, store: Store, clock: Clock, rng: Randomness, master_key: bytes, *, seed_demo: bool = True
+        cls,
+        store: Store,
+        clock: Clock,
+        rng: Randomness,
+        master_key: bytes,
+        *,
+        seed_demo: bool = True,
     ) -> Services:
         """Migrate the store, load (or make, on first start) the test PKI, seed the sandbox."""
         await store.migrate()

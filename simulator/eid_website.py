@@ -19,11 +19,17 @@ class EidWebsite:
 
     async def _post(self, path: str, form: dict[str, str]) -> tuple[str, str]:
         """(final path after redirects, page html); a page showing an error raises it."""
-        async with self._session.post(self._url + path, data=form, allow_redirects=True) as response:
+        async with self._session.post(
+            self._url + path, data=form, allow_redirects=True
+        ) as response:
             html = await response.text()
             found = _ERROR.search(html)
             if found or response.status >= 400:
-                code, message = (found.group(1), found.group(2).strip()) if found else ("http_error", html[:200])
+                code, message = (
+                    (found.group(1), found.group(2).strip())
+                    if found
+                    else ("http_error", html[:200])
+                )
                 raise PhoneApiError(response.status, code, message)
             return response.url.path, html
 
@@ -33,7 +39,13 @@ class EidWebsite:
         """All the website's steps; returns the identification token shown at the end."""
         path, _ = await self._post(
             "/register",
-            {"region": region, "phone": phone, "email": email, "consent_location": "on", "consent_privacy": "on"},
+            {
+                "region": region,
+                "phone": phone,
+                "email": email,
+                "consent_location": "on",
+                "consent_privacy": "on",
+            },
         )
         base = path.rsplit("/", 1)[0]
         await self._post(f"{base}/confirm", {})

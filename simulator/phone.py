@@ -86,7 +86,9 @@ class HeadlessPhone:
 
     # -- HTTP
 
-    async def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def _call(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         async with self.session.request(method, self.server_url + path, json=body) as response:
             return await self._answer(response)
 
@@ -99,10 +101,14 @@ class HeadlessPhone:
         if not isinstance(data, dict):
             data = {}
         if response.status >= 400:
-            raise PhoneApiError(response.status, str(data.get("error", "http_error")), str(data.get("message", "")))
+            raise PhoneApiError(
+                response.status, str(data.get("error", "http_error")), str(data.get("message", ""))
+            )
         return data
 
-    async def signed(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def signed(
+        self, method: str, path: str, body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         """A request signed with the device key (the server refuses replays and stale requests)."""
         if not self.activated:
             raise PhoneApiError(0, "not_activated", "This phone has no identity yet")
@@ -119,7 +125,9 @@ class HeadlessPhone:
         }
         if body is not None:
             headers["Content-Type"] = "application/json"
-        async with self.session.request(method, self.server_url + path, data=raw, headers=headers) as response:
+        async with self.session.request(
+            method, self.server_url + path, data=raw, headers=headers
+        ) as response:
             return await self._answer(response)
 
     def _onboarding(self, step: str = "") -> str:
@@ -130,7 +138,9 @@ class HeadlessPhone:
     # -- onboarding steps, one call each (QA scripts call them to test bad paths)
 
     async def start_onboarding(self, phone: str, method: str, region: str = "BE") -> dict[str, Any]:
-        data = await self._call("POST", "/api/phone/onboardings", {"phone": phone, "method": method, "region": region})
+        data = await self._call(
+            "POST", "/api/phone/onboardings", {"phone": phone, "method": method, "region": region}
+        )
         self.onboarding_id = str(data["onboarding_id"])
         self.state.phone = str(data["phone"])
         return data
@@ -145,17 +155,23 @@ class HeadlessPhone:
         return await self._call("POST", self._onboarding("/bank"), {"bank_id": bank_id})
 
     async def bank_login(self, customer_number: str) -> str:
-        data = await self._call("POST", self._onboarding("/bank-login"), {"customer_number": customer_number})
+        data = await self._call(
+            "POST", self._onboarding("/bank-login"), {"customer_number": customer_number}
+        )
         return str(data["challenge"])
 
     async def digipass(self, serial: str, challenge: str) -> str:
         """Type the challenge into the sandbox digipass in the customer's hand."""
-        data = await self._call("POST", f"/api/sandbox/digipass/{serial}/respond", {"challenge": challenge})
+        data = await self._call(
+            "POST", f"/api/sandbox/digipass/{serial}/respond", {"challenge": challenge}
+        )
         return str(data["response"])
 
     async def bank_consent(self, digipass_response: str, consent: bool = True) -> dict[str, Any]:
         return await self._call(
-            "POST", self._onboarding("/bank-consent"), {"digipass_response": digipass_response, "consent": consent}
+            "POST",
+            self._onboarding("/bank-consent"),
+            {"digipass_response": digipass_response, "consent": consent},
         )
 
     async def submit_token(self, token: str) -> dict[str, Any]:
@@ -183,7 +199,9 @@ class HeadlessPhone:
             },
         )
         self.state.device_key_pem = self._pending_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
         ).decode()
         self._pending_key = None
         self.state.device_id = str(data["device_id"])
@@ -239,16 +257,27 @@ class HeadlessPhone:
                 phone, email, card_number, card_pin, region=region
             )
 
-    async def onboard_with_token(self, phone: str, token: str, *, code: str, region: str = "BE") -> dict[str, Any]:
+    async def onboard_with_token(
+        self, phone: str, token: str, *, code: str, region: str = "BE"
+    ) -> dict[str, Any]:
         await self.start_onboarding(phone, "token", region)
         await self.submit_token(token)
         await self.submit_sms_code(await self.latest_sms_code())
         return await self.activate(code)
 
     async def onboard_with_eid(
-        self, phone: str, email: str, *, card_number: str, card_pin: str, code: str, region: str = "BE"
+        self,
+        phone: str,
+        email: str,
+        *,
+        card_number: str,
+        card_pin: str,
+        code: str,
+        region: str = "BE",
     ) -> dict[str, Any]:
-        token = await self.register_on_website(phone, email, card_number=card_number, card_pin=card_pin, region=region)
+        token = await self.register_on_website(
+            phone, email, card_number=card_number, card_pin=card_pin, region=region
+        )
         return await self.onboard_with_token(phone, token, code=code, region=region)
 
     # -- the activated identity

@@ -44,14 +44,21 @@ def load_device_public_key(pem: str) -> ec.EllipticCurvePublicKey:
     try:
         key = serialization.load_pem_public_key(pem.encode("ascii"))
     except (ValueError, UnicodeEncodeError) as exc:
-        raise InvalidInput("The device public key is not a PEM public key", code="invalid_device_key") from exc
+        raise InvalidInput(
+            "The device public key is not a PEM public key", code="invalid_device_key"
+        ) from exc
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
         raise InvalidInput("The device key must be an EC P-256 key", code="invalid_device_key")
     return key
 
 
 def sign_request(
-    key: ec.EllipticCurvePrivateKey, method: str, path_qs: str, timestamp: int, nonce: str, body: bytes
+    key: ec.EllipticCurvePrivateKey,
+    method: str,
+    path_qs: str,
+    timestamp: int,
+    nonce: str,
+    body: bytes,
 ) -> str:
     """The phone's side: the signature header value."""
     message = canonical_request(method, path_qs, timestamp, nonce, body)
@@ -84,13 +91,17 @@ async def authenticate(store: Store, request: SignedRequest, now: datetime) -> I
     if device is None:
         raise Unauthorized("Unknown device", code="unknown_device")
     if device.status is not DeviceStatus.ACTIVE:
-        raise Forbidden("This phone is no longer active for its identity", code="device_deactivated")
+        raise Forbidden(
+            "This phone is no longer active for its identity", code="device_deactivated"
+        )
     message = canonical_request(
         request.method, request.path_qs, int(request.timestamp), request.nonce, request.body
     )
     try:
         signature = unb64u(request.signature)
-        load_device_public_key(device.public_key_pem).verify(signature, message, ec.ECDSA(hashes.SHA256()))
+        load_device_public_key(device.public_key_pem).verify(
+            signature, message, ec.ECDSA(hashes.SHA256())
+        )
     except (InvalidSignature, ValueError) as exc:
         raise Unauthorized("The request signature is not valid", code="invalid_signature") from exc
     # Only a correctly signed request may consume a nonce, so nobody can pre-burn a phone's nonces.

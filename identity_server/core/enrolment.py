@@ -71,10 +71,15 @@ class Enrolments:
             )
         return enrolment
 
-    async def change_details(self, enrolment_id: str, phone: str, email: str, region: str) -> Enrolment:
+    async def change_details(
+        self, enrolment_id: str, phone: str, email: str, region: str
+    ) -> Enrolment:
         enrolment = await self._at(enrolment_id, EnrolmentStep.DETAILS, EnrolmentStep.CONFIRMED)
         enrolment = replace(
-            enrolment, phone=parse_phone(phone, region).e164, email=check_email(email), step=EnrolmentStep.DETAILS
+            enrolment,
+            phone=parse_phone(phone, region).e164,
+            email=check_email(email),
+            step=EnrolmentStep.DETAILS,
         )
         await self._store.save_enrolment(enrolment)
         return enrolment
@@ -91,7 +96,9 @@ class Enrolments:
         card = await self._registers.verify_card_pin(card_number, pin)
         holder = await self._store.identity_by_phone(enrolment.phone)
         if holder is not None and holder.national_number != card.national_number:
-            raise Conflict("This phone number is already linked to another identity", code="number_in_use")
+            raise Conflict(
+                "This phone number is already linked to another identity", code="number_in_use"
+            )
         enrolment = replace(
             enrolment,
             card_number=card.card_number,
@@ -112,7 +119,9 @@ class Enrolments:
     async def consent(self, enrolment_id: str, agreed: bool) -> Enrolment:
         enrolment = await self._at(enrolment_id, EnrolmentStep.CARD_READ, EnrolmentStep.CONSENTED)
         if agreed is not True:
-            raise InvalidInput("You must agree to share your data to continue", code="consent_required")
+            raise InvalidInput(
+                "You must agree to share your data to continue", code="consent_required"
+            )
         enrolment = replace(enrolment, step=EnrolmentStep.CONSENTED)
         await self._store.save_enrolment(enrolment)
         return enrolment
@@ -146,7 +155,9 @@ class Enrolments:
         enrolment = await self._at(enrolment_id, EnrolmentStep.CONSENTED)
         data = await self.card_data(enrolment)
         contract = self.contract(enrolment, data).encode()
-        signature, certificate = await self._registers.sign_with_card(enrolment.card_number, pin, contract)
+        signature, certificate = await self._registers.sign_with_card(
+            enrolment.card_number, pin, contract
+        )
         self._registers.verify_card_signature(certificate, contract, signature)
         token = identification_token.new_token(self._rng)
         while await self._store.enrolment_by_token(self._token_digest(token)) is not None:

@@ -21,6 +21,7 @@ def normalise(raw: str) -> str:
     token = raw.strip().replace(" ", "").replace("-", "").upper()
     if len(token) != LENGTH or any(c not in ALPHABET for c in token):
         raise InvalidInput(
-            "An identification token has 6 letters and digits, like CMWGT7", code="invalid_token_format"
+            "An identification token has 6 letters and digits, like CMWGT7",
+            code="invalid_token_format",
         )
     return token

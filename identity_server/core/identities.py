@@ -18,13 +18,17 @@ class Identities:
     async def person_of(self, identity: Identity) -> Person:
         person = await self._store.get_person(identity.national_number)
         if person is None:
-            raise NotFound("The identity's person is missing from the register", code="unknown_person")
+            raise NotFound(
+                "The identity's person is missing from the register", code="unknown_person"
+            )
         return person
 
     async def block(self, identity: Identity, reason: str) -> Identity:
         """Block the identity and retire its phone: it can be used again only after a new onboarding."""
         now = self._clock.now()
-        blocked = replace(identity, status=IdentityStatus.BLOCKED, blocked_reason=reason, updated_at=now)
+        blocked = replace(
+            identity, status=IdentityStatus.BLOCKED, blocked_reason=reason, updated_at=now
+        )
         async with self._store.atomic():
             await self._store.save_identity(blocked)
             for device in await self._store.devices_of(identity.identity_id):

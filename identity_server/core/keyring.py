@@ -17,7 +17,9 @@ from identity_server.core.randomness import Randomness
 
 
 def _derive(master: bytes, purpose: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(master)
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(
+        master
+    )
 
 
 class Keyring:

@@ -79,7 +79,9 @@ class Onboardings:
             raise Expired("This onboarding has expired; start again", code="onboarding_expired")
         return found
 
-    async def _at(self, onboarding_id: str, method: str | None, *steps: OnboardingStep) -> Onboarding:
+    async def _at(
+        self, onboarding_id: str, method: str | None, *steps: OnboardingStep
+    ) -> Onboarding:
         onboarding = await self.get(onboarding_id)
         if method is not None and onboarding.method != method:
             raise Conflict(f"This step belongs to onboarding via {method}", code="wrong_step")
@@ -94,17 +96,29 @@ class Onboardings:
 
     async def choose_id_country(self, onboarding_id: str, country: str) -> Onboarding:
         onboarding = await self._at(
-            onboarding_id, "bank", OnboardingStep.STARTED, OnboardingStep.COUNTRY_CHOSEN, OnboardingStep.BANK_CHOSEN
+            onboarding_id,
+            "bank",
+            OnboardingStep.STARTED,
+            OnboardingStep.COUNTRY_CHOSEN,
+            OnboardingStep.BANK_CHOSEN,
         )
         if country not in ID_COUNTRIES:
-            raise InvalidInput("The identity card must be Belgian (BE) or Dutch (NL)", code="invalid_id_country")
-        onboarding = replace(onboarding, id_country=country, bank_id="", step=OnboardingStep.COUNTRY_CHOSEN)
+            raise InvalidInput(
+                "The identity card must be Belgian (BE) or Dutch (NL)", code="invalid_id_country"
+            )
+        onboarding = replace(
+            onboarding, id_country=country, bank_id="", step=OnboardingStep.COUNTRY_CHOSEN
+        )
         await self._store.save_onboarding(onboarding)
         return onboarding
 
     async def choose_bank(self, onboarding_id: str, bank_id: str) -> Onboarding:
         onboarding = await self._at(
-            onboarding_id, "bank", OnboardingStep.COUNTRY_CHOSEN, OnboardingStep.BANK_CHOSEN, OnboardingStep.BANK_CHALLENGED
+            onboarding_id,
+            "bank",
+            OnboardingStep.COUNTRY_CHOSEN,
+            OnboardingStep.BANK_CHOSEN,
+            OnboardingStep.BANK_CHALLENGED,
         )
         if await self._store.get_bank(bank_id[:32]) is None:
             raise NotFound("Unknown bank", code="unknown_bank")
@@ -135,9 +149,15 @@ class Onboardings:
     async def _check_id_country(self, country: str, person: Person) -> None:
         if country == "BE":
             today = self._clock.now().date()
-            cards = [c for c in await self._store.list_cards(person.national_number) if c.valid_until >= today]
+            cards = [
+                c
+                for c in await self._store.list_cards(person.national_number)
+                if c.valid_until >= today
+            ]
             if not cards:
-                raise Conflict("This person has no valid Belgian identity card", code="id_country_mismatch")
+                raise Conflict(
+                    "This person has no valid Belgian identity card", code="id_country_mismatch"
+                )
         elif person.nationality != "NL":
             raise Conflict("This person has no Dutch identity card", code="id_country_mismatch")
 
@@ -145,7 +165,9 @@ class Onboardings:
         """The customer answers the challenge with the digipass and agrees to share identity data."""
         onboarding = await self._at(onboarding_id, "bank", OnboardingStep.BANK_CHALLENGED)
         if consent is not True:
-            raise InvalidInput("You must agree to share your identity data", code="consent_required")
+            raise InvalidInput(
+                "You must agree to share your identity data", code="consent_required"
+            )
         customer = await self._store.get_customer(onboarding.bank_id, onboarding.customer_number)
         if customer is None:
             raise NotFound("This bank has no customer with that number", code="unknown_customer")
@@ -156,10 +178,14 @@ class Onboardings:
                 await self._store.save_onboarding(
                     replace(onboarding, bank_attempts_left=0, expires_at=self._clock.now())
                 )
-                raise TooManyAttempts("Wrong digipass response too often; start again", code="too_many_attempts")
+                raise TooManyAttempts(
+                    "Wrong digipass response too often; start again", code="too_many_attempts"
+                )
             await self._store.save_onboarding(replace(onboarding, bank_attempts_left=left))
             raise InvalidInput(
-                f"Wrong digipass response: {left} tries left", code="wrong_digipass_response", tries_left=left
+                f"Wrong digipass response: {left} tries left",
+                code="wrong_digipass_response",
+                tries_left=left,
             )
         person = await self._registers.person(customer.national_number)
         return await self._send_first_code(
@@ -193,7 +219,10 @@ class Onboardings:
                 await self._store.save_enrolment(replace(enrolment, token_used_at=now))
                 person = await self._registers.person(enrolment.national_number)
                 return await self._send_first_code(
-                    replace(onboarding, national_number=person.national_number, email=enrolment.email), person
+                    replace(
+                        onboarding, national_number=person.national_number, email=enrolment.email
+                    ),
+                    person,
                 )
         raise failure
 
@@ -202,7 +231,9 @@ class Onboardings:
     async def _send_first_code(self, onboarding: Onboarding, person: Person) -> Onboarding:
         holder = await self._store.identity_by_phone(onboarding.phone)
         if holder is not None and holder.national_number != person.national_number:
-            raise Conflict("This phone number is already linked to another identity", code="number_in_use")
+            raise Conflict(
+                "This phone number is already linked to another identity", code="number_in_use"
+            )
         return await self._send_code(onboarding, person)
 
     async def _send_code(self, onboarding: Onboarding, person: Person) -> Onboarding:
@@ -215,11 +246,15 @@ class Onboardings:
 
     async def resend_code(self, onboarding_id: str) -> Onboarding:
         onboarding = await self._at(onboarding_id, None, OnboardingStep.SMS_SENT)
-        return await self._send_code(onboarding, await self._registers.person(onboarding.national_number))
+        return await self._send_code(
+            onboarding, await self._registers.person(onboarding.national_number)
+        )
 
     async def verify_code(self, onboarding_id: str, code: str) -> Onboarding:
         onboarding = await self._at(onboarding_id, None, OnboardingStep.SMS_SENT)
-        state, matched = sms_code.verify(onboarding.sms, code.strip()[:8], self._hasher, self._clock.now())
+        state, matched = sms_code.verify(
+            onboarding.sms, code.strip()[:8], self._hasher, self._clock.now()
+        )
         if not matched:
             await self._store.save_onboarding(replace(onboarding, sms=state))
             raise sms_code.wrong_code_error(state)

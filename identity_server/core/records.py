@@ -147,7 +147,7 @@ class Onboarding:
     bank_challenge: str = ""
     bank_attempts_left: int = 3
     token_attempts_left: int = 5
-    sms: ControlCode = ControlCode()
+    sms: ControlCode = field(default_factory=ControlCode)
 
 
 class EnrolmentStep(StrEnum):

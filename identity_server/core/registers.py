@@ -5,12 +5,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import cast
 
 from cryptography import x509
 
 from identity_server.core import belgian_numbers, digipass, pki
 from identity_server.core.clock import Clock
-from identity_server.core.errors import Conflict, InvalidInput, NotFound, SleutelError, TooManyAttempts
+from identity_server.core.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    SleutelError,
+    TooManyAttempts,
+)
 from identity_server.core.itsme_code import CodeHasher
 from identity_server.core.keyring import Keyring
 from identity_server.core.randomness import Randomness, digits
@@ -47,7 +54,9 @@ class TestPki:
         self.citizen_ca = citizen_ca
 
     @classmethod
-    async def load_or_create(cls, store: Store, keyring: Keyring, rng: Randomness, now: datetime) -> TestPki:
+    async def load_or_create(
+        cls, store: Store, keyring: Keyring, rng: Randomness, now: datetime
+    ) -> TestPki:
         stored = await store.get_meta("pki.root.cert")
         if stored is not None:
             return cls(
@@ -60,7 +69,9 @@ class TestPki:
             for name, authority in (("pki.root", root), ("pki.citizen_ca", citizen_ca)):
                 sealed = keyring.seal(pki.key_to_pem(authority.key, None), rng, name)
                 await store.set_meta(f"{name}.key", sealed.hex())
-                await store.set_meta(f"{name}.cert", pki.cert_to_pem(authority.certificate).decode())
+                await store.set_meta(
+                    f"{name}.cert", pki.cert_to_pem(authority.certificate).decode()
+                )
         return cls(root, citizen_ca)
 
 
@@ -106,7 +117,9 @@ class Registers:
         if language not in LANGUAGES:
             raise InvalidInput("language must be one of nl, fr, en, de", code="invalid_language")
         if not re.fullmatch(r"[A-Z]{2}", nationality):
-            raise InvalidInput("nationality must be a two-letter country code", code="invalid_nationality")
+            raise InvalidInput(
+                "nationality must be a two-letter country code", code="invalid_nationality"
+            )
         if not first_names.strip() or not last_name.strip():
             raise InvalidInput("first and last names are required", code="invalid_name")
         if birth_date > self._clock.now().date():
@@ -116,7 +129,10 @@ class Registers:
                 raise InvalidInput("kind must be nn or bis", code="invalid_number_kind")
             taken = {p.national_number for p in await self._store.list_people()}
             national_number = belgian_numbers.next_national_number(
-                birth_date, sex, taken.__contains__, kind=kind
+                birth_date,
+                cast(belgian_numbers.Sex, sex),
+                taken.__contains__,
+                kind=cast(belgian_numbers.NumberKind, kind),
             )
         else:
             national_number, kind = belgian_numbers.validate_national_or_bis(national_number)
@@ -155,7 +171,9 @@ class Registers:
     ) -> IssuedCard:
         person = await self.person(national_number)
         if person.number_kind != "nn":
-            raise Conflict("Only people in the national register get a Belgian eID card", code="no_eid_for_bis")
+            raise Conflict(
+                "Only people in the national register get a Belgian eID card", code="no_eid_for_bis"
+            )
         pin = pin or digits(self._rng, 4)
         puk = puk or digits(self._rng, 12)
         if not re.fullmatch(r"\d{4,12}", pin) or not re.fullmatch(r"\d{12}", puk):
@@ -185,9 +203,13 @@ class Registers:
             pin_hash=self._hasher.hash(pin, self._rng),
             puk_hash=self._hasher.hash(puk, self._rng),
             pin_tries_left=CARD_PIN_TRIES,
-            auth_key_enc=self._keyring.seal(pki.key_to_pem(keys.auth_key, None), self._rng, f"card-auth:{number}"),
+            auth_key_enc=self._keyring.seal(
+                pki.key_to_pem(keys.auth_key, None), self._rng, f"card-auth:{number}"
+            ),
             auth_cert_pem=pki.cert_to_pem(keys.auth_cert),
-            sign_key_enc=self._keyring.seal(pki.key_to_pem(keys.sign_key, None), self._rng, f"card-sign:{number}"),
+            sign_key_enc=self._keyring.seal(
+                pki.key_to_pem(keys.sign_key, None), self._rng, f"card-sign:{number}"
+            ),
             sign_cert_pem=pki.cert_to_pem(keys.sign_cert),
         )
         await self._store.add_card(card)
@@ -205,7 +227,9 @@ class Registers:
         async with self._store.atomic():
             card = await self.card(card_number)
             if card.blocked:
-                raise TooManyAttempts("This card is blocked; unblock it with its PUK", code="card_blocked")
+                raise TooManyAttempts(
+                    "This card is blocked; unblock it with its PUK", code="card_blocked"
+                )
             if card.valid_until < self._clock.now().date():
                 raise Conflict("This card has expired", code="card_expired")
             if re.fullmatch(r"\d{4,12}", pin) and self._hasher.verify(pin, card.pin_hash):
@@ -224,14 +248,20 @@ class Registers:
             raise InvalidInput("The new PIN has 4 to 12 digits", code="invalid_card_pin")
         if not self._hasher.verify(puk.replace(" ", ""), card.puk_hash):
             raise InvalidInput("Wrong PUK", code="wrong_puk")
-        updated = replace(card, pin_hash=self._hasher.hash(new_pin, self._rng), pin_tries_left=CARD_PIN_TRIES)
+        updated = replace(
+            card, pin_hash=self._hasher.hash(new_pin, self._rng), pin_tries_left=CARD_PIN_TRIES
+        )
         await self._store.update_card(updated)
         return updated
 
-    async def sign_with_card(self, card_number: str, pin: str, data: bytes) -> tuple[bytes, x509.Certificate]:
+    async def sign_with_card(
+        self, card_number: str, pin: str, data: bytes
+    ) -> tuple[bytes, x509.Certificate]:
         """What the card does when asked to sign: check the PIN, sign with the signature key."""
         card = await self.verify_card_pin(card_number, pin)
-        key = pki.key_from_pem(self._keyring.unseal(card.sign_key_enc, f"card-sign:{card.card_number}"), None)
+        key = pki.key_from_pem(
+            self._keyring.unseal(card.sign_key_enc, f"card-sign:{card.card_number}"), None
+        )
         return pki.sign(key, data), pki.cert_from_pem(card.sign_cert_pem)
 
     def verify_card_signature(self, cert: x509.Certificate, data: bytes, signature: bytes) -> None:
@@ -249,7 +279,9 @@ class Registers:
 
     async def add_bank(self, bank_id: str, name: str, country: str = "BE") -> Bank:
         if not re.fullmatch(r"[a-z0-9-]{2,32}", bank_id):
-            raise InvalidInput("bank id: 2-32 lowercase letters, digits or dashes", code="invalid_bank_id")
+            raise InvalidInput(
+                "bank id: 2-32 lowercase letters, digits or dashes", code="invalid_bank_id"
+            )
         if country not in ("BE", "NL"):
             raise InvalidInput("country must be BE or NL", code="invalid_country")
         bank = Bank(bank_id, name.strip(), country)
@@ -269,8 +301,12 @@ class Registers:
         await self.person(national_number)
         customer_number = customer_number or digits(self._rng, 10)
         digipass_serial = digipass_serial or f"DP{digits(self._rng, 8)}"
-        if not re.fullmatch(r"\d{4,16}", customer_number) or not re.fullmatch(r"DP\d{8}", digipass_serial):
-            raise InvalidInput("customer number: 4-16 digits; digipass: DP + 8 digits", code="invalid_customer")
+        if not re.fullmatch(r"\d{4,16}", customer_number) or not re.fullmatch(
+            r"DP\d{8}", digipass_serial
+        ):
+            raise InvalidInput(
+                "customer number: 4-16 digits; digipass: DP + 8 digits", code="invalid_customer"
+            )
         customer = BankCustomer(
             bank_id=bank_id,
             customer_number=customer_number,
@@ -281,13 +317,17 @@ class Registers:
         secret = self._rng.token_bytes(20)
         customer = replace(
             customer,
-            digipass_secret_enc=self._keyring.seal(secret, self._rng, f"digipass:{customer.digipass_serial}"),
+            digipass_secret_enc=self._keyring.seal(
+                secret, self._rng, f"digipass:{customer.digipass_serial}"
+            ),
         )
         await self._store.add_customer(customer)
         return customer
 
     def digipass_secret(self, customer: BankCustomer) -> bytes:
-        return self._keyring.unseal(customer.digipass_secret_enc, f"digipass:{customer.digipass_serial}")
+        return self._keyring.unseal(
+            customer.digipass_secret_enc, f"digipass:{customer.digipass_serial}"
+        )
 
     async def digipass_response(self, serial: str, challenge: str) -> str:
         """What the sandbox digipass in the customer's hand shows for a challenge."""

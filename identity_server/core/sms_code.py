@@ -33,19 +33,27 @@ class ControlCode:
     sends: int = 0
 
 
-def issue(state: ControlCode, hasher: CodeHasher, rng: Randomness, now: datetime) -> tuple[ControlCode, str]:
+def issue(
+    state: ControlCode, hasher: CodeHasher, rng: Randomness, now: datetime
+) -> tuple[ControlCode, str]:
     """A fresh code (returned in clear for the SMS only) replacing any earlier one."""
     if state.sends >= MAX_SENDS:
         raise TooManyAttempts("Too many codes were sent; start again", code="sms_send_limit")
     if state.sent_at is not None and now - state.sent_at < RESEND_AFTER:
         wait = int((RESEND_AFTER - (now - state.sent_at)).total_seconds()) + 1
-        raise RateLimited(f"Wait {wait} seconds before asking a new code", code="sms_resend_too_soon", retry_after=wait)
+        raise RateLimited(
+            f"Wait {wait} seconds before asking a new code",
+            code="sms_resend_too_soon",
+            retry_after=wait,
+        )
     code = digits(rng, 5)
     fresh = ControlCode(hasher.hash(code, rng), now + CODE_TTL, TRIES, now, state.sends + 1)
     return fresh, code
 
 
-def verify(state: ControlCode, given: str, hasher: CodeHasher, now: datetime) -> tuple[ControlCode, bool]:
+def verify(
+    state: ControlCode, given: str, hasher: CodeHasher, now: datetime
+) -> tuple[ControlCode, bool]:
     """(new state, matched). A mismatch costs one try; a refusal for exhaustion or expiry costs none.
 
     Raises when no try is possible; returns matched=False for a wrong code so the caller can save
@@ -58,14 +66,18 @@ def verify(state: ControlCode, given: str, hasher: CodeHasher, now: datetime) ->
     if len(given) == 5 and given.isdigit() and hasher.verify(given, state.code_hash):
         return ControlCode(sent_at=state.sent_at, sends=state.sends), True
     return (
-        ControlCode(state.code_hash, state.expires_at, state.attempts_left - 1, state.sent_at, state.sends),
+        ControlCode(
+            state.code_hash, state.expires_at, state.attempts_left - 1, state.sent_at, state.sends
+        ),
         False,
     )
 
 
 def wrong_code_error(state: ControlCode) -> InvalidInput | TooManyAttempts:
     if state.attempts_left <= 0:
-        return TooManyAttempts("Wrong control code; no tries left: ask a new code", code="sms_code_exhausted")
+        return TooManyAttempts(
+            "Wrong control code; no tries left: ask a new code", code="sms_code_exhausted"
+        )
     return InvalidInput(
         f"Wrong control code: {state.attempts_left} tries left",
         code="wrong_sms_code",

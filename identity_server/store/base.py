@@ -99,4 +99,3 @@ class Store(Protocol):
     async def purge_expired(self, now: datetime) -> int:
         """Drop expired nonces and flows; returns how many rows went."""
         ...
-

@@ -9,7 +9,7 @@ import types
 from datetime import date, datetime
 from enum import Enum
 from functools import cache
-from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Any, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
 T = TypeVar("T")
 
@@ -67,7 +67,7 @@ def _decode(tp: Any, value: Any) -> Any:
 
 
 def _from_dict(cls: type[T], data: dict[str, Any]) -> T:
-    hints = _hints(cls)
+    hints = _hints(cast(type, cls))
     kwargs = {
         f.name: _decode(hints[f.name], data[f.name])
         for f in dataclasses.fields(cls)  # type: ignore[arg-type]

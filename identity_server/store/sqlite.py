@@ -137,7 +137,9 @@ class SqliteStore:
         )
 
     async def get_person(self, national_number: str) -> Person | None:
-        return self._one(Person, "SELECT doc FROM people WHERE national_number=?", (national_number,))
+        return self._one(
+            Person, "SELECT doc FROM people WHERE national_number=?", (national_number,)
+        )
 
     async def list_people(self) -> list[Person]:
         return self._all(Person, "SELECT doc FROM people ORDER BY national_number")
@@ -164,14 +166,18 @@ class SqliteStore:
         if national_number is None:
             return self._all(Card, "SELECT doc FROM cards ORDER BY card_number")
         return self._all(
-            Card, "SELECT doc FROM cards WHERE national_number=? ORDER BY card_number", (national_number,)
+            Card,
+            "SELECT doc FROM cards WHERE national_number=? ORDER BY card_number",
+            (national_number,),
         )
 
     # -- banks
 
     async def add_bank(self, bank: Bank) -> None:
         self._insert(
-            "INSERT INTO banks(bank_id, doc) VALUES(?, ?)", (bank.bank_id, dumps(bank)), f"bank {bank.bank_id}"
+            "INSERT INTO banks(bank_id, doc) VALUES(?, ?)",
+            (bank.bank_id, dumps(bank)),
+            f"bank {bank.bank_id}",
         )
 
     async def get_bank(self, bank_id: str) -> Bank | None:
@@ -202,13 +208,19 @@ class SqliteStore:
         )
 
     async def customer_by_digipass(self, serial: str) -> BankCustomer | None:
-        return self._one(BankCustomer, "SELECT doc FROM bank_customers WHERE digipass_serial=?", (serial,))
+        return self._one(
+            BankCustomer, "SELECT doc FROM bank_customers WHERE digipass_serial=?", (serial,)
+        )
 
     async def list_customers(self, bank_id: str | None = None) -> list[BankCustomer]:
         if bank_id is None:
-            return self._all(BankCustomer, "SELECT doc FROM bank_customers ORDER BY bank_id, customer_number")
+            return self._all(
+                BankCustomer, "SELECT doc FROM bank_customers ORDER BY bank_id, customer_number"
+            )
         return self._all(
-            BankCustomer, "SELECT doc FROM bank_customers WHERE bank_id=? ORDER BY customer_number", (bank_id,)
+            BankCustomer,
+            "SELECT doc FROM bank_customers WHERE bank_id=? ORDER BY customer_number",
+            (bank_id,),
         )
 
     # -- identities and devices
@@ -229,7 +241,9 @@ class SqliteStore:
         return self._one(Identity, "SELECT doc FROM identities WHERE identity_id=?", (identity_id,))
 
     async def identity_of_person(self, national_number: str) -> Identity | None:
-        return self._one(Identity, "SELECT doc FROM identities WHERE national_number=?", (national_number,))
+        return self._one(
+            Identity, "SELECT doc FROM identities WHERE national_number=?", (national_number,)
+        )
 
     async def identity_by_phone(self, phone: str) -> Identity | None:
         return self._one(Identity, "SELECT doc FROM identities WHERE phone=?", (phone,))
@@ -248,7 +262,9 @@ class SqliteStore:
         return self._one(Device, "SELECT doc FROM devices WHERE device_id=?", (device_id,))
 
     async def devices_of(self, identity_id: str) -> list[Device]:
-        return self._all(Device, "SELECT doc FROM devices WHERE identity_id=? ORDER BY rowid", (identity_id,))
+        return self._all(
+            Device, "SELECT doc FROM devices WHERE identity_id=? ORDER BY rowid", (identity_id,)
+        )
 
     # -- flows
 
@@ -260,7 +276,9 @@ class SqliteStore:
         )
 
     async def get_onboarding(self, onboarding_id: str) -> Onboarding | None:
-        return self._one(Onboarding, "SELECT doc FROM onboardings WHERE onboarding_id=?", (onboarding_id,))
+        return self._one(
+            Onboarding, "SELECT doc FROM onboardings WHERE onboarding_id=?", (onboarding_id,)
+        )
 
     async def save_enrolment(self, enrolment: Enrolment) -> None:
         self._exec(
@@ -275,10 +293,14 @@ class SqliteStore:
         )
 
     async def get_enrolment(self, enrolment_id: str) -> Enrolment | None:
-        return self._one(Enrolment, "SELECT doc FROM enrolments WHERE enrolment_id=?", (enrolment_id,))
+        return self._one(
+            Enrolment, "SELECT doc FROM enrolments WHERE enrolment_id=?", (enrolment_id,)
+        )
 
     async def enrolment_by_token(self, token_digest: str) -> Enrolment | None:
-        return self._one(Enrolment, "SELECT doc FROM enrolments WHERE token_digest=?", (token_digest,))
+        return self._one(
+            Enrolment, "SELECT doc FROM enrolments WHERE token_digest=?", (token_digest,)
+        )
 
     # -- outbox
 
@@ -303,33 +325,30 @@ class SqliteStore:
     async def list_messages(
         self, *, recipient: str | None = None, channel: str | None = None, limit: int = 100
     ) -> list[Message]:
-        where, params = [], []
-        if recipient is not None:
-            where.append("recipient=?")
-            params.append(recipient)
-        if channel is not None:
-            where.append("channel=?")
-            params.append(channel)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
         return self._all(
-            Message, f"SELECT doc FROM messages {clause} ORDER BY message_id DESC LIMIT ?", [*params, limit]  # noqa: S608 - clause is built from fixed strings
+            Message,
+            "SELECT doc FROM messages WHERE (?1 IS NULL OR recipient=?1) AND (?2 IS NULL OR channel=?2)"
+            " ORDER BY message_id DESC LIMIT ?3",
+            (recipient, channel, limit),
         )
 
     # -- replay protection
 
     async def remember_nonce(self, scope: str, nonce: str, expires_at: datetime) -> bool:
-        row = self._exec("SELECT expires_at FROM nonces WHERE scope=? AND nonce=?", (scope, nonce)).fetchone()
-        if row is not None:
-            return False
-        self._exec(
-            "INSERT INTO nonces(scope, nonce, expires_at) VALUES(?, ?, ?)", (scope, nonce, expires_at.timestamp())
+        cursor = self._exec(
+            "INSERT OR IGNORE INTO nonces(scope, nonce, expires_at) VALUES(?, ?, ?)",
+            (scope, nonce, expires_at.timestamp()),
         )
-        return True
+        return cursor.rowcount == 1
 
     async def purge_expired(self, now: datetime) -> int:
-        cutoff = now.timestamp()
-        removed = 0
+        cutoff = (now.timestamp(),)
         async with self.atomic():
-            for table in ("nonces", "onboardings", "enrolments"):
-                removed += self._exec(f"DELETE FROM {table} WHERE expires_at < ?", (cutoff,)).rowcount  # noqa: S608
-        return removed
+            return sum(
+                self._exec(statement, cutoff).rowcount
+                for statement in (
+                    "DELETE FROM nonces WHERE expires_at < ?",
+                    "DELETE FROM onboardings WHERE expires_at < ?",
+                    "DELETE FROM enrolments WHERE expires_at < ?",
+                )
+            )

@@ -20,14 +20,18 @@ def _require_admin(request: web.Request) -> None:
     expected = f"Bearer {request.app[SERVICES].keyring.admin_token}"
     given = request.headers.get("Authorization", "")
     if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise Unauthorized("The admin API needs 'Authorization: Bearer <admin token>'", code="unauthorized")
+        raise Unauthorized(
+            "The admin API needs 'Authorization: Bearer <admin token>'", code="unauthorized"
+        )
 
 
 def _date(raw: str, field: str) -> date:
     try:
         return date.fromisoformat(raw)
     except ValueError as exc:
-        raise InvalidInput(f"'{field}' must be a date like 1982-01-07", code="invalid_field", field=field) from exc
+        raise InvalidInput(
+            f"'{field}' must be a date like 1982-01-07", code="invalid_field", field=field
+        ) from exc
 
 
 @routes.get("/api/admin/people")
@@ -40,7 +44,9 @@ async def list_people(request: web.Request) -> web.Response:
 @routes.get("/api/admin/people/{national_number}")
 async def show_person(request: web.Request) -> web.Response:
     _require_admin(request)
-    person = await request.app[SERVICES].registers.person(request.match_info["national_number"][:16])
+    person = await request.app[SERVICES].registers.person(
+        request.match_info["national_number"][:16]
+    )
     return web.json_response(views.person(person))
 
 
@@ -95,7 +101,9 @@ async def issue_card(request: web.Request) -> web.Response:
 @routes.get("/api/admin/banks")
 async def list_banks(request: web.Request) -> web.Response:
     _require_admin(request)
-    return web.json_response({"banks": [views.bank(b) for b in await request.app[SERVICES].store.list_banks()]})
+    return web.json_response(
+        {"banks": [views.bank(b) for b in await request.app[SERVICES].store.list_banks()]}
+    )
 
 
 @routes.post("/api/admin/banks")

@@ -47,7 +47,9 @@ async def _purge_loop(app: web.Application) -> AsyncIterator[None]:
         await task
 
 
-def create_app(settings: Settings, services: Services, *, background: bool = True) -> web.Application:
+def create_app(
+    settings: Settings, services: Services, *, background: bool = True
+) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[SERVICES] = services

@@ -16,7 +16,9 @@ class Fields:
     def __init__(self, data: dict[str, Any]) -> None:
         self._data = data
 
-    def text(self, name: str, *, max_length: int = 200, required: bool = True, default: str = "") -> str:
+    def text(
+        self, name: str, *, max_length: int = 200, required: bool = True, default: str = ""
+    ) -> str:
         value = self._data.get(name)
         if value is None or value == "":
             if required:
@@ -25,7 +27,9 @@ class Fields:
         if not isinstance(value, str):
             raise InvalidInput(f"'{name}' must be a string", code="invalid_field", field=name)
         if len(value) > max_length:
-            raise InvalidInput(f"'{name}' is too long (max {max_length})", code="field_too_long", field=name)
+            raise InvalidInput(
+                f"'{name}' is too long (max {max_length})", code="field_too_long", field=name
+            )
         return value
 
     def flag(self, name: str) -> bool:

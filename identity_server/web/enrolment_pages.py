@@ -33,7 +33,13 @@ async def _enrolment(request: web.Request) -> Enrolment:
 
 
 def _details_form(
-    request: web.Request, action: str, *, phone: str, email: str, region: str, ask_consent: bool,
+    request: web.Request,
+    action: str,
+    *,
+    phone: str,
+    email: str,
+    region: str,
+    ask_consent: bool,
     error: SleutelError | None,
 ) -> web.Response:
     return render(
@@ -52,20 +58,33 @@ def _details_form(
 
 @routes.get("/register")
 async def details(request: web.Request) -> web.Response:
-    return _details_form(request, "/register", phone="", email="", region="BE", ask_consent=True, error=None)
+    return _details_form(
+        request, "/register", phone="", email="", region="BE", ask_consent=True, error=None
+    )
 
 
 @routes.post("/register")
 async def submit_details(request: web.Request) -> web.Response:
     f = await form_fields(request)
-    phone, email = f.text("phone", max_length=32, required=False), f.text("email", max_length=254, required=False)
+    phone, email = (
+        f.text("phone", max_length=32, required=False),
+        f.text("email", max_length=254, required=False),
+    )
     region = f.text("region", max_length=2, required=False, default="BE")
     try:
         enrolment = await request.app[SERVICES].enrolments.start(
             phone, email, region, f.flag("consent_location") and f.flag("consent_privacy")
         )
     except SleutelError as exc:
-        return _details_form(request, "/register", phone=phone, email=email, region=region, ask_consent=True, error=exc)
+        return _details_form(
+            request,
+            "/register",
+            phone=phone,
+            email=email,
+            region=region,
+            ask_consent=True,
+            error=exc,
+        )
     return _see_other(f"{_base(enrolment)}/check")
 
 
@@ -86,8 +105,13 @@ async def edit(request: web.Request) -> web.Response:
     enrolment = await _enrolment(request)
     number = PhoneNumber(enrolment.phone)
     return _details_form(
-        request, f"{_base(enrolment)}/edit", phone=number.display, email=enrolment.email,
-        region=number.region, ask_consent=False, error=None,
+        request,
+        f"{_base(enrolment)}/edit",
+        phone=number.display,
+        email=enrolment.email,
+        region=number.region,
+        ask_consent=False,
+        error=None,
     )
 
 
@@ -95,30 +119,49 @@ async def edit(request: web.Request) -> web.Response:
 async def submit_edit(request: web.Request) -> web.Response:
     enrolment = await _enrolment(request)
     f = await form_fields(request)
-    phone, email = f.text("phone", max_length=32, required=False), f.text("email", max_length=254, required=False)
+    phone, email = (
+        f.text("phone", max_length=32, required=False),
+        f.text("email", max_length=254, required=False),
+    )
     region = f.text("region", max_length=2, required=False, default="BE")
     try:
-        await request.app[SERVICES].enrolments.change_details(enrolment.enrolment_id, phone, email, region)
+        await request.app[SERVICES].enrolments.change_details(
+            enrolment.enrolment_id, phone, email, region
+        )
     except SleutelError as exc:
         return _details_form(
-            request, f"{_base(enrolment)}/edit", phone=phone, email=email, region=region, ask_consent=False, error=exc
+            request,
+            f"{_base(enrolment)}/edit",
+            phone=phone,
+            email=email,
+            region=region,
+            ask_consent=False,
+            error=exc,
         )
     return _see_other(f"{_base(enrolment)}/check")
 
 
 @routes.post("/register/{enrolment_id}/confirm")
 async def confirm(request: web.Request) -> web.Response:
-    enrolment = await request.app[SERVICES].enrolments.confirm_details(request.match_info["enrolment_id"])
+    enrolment = await request.app[SERVICES].enrolments.confirm_details(
+        request.match_info["enrolment_id"]
+    )
     return _see_other(f"{_base(enrolment)}/card")
 
 
 async def _card_page(request: web.Request, error: SleutelError | None = None) -> web.Response:
     enrolment = await _enrolment(request)
     store = request.app[SERVICES].store
-    cards = [views.card(c, await store.get_person(c.national_number)) for c in await store.list_cards()]
+    cards = [
+        views.card(c, await store.get_person(c.national_number)) for c in await store.list_cards()
+    ]
     return render(
-        request, "register_card.html", status=error.status if error else 200, error=error,
-        base=_base(enrolment), cards=cards,
+        request,
+        "register_card.html",
+        status=error.status if error else 200,
+        error=error,
+        base=_base(enrolment),
+        cards=cards,
     )
 
 
@@ -132,7 +175,9 @@ async def read_card(request: web.Request) -> web.Response:
     f = await form_fields(request)
     try:
         enrolment = await request.app[SERVICES].enrolments.read_card(
-            request.match_info["enrolment_id"], f.text("card_number", max_length=20), f.text("pin", max_length=12)
+            request.match_info["enrolment_id"],
+            f.text("card_number", max_length=20),
+            f.text("pin", max_length=12),
         )
     except SleutelError as exc:
         if exc.code in ("unknown_enrolment", "enrolment_expired", "wrong_step"):
@@ -146,8 +191,13 @@ async def _summary_page(request: web.Request, error: SleutelError | None = None)
     enrolment = await _enrolment(request)
     data = await enrolments.card_data(enrolment)
     return render(
-        request, "register_summary.html", status=error.status if error else 200, error=error,
-        base=_base(enrolment), person=data.person, card=data.card,
+        request,
+        "register_summary.html",
+        status=error.status if error else 200,
+        error=error,
+        base=_base(enrolment),
+        person=data.person,
+        card=data.card,
         national_number=format_national_number(data.person.national_number),
         card_number=format_card_number(data.card.card_number),
     )
@@ -177,8 +227,12 @@ async def _contract_page(request: web.Request, error: SleutelError | None = None
     enrolment = await _enrolment(request)
     contract = enrolments.contract(enrolment, await enrolments.card_data(enrolment))
     return render(
-        request, "register_contract.html", status=error.status if error else 200, error=error,
-        base=_base(enrolment), contract=contract,
+        request,
+        "register_contract.html",
+        status=error.status if error else 200,
+        error=error,
+        base=_base(enrolment),
+        contract=contract,
     )
 
 

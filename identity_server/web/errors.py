@@ -28,14 +28,18 @@ _HTTP_CODES = {
 }
 
 
-def error_body(code: str, message: str, details: dict[str, object] | None = None) -> dict[str, object]:
+def error_body(
+    code: str, message: str, details: dict[str, object] | None = None
+) -> dict[str, object]:
     body: dict[str, object] = {"error": code, "message": message}
     if details:
         body.update({k: v for k, v in details.items() if isinstance(v, str | int | float | bool)})
     return body
 
 
-def json_error(status: int, code: str, message: str, details: dict[str, object] | None = None) -> web.Response:
+def json_error(
+    status: int, code: str, message: str, details: dict[str, object] | None = None
+) -> web.Response:
     return web.Response(
         status=status,
         text=json.dumps(error_body(code, message, details)),

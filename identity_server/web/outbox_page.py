@@ -29,5 +29,7 @@ def recipient_key(raw: str) -> str | None:
 @routes.get("/outbox")
 async def outbox(request: web.Request) -> web.Response:
     to = query_fields(request).text("to", max_length=254, required=False)
-    messages = await request.app[SERVICES].store.list_messages(recipient=recipient_key(to), limit=200)
+    messages = await request.app[SERVICES].store.list_messages(
+        recipient=recipient_key(to), limit=200
+    )
     return render(request, "outbox.html", to=to, messages=messages)

@@ -18,7 +18,12 @@ _env = jinja2.Environment(
 
 
 def render(
-    request: web.Request, template: str, *, status: int = 200, error: SleutelError | None = None, **context: Any
+    request: web.Request,
+    template: str,
+    *,
+    status: int = 200,
+    error: SleutelError | None = None,
+    **context: Any,
 ) -> web.Response:
     lang = i18n.language_of(request)
     html = _env.get_template(template).render(

@@ -32,7 +32,11 @@ async def countries(request: web.Request) -> web.Response:
     query = q.text("q", max_length=40, required=False)
     found = search_countries(query, language) if query else country_choices(language)
     return web.json_response(
-        {"countries": [{"region": c.region, "name": c.name, "calling_code": c.calling_code} for c in found]}
+        {
+            "countries": [
+                {"region": c.region, "name": c.name, "calling_code": c.calling_code} for c in found
+            ]
+        }
     )
 
 
@@ -55,7 +59,9 @@ async def start(request: web.Request) -> web.Response:
 
 @routes.get("/api/phone/onboardings/{onboarding_id}")
 async def show(request: web.Request) -> web.Response:
-    return web.json_response(views.onboarding(await request.app[SERVICES].onboardings.get(_oid(request))))
+    return web.json_response(
+        views.onboarding(await request.app[SERVICES].onboardings.get(_oid(request)))
+    )
 
 
 @routes.post("/api/phone/onboardings/{onboarding_id}/id-country")
@@ -70,7 +76,9 @@ async def id_country(request: web.Request) -> web.Response:
 @routes.post("/api/phone/onboardings/{onboarding_id}/bank")
 async def bank(request: web.Request) -> web.Response:
     f = await json_fields(request)
-    onboarding = await request.app[SERVICES].onboardings.choose_bank(_oid(request), f.text("bank_id", max_length=32))
+    onboarding = await request.app[SERVICES].onboardings.choose_bank(
+        _oid(request), f.text("bank_id", max_length=32)
+    )
     return web.json_response(views.onboarding(onboarding))
 
 
@@ -95,7 +103,9 @@ async def bank_consent(request: web.Request) -> web.Response:
 @routes.post("/api/phone/onboardings/{onboarding_id}/token")
 async def token(request: web.Request) -> web.Response:
     f = await json_fields(request)
-    onboarding = await request.app[SERVICES].onboardings.submit_token(_oid(request), f.text("token", max_length=32))
+    onboarding = await request.app[SERVICES].onboardings.submit_token(
+        _oid(request), f.text("token", max_length=32)
+    )
     return web.json_response(views.onboarding(onboarding))
 
 
@@ -108,7 +118,9 @@ async def resend(request: web.Request) -> web.Response:
 @routes.post("/api/phone/onboardings/{onboarding_id}/sms")
 async def sms(request: web.Request) -> web.Response:
     f = await json_fields(request)
-    onboarding = await request.app[SERVICES].onboardings.verify_code(_oid(request), f.text("code", max_length=8))
+    onboarding = await request.app[SERVICES].onboardings.verify_code(
+        _oid(request), f.text("code", max_length=8)
+    )
     return web.json_response(views.onboarding(onboarding))
 
 
@@ -155,5 +167,7 @@ async def me(request: web.Request) -> web.Response:
 @routes.post("/api/phone/me/block")
 async def block(request: web.Request) -> web.Response:
     identity = await signed_identity(request)
-    blocked = await request.app[SERVICES].identities.block(identity, "blocked from the phone (lost or stolen)")
+    blocked = await request.app[SERVICES].identities.block(
+        identity, "blocked from the phone (lost or stolen)"
+    )
     return web.json_response(views.identity(blocked))

@@ -27,7 +27,9 @@ async def cards(request: web.Request) -> web.Response:
 async def unblock(request: web.Request) -> web.Response:
     f = await json_fields(request)
     card = await request.app[SERVICES].registers.unblock_card(
-        request.match_info["card_number"][:20], f.text("puk", max_length=20), f.text("new_pin", max_length=12)
+        request.match_info["card_number"][:20],
+        f.text("puk", max_length=20),
+        f.text("new_pin", max_length=12),
     )
     return web.json_response(views.card(card))
 

@@ -89,7 +89,11 @@ def identity(i: Identity, p: Person | None = None) -> dict[str, Any]:
 
 
 def device(d: Device) -> dict[str, Any]:
-    return {"device_id": d.device_id, "status": d.status.value, "created_at": d.created_at.isoformat()}
+    return {
+        "device_id": d.device_id,
+        "status": d.status.value,
+        "created_at": d.created_at.isoformat(),
+    }
 
 
 def onboarding(o: Onboarding) -> dict[str, Any]:

@@ -15,7 +15,9 @@ from tests.conftest import ANNELIES, EMMA, card_of
 Client = TestClient[web.Request, web.Application]
 
 
-async def test_onboarding_via_bank_activates_identity_with_first_names(phone: HeadlessPhone) -> None:
+async def test_onboarding_via_bank_activates_identity_with_first_names(
+    phone: HeadlessPhone,
+) -> None:
     result = await phone.onboard_with_bank(
         "0494 00 12 68",
         bank_id=ANNELIES.bank,
@@ -32,15 +34,21 @@ async def test_onboarding_via_bank_activates_identity_with_first_names(phone: He
     assert me["last_name"] == "Dewilde"
 
 
-async def test_onboarding_via_eid_website_and_token(phone: HeadlessPhone, services: Services) -> None:
+async def test_onboarding_via_eid_website_and_token(
+    phone: HeadlessPhone, services: Services
+) -> None:
     card = await card_of(services, "jan.peeters@example.be")
-    token = await phone.register_on_website("0470 12 34 56", "jan@example.org", card_number=card, card_pin="1234")
+    token = await phone.register_on_website(
+        "0470 12 34 56", "jan@example.org", card_number=card, card_pin="1234"
+    )
     assert len(token) == 6 and token.isalnum() and token.isupper()
     result = await phone.onboard_with_token("+32 470 12 34 56", token, code="24680")
     assert result["first_names"] == "Jan"
     assert result["onboarded_via"] == "eid"
     assert result["email"] == "jan@example.org"
-    assert (await phone.me())["national_number"] == (await services.store.people_by_email("jan.peeters@example.be"))[0].national_number
+    assert (await phone.me())["national_number"] == (
+        await services.store.people_by_email("jan.peeters@example.be")
+    )[0].national_number
 
 
 async def test_dutch_card_holder_onboards_via_dutch_bank(phone: HeadlessPhone) -> None:
@@ -73,7 +81,9 @@ async def _to_sms_step(phone: HeadlessPhone, number: str = "0494001268") -> None
     await phone.bank_consent(await phone.digipass(ANNELIES.digipass_serial, challenge))
 
 
-async def test_wrong_digipass_response_three_times_voids_the_onboarding(phone: HeadlessPhone) -> None:
+async def test_wrong_digipass_response_three_times_voids_the_onboarding(
+    phone: HeadlessPhone,
+) -> None:
     await phone.start_onboarding("0494001268", "bank")
     await phone.choose_id_country("BE")
     await phone.choose_bank(ANNELIES.bank)
@@ -95,7 +105,9 @@ async def test_bank_consent_is_required(phone: HeadlessPhone) -> None:
     await phone.choose_bank(ANNELIES.bank)
     challenge = await phone.bank_login(ANNELIES.customer_number)
     with pytest.raises(PhoneApiError) as refused:
-        await phone.bank_consent(await phone.digipass(ANNELIES.digipass_serial, challenge), consent=False)
+        await phone.bank_consent(
+            await phone.digipass(ANNELIES.digipass_serial, challenge), consent=False
+        )
     assert refused.value.code == "consent_required"
 
 
@@ -108,7 +120,9 @@ async def test_sms_carries_five_digit_code_and_no_link(phone: HeadlessPhone) -> 
     assert len(await phone.latest_sms_code()) == 5
 
 
-async def test_wrong_sms_code_three_times_needs_a_new_code(phone: HeadlessPhone, clock: ManualClock) -> None:
+async def test_wrong_sms_code_three_times_needs_a_new_code(
+    phone: HeadlessPhone, clock: ManualClock
+) -> None:
     await _to_sms_step(phone)
     good = await phone.latest_sms_code()
     wrong = "00000" if good != "00000" else "11111"
@@ -127,7 +141,9 @@ async def test_wrong_sms_code_three_times_needs_a_new_code(phone: HeadlessPhone,
     assert (await phone.submit_sms_code(fresh))["step"] == "sms_verified"
 
 
-async def test_sms_code_expires_after_five_minutes(phone: HeadlessPhone, clock: ManualClock) -> None:
+async def test_sms_code_expires_after_five_minutes(
+    phone: HeadlessPhone, clock: ManualClock
+) -> None:
     await _to_sms_step(phone)
     clock.advance(minutes=5)
     with pytest.raises(PhoneApiError) as refused:
@@ -179,7 +195,9 @@ async def test_token_is_single_use_and_bound_to_its_number(
 ) -> None:
     card = await card_of(services, "jan.peeters@example.be")
     async with HeadlessPhone(str(client.make_url("/")), clock=clock) as first:
-        token = await first.register_on_website("0470123456", "jan@example.org", card_number=card, card_pin="1234")
+        token = await first.register_on_website(
+            "0470123456", "jan@example.org", card_number=card, card_pin="1234"
+        )
         # Another number cannot use the token.
         await first.start_onboarding("0471999999", "token")
         with pytest.raises(PhoneApiError) as other_number:
@@ -193,9 +211,13 @@ async def test_token_is_single_use_and_bound_to_its_number(
         assert (reused.value.status, reused.value.code) == (409, "token_used")
 
 
-async def test_token_expires_after_thirty_minutes(phone: HeadlessPhone, services: Services, clock: ManualClock) -> None:
+async def test_token_expires_after_thirty_minutes(
+    phone: HeadlessPhone, services: Services, clock: ManualClock
+) -> None:
     card = await card_of(services, "jan.peeters@example.be")
-    token = await phone.register_on_website("0470123456", "jan@example.org", card_number=card, card_pin="1234")
+    token = await phone.register_on_website(
+        "0470123456", "jan@example.org", card_number=card, card_pin="1234"
+    )
     clock.advance(minutes=30)
     await phone.start_onboarding("0470123456", "token")
     with pytest.raises(PhoneApiError) as refused:
@@ -237,9 +259,14 @@ async def test_reonboarding_on_a_new_phone_deactivates_the_old_device(
         assert (await new.me())["status"] == "active"
 
 
-async def test_a_number_bound_to_someone_else_is_refused(client: Client, clock: ManualClock) -> None:
+async def test_a_number_bound_to_someone_else_is_refused(
+    client: Client, clock: ManualClock
+) -> None:
     url = str(client.make_url("/"))
-    async with HeadlessPhone(url, clock=clock) as annelies, HeadlessPhone(url, clock=clock) as sophie:
+    async with (
+        HeadlessPhone(url, clock=clock) as annelies,
+        HeadlessPhone(url, clock=clock) as sophie,
+    ):
         await annelies.onboard_with_bank(
             "0494001268",
             bank_id=ANNELIES.bank,
@@ -266,7 +293,9 @@ async def test_steps_out_of_order_are_refused(phone: HeadlessPhone) -> None:
     assert wrong_method.value.code == "wrong_step"
 
 
-async def test_onboarding_expires_after_thirty_minutes(phone: HeadlessPhone, clock: ManualClock) -> None:
+async def test_onboarding_expires_after_thirty_minutes(
+    phone: HeadlessPhone, clock: ManualClock
+) -> None:
     await phone.start_onboarding("0494001268", "bank")
     clock.advance(minutes=30)
     with pytest.raises(PhoneApiError) as refused:
@@ -274,7 +303,9 @@ async def test_onboarding_expires_after_thirty_minutes(phone: HeadlessPhone, clo
     assert (refused.value.status, refused.value.code) == (410, "onboarding_expired")
 
 
-async def test_blocking_from_the_phone_blocks_identity_and_retires_device(phone: HeadlessPhone) -> None:
+async def test_blocking_from_the_phone_blocks_identity_and_retires_device(
+    phone: HeadlessPhone,
+) -> None:
     await phone.onboard_with_bank(
         "0494001268",
         bank_id=ANNELIES.bank,
