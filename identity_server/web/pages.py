@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import jinja2
@@ -23,14 +24,21 @@ def render(
     *,
     status: int = 200,
     error: SleutelError | None = None,
+    catalog: Mapping[str, Mapping[str, str]] | None = None,
     **context: Any,
 ) -> web.Response:
+    """`catalog` adds a feature's own texts (per language) to the shared ones."""
     lang = i18n.language_of(request)
+    texts = dict(i18n.translator(lang))
+    if catalog is not None:
+        texts.update(catalog.get(lang, {}))
     html = _env.get_template(template).render(
         lang=lang,
         languages=i18n.LANGUAGES,
-        t=i18n.translator(lang),
-        error=i18n.error_text(lang, error.code, error.message) if error else "",
+        t=texts,
+        error=texts.get(f"error.{error.code}") or i18n.error_text(lang, error.code, error.message)
+        if error
+        else "",
         error_code=error.code if error else "",
         **context,
     )
