@@ -1,0 +1,133 @@
+"""Activation (guide 004 §3): the e-mailed link and the activation code (5 tries), then a
+username and a password; the keys are chosen next (`keys.py`)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from identity_server.core.errors import Conflict, Expired, NotFound, TooManyAttempts
+from identity_server.csam import passwords, security_codes
+from identity_server.csam.context import CsamContext
+from identity_server.csam.records import Account, AccountStatus, Registration, RegistrationStatus
+
+
+class Activations:
+    def __init__(self, ctx: CsamContext) -> None:
+        self._ctx = ctx
+
+    async def open_link(self, token: str) -> Registration:
+        """The registration behind an activation link, if it can still be used."""
+        registration = None
+        if 0 < len(token) <= 64:
+            registration = await self._ctx.csam_store.registration_by_link(
+                self._ctx.link_digest("activation", token)
+            )
+        if registration is None:
+            raise NotFound("This activation link is not valid", code="unknown_activation_link")
+        if registration.status == RegistrationStatus.REVOKED:
+            raise Conflict(
+                "This activation link was replaced by a newer registration",
+                code="activation_link_replaced",
+            )
+        if registration.status == RegistrationStatus.BLOCKED:
+            raise TooManyAttempts(
+                "Too many wrong activation codes: this activation is blocked."
+                " Register again at a registration office",
+                code="activation_code_blocked",
+            )
+        if registration.status == RegistrationStatus.ACTIVATED:
+            raise Conflict("This activation link was already used", code="activation_link_used")
+        if self._ctx.now() >= registration.link_expires_at:
+            raise Expired(
+                "This activation link has expired (it is valid 14 days): register again",
+                code="activation_link_expired",
+            )
+        return registration
+
+    async def enter_code(self, token: str, code: str) -> Registration:
+        """Check the activation code; the 5th wrong one blocks the activation."""
+        async with self._ctx.store.atomic():
+            registration = await self.open_link(token)
+            state, ok = security_codes.verify(
+                registration.code,
+                code,
+                self._ctx.hasher,
+                self._ctx.now(),
+                what="activation_code",
+            )
+            if ok:
+                activated = replace(
+                    registration,
+                    code=state,
+                    status=RegistrationStatus.ACTIVATED,
+                    activated_at=self._ctx.now(),
+                )
+                await self._ctx.csam_store.save_registration(activated)
+                return activated
+            failed = replace(
+                registration,
+                code=state,
+                status=RegistrationStatus.BLOCKED
+                if state.attempts_left <= 0
+                else registration.status,
+            )
+            await self._ctx.csam_store.save_registration(failed)
+        raise security_codes.wrong_code(state, what="activation_code")
+
+    async def registration(self, registration_id: str) -> Registration:
+        found = await self._ctx.csam_store.get_registration(registration_id)
+        if found is None:
+            raise NotFound("No such registration", code="unknown_registration")
+        return found
+
+    async def set_credentials(
+        self, registration_id: str, username: str, password: str, confirmation: str
+    ) -> Account:
+        """Create the account (or renew the person's existing one) with username + password."""
+        registration = await self.registration(registration_id)
+        if registration.status != RegistrationStatus.ACTIVATED:
+            raise Conflict("Enter the activation code first", code="wrong_step")
+        if registration.account_id:
+            raise Conflict(
+                "The username and password of this activation were already chosen",
+                code="credentials_already_set",
+            )
+        person = await self._ctx.registers.person(registration.national_number)
+        name = passwords.check_username(username)
+        passwords.check_new_password(
+            password,
+            confirmation,
+            [name, person.first_names, person.last_name, registration.email],
+        )
+        password_hash = self._ctx.passwords.hash(password)
+        now = self._ctx.now()
+        async with self._ctx.store.atomic():
+            existing = await self._ctx.csam_store.account_of_person(person.national_number)
+            if existing is None:
+                account = Account(
+                    account_id=self._ctx.new_id(),
+                    national_number=person.national_number,
+                    username=name,
+                    email=registration.email,
+                    password_hash=password_hash,
+                    status=AccountStatus.ACTIVE,
+                    created_at=now,
+                    password_changed_at=now,
+                )
+                await self._ctx.csam_store.add_account(account)
+            else:
+                account = replace(
+                    existing,
+                    username=name,
+                    email=registration.email,
+                    password_hash=password_hash,
+                    status=AccountStatus.ACTIVE,
+                    password_failures=0,
+                    locked_until=None,
+                    password_changed_at=now,
+                )
+                await self._ctx.csam_store.update_account(account)
+            await self._ctx.csam_store.save_registration(
+                replace(registration, account_id=account.account_id)
+            )
+        return account

@@ -1,0 +1,314 @@
+"""The digital keys of an account (guide 004 §3.1–3.2): security code by e-mail or SMS (with a
+registration code valid 5 minutes), by an authenticator app (QR code, the first TOTP code
+confirms it), or username + password only. Keys are valid 10 years."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from authenticator.codes import verify_totp
+from authenticator.uri import OtpAccount, to_uri
+from identity_server.core.errors import Conflict, Expired, InvalidInput, NotFound, TooManyAttempts
+from identity_server.core.phone import parse_phone
+from identity_server.csam import passwords, security_codes
+from identity_server.csam.context import CsamContext
+from identity_server.csam.levels import KEY_LEVELS, KeyKind
+from identity_server.csam.records import Account, AccountStatus, Key, KeyStatus, PendingCode
+
+KEY_VALIDITY_YEARS = 10
+TOTP_ISSUER = "CSAM"
+TOTP_SECRET_BYTES = 20
+TOTP_CONFIRM_TRIES = 5
+TOTP_ENROLMENT_TTL = timedelta(minutes=10)
+
+REGISTRATION_SUBJECT = "CSAM – Mijn digitale sleutels: registratiecode"
+_REGISTRATION_MAIL = (
+    "Uw registratiecode is {code}.\n"
+    "Deze code is slechts 5 minuten geldig: gebruik hem meteen.\n"
+    "Geef deze code aan niemand door.\n\n"
+    "CSAM – Mijn digitale sleutels"
+)
+_REGISTRATION_SMS = (
+    "CSAM: uw registratiecode is {code}. 5 minuten geldig. Geef deze code aan niemand door."
+)
+
+
+def add_years(when: datetime, years: int) -> datetime:
+    try:
+        return when.replace(year=when.year + years)
+    except ValueError:  # 29 February
+        return when.replace(year=when.year + years, day=28)
+
+
+def is_usable(key: Key, now: datetime) -> bool:
+    return key.status == KeyStatus.ACTIVE and (key.expires_at is None or now < key.expires_at)
+
+
+@dataclass(frozen=True)
+class KeyView:
+    key: Key
+    level: int
+    expired: bool
+
+
+@dataclass(frozen=True)
+class ChosenKey:
+    """A key just chosen: pending until its code is entered (password-only is active at once)."""
+
+    key: Key
+    otpauth_uri: str = ""  # for the mobile app: shown as a QR code, holds the secret
+
+
+class Keys:
+    def __init__(self, ctx: CsamContext) -> None:
+        self._ctx = ctx
+
+    async def account(self, account_id: str) -> Account:
+        account = await self._ctx.csam_store.get_account(account_id)
+        if account is None or account.status != AccountStatus.ACTIVE:
+            raise NotFound("No active account", code="unknown_account")
+        return account
+
+    async def key(self, account_id: str, key_id: str) -> Key:
+        key = await self._ctx.csam_store.get_key(key_id)
+        if key is None or key.account_id != account_id:
+            raise NotFound("No such key", code="unknown_key")
+        return key
+
+    async def list(self, account_id: str) -> list[KeyView]:
+        now = self._ctx.now()
+        return [
+            KeyView(k, KEY_LEVELS[k.kind], k.expires_at is not None and now >= k.expires_at)
+            for k in await self._ctx.csam_store.keys_of(account_id)
+        ]
+
+    async def choose(
+        self,
+        account_id: str,
+        kind: KeyKind,
+        *,
+        mobile: str = "",
+        accept_password_only: bool = False,
+    ) -> ChosenKey:
+        account = await self.account(account_id)
+        now = self._ctx.now()
+        key = Key(self._ctx.new_id(), account.account_id, kind, KeyStatus.PENDING, now)
+        uri = ""
+        code = ""
+        if kind == KeyKind.EMAIL:
+            code = security_codes.new_numeric_code(self._ctx.rng)
+            key = replace(key, target=account.email, code=self._registration_code(code, now))
+        elif kind == KeyKind.SMS:
+            if not mobile.strip():
+                raise InvalidInput(
+                    "The SMS key needs your mobile number", code="mobile_number_required"
+                )
+            code = security_codes.new_numeric_code(self._ctx.rng)
+            key = replace(
+                key,
+                target=parse_phone(mobile).e164,
+                code=self._registration_code(code, now),
+            )
+        elif kind == KeyKind.TOTP:
+            secret = base64.b32encode(self._ctx.rng.token_bytes(TOTP_SECRET_BYTES)).decode()
+            sealed = self._ctx.keyring.seal(
+                secret.encode(), self._ctx.rng, f"csam-totp:{key.key_id}"
+            )
+            key = replace(
+                key,
+                totp_secret_enc=sealed,
+                code=PendingCode("", now + TOTP_ENROLMENT_TTL, TOTP_CONFIRM_TRIES),
+            )
+            uri = to_uri(self._otp_account(key, account))
+        elif kind == KeyKind.PASSWORD and not accept_password_only:
+            raise InvalidInput(
+                "Confirm that you know most online services refuse username + password only",
+                code="password_only_not_confirmed",
+            )
+        async with self._ctx.store.atomic():
+            for other in await self._ctx.csam_store.keys_of(account.account_id):
+                if other.kind == kind and other.status == KeyStatus.PENDING:
+                    await self._ctx.csam_store.save_key(
+                        replace(
+                            other, status=KeyStatus.REMOVED, ended_at=now, ended_reason="replaced"
+                        )
+                    )
+            if kind == KeyKind.PASSWORD:
+                key = await self._activate(key, now)
+            else:
+                await self._ctx.csam_store.save_key(key)
+            await self._send_registration_code(key, code)
+        return ChosenKey(key, uri)
+
+    def _registration_code(self, code: str, now: datetime) -> PendingCode:
+        return security_codes.issue(
+            code,
+            self._ctx.hasher,
+            self._ctx.rng,
+            tries=security_codes.NUMERIC_CODE_TRIES,
+            expires_at=now + security_codes.REGISTRATION_CODE_TTL,
+        )
+
+    async def _send_registration_code(self, key: Key, code: str) -> None:
+        if key.kind == KeyKind.EMAIL:
+            await self._ctx.outbox.send_email(
+                key.target, REGISTRATION_SUBJECT, _REGISTRATION_MAIL.format(code=code)
+            )
+        elif key.kind == KeyKind.SMS:
+            await self._ctx.outbox.send_sms(key.target, _REGISTRATION_SMS.format(code=code))
+
+    async def resend(self, account_id: str, key_id: str) -> Key:
+        """A new registration code (the old one stops working) for a pending e-mail/SMS key."""
+        key = await self.key(account_id, key_id)
+        if key.status != KeyStatus.PENDING or key.kind not in (KeyKind.EMAIL, KeyKind.SMS):
+            raise Conflict("This key does not wait for a registration code", code="wrong_step")
+        code = security_codes.new_numeric_code(self._ctx.rng)
+        fresh = replace(key, code=self._registration_code(code, self._ctx.now()))
+        async with self._ctx.store.atomic():
+            await self._ctx.csam_store.save_key(fresh)
+            await self._send_registration_code(fresh, code)
+        return fresh
+
+    def otpauth_uri(self, key: Key, account: Account) -> str:
+        return to_uri(self._otp_account(key, account))
+
+    def _otp_account(self, key: Key, account: Account) -> OtpAccount:
+        return OtpAccount(
+            kind="totp",
+            secret=self.totp_secret(key),
+            account_name=account.username,
+            issuer=TOTP_ISSUER,
+        )
+
+    def totp_secret(self, key: Key) -> str:
+        return self._ctx.keyring.unseal(key.totp_secret_enc, f"csam-totp:{key.key_id}").decode()
+
+    def totp_account(self, key: Key) -> OtpAccount:
+        return OtpAccount(kind="totp", secret=self.totp_secret(key), account_name="csam")
+
+    async def confirm(self, account_id: str, key_id: str, code: str) -> Key:
+        """The registration code (e-mail, SMS) or the first app code (TOTP) activates the key."""
+        now = self._ctx.now()
+        async with self._ctx.store.atomic():
+            key = await self.key(account_id, key_id)
+            if key.status != KeyStatus.PENDING:
+                raise Conflict("This key is not waiting for activation", code="key_not_pending")
+            if key.kind == KeyKind.TOTP:
+                state, ok, step = self._check_totp_enrolment(key, code, now)
+                if ok:
+                    return await self._activate(replace(key, code=state, last_step=step), now)
+            else:
+                state, ok = security_codes.verify(
+                    key.code, code, self._ctx.hasher, now, what="registration_code"
+                )
+                if ok:
+                    return await self._activate(replace(key, code=state), now)
+            await self._ctx.csam_store.save_key(replace(key, code=state))
+        raise security_codes.wrong_code(state, what="registration_code")
+
+    def _check_totp_enrolment(
+        self, key: Key, code: str, now: datetime
+    ) -> tuple[PendingCode, bool, int | None]:
+        state = key.code
+        if state.attempts_left <= 0:
+            raise TooManyAttempts(
+                "Too many wrong codes: choose the mobile app key again",
+                code="registration_code_blocked",
+            )
+        if state.expires_at is not None and now >= state.expires_at:
+            raise Expired(
+                "This QR code has expired: choose the mobile app key again",
+                code="registration_code_expired",
+            )
+        code = code.strip()
+        step = None
+        if code.isdigit() and len(code) == 6:
+            step = verify_totp(self.totp_account(key), code, now, window=1)
+        if step is not None:
+            return PendingCode(), True, step
+        return PendingCode("", state.expires_at, state.attempts_left - 1), False, None
+
+    async def _activate(self, key: Key, now: datetime) -> Key:
+        """Active for 10 years; an older active key of the same kind is replaced."""
+        for other in await self._ctx.csam_store.keys_of(key.account_id):
+            if (
+                other.key_id != key.key_id
+                and other.kind == key.kind
+                and other.status == KeyStatus.ACTIVE
+            ):
+                await self._ctx.csam_store.save_key(
+                    replace(other, status=KeyStatus.REMOVED, ended_at=now, ended_reason="replaced")
+                )
+        active = replace(
+            key,
+            status=KeyStatus.ACTIVE,
+            activated_at=now,
+            expires_at=add_years(now, KEY_VALIDITY_YEARS),
+        )
+        await self._ctx.csam_store.save_key(active)
+        return active
+
+    async def remove(self, account_id: str, key_id: str) -> Key:
+        key = await self.key(account_id, key_id)
+        if key.status not in (KeyStatus.ACTIVE, KeyStatus.PENDING):
+            raise Conflict("This key is no longer active", code="key_not_active")
+        removed = replace(
+            key, status=KeyStatus.REMOVED, ended_at=self._ctx.now(), ended_reason="removed"
+        )
+        await self._ctx.csam_store.save_key(removed)
+        return removed
+
+    async def deactivate_all(self, account_id: str) -> int:
+        """Every key off and the account deactivated: a new registration is needed afterwards."""
+        now = self._ctx.now()
+        count = 0
+        async with self._ctx.store.atomic():
+            account = await self.account(account_id)
+            for key in await self._ctx.csam_store.keys_of(account_id):
+                if key.status in (KeyStatus.ACTIVE, KeyStatus.PENDING):
+                    count += 1
+                    await self._ctx.csam_store.save_key(
+                        replace(
+                            key,
+                            status=KeyStatus.DEACTIVATED,
+                            ended_at=now,
+                            ended_reason="deactivated_by_owner",
+                        )
+                    )
+            await self._ctx.csam_store.update_account(
+                replace(account, status=AccountStatus.DEACTIVATED)
+            )
+        return count
+
+    async def change_password(
+        self, account_id: str, current: str, new: str, confirmation: str
+    ) -> Account:
+        """Reset the password: the current one is checked (and counts for the lockout)."""
+        account = await self.account(account_id)
+        now = self._ctx.now()
+        passwords.check_not_locked(account.locked_until, now)
+        if not self._ctx.passwords.verify(account.password_hash, current):
+            failures, locked_until = passwords.after_failure(account.password_failures, now)
+            await self._ctx.csam_store.update_account(
+                replace(account, password_failures=failures, locked_until=locked_until)
+            )
+            if locked_until is not None:
+                raise passwords.wrong_password(True)
+            raise InvalidInput("The current password is not right", code="wrong_current_password")
+        person = await self._ctx.registers.person(account.national_number)
+        passwords.check_new_password(
+            new,
+            confirmation,
+            [account.username, person.first_names, person.last_name, account.email],
+        )
+        updated = replace(
+            account,
+            password_hash=self._ctx.passwords.hash(new),
+            password_failures=0,
+            locked_until=None,
+            password_changed_at=now,
+        )
+        await self._ctx.csam_store.update_account(updated)
+        return updated

@@ -1,0 +1,257 @@
+"""The registration office desk (guides 001, 003, 004 §3): check the identity document, take the
+private e-mail and the fee, hand out an activation code on paper and e-mail the activation link.
+
+`issue_registration` is shared with the video interview, which ends the same way.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+
+from identity_server.core.belgian_numbers import validate_national_or_bis
+from identity_server.core.errors import Conflict, InvalidInput
+from identity_server.core.records import Person
+from identity_server.core.registers import check_email
+from identity_server.csam import security_codes
+from identity_server.csam.context import CsamContext
+from identity_server.csam.records import (
+    IdentityDocument,
+    Key,
+    KeyStatus,
+    Registration,
+    RegistrationStatus,
+    Staff,
+    StaffRole,
+)
+
+LINK_TTL = timedelta(days=14)
+DOCUMENT_KINDS = ("eid", "passport", "residence_card")
+_DOCUMENT_NUMBER = re.compile(r"[A-Z0-9]{6,20}")
+ACTIVATION_SUBJECT = "CSAM – Mijn digitale sleutels: activatie"
+
+_ACTIVATION_MAIL = {
+    "nl": (
+        "Beste {name},\n\n"
+        "Uw identiteit werd geregistreerd. Activeer nu uw digitale sleutels:\n\n"
+        "Activeer uw digitale sleutels: {link}\n\n"
+        "Geef daar de persoonlijke activatiecode in die u {where} ontving.\n"
+        "Deze link is 14 dagen geldig, tot {until}.\n\n"
+        "CSAM – Mijn digitale sleutels"
+    ),
+    "fr": (
+        "Bonjour {name},\n\n"
+        "Votre identité a été enregistrée. Activez maintenant vos clés numériques :\n\n"
+        "Activer vos clés numériques : {link}\n\n"
+        "Introduisez-y le code d'activation personnel reçu {where}.\n"
+        "Ce lien est valable 14 jours, jusqu'au {until}.\n\n"
+        "CSAM – Mes clés numériques"
+    ),
+    "en": (
+        "Dear {name},\n\n"
+        "Your identity was registered. Now activate your digital keys:\n\n"
+        "Activate your digital keys: {link}\n\n"
+        "Enter the personal activation code you received {where}.\n"
+        "This link is valid for 14 days, until {until}.\n\n"
+        "CSAM – My digital keys"
+    ),
+    "de": (
+        "Guten Tag {name},\n\n"
+        "Ihre Identität wurde registriert. Aktivieren Sie jetzt Ihre digitalen Schlüssel:\n\n"
+        "Ihre digitalen Schlüssel aktivieren: {link}\n\n"
+        "Geben Sie dort den persönlichen Aktivierungscode ein, den Sie {where} erhalten haben.\n"
+        "Dieser Link ist 14 Tage gültig, bis {until}.\n\n"
+        "CSAM – Meine digitalen Schlüssel"
+    ),
+}
+_WHERE = {
+    "office": {
+        "nl": "op papier aan het loket",
+        "fr": "sur papier au guichet",
+        "en": "on paper at the desk",
+        "de": "auf Papier am Schalter",
+    },
+    "video": {
+        "nl": "tijdens het video-interview",
+        "fr": "pendant l'interview vidéo",
+        "en": "during the video interview",
+        "de": "während des Videointerviews",
+    },
+}
+
+
+@dataclass(frozen=True)
+class IssuedRegistration:
+    """The activation code in clear: printed on paper (or said in the interview), never stored."""
+
+    registration: Registration
+    activation_code: str
+
+
+@dataclass(frozen=True)
+class EmailKeys:
+    """The active keys that an e-mail address already carries (the officer must be warned)."""
+
+    email: str
+    keys: tuple[Key, ...]
+
+    @property
+    def in_use(self) -> bool:
+        return bool(self.keys)
+
+
+def check_document(kind: str, number: str, expires_on: date, today: date) -> IdentityDocument:
+    if kind not in DOCUMENT_KINDS:
+        raise InvalidInput(
+            "Choose an eID card, a passport or a residence card", code="invalid_document_type"
+        )
+    compact = re.sub(r"[\s.\-]", "", number).upper()
+    if not _DOCUMENT_NUMBER.fullmatch(compact):
+        raise InvalidInput(
+            "A document number has 6 to 20 letters or digits", code="invalid_document_number"
+        )
+    if expires_on < today:
+        raise InvalidInput("This identity document has expired", code="document_expired")
+    return IdentityDocument(kind, compact, expires_on)
+
+
+async def keys_on_email(ctx: CsamContext, email: str) -> EmailKeys:
+    """Active or pending keys of every account registered with this e-mail, and e-mail keys
+    that send their codes to it."""
+    address = email.lower()
+    found: dict[str, Key] = {}
+    for account in await ctx.csam_store.accounts_by_email(address):
+        for key in await ctx.csam_store.keys_of(account.account_id):
+            found[key.key_id] = key
+    for key in await ctx.csam_store.keys_by_target(address):
+        found[key.key_id] = key
+    live = tuple(k for k in found.values() if k.status in (KeyStatus.ACTIVE, KeyStatus.PENDING))
+    return EmailKeys(address, live)
+
+
+async def issue_registration(
+    ctx: CsamContext,
+    *,
+    person: Person,
+    email: str,
+    channel: str,
+    office_id: str,
+    operator: str,
+    fee_cents: int,
+    document: IdentityDocument,
+) -> IssuedRegistration:
+    """Deactivate the keys the e-mail carries, revoke the person's earlier unused registrations,
+    and issue the activation code and the 14-day link (e-mailed). Runs in one transaction."""
+    now = ctx.now()
+    code = security_codes.new_activation_code(ctx.rng)
+    token, digest = ctx.new_link("activation")
+    async with ctx.store.atomic():
+        existing = await keys_on_email(ctx, email)
+        for key in existing.keys:
+            await ctx.csam_store.save_key(
+                replace(
+                    key,
+                    status=KeyStatus.DEACTIVATED,
+                    ended_at=now,
+                    ended_reason="email_registered_again",
+                )
+            )
+        for earlier in await ctx.csam_store.registrations_of(person.national_number):
+            if earlier.status == RegistrationStatus.PENDING:
+                await ctx.csam_store.save_registration(
+                    replace(earlier, status=RegistrationStatus.REVOKED)
+                )
+        registration = Registration(
+            registration_id=ctx.new_id(),
+            national_number=person.national_number,
+            email=email,
+            channel=channel,
+            office_id=office_id,
+            operator=operator,
+            fee_cents=fee_cents,
+            document=document,
+            link_digest=digest,
+            code=security_codes.issue(
+                code,
+                ctx.hasher,
+                ctx.rng,
+                tries=security_codes.ACTIVATION_TRIES,
+                expires_at=now + LINK_TTL,
+            ),
+            status=RegistrationStatus.PENDING,
+            created_at=now,
+            link_expires_at=now + LINK_TTL,
+            deactivated_keys=len(existing.keys),
+        )
+        await ctx.csam_store.save_registration(registration)
+        language = person.language if person.language in _ACTIVATION_MAIL else "nl"
+        await ctx.outbox.send_email(
+            email,
+            ACTIVATION_SUBJECT,
+            _ACTIVATION_MAIL[language].format(
+                name=person.full_name,
+                link=ctx.url(f"/csam/activate/{token}"),
+                where=_WHERE[channel][language],
+                until=registration.link_expires_at.strftime("%d/%m/%Y %H:%M UTC"),
+            ),
+        )
+    return IssuedRegistration(registration, code)
+
+
+class OfficeDesk:
+    """What an officer does at the desk of a registration office."""
+
+    def __init__(self, ctx: CsamContext) -> None:
+        self._ctx = ctx
+
+    async def look_up(self, national_number: str) -> Person:
+        """The person by national or BIS number (dots, dashes and spaces allowed)."""
+        number, _ = validate_national_or_bis(national_number)
+        return await self._ctx.registers.person(number)
+
+    async def email_keys(self, email: str) -> EmailKeys:
+        return await keys_on_email(self._ctx, check_email(email))
+
+    async def register(
+        self,
+        officer: Staff,
+        *,
+        national_number: str,
+        document_kind: str,
+        document_number: str,
+        document_expires_on: date,
+        email: str,
+        fee_paid: bool,
+        confirm_email_reuse: bool,
+    ) -> IssuedRegistration:
+        """Register the person shown at the desk. An e-mail that already carries keys needs
+        `confirm_email_reuse` (the officer warned the person): those keys are then deactivated.
+        """
+        if officer.role != StaffRole.OFFICER:
+            raise InvalidInput("Only a registration office can register", code="wrong_desk")
+        person = await self.look_up(national_number)
+        document = check_document(
+            document_kind, document_number, document_expires_on, self._ctx.now().date()
+        )
+        address = check_email(email)
+        office = await self._ctx.csam_store.get_office(officer.office_id)
+        if office is None:
+            raise InvalidInput("The officer has no office", code="unknown_office")
+        if office.fee_cents and not fee_paid:
+            raise InvalidInput("The fee of this office was not paid", code="fee_not_paid")
+        if not confirm_email_reuse and (await keys_on_email(self._ctx, address)).in_use:
+            raise Conflict(
+                "This e-mail address already carries digital keys: they will be deactivated",
+                code="email_has_keys",
+            )
+        return await issue_registration(
+            self._ctx,
+            person=person,
+            email=address,
+            channel="office",
+            office_id=office.office_id,
+            operator=officer.username,
+            fee_cents=office.fee_cents,
+            document=document,
+        )

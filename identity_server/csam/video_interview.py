@@ -1,0 +1,600 @@
+"""The video interview (guide 002): appointment request → personal security code (shown once) →
+the interviewer proposes a slot → by the e-mailed link and the security code the person accepts
+(uploading an identity document), asks another slot or cancels → reminder 24 h before → the
+interviewer approves (activation code + link), asks for a new document, or refuses."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+from identity_server.core.belgian_numbers import validate_national_or_bis
+from identity_server.core.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
+from identity_server.core.records import Address, Person
+from identity_server.core.registers import check_email
+from identity_server.csam import security_codes
+from identity_server.csam.context import CsamContext
+from identity_server.csam.records import (
+    Applicant,
+    Appointment,
+    AppointmentStatus,
+    IdentityDocument,
+    Staff,
+    StaffRole,
+    UploadedDocument,
+)
+from identity_server.csam.registration import IssuedRegistration, issue_registration
+
+LANGUAGES = ("nl", "fr", "en")
+BOOKING_HORIZON = timedelta(days=14)
+MAX_SLOTS = 5
+REMINDER_BEFORE = timedelta(hours=24)
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+DOCUMENT_KINDS = ("passport", "eu_id_card")
+_MAGIC = {
+    "image/png": b"\x89PNG\r\n\x1a\n",
+    "image/jpeg": b"\xff\xd8\xff",
+    "application/pdf": b"%PDF-",
+}
+_COUNTRY = re.compile(r"[A-Z]{2}")
+_DOCUMENT_NUMBER = re.compile(r"[A-Z0-9]{5,20}")
+_OPEN = (
+    AppointmentStatus.REQUESTED,
+    AppointmentStatus.PROPOSED,
+    AppointmentStatus.ACCEPTED,
+    AppointmentStatus.DOCUMENT_REQUESTED,
+)
+
+_MAILS: dict[str, dict[str, tuple[str, str]]] = {
+    "proposed": {
+        "nl": (
+            "CSAM – Uw video-interview: voorstel van tijdslot",
+            "Wij stellen u dit tijdslot voor: {slot}.\n\nBevestig, wijzig of annuleer uw afspraak"
+            " met deze link en uw persoonlijke beveiligingscode. Laad er ook een geldig"
+            " identiteitsbewijs op (Europese identiteitskaart of internationaal paspoort):\n{link}",
+        ),
+        "fr": (
+            "CSAM – Votre interview vidéo : proposition de créneau",
+            "Nous vous proposons ce créneau : {slot}.\n\nConfirmez, modifiez ou annulez votre"
+            " rendez-vous avec ce lien et votre code de sécurité personnel. Chargez-y aussi une"
+            " pièce d'identité valable (carte d'identité européenne ou passeport) :\n{link}",
+        ),
+        "en": (
+            "CSAM – Your video interview: proposed time slot",
+            "We propose this time slot: {slot}.\n\nConfirm, change or cancel your appointment"
+            " with this link and your personal security code. Also upload a valid identity"
+            " document (European identity card or international passport):\n{link}",
+        ),
+    },
+    "confirmed": {
+        "nl": (
+            "CSAM – Uw video-interview is bevestigd",
+            "Het tijdslot {slot} is nu definitief voor u gereserveerd.\n"
+            "Start het video-interview met deze link:\n{room}",
+        ),
+        "fr": (
+            "CSAM – Votre interview vidéo est confirmée",
+            "Le créneau {slot} vous est maintenant réservé.\n"
+            "Démarrez l'interview vidéo avec ce lien :\n{room}",
+        ),
+        "en": (
+            "CSAM – Your video interview is confirmed",
+            "The time slot {slot} is now reserved for you.\n"
+            "Start the video interview with this link:\n{room}",
+        ),
+    },
+    "reminder": {
+        "nl": (
+            "CSAM – Herinnering: uw video-interview morgen",
+            "Uw video-interview begint op {slot}. Hou uw identiteitsbewijs bij de hand.\n"
+            "Start het interview met deze link:\n{room}",
+        ),
+        "fr": (
+            "CSAM – Rappel : votre interview vidéo demain",
+            "Votre interview vidéo commence le {slot}. Gardez votre pièce d'identité à portée"
+            " de main.\nDémarrez l'interview avec ce lien :\n{room}",
+        ),
+        "en": (
+            "CSAM – Reminder: your video interview tomorrow",
+            "Your video interview starts at {slot}. Keep your identity document at hand.\n"
+            "Start the interview with this link:\n{room}",
+        ),
+    },
+    "new_document": {
+        "nl": (
+            "CSAM – Laad een nieuw identiteitsbewijs op",
+            "Het opgeladen document voldoet niet: {note}\n"
+            "Laad een nieuw document op met deze link en uw persoonlijke beveiligingscode:\n{link}",
+        ),
+        "fr": (
+            "CSAM – Chargez une nouvelle pièce d'identité",
+            "Le document chargé ne convient pas : {note}\n"
+            "Chargez un nouveau document avec ce lien et votre code de sécurité personnel :\n{link}",
+        ),
+        "en": (
+            "CSAM – Upload a new identity document",
+            "The uploaded document is not sufficient: {note}\n"
+            "Upload a new document with this link and your personal security code:\n{link}",
+        ),
+    },
+    "refused": {
+        "nl": (
+            "CSAM – Uw aanvraag van een digitale sleutel",
+            "Wij kunnen u geen digitale sleutel geven. Reden: {note}",
+        ),
+        "fr": (
+            "CSAM – Votre demande de clé numérique",
+            "Nous ne pouvons pas vous délivrer de clé numérique. Motif : {note}",
+        ),
+        "en": (
+            "CSAM – Your request for a digital key",
+            "We cannot give you a digital key. Reason: {note}",
+        ),
+    },
+    "cancelled": {
+        "nl": (
+            "CSAM – Uw afspraak is geannuleerd",
+            "Uw afspraak voor een video-interview is geannuleerd.",
+        ),
+        "fr": (
+            "CSAM – Votre rendez-vous est annulé",
+            "Votre rendez-vous pour une interview vidéo est annulé.",
+        ),
+        "en": (
+            "CSAM – Your appointment is cancelled",
+            "Your video interview appointment is cancelled.",
+        ),
+    },
+}
+
+
+@dataclass(frozen=True)
+class RequestedAppointment:
+    """The personal security code in clear: shown once on the page, never stored or mailed."""
+
+    appointment: Appointment
+    security_code: str
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    media_type: str
+    data: bytes
+
+
+def check_upload(upload: Upload) -> str:
+    """The media type of a PNG, JPEG or PDF up to 5 MB, read from its first bytes."""
+    if not upload.data:
+        raise InvalidInput("The uploaded file is empty", code="upload_empty")
+    if len(upload.data) > MAX_UPLOAD_BYTES:
+        raise InvalidInput("The uploaded file is larger than 5 MB", code="upload_too_large")
+    for media_type, magic in _MAGIC.items():
+        if upload.data.startswith(magic):
+            return media_type
+    raise InvalidInput("Upload a PNG, JPEG or PDF file", code="upload_wrong_type")
+
+
+def slot_text(slot: datetime) -> str:
+    return slot.strftime("%d/%m/%Y %H:%M UTC")
+
+
+class VideoInterviews:
+    def __init__(self, ctx: CsamContext) -> None:
+        self._ctx = ctx
+
+    # -- the person's side
+
+    async def request(
+        self,
+        *,
+        first_names: str,
+        last_name: str,
+        birth_date: date,
+        birth_country: str,
+        birth_place: str,
+        sex: str,
+        nationality: str,
+        national_number: str,
+        email: str,
+        motivation: str,
+        preferred_slots: Sequence[datetime],
+        language: str,
+    ) -> RequestedAppointment:
+        now = self._ctx.now()
+        if not first_names.strip() or not last_name.strip():
+            raise InvalidInput("First and last names are required", code="invalid_name")
+        if birth_date >= now.date():
+            raise InvalidInput("The birth date must lie in the past", code="invalid_birth_date")
+        if sex not in ("M", "F"):
+            raise InvalidInput("Choose a sex", code="invalid_sex")
+        for country in (birth_country, nationality):
+            if not _COUNTRY.fullmatch(country):
+                raise InvalidInput("Choose a country", code="invalid_country")
+        if not birth_place.strip():
+            raise InvalidInput("The birth place is required", code="invalid_birth_place")
+        number = ""
+        if national_number.strip():
+            number, _ = validate_national_or_bis(national_number)
+        address = check_email(email)
+        if not 10 <= len(motivation.strip()) <= 1000:
+            raise InvalidInput(
+                "Explain in 10 to 1000 characters what you need the key for",
+                code="invalid_motivation",
+            )
+        if language not in LANGUAGES:
+            raise InvalidInput(
+                "The interview is held in Dutch, French or English", code="invalid_language"
+            )
+        slots = tuple(sorted(set(preferred_slots)))
+        if not slots or len(slots) > MAX_SLOTS:
+            raise InvalidInput(f"Give 1 to {MAX_SLOTS} preferred time slots", code="invalid_slots")
+        for slot in slots:
+            if not now < slot <= now + BOOKING_HORIZON:
+                raise InvalidInput(
+                    "Preferred time slots lie within the next two weeks", code="slot_out_of_range"
+                )
+        code = security_codes.new_security_code(self._ctx.rng)
+        _, digest = self._ctx.new_link("appointment")
+        appointment = Appointment(
+            appointment_id=self._ctx.new_id(),
+            applicant=Applicant(
+                first_names.strip(),
+                last_name.strip(),
+                birth_date,
+                birth_country,
+                birth_place.strip(),
+                sex,
+                nationality,
+                number,
+            ),
+            email=address,
+            motivation=motivation.strip(),
+            preferred_slots=slots,
+            language=language,
+            security_code=security_codes.issue(
+                code,
+                self._ctx.hasher,
+                self._ctx.rng,
+                tries=security_codes.SECURITY_CODE_TRIES,
+                expires_at=None,
+            ),
+            link_digest=digest,
+            status=AppointmentStatus.REQUESTED,
+            created_at=now,
+            updated_at=now,
+        )
+        await self._ctx.csam_store.save_appointment(appointment)
+        return RequestedAppointment(appointment, code)
+
+    async def open_link(self, token: str) -> Appointment:
+        appointment = None
+        if 0 < len(token) <= 64:
+            appointment = await self._ctx.csam_store.appointment_by_link(
+                self._ctx.link_digest("appointment", token)
+            )
+        if appointment is None:
+            raise NotFound("This link is not valid (any more)", code="unknown_appointment_link")
+        if appointment.status == AppointmentStatus.BLOCKED:
+            raise TooManyAttempts(
+                "Too many wrong security codes: make a new appointment",
+                code="security_code_blocked",
+            )
+        return appointment
+
+    async def _unlock(self, token: str, security_code: str) -> Appointment:
+        """Check the personal security code; the 5th wrong one blocks the appointment."""
+        async with self._ctx.store.atomic():
+            appointment = await self.open_link(token)
+            state, ok = security_codes.verify(
+                appointment.security_code,
+                security_code,
+                self._ctx.hasher,
+                self._ctx.now(),
+                what="security_code",
+            )
+            if ok:
+                if appointment.security_code.attempts_left != security_codes.SECURITY_CODE_TRIES:
+                    appointment = replace(
+                        appointment,
+                        security_code=replace(
+                            appointment.security_code,
+                            attempts_left=security_codes.SECURITY_CODE_TRIES,
+                        ),
+                    )
+                    await self._ctx.csam_store.save_appointment(appointment)
+                return appointment
+            blocked = state.attempts_left <= 0
+            await self._ctx.csam_store.save_appointment(
+                replace(
+                    appointment,
+                    security_code=state,
+                    status=AppointmentStatus.BLOCKED if blocked else appointment.status,
+                    updated_at=self._ctx.now(),
+                )
+            )
+        if blocked:
+            raise TooManyAttempts(
+                "Too many wrong security codes: make a new appointment",
+                code="security_code_blocked",
+            )
+        raise security_codes.wrong_code(state, what="security_code")
+
+    def _document(
+        self, kind: str, number: str, expires_on: date, country: str, upload: Upload
+    ) -> UploadedDocument:
+        if kind not in DOCUMENT_KINDS:
+            raise InvalidInput(
+                "Upload a European identity card or an international passport",
+                code="invalid_document_type",
+            )
+        compact = re.sub(r"[\s.\-]", "", number).upper()
+        if not _DOCUMENT_NUMBER.fullmatch(compact):
+            raise InvalidInput(
+                "A document number has 5 to 20 letters or digits", code="invalid_document_number"
+            )
+        if expires_on < self._ctx.now().date():
+            raise InvalidInput("This identity document has expired", code="document_expired")
+        if not _COUNTRY.fullmatch(country):
+            raise InvalidInput("Choose the country of the document", code="invalid_country")
+        media_type = check_upload(upload)
+        return UploadedDocument(
+            kind=kind,
+            number=compact,
+            expires_on=expires_on,
+            country=country,
+            filename=re.sub(r"[^\w.\- ]", "_", upload.filename)[:100] or "document",
+            media_type=media_type,
+            size=len(upload.data),
+            sha256=hashlib.sha256(upload.data).hexdigest(),
+            uploaded_at=self._ctx.now(),
+        )
+
+    async def accept(
+        self,
+        token: str,
+        security_code: str,
+        *,
+        document_kind: str,
+        document_number: str,
+        document_expires_on: date,
+        document_country: str,
+        upload: Upload,
+    ) -> Appointment:
+        """Accept the proposed slot with an identity document; also answers a document request."""
+        appointment = await self._unlock(token, security_code)
+        if appointment.status not in (
+            AppointmentStatus.PROPOSED,
+            AppointmentStatus.DOCUMENT_REQUESTED,
+        ):
+            raise Conflict("There is no proposal to accept now", code="wrong_step")
+        document = self._document(
+            document_kind, document_number, document_expires_on, document_country, upload
+        )
+        assert appointment.slot is not None
+        if appointment.status == AppointmentStatus.PROPOSED and appointment.slot <= self._ctx.now():
+            raise Conflict("This time slot has passed: ask another one", code="slot_passed")
+        first = appointment.status == AppointmentStatus.PROPOSED
+        accepted = replace(
+            appointment,
+            status=AppointmentStatus.ACCEPTED,
+            document=document,
+            updated_at=self._ctx.now(),
+        )
+        async with self._ctx.store.atomic():
+            await self._ctx.csam_store.save_appointment(accepted)
+            if first:
+                await self._mail(accepted, "confirmed")
+        return accepted
+
+    async def ask_other_slot(self, token: str, security_code: str, wish: str) -> Appointment:
+        appointment = await self._unlock(token, security_code)
+        if appointment.status not in (AppointmentStatus.PROPOSED, AppointmentStatus.ACCEPTED):
+            raise Conflict("There is no slot to change now", code="wrong_step")
+        changed = replace(
+            appointment,
+            status=AppointmentStatus.REQUESTED,
+            slot=None,
+            reminder_sent_at=None,
+            note=wish.strip()[:500],
+            updated_at=self._ctx.now(),
+        )
+        await self._ctx.csam_store.save_appointment(changed)
+        return changed
+
+    async def cancel(self, token: str, security_code: str) -> Appointment:
+        appointment = await self._unlock(token, security_code)
+        if appointment.status not in _OPEN:
+            raise Conflict("This appointment can no longer be cancelled", code="wrong_step")
+        cancelled = replace(
+            appointment, status=AppointmentStatus.CANCELLED, updated_at=self._ctx.now()
+        )
+        async with self._ctx.store.atomic():
+            await self._ctx.csam_store.save_appointment(cancelled)
+            await self._mail(cancelled, "cancelled")
+        return cancelled
+
+    # -- the interviewer's console
+
+    async def list(self) -> list[Appointment]:
+        return await self._ctx.csam_store.list_appointments()
+
+    async def get(self, appointment_id: str) -> Appointment:
+        found = await self._ctx.csam_store.get_appointment(appointment_id)
+        if found is None:
+            raise NotFound("No such appointment", code="unknown_appointment")
+        return found
+
+    async def register_person(self, appointment: Appointment) -> Person | None:
+        """The register entry of the INSZ the person gave, if any."""
+        number = appointment.applicant.national_number
+        return await self._ctx.store.get_person(number) if number else None
+
+    async def propose(self, interviewer: Staff, appointment_id: str, slot: datetime) -> Appointment:
+        _check_interviewer(interviewer)
+        appointment = await self.get(appointment_id)
+        if appointment.status not in (AppointmentStatus.REQUESTED, AppointmentStatus.PROPOSED):
+            raise Conflict("This appointment does not wait for a slot", code="wrong_step")
+        now = self._ctx.now()
+        if not now < slot <= now + BOOKING_HORIZON + timedelta(days=7):
+            raise InvalidInput("Propose a slot in the coming three weeks", code="slot_out_of_range")
+        token, digest = self._ctx.new_link("appointment")
+        proposed = replace(
+            appointment,
+            status=AppointmentStatus.PROPOSED,
+            slot=slot,
+            interviewer=interviewer.username,
+            link_digest=digest,
+            reminder_sent_at=None,
+            updated_at=now,
+        )
+        async with self._ctx.store.atomic():
+            await self._ctx.csam_store.save_appointment(proposed)
+            await self._mail(proposed, "proposed", link=self._link(token))
+        return proposed
+
+    async def approve(self, interviewer: Staff, appointment_id: str) -> IssuedRegistration:
+        """The interview went well: the activation code (said in the interview) and the link."""
+        _check_interviewer(interviewer)
+        appointment = await self.get(appointment_id)
+        if appointment.status != AppointmentStatus.ACCEPTED or appointment.document is None:
+            raise Conflict(
+                "Only an accepted appointment with a document can be approved", code="wrong_step"
+            )
+        if appointment.document.expires_on < self._ctx.now().date():
+            raise Conflict("The identity document has expired since", code="document_expired")
+        async with self._ctx.store.atomic():
+            person = await self._person_for(appointment)
+            document = appointment.document
+            issued = await issue_registration(
+                self._ctx,
+                person=person,
+                email=appointment.email,
+                channel="video",
+                office_id="video-interview",
+                operator=interviewer.username,
+                fee_cents=0,
+                document=IdentityDocument(
+                    document.kind, document.number, document.expires_on, document.country
+                ),
+            )
+            await self._ctx.csam_store.save_appointment(
+                replace(
+                    appointment,
+                    status=AppointmentStatus.APPROVED,
+                    registration_id=issued.registration.registration_id,
+                    interviewer=interviewer.username,
+                    updated_at=self._ctx.now(),
+                )
+            )
+        return issued
+
+    async def _person_for(self, appointment: Appointment) -> Person:
+        """The register entry of the given INSZ, or a new BIS entry for a non-resident."""
+        a = appointment.applicant
+        if a.national_number:
+            found = await self._ctx.store.get_person(a.national_number)
+            if found is not None:
+                return found
+        return await self._ctx.registers.add_person(
+            first_names=a.first_names,
+            last_name=a.last_name,
+            birth_date=a.birth_date,
+            birth_place=a.birth_place,
+            sex=a.sex,
+            nationality=a.nationality,
+            address=Address("", "", "", a.birth_country),
+            language=appointment.language,
+            email=appointment.email,
+            kind="bis",
+        )
+
+    async def request_new_document(
+        self, interviewer: Staff, appointment_id: str, note: str
+    ) -> Appointment:
+        _check_interviewer(interviewer)
+        appointment = await self.get(appointment_id)
+        if appointment.status != AppointmentStatus.ACCEPTED:
+            raise Conflict("Only an accepted appointment has a document", code="wrong_step")
+        token, digest = self._ctx.new_link("appointment")
+        changed = replace(
+            appointment,
+            status=AppointmentStatus.DOCUMENT_REQUESTED,
+            link_digest=digest,
+            note=_reason(note),
+            updated_at=self._ctx.now(),
+        )
+        async with self._ctx.store.atomic():
+            await self._ctx.csam_store.save_appointment(changed)
+            await self._mail(changed, "new_document", link=self._link(token))
+        return changed
+
+    async def refuse(self, interviewer: Staff, appointment_id: str, reason: str) -> Appointment:
+        _check_interviewer(interviewer)
+        appointment = await self.get(appointment_id)
+        if appointment.status not in _OPEN:
+            raise Conflict("This appointment is already closed", code="wrong_step")
+        refused = replace(
+            appointment,
+            status=AppointmentStatus.REFUSED,
+            note=_reason(reason),
+            updated_at=self._ctx.now(),
+        )
+        async with self._ctx.store.atomic():
+            await self._ctx.csam_store.save_appointment(refused)
+            await self._mail(refused, "refused")
+        return refused
+
+    # -- reminders
+
+    async def send_due_reminders(self, now: datetime | None = None) -> int:
+        """E-mail every accepted appointment whose slot is less than 24 h away, once."""
+        now = now or self._ctx.now()
+        sent = 0
+        for appointment in await self._ctx.csam_store.list_appointments(
+            [AppointmentStatus.ACCEPTED]
+        ):
+            slot = appointment.slot
+            if slot is None or appointment.reminder_sent_at is not None:
+                continue
+            if slot - REMINDER_BEFORE <= now < slot:
+                async with self._ctx.store.atomic():
+                    await self._ctx.csam_store.save_appointment(
+                        replace(appointment, reminder_sent_at=now)
+                    )
+                    await self._mail(appointment, "reminder")
+                sent += 1
+        return sent
+
+    # -- plumbing
+
+    def _link(self, token: str) -> str:
+        return self._ctx.url(f"/csam/video/appointment/{token}")
+
+    async def _mail(self, appointment: Appointment, kind: str, *, link: str = "") -> None:
+        subject, body = _MAILS[kind].get(appointment.language, _MAILS[kind]["nl"])
+        await self._ctx.outbox.send_email(
+            appointment.email,
+            subject,
+            body.format(
+                slot=slot_text(appointment.slot) if appointment.slot else "",
+                link=link,
+                room=self._ctx.url(f"/csam/video/room/{appointment.appointment_id}"),
+                note=appointment.note,
+            ),
+        )
+
+
+def _check_interviewer(staff: Staff) -> None:
+    if staff.role != StaffRole.INTERVIEWER:
+        raise InvalidInput("Only an interviewer can do this", code="wrong_desk")
+
+
+def _reason(text: str) -> str:
+    reason = text.strip()
+    if not 3 <= len(reason) <= 500:
+        raise InvalidInput("Give a reason (3 to 500 characters)", code="reason_required")
+    return reason
