@@ -168,6 +168,10 @@ class KeyLogins:
         reused = False
         async with self._ctx.store.atomic():
             login = await self.get(login_id)
+            if login.status == LoginStatus.FAILED:
+                raise TooManyAttempts(
+                    "Too many wrong codes: start again", code="login_code_blocked"
+                )
             if login.status != LoginStatus.PENDING:
                 raise Conflict("This login is already finished: start again", code="login_used")
             if now >= login.expires_at:

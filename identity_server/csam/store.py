@@ -239,7 +239,8 @@ class SqliteCsamStore:
         self._exec(
             "INSERT INTO csam_appointments(appointment_id, link_digest, status, doc)"
             " VALUES(?, ?, ?, ?) ON CONFLICT(appointment_id)"
-            " DO UPDATE SET status=excluded.status, doc=excluded.doc",
+            " DO UPDATE SET link_digest=excluded.link_digest, status=excluded.status,"
+            " doc=excluded.doc",
             (
                 appointment.appointment_id,
                 appointment.link_digest,

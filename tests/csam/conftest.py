@@ -1,0 +1,112 @@
+"""CSAM fixtures: the service on the shared sandbox store, helpers that read the outbox."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from argon2 import PasswordHasher
+
+from identity_server.core.clock import ManualClock
+from identity_server.core.records import Message
+from identity_server.csam.levels import KeyKind
+from identity_server.csam.records import Staff, StaffRole
+from identity_server.csam.service import Csam
+from identity_server.csam.store import SqliteCsamStore
+from identity_server.services import Services
+from identity_server.store.sqlite import SqliteStore
+
+# Cheap argon2 parameters keep the tests fast; production uses the library's defaults.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
+ANNELIES_NN = "82010700262"
+ANNELIES_EMAIL = "annelies.dewilde@example.be"
+PASSWORD = "Zonnige-Fietstocht-42"
+DOC_EXPIRY = date(2030, 6, 30)
+
+
+@pytest.fixture
+async def csam(services: Services, store: SqliteStore, clock: ManualClock) -> Csam:
+    return await Csam.open(
+        services.store,
+        SqliteCsamStore(store),
+        clock,
+        services.rng,
+        services.keyring,
+        services.outbox,
+        services.registers,
+        base_url="http://sandbox.test",
+        password_hasher=FAST_HASHER,
+    )
+
+
+@pytest.fixture
+async def officer(csam: Csam) -> Staff:
+    return await csam.offices.staff_login(
+        "balie.sleutelstad", "Sleutelstad-Balie-2026!", StaffRole.OFFICER
+    )
+
+
+@pytest.fixture
+async def interviewer(csam: Csam) -> Staff:
+    return await csam.offices.staff_login(
+        "interviewer", "Video-Interview-2026!", StaffRole.INTERVIEWER
+    )
+
+
+async def last_message(csam: Csam, recipient: str, channel: str = "email") -> Message:
+    messages = await csam.ctx.store.list_messages(recipient=recipient, channel=channel, limit=1)
+    assert messages, f"no {channel} to {recipient}"
+    return messages[0]
+
+
+def link_token(message: Message, kind: str = "activate") -> str:
+    found = re.search(rf"/csam/{kind}/([A-Za-z0-9_-]+)", message.body)
+    assert found, message.body
+    return found.group(1)
+
+
+def code_in(message: Message) -> str:
+    found = re.search(r"\b(\d{6})\b", message.body)
+    assert found, message.body
+    return found.group(1)
+
+
+async def register_at_office(
+    csam: Csam, officer: Staff, *, email: str = ANNELIES_EMAIL, confirm: bool = False
+) -> tuple[str, str]:
+    """(activation code, link token) for Annelies."""
+    issued = await csam.desk.register(
+        officer,
+        national_number="82.01.07-002.62",
+        document_kind="eid",
+        document_number="599-1417776-55",
+        document_expires_on=DOC_EXPIRY,
+        email=email,
+        fee_paid=True,
+        confirm_email_reuse=confirm,
+    )
+    return issued.activation_code, link_token(await last_message(csam, email))
+
+
+async def activate(
+    csam: Csam, officer: Staff, username: str = "annelies.d", email: str = ANNELIES_EMAIL
+) -> str:
+    """Register, enter the code, choose username + password; returns the account id."""
+    code, token = await register_at_office(csam, officer, email=email, confirm=True)
+    registration = await csam.activation.enter_code(token, code)
+    account = await csam.activation.set_credentials(
+        registration.registration_id, username, PASSWORD, PASSWORD
+    )
+    return account.account_id
+
+
+async def add_key(csam: Csam, account_id: str, kind: KeyKind, **kwargs: str | bool) -> str:
+    """Choose and confirm a key (e-mail/SMS through the outbox); returns the key id."""
+    chosen = await csam.keys.choose(account_id, kind, **kwargs)  # type: ignore[arg-type]
+    key = chosen.key
+    if kind in (KeyKind.EMAIL, KeyKind.SMS):
+        channel = "email" if kind == KeyKind.EMAIL else "sms"
+        code = code_in(await last_message(csam, key.target, channel))
+        await csam.keys.confirm(account_id, key.key_id, code)
+    return key.key_id
