@@ -169,3 +169,25 @@ async def seed_demo_world(services: Services) -> bool:
                 )
         await store.set_meta(SEED_MARKER, services.clock.now().isoformat())
     return True
+
+
+DEMO_CLIENT_ID = "demo-gemeente"
+DEMO_CLIENT_NAME = "Gemeente Sleutelstad"
+
+
+def demo_client_secret(services: Services) -> str:
+    """Derived from the master key, so the demo website started beside the server knows it."""
+    return services.keyring.lookup_digest("demo-client-secret", DEMO_CLIENT_ID)
+
+
+async def register_demo_client(services: Services, rp_base_url: str) -> str:
+    """(Re)register the demo municipality website for the URL it runs at; returns its secret."""
+    secret = demo_client_secret(services)
+    await services.clients.register(
+        client_id=DEMO_CLIENT_ID,
+        name=DEMO_CLIENT_NAME,
+        redirect_uris=[rp_base_url.rstrip("/") + "/callback"],
+        ciba_mode="poll",
+        secret=secret,
+    )
+    return secret

@@ -12,7 +12,17 @@ from identity_server.core.onboarding import Onboardings
 from identity_server.core.outbox import Outbox
 from identity_server.core.randomness import Randomness
 from identity_server.core.registers import Registers, TestPki
+from identity_server.oidc.authorization import CodeFlow
+from identity_server.oidc.ciba import Ciba
+from identity_server.oidc.clients import ClientRegistry
+from identity_server.oidc.keys import SigningKeys
+from identity_server.oidc.push import PushRequests
+from identity_server.oidc.store import OidcStore, SqliteOidcStore
+from identity_server.oidc.tokens import Tokens
 from identity_server.store.base import Store
+from identity_server.store.sqlite import SqliteStore
+
+TOKEN_PATH = "/oidc/token"
 
 
 @dataclass(frozen=True)
@@ -26,6 +36,13 @@ class Services:
     onboardings: Onboardings
     enrolments: Enrolments
     identities: Identities
+    oidc_store: OidcStore
+    signing_keys: SigningKeys
+    clients: ClientRegistry
+    push: PushRequests
+    tokens: Tokens
+    code_flow: CodeFlow
+    ciba: Ciba
 
     @classmethod
     async def open(
@@ -35,14 +52,28 @@ class Services:
         rng: Randomness,
         master_key: bytes,
         *,
+        issuer: str = "http://127.0.0.1:8470",
         seed_demo: bool = True,
+        oidc_store: OidcStore | None = None,
     ) -> Services:
-        """Migrate the store, load (or make, on first start) the test PKI, seed the sandbox."""
+        """Migrate the store, load (or make, on first start) the test PKI and signing keys,
+        seed the sandbox."""
         await store.migrate()
+        if oidc_store is None:
+            if not isinstance(store, SqliteStore):
+                raise TypeError("give the OIDC store that goes with this store")
+            oidc_store = SqliteOidcStore(store)
         keyring = Keyring(master_key)
         test_pki = await TestPki.load_or_create(store, keyring, rng, clock.now())
         registers = Registers(store, clock, rng, keyring, test_pki)
         outbox = Outbox(store, clock)
+        signing_keys = SigningKeys(oidc_store, clock, rng, keyring)
+        await signing_keys.ensure()
+        clients = ClientRegistry(
+            oidc_store, store, clock, rng, keyring, (issuer, issuer + TOKEN_PATH)
+        )
+        push = PushRequests(store, oidc_store, clock, rng, keyring)
+        tokens = Tokens(store, oidc_store, clock, rng, keyring, signing_keys, issuer)
         services = cls(
             store=store,
             clock=clock,
@@ -53,6 +84,13 @@ class Services:
             onboardings=Onboardings(store, clock, rng, keyring, registers, outbox),
             enrolments=Enrolments(store, clock, rng, keyring, registers),
             identities=Identities(store, clock),
+            oidc_store=oidc_store,
+            signing_keys=signing_keys,
+            clients=clients,
+            push=push,
+            tokens=tokens,
+            code_flow=CodeFlow(store, oidc_store, clock, rng, keyring, clients, push, tokens),
+            ciba=Ciba(store, oidc_store, clock, rng, push, tokens),
         )
         if seed_demo:
             from identity_server.seed import seed_demo_world

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import AsyncGenerator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,7 @@ class HeadlessPhone:
         self._owns_session = session is None
         self.onboarding_id = ""
         self._pending_key: ec.EllipticCurvePrivateKey | None = None
+        self._device_key: ec.EllipticCurvePrivateKey | None = None
 
     async def __aenter__(self) -> HeadlessPhone:
         return self
@@ -106,23 +108,28 @@ class HeadlessPhone:
             )
         return data
 
+    def _signature_headers(self, method: str, path: str, raw: bytes) -> dict[str, str]:
+        if not self.activated:
+            raise PhoneApiError(0, "not_activated", "This phone has no identity yet")
+        if self._device_key is None:
+            key = serialization.load_pem_private_key(self.state.device_key_pem.encode(), None)
+            assert isinstance(key, ec.EllipticCurvePrivateKey)
+            self._device_key = key
+        timestamp = int(self._clock.now().timestamp())
+        nonce = b64u(os.urandom(16))
+        return {
+            HEADER_DEVICE: self.state.device_id,
+            HEADER_TIMESTAMP: str(timestamp),
+            HEADER_NONCE: nonce,
+            HEADER_SIGNATURE: sign_request(self._device_key, method, path, timestamp, nonce, raw),
+        }
+
     async def signed(
         self, method: str, path: str, body: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """A request signed with the device key (the server refuses replays and stale requests)."""
-        if not self.activated:
-            raise PhoneApiError(0, "not_activated", "This phone has no identity yet")
         raw = json.dumps(body).encode() if body is not None else b""
-        key = serialization.load_pem_private_key(self.state.device_key_pem.encode(), None)
-        assert isinstance(key, ec.EllipticCurvePrivateKey)
-        timestamp = int(self._clock.now().timestamp())
-        nonce = b64u(os.urandom(16))
-        headers = {
-            HEADER_DEVICE: self.state.device_id,
-            HEADER_TIMESTAMP: str(timestamp),
-            HEADER_NONCE: nonce,
-            HEADER_SIGNATURE: sign_request(key, method, path, timestamp, nonce, raw),
-        }
+        headers = self._signature_headers(method, path, raw)
         if body is not None:
             headers["Content-Type"] = "application/json"
         async with self.session.request(
@@ -203,6 +210,7 @@ class HeadlessPhone:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         ).decode()
+        self._device_key = self._pending_key
         self._pending_key = None
         self.state.device_id = str(data["device_id"])
         self.state.identity_id = str(data["identity_id"])
@@ -287,6 +295,50 @@ class HeadlessPhone:
 
     async def block_identity(self) -> dict[str, Any]:
         return await self.signed("POST", "/api/phone/me/block")
+
+    # -- push-confirm login (guide 004 §2.2)
+
+    async def pending_requests(self) -> list[dict[str, Any]]:
+        """Requests waiting in the app (the polling fallback of the live connection)."""
+        return list((await self.signed("GET", "/api/phone/requests"))["requests"])
+
+    async def request(self, request_id: str) -> dict[str, Any]:
+        return await self.signed("GET", f"/api/phone/requests/{request_id}")
+
+    async def listen(self) -> AsyncGenerator[dict[str, Any], None]:
+        """Live events over a signed WebSocket: {"type": "request" | "request_closed", "request": …}.
+        Pending requests come first. Ends when the server closes the connection."""
+        headers = self._signature_headers("GET", "/api/phone/live", b"")
+        async with self.session.ws_connect(
+            self.server_url + "/api/phone/live", headers=headers
+        ) as ws:
+            async for message in ws:
+                if message.type == aiohttp.WSMsgType.TEXT:
+                    yield dict(json.loads(message.data))
+                elif message.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                    break
+
+    async def approve(
+        self,
+        request_id: str,
+        *,
+        code: str | None = None,
+        icon: str | None = None,
+        biometric: bool = False,
+    ) -> dict[str, Any]:
+        """Confirm: the icon the website shows (when asked), then the itsme code or a fingerprint."""
+        body: dict[str, Any] = {"biometric": biometric}
+        if code is not None:
+            body["code"] = code
+        if icon is not None:
+            body["icon"] = icon
+        return await self.signed("POST", f"/api/phone/requests/{request_id}/approve", body)
+
+    async def refuse(self, request_id: str) -> dict[str, Any]:
+        return await self.signed("POST", f"/api/phone/requests/{request_id}/refuse")
+
+    async def set_biometrics(self, enabled: bool) -> dict[str, Any]:
+        return await self.signed("POST", "/api/phone/settings", {"biometrics": enabled})
 
     def save(self) -> None:
         """Keep the profile on disk (0600: it holds the device's private key)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -36,8 +37,21 @@ async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
 
 
 @pytest.fixture
-async def services(store: SqliteStore, clock: ManualClock) -> Services:
-    return await Services.open(store, clock, SystemRandomness(), MASTER_KEY)
+def port() -> int:
+    """A free port, known before the server starts, so the issuer URL can name it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def issuer(port: int) -> str:
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def services(store: SqliteStore, clock: ManualClock, issuer: str) -> Services:
+    return await Services.open(store, clock, SystemRandomness(), MASTER_KEY, issuer=issuer)
 
 
 @pytest.fixture
@@ -51,8 +65,10 @@ def app(settings: Settings, services: Services) -> web.Application:
 
 
 @pytest.fixture
-async def client(app: web.Application) -> AsyncIterator[TestClient[web.Request, web.Application]]:
-    async with TestClient(TestServer(app)) as client:
+async def client(
+    app: web.Application, port: int
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    async with TestClient(TestServer(app, host="127.0.0.1", port=port)) as client:
         yield client
 
 

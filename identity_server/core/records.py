@@ -100,6 +100,7 @@ class Identity:
     created_at: datetime
     updated_at: datetime
     blocked_reason: str = ""
+    biometrics: bool = False  # a simulated fingerprint may replace the code at the basic level
 
 
 class DeviceStatus(StrEnum):

@@ -5,20 +5,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 
 from identity_server.services import Services
 from identity_server.settings import Settings
-from identity_server.web import admin_api, enrolment_pages, outbox_page, phone_api, sandbox_api
+from identity_server.web import (
+    admin_api,
+    enrolment_pages,
+    oidc_api,
+    oidc_pages,
+    outbox_page,
+    phone_api,
+    phone_requests_api,
+    sandbox_api,
+)
 from identity_server.web.errors import PAGE_ERROR_RENDERER, error_middleware
-from identity_server.web.keys import SERVICES, SETTINGS
+from identity_server.web.keys import LIVE_EVENTS, LIVE_HUB, SERVICES, SETTINGS
+from identity_server.web.live import HttpDelivery, LiveEvents, LiveHub
 from identity_server.web.pages import render, render_error
 
 log = logging.getLogger("sleutel")
-PURGE_EVERY_SECONDS = 300
+PURGE_EVERY_SECONDS = 300.0
+CIBA_SWEEP_SECONDS = 2.0
 
 
 async def home(request: web.Request) -> web.Response:
@@ -29,22 +41,35 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-async def _purge_loop(app: web.Application) -> AsyncIterator[None]:
-    """Drop expired nonces and flows in the background, so the tables stay small."""
-    services = app[SERVICES]
+def _every(
+    seconds: float, work: Callable[[], Awaitable[object]]
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(seconds)
+                try:
+                    await work()
+                except Exception:
+                    log.exception("background work failed")
 
-    async def loop() -> None:
-        while True:
-            await asyncio.sleep(PURGE_EVERY_SECONDS)
-            removed = await services.store.purge_expired(services.clock.now())
-            if removed:
-                log.info("purged %d expired rows", removed)
+        task = asyncio.create_task(loop())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
-    task = asyncio.create_task(loop())
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    return context
+
+
+async def _delivery(app: web.Application) -> AsyncIterator[None]:
+    """The HTTP client for CIBA ping/push notifications lives as long as the app."""
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        app[SERVICES].ciba.delivery = HttpDelivery(session)
+        yield
+        await app[LIVE_EVENTS].drain()
+        await app[LIVE_HUB].close_all()
+        app[SERVICES].ciba.delivery = None
 
 
 def create_app(
@@ -54,11 +79,32 @@ def create_app(
     app[SETTINGS] = settings
     app[SERVICES] = services
     app[PAGE_ERROR_RENDERER] = render_error
+    hub = LiveHub()
+    app[LIVE_HUB] = hub
+    app[LIVE_EVENTS] = events = LiveEvents(services, hub)
+    services.push.events = events
     app.router.add_get("/", home)
     app.router.add_get("/api/health", health)
     app.router.add_static("/static", Path(__file__).parent / "static")
-    for module in (phone_api, admin_api, sandbox_api, outbox_page, enrolment_pages):
+    for module in (
+        phone_api,
+        phone_requests_api,
+        admin_api,
+        sandbox_api,
+        outbox_page,
+        enrolment_pages,
+        oidc_api,
+        oidc_pages,
+    ):
         app.router.add_routes(module.routes)
+    app.cleanup_ctx.append(_delivery)
     if background:
-        app.cleanup_ctx.append(_purge_loop)
+
+        async def purge() -> None:
+            now = services.clock.now()
+            await services.store.purge_expired(now)
+            await services.oidc_store.purge_expired(now)
+
+        app.cleanup_ctx.append(_every(PURGE_EVERY_SECONDS, purge))
+        app.cleanup_ctx.append(_every(CIBA_SWEEP_SECONDS, services.ciba.notify_expired))
     return app

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from identity_server.core.errors import SleutelError
+from identity_server.oidc.errors import InvalidClient, InvalidToken, OAuthError
 
 log = logging.getLogger("sleutel.http")
 
@@ -48,13 +49,26 @@ def json_error(
 
 
 def _wants_page(request: web.Request) -> bool:
-    return not request.path.startswith("/api/") and PAGE_ERROR_RENDERER in request.app
+    return not request.path.startswith(
+        ("/api/", "/oidc/token", "/oidc/bc-authorize", "/oidc/userinfo")
+    ) and (PAGE_ERROR_RENDERER in request.app)
 
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
+    except OAuthError as exc:
+        # RFC 6749 §5.2 shape; the one place OAuth errors leave the server.
+        response = web.json_response(
+            {"error": exc.code, "error_description": exc.message}, status=exc.status
+        )
+        response.headers["Cache-Control"] = "no-store"
+        if isinstance(exc, InvalidClient):
+            response.headers["WWW-Authenticate"] = 'Basic realm="sleutel"'
+        elif isinstance(exc, InvalidToken):
+            response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
     except SleutelError as exc:
         if _wants_page(request):
             return await request.app[PAGE_ERROR_RENDERER](request, exc)
@@ -63,7 +77,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             response.headers["Retry-After"] = str(exc.details["retry_after"])
         return response
     except web.HTTPException as exc:
-        if exc.status < 400 or not request.path.startswith("/api/"):
+        if exc.status < 400 or _wants_page(request):
             raise
         code = _HTTP_CODES.get(exc.status, "http_error")
         return json_error(exc.status, code, exc.reason)

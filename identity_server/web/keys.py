@@ -6,6 +6,9 @@ from aiohttp import web
 
 from identity_server.services import Services
 from identity_server.settings import Settings
+from identity_server.web.live import LiveEvents, LiveHub
 
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
+LIVE_HUB: web.AppKey[LiveHub] = web.AppKey("live_hub", LiveHub)
+LIVE_EVENTS: web.AppKey[LiveEvents] = web.AppKey("live_events", LiveEvents)

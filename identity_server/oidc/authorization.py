@@ -1,0 +1,268 @@
+"""The authorization code flow with PKCE (OIDC Core §3.1, RFC 7636) and its hosted login:
+the website asks the phone number, a request waits in the app, the page follows it."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from identity_server.core.clock import Clock
+from identity_server.core.device_auth import b64u
+from identity_server.core.errors import Conflict, Expired, NotFound, SleutelError
+from identity_server.core.keyring import Keyring
+from identity_server.core.phone import parse_phone
+from identity_server.core.randomness import Randomness
+from identity_server.core.records import IdentityStatus
+from identity_server.oidc.claims import level_of
+from identity_server.oidc.clients import ClientRegistry
+from identity_server.oidc.errors import InvalidGrant, InvalidRequest
+from identity_server.oidc.push import PushRequests
+from identity_server.oidc.records import Authorization, Client, Grant, PushRequest, PushStatus
+from identity_server.oidc.store import OidcStore
+from identity_server.oidc.tokens import Tokens
+from identity_server.store.base import Store
+
+AUTHORIZATION_TTL = timedelta(minutes=10)
+CODE_TTL = timedelta(seconds=60)
+ICON_AFTER = timedelta(days=30)  # icon matching again after this long without use (guide 004 §2.2)
+_PKCE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
+
+
+class ClientPageError(SleutelError):
+    """The client or redirect URI is wrong: show the error, never redirect (RFC 6749 §4.1.2.1)."""
+
+    code = "invalid_request"
+    status = 400
+
+
+@dataclass(frozen=True)
+class RedirectError(Exception):
+    """An error sent back to the relying party on its redirect URI."""
+
+    redirect_uri: str
+    error: str
+    description: str
+    state: str
+
+    @property
+    def location(self) -> str:
+        params = {"error": self.error, "error_description": self.description}
+        if self.state:
+            params["state"] = self.state
+        return f"{self.redirect_uri}?{urlencode(params)}"
+
+
+def redirect_with(uri: str, params: dict[str, str]) -> str:
+    separator = "&" if "?" in uri else "?"
+    return f"{uri}{separator}{urlencode(params)}"
+
+
+def s256(verifier: str) -> str:
+    return (
+        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    )
+
+
+class CodeFlow:
+    def __init__(
+        self,
+        store: Store,
+        oidc_store: OidcStore,
+        clock: Clock,
+        rng: Randomness,
+        keyring: Keyring,
+        clients: ClientRegistry,
+        push: PushRequests,
+        tokens: Tokens,
+    ) -> None:
+        self._store = store
+        self._oidc = oidc_store
+        self._clock = clock
+        self._rng = rng
+        self._keyring = keyring
+        self._clients = clients
+        self._push = push
+        self._tokens = tokens
+
+    async def start(self, params: dict[str, str], language: str) -> Authorization:
+        try:
+            client = await self._clients.get(params.get("client_id", ""))
+        except NotFound as exc:
+            raise ClientPageError("Unknown client_id", code="invalid_client") from exc
+        redirect_uri = params.get("redirect_uri", "")
+        if redirect_uri not in client.redirect_uris:  # exact match (OIDC Core §3.1.2.1)
+            raise ClientPageError(
+                "redirect_uri is not registered for this client", code="invalid_redirect_uri"
+            )
+        state = params.get("state", "")[:512]
+
+        def refuse(error: str, description: str) -> RedirectError:
+            return RedirectError(redirect_uri, error, description, state)
+
+        if params.get("response_type") != "code":
+            raise refuse("unsupported_response_type", "Only response_type=code is supported")
+        scopes = tuple(dict.fromkeys(params.get("scope", "").split()))
+        if "openid" not in scopes:
+            raise refuse("invalid_scope", "The scope must include openid")
+        if any(s not in client.scopes for s in scopes):
+            raise refuse("invalid_scope", "A requested scope is not allowed for this client")
+        challenge = params.get("code_challenge", "")
+        if params.get("code_challenge_method") != "S256" or not re.fullmatch(
+            r"[A-Za-z0-9_-]{43}", challenge
+        ):
+            raise refuse("invalid_request", "PKCE with code_challenge_method=S256 is required")
+        if params.get("prompt") == "none":
+            raise refuse("login_required", "The phone must confirm every login")
+        now = self._clock.now()
+        authorization = Authorization(
+            auth_id=b64u(self._rng.token_bytes(18)),
+            client_id=client.client_id,
+            redirect_uri=redirect_uri,
+            scopes=scopes,
+            state=state,
+            nonce=params.get("nonce", "")[:512],
+            code_challenge=challenge,
+            acr=level_of(params.get("acr_values", "")),
+            language=language,
+            created_at=now,
+            expires_at=now + AUTHORIZATION_TTL,
+            login_hint=params.get("login_hint", "")[:32],
+        )
+        await self._oidc.save_authorization(authorization)
+        return authorization
+
+    async def get(self, auth_id: str) -> Authorization:
+        authorization = await self._oidc.get_authorization(auth_id[:64])
+        if authorization is None:
+            raise NotFound("Unknown login", code="unknown_authorization")
+        if self._clock.now() >= authorization.expires_at:
+            raise Expired(
+                "This login has expired; go back to the website", code="authorization_expired"
+            )
+        return authorization
+
+    async def client_of(self, authorization: Authorization) -> Client:
+        return await self._clients.get(authorization.client_id)
+
+    async def submit_phone(
+        self, auth_id: str, phone: str, region: str, browser_digest: str
+    ) -> tuple[Authorization, PushRequest]:
+        """Send the request to the phone; ask for icon matching on a new or long-unused browser."""
+        authorization = await self.get(auth_id)
+        if authorization.completed:
+            raise Conflict("This login is already finished", code="wrong_step")
+        number = parse_phone(phone, region)
+        identity = await self._store.identity_by_phone(number.e164)
+        if identity is None:
+            raise NotFound("No itsme account for this number", code="unknown_user")
+        if identity.status is not IdentityStatus.ACTIVE:
+            raise Conflict("This identity is blocked", code="identity_blocked")
+        last = await self._oidc.browser_last_used(browser_digest, identity.identity_id)
+        with_icon = last is None or self._clock.now() - last > ICON_AFTER
+        client = await self.client_of(authorization)
+        request = await self._push.create(
+            identity,
+            client,
+            scopes=authorization.scopes,
+            acr=authorization.acr,
+            with_icon=with_icon,
+            origin=f"authorize:{authorization.auth_id}",
+        )
+        authorization = replace(
+            authorization,
+            request_id=request.request_id,
+            phone=number.e164,
+            browser_digest=browser_digest,
+        )
+        await self._oidc.save_authorization(authorization)
+        return authorization, request
+
+    async def status(self, auth_id: str) -> tuple[Authorization, PushStatus | None]:
+        authorization = await self.get(auth_id)
+        if not authorization.request_id:
+            return authorization, None
+        request = await self._push.get(authorization.request_id)
+        return authorization, request.effective_status(self._clock.now())
+
+    async def finish(self, auth_id: str) -> str:
+        """Where the browser goes next: the redirect URI with a code, or with access_denied."""
+        authorization, status = await self.status(auth_id)
+        if status is None or status is PushStatus.PENDING:
+            raise Conflict("The phone has not answered yet", code="authorization_pending")
+        if authorization.completed:
+            raise Conflict("This login is already finished", code="wrong_step")
+        await self._oidc.save_authorization(replace(authorization, completed=True))
+        state = {"state": authorization.state} if authorization.state else {}
+        if status is not PushStatus.APPROVED:
+            request = await self._push.get(authorization.request_id)
+            reason = {
+                PushStatus.DENIED: "The user refused the login",
+                PushStatus.EXPIRED: "The login request expired",
+            }.get(status, f"The login failed ({request.failure})")
+            return redirect_with(
+                authorization.redirect_uri,
+                {"error": "access_denied", "error_description": reason, **state},
+            )
+        request = await self._push.get(authorization.request_id)
+        code = b64u(self._rng.token_bytes(32))
+        now = self._clock.now()
+        await self._oidc.save_grant(
+            self._tokens.digest("code", code),
+            Grant(
+                kind="code",
+                client_id=authorization.client_id,
+                identity_id=request.identity_id,
+                scopes=authorization.scopes,
+                acr=request.acr,
+                amr=request.amr,
+                auth_time=request.decided_at or now,
+                expires_at=now + CODE_TTL,
+                redirect_uri=authorization.redirect_uri,
+                code_challenge=authorization.code_challenge,
+                nonce=authorization.nonce,
+                request_id=request.request_id,
+            ),
+        )
+        await self._oidc.touch_browser(authorization.browser_digest, request.identity_id, now)
+        return redirect_with(authorization.redirect_uri, {"code": code, **state})
+
+    async def exchange(self, client: Client, form: dict[str, str]) -> dict[str, Any]:
+        """The token request for grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.6)."""
+        code = form.get("code", "")
+        verifier = form.get("code_verifier", "")
+        if not code or not verifier:
+            raise InvalidRequest("code and code_verifier are required")
+        if not _PKCE.match(verifier):
+            raise InvalidGrant("The code_verifier is malformed")
+        digest = self._tokens.digest("code", code[:128])
+        grant = await self._oidc.get_grant(digest)
+        now = self._clock.now()
+        if grant is None or grant.kind != "code" or grant.client_id != client.client_id:
+            raise InvalidGrant("The code is unknown")
+        if grant.used:
+            raise InvalidGrant("The code was already used")
+        if now >= grant.expires_at:
+            raise InvalidGrant("The code has expired")
+        if form.get("redirect_uri", "") != grant.redirect_uri:
+            raise InvalidGrant("redirect_uri differs from the authorization request")
+        if not hmac.compare_digest(s256(verifier), grant.code_challenge):
+            raise InvalidGrant("The code_verifier does not match the code_challenge")
+        await self._oidc.save_grant(digest, replace(grant, used=True))
+        identity = await self._store.get_identity(grant.identity_id)
+        if identity is None or identity.status is not IdentityStatus.ACTIVE:
+            raise InvalidGrant("The identity is no longer active")
+        return await self._tokens.issue(
+            client,
+            identity,
+            scopes=grant.scopes,
+            acr=grant.acr,
+            amr=grant.amr,
+            auth_time=grant.auth_time,
+            nonce=grant.nonce,
+        )

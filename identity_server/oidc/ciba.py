@@ -1,0 +1,226 @@
+"""Client-Initiated Backchannel Authentication (OpenID CIBA Core 1.0): the relying party names
+a phone number; the phone confirms; tokens are polled (§7.3), pinged (§10.2) or pushed (§10.3)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any, Protocol
+
+from identity_server.core.clock import Clock
+from identity_server.core.device_auth import b64u
+from identity_server.core.errors import SleutelError
+from identity_server.core.phone import parse_phone
+from identity_server.core.randomness import Randomness
+from identity_server.core.records import IdentityStatus
+from identity_server.oidc.claims import level_of
+from identity_server.oidc.errors import (
+    AccessDenied,
+    AuthorizationPending,
+    ExpiredToken,
+    InvalidBindingMessage,
+    InvalidGrant,
+    InvalidRequest,
+    InvalidScope,
+    SlowDown,
+    UnauthorizedClient,
+    UnknownUserId,
+)
+from identity_server.oidc.push import MAX_BINDING_MESSAGE, PushRequests
+from identity_server.oidc.records import CibaRequest, Client, PushRequest, PushStatus
+from identity_server.oidc.store import OidcStore
+from identity_server.oidc.tokens import Tokens
+from identity_server.store.base import Store
+
+GRANT_TYPE = "urn:openid:params:grant-type:ciba"
+DEFAULT_EXPIRY = 180
+MAX_EXPIRY = 600
+INTERVAL = 5
+AUTH_REQ_ID_CLAIM = "urn:openid:params:jwt:claim:auth_req_id"
+
+
+class Delivery(Protocol):
+    """Sends a ping or push notification to a client's notification endpoint."""
+
+    async def deliver(self, endpoint: str, bearer: str, payload: dict[str, Any]) -> None: ...
+
+
+class Ciba:
+    def __init__(
+        self,
+        store: Store,
+        oidc_store: OidcStore,
+        clock: Clock,
+        rng: Randomness,
+        push: PushRequests,
+        tokens: Tokens,
+        delivery: Delivery | None = None,
+    ) -> None:
+        self._store = store
+        self._oidc = oidc_store
+        self._clock = clock
+        self._rng = rng
+        self._push = push
+        self._tokens = tokens
+        self.delivery = delivery
+
+    async def authenticate(self, client: Client, form: dict[str, str]) -> dict[str, Any]:
+        """The backchannel authentication endpoint (§7.1–7.3)."""
+        if not client.ciba_mode:
+            raise UnauthorizedClient("This client is not registered for CIBA")
+        scopes = tuple(dict.fromkeys(form.get("scope", "").split()))
+        if "openid" not in scopes:
+            raise InvalidRequest("The scope must include openid")
+        if any(s not in client.scopes for s in scopes):
+            raise InvalidScope("A requested scope is not allowed for this client")
+        hints = [h for h in ("login_hint", "login_hint_token", "id_token_hint") if form.get(h)]
+        if hints != ["login_hint"]:
+            raise InvalidRequest("Give exactly one hint: login_hint, the phone number")
+        binding_message = form.get("binding_message", "")
+        if len(binding_message) > MAX_BINDING_MESSAGE:
+            raise InvalidBindingMessage("binding_message is too long (max 64)")
+        expiry = form.get("requested_expiry", str(DEFAULT_EXPIRY))
+        if not expiry.isdigit() or not 1 <= int(expiry) <= MAX_EXPIRY:
+            raise InvalidRequest(f"requested_expiry must be 1 to {MAX_EXPIRY} seconds")
+        token = form.get("client_notification_token", "")
+        if client.ciba_mode in ("ping", "push") and not 1 <= len(token) <= 1024:
+            raise InvalidRequest("client_notification_token is required in ping and push modes")
+        try:
+            number = parse_phone(form["login_hint"][:32])
+        except SleutelError as exc:
+            raise UnknownUserId("login_hint is not a mobile number") from exc
+        identity = await self._store.identity_by_phone(number.e164)
+        if identity is None:
+            raise UnknownUserId("No identity is bound to this phone number")
+        if identity.status is not IdentityStatus.ACTIVE:
+            raise AccessDenied("This identity is blocked")
+        now = self._clock.now()
+        auth_req_id = b64u(self._rng.token_bytes(24))
+        ttl = timedelta(seconds=int(expiry))
+        async with self._store.atomic():
+            request = await self._push.create(
+                identity,
+                client,
+                scopes=scopes,
+                acr=level_of(form.get("acr_values", "")),
+                binding_message=binding_message,
+                confirmation_text=form.get("request_text", "")[:501],
+                ttl=ttl,
+                origin=f"ciba:{auth_req_id}",
+            )
+            await self._oidc.save_ciba(
+                CibaRequest(
+                    auth_req_id=auth_req_id,
+                    client_id=client.client_id,
+                    request_id=request.request_id,
+                    mode=client.ciba_mode,
+                    interval=INTERVAL,
+                    created_at=now,
+                    expires_at=now + ttl,
+                    notification_token=token,
+                )
+            )
+        answer: dict[str, Any] = {"auth_req_id": auth_req_id, "expires_in": int(expiry)}
+        if client.ciba_mode != "push":
+            answer["interval"] = INTERVAL
+        return answer
+
+    async def _tokens_for(
+        self, client: Client, ciba: CibaRequest, request: PushRequest
+    ) -> dict[str, Any]:
+        identity = await self._store.get_identity(request.identity_id)
+        if identity is None or identity.status is not IdentityStatus.ACTIVE:
+            raise AccessDenied("The identity is no longer active")
+        extra: dict[str, Any] = {}
+        if request.kind == "confirmation":
+            extra |= self._tokens.confirmation_claim(request)
+        if ciba.mode == "push":
+            extra[AUTH_REQ_ID_CLAIM] = ciba.auth_req_id  # §10.3.1
+        await self._oidc.save_ciba(replace(ciba, tokens_issued=True))
+        return await self._tokens.issue(
+            client,
+            identity,
+            scopes=request.scopes,
+            acr=request.acr,
+            amr=request.amr,
+            auth_time=request.decided_at or self._clock.now(),
+            extra=extra,
+        )
+
+    async def poll(self, client: Client, form: dict[str, str]) -> dict[str, Any]:
+        """The token request with grant_type=urn:openid:params:grant-type:ciba (§10.1, §11)."""
+        auth_req_id = form.get("auth_req_id", "")
+        if not auth_req_id:
+            raise InvalidRequest("auth_req_id is required")
+        ciba = await self._oidc.get_ciba(auth_req_id[:64])
+        if ciba is None or ciba.client_id != client.client_id:
+            raise InvalidGrant("Unknown auth_req_id")
+        if ciba.mode == "push":
+            raise UnauthorizedClient("This client receives its tokens by push, not by polling")
+        if ciba.tokens_issued:
+            raise InvalidGrant("Tokens were already issued for this auth_req_id")
+        request = await self._push.get(ciba.request_id)
+        now = self._clock.now()
+        status = request.effective_status(now)
+        if status is PushStatus.EXPIRED:
+            raise ExpiredToken("The authentication request expired")
+        if status in (PushStatus.DENIED, PushStatus.FAILED):
+            raise AccessDenied(f"The user did not confirm ({request.failure})")
+        if status is PushStatus.APPROVED:
+            return await self._tokens_for(client, ciba, request)
+        too_soon = ciba.last_polled_at is not None and now - ciba.last_polled_at < timedelta(
+            seconds=ciba.interval
+        )
+        if too_soon:
+            await self._oidc.save_ciba(
+                replace(ciba, interval=ciba.interval + 5, last_polled_at=now)
+            )
+            raise SlowDown(f"Poll at most every {ciba.interval} seconds")
+        await self._oidc.save_ciba(replace(ciba, last_polled_at=now))
+        raise AuthorizationPending("The user has not answered yet")
+
+    async def on_decided(self, request: PushRequest) -> None:
+        """Ping or push the client when the user answered (§10.2, §10.3)."""
+        if not request.origin.startswith("ciba:"):
+            return
+        ciba = await self._oidc.get_ciba(request.origin.removeprefix("ciba:"))
+        if ciba is None:
+            return
+        await self._notify(ciba, request)
+
+    async def notify_expired(self) -> int:
+        """Tell ping and push clients about requests that expired unanswered."""
+        count = 0
+        for ciba in await self._oidc.due_ciba_notifications(self._clock.now()):
+            request = await self._push.get(ciba.request_id)
+            if request.effective_status(self._clock.now()) is PushStatus.EXPIRED:
+                await self._notify(ciba, request)
+                count += 1
+        return count
+
+    async def _notify(self, ciba: CibaRequest, request: PushRequest) -> None:
+        if ciba.mode not in ("ping", "push") or ciba.notified or self.delivery is None:
+            return
+        client = await self._oidc.get_client(ciba.client_id)
+        if client is None:
+            return
+        await self._oidc.save_ciba(replace(ciba, notified=True))
+        status = request.effective_status(self._clock.now())
+        payload: dict[str, Any] = {"auth_req_id": ciba.auth_req_id}
+        if ciba.mode == "push":
+            if status is PushStatus.APPROVED:
+                try:
+                    payload |= await self._tokens_for(client, ciba, request)
+                except AccessDenied:
+                    payload |= {
+                        "error": "access_denied",
+                        "error_description": "The identity is not active",
+                    }
+            elif status is PushStatus.EXPIRED:
+                payload |= {"error": "expired_token", "error_description": "The request expired"}
+            else:
+                payload |= {
+                    "error": "access_denied",
+                    "error_description": "The user did not confirm",
+                }
+        await self.delivery.deliver(client.notification_endpoint, ciba.notification_token, payload)

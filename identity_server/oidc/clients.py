@@ -1,0 +1,207 @@
+"""The relying-party registry and client authentication (client_secret_basic, private_key_jwt)."""
+
+from __future__ import annotations
+
+import base64
+import hmac
+import json
+import re
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from identity_server.core.clock import Clock
+from identity_server.core.device_auth import b64u
+from identity_server.core.errors import InvalidInput, NotFound
+from identity_server.core.keyring import Keyring
+from identity_server.core.randomness import Randomness
+from identity_server.oidc.claims import SCOPES
+from identity_server.oidc.errors import InvalidClient
+from identity_server.oidc.records import Client
+from identity_server.oidc.store import OidcStore
+from identity_server.store.base import Store
+
+AUTH_METHODS = ("client_secret_basic", "private_key_jwt")
+CIBA_MODES = ("poll", "ping", "push", "")
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
+
+
+def _check_url(url: str, what: str) -> str:
+    parts = urlsplit(url)
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment:
+        raise InvalidInput(
+            f"{what} must be an absolute http(s) URL without fragment", code="invalid_url"
+        )
+    if parts.scheme == "http" and not local:
+        raise InvalidInput(f"{what} must use https (http only on localhost)", code="invalid_url")
+    return url
+
+
+class ClientRegistry:
+    def __init__(
+        self,
+        store: OidcStore,
+        nonces: Store,
+        clock: Clock,
+        rng: Randomness,
+        keyring: Keyring,
+        audiences: tuple[str, ...],
+    ) -> None:
+        self._store = store
+        self._nonces = nonces
+        self._clock = clock
+        self._rng = rng
+        self._keyring = keyring
+        self._audiences = audiences  # the issuer and the token endpoint, for client assertions
+
+    def _digest(self, secret: str) -> str:
+        return self._keyring.lookup_digest("client-secret", secret)
+
+    async def register(
+        self,
+        *,
+        client_id: str,
+        name: str,
+        redirect_uris: list[str],
+        auth_method: str = "client_secret_basic",
+        scopes: list[str] | None = None,
+        ciba_mode: str = "poll",
+        notification_endpoint: str = "",
+        id_token_alg: str = "RS256",
+        jwks: dict[str, Any] | None = None,
+        secret: str | None = None,
+    ) -> tuple[Client, str]:
+        """Create or replace a client; returns it with its secret in clear (shown once)."""
+        if not _CLIENT_ID.match(client_id):
+            raise InvalidInput(
+                "client_id: 3-64 letters, digits, '.', '_' or '-'", code="invalid_client_id"
+            )
+        if not name.strip() or len(name) > 80:
+            raise InvalidInput(
+                "The client needs a name the phone can show (max 80)", code="invalid_name"
+            )
+        if not redirect_uris and ciba_mode == "":
+            raise InvalidInput("Give redirect URIs, or a CIBA mode", code="invalid_redirect_uri")
+        uris = tuple(_check_url(u, "redirect_uri") for u in redirect_uris)
+        if auth_method not in AUTH_METHODS:
+            raise InvalidInput(
+                f"auth_method must be one of {', '.join(AUTH_METHODS)}", code="invalid_auth_method"
+            )
+        if ciba_mode not in CIBA_MODES:
+            raise InvalidInput(
+                "ciba_mode must be poll, ping, push or empty", code="invalid_ciba_mode"
+            )
+        if ciba_mode in ("ping", "push"):
+            _check_url(notification_endpoint, "notification_endpoint")
+        if id_token_alg not in ("RS256", "ES256"):
+            raise InvalidInput("id_token_alg must be RS256 or ES256", code="invalid_alg")
+        chosen = tuple(scopes or SCOPES)
+        if "openid" not in chosen or any(s not in SCOPES for s in chosen):
+            raise InvalidInput(
+                f"scopes must include openid, from {' '.join(SCOPES)}", code="invalid_scope"
+            )
+        jwks_text = ""
+        if auth_method == "private_key_jwt":
+            if jwks is None:
+                raise InvalidInput(
+                    "private_key_jwt needs the client's public keys (jwks)", code="invalid_jwks"
+                )
+            try:
+                KeySet.import_key_set(jwks)  # type: ignore[arg-type]
+            except (JoseError, ValueError, TypeError, KeyError) as exc:
+                raise InvalidInput(
+                    "jwks is not a valid JSON Web Key Set", code="invalid_jwks"
+                ) from exc
+            jwks_text = json.dumps(jwks)
+        secret = secret or b64u(self._rng.token_bytes(32))
+        client = Client(
+            client_id=client_id,
+            name=name.strip(),
+            redirect_uris=uris,
+            auth_method=auth_method,
+            secret_digest=self._digest(secret) if auth_method == "client_secret_basic" else "",
+            jwks=jwks_text,
+            scopes=chosen,
+            ciba_mode=ciba_mode,
+            notification_endpoint=notification_endpoint,
+            id_token_alg=id_token_alg,
+        )
+        await self._store.save_client(client)
+        return client, secret if auth_method == "client_secret_basic" else ""
+
+    async def get(self, client_id: str) -> Client:
+        client = await self._store.get_client(client_id[:64])
+        if client is None:
+            raise NotFound("Unknown client", code="unknown_client")
+        return client
+
+    async def rename(self, client_id: str, name: str) -> Client:
+        client = replace(await self.get(client_id), name=name)
+        await self._store.save_client(client)
+        return client
+
+    async def authenticate(self, authorization: str, form: dict[str, str]) -> Client:
+        """RFC 6749 §2.3.1 (HTTP Basic) or RFC 7523 §2.2 (a JWT signed with the client's key)."""
+        if authorization.startswith("Basic "):
+            try:
+                decoded = base64.b64decode(authorization[6:], validate=True).decode()
+                raw_id, raw_secret = decoded.split(":", 1)
+            except (ValueError, UnicodeDecodeError) as exc:
+                raise InvalidClient("Malformed Basic credentials") from exc
+            client = await self._store.get_client(unquote(raw_id)[:64])
+            given = self._digest(unquote(raw_secret))
+            if (
+                client is None
+                or client.auth_method != "client_secret_basic"
+                or not hmac.compare_digest(given, client.secret_digest)
+            ):
+                raise InvalidClient("Client authentication failed")
+            return client
+        if form.get("client_assertion_type") == ASSERTION_TYPE and form.get("client_assertion"):
+            return await self._assertion(form["client_assertion"])
+        raise InvalidClient(
+            "Client authentication is required (client_secret_basic or private_key_jwt)"
+        )
+
+    async def _assertion(self, assertion: str) -> Client:
+        try:
+            # Read the issuer first to find the client's keys; the signature is checked next.
+            payload = json.loads(base64.urlsafe_b64decode(assertion.split(".")[1] + "=="))
+            client_id = str(payload.get("iss", ""))
+        except (ValueError, IndexError, AttributeError) as exc:
+            raise InvalidClient("Malformed client assertion") from exc
+        client = await self._store.get_client(client_id[:64])
+        if client is None or client.auth_method != "private_key_jwt":
+            raise InvalidClient("Client authentication failed")
+        try:
+            keys = KeySet.import_key_set(json.loads(client.jwks))
+            token = jwt.decode(assertion, keys, algorithms=["RS256", "ES256", "PS256", "EdDSA"])
+        except (JoseError, ValueError) as exc:
+            raise InvalidClient("The client assertion signature is not valid") from exc
+        claims = token.claims
+        now = self._clock.now().timestamp()
+        audience = claims.get("aud")
+        audiences = audience if isinstance(audience, list) else [audience]
+        exp = claims.get("exp")
+        if (
+            claims.get("sub") != client.client_id
+            or not any(a in self._audiences for a in audiences)
+            or not isinstance(exp, int | float)
+            or exp <= now
+            or exp > now + 600
+            or not isinstance(claims.get("jti"), str)
+        ):
+            raise InvalidClient("The client assertion's claims are not acceptable")
+        expires = self._clock.now() + timedelta(seconds=exp - now)
+        if not await self._nonces.remember_nonce(
+            f"client-assertion:{client.client_id}", claims["jti"], expires
+        ):
+            raise InvalidClient("This client assertion was already used")
+        return client

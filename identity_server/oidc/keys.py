@@ -1,0 +1,94 @@
+"""The provider's signing keys (RS256 and ES256): made at first start, rotated on demand,
+published in the JWKS while any token they signed may still be checked."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+from joserfc import jwt
+from joserfc.jwk import ECKey, KeyParameters, KeySet, RSAKey
+
+from identity_server.core.clock import Clock
+from identity_server.core.device_auth import b64u
+from identity_server.core.keyring import Keyring
+from identity_server.core.randomness import Randomness
+from identity_server.oidc.records import KeyStatus, SigningKey
+from identity_server.oidc.store import OidcStore
+
+ALGORITHMS = ("RS256", "ES256")
+_KeyType = RSAKey | ECKey
+
+
+class SigningKeys:
+    def __init__(self, store: OidcStore, clock: Clock, rng: Randomness, keyring: Keyring) -> None:
+        self._store = store
+        self._clock = clock
+        self._rng = rng
+        self._keyring = keyring
+        self._private: dict[str, _KeyType] = {}  # kid -> key, unsealed once per process
+        self._jwks: dict[str, Any] | None = None
+
+    async def ensure(self) -> None:
+        """Make one active key per algorithm when there is none (first start)."""
+        active = {k.alg for k in await self._store.list_keys() if k.status is KeyStatus.ACTIVE}
+        for alg in ALGORITHMS:
+            if alg not in active:
+                await self._store.save_key(self._generate(alg))
+        self._jwks = None
+
+    def _generate(self, alg: str) -> SigningKey:
+        kid = f"{alg.lower()}-{b64u(self._rng.token_bytes(9))}"
+        params: KeyParameters = {"kid": kid, "use": "sig", "alg": alg}
+        key: _KeyType = (
+            RSAKey.generate_key(2048, parameters=params)
+            if alg == "RS256"
+            else ECKey.generate_key("P-256", parameters=params)
+        )
+        return SigningKey(
+            kid=kid,
+            alg=alg,
+            private_pem_sealed=self._keyring.seal(
+                key.as_pem(private=True), self._rng, f"jwk:{kid}"
+            ),
+            public_jwk=json.dumps(key.as_dict(private=False)),
+            status=KeyStatus.ACTIVE,
+            created_at=self._clock.now(),
+        )
+
+    async def rotate(self) -> list[str]:
+        """New active keys; the current ones stay published as 'previous'; older ones retire."""
+        for key in await self._store.list_keys():
+            if key.status is KeyStatus.PREVIOUS:
+                await self._store.save_key(replace(key, status=KeyStatus.RETIRED))
+            elif key.status is KeyStatus.ACTIVE:
+                await self._store.save_key(replace(key, status=KeyStatus.PREVIOUS))
+        fresh = [self._generate(alg) for alg in ALGORITHMS]
+        for key in fresh:
+            await self._store.save_key(key)
+        self._jwks = None
+        return [k.kid for k in fresh]
+
+    async def jwks(self) -> dict[str, Any]:
+        if self._jwks is None:
+            keys = [k for k in await self._store.list_keys() if k.status is not KeyStatus.RETIRED]
+            self._jwks = {"keys": [json.loads(k.public_jwk) for k in keys]}
+        return self._jwks
+
+    async def _active(self, alg: str) -> tuple[str, _KeyType]:
+        for key in reversed(await self._store.list_keys()):
+            if key.alg == alg and key.status is KeyStatus.ACTIVE:
+                if key.kid not in self._private:
+                    pem = self._keyring.unseal(key.private_pem_sealed, f"jwk:{key.kid}")
+                    cls = RSAKey if alg == "RS256" else ECKey
+                    self._private[key.kid] = cls.import_key(pem, {"kid": key.kid, "alg": alg})
+                return key.kid, self._private[key.kid]
+        raise LookupError(f"no active {alg} key")
+
+    async def sign(self, claims: dict[str, Any], alg: str, typ: str = "JWT") -> str:
+        kid, key = await self._active(alg)
+        return jwt.encode({"alg": alg, "kid": kid, "typ": typ}, claims, key)
+
+    async def key_set(self) -> KeySet:
+        return KeySet.import_key_set(await self.jwks())  # type: ignore[arg-type]

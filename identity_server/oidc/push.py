@@ -1,0 +1,219 @@
+"""Push-confirm requests in the identity app (guide 004 §2.2): who asks, what, which data;
+confirm, pick the website's icon, type the itsme code. Three wrong codes block the identity."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from typing import Protocol
+
+from identity_server.core.clock import Clock
+from identity_server.core.device_auth import b64u
+from identity_server.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from identity_server.core.itsme_code import CodeHasher
+from identity_server.core.keyring import Keyring
+from identity_server.core.randomness import Randomness
+from identity_server.core.records import Identity, IdentityStatus
+from identity_server.oidc import icons
+from identity_server.oidc.records import Client, PushRequest, PushStatus
+from identity_server.oidc.store import OidcStore
+from identity_server.store.base import Store
+
+MAX_CODE_FAILURES = 3
+DEFAULT_TTL = timedelta(minutes=3)
+MAX_BINDING_MESSAGE = 64
+MAX_CONFIRMATION_TEXT = 500
+
+
+class PushEvents(Protocol):
+    """Told when a request appears (reach the phone) and when it is decided (tell the waiter)."""
+
+    async def created(self, request: PushRequest) -> None: ...
+    async def decided(self, request: PushRequest) -> None: ...
+
+
+class NoEvents:
+    async def created(self, request: PushRequest) -> None:
+        return None
+
+    async def decided(self, request: PushRequest) -> None:
+        return None
+
+
+class PushRequests:
+    def __init__(
+        self,
+        store: Store,
+        oidc_store: OidcStore,
+        clock: Clock,
+        rng: Randomness,
+        keyring: Keyring,
+        events: PushEvents | None = None,
+    ) -> None:
+        self._store = store
+        self._oidc = oidc_store
+        self._clock = clock
+        self._rng = rng
+        self._hasher = CodeHasher(keyring.pepper)
+        self.events: PushEvents = events or NoEvents()
+
+    async def create(
+        self,
+        identity: Identity,
+        client: Client,
+        *,
+        scopes: tuple[str, ...],
+        acr: str,
+        binding_message: str = "",
+        confirmation_text: str = "",
+        ttl: timedelta = DEFAULT_TTL,
+        with_icon: bool = False,
+        origin: str = "",
+    ) -> PushRequest:
+        if identity.status is not IdentityStatus.ACTIVE:
+            raise Forbidden("This identity is blocked", code="identity_blocked")
+        if len(binding_message) > MAX_BINDING_MESSAGE:
+            raise InvalidInput(
+                "binding_message is too long (max 64)", code="invalid_binding_message"
+            )
+        if len(confirmation_text) > MAX_CONFIRMATION_TEXT:
+            raise InvalidInput("The text to confirm is too long (max 500)", code="invalid_request")
+        icon, choices = icons.pick(self._rng) if with_icon else ("", ())
+        now = self._clock.now()
+        request = PushRequest(
+            request_id=b64u(self._rng.token_bytes(18)),
+            identity_id=identity.identity_id,
+            client_id=client.client_id,
+            client_name=client.name,
+            kind="confirmation" if confirmation_text else "login",
+            binding_message=binding_message,
+            scopes=scopes,
+            acr=acr,
+            status=PushStatus.PENDING,
+            created_at=now,
+            expires_at=now + ttl,
+            origin=origin,
+            icon=icon,
+            icon_choices=choices,
+            confirmation_text=confirmation_text,
+        )
+        await self._oidc.save_push(request)
+        await self.events.created(request)
+        return request
+
+    async def get(self, request_id: str) -> PushRequest:
+        request = await self._oidc.get_push(request_id[:64])
+        if request is None:
+            raise NotFound("Unknown request", code="unknown_request")
+        return request
+
+    async def pending_for(self, identity: Identity) -> list[PushRequest]:
+        now = self._clock.now()
+        return [
+            r for r in await self._oidc.pending_pushes(identity.identity_id) if now < r.expires_at
+        ]
+
+    async def _open_for(self, identity: Identity, request_id: str) -> PushRequest:
+        request = await self.get(request_id)
+        if request.identity_id != identity.identity_id:
+            raise NotFound("Unknown request", code="unknown_request")
+        status = request.effective_status(self._clock.now())
+        if status is PushStatus.EXPIRED:
+            raise Conflict("This request has expired", code="request_expired")
+        if status is not PushStatus.PENDING:
+            raise Conflict(f"This request is already {status.value}", code="request_closed")
+        if identity.status is not IdentityStatus.ACTIVE:
+            raise Forbidden("This identity is blocked", code="identity_blocked")
+        return request
+
+    async def _close(
+        self, request: PushRequest, status: PushStatus, failure: str = ""
+    ) -> PushRequest:
+        closed = replace(request, status=status, decided_at=self._clock.now(), failure=failure)
+        await self._oidc.save_push(closed)
+        return closed
+
+    async def refuse(self, identity: Identity, request_id: str) -> PushRequest:
+        request = await self._close(
+            await self._open_for(identity, request_id), PushStatus.DENIED, "refused"
+        )
+        await self.events.decided(request)
+        return request
+
+    async def approve(
+        self,
+        identity: Identity,
+        request_id: str,
+        *,
+        device_id: str,
+        device_signature: str,
+        icon: str | None = None,
+        code: str | None = None,
+        biometric: bool = False,
+    ) -> PushRequest:
+        """Confirm a request. A wrong icon fails it at once (the website showed another one);
+        a wrong code costs one of three tries, after which the identity is blocked."""
+        request = await self._open_for(identity, request_id)
+        if request.icon and icon != request.icon:
+            failed = await self._close(request, PushStatus.FAILED, "wrong_icon")
+            await self.events.decided(failed)
+            raise Conflict(
+                "That is not the icon the website shows: the request is cancelled",
+                code="wrong_icon",
+            )
+        if biometric:
+            if request.acr != "basic":
+                raise Forbidden(
+                    "This service asks for your itsme code", code="biometrics_not_allowed"
+                )
+            if not identity.biometrics:
+                raise Forbidden(
+                    "Biometrics are not switched on for this identity", code="biometrics_off"
+                )
+            amr: tuple[str, ...] = ("bio", "hwk")
+        else:
+            await self._check_code(identity, request, code or "")
+            amr = ("pin", "hwk")
+        approved = replace(
+            await self._close(request, PushStatus.APPROVED),
+            amr=amr,
+            device_id=device_id,
+            device_signature=device_signature,
+        )
+        await self._oidc.save_push(approved)
+        await self.events.decided(approved)
+        return approved
+
+    async def _check_code(self, identity: Identity, request: PushRequest, code: str) -> None:
+        if len(code) == 5 and code.isdigit() and self._hasher.verify(code, identity.pin_hash):
+            if identity.pin_failures:
+                await self._store.save_identity(replace(identity, pin_failures=0))
+            return
+        failures = identity.pin_failures + 1
+        if failures < MAX_CODE_FAILURES:
+            await self._store.save_identity(replace(identity, pin_failures=failures))
+            left = MAX_CODE_FAILURES - failures
+            raise InvalidInput(
+                f"Wrong itsme code: {left} tries left", code="wrong_code", tries_left=left
+            )
+        now = self._clock.now()
+        blocked = replace(
+            identity,
+            pin_failures=failures,
+            status=IdentityStatus.BLOCKED,
+            blocked_reason="three wrong itsme codes",
+            updated_at=now,
+        )
+        closed: list[PushRequest] = []
+        async with self._store.atomic():
+            await self._store.save_identity(blocked)
+            for pending in await self._oidc.pending_pushes(identity.identity_id):
+                closed.append(await self._close(pending, PushStatus.FAILED, "identity_blocked"))
+        for each in closed:
+            await self.events.decided(each)
+        raise Forbidden("Three wrong codes: your identity is blocked", code="identity_blocked")
+
+    async def set_biometrics(self, identity: Identity, enabled: bool) -> Identity:
+        updated = replace(identity, biometrics=enabled, updated_at=self._clock.now())
+        await self._store.save_identity(updated)
+        return updated

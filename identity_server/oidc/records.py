@@ -1,0 +1,135 @@
+"""Records of the OpenID Connect provider and of the push-confirm requests shown on phones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+@dataclass(frozen=True)
+class Client:
+    """A registered relying party."""
+
+    client_id: str
+    name: str
+    redirect_uris: tuple[str, ...]
+    auth_method: str  # client_secret_basic | private_key_jwt
+    secret_digest: str = ""
+    jwks: str = ""  # the client's public keys (JSON) for private_key_jwt
+    scopes: tuple[str, ...] = ("openid", "profile", "email", "phone", "address", "eid", "age")
+    ciba_mode: str = "poll"  # poll | ping | push | "" (no CIBA)
+    notification_endpoint: str = ""
+    id_token_alg: str = "RS256"  # RS256 | ES256
+    sector: str = ""  # pairwise subject sector; defaults to the client id
+
+
+class KeyStatus(StrEnum):
+    ACTIVE = "active"  # signs new tokens
+    PREVIOUS = "previous"  # still published, so tokens it signed still verify
+    RETIRED = "retired"
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    kid: str
+    alg: str
+    private_pem_sealed: bytes
+    public_jwk: str
+    status: KeyStatus
+    created_at: datetime
+
+
+class PushStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"  # the user refused
+    FAILED = "failed"  # wrong icon, or the identity got blocked
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class PushRequest:
+    """A request waiting in the identity app: a login or a text to confirm."""
+
+    request_id: str
+    identity_id: str
+    client_id: str
+    client_name: str
+    kind: str  # login | confirmation
+    binding_message: str
+    scopes: tuple[str, ...]
+    acr: str  # basic | advanced
+    status: PushStatus
+    created_at: datetime
+    expires_at: datetime
+    origin: str = ""  # "authorize:<auth_id>" or "ciba:<auth_req_id>": who waits for the answer
+    icon: str = ""  # the icon the website shows; "" when no icon matching is asked
+    icon_choices: tuple[str, ...] = ()
+    confirmation_text: str = ""
+    decided_at: datetime | None = None
+    failure: str = ""  # wrong_icon | refused | identity_blocked | expired
+    amr: tuple[str, ...] = ()
+    device_id: str = ""
+    device_signature: str = ""
+
+    def effective_status(self, now: datetime) -> PushStatus:
+        if self.status is PushStatus.PENDING and now >= self.expires_at:
+            return PushStatus.EXPIRED
+        return self.status
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """A browser's authorization request (code flow) while the person logs in on the hosted page."""
+
+    auth_id: str
+    client_id: str
+    redirect_uri: str
+    scopes: tuple[str, ...]
+    state: str
+    nonce: str
+    code_challenge: str
+    acr: str
+    language: str
+    created_at: datetime
+    expires_at: datetime
+    login_hint: str = ""
+    request_id: str = ""  # the push request, once a phone number was given
+    phone: str = ""
+    browser_digest: str = ""
+    completed: bool = False
+
+
+@dataclass(frozen=True)
+class CibaRequest:
+    auth_req_id: str
+    client_id: str
+    request_id: str
+    mode: str  # poll | ping | push
+    interval: int
+    created_at: datetime
+    expires_at: datetime
+    notification_token: str = ""
+    last_polled_at: datetime | None = None
+    tokens_issued: bool = False
+    notified: bool = False
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What an authorization code or an access token stands for (kept under its digest only)."""
+
+    kind: str  # code | access_token
+    client_id: str
+    identity_id: str
+    scopes: tuple[str, ...]
+    acr: str
+    amr: tuple[str, ...]
+    auth_time: datetime
+    expires_at: datetime
+    redirect_uri: str = ""
+    code_challenge: str = ""
+    nonce: str = ""
+    request_id: str = ""
+    used: bool = False

@@ -1,0 +1,194 @@
+"""Storage of the OpenID Connect provider, beside the identity store and in its transactions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Protocol
+
+from identity_server.oidc.records import (
+    Authorization,
+    CibaRequest,
+    Client,
+    Grant,
+    PushRequest,
+    PushStatus,
+    SigningKey,
+)
+from identity_server.store.codec import dumps, loads
+from identity_server.store.sqlite import SqliteStore
+
+
+class OidcStore(Protocol):
+    """Lookups return None when nothing matches. Writes join the identity store's `atomic()`."""
+
+    async def save_client(self, client: Client) -> None: ...
+    async def get_client(self, client_id: str) -> Client | None: ...
+    async def list_clients(self) -> list[Client]: ...
+    async def delete_client(self, client_id: str) -> bool: ...
+
+    async def save_key(self, key: SigningKey) -> None: ...
+    async def list_keys(self) -> list[SigningKey]:
+        """Oldest first."""
+        ...
+
+    async def save_push(self, request: PushRequest) -> None: ...
+    async def get_push(self, request_id: str) -> PushRequest | None: ...
+    async def pending_pushes(self, identity_id: str) -> list[PushRequest]:
+        """Requests still marked pending (some may have expired meanwhile), oldest first."""
+        ...
+
+    async def save_authorization(self, authorization: Authorization) -> None: ...
+    async def get_authorization(self, auth_id: str) -> Authorization | None: ...
+
+    async def save_ciba(self, request: CibaRequest) -> None: ...
+    async def get_ciba(self, auth_req_id: str) -> CibaRequest | None: ...
+    async def due_ciba_notifications(self, now: datetime) -> list[CibaRequest]:
+        """Ping/push requests not yet notified whose deadline passed (expiry notices)."""
+        ...
+
+    async def save_grant(self, digest: str, grant: Grant) -> None: ...
+    async def get_grant(self, digest: str) -> Grant | None: ...
+
+    async def browser_last_used(self, browser_digest: str, identity_id: str) -> datetime | None: ...
+    async def touch_browser(self, browser_digest: str, identity_id: str, now: datetime) -> None: ...
+
+    async def purge_expired(self, now: datetime) -> int: ...
+
+
+class SqliteOidcStore:
+    """Shares the identity store's connection, so one `atomic()` covers both."""
+
+    def __init__(self, base: SqliteStore) -> None:
+        self._base = base
+
+    def _exec(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        return self._base._db.execute(sql, params).fetchall()
+
+    async def save_client(self, client: Client) -> None:
+        self._exec(
+            "INSERT INTO clients(client_id, doc) VALUES(?, ?)"
+            " ON CONFLICT(client_id) DO UPDATE SET doc=excluded.doc",
+            (client.client_id, dumps(client)),
+        )
+
+    async def get_client(self, client_id: str) -> Client | None:
+        rows = self._exec("SELECT doc FROM clients WHERE client_id=?", (client_id,))
+        return loads(Client, str(rows[0][0])) if rows else None
+
+    async def list_clients(self) -> list[Client]:
+        return [
+            loads(Client, str(r[0]))
+            for r in self._exec("SELECT doc FROM clients ORDER BY client_id")
+        ]
+
+    async def delete_client(self, client_id: str) -> bool:
+        return (
+            self._base._db.execute("DELETE FROM clients WHERE client_id=?", (client_id,)).rowcount
+            == 1
+        )
+
+    async def save_key(self, key: SigningKey) -> None:
+        self._exec(
+            "INSERT INTO signing_keys(kid, created_at, doc) VALUES(?, ?, ?)"
+            " ON CONFLICT(kid) DO UPDATE SET doc=excluded.doc",
+            (key.kid, key.created_at.timestamp(), dumps(key)),
+        )
+
+    async def list_keys(self) -> list[SigningKey]:
+        rows = self._exec("SELECT doc FROM signing_keys ORDER BY created_at, kid")
+        return [loads(SigningKey, str(r[0])) for r in rows]
+
+    async def save_push(self, request: PushRequest) -> None:
+        self._exec(
+            "INSERT INTO push_requests(request_id, identity_id, status, expires_at, doc) VALUES(?, ?, ?, ?, ?)"
+            " ON CONFLICT(request_id) DO UPDATE SET status=excluded.status, doc=excluded.doc",
+            (
+                request.request_id,
+                request.identity_id,
+                request.status.value,
+                request.expires_at.timestamp(),
+                dumps(request),
+            ),
+        )
+
+    async def get_push(self, request_id: str) -> PushRequest | None:
+        rows = self._exec("SELECT doc FROM push_requests WHERE request_id=?", (request_id,))
+        return loads(PushRequest, str(rows[0][0])) if rows else None
+
+    async def pending_pushes(self, identity_id: str) -> list[PushRequest]:
+        rows = self._exec(
+            "SELECT doc FROM push_requests WHERE identity_id=? AND status=? ORDER BY rowid",
+            (identity_id, PushStatus.PENDING.value),
+        )
+        return [loads(PushRequest, str(r[0])) for r in rows]
+
+    async def save_authorization(self, authorization: Authorization) -> None:
+        self._exec(
+            "INSERT INTO authorizations(auth_id, expires_at, doc) VALUES(?, ?, ?)"
+            " ON CONFLICT(auth_id) DO UPDATE SET doc=excluded.doc",
+            (authorization.auth_id, authorization.expires_at.timestamp(), dumps(authorization)),
+        )
+
+    async def get_authorization(self, auth_id: str) -> Authorization | None:
+        rows = self._exec("SELECT doc FROM authorizations WHERE auth_id=?", (auth_id,))
+        return loads(Authorization, str(rows[0][0])) if rows else None
+
+    async def save_ciba(self, request: CibaRequest) -> None:
+        self._exec(
+            "INSERT INTO ciba_requests(auth_req_id, expires_at, doc) VALUES(?, ?, ?)"
+            " ON CONFLICT(auth_req_id) DO UPDATE SET doc=excluded.doc",
+            (request.auth_req_id, request.expires_at.timestamp(), dumps(request)),
+        )
+
+    async def get_ciba(self, auth_req_id: str) -> CibaRequest | None:
+        rows = self._exec("SELECT doc FROM ciba_requests WHERE auth_req_id=?", (auth_req_id,))
+        return loads(CibaRequest, str(rows[0][0])) if rows else None
+
+    async def due_ciba_notifications(self, now: datetime) -> list[CibaRequest]:
+        rows = self._exec(
+            "SELECT doc FROM ciba_requests WHERE expires_at <= ? ORDER BY expires_at",
+            (now.timestamp(),),
+        )
+        found = [loads(CibaRequest, str(r[0])) for r in rows]
+        return [r for r in found if r.mode in ("ping", "push") and not r.notified]
+
+    async def save_grant(self, digest: str, grant: Grant) -> None:
+        self._exec(
+            "INSERT INTO grants(digest, kind, expires_at, doc) VALUES(?, ?, ?, ?)"
+            " ON CONFLICT(digest) DO UPDATE SET doc=excluded.doc",
+            (digest, grant.kind, grant.expires_at.timestamp(), dumps(grant)),
+        )
+
+    async def get_grant(self, digest: str) -> Grant | None:
+        rows = self._exec("SELECT doc FROM grants WHERE digest=?", (digest,))
+        return loads(Grant, str(rows[0][0])) if rows else None
+
+    async def browser_last_used(self, browser_digest: str, identity_id: str) -> datetime | None:
+        rows = self._exec(
+            "SELECT last_used FROM browsers WHERE browser_digest=? AND identity_id=?",
+            (browser_digest, identity_id),
+        )
+        if not rows:
+            return None
+        return datetime.fromtimestamp(float(str(rows[0][0])), tz=UTC)
+
+    async def touch_browser(self, browser_digest: str, identity_id: str, now: datetime) -> None:
+        self._exec(
+            "INSERT INTO browsers(browser_digest, identity_id, last_used) VALUES(?, ?, ?)"
+            " ON CONFLICT(browser_digest, identity_id) DO UPDATE SET last_used=excluded.last_used",
+            (browser_digest, identity_id, now.timestamp()),
+        )
+
+    async def purge_expired(self, now: datetime) -> int:
+        # Keep a day of history so late polls still get expired_token rather than invalid_grant.
+        cutoff = (now.timestamp() - 86400,)
+        async with self._base.atomic():
+            return sum(
+                self._base._db.execute(statement, cutoff).rowcount
+                for statement in (
+                    "DELETE FROM push_requests WHERE expires_at < ?",
+                    "DELETE FROM authorizations WHERE expires_at < ?",
+                    "DELETE FROM ciba_requests WHERE expires_at < ?",
+                    "DELETE FROM grants WHERE expires_at < ?",
+                )
+            )

@@ -1,0 +1,137 @@
+"""Tokens: ID tokens signed with the provider's keys, opaque access tokens, and userinfo."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from identity_server.core.clock import Clock
+from identity_server.core.device_auth import b64u
+from identity_server.core.keyring import Keyring
+from identity_server.core.randomness import Randomness
+from identity_server.core.records import Identity, IdentityStatus
+from identity_server.oidc.claims import ACR_BY_LEVEL, claims_for, pairwise_subject
+from identity_server.oidc.errors import InvalidToken
+from identity_server.oidc.keys import SigningKeys
+from identity_server.oidc.records import Client, Grant, PushRequest
+from identity_server.oidc.store import OidcStore
+from identity_server.store.base import Store
+
+ACCESS_TOKEN_TTL = timedelta(minutes=10)
+ID_TOKEN_TTL = timedelta(minutes=10)
+
+
+class Tokens:
+    def __init__(
+        self,
+        store: Store,
+        oidc_store: OidcStore,
+        clock: Clock,
+        rng: Randomness,
+        keyring: Keyring,
+        keys: SigningKeys,
+        issuer: str,
+    ) -> None:
+        self._store = store
+        self._oidc = oidc_store
+        self._clock = clock
+        self._rng = rng
+        self._keyring = keyring
+        self._keys = keys
+        self.issuer = issuer
+
+    def digest(self, kind: str, value: str) -> str:
+        return self._keyring.lookup_digest(kind, value)
+
+    def subject(self, client: Client, identity: Identity) -> str:
+        return pairwise_subject(
+            self._keyring.lookup_digest(
+                f"pairwise:{client.sector or client.client_id}", identity.national_number
+            )
+        )
+
+    async def issue(
+        self,
+        client: Client,
+        identity: Identity,
+        *,
+        scopes: tuple[str, ...],
+        acr: str,
+        amr: tuple[str, ...],
+        auth_time: datetime,
+        nonce: str = "",
+        extra: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The token response of RFC 6749 §5.1 with an OIDC ID token (OIDC Core §3.1.3.3)."""
+        now = self._clock.now()
+        access_token = b64u(self._rng.token_bytes(32))
+        await self._oidc.save_grant(
+            self.digest("access_token", access_token),
+            Grant(
+                kind="access_token",
+                client_id=client.client_id,
+                identity_id=identity.identity_id,
+                scopes=scopes,
+                acr=acr,
+                amr=amr,
+                auth_time=auth_time,
+                expires_at=now + ACCESS_TOKEN_TTL,
+            ),
+        )
+        claims: dict[str, Any] = {
+            "iss": self.issuer,
+            "sub": self.subject(client, identity),
+            "aud": client.client_id,
+            "iat": int(now.timestamp()),
+            "exp": int((now + ID_TOKEN_TTL).timestamp()),
+            "auth_time": int(auth_time.timestamp()),
+            "acr": ACR_BY_LEVEL[acr],
+            "amr": list(amr),
+        }
+        if nonce:
+            claims["nonce"] = nonce
+        claims.update(extra or {})
+        return {
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": int(ACCESS_TOKEN_TTL.total_seconds()),
+            "scope": " ".join(scopes),
+            "id_token": await self._keys.sign(claims, client.id_token_alg),
+        }
+
+    @staticmethod
+    def confirmation_claim(request: PushRequest) -> dict[str, Any]:
+        """What the person approved, inside the signed ID token: the relying party can check it."""
+        assert request.decided_at is not None
+        return {
+            "confirmation": {
+                "text": request.confirmation_text,
+                "approved_at": int(request.decided_at.timestamp()),
+                "amr": list(request.amr),
+            }
+        }
+
+    async def userinfo(self, access_token: str) -> dict[str, Any]:
+        grant = await self._oidc.get_grant(self.digest("access_token", access_token[:128]))
+        now = self._clock.now()
+        if grant is None or grant.kind != "access_token" or now >= grant.expires_at:
+            raise InvalidToken("The access token is unknown or expired")
+        identity = await self._store.get_identity(grant.identity_id)
+        client = await self._oidc.get_client(grant.client_id)
+        if identity is None or client is None or identity.status is not IdentityStatus.ACTIVE:
+            raise InvalidToken("The access token no longer stands for an active identity")
+        person = await self._store.get_person(identity.national_number)
+        if person is None:
+            raise InvalidToken("The access token no longer stands for a person")
+        cards = [
+            c
+            for c in await self._store.list_cards(person.national_number)
+            if c.valid_until >= now.date()
+        ]
+        return {"sub": self.subject(client, identity)} | claims_for(
+            grant.scopes, identity, person, cards[-1] if cards else None, now.date()
+        )
+
+    async def revoke(self, digest: str, grant: Grant) -> None:
+        await self._oidc.save_grant(digest, replace(grant, expires_at=self._clock.now()))

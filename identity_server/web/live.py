@@ -1,0 +1,134 @@
+"""Reaching phones at once: live WebSocket connections per device, and the push events that
+use them; CIBA ping/push deliveries run in the background so nobody waits on a client."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from identity_server.core.records import DeviceStatus
+from identity_server.oidc import icons
+from identity_server.oidc.claims import SCOPE_LABELS
+from identity_server.oidc.records import PushRequest
+from identity_server.services import Services
+
+log = logging.getLogger("sleutel.live")
+
+
+def request_view(request: PushRequest, status: str | None = None) -> dict[str, Any]:
+    """What the identity app shows: who asks (Aanmelden), what (Info), which data."""
+    return {
+        "request_id": request.request_id,
+        "kind": request.kind,
+        "client_name": request.client_name,
+        "binding_message": request.binding_message,
+        "confirmation_text": request.confirmation_text,
+        "scopes": list(request.scopes),
+        "claims": [SCOPE_LABELS[s] for s in request.scopes if s in SCOPE_LABELS],
+        "acr": request.acr,
+        "biometrics_allowed": request.acr == "basic",
+        "icon_choices": [icons.view(i) for i in request.icon_choices]
+        if request.icon_choices
+        else None,
+        "expires_at": request.expires_at.isoformat(),
+        "status": status or request.status.value,
+    }
+
+
+class LiveHub:
+    """device_id → open WebSockets of that phone (a phone may reconnect before the old one closes)."""
+
+    def __init__(self) -> None:
+        self._sockets: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
+
+    def add(self, device_id: str, ws: web.WebSocketResponse) -> None:
+        self._sockets[device_id].add(ws)
+
+    def remove(self, device_id: str, ws: web.WebSocketResponse) -> None:
+        self._sockets[device_id].discard(ws)
+        if not self._sockets[device_id]:
+            del self._sockets[device_id]
+
+    def connected(self, device_id: str) -> bool:
+        return device_id in self._sockets
+
+    async def send(self, device_id: str, message: dict[str, Any]) -> int:
+        sent = 0
+        for ws in list(self._sockets.get(device_id, ())):
+            try:
+                await ws.send_json(message)
+                sent += 1
+            except (ConnectionError, RuntimeError):
+                self.remove(device_id, ws)
+        return sent
+
+    async def close_all(self) -> None:
+        for sockets in list(self._sockets.values()):
+            for ws in list(sockets):
+                await ws.close(code=aiohttp.WSCloseCode.GOING_AWAY, message=b"server shutdown")
+        self._sockets.clear()
+
+
+class LiveEvents:
+    """PushEvents for a running server. Work is scheduled, never awaited inline: the caller may
+    be inside a store transaction."""
+
+    def __init__(self, services: Services, hub: LiveHub) -> None:
+        self._services = services
+        self._hub = hub
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def _spawn(self, work: Any) -> None:
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background notification failed: %r", task.exception())
+
+    async def created(self, request: PushRequest) -> None:
+        self._spawn(self._to_phone(request, "request"))
+
+    async def decided(self, request: PushRequest) -> None:
+        self._spawn(self._to_phone(request, "request_closed"))
+        self._spawn(self._services.ciba.on_decided(request))
+
+    async def _to_phone(self, request: PushRequest, kind: str) -> None:
+        for device in await self._services.store.devices_of(request.identity_id):
+            if device.status is DeviceStatus.ACTIVE:
+                await self._hub.send(
+                    device.device_id, {"type": kind, "request": request_view(request)}
+                )
+
+    async def drain(self) -> None:
+        """Wait for scheduled notifications (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+class HttpDelivery:
+    """CIBA ping and push notifications over HTTP (CIBA Core §10.2, §10.3), a few retries."""
+
+    def __init__(self, session: aiohttp.ClientSession, attempts: int = 3) -> None:
+        self._session = session
+        self._attempts = attempts
+
+    async def deliver(self, endpoint: str, bearer: str, payload: dict[str, Any]) -> None:
+        for attempt in range(self._attempts):
+            try:
+                async with self._session.post(
+                    endpoint, json=payload, headers={"Authorization": f"Bearer {bearer}"}
+                ) as response:
+                    if response.status < 300:
+                        return
+                    log.warning("CIBA notification to %s answered %d", endpoint, response.status)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                log.warning("CIBA notification to %s failed: %s", endpoint, type(exc).__name__)
+            await asyncio.sleep(0.2 * (attempt + 1))

@@ -1,0 +1,197 @@
+"""The hosted login pages (guide 004 §2.2): the phone number, then 'prove it is you' with the
+icon; the page moves on when the phone confirms, refuses, or the request expires."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from aiohttp import web
+
+from identity_server.core.errors import SleutelError
+from identity_server.core.phone import PhoneNumber, country_choices
+from identity_server.oidc import icons
+from identity_server.oidc.authorization import ClientPageError, RedirectError
+from identity_server.web import i18n
+from identity_server.web.body import form_fields
+from identity_server.web.keys import SERVICES
+from identity_server.web.pages import render
+
+routes = web.RouteTableDef()
+BROWSER_COOKIE = "sleutel_browser"
+
+TEXTS = {
+    "nl": {
+        "login.title": "Aanmelden met je telefoon",
+        "login.intro": "{client} vraagt je om je aan te melden. Geef je gsm-nummer in.",
+        "login.country": "Kies je land",
+        "login.search": "Zoeken",
+        "login.send": "Verstuur",
+        "wait.title": "Bewijs dat jij het bent",
+        "wait.intro": "Een melding wacht in je itsme-app op je telefoonnummer {phone}.",
+        "wait.icon": "Tik op de kaart en kies dit icoon om verder te gaan.",
+        "wait.confirm": "Tik op de kaart en bevestig in je app.",
+        "wait.waiting": "Wachten op je telefoon…",
+        "wait.continue": "Verder",
+        "error.unknown_user": "Er is geen itsme-account voor dit nummer.",
+        "error.identity_blocked": "Deze identiteit is geblokkeerd.",
+        "error.authorization_expired": "Deze aanmelding is verlopen. Ga terug naar de website.",
+        "error.invalid_redirect_uri": "Deze website is niet correct geregistreerd (redirect_uri).",
+        "error.invalid_client": "Deze website is niet gekend (client_id).",
+    },
+    "fr": {
+        "login.title": "Se connecter avec votre téléphone",
+        "login.intro": "{client} vous demande de vous connecter. Introduisez votre numéro de GSM.",
+        "login.country": "Choisissez votre pays",
+        "login.search": "Rechercher",
+        "login.send": "Envoyer",
+        "wait.title": "Prouvez que c'est vous",
+        "wait.intro": "Une notification vous attend dans votre app itsme sur le numéro {phone}.",
+        "wait.icon": "Touchez la carte et choisissez cette icône pour continuer.",
+        "wait.confirm": "Touchez la carte et confirmez dans votre app.",
+        "wait.waiting": "En attente de votre téléphone…",
+        "wait.continue": "Continuer",
+        "error.unknown_user": "Il n'y a pas de compte itsme pour ce numéro.",
+        "error.identity_blocked": "Cette identité est bloquée.",
+        "error.authorization_expired": "Cette connexion a expiré. Retournez sur le site.",
+        "error.invalid_redirect_uri": "Ce site n'est pas enregistré correctement (redirect_uri).",
+        "error.invalid_client": "Ce site est inconnu (client_id).",
+    },
+    "en": {
+        "login.title": "Log in with your phone",
+        "login.intro": "{client} asks you to log in. Enter your mobile number.",
+        "login.country": "Choose your country",
+        "login.search": "Search",
+        "login.send": "Send",
+        "wait.title": "Prove it's you",
+        "wait.intro": "A notification is waiting in your itsme app on your phone number {phone}.",
+        "wait.icon": "Tap the card and choose this icon to continue.",
+        "wait.confirm": "Tap the card and confirm in your app.",
+        "wait.waiting": "Waiting for your phone…",
+        "wait.continue": "Continue",
+        "error.unknown_user": "There is no itsme account for this number.",
+    },
+    "de": {
+        "login.title": "Mit Ihrem Telefon anmelden",
+        "login.intro": "{client} bittet Sie, sich anzumelden. Geben Sie Ihre Handynummer ein.",
+        "login.country": "Wählen Sie Ihr Land",
+        "login.search": "Suchen",
+        "login.send": "Senden",
+        "wait.title": "Beweisen Sie, dass Sie es sind",
+        "wait.intro": "Eine Mitteilung wartet in Ihrer itsme-App auf der Nummer {phone}.",
+        "wait.icon": "Tippen Sie auf die Karte und wählen Sie dieses Symbol.",
+        "wait.confirm": "Tippen Sie auf die Karte und bestätigen Sie in Ihrer App.",
+        "wait.waiting": "Warten auf Ihr Telefon…",
+        "wait.continue": "Weiter",
+        "error.unknown_user": "Für diese Nummer gibt es kein itsme-Konto.",
+        "error.identity_blocked": "Diese Identität ist gesperrt.",
+        "error.authorization_expired": "Diese Anmeldung ist abgelaufen. Gehen Sie zurück zur Website.",
+    },
+}
+
+
+def _redirect(location: str) -> NoReturn:
+    raise web.HTTPFound(location)
+
+
+@routes.get("/oidc/authorize")
+async def authorize(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    params = dict(request.query)
+    language = params.get("ui_locales", "").split(" ")[0][:2]
+    language = language if language in i18n.LANGUAGES else i18n.language_of(request)
+    try:
+        authorization = await services.code_flow.start(params, language)
+    except RedirectError as refused:
+        _redirect(refused.location)
+    except ClientPageError as exc:
+        return render(request, "error.html", status=400, error=exc, catalog=TEXTS, back="/")
+    _redirect(f"/oidc/login/{authorization.auth_id}?lang={language}")
+
+
+async def _phone_page(request: web.Request, error: SleutelError | None = None) -> web.Response:
+    services = request.app[SERVICES]
+    authorization = await services.code_flow.get(request.match_info["auth_id"])
+    client = await services.code_flow.client_of(authorization)
+    form = await request.post() if request.method == "POST" else {}
+    return render(
+        request,
+        "oidc_login.html",
+        status=error.status if error else 200,
+        error=error,
+        catalog=TEXTS,
+        auth_id=authorization.auth_id,
+        client_name=client.name,
+        countries=country_choices(i18n.language_of(request)),
+        region=str(form.get("region", "BE")),
+        phone=str(form.get("phone", authorization.login_hint)),
+    )
+
+
+@routes.get("/oidc/login/{auth_id}")
+async def phone_page(request: web.Request) -> web.Response:
+    response = await _phone_page(request)
+    if BROWSER_COOKIE not in request.cookies:
+        # Identifies this browser for icon matching; random, so it says nothing about the person.
+        value = request.app[SERVICES].rng.token_bytes(24).hex()
+        response.set_cookie(
+            BROWSER_COOKIE, value, max_age=400 * 86400, httponly=True, samesite="Lax"
+        )
+    return response
+
+
+@routes.post("/oidc/login/{auth_id}")
+async def submit_phone(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    f = await form_fields(request)
+    browser = request.cookies.get(BROWSER_COOKIE, "")[:96]
+    try:
+        authorization, _ = await services.code_flow.submit_phone(
+            request.match_info["auth_id"],
+            f.text("phone", max_length=32),
+            f.text("region", max_length=2, required=False, default="BE"),
+            services.keyring.lookup_digest("browser", browser) if browser else "",
+        )
+    except SleutelError as exc:
+        if exc.code in ("authorization_expired", "unknown_authorization"):
+            raise
+        return await _phone_page(request, exc)
+    _redirect(f"/oidc/login/{authorization.auth_id}/wait")
+
+
+@routes.get("/oidc/login/{auth_id}/wait")
+async def wait(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    authorization = await services.code_flow.get(request.match_info["auth_id"])
+    if not authorization.request_id:
+        _redirect(f"/oidc/login/{authorization.auth_id}")
+    push = await services.push.get(authorization.request_id)
+    return render(
+        request,
+        "oidc_wait.html",
+        catalog=TEXTS,
+        auth_id=authorization.auth_id,
+        phone=PhoneNumber(authorization.phone).display,
+        icon=icons.view(push.icon) if push.icon else None,
+    )
+
+
+@routes.get("/oidc/login/{auth_id}/status")
+async def status(request: web.Request) -> web.Response:
+    try:
+        _, state = await request.app[SERVICES].code_flow.status(request.match_info["auth_id"])
+    except SleutelError as exc:
+        # The page script only needs to know it should move on; /done shows why.
+        return web.json_response({"status": "gone", "error": exc.code}, status=exc.status)
+    return web.json_response({"status": state.value if state else "no_request"})
+
+
+@routes.get("/oidc/login/{auth_id}/done")
+async def done(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    try:
+        location = await services.code_flow.finish(request.match_info["auth_id"])
+    except SleutelError as exc:
+        if exc.code != "authorization_pending":
+            raise
+        _redirect(f"/oidc/login/{request.match_info['auth_id']}/wait")
+    _redirect(location)

@@ -1,0 +1,62 @@
+"""Fixtures for the provider: a registered relying party, an activated phone, a browser."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from identity_server.services import Services
+from simulator.phone import HeadlessPhone
+from tests.conftest import ANNELIES
+
+Client = TestClient[web.Request, web.Application]
+REDIRECT_URI = "http://127.0.0.1:9/callback"
+
+
+@dataclass(frozen=True)
+class RelyingParty:
+    client_id: str
+    secret: str
+    redirect_uri: str
+
+    @property
+    def basic(self) -> dict[str, str]:
+        """client_secret_basic credentials (RFC 6749 §2.3.1)."""
+        pair = f"{self.client_id}:{self.secret}".encode()
+        return {"Authorization": "Basic " + base64.b64encode(pair).decode()}
+
+
+@pytest.fixture
+async def rp(services: Services) -> RelyingParty:
+    _, secret = await services.clients.register(
+        client_id="rp-test",
+        name="Gemeente Testdorp",
+        redirect_uris=[REDIRECT_URI],
+        ciba_mode="poll",
+        id_token_alg="ES256",
+    )
+    return RelyingParty("rp-test", secret, REDIRECT_URI)
+
+
+@pytest.fixture
+async def annelies(phone: HeadlessPhone) -> HeadlessPhone:
+    await phone.onboard_with_bank(
+        "0494 00 12 68",
+        bank_id=ANNELIES.bank,
+        customer_number=ANNELIES.customer_number,
+        digipass_serial=ANNELIES.digipass_serial,
+        code="13579",
+    )
+    return phone
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
