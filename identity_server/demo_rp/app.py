@@ -1,0 +1,368 @@
+"""The e-loket of Gemeente Sleutelstad: a demo relying party of the sleutel identity server.
+
+Routes:
+  GET  /              login choices, or "Aangemeld als NAME — als burger"
+  GET  /login         start the redirect login (`?acr=advanced` for the advanced level)
+  GET  /callback      the redirect URI: authorization response → tokens → ID token → userinfo
+  POST /ciba          start a CIBA login for the phone number in the form
+  GET  /ciba/wait     "Een melding wacht in je app" with the binding message
+  GET  /ciba/status   JSON for the page's script: one poll step (pending, done or failed)
+  GET  /ciba/check    the same step without script: the page again, home, or the error
+  POST /ciba/cancel   give up the CIBA login
+  GET  /claims        the ID token and userinfo claims received (for developers)
+  GET  /logout        confirmation; POST /logout ends the session
+  GET  /static/…      the stylesheet
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import jinja2
+from aiohttp import web
+
+from identity_server.demo_rp import i18n
+from identity_server.demo_rp.flows import Flows, LoginError
+from identity_server.demo_rp.oidc_client import OidcClient
+from identity_server.demo_rp.sessions import FailedLogin, Session, SessionStore
+from identity_server.demo_rp.settings import DemoRpSettings
+
+log = logging.getLogger(__name__)
+
+SessionFactory = Callable[[], aiohttp.ClientSession]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("identity_server.demo_rp", "templates"),
+    autoescape=jinja2.select_autoescape(["html"]),
+    undefined=jinja2.StrictUndefined,
+)
+# Pages whose address may be shown again with another `?lang=` (others fall back to home).
+_RELOADABLE = frozenset({"/", "/claims", "/ciba/wait", "/logout"})
+_TIME_CLAIMS = ("exp", "iat", "auth_time", "nbf")
+
+
+@dataclass
+class DemoRp:
+    """What the handlers share; the OIDC client exists while the application runs."""
+
+    settings: DemoRpSettings
+    sessions: SessionStore
+    clock: Callable[[], float]
+    session_factory: SessionFactory
+    oidc: OidcClient | None = None
+    http: aiohttp.ClientSession | None = field(default=None, repr=False)
+
+    @property
+    def flows(self) -> Flows:
+        if self.oidc is None:
+            raise RuntimeError("the demo RP is not started")
+        return Flows(self.settings, self.oidc, self.clock)
+
+
+DEMO_RP = web.AppKey("demo_rp", DemoRp)
+
+
+def create_demo_rp(
+    settings: DemoRpSettings,
+    session_factory: SessionFactory | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> web.Application:
+    """The e-loket as an aiohttp application.
+
+    `session_factory` makes the `aiohttp.ClientSession` used to talk to the OP (opened at
+    start-up, closed at clean-up); by default one with `settings.http_timeout`. `clock` gives
+    the time in seconds since the epoch (tests move it by hand).
+    """
+
+    def default_factory() -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=settings.http_timeout))
+
+    rp = DemoRp(
+        settings=settings,
+        sessions=SessionStore(
+            lifetime=settings.session_lifetime, secure=settings.secure_cookies, clock=clock
+        ),
+        clock=clock,
+        session_factory=session_factory or default_factory,
+    )
+    app = web.Application(middlewares=[_middleware])
+    app[DEMO_RP] = rp
+    app.cleanup_ctx.append(_http_client)
+    app.router.add_get("/", home)
+    app.router.add_get("/login", login)
+    app.router.add_get("/callback", callback)
+    app.router.add_post("/ciba", ciba_start)
+    app.router.add_get("/ciba/wait", ciba_wait)
+    app.router.add_get("/ciba/status", ciba_status)
+    app.router.add_get("/ciba/check", ciba_check)
+    app.router.add_post("/ciba/cancel", ciba_cancel)
+    app.router.add_get("/claims", claims)
+    app.router.add_get("/logout", logout_page)
+    app.router.add_post("/logout", logout)
+    app.router.add_static("/static", Path(__file__).parent / "static")
+    return app
+
+
+async def _http_client(app: web.Application) -> AsyncIterator[None]:
+    rp = app[DEMO_RP]
+    rp.http = rp.session_factory()
+    rp.oidc = OidcClient(rp.settings, rp.http, clock=rp.clock)
+    try:
+        yield
+    finally:
+        await rp.http.close()
+        rp.oidc = rp.http = None
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+
+def _render(
+    request: web.Request, template: str, *, status: int = 200, **context: Any
+) -> web.Response:
+    lang = i18n.language_of(request)
+    nonce = secrets.token_urlsafe(16)
+    html = _env.get_template(template).render(
+        lang=lang,
+        languages=i18n.LANGUAGES,
+        t=i18n.texts(lang),
+        here=request.path if request.path in _RELOADABLE else "/",
+        csp_nonce=nonce,
+        **context,
+    )
+    response = web.Response(text=html, content_type="text/html", status=status)
+    response.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; script-src 'nonce-{nonce}'; object-src 'none'; base-uri 'none'; "
+        "frame-ancestors 'none'"
+    )
+    return response
+
+
+def _error_page(request: web.Request, code: str, detail: str | None, status: int) -> web.Response:
+    lang = i18n.language_of(request)
+    message = i18n.error_text(lang, code, detail)
+    return _render(request, "error.html", status=status, code=code, detail=detail, message=message)
+
+
+def _see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
+
+
+@web.middleware
+async def _middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Errors become pages; every answer gets the security headers and the cookies it needs."""
+    with request.app[DEMO_RP].sessions.request_scope():
+        response = await _handle(request, handler)
+        request.app[DEMO_RP].sessions.write_cookie(response)
+    return response
+
+
+async def _handle(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response: web.StreamResponse
+    try:
+        response = await handler(request)
+    except LoginError as exc:
+        response = _error_page(request, exc.code, exc.detail, exc.status)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = "not_found" if exc.status in (404, 405) else "generic"
+        response = _error_page(request, code, None, exc.status)
+    except Exception:
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        response = _error_page(request, "internal", None, 500)
+    response.headers.setdefault("Cache-Control", "no-store")
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    # The callback URL carries the code: never let it leave in a Referer.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if request.query.get("lang") in i18n.LANGUAGES:
+        response.set_cookie(
+            i18n.COOKIE,
+            request.query["lang"],
+            max_age=365 * 86400,
+            path="/",
+            samesite="Lax",
+            httponly=True,
+            secure=request.app[DEMO_RP].settings.secure_cookies,
+        )
+    return response
+
+
+async def _checked_form(request: web.Request) -> tuple[Session, dict[str, str]]:
+    """The POSTed form of a live session whose CSRF token matches."""
+    rp = request.app[DEMO_RP]
+    session = rp.sessions.find(request)
+    form = await request.post()
+    token = form.get("csrf")
+    if session is None:
+        raise LoginError("session_expired")
+    if not isinstance(token, str) or not secrets.compare_digest(token, session.csrf_token):
+        raise LoginError("csrf", status=403)
+    return session, {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+# -- handlers --------------------------------------------------------------------------------
+
+
+async def home(request: web.Request) -> web.Response:
+    rp = request.app[DEMO_RP]
+    session = rp.sessions.open(request)
+    return _render(
+        request,
+        "home.html",
+        user=session.user,
+        csrf=session.csrf_token,
+        phone="",
+        acr_advanced=rp.settings.acr_advanced,
+    )
+
+
+async def login(request: web.Request) -> web.Response:
+    rp = request.app[DEMO_RP]
+    session = rp.sessions.open(request)
+    url = await rp.flows.begin_redirect(
+        session,
+        advanced=request.query.get("acr") == "advanced",
+        lang=i18n.language_of(request),
+    )
+    return web.Response(status=302, headers={"Location": url})
+
+
+async def callback(request: web.Request) -> web.Response:
+    rp = request.app[DEMO_RP]
+    session = rp.sessions.find(request)
+    await rp.flows.finish_redirect(session, request.query)
+    assert session is not None
+    rp.sessions.renew(session)
+    return _see_other("/")
+
+
+async def ciba_start(request: web.Request) -> web.Response:
+    rp = request.app[DEMO_RP]
+    session, form = await _checked_form(request)
+    await rp.flows.begin_ciba(
+        session,
+        phone=form.get("phone", "").strip(),
+        advanced=form.get("acr") == "advanced",
+        lang=i18n.language_of(request),
+    )
+    return _see_other("/ciba/wait")
+
+
+def _wait_page(
+    request: web.Request, session: Session, *, still_pending: bool = False
+) -> web.Response:
+    rp = request.app[DEMO_RP]
+    pending = session.ciba
+    assert pending is not None
+    return _render(
+        request,
+        "ciba_wait.html",
+        binding_message=pending.binding_message,
+        retry_after=max(1, round(pending.next_poll_at - rp.clock())),
+        still_pending=still_pending,
+        csrf=session.csrf_token,
+    )
+
+
+async def ciba_wait(request: web.Request) -> web.Response:
+    session = request.app[DEMO_RP].sessions.find(request)
+    if session is None or session.ciba is None:
+        if session is not None and session.ciba_failure is not None and session.user is None:
+            failure = session.ciba_failure
+            return _error_page(request, failure.code, failure.detail, 400)
+        return _see_other("/")
+    return _wait_page(request, session)
+
+
+async def ciba_status(request: web.Request) -> web.Response:
+    rp = request.app[DEMO_RP]
+    session = rp.sessions.find(request)
+    if session is None:
+        failure = FailedLogin("session_expired")
+        return _status_json(request, "failed", failure=failure)
+    status = await rp.flows.poll_ciba(session)
+    if status.signed_in:
+        rp.sessions.renew(session)
+    return _status_json(
+        request, status.state, retry_after=status.retry_after, failure=status.failure
+    )
+
+
+def _status_json(
+    request: web.Request,
+    state: str,
+    *,
+    retry_after: float = 0.0,
+    failure: FailedLogin | None = None,
+) -> web.Response:
+    body: dict[str, Any] = {"status": state}
+    if state == "pending":
+        body["retry_after"] = max(1, round(retry_after))
+    elif state == "done":
+        body["location"] = "/"
+    elif failure is not None:
+        body["code"] = failure.code
+        body["message"] = i18n.error_text(i18n.language_of(request), failure.code, failure.detail)
+    return web.json_response(body)
+
+
+async def ciba_check(request: web.Request) -> web.Response:
+    rp = request.app[DEMO_RP]
+    session = rp.sessions.find(request)
+    if session is None:
+        raise LoginError("session_expired")
+    status = await rp.flows.poll_ciba(session)
+    if status.signed_in:
+        rp.sessions.renew(session)
+    if status.state == "pending":
+        return _wait_page(request, session, still_pending=True)
+    if status.state == "done":
+        return _see_other("/")
+    failure = status.failure or FailedLogin("generic")
+    return _error_page(request, failure.code, failure.detail, 400)
+
+
+async def ciba_cancel(request: web.Request) -> web.Response:
+    session, _ = await _checked_form(request)
+    request.app[DEMO_RP].flows.cancel_ciba(session)
+    return _see_other("/")
+
+
+async def claims(request: web.Request) -> web.Response:
+    session = request.app[DEMO_RP].sessions.find(request)
+    if session is None or session.user is None:
+        return _see_other("/")
+    user = session.user
+    times = {
+        name: dt.datetime.fromtimestamp(value, dt.UTC).isoformat(timespec="seconds")
+        for name in _TIME_CLAIMS
+        if isinstance(value := user.id_token_claims.get(name), int | float)
+    }
+    return _render(request, "claims.html", user=user, time_claims=times)
+
+
+async def logout_page(request: web.Request) -> web.Response:
+    session = request.app[DEMO_RP].sessions.find(request)
+    if session is None or session.user is None:
+        return _see_other("/")
+    return _render(request, "logout.html", csrf=session.csrf_token)
+
+
+async def logout(request: web.Request) -> web.Response:
+    rp = request.app[DEMO_RP]
+    session, _ = await _checked_form(request)
+    rp.sessions.end(session)
+    log.info("signed out")
+    return _see_other("/")

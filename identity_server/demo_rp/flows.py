@@ -1,0 +1,214 @@
+"""The two ways into the e-loket, one browser session at a time: redirect login and CIBA poll.
+
+The handlers stay thin: they read the request, call one of these and render the outcome.
+Everything a browser could tamper with (`state`, `nonce`, PKCE verifier, `auth_req_id`) stays in
+the server-side session.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from identity_server.demo_rp.i18n import texts
+from identity_server.demo_rp.oidc_client import Login, OidcClient, OidcError
+from identity_server.demo_rp.sessions import (
+    FailedLogin,
+    PendingAuthorization,
+    PendingCiba,
+    Session,
+    SignedInUser,
+)
+from identity_server.demo_rp.settings import DemoRpSettings
+
+log = logging.getLogger(__name__)
+
+E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+# CIBA Core §11: slow_down asks for at least five seconds more, for this and every later poll.
+SLOW_DOWN_STEP = 5
+
+
+class LoginError(Exception):
+    """A login that cannot go on; `code` names the sentence the user gets."""
+
+    def __init__(self, code: str, detail: str | None = None, *, status: int = 400) -> None:
+        super().__init__(code)
+        self.code = code
+        self.detail = detail
+        self.status = status
+
+    @classmethod
+    def from_oidc(cls, error: OidcError) -> LoginError:
+        status = 502 if error.code == "provider_unavailable" else 400
+        return cls(error.code, error.description, status=status)
+
+
+@dataclass(frozen=True)
+class CibaStatus:
+    """Where a CIBA login stands after one step: `pending`, `done` or `failed`."""
+
+    state: str
+    retry_after: float = 0.0
+    failure: FailedLogin | None = None
+    signed_in: bool = False
+    """True on the step that completed the login (the session id is renewed then)."""
+
+
+class Flows:
+    def __init__(
+        self, settings: DemoRpSettings, oidc: OidcClient, clock: Callable[[], float]
+    ) -> None:
+        self._settings = settings
+        self._oidc = oidc
+        self._clock = clock
+
+    def _acr(self, advanced: bool) -> str:
+        return self._settings.acr_advanced if advanced else self._settings.acr_basic
+
+    # -- redirect flow -----------------------------------------------------------------------
+
+    async def begin_redirect(self, session: Session, *, advanced: bool, lang: str) -> str:
+        """Prepare an authorization request; the URL to send the browser to."""
+        acr = self._acr(advanced)
+        try:
+            request = await self._oidc.authorization_request(acr_values=acr, ui_locales=lang)
+        except OidcError as exc:
+            raise LoginError.from_oidc(exc) from exc
+        session.add_pending(
+            PendingAuthorization(
+                state=request.state,
+                nonce=request.nonce,
+                code_verifier=request.code_verifier,
+                required_acr=acr if advanced else None,
+                started_at=self._clock(),
+            )
+        )
+        log.info("redirect login started (acr %s)", acr)
+        return request.url
+
+    async def finish_redirect(self, session: Session | None, query: Mapping[str, str]) -> None:
+        """The authorization response (RFC 6749 §4.1.2): check `state` first, then the rest."""
+        state = query.get("state", "")
+        pending = session.take_pending(state, self._clock()) if session and state else None
+        if session is None or pending is None:
+            log.warning("authorization response refused: state does not match a login under way")
+            raise LoginError("state_mismatch")
+        # RFC 9207: when the provider names itself, it must be the provider we asked.
+        if "iss" in query and query["iss"].rstrip("/") != self._settings.issuer:
+            raise LoginError("wrong_issuer")
+        if "error" in query:
+            log.info("authorization response carries error %s", query["error"][:64])
+            raise LoginError(query["error"][:64], query.get("error_description", "")[:300] or None)
+        code = query.get("code")
+        if not code:
+            raise LoginError("missing_code")
+        try:
+            tokens = await self._oidc.exchange_code(code, pending.code_verifier)
+            login = await self._oidc.login(
+                tokens, nonce=pending.nonce, required_acr=pending.required_acr
+            )
+        except OidcError as exc:
+            log.warning("redirect login refused: %s (%s)", exc.code, exc.description)
+            raise LoginError.from_oidc(exc) from exc
+        self._sign_in(session, login, "redirect")
+
+    # -- CIBA, poll mode ---------------------------------------------------------------------
+
+    async def begin_ciba(self, session: Session, *, phone: str, advanced: bool, lang: str) -> None:
+        login_hint = re.sub(r"[\s./-]", "", phone)
+        if not E164.fullmatch(login_hint):
+            raise LoginError("invalid_phone")
+        binding_message = f"{texts(lang)['ciba.binding']} {secrets.randbelow(10_000):04d}"
+        acr = self._acr(advanced)
+        try:
+            answer = await self._oidc.start_ciba(
+                login_hint=login_hint, binding_message=binding_message, acr_values=acr
+            )
+        except OidcError as exc:
+            log.info("backchannel authentication request refused: %s", exc.code)
+            raise LoginError.from_oidc(exc) from exc
+        now = self._clock()
+        session.ciba_failure = None
+        session.ciba = PendingCiba(
+            auth_req_id=answer.auth_req_id,
+            binding_message=binding_message,
+            interval=answer.interval,
+            next_poll_at=now + answer.interval,
+            expires_at=now + answer.expires_in,
+            required_acr=acr if advanced else None,
+        )
+        log.info(
+            "CIBA login started (interval %ss, expires in %ss)", answer.interval, answer.expires_in
+        )
+
+    async def poll_ciba(self, session: Session) -> CibaStatus:
+        """One step of a CIBA login, at most one token request per `interval`."""
+        async with session.lock:
+            pending = session.ciba
+            if pending is None:
+                if session.user is not None:
+                    return CibaStatus("done")
+                return CibaStatus(
+                    "failed", failure=session.ciba_failure or FailedLogin("session_expired")
+                )
+            now = self._clock()
+            if now >= pending.expires_at:
+                return self._fail(session, FailedLogin("expired_token"))
+            if now < pending.next_poll_at:
+                return CibaStatus("pending", retry_after=pending.next_poll_at - now)
+            try:
+                tokens = await self._oidc.poll_ciba(pending.auth_req_id)
+            except OidcError as exc:
+                if exc.code == "authorization_pending":
+                    pending.next_poll_at = now + pending.interval
+                    return CibaStatus("pending", retry_after=pending.interval)
+                if exc.code == "slow_down":
+                    pending.interval += SLOW_DOWN_STEP
+                    pending.next_poll_at = now + pending.interval
+                    log.info("CIBA: slow_down, polling every %ss now", pending.interval)
+                    return CibaStatus("pending", retry_after=pending.interval)
+                if exc.code == "provider_unavailable":
+                    # A network hiccup is no reason to give up a login under way: try later.
+                    pending.next_poll_at = now + pending.interval
+                    return CibaStatus("pending", retry_after=pending.interval)
+                log.info("CIBA login ended: %s", exc.code)
+                return self._fail(session, FailedLogin(exc.code, exc.description))
+            try:
+                login = await self._oidc.login(
+                    tokens, nonce=None, required_acr=pending.required_acr
+                )
+            except OidcError as exc:
+                log.warning("CIBA login refused: %s (%s)", exc.code, exc.description)
+                return self._fail(session, FailedLogin(exc.code, exc.description))
+            session.ciba = None
+            self._sign_in(session, login, "ciba")
+            return CibaStatus("done", signed_in=True)
+
+    def cancel_ciba(self, session: Session) -> None:
+        session.ciba = None
+        session.ciba_failure = None
+
+    @staticmethod
+    def _fail(session: Session, failure: FailedLogin) -> CibaStatus:
+        session.ciba = None
+        session.ciba_failure = failure
+        return CibaStatus("failed", failure=failure)
+
+    # -- both --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _sign_in(session: Session, login: Login, flow: str) -> None:
+        session.pending.clear()
+        session.user = SignedInUser(
+            name=login.display_name,
+            subject=login.subject,
+            flow=flow,
+            acr=login.id_token.claims.get("acr"),
+            id_token_header=login.id_token.header,
+            id_token_claims=login.id_token.claims,
+            userinfo=login.userinfo,
+        )
+        log.info("signed in through %s", flow)

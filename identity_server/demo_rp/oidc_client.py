@@ -1,0 +1,537 @@
+"""A plain OpenID Connect client, written to the standards and nothing else.
+
+- OpenID Connect Discovery 1.0 (the provider's metadata, fetched once and cached);
+- authorization code flow (RFC 6749) with PKCE S256 (RFC 7636), `state` and `nonce`;
+- client authentication `client_secret_basic` (RFC 6749 §2.3.1);
+- ID token validation (OpenID Connect Core §3.1.3.7) against the provider's JWKS, fetched again
+  once when a token names a key the cached set does not have (key rotation);
+- userinfo (OpenID Connect Core §5.3) with the access token as a Bearer token;
+- Client-Initiated Backchannel Authentication, poll mode (OpenID Connect CIBA Core 1.0).
+
+No globals: one `OidcClient` per relying-party application, over an `aiohttp.ClientSession` that
+its owner opens and closes. Tokens, codes and secrets never go to the log, nor into the text of an
+exception.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote_plus
+
+import aiohttp
+from joserfc import jws, jwt
+from joserfc.errors import (
+    BadSignatureError,
+    DecodeError,
+    ExpiredTokenError,
+    InvalidClaimError,
+    JoseError,
+    MissingClaimError,
+)
+from joserfc.jwk import ECKey, KeySet, RSAKey
+from yarl import URL
+
+from identity_server.demo_rp.settings import DemoRpSettings
+
+log = logging.getLogger(__name__)
+
+CIBA_GRANT_TYPE = "urn:openid:params:grant-type:ciba"
+# Only asymmetric signatures: never `none`, never a MAC keyed with the client secret.
+ASYMMETRIC_ALGS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
+)
+# CIBA Core §7.3: the default polling interval when the OP does not give one.
+DEFAULT_CIBA_INTERVAL = 5
+
+Clock = Callable[[], float]
+
+
+class OidcError(Exception):
+    """An error the provider answered (`error` of RFC 6749 §5.2, CIBA Core §11 and §13) or an
+    answer this client refuses. `code` is the protocol's error code."""
+
+    def __init__(self, code: str, description: str | None = None) -> None:
+        super().__init__(code)
+        self.code = code
+        self.description = description
+
+
+class ProviderUnavailable(OidcError):
+    """The provider could not be reached, timed out, or answered something that is not OAuth."""
+
+    def __init__(self, description: str | None = None) -> None:
+        super().__init__("provider_unavailable", description)
+
+
+class InvalidIdToken(OidcError):
+    """The ID token failed validation; `reason` says which check (signature, audience, nonce…)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__("invalid_id_token", reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ProviderMetadata:
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    userinfo_endpoint: str
+    jwks_uri: str
+    backchannel_authentication_endpoint: str | None
+    id_token_signing_alg_values_supported: tuple[str, ...]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], expected_issuer: str) -> ProviderMetadata:
+        # Discovery §4.3: the issuer in the document must be the one we asked.
+        if str(data.get("issuer", "")).rstrip("/") != expected_issuer:
+            raise ProviderUnavailable("discovery document names another issuer")
+        required = ("authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri")
+        for name in required:
+            if not isinstance(data.get(name), str):
+                raise ProviderUnavailable(f"discovery document lacks {name}")
+        algs = data.get("id_token_signing_alg_values_supported") or ["RS256"]
+        bc = data.get("backchannel_authentication_endpoint")
+        return cls(
+            issuer=expected_issuer,
+            authorization_endpoint=data["authorization_endpoint"],
+            token_endpoint=data["token_endpoint"],
+            userinfo_endpoint=data["userinfo_endpoint"],
+            jwks_uri=data["jwks_uri"],
+            backchannel_authentication_endpoint=bc if isinstance(bc, str) else None,
+            id_token_signing_alg_values_supported=tuple(str(a) for a in algs),
+        )
+
+
+@dataclass(frozen=True)
+class AuthorizationRequest:
+    """Where to send the browser, and what to keep server-side until it comes back."""
+
+    url: str = field(repr=False)
+    state: str = field(repr=False)
+    nonce: str = field(repr=False)
+    code_verifier: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class TokenSet:
+    access_token: str = field(repr=False)
+    id_token: str = field(repr=False)
+    expires_in: int | None = None
+
+
+@dataclass(frozen=True)
+class IdToken:
+    header: dict[str, Any]
+    claims: dict[str, Any]
+
+    @property
+    def subject(self) -> str:
+        return str(self.claims["sub"])
+
+
+@dataclass(frozen=True)
+class CibaRequest:
+    """The OP's answer to a backchannel authentication request (CIBA Core §7.3)."""
+
+    auth_req_id: str = field(repr=False)
+    expires_in: int = 120
+    interval: int = DEFAULT_CIBA_INTERVAL
+
+
+@dataclass(frozen=True)
+class Login:
+    """A verified ID token and the userinfo claims of the same subject."""
+
+    id_token: IdToken
+    userinfo: dict[str, Any]
+
+    @property
+    def subject(self) -> str:
+        return self.id_token.subject
+
+    def claim(self, name: str) -> Any:
+        return self.userinfo.get(name, self.id_token.claims.get(name))
+
+    @property
+    def display_name(self) -> str:
+        name = self.claim("name")
+        if isinstance(name, str) and name.strip():
+            return name.strip()
+        parts = [self.claim("given_name"), self.claim("family_name")]
+        joined = " ".join(p for p in parts if isinstance(p, str) and p.strip())
+        return joined or self.subject
+
+
+def pkce_challenge(verifier: str) -> str:
+    """RFC 7636 §4.2, S256."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _half_hash(value: str, alg: str) -> str:
+    """`at_hash` (OpenID Connect Core §3.1.3.6): left half of the hash the alg uses."""
+    bits = alg[-3:]
+    hasher = {"256": hashlib.sha256, "384": hashlib.sha384, "512": hashlib.sha512}[bits]
+    digest = hasher(value.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode("ascii")
+
+
+class OidcClient:
+    """One relying party talking to one OpenID provider."""
+
+    def __init__(
+        self,
+        settings: DemoRpSettings,
+        http: aiohttp.ClientSession,
+        *,
+        clock: Clock = time.time,
+    ) -> None:
+        self._settings = settings
+        self._http = http
+        self._clock = clock
+        self._timeout = aiohttp.ClientTimeout(total=settings.http_timeout)
+        self._metadata: ProviderMetadata | None = None
+        self._jwks: KeySet | None = None
+        self._lock = asyncio.Lock()
+
+    # -- discovery and keys ------------------------------------------------------------------
+
+    async def metadata(self) -> ProviderMetadata:
+        """The provider's metadata, fetched on first use and then cached (failures are not)."""
+        if self._metadata is None:
+            async with self._lock:
+                if self._metadata is None:
+                    data = await self._get_json(self._settings.discovery_url)
+                    self._metadata = ProviderMetadata.from_json(data, self._settings.issuer)
+        return self._metadata
+
+    async def _key_set(self, *, refresh: bool = False) -> KeySet:
+        if self._jwks is None or refresh:
+            metadata = await self.metadata()
+            data = await self._get_json(metadata.jwks_uri)
+            try:
+                self._jwks = KeySet.import_key_set(data)  # type: ignore[arg-type]
+            except (JoseError, ValueError, TypeError, KeyError) as exc:
+                raise ProviderUnavailable("the provider's JWKS cannot be read") from exc
+            log.info("fetched the provider's JWKS (%d keys)", len(self._jwks.keys))
+        return self._jwks
+
+    # -- authorization code flow -------------------------------------------------------------
+
+    async def authorization_request(
+        self, *, acr_values: str | None = None, ui_locales: str | None = None
+    ) -> AuthorizationRequest:
+        """A fresh `state`, `nonce` and PKCE verifier, and the authorization URL carrying them."""
+        metadata = await self.metadata()
+        state = secrets.token_urlsafe(32)
+        nonce = secrets.token_urlsafe(32)
+        verifier = secrets.token_urlsafe(64)  # 86 characters of [A-Za-z0-9_-]
+        params = {
+            "response_type": "code",
+            "client_id": self._settings.client_id,
+            "redirect_uri": self._settings.redirect_uri,
+            "scope": self._settings.scope,
+            "state": state,
+            "nonce": nonce,
+            "code_challenge": pkce_challenge(verifier),
+            "code_challenge_method": "S256",
+        }
+        if acr_values:
+            params["acr_values"] = acr_values
+        if ui_locales:
+            params["ui_locales"] = ui_locales
+        url = URL(metadata.authorization_endpoint).update_query(params)
+        return AuthorizationRequest(str(url), state, nonce, verifier)
+
+    async def exchange_code(self, code: str, code_verifier: str) -> TokenSet:
+        metadata = await self.metadata()
+        data = await self._post_form(
+            metadata.token_endpoint,
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": self._settings.redirect_uri,
+                "code_verifier": code_verifier,
+            },
+        )
+        return self._token_set(data)
+
+    # -- ID token and userinfo ---------------------------------------------------------------
+
+    async def verify_id_token(
+        self,
+        id_token: str,
+        *,
+        nonce: str | None,
+        access_token: str | None = None,
+        required_acr: str | None = None,
+    ) -> IdToken:
+        """OpenID Connect Core §3.1.3.7. `nonce` None: the flow sent none (CIBA)."""
+        metadata = await self.metadata()
+        try:
+            header = dict(jws.extract_compact(id_token.encode("ascii")).headers())
+        except (JoseError, ValueError, UnicodeError) as exc:
+            raise InvalidIdToken("malformed") from exc
+        alg = header.get("alg")
+        allowed = ASYMMETRIC_ALGS.intersection(metadata.id_token_signing_alg_values_supported)
+        if not isinstance(alg, str) or alg not in allowed:
+            raise InvalidIdToken("algorithm")
+
+        keys = _candidate_keys(await self._key_set(), header)
+        if not keys:
+            log.info("ID token names an unknown key; fetching the provider's JWKS again")
+            keys = _candidate_keys(await self._key_set(refresh=True), header)
+        if not keys:
+            raise InvalidIdToken("unknown_key")
+        claims = _verified_claims(id_token, keys, alg)
+
+        expectations: dict[str, Any] = {
+            "iss": {"essential": True, "value": self._settings.issuer},
+            "aud": {"essential": True, "value": self._settings.client_id},
+            "sub": {"essential": True},
+            "exp": {"essential": True},
+            "iat": {"essential": True},
+        }
+        if nonce is not None:
+            expectations["nonce"] = {"essential": True, "value": nonce}
+        registry = jwt.JWTClaimsRegistry(
+            now=int(self._clock()), leeway=self._settings.clock_skew, **expectations
+        )
+        try:
+            registry.validate(claims)
+        except ExpiredTokenError as exc:
+            raise InvalidIdToken("expired") from exc
+        except (InvalidClaimError, MissingClaimError) as exc:
+            names = {"iss": "issuer", "aud": "audience", "iat": "issued_at", "exp": "expired"}
+            raise InvalidIdToken(names.get(exc.claim, exc.claim)) from exc
+        except JoseError as exc:
+            raise InvalidIdToken("claims") from exc
+
+        audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+        azp = claims.get("azp")
+        if (len(audiences) > 1 and azp is None) or (
+            azp is not None and azp != self._settings.client_id
+        ):
+            raise InvalidIdToken("audience")
+        at_hash = claims.get("at_hash")
+        if (
+            access_token is not None
+            and at_hash is not None
+            and not secrets.compare_digest(str(at_hash), _half_hash(access_token, alg))
+        ):
+            raise InvalidIdToken("at_hash")
+        if required_acr is not None and claims.get("acr") != required_acr:
+            raise InvalidIdToken("acr")
+        return IdToken(
+            header={k: header[k] for k in ("alg", "kid", "typ") if k in header}, claims=claims
+        )
+
+    async def userinfo(self, access_token: str, *, subject: str) -> dict[str, Any]:
+        """The userinfo claims, which must be about the ID token's subject (Core §5.3.2)."""
+        metadata = await self.metadata()
+        try:
+            async with self._http.get(
+                metadata.userinfo_endpoint,
+                headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+                timeout=self._timeout,
+            ) as response:
+                if response.status == 401:
+                    raise OidcError("invalid_token", "the provider refused the access token")
+                if response.status != 200:
+                    raise ProviderUnavailable(f"userinfo answered HTTP {response.status}")
+                if response.content_type == "application/jwt":
+                    claims = await self._signed_userinfo(await response.text())
+                else:
+                    claims = await response.json()
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise ProviderUnavailable("userinfo could not be fetched") from exc
+        if not isinstance(claims, dict):
+            raise ProviderUnavailable("userinfo is not a JSON object")
+        if claims.get("sub") != subject:
+            raise OidcError("userinfo_subject_mismatch", "userinfo is about another subject")
+        return claims
+
+    async def _signed_userinfo(self, token: str) -> dict[str, Any]:
+        """A userinfo answer signed as a JWT (Core §5.3.2): verified with the provider's keys."""
+        metadata = await self.metadata()
+        try:
+            header = dict(jws.extract_compact(token.encode("ascii")).headers())
+        except (JoseError, ValueError, UnicodeError) as exc:
+            raise ProviderUnavailable("signed userinfo is malformed") from exc
+        alg = str(header.get("alg"))
+        if alg not in ASYMMETRIC_ALGS.intersection(metadata.id_token_signing_alg_values_supported):
+            raise ProviderUnavailable("signed userinfo uses an algorithm not allowed")
+        keys = _candidate_keys(await self._key_set(), header) or _candidate_keys(
+            await self._key_set(refresh=True), header
+        )
+        try:
+            claims = _verified_claims(token, keys, alg)
+        except InvalidIdToken as exc:
+            raise ProviderUnavailable("signed userinfo failed verification") from exc
+        if "iss" in claims and claims["iss"] != self._settings.issuer:
+            raise ProviderUnavailable("signed userinfo names another issuer")
+        return claims
+
+    async def login(
+        self,
+        tokens: TokenSet,
+        *,
+        nonce: str | None,
+        required_acr: str | None = None,
+    ) -> Login:
+        """Verify the ID token of a token response, then fetch userinfo with its access token."""
+        id_token = await self.verify_id_token(
+            tokens.id_token,
+            nonce=nonce,
+            access_token=tokens.access_token,
+            required_acr=required_acr,
+        )
+        userinfo = await self.userinfo(tokens.access_token, subject=id_token.subject)
+        return Login(id_token=id_token, userinfo=userinfo)
+
+    # -- CIBA, poll mode ---------------------------------------------------------------------
+
+    async def start_ciba(
+        self,
+        *,
+        login_hint: str,
+        binding_message: str,
+        acr_values: str | None = None,
+    ) -> CibaRequest:
+        """A backchannel authentication request (CIBA Core §7.1)."""
+        metadata = await self.metadata()
+        if metadata.backchannel_authentication_endpoint is None:
+            raise OidcError("ciba_not_supported", "the provider offers no backchannel endpoint")
+        form = {
+            "scope": self._settings.scope,
+            "login_hint": login_hint,
+            "binding_message": binding_message,
+        }
+        if acr_values:
+            form["acr_values"] = acr_values
+        if self._settings.ciba_requested_expiry is not None:
+            form["requested_expiry"] = str(self._settings.ciba_requested_expiry)
+        data = await self._post_form(metadata.backchannel_authentication_endpoint, form)
+        auth_req_id, expires_in = data.get("auth_req_id"), data.get("expires_in")
+        interval = data.get("interval", DEFAULT_CIBA_INTERVAL)
+        if (
+            not isinstance(auth_req_id, str)
+            or not auth_req_id
+            or not isinstance(expires_in, int)
+            or not isinstance(interval, int)
+        ):
+            raise ProviderUnavailable("malformed backchannel authentication response")
+        return CibaRequest(auth_req_id, expires_in, max(interval, 1))
+
+    async def poll_ciba(self, auth_req_id: str) -> TokenSet:
+        """One token request for a pending CIBA authentication (CIBA Core §10.1).
+
+        Raises `OidcError` with `authorization_pending`, `slow_down`, `expired_token`,
+        `access_denied`, `invalid_grant`… as the provider answers."""
+        metadata = await self.metadata()
+        data = await self._post_form(
+            metadata.token_endpoint, {"grant_type": CIBA_GRANT_TYPE, "auth_req_id": auth_req_id}
+        )
+        return self._token_set(data)
+
+    # -- HTTP --------------------------------------------------------------------------------
+
+    def _client_auth(self) -> str:
+        """The `Authorization` header of client_secret_basic. RFC 6749 §2.3.1: id and secret
+        are form-urlencoded before they go into Basic."""
+        pair = f"{quote_plus(self._settings.client_id)}:{quote_plus(self._settings.client_secret)}"
+        return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
+
+    async def _get_json(self, url: str) -> dict[str, Any]:
+        try:
+            async with self._http.get(
+                url, headers={"Accept": "application/json"}, timeout=self._timeout
+            ) as response:
+                if response.status != 200:
+                    raise ProviderUnavailable(f"{URL(url).path} answered HTTP {response.status}")
+                data = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise ProviderUnavailable(f"{URL(url).path} could not be fetched") from exc
+        if not isinstance(data, dict):
+            raise ProviderUnavailable(f"{URL(url).path} is not a JSON object")
+        return data
+
+    async def _post_form(self, url: str, form: Mapping[str, str]) -> dict[str, Any]:
+        """POST with client_secret_basic; OAuth error answers become `OidcError`."""
+        try:
+            async with self._http.post(
+                url,
+                data=dict(form),
+                headers={"Accept": "application/json", "Authorization": self._client_auth()},
+                timeout=self._timeout,
+            ) as response:
+                status = response.status
+                try:
+                    data = await response.json(content_type=None)
+                except ValueError:
+                    data = None
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise ProviderUnavailable(f"{URL(url).path} could not be reached") from exc
+        if isinstance(data, dict) and status != 200 and isinstance(data.get("error"), str):
+            description = data.get("error_description")
+            raise OidcError(data["error"], description if isinstance(description, str) else None)
+        if status != 200 or not isinstance(data, dict):
+            raise ProviderUnavailable(f"{URL(url).path} answered HTTP {status}")
+        return data
+
+    @staticmethod
+    def _token_set(data: Mapping[str, Any]) -> TokenSet:
+        access_token, id_token = data.get("access_token"), data.get("id_token")
+        token_type = data.get("token_type")
+        if not isinstance(access_token, str) or not isinstance(token_type, str):
+            raise ProviderUnavailable("malformed token response")
+        if token_type.lower() != "bearer":
+            raise ProviderUnavailable("the token response is not of type Bearer")
+        if not isinstance(id_token, str):
+            raise OidcError("missing_id_token", "the token response carries no ID token")
+        expires_in = data.get("expires_in")
+        return TokenSet(
+            access_token=access_token,
+            id_token=id_token,
+            expires_in=expires_in if isinstance(expires_in, int) else None,
+        )
+
+
+def _candidate_keys(key_set: KeySet, header: Mapping[str, Any]) -> list[ECKey | RSAKey]:
+    """Signing keys of the set that may have made this signature: same `kid` when the header
+    names one, a key type that fits the algorithm, and not marked for encryption only."""
+    alg = str(header.get("alg", ""))
+    kty = "EC" if alg.startswith("ES") else "RSA"
+    kid = header.get("kid")
+    found: list[ECKey | RSAKey] = []
+    for key in key_set.keys:
+        if not isinstance(key, ECKey | RSAKey) or key.key_type != kty:
+            continue
+        if key.get("use") not in (None, "sig") or key.get("alg") not in (None, alg):
+            continue
+        if kid is not None and key.kid != kid:
+            continue
+        found.append(key)
+    return found
+
+
+def _verified_claims(token: str, keys: list[ECKey | RSAKey], alg: str) -> dict[str, Any]:
+    for key in keys:
+        try:
+            return dict(jwt.decode(token, key, algorithms=[alg]).claims)
+        except BadSignatureError:
+            continue
+        except DecodeError as exc:
+            raise InvalidIdToken("malformed") from exc
+        except JoseError as exc:
+            raise InvalidIdToken("signature") from exc
+    raise InvalidIdToken("signature")
