@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 ACR_BASIC = "http://itsme.services/v2/claim/acr_basic"
 ACR_ADVANCED = "http://itsme.services/v2/claim/acr_advanced"
@@ -21,7 +21,7 @@ class DemoRpSettings:
 
     issuer: str
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
     base_url: str
     http_timeout: float = 10.0
     scope: str = "openid profile eid"

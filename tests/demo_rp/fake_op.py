@@ -84,6 +84,10 @@ class FakeOp:
     published: list[ECKey | RSAKey] = field(default_factory=list)
     alg: str = "ES256"
     jwks_fetches: int = 0
+    discovery_fetches: int = 0
+    advertise_ciba: bool = True
+    discovery_issuer: str | None = None
+    """Claim another issuer in the discovery document (a mix-up the RP must refuse)."""
     token_polls: int = 0
     codes: dict[str, CodeGrant] = field(default_factory=dict)
     access_tokens: dict[str, Claims] = field(default_factory=dict)
@@ -120,26 +124,28 @@ class FakeOp:
         return app
 
     async def discovery(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            {
-                "issuer": self.issuer,
-                "authorization_endpoint": f"{self.issuer}/authorize",
-                "token_endpoint": f"{self.issuer}/token",
-                "userinfo_endpoint": f"{self.issuer}/userinfo",
-                "jwks_uri": f"{self.issuer}/jwks",
-                "backchannel_authentication_endpoint": f"{self.issuer}/bc-authorize",
-                "backchannel_token_delivery_modes_supported": ["poll"],
-                "id_token_signing_alg_values_supported": ["RS256", "ES256"],
-                "token_endpoint_auth_methods_supported": ["client_secret_basic"],
-                "code_challenge_methods_supported": ["S256"],
-                "grant_types_supported": [
-                    "authorization_code",
-                    "urn:openid:params:grant-type:ciba",
-                ],
-                "scopes_supported": ["openid", "profile", "eid"],
-                "acr_values_supported": [ACR_BASIC, ACR_ADVANCED],
-            }
-        )
+        self.discovery_fetches += 1
+        document: dict[str, Any] = {
+            "issuer": self.discovery_issuer or self.issuer,
+            "authorization_endpoint": f"{self.issuer}/authorize",
+            "token_endpoint": f"{self.issuer}/token",
+            "userinfo_endpoint": f"{self.issuer}/userinfo",
+            "jwks_uri": f"{self.issuer}/jwks",
+            "backchannel_authentication_endpoint": f"{self.issuer}/bc-authorize",
+            "backchannel_token_delivery_modes_supported": ["poll"],
+            "id_token_signing_alg_values_supported": ["RS256", "ES256"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic"],
+            "code_challenge_methods_supported": ["S256"],
+            "grant_types_supported": [
+                "authorization_code",
+                "urn:openid:params:grant-type:ciba",
+            ],
+            "scopes_supported": ["openid", "profile", "eid"],
+            "acr_values_supported": [ACR_BASIC, ACR_ADVANCED],
+        }
+        if not self.advertise_ciba:
+            del document["backchannel_authentication_endpoint"]
+        return web.json_response(document)
 
     async def jwks(self, request: web.Request) -> web.Response:
         self.jwks_fetches += 1
