@@ -14,6 +14,7 @@ from typing import Any
 
 from identity_server.core.errors import SleutelError
 from identity_server.core.records import Address
+from identity_server.oidc.client_config import load_clients
 from identity_server.runtime import open_services, serve
 from identity_server.services import Services
 from identity_server.settings import Settings
@@ -43,6 +44,15 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--public-url", default="")
     s.add_argument(
         "--no-seed", action="store_true", help="do not seed the demo people on first start"
+    )
+    s.add_argument(
+        "--clients", type=Path, default=None, help="JSON file of relying parties to register"
+    )
+    s.add_argument(
+        "--no-demo-rp", action="store_true", help="do not start the demo municipality website"
+    )
+    s.add_argument(
+        "--demo-rp-port", type=int, default=0, help="port of the demo website (default: port + 1)"
     )
 
     sub.add_parser("admin-token", help="print the admin API bearer token")
@@ -98,6 +108,29 @@ def _parser() -> argparse.ArgumentParser:
     add_customer.add_argument("national_number")
 
     sub.add_parser("identities", help="list itsme-style identities and their phones")
+
+    clients = sub.add_parser(
+        "clients", help="relying parties (OpenID Connect clients)"
+    ).add_subparsers(dest="action", required=True)
+    clients.add_parser("list")
+    add_client = clients.add_parser("add")
+    add_client.add_argument("client_id")
+    add_client.add_argument("--name", required=True, help="the name the phone shows")
+    add_client.add_argument("--redirect-uri", action="append", default=[], dest="redirect_uris")
+    add_client.add_argument("--ciba-mode", choices=["poll", "ping", "push", ""], default="poll")
+    add_client.add_argument("--notification-endpoint", default="")
+    add_client.add_argument("--id-token-alg", choices=["RS256", "ES256"], default="RS256")
+    add_client.add_argument("--scope", action="append", default=None, dest="scopes")
+    load = clients.add_parser("load", help="register every client of a JSON file")
+    load.add_argument("file", type=Path)
+    remove = clients.add_parser("remove")
+    remove.add_argument("client_id")
+    keys = sub.add_parser("keys", help="the provider's signing keys").add_subparsers(
+        dest="action", required=True
+    )
+    keys.add_parser(
+        "rotate", help="new signing keys; the current ones stay published until the next rotation"
+    )
     _mount_otp(sub)
     return parser
 
@@ -108,7 +141,7 @@ def _mount_otp(sub: Any) -> None:
     otp_cli.add_subparsers(sub)
 
 
-def _print(rows: Sequence[dict[str, Any]] | dict[str, Any]) -> None:
+def _print(rows: object) -> None:
     print(json.dumps(rows, indent=2, ensure_ascii=False))
 
 
@@ -186,6 +219,37 @@ async def _admin_token(s: Services, _: argparse.Namespace) -> None:
     print(s.keyring.admin_token)
 
 
+async def _clients_list(s: Services, _: argparse.Namespace) -> None:
+    _print([{"client_id": c.client_id, "name": c.name, "redirect_uris": list(c.redirect_uris),
+             "ciba_mode": c.ciba_mode} for c in await s.oidc_store.list_clients()])  # fmt: skip
+
+
+async def _clients_add(s: Services, a: argparse.Namespace) -> None:
+    client, secret = await s.clients.register(
+        client_id=a.client_id,
+        name=a.name,
+        redirect_uris=a.redirect_uris,
+        ciba_mode=a.ciba_mode,
+        notification_endpoint=a.notification_endpoint,
+        id_token_alg=a.id_token_alg,
+        scopes=a.scopes,
+    )
+    _print({"client_id": client.client_id, "client_secret": secret})
+
+
+async def _clients_load(s: Services, a: argparse.Namespace) -> None:
+    _print([c.client_id for c in await load_clients(s.clients, a.file)])
+
+
+async def _clients_remove(s: Services, a: argparse.Namespace) -> None:
+    if not await s.oidc_store.delete_client(a.client_id):
+        raise SleutelError("Unknown client", code="unknown_client")
+
+
+async def _keys_rotate(s: Services, _: argparse.Namespace) -> None:
+    _print({"active": await s.signing_keys.rotate()})
+
+
 _REGISTER_COMMANDS: dict[
     tuple[str, str | None], Callable[[Services, argparse.Namespace], Awaitable[None]]
 ] = {
@@ -200,6 +264,11 @@ _REGISTER_COMMANDS: dict[
     ("customers", "add"): _customers_add,
     ("identities", None): _identities,
     ("admin-token", None): _admin_token,
+    ("clients", "list"): _clients_list,
+    ("clients", "add"): _clients_add,
+    ("clients", "load"): _clients_load,
+    ("clients", "remove"): _clients_remove,
+    ("keys", "rotate"): _keys_rotate,
 }
 
 
@@ -218,6 +287,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 port=args.port,
                 public_url=args.public_url,
                 seed_demo=not args.no_seed,
+                clients_file=args.clients,
+                demo_rp=not args.no_demo_rp,
+                demo_rp_port=args.demo_rp_port,
             )
             asyncio.run(serve(settings))
         else:

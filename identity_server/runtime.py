@@ -14,6 +14,10 @@ from aiohttp import web
 from identity_server.core.clock import Clock, SystemClock
 from identity_server.core.keyring import load_or_create_master_key
 from identity_server.core.randomness import SystemRandomness
+from identity_server.demo_rp.app import create_demo_rp
+from identity_server.demo_rp.settings import DemoRpSettings
+from identity_server.oidc.client_config import load_clients
+from identity_server.seed import DEMO_CLIENT_ID, register_demo_client
 from identity_server.services import Services
 from identity_server.settings import Settings
 from identity_server.store.sqlite import SqliteStore
@@ -31,6 +35,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
             clock or SystemClock(),
             SystemRandomness(),
             load_or_create_master_key(settings.key_file),
+            issuer=settings.base_url,
             seed_demo=settings.seed_demo,
         )
         yield services
@@ -41,13 +46,29 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     """Run the server until SIGINT or SIGTERM."""
     async with open_services(settings) as services:
-        runner = web.AppRunner(create_app(settings, services), access_log=None)
-        await runner.setup()
-        site = web.TCPSite(runner, settings.host, settings.port)
-        await site.start()
+        if settings.clients_file is not None:
+            await load_clients(services.clients, settings.clients_file)
+        runners = [web.AppRunner(create_app(settings, services), access_log=None)]
+        if settings.demo_rp:
+            secret = await register_demo_client(services, settings.demo_rp_url)
+            demo = create_demo_rp(
+                DemoRpSettings(
+                    issuer=settings.base_url,
+                    client_id=DEMO_CLIENT_ID,
+                    client_secret=secret,
+                    base_url=settings.demo_rp_url,
+                )
+            )
+            runners.append(web.AppRunner(demo, access_log=None))
+        ports = [settings.port, settings.demo_rp_port or settings.port + 1]
+        for runner, port in zip(runners, ports, strict=False):
+            await runner.setup()
+            await web.TCPSite(runner, settings.host, port).start()
         print(f"sleutel identity server on {settings.base_url}", flush=True)
         print(f"  eID registration: {settings.base_url}/register", flush=True)
         print(f"  outbox (SMS and e-mail): {settings.base_url}/outbox", flush=True)
+        if settings.demo_rp:
+            print(f"  demo website (Gemeente Sleutelstad): {settings.demo_rp_url}", flush=True)
         print(f"  database: {settings.db_path}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -59,4 +80,5 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         try:
             await stop.wait()
         finally:
-            await runner.cleanup()
+            for runner in reversed(runners):
+                await runner.cleanup()

@@ -26,6 +26,15 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     """Larger request bodies are refused with 413."""
 
+    clients_file: Path | None = None
+    """A JSON list of relying parties registered (or updated) at every start."""
+
+    demo_rp: bool = True
+    """Start the demo municipality website beside the server."""
+
+    demo_rp_port: int = 0
+    """Port of the demo website; 0 means the server's port + 1."""
+
     @property
     def data_dir(self) -> Path:
         return self.db_path.parent
@@ -38,3 +47,7 @@ class Settings:
     @property
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+    @property
+    def demo_rp_url(self) -> str:
+        return f"http://{self.host}:{self.demo_rp_port or self.port + 1}"

@@ -163,7 +163,12 @@ class CodeFlow:
             raise NotFound("No itsme account for this number", code="unknown_user")
         if identity.status is not IdentityStatus.ACTIVE:
             raise Conflict("This identity is blocked", code="identity_blocked")
-        last = await self._oidc.browser_last_used(browser_digest, identity.identity_id)
+        # A browser without our cookie is always new to the identity.
+        last = (
+            await self._oidc.browser_last_used(browser_digest, identity.identity_id)
+            if browser_digest
+            else None
+        )
         with_icon = last is None or self._clock.now() - last > ICON_AFTER
         client = await self.client_of(authorization)
         request = await self._push.create(
@@ -229,7 +234,8 @@ class CodeFlow:
                 request_id=request.request_id,
             ),
         )
-        await self._oidc.touch_browser(authorization.browser_digest, request.identity_id, now)
+        if authorization.browser_digest:
+            await self._oidc.touch_browser(authorization.browser_digest, request.identity_id, now)
         return redirect_with(authorization.redirect_uri, {"code": code, **state})
 
     async def exchange(self, client: Client, form: dict[str, str]) -> dict[str, Any]:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import hmac
+import json
 from datetime import date
 
 from aiohttp import web
 
-from identity_server.core.errors import InvalidInput, Unauthorized
+from identity_server.core.errors import InvalidInput, NotFound, Unauthorized
 from identity_server.core.records import Address
+from identity_server.oidc.records import Client
 from identity_server.web import views
-from identity_server.web.body import json_fields, query_fields
+from identity_server.web.body import Fields, json_fields, query_fields
 from identity_server.web.keys import SERVICES
 
 routes = web.RouteTableDef()
@@ -145,3 +147,81 @@ async def list_identities(request: web.Request) -> web.Response:
         devices = await services.store.devices_of(identity.identity_id)
         out.append(views.identity(identity) | {"devices": [views.device(d) for d in devices]})
     return web.json_response({"identities": out})
+
+
+def _client_view(client: Client) -> dict[str, object]:
+    return {
+        "client_id": client.client_id,
+        "name": client.name,
+        "redirect_uris": list(client.redirect_uris),
+        "auth_method": client.auth_method,
+        "scopes": list(client.scopes),
+        "ciba_mode": client.ciba_mode,
+        "notification_endpoint": client.notification_endpoint,
+        "id_token_alg": client.id_token_alg,
+    }
+
+
+@routes.get("/api/admin/clients")
+async def list_clients(request: web.Request) -> web.Response:
+    _require_admin(request)
+    clients = await request.app[SERVICES].oidc_store.list_clients()
+    return web.json_response({"clients": [_client_view(c) for c in clients]})
+
+
+@routes.post("/api/admin/clients")
+async def register_client(request: web.Request) -> web.Response:
+    """Register or replace a relying party; the secret is in this answer only."""
+    _require_admin(request)
+    raw = await request.read()
+    try:
+        data = json.loads(raw or b"{}")
+    except ValueError as exc:
+        raise InvalidInput("The body is not valid JSON", code="invalid_json") from exc
+    if not isinstance(data, dict):
+        raise InvalidInput("The body must be a JSON object", code="invalid_json")
+    f = Fields(data)
+    uris = data.get("redirect_uris", [])
+    scopes = data.get("scopes")
+    jwks = data.get("jwks")
+    if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris) or len(uris) > 10:
+        raise InvalidInput("redirect_uris must be a list of up to 10 URLs", code="invalid_field")
+    if scopes is not None and (
+        not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes)
+    ):
+        raise InvalidInput("scopes must be a list of strings", code="invalid_field")
+    if jwks is not None and not isinstance(jwks, dict):
+        raise InvalidInput("jwks must be a JSON Web Key Set object", code="invalid_jwks")
+    client, secret = await request.app[SERVICES].clients.register(
+        client_id=f.text("client_id", max_length=64),
+        name=f.text("name", max_length=80),
+        redirect_uris=uris,
+        auth_method=f.text(
+            "auth_method", max_length=32, required=False, default="client_secret_basic"
+        ),
+        scopes=scopes,
+        ciba_mode=f.text("ciba_mode", max_length=8, required=False, default="poll"),
+        notification_endpoint=f.text("notification_endpoint", max_length=500, required=False),
+        id_token_alg=f.text("id_token_alg", max_length=8, required=False, default="RS256"),
+        jwks=jwks,
+    )
+    body = _client_view(client)
+    if secret:
+        body["client_secret"] = secret
+    return web.json_response(body, status=201)
+
+
+@routes.delete("/api/admin/clients/{client_id}")
+async def remove_client(request: web.Request) -> web.Response:
+    _require_admin(request)
+    if not await request.app[SERVICES].oidc_store.delete_client(
+        request.match_info["client_id"][:64]
+    ):
+        raise NotFound("Unknown client", code="unknown_client")
+    return web.Response(status=204)
+
+
+@routes.post("/api/admin/keys/rotate")
+async def rotate_keys(request: web.Request) -> web.Response:
+    _require_admin(request)
+    return web.json_response({"active": await request.app[SERVICES].signing_keys.rotate()})

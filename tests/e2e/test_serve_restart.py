@@ -5,63 +5,14 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
-import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import aiohttp
 
 from simulator.phone import HeadlessPhone
 from tests.conftest import ANNELIES
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextmanager
-def _server(db: Path, port: int) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "identity_server.cli",
-            "--db",
-            str(db),
-            "serve",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-        if process.stdout:
-            process.stdout.close()
-
-
-async def _wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    async with aiohttp.ClientSession() as session:
-        for _ in range(300):
-            assert process.poll() is None, "the server exited during start-up"
-            try:
-                async with session.get(f"{url}/api/health") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError("the server did not start")
+from tests.e2e.server import free_port, running_server, wait_ready
 
 
 async def _admin(url: str, token: str, path: str) -> list[dict[str, object]]:
@@ -77,10 +28,10 @@ async def _admin(url: str, token: str, path: str) -> list[dict[str, object]]:
 
 async def test_identities_survive_sigkill_and_restart(tmp_path: Path) -> None:
     db = tmp_path / "sandbox.sqlite3"
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with _server(db, port) as process:
-        await _wait_ready(url, process)
+    with running_server(db, port, "--no-demo-rp") as process:
+        await wait_ready(url, process)
         async with HeadlessPhone(url, profile_path=tmp_path / "jan.json") as jan_phone:
             async with (
                 aiohttp.ClientSession() as session,
@@ -117,8 +68,8 @@ async def test_identities_survive_sigkill_and_restart(tmp_path: Path) -> None:
     )
     token = (await admin.communicate())[0].decode().strip()
     assert admin.returncode == 0
-    with _server(db, port) as process:
-        await _wait_ready(url, process)
+    with running_server(db, port, "--no-demo-rp") as process:
+        await wait_ready(url, process)
         identities = {
             i["identity_id"]: i for i in await _admin(url, token, "/api/admin/identities")
         }

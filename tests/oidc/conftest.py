@@ -58,5 +58,6 @@ async def annelies(phone: HeadlessPhone) -> HeadlessPhone:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
+    # unsafe=True: keep cookies from 127.0.0.1, as a real browser does.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         yield session

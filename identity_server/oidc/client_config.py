@@ -1,0 +1,68 @@
+"""Relying parties from a JSON file, for teams that keep their sandbox set-up in version control."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from identity_server.core.errors import InvalidInput
+from identity_server.oidc.clients import ClientRegistry
+from identity_server.oidc.records import Client
+
+_FIELDS = {
+    "client_id",
+    "name",
+    "redirect_uris",
+    "auth_method",
+    "scopes",
+    "ciba_mode",
+    "notification_endpoint",
+    "id_token_alg",
+    "jwks",
+    "secret",
+}
+
+
+def parse_clients_file(path: Path) -> list[dict[str, Any]]:
+    """A JSON list of clients (see README); refuses unknown keys so typos do not pass silently."""
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(
+            f"Cannot read clients file {path}: {exc}", code="invalid_clients_file"
+        ) from exc
+    if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+        raise InvalidInput(
+            "The clients file must hold a JSON list of objects", code="invalid_clients_file"
+        )
+    for item in data:
+        unknown = set(item) - _FIELDS
+        if unknown:
+            raise InvalidInput(
+                f"Unknown keys in clients file: {', '.join(sorted(unknown))}",
+                code="invalid_clients_file",
+            )
+        if "client_id" not in item or "name" not in item:
+            raise InvalidInput("Every client needs client_id and name", code="invalid_clients_file")
+    return data
+
+
+async def load_clients(registry: ClientRegistry, path: Path) -> list[Client]:
+    """Register (or update) every client of the file; a secret given there is kept as its digest."""
+    loaded = []
+    for item in parse_clients_file(path):
+        client, _ = await registry.register(
+            client_id=str(item["client_id"]),
+            name=str(item["name"]),
+            redirect_uris=list(item.get("redirect_uris", [])),
+            auth_method=str(item.get("auth_method", "client_secret_basic")),
+            scopes=item.get("scopes"),
+            ciba_mode=str(item.get("ciba_mode", "poll")),
+            notification_endpoint=str(item.get("notification_endpoint", "")),
+            id_token_alg=str(item.get("id_token_alg", "RS256")),
+            jwks=item.get("jwks"),
+            secret=item.get("secret"),
+        )
+        loaded.append(client)
+    return loaded
