@@ -1,0 +1,115 @@
+"""Shared by the CSAM pages: the service key, sessions in cookies, rendering with our texts."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from typing import Any, NoReturn
+
+from aiohttp import web
+
+from identity_server.core.errors import InvalidInput, SleutelError
+from identity_server.csam.records import Account, Session, Staff, StaffRole
+from identity_server.csam.service import Csam
+from identity_server.web.csam.texts import CATALOG
+from identity_server.web.pages import render
+
+CSAM: web.AppKey[Csam] = web.AppKey("csam", Csam)
+
+PERSON_COOKIE = "csam_session"
+STAFF_COOKIE = "csam_staff"
+ACTIVATION_COOKIE = "csam_activation"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def csam_of(request: web.Request) -> Csam:
+    return request.app[CSAM]
+
+
+def page(
+    template: str, request: web.Request, *, error: SleutelError | None = None, **context: Any
+) -> web.Response:
+    return render(
+        request,
+        f"csam/{template}",
+        status=error.status if error else 200,
+        error=error,
+        catalog=CATALOG,
+        **context,
+    )
+
+
+def handles_errors(handler: Handler) -> Handler:
+    """Any refusal not handled in place becomes our own error page, in the page's language."""
+
+    @functools.wraps(handler)
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except SleutelError as exc:
+            return page("error.html", request, error=exc)
+
+    return wrapped
+
+
+def see_other(location: str) -> NoReturn:
+    raise web.HTTPSeeOther(location)
+
+
+def set_cookie(response: web.StreamResponse, name: str, token: str) -> None:
+    response.set_cookie(name, token, path="/csam", httponly=True, samesite="Strict")
+
+
+def drop_cookie(response: web.StreamResponse, name: str) -> None:
+    response.del_cookie(name, path="/csam")
+
+
+def redirect_with_cookie(location: str, name: str, token: str) -> web.StreamResponse:
+    response = web.HTTPSeeOther(location)
+    set_cookie(response, name, token)
+    return response
+
+
+async def person_session(request: web.Request) -> tuple[Session, Account]:
+    csam = csam_of(request)
+    session = await csam.sessions.get(request.cookies.get(PERSON_COOKIE), "person")
+    return session, await csam.keys.account(session.subject)
+
+
+async def staff_session(request: web.Request, role: StaffRole) -> Staff | None:
+    """The logged-in staff member of that role, or None (then the page shows a login form)."""
+    csam = csam_of(request)
+    try:
+        session = await csam.sessions.get(request.cookies.get(STAFF_COOKIE), "staff")
+        staff = await csam.offices.staff(session.subject)
+    except SleutelError:
+        return None
+    return staff if staff.role == role else None
+
+
+def parse_date(raw: str, field: str) -> date:
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError as exc:
+        raise InvalidInput(
+            f"'{field}' must be a date (YYYY-MM-DD)", code="invalid_date", field=field
+        ) from exc
+
+
+def parse_local_datetime(raw: str, field: str) -> datetime:
+    """A `datetime-local` form value, read as UTC (the sandbox's clock is UTC)."""
+
+    try:
+        parsed = datetime.fromisoformat(raw.strip())
+    except ValueError as exc:
+        raise InvalidInput(
+            f"'{field}' must be a date and time", code="invalid_datetime", field=field
+        ) from exc
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def local_input(value: datetime) -> str:
+    """For a `datetime-local` input."""
+    return value.strftime("%Y-%m-%dT%H:%M")

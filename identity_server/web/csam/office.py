@@ -1,0 +1,172 @@
+"""The registration office desk: officer login, look-up, document, e-mail, fee, paper code."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from identity_server.core.belgian_numbers import format_national_number
+from identity_server.core.errors import SleutelError
+from identity_server.core.records import Person
+from identity_server.csam.offices import format_fee
+from identity_server.csam.records import Staff, StaffRole
+from identity_server.csam.registration import DOCUMENT_KINDS
+from identity_server.web.body import form_fields
+from identity_server.web.csam.common import (
+    STAFF_COOKIE,
+    csam_of,
+    drop_cookie,
+    handles_errors,
+    page,
+    parse_date,
+    redirect_with_cookie,
+    see_other,
+    staff_session,
+)
+
+routes = web.RouteTableDef()
+
+
+def _login(request: web.Request, error: SleutelError | None = None) -> web.Response:
+    return page(
+        "staff_login.html", request, error=error, action="/csam/office/login", desk="office"
+    )
+
+
+async def _officer(request: web.Request) -> Staff:
+    officer = await staff_session(request, StaffRole.OFFICER)
+    if officer is None:
+        see_other("/csam/office")
+    return officer
+
+
+async def _lookup_page(
+    request: web.Request, officer: Staff, error: SleutelError | None = None, number: str = ""
+) -> web.Response:
+    office = await csam_of(request).offices.office(officer.office_id)
+    return page(
+        "office_lookup.html",
+        request,
+        error=error,
+        officer=officer,
+        office=office,
+        fee=format_fee(office.fee_cents),
+        number=number,
+    )
+
+
+async def _register_page(
+    request: web.Request,
+    officer: Staff,
+    person: Person,
+    *,
+    error: SleutelError | None = None,
+    form: dict[str, str] | None = None,
+    warning_keys: int = 0,
+) -> web.Response:
+    office = await csam_of(request).offices.office(officer.office_id)
+    return page(
+        "office_register.html",
+        request,
+        error=error,
+        officer=officer,
+        office=office,
+        fee=format_fee(office.fee_cents),
+        person=person,
+        national_number=format_national_number(person.national_number),
+        document_kinds=DOCUMENT_KINDS,
+        form=form or {"email": person.email},
+        warning_keys=warning_keys,
+    )
+
+
+@routes.get("/csam/office")
+@handles_errors
+async def desk(request: web.Request) -> web.StreamResponse:
+    officer = await staff_session(request, StaffRole.OFFICER)
+    if officer is None:
+        return _login(request)
+    return await _lookup_page(request, officer)
+
+
+@routes.post("/csam/office/login")
+@handles_errors
+async def login(request: web.Request) -> web.StreamResponse:
+    f = await form_fields(request)
+    csam = csam_of(request)
+    try:
+        staff = await csam.offices.staff_login(
+            f.text("username", max_length=64),
+            f.text("password", max_length=128),
+            StaffRole.OFFICER,
+        )
+    except SleutelError as exc:
+        return _login(request, exc)
+    token = await csam.sessions.open("staff", staff.username)
+    return redirect_with_cookie("/csam/office", STAFF_COOKIE, token)
+
+
+@routes.post("/csam/office/logout")
+@handles_errors
+async def logout(request: web.Request) -> web.StreamResponse:
+    await csam_of(request).sessions.close(request.cookies.get(STAFF_COOKIE))
+    response = web.HTTPSeeOther("/csam/office")
+    drop_cookie(response, STAFF_COOKIE)
+    return response
+
+
+@routes.post("/csam/office/lookup")
+@handles_errors
+async def lookup(request: web.Request) -> web.StreamResponse:
+    officer = await _officer(request)
+    number = (await form_fields(request)).text("national_number", max_length=20)
+    try:
+        person = await csam_of(request).desk.look_up(number)
+    except SleutelError as exc:
+        return await _lookup_page(request, officer, exc, number)
+    return await _register_page(request, officer, person)
+
+
+@routes.post("/csam/office/register")
+@handles_errors
+async def register(request: web.Request) -> web.StreamResponse:
+    officer = await _officer(request)
+    csam = csam_of(request)
+    f = await form_fields(request)
+    person = await csam.desk.look_up(f.text("national_number", max_length=20))
+    form = {
+        "document_kind": f.text("document_kind", max_length=20, required=False),
+        "document_number": f.text("document_number", max_length=40, required=False),
+        "document_expires_on": f.text("document_expires_on", max_length=10, required=False),
+        "email": f.text("email", max_length=254, required=False),
+    }
+    try:
+        issued = await csam.desk.register(
+            officer,
+            national_number=person.national_number,
+            document_kind=form["document_kind"],
+            document_number=form["document_number"],
+            document_expires_on=parse_date(form["document_expires_on"], "document_expires_on"),
+            email=form["email"],
+            fee_paid=f.flag("fee_paid"),
+            confirm_email_reuse=f.flag("confirm_email_reuse"),
+        )
+    except SleutelError as exc:
+        warning = 0
+        if exc.code == "email_has_keys":
+            warning = len((await csam.desk.email_keys(form["email"])).keys)
+        return await _register_page(
+            request, officer, person, error=exc, form=form, warning_keys=warning
+        )
+    office = await csam.offices.office(officer.office_id)
+    # The activation code appears in this response only (the "paper"): the server keeps a hash.
+    return page(
+        "office_paper.html",
+        request,
+        person=person,
+        national_number=format_national_number(person.national_number),
+        office=office,
+        fee=format_fee(issued.registration.fee_cents),
+        registration=issued.registration,
+        activation_code=issued.activation_code,
+        valid_until=issued.registration.link_expires_at.strftime("%d/%m/%Y"),
+    )
