@@ -24,7 +24,7 @@ class KeyKind(StrEnum):
     EMAIL = "email"
     SMS = "sms"
     TOTP = "totp"
-    PASSWORD = "password"  # noqa: S105 - the key type, not a secret
+    PASSWORD = "password"
 
 
 KEY_LEVELS: dict[KeyKind, int] = {

@@ -66,8 +66,13 @@ def drop_cookie(response: web.StreamResponse, name: str) -> None:
     response.del_cookie(name, path="/csam")
 
 
+def redirect(location: str) -> web.Response:
+    """A 303 response (not raised), so cookies can be set or dropped on it."""
+    return web.Response(status=303, headers={"Location": location})
+
+
 def redirect_with_cookie(location: str, name: str, token: str) -> web.StreamResponse:
-    response = web.HTTPSeeOther(location)
+    response = redirect(location)
     set_cookie(response, name, token)
     return response
 

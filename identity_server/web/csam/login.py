@@ -16,6 +16,7 @@ from identity_server.web.csam.common import (
     handles_errors,
     page,
     person_session,
+    redirect,
     redirect_with_cookie,
     see_other,
 )
@@ -93,7 +94,7 @@ async def submit_code(request: web.Request) -> web.StreamResponse:
 @handles_errors
 async def logout(request: web.Request) -> web.StreamResponse:
     await csam_of(request).sessions.close(request.cookies.get(PERSON_COOKIE))
-    response = web.HTTPSeeOther("/csam/login")
+    response = redirect("/csam/login")
     drop_cookie(response, PERSON_COOKIE)
     return response
 

@@ -18,6 +18,7 @@ from identity_server.web.csam.common import (
     handles_errors,
     page,
     parse_date,
+    redirect,
     redirect_with_cookie,
     see_other,
     staff_session,
@@ -109,7 +110,7 @@ async def login(request: web.Request) -> web.StreamResponse:
 @handles_errors
 async def logout(request: web.Request) -> web.StreamResponse:
     await csam_of(request).sessions.close(request.cookies.get(STAFF_COOKIE))
-    response = web.HTTPSeeOther("/csam/office")
+    response = redirect("/csam/office")
     drop_cookie(response, STAFF_COOKIE)
     return response
 

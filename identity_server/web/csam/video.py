@@ -29,6 +29,7 @@ from identity_server.web.csam.common import (
     page,
     parse_date,
     parse_local_datetime,
+    redirect,
     redirect_with_cookie,
     see_other,
     staff_session,
@@ -88,7 +89,7 @@ def _request_page(
         error=error,
         form=form or {},
         countries=country_choices(i18n.language_of(request)),
-        languages=LANGUAGES,
+        interview_languages=LANGUAGES,
         slots=range(1, MAX_SLOTS + 1),
         earliest=local_input(now),
         latest=local_input(now + timedelta(days=14)),
@@ -287,7 +288,7 @@ async def console_login(request: web.Request) -> web.StreamResponse:
 @handles_errors
 async def console_logout(request: web.Request) -> web.StreamResponse:
     await csam_of(request).sessions.close(request.cookies.get(STAFF_COOKIE))
-    response = web.HTTPSeeOther("/csam/interviewer")
+    response = redirect("/csam/interviewer")
     drop_cookie(response, STAFF_COOKIE)
     return response
 
