@@ -1,0 +1,144 @@
+"""The phone frame every screen sits in, and the error handling they share."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Label, Static
+
+from simulator.app.widgets.status_bar import StatusBar
+from simulator.errors import PhoneApiError
+from simulator.phone import HeadlessPhone
+
+if TYPE_CHECKING:
+    from simulator.app.app import PhoneApp
+
+T = TypeVar("T")
+
+# Refusals that get a screen of their own instead of a line under the form.
+BLOCKED_CODES = frozenset({"identity_blocked", "device_deactivated", "code_blocked"})
+EXPIRED_CODES = frozenset({"onboarding_expired", "request_expired", "unknown_onboarding"})
+WRONG_CODE_CODES = frozenset({"wrong_code", "wrong_itsme_code"})
+
+
+class PhoneScreen(Screen[Any]):
+    """A screen inside the phone frame: status bar, title, scrolling body, message line."""
+
+    TITLE_KEY: ClassVar[str] = ""
+    CAN_GO_BACK: ClassVar[bool] = True
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back", show=False)]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._composed_language = ""
+
+    # -- shortcuts
+
+    @property
+    def phone_app(self) -> PhoneApp:
+        return cast("PhoneApp", self.app)
+
+    @property
+    def phone(self) -> HeadlessPhone:
+        return self.phone_app.phone
+
+    def t(self, key: str, **values: object) -> str:
+        return self.phone_app.t(key, **values)
+
+    # -- layout
+
+    def compose(self) -> ComposeResult:
+        self._composed_language = self.phone_app.language
+        with Vertical(id="frame"):
+            yield StatusBar(id="status-bar")
+            yield Label(self.screen_title(), id="screen-title")
+            with VerticalScroll(id="body"):
+                yield from self.compose_body()
+            yield Static("", id="message")
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def screen_title(self) -> str:
+        return self.t(self.TITLE_KEY) if self.TITLE_KEY else ""
+
+    def on_screen_resume(self) -> None:
+        if self._composed_language and self._composed_language != self.phone_app.language:
+            self.call_after_refresh(self.recompose)
+
+    async def relabel(self) -> None:
+        """Redraw in the current language (after a language switch)."""
+        await self.recompose()
+
+    # -- messages under the form
+
+    def show_message(self, text: str, kind: str = "error") -> None:
+        line = self.query_one("#message", Static)
+        line.update(text)
+        line.set_classes(kind)
+
+    def show_error(self, error: PhoneApiError | str) -> None:
+        text = self.phone_app.error_message(error) if isinstance(error, PhoneApiError) else error
+        self.show_message(text, "error")
+
+    def show_info(self, text: str) -> None:
+        self.show_message(text, "info")
+
+    def clear_message(self) -> None:
+        self.show_message("", "")
+
+    @property
+    def message_text(self) -> str:
+        return str(self.query_one("#message", Static).render())
+
+    # -- server calls
+
+    async def call(self, step: Awaitable[T]) -> T | None:
+        """Await one phone step; a refusal is shown (or gets its own screen) and gives None."""
+        from simulator.app.app import NETWORK_ERRORS
+
+        try:
+            result = await step
+        except PhoneApiError as error:
+            self.handle_error(error)
+            return None
+        except NETWORK_ERRORS:
+            self.show_error(self.t("error.network"))
+            return None
+        self.clear_message()
+        return result
+
+    def handle_error(self, error: PhoneApiError) -> None:
+        from simulator.app.screens.problem import ProblemScreen
+
+        if error.code in BLOCKED_CODES:
+            self.app.push_screen(ProblemScreen("blocked", self.phone_app.error_message(error)))
+        elif error.code in EXPIRED_CODES:
+            self.app.push_screen(ProblemScreen("expired", self.phone_app.error_message(error)))
+        elif error.code in WRONG_CODE_CODES:
+            self.show_error(self.t("problem.wrong_code.text"))
+        else:
+            self.show_error(error)
+
+    # -- navigation
+
+    def action_back(self) -> None:
+        if self.CAN_GO_BACK and len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+
+    def go_home(self, then: Screen[Any] | None = None) -> None:
+        """Back to the phone's home screen (the launcher), then open `then` on top of it.
+
+        The screens are popped by the app after this screen's handler returns: a screen cannot
+        wait for its own removal.
+        """
+        self.phone_app.call_later(self.phone_app.go_home, then)
+
+    def start(self, step: Awaitable[None]) -> None:
+        """Run a step of this screen in the background (one at a time)."""
+        self.run_worker(step, exclusive=True, group="step")

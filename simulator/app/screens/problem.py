@@ -1,0 +1,32 @@
+"""Clear screens for the refusals a person must understand: blocked identity, expired request."""
+
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import Button, Static
+
+from simulator.app.screens.base import PhoneScreen
+
+
+class ProblemScreen(PhoneScreen):
+    """`kind` is "blocked", "expired" or "wrong_code"; `detail` is the translated refusal."""
+
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__()
+        self.kind = kind
+        self.detail = detail
+
+    def screen_title(self) -> str:
+        return self.t(f"problem.{self.kind}.title")
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("⚠", id="problem-icon", classes="big-icon")
+        yield Static(self.t(f"problem.{self.kind}.text"), id="problem-text", classes="lead")
+        if self.detail:
+            yield Static(self.detail, id="problem-detail", classes="muted")
+        yield Button(self.t("button.home"), id="home", variant="primary")
+
+    @on(Button.Pressed, "#home")
+    def home(self) -> None:
+        self.go_home()
