@@ -172,12 +172,11 @@ class PhoneApp(App[None]):
                 await self.on_push_event(event)
 
     async def on_push_event(self, event: dict[str, Any]) -> None:
-        """A login or confirmation request arrived (or changed): banner and fresh list."""
+        """A login or confirmation request arrived (or closed): banner and fresh list."""
+        request = event.get("request") or {}
         await self.refresh_pending()
-        client = str(event.get("client_name", "")) or str(
-            (event.get("request") or {}).get("client_name", "")
-        )
-        if event.get("status", "pending") == "pending" and client:
+        if event.get("type") == "request" and request.get("status", "pending") == "pending":
+            client = str(request.get("client_name", ""))
             self.notify(self.t("push.banner", client=client), title=self.t("push.banner_title"))
 
     async def refresh_pending(self) -> list[dict[str, Any]]:
@@ -194,5 +193,5 @@ class PhoneApp(App[None]):
         from simulator.app.screens.push import NotificationsScreen
 
         if isinstance(self.screen, NotificationsScreen):
-            self.screen.show_requests()
+            await self.screen.show_requests()
         return self.pending

@@ -211,4 +211,8 @@ TEXTS: dict[str, str] = {
     "error.invalid_uri": "Dies ist keine gültige otpauth-URI.",
     "error.invalid_secret": "Der geheime Schlüssel ist ungültig.",
     "error.invalid_migration": "Dies ist keine gültige Export-URI.",
+    "error.request_closed": "Diese Anfrage ist nicht mehr offen.",
+    "error.unknown_request": "Diese Anfrage existiert nicht.",
+    "error.biometrics_not_allowed": "Dieser Dienst verlangt Ihren itsme-Code: ein Fingerabdruck genügt hier nicht.",
+    "error.biometrics_off": "Schalten Sie zuerst die Biometrie in den Einstellungen ein.",
 }

@@ -211,4 +211,8 @@ TEXTS: dict[str, str] = {
     "error.invalid_uri": "This is not a valid otpauth URI.",
     "error.invalid_secret": "The secret key is not valid.",
     "error.invalid_migration": "This is not a valid export URI.",
+    "error.request_closed": "This request is no longer open.",
+    "error.unknown_request": "This request does not exist.",
+    "error.biometrics_not_allowed": "This service asks for your itsme code: a fingerprint is not enough here.",
+    "error.biometrics_off": "Switch biometrics on in the settings first.",
 }

@@ -211,4 +211,8 @@ TEXTS: dict[str, str] = {
     "error.invalid_uri": "Ce n'est pas une URI otpauth valable.",
     "error.invalid_secret": "La clé secrète n'est pas valable.",
     "error.invalid_migration": "Ce n'est pas une URI d'export valable.",
+    "error.request_closed": "Cette demande n'est plus ouverte.",
+    "error.unknown_request": "Cette demande n'existe pas.",
+    "error.biometrics_not_allowed": "Ce service demande votre code itsme : l'empreinte digitale ne suffit pas ici.",
+    "error.biometrics_off": "Activez d'abord la biométrie dans les paramètres.",
 }

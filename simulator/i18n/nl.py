@@ -211,4 +211,8 @@ TEXTS: dict[str, str] = {
     "error.invalid_uri": "Dit is geen geldige otpauth-URI.",
     "error.invalid_secret": "De geheime sleutel is ongeldig.",
     "error.invalid_migration": "Dit is geen geldige export-URI.",
+    "error.request_closed": "Deze aanvraag is niet meer open.",
+    "error.unknown_request": "Deze aanvraag bestaat niet.",
+    "error.biometrics_not_allowed": "Deze dienst vraagt je itsme-code: een vingerafdruk volstaat hier niet.",
+    "error.biometrics_off": "Zet biometrie eerst aan in de instellingen.",
 }

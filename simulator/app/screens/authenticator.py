@@ -86,7 +86,8 @@ class VaultScreen(AuthenticatorScreen):
             self.query_one("#password", Input).value = ""
             return
         app.vault = vault
-        await self.app.switch_screen(AccountsScreen())
+        # Switched by the app: this worker belongs to the screen being replaced.
+        self.phone_app.call_later(self.app.switch_screen, AccountsScreen())
 
 
 class AccountRow(Vertical):
@@ -145,13 +146,11 @@ class AccountsScreen(AuthenticatorScreen):
         yield Vertical(id="accounts")
 
     def on_mount(self) -> None:
-        self.show_accounts()
         self.set_interval(1, self.tick)
 
-    def on_screen_resume(self) -> None:
+    async def on_screen_resume(self) -> None:
         super().on_screen_resume()
-        if self.is_mounted:
-            self.show_accounts()
+        await self.show_accounts()
 
     @property
     def vault(self) -> Vault:
@@ -159,16 +158,16 @@ class AccountsScreen(AuthenticatorScreen):
         assert isinstance(vault, Vault)
         return vault
 
-    def show_accounts(self) -> None:
+    async def show_accounts(self) -> None:
         box = self.query_one("#accounts", Vertical)
-        box.remove_children()
+        await box.remove_children()
         accounts = list(self.vault.accounts.items())
         self.names = [name for name, _ in accounts]
         if not accounts:
-            box.mount(Static(self.t("accounts.empty"), classes="muted", id="no-accounts"))
+            await box.mount(Static(self.t("accounts.empty"), classes="muted"))
             return
-        box.mount_all(AccountRow(name, acc, i) for i, (name, acc) in enumerate(accounts))
-        self.call_after_refresh(self.tick)
+        await box.mount_all(AccountRow(name, acc, i) for i, (name, acc) in enumerate(accounts))
+        self.tick()
 
     def tick(self) -> None:
         for row in self.query(AccountRow):
@@ -205,7 +204,7 @@ class AccountsScreen(AuthenticatorScreen):
                 lambda yes: self._delete(name, bool(yes)),
             )
 
-    def _rename(self, old: str, new: str | None) -> None:
+    async def _rename(self, old: str, new: str | None) -> None:
         if not new or new.strip() == old:
             return
         try:
@@ -215,9 +214,9 @@ class AccountsScreen(AuthenticatorScreen):
             self.auth_error(error)
             return
         self.clear_message()
-        self.show_accounts()
+        await self.show_accounts()
 
-    def _delete(self, name: str, yes: bool) -> None:
+    async def _delete(self, name: str, yes: bool) -> None:
         if not yes:
             return
         try:
@@ -227,7 +226,7 @@ class AccountsScreen(AuthenticatorScreen):
             self.auth_error(error)
             return
         self.show_info(self.t("accounts.deleted", name=name))
-        self.show_accounts()
+        await self.show_accounts()
 
 
 def read_source(text: str) -> list[str]:

@@ -22,7 +22,9 @@ T = TypeVar("T")
 
 # Refusals that get a screen of their own instead of a line under the form.
 BLOCKED_CODES = frozenset({"identity_blocked", "device_deactivated", "code_blocked"})
-EXPIRED_CODES = frozenset({"onboarding_expired", "request_expired", "unknown_onboarding"})
+EXPIRED_CODES = frozenset(
+    {"onboarding_expired", "unknown_onboarding", "request_expired", "request_closed"}
+)
 WRONG_CODE_CODES = frozenset({"wrong_code", "wrong_itsme_code"})
 
 

@@ -21,24 +21,25 @@ class MessagesScreen(PhoneScreen):
         yield Vertical(id="sms-list")
 
     def on_mount(self) -> None:
-        self.show_messages()
         self.start(self._fetch())
 
     async def _fetch(self) -> None:
         await self.phone_app.check_sms()
-        self.show_messages()
+        await self.show_messages()
 
-    def show_messages(self) -> None:
+    async def show_messages(self) -> None:
         box = self.query_one("#sms-list", Vertical)
-        box.remove_children()
+        await box.remove_children()
         messages = self.phone_app.inbox.messages
         if not messages:
-            box.mount(Static(self.t("messages.empty"), classes="muted"))
+            await box.mount(Static(self.t("messages.empty"), classes="muted"))
             return
+        shown = []
         for message in messages:
             when = ""
             with contextlib.suppress(KeyError, ValueError):
                 sent = datetime.fromisoformat(str(message["created_at"]))
                 when = local_time(sent).strftime("%d/%m %H:%M")
             body = str(message.get("body", ""))
-            box.mount(Static(Content.assemble((when, "bold"), "\n", body), classes="sms"))
+            shown.append(Static(Content.assemble((when, "bold"), "\n", body), classes="sms"))
+        await box.mount_all(shown)

@@ -57,31 +57,28 @@ class NotificationsScreen(PhoneScreen):
     def compose_body(self) -> ComposeResult:
         yield Vertical(id="requests")
 
-    def on_mount(self) -> None:
-        self.show_requests()
-        self.start(self._fetch())
-
     def on_screen_resume(self) -> None:
         super().on_screen_resume()
-        if self.is_mounted:
-            self.start(self._fetch())
+        self.start(self._fetch())
 
     async def _fetch(self) -> None:
         await self.phone_app.refresh_pending()
-        self.show_requests()
 
-    def show_requests(self) -> None:
+    async def show_requests(self) -> None:
+        """Called by the app whenever its list of waiting requests changes."""
         box = self.query_one("#requests", Vertical)
-        box.remove_children()
+        await box.remove_children()
         pending = self.phone_app.pending
         if self.phone_app.push is None:
-            box.mount(Static(self.t("notifications.unsupported"), classes="muted"))
+            await box.mount(Static(self.t("notifications.unsupported"), classes="muted"))
         elif not pending:
-            box.mount(Static(self.t("notifications.empty"), classes="muted", id="no-requests"))
+            await box.mount(Static(self.t("notifications.empty"), classes="muted"))
+        buttons = []
         for index, request in enumerate(pending):
             kind = "notifications.login" if request.get("kind") == "login" else "notifications.sign"
             label = f"🔔 {request.get('client_name', '')} — {self.t(kind)}"
-            box.mount(Button(label, id=f"request-{index}", classes="wide request"))
+            buttons.append(Button(label, id=f"request-{index}", classes="wide request"))
+        await box.mount_all(buttons)
 
     @on(Button.Pressed, ".request")
     def open_request(self, event: Button.Pressed) -> None:
