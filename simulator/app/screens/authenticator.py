@@ -149,7 +149,9 @@ class AccountsScreen(AuthenticatorScreen):
         self.set_interval(1, self.tick)
 
     async def on_screen_resume(self) -> None:
-        super().on_screen_resume()
+        await self.show_accounts()
+
+    async def fill(self) -> None:
         await self.show_accounts()
 
     @property

@@ -69,13 +69,18 @@ class PhoneScreen(Screen[Any]):
     def screen_title(self) -> str:
         return self.t(self.TITLE_KEY) if self.TITLE_KEY else ""
 
-    def on_screen_resume(self) -> None:
+    async def on_screen_resume(self) -> None:
+        # Textual also calls this for subclasses that define their own handler (MRO dispatch).
         if self._composed_language and self._composed_language != self.phone_app.language:
-            self.call_after_refresh(self.recompose)
+            await self.relabel()
 
     async def relabel(self) -> None:
         """Redraw in the current language (after a language switch)."""
         await self.recompose()
+        await self.fill()
+
+    async def fill(self) -> None:
+        """Put the screen's live content back after a redraw (lists built after compose)."""
 
     # -- messages under the form
 

@@ -27,6 +27,9 @@ class MessagesScreen(PhoneScreen):
         await self.phone_app.check_sms()
         await self.show_messages()
 
+    async def fill(self) -> None:
+        await self.show_messages()
+
     async def show_messages(self) -> None:
         box = self.query_one("#sms-list", Vertical)
         await box.remove_children()

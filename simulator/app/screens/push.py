@@ -57,12 +57,14 @@ class NotificationsScreen(PhoneScreen):
     def compose_body(self) -> ComposeResult:
         yield Vertical(id="requests")
 
-    def on_screen_resume(self) -> None:
-        super().on_screen_resume()
+    async def on_screen_resume(self) -> None:
         self.start(self._fetch())
 
     async def _fetch(self) -> None:
         await self.phone_app.refresh_pending()
+
+    async def fill(self) -> None:
+        await self.show_requests()
 
     async def show_requests(self) -> None:
         """Called by the app whenever its list of waiting requests changes."""
