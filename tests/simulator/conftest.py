@@ -52,7 +52,11 @@ async def settle(pilot: Pilot[Any]) -> None:
     app = pilot.app
     for _ in range(200):
         await pilot.pause()
-        busy = [w for w in app.workers if w.state in (WorkerState.PENDING, WorkerState.RUNNING)]
+        busy = [
+            w
+            for w in app.workers
+            if w.state in (WorkerState.PENDING, WorkerState.RUNNING) and w.group != "listen"
+        ]
         if not busy:
             return
         await app.workers.wait_for_complete(busy)
@@ -81,6 +85,16 @@ async def type_into(pilot: Pilot[Any], selector: str, text: str, *, keys: bool =
     else:
         field.value = text
     await settle(pilot)
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], bool], rounds: int = 200) -> None:
+    """Pause until something the server pushes has arrived (bounded, no sleeps)."""
+    for _ in range(rounds):
+        if condition():
+            return
+        await pilot.pause()
+        await settle(pilot)
+    raise AssertionError("the condition never became true")
 
 
 def message_of(pilot: Pilot[Any]) -> str:

@@ -13,8 +13,8 @@ from simulator.app.screens.launcher import LauncherScreen
 from simulator.app.screens.onboarding import ChooseCodeScreen, ConfirmCodeScreen, WelcomeScreen
 from simulator.app.screens.problem import ProblemScreen
 from simulator.app.screens.settings import SettingsScreen
-from simulator.i18n import CATALOGS, LANGUAGES, error_text, translate
 from simulator.errors import PhoneApiError
+from simulator.i18n import CATALOGS, LANGUAGES, error_text, translate
 from tests.conftest import ANNELIES
 from tests.simulator.conftest import (
     BIG,
