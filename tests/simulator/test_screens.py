@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from textual.geometry import Region
-from textual.widgets import Button, Static
+from textual.widgets import Button, OptionList, Static
 
+from simulator.app.main import stop_server, wait_for_health
 from simulator.app.screens.base import PhoneScreen
 from simulator.app.screens.launcher import LauncherScreen
-from simulator.app.screens.onboarding import ChooseCodeScreen, ConfirmCodeScreen, WelcomeScreen
+from simulator.app.screens.onboarding import (
+    ChooseCodeScreen,
+    ConfirmCodeScreen,
+    PhoneNumberScreen,
+    WelcomeScreen,
+)
 from simulator.app.screens.problem import ProblemScreen
 from simulator.app.screens.settings import SettingsScreen
 from simulator.errors import PhoneApiError
@@ -172,6 +181,9 @@ async def test_block_identity_asks_first(
         await click(pilot, "#open-identity")
         assert text_of(app.screen.query_one("#first-names")) == "Annelies Gustaaf"
         await pilot.press("escape")
+        await click(pilot, "#open-messages")  # the onboarding SMS is in the inbox
+        assert "controlecode" in screen_text(pilot)
+        await pilot.press("escape")
         await click(pilot, "#open-settings")
         await click(pilot, "#block")
         assert "echt blokkeren" in screen_text(pilot)
@@ -188,3 +200,31 @@ async def test_block_identity_asks_first(
         await click(pilot, "#open-identity")  # the home screen asks the server, and is told
         assert isinstance(app.screen, ProblemScreen)
         assert "niet langer actief" in screen_text(pilot)
+
+
+async def test_country_picker_search(make_app: AppFactory) -> None:
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await app.push_screen(PhoneNumberScreen())
+        await settle(pilot)
+        await click(pilot, "#country")
+        listing = app.screen.query_one("#countries", OptionList)
+        first = [str(listing.get_option_at_index(i).prompt) for i in range(4)]
+        assert first == ["Meest geselecteerde landen", "België  +32", "Nederland  +31", "A-Z"]
+        await type_into(pilot, "#country-search", "ned", keys=True)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, PhoneNumberScreen)
+        assert str(app.screen.query_one("#country", Button).label) == "NL (+31)"
+        await type_into(pilot, "#phone", "06 12345678")
+        await click(pilot, "#continue")
+        assert app.flow.phone_input == "+31612345678"
+
+
+def test_wait_for_health_gives_up_when_the_server_exits(tmp_path: Path) -> None:
+    process = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    process.wait()
+    with pytest.raises(RuntimeError, match="exited during start-up"):
+        wait_for_health("http://127.0.0.1:9", process)
+    stop_server(process)

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 from textual import events, on
 from textual.app import ComposeResult
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Center, Grid, Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from simulator.app.push import PushPhone
@@ -174,7 +174,7 @@ class PinPadScreen(PushScreen):
     def compose_body(self) -> ComposeResult:
         yield Static(self.t("pin.text"))
         yield Static(self._dots(), id="pin-dots")
-        with Grid(id="pin-pad"):
+        with Center(), Grid(id="pin-pad"):
             for key in self.KEYS:
                 if key == "":
                     yield Static("")
