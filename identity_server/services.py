@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from argon2 import PasswordHasher
+
 from identity_server.core.clock import Clock
 from identity_server.core.enrolment import Enrolments
 from identity_server.core.identities import Identities
@@ -12,10 +14,12 @@ from identity_server.core.onboarding import Onboardings
 from identity_server.core.outbox import Outbox
 from identity_server.core.randomness import Randomness
 from identity_server.core.registers import Registers, TestPki
+from identity_server.csam.service import Csam
+from identity_server.csam.store import SqliteCsamStore
 from identity_server.oidc.authorization import CodeFlow
 from identity_server.oidc.ciba import Ciba
 from identity_server.oidc.clients import ClientRegistry
-from identity_server.oidc.keys import SigningKeys
+from identity_server.oidc.keys import KeyFactory, SigningKeys
 from identity_server.oidc.push import PushRequests
 from identity_server.oidc.store import OidcStore, SqliteOidcStore
 from identity_server.oidc.tokens import Tokens
@@ -43,6 +47,7 @@ class Services:
     tokens: Tokens
     code_flow: CodeFlow
     ciba: Ciba
+    csam: Csam
 
     @classmethod
     async def open(
@@ -55,6 +60,8 @@ class Services:
         issuer: str = "http://127.0.0.1:8470",
         seed_demo: bool = True,
         oidc_store: OidcStore | None = None,
+        password_hasher: PasswordHasher | None = None,
+        key_factory: KeyFactory | None = None,
     ) -> Services:
         """Migrate the store, load (or make, on first start) the test PKI and signing keys,
         seed the sandbox."""
@@ -67,13 +74,26 @@ class Services:
         test_pki = await TestPki.load_or_create(store, keyring, rng, clock.now())
         registers = Registers(store, clock, rng, keyring, test_pki)
         outbox = Outbox(store, clock)
-        signing_keys = SigningKeys(oidc_store, clock, rng, keyring)
+        signing_keys = SigningKeys(oidc_store, clock, rng, keyring, key_factory)
         await signing_keys.ensure()
         clients = ClientRegistry(
             oidc_store, store, clock, rng, keyring, (issuer, issuer + TOKEN_PATH)
         )
         push = PushRequests(store, oidc_store, clock, rng, keyring)
         tokens = Tokens(store, oidc_store, clock, rng, keyring, signing_keys, issuer)
+        if not isinstance(store, SqliteStore):
+            raise TypeError("CSAM storage is SQLite-only for now")
+        csam = await Csam.open(
+            store,
+            SqliteCsamStore(store),
+            clock,
+            rng,
+            keyring,
+            outbox,
+            registers,
+            base_url=issuer,
+            password_hasher=password_hasher,
+        )
         services = cls(
             store=store,
             clock=clock,
@@ -91,6 +111,7 @@ class Services:
             tokens=tokens,
             code_flow=CodeFlow(store, oidc_store, clock, rng, keyring, clients, push, tokens),
             ciba=Ciba(store, oidc_store, clock, rng, push, tokens),
+            csam=csam,
         )
         if seed_demo:
             from identity_server.seed import seed_demo_world

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -9,9 +10,11 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from argon2 import PasswordHasher
 
 from identity_server.core.clock import ManualClock
 from identity_server.core.randomness import SystemRandomness
+from identity_server.oidc.keys import generate_pem
 from identity_server.seed import PEOPLE
 from identity_server.services import Services
 from identity_server.settings import Settings
@@ -49,9 +52,29 @@ def issuer(port: int) -> str:
     return f"http://127.0.0.1:{port}"
 
 
+# Cheap stand-ins for costly set-up every test would repeat: argon2 at its lowest cost (the
+# production parameters are argon2-cffi's defaults) and a few pre-made signing keys.
+FAST_ARGON2 = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+_KEY_POOL: dict[str, list[bytes]] = {}
+_KEY_TURN = itertools.count()
+
+
+def pooled_key(alg: str) -> bytes:
+    pool = _KEY_POOL.setdefault(alg, [generate_pem(alg) for _ in range(3)])
+    return pool[next(_KEY_TURN) % len(pool)]
+
+
 @pytest.fixture
 async def services(store: SqliteStore, clock: ManualClock, issuer: str) -> Services:
-    return await Services.open(store, clock, SystemRandomness(), MASTER_KEY, issuer=issuer)
+    return await Services.open(
+        store,
+        clock,
+        SystemRandomness(),
+        MASTER_KEY,
+        issuer=issuer,
+        password_hasher=FAST_ARGON2,
+        key_factory=pooled_key,
+    )
 
 
 @pytest.fixture

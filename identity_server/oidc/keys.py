@@ -4,6 +4,7 @@ published in the JWKS while any token they signed may still be checked."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -19,10 +20,25 @@ from identity_server.oidc.store import OidcStore
 
 ALGORITHMS = ("RS256", "ES256")
 _KeyType = RSAKey | ECKey
+# alg -> a new private key as PEM; injectable so tests need not make RSA keys over and over.
+KeyFactory = Callable[[str], bytes]
+
+
+def generate_pem(alg: str) -> bytes:
+    key: _KeyType = RSAKey.generate_key(2048) if alg == "RS256" else ECKey.generate_key("P-256")
+    return key.as_pem(private=True)
 
 
 class SigningKeys:
-    def __init__(self, store: OidcStore, clock: Clock, rng: Randomness, keyring: Keyring) -> None:
+    def __init__(
+        self,
+        store: OidcStore,
+        clock: Clock,
+        rng: Randomness,
+        keyring: Keyring,
+        factory: KeyFactory | None = None,
+    ) -> None:
+        self._factory = factory or generate_pem
         self._store = store
         self._clock = clock
         self._rng = rng
@@ -41,11 +57,8 @@ class SigningKeys:
     def _generate(self, alg: str) -> SigningKey:
         kid = f"{alg.lower()}-{b64u(self._rng.token_bytes(9))}"
         params: KeyParameters = {"kid": kid, "use": "sig", "alg": alg}
-        key: _KeyType = (
-            RSAKey.generate_key(2048, parameters=params)
-            if alg == "RS256"
-            else ECKey.generate_key("P-256", parameters=params)
-        )
+        cls = RSAKey if alg == "RS256" else ECKey
+        key = cls.import_key(self._factory(alg), params)
         return SigningKey(
             kid=kid,
             alg=alg,

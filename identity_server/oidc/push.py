@@ -175,7 +175,9 @@ class PushRequests:
             await self._check_code(identity, request, code or "")
             amr = ("pin", "hwk")
         approved = replace(
-            await self._close(request, PushStatus.APPROVED),
+            request,
+            status=PushStatus.APPROVED,
+            decided_at=self._clock.now(),
             amr=amr,
             device_id=device_id,
             device_signature=device_signature,

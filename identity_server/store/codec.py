@@ -1,4 +1,7 @@
-"""Turns frozen record dataclasses into JSON documents and back, guided by their type hints."""
+"""Turns frozen record dataclasses into JSON documents and back, guided by their type hints.
+
+Each record class gets its converters compiled once: stores decode records on every request,
+so the per-field type inspection must not be repeated."""
 
 from __future__ import annotations
 
@@ -6,75 +9,90 @@ import base64
 import dataclasses
 import json
 import types
+from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
 from functools import cache
 from typing import Any, TypeVar, Union, cast, get_args, get_origin, get_type_hints
 
 T = TypeVar("T")
+Converter = Callable[[Any], Any]
 
 
-def _encode(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, dict):
-        return {k: _encode(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_encode(v) for v in value]
+def _identity(value: Any) -> Any:
     return value
-
-
-def dumps(record: Any) -> str:
-    return json.dumps(_encode(record), separators=(",", ":"), sort_keys=True)
 
 
 @cache
-def _hints(cls: type) -> dict[str, Any]:
-    return get_type_hints(cls)
-
-
-def _decode(tp: Any, value: Any) -> Any:
+def _decoder(tp: Any) -> Converter:
     origin = get_origin(tp)
     if origin in (Union, types.UnionType):
-        if value is None:
-            return None
-        inner = [a for a in get_args(tp) if a is not type(None)]
-        return _decode(inner[0], value)
+        inner = _decoder(next(a for a in get_args(tp) if a is not type(None)))
+        return lambda value: None if value is None else inner(value)
     if origin is dict:
-        return dict(value)
+        return dict
     if origin in (list, tuple):
-        (arg, *_) = get_args(tp)
-        items = [_decode(arg, v) for v in value]
-        return items if origin is list else tuple(items)
+        item = _decoder(get_args(tp)[0])
+        if origin is list:
+            return lambda value: [item(v) for v in value]
+        return lambda value: tuple(item(v) for v in value)
     if isinstance(tp, type):
         if dataclasses.is_dataclass(tp):
-            return _from_dict(tp, value)
+            return _record_decoder(tp)
         if issubclass(tp, Enum):
-            return tp(value)
+            return tp
         if tp is datetime:
-            return datetime.fromisoformat(value)
+            return datetime.fromisoformat
         if tp is date:
-            return date.fromisoformat(value)
+            return date.fromisoformat
         if tp is bytes:
-            return base64.b64decode(value)
-    return value
+            return base64.b64decode
+    return _identity
 
 
-def _from_dict(cls: type[T], data: dict[str, Any]) -> T:
-    hints = _hints(cast(type, cls))
-    kwargs = {
-        f.name: _decode(hints[f.name], data[f.name])
-        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-        if f.name in data
-    }
-    return cls(**kwargs)
+@cache
+def _record_decoder(cls: type) -> Converter:
+    hints = get_type_hints(cls)
+    fields = [(f.name, _decoder(hints[f.name])) for f in dataclasses.fields(cls)]
+
+    def decode(data: dict[str, Any]) -> Any:
+        return cls(**{name: convert(data[name]) for name, convert in fields if name in data})
+
+    return decode
+
+
+@cache
+def _encoder(tp: Any) -> Converter:
+    origin = get_origin(tp)
+    if origin in (Union, types.UnionType):
+        inner = _encoder(next(a for a in get_args(tp) if a is not type(None)))
+        return lambda value: None if value is None else inner(value)
+    if origin in (list, tuple):
+        item = _encoder(get_args(tp)[0])
+        return lambda value: [item(v) for v in value]
+    if isinstance(tp, type):
+        if dataclasses.is_dataclass(tp):
+            return _record_encoder(tp)
+        if issubclass(tp, Enum):
+            return lambda value: value.value
+        if tp in (datetime, date):
+            return lambda value: value.isoformat()
+        if tp is bytes:
+            return lambda value: base64.b64encode(value).decode("ascii")
+    return _identity
+
+
+@cache
+def _record_encoder(cls: type) -> Converter:
+    hints = get_type_hints(cls)
+    fields = [(f.name, _encoder(hints[f.name])) for f in dataclasses.fields(cls)]
+    return lambda record: {name: convert(getattr(record, name)) for name, convert in fields}
+
+
+def dumps(record: Any) -> str:
+    encode = _record_encoder(cast(type, type(record)))
+    return json.dumps(encode(record), separators=(",", ":"), sort_keys=True)
 
 
 def loads(cls: type[T], doc: str) -> T:
-    return _from_dict(cls, json.loads(doc))
+    return cast(T, _record_decoder(cast(type, cls))(json.loads(doc)))

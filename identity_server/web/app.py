@@ -23,6 +23,9 @@ from identity_server.web import (
     phone_requests_api,
     sandbox_api,
 )
+from identity_server.web import (
+    csam as csam_web,
+)
 from identity_server.web.errors import PAGE_ERROR_RENDERER, error_middleware
 from identity_server.web.keys import LIVE_EVENTS, LIVE_HUB, SERVICES, SETTINGS
 from identity_server.web.live import HttpDelivery, LiveEvents, LiveHub
@@ -97,8 +100,11 @@ def create_app(
         oidc_pages,
     ):
         app.router.add_routes(module.routes)
+    app[csam_web.CSAM] = services.csam
+    app.router.add_routes(csam_web.routes)
     app.cleanup_ctx.append(_delivery)
     if background:
+        app.cleanup_ctx.append(csam_web.reminder_loop)
 
         async def purge() -> None:
             now = services.clock.now()

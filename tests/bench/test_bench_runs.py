@@ -1,0 +1,16 @@
+"""The benchmark still runs end to end (on a tiny load); its figures are read from bench/, not here."""
+
+from __future__ import annotations
+
+from bench.ciba_flows import main, report
+
+
+async def test_ciba_benchmark_completes_and_reports() -> None:
+    figures = await main(phones_count=3, flows=12)
+    assert figures["flows"] == 12
+    assert (
+        figures["flows_per_s"] > 0
+        and figures["push_latency_p99_ms"] >= figures["push_latency_p50_ms"] > 0
+    )
+    table = report(figures)
+    assert "flows per second" in table and "push latency p99" in table
