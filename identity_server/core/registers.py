@@ -264,6 +264,25 @@ class Registers:
         )
         return pki.sign(key, data), pki.cert_from_pem(card.sign_cert_pem)
 
+    async def authenticate_with_card(self, card_number: str, pin: str, challenge: bytes) -> Person:
+        """Log in with the card reader: the card signs a fresh challenge with its authentication
+        key after the PIN; the signature and the certificate chain (to the test root) are checked."""
+        card = await self.verify_card_pin(card_number, pin)
+        key = pki.key_from_pem(
+            self._keyring.unseal(card.auth_key_enc, f"card-auth:{card.card_number}"), None
+        )
+        certificate = pki.cert_from_pem(card.auth_cert_pem)
+        pki.verify_signature(
+            certificate,
+            challenge,
+            pki.sign(key, challenge),
+            chain=[self.pki.citizen_ca.certificate],
+            roots=[self.pki.root.certificate],
+            at=self._clock.now(),
+            purpose="authentication",
+        )
+        return await self.person(card.national_number)
+
     def verify_card_signature(self, cert: x509.Certificate, data: bytes, signature: bytes) -> None:
         pki.verify_signature(
             cert,

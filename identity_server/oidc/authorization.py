@@ -8,18 +8,24 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
-from identity_server.core.errors import Conflict, Expired, NotFound, SleutelError
+from identity_server.core.errors import Conflict, Expired, Forbidden, NotFound, SleutelError
 from identity_server.core.keyring import Keyring
 from identity_server.core.phone import parse_phone
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import IdentityStatus
-from identity_server.oidc.claims import level_of
+from identity_server.oidc.claims import (
+    ACR_BY_LEVEL,
+    PHONE_KEY_LEVEL,
+    level_acr,
+    level_of,
+    requested_min_level,
+)
 from identity_server.oidc.clients import ClientRegistry
 from identity_server.oidc.errors import InvalidGrant, InvalidRequest
 from identity_server.oidc.push import PushRequests
@@ -129,6 +135,7 @@ class CodeFlow:
             nonce=params.get("nonce", "")[:512],
             code_challenge=challenge,
             acr=level_of(params.get("acr_values", "")),
+            min_level=requested_min_level(params.get("acr_values", "")),
             language=language,
             created_at=now,
             expires_at=now + AUTHORIZATION_TTL,
@@ -157,6 +164,8 @@ class CodeFlow:
         authorization = await self.get(auth_id)
         if authorization.completed:
             raise Conflict("This login is already finished", code="wrong_step")
+        if authorization.min_level > PHONE_KEY_LEVEL:
+            raise Forbidden("This key is not strong enough for this service", code="level_too_low")
         number = parse_phone(phone, region)
         identity = await self._store.identity_by_phone(number.e164)
         if identity is None:
@@ -215,6 +224,47 @@ class CodeFlow:
                 {"error": "access_denied", "error_description": reason, **state},
             )
         request = await self._push.get(authorization.request_id)
+        identity = await self._store.get_identity(request.identity_id)
+        if identity is None:
+            raise NotFound("The identity disappeared", code="unknown_identity")
+        if authorization.browser_digest:
+            await self._oidc.touch_browser(
+                authorization.browser_digest, identity.identity_id, self._clock.now()
+            )
+        acr = level_acr(PHONE_KEY_LEVEL) if authorization.min_level else ACR_BY_LEVEL[request.acr]
+        return await self._issue_code(
+            authorization,
+            identity.national_number,
+            acr=acr,
+            amr=request.amr,
+            auth_time=request.decided_at,
+            identity_id=identity.identity_id,
+            request_id=request.request_id,
+        )
+
+    async def complete_with_key(
+        self, auth_id: str, national_number: str, level: int, amr: tuple[str, ...]
+    ) -> str:
+        """A key of the login hub (eID card, CSAM key) proved who it is: back to the website."""
+        authorization = await self.get(auth_id)
+        if authorization.completed:
+            raise Conflict("This login is already finished", code="wrong_step")
+        if level < max(authorization.min_level, 1):
+            raise Forbidden("This key is not strong enough for this service", code="level_too_low")
+        await self._oidc.save_authorization(replace(authorization, completed=True))
+        return await self._issue_code(authorization, national_number, acr=level_acr(level), amr=amr)
+
+    async def _issue_code(
+        self,
+        authorization: Authorization,
+        national_number: str,
+        *,
+        acr: str,
+        amr: tuple[str, ...],
+        auth_time: datetime | None = None,
+        identity_id: str = "",
+        request_id: str = "",
+    ) -> str:
         code = b64u(self._rng.token_bytes(32))
         now = self._clock.now()
         await self._oidc.save_grant(
@@ -222,21 +272,23 @@ class CodeFlow:
             Grant(
                 kind="code",
                 client_id=authorization.client_id,
-                identity_id=request.identity_id,
+                national_number=national_number,
+                identity_id=identity_id,
                 scopes=authorization.scopes,
-                acr=request.acr,
-                amr=request.amr,
-                auth_time=request.decided_at or now,
+                acr=acr,
+                amr=amr,
+                auth_time=auth_time or now,
                 expires_at=now + CODE_TTL,
                 redirect_uri=authorization.redirect_uri,
                 code_challenge=authorization.code_challenge,
                 nonce=authorization.nonce,
-                request_id=request.request_id,
+                request_id=request_id,
             ),
         )
-        if authorization.browser_digest:
-            await self._oidc.touch_browser(authorization.browser_digest, request.identity_id, now)
-        return redirect_with(authorization.redirect_uri, {"code": code, **state})
+        params = {"code": code}
+        if authorization.state:
+            params["state"] = authorization.state
+        return redirect_with(authorization.redirect_uri, params)
 
     async def exchange(self, client: Client, form: dict[str, str]) -> dict[str, Any]:
         """The token request for grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.6)."""
@@ -260,12 +312,15 @@ class CodeFlow:
         if not hmac.compare_digest(s256(verifier), grant.code_challenge):
             raise InvalidGrant("The code_verifier does not match the code_challenge")
         await self._oidc.save_grant(digest, replace(grant, used=True))
-        identity = await self._store.get_identity(grant.identity_id)
-        if identity is None or identity.status is not IdentityStatus.ACTIVE:
-            raise InvalidGrant("The identity is no longer active")
+        identity = None
+        if grant.identity_id:
+            identity = await self._store.get_identity(grant.identity_id)
+            if identity is None or identity.status is not IdentityStatus.ACTIVE:
+                raise InvalidGrant("The identity is no longer active")
         return await self._tokens.issue(
             client,
-            identity,
+            grant.national_number,
+            identity=identity,
             scopes=grant.scopes,
             acr=grant.acr,
             amr=grant.amr,

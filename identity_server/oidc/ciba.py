@@ -13,7 +13,7 @@ from identity_server.core.errors import SleutelError
 from identity_server.core.phone import parse_phone
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import IdentityStatus
-from identity_server.oidc.claims import level_of
+from identity_server.oidc.claims import ACR_BY_LEVEL, level_of
 from identity_server.oidc.errors import (
     AccessDenied,
     AuthorizationPending,
@@ -139,9 +139,10 @@ class Ciba:
         await self._oidc.save_ciba(replace(ciba, tokens_issued=True))
         return await self._tokens.issue(
             client,
-            identity,
+            identity.national_number,
+            identity=identity,
             scopes=request.scopes,
-            acr=request.acr,
+            acr=ACR_BY_LEVEL[request.acr],
             amr=request.amr,
             auth_time=request.decided_at or self._clock.now(),
             extra=extra,

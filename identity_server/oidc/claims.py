@@ -24,9 +24,30 @@ SCOPE_LABELS = {
 }
 
 
+LEVEL_ACR_PREFIX = "urn:sleutel:level:"
+PHONE_KEY_LEVEL = 4
+
+
 def level_of(acr_values: str) -> str:
-    """The level asked for: advanced when any requested value is the advanced one."""
+    """The phone's level asked for: advanced when any requested value is the advanced one."""
     return "advanced" if ACR_ADVANCED in acr_values.split() else "basic"
+
+
+def level_acr(level: int) -> str:
+    """The ACR value of a key level of the login hub (5 eID … 1 username + password)."""
+    return f"{LEVEL_ACR_PREFIX}{level}"
+
+
+def requested_min_level(acr_values: str) -> int:
+    """The lowest hub level the relying party accepts; 0 when it asked for the phone (itsme
+    values, or nothing). Values are a preference list (OIDC Core §3.1.2.1): the lowest counts."""
+    levels = [
+        int(suffix)
+        for value in acr_values.split()
+        if value.startswith(LEVEL_ACR_PREFIX)
+        and (suffix := value.removeprefix(LEVEL_ACR_PREFIX)) in ("1", "2", "3", "4", "5")
+    ]
+    return min(levels) if levels else 0
 
 
 def pairwise_subject(lookup_digest: str) -> str:
@@ -39,8 +60,13 @@ def _age(birth: date, today: date) -> int:
 
 
 def claims_for(
-    scopes: tuple[str, ...], identity: Identity, person: Person, card: Card | None, today: date
+    scopes: tuple[str, ...],
+    identity: Identity | None,
+    person: Person,
+    card: Card | None,
+    today: date,
 ) -> dict[str, object]:
+    """Claims per scope; e-mail and phone come from the identity app when the phone logged in."""
     out: dict[str, object] = {}
     if "profile" in scopes:
         out |= {
@@ -52,8 +78,8 @@ def claims_for(
             "locale": person.language,
         }
     if "email" in scopes:
-        out |= {"email": identity.email, "email_verified": True}
-    if "phone" in scopes:
+        out |= {"email": identity.email if identity else person.email, "email_verified": True}
+    if "phone" in scopes and identity is not None:
         out |= {"phone_number": identity.phone, "phone_number_verified": True}
     if "address" in scopes:
         a = person.address

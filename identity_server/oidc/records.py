@@ -95,6 +95,7 @@ class Authorization:
     created_at: datetime
     expires_at: datetime
     login_hint: str = ""
+    min_level: int = 0  # asked with urn:sleutel:level:N; 0 = the phone flow (itsme acr values)
     request_id: str = ""  # the push request, once a phone number was given
     phone: str = ""
     browser_digest: str = ""
@@ -122,9 +123,9 @@ class Grant:
 
     kind: str  # code | access_token
     client_id: str
-    identity_id: str
+    national_number: str  # the person: any key, not only the phone, can log in
     scopes: tuple[str, ...]
-    acr: str
+    acr: str  # the ACR URI of the level reached
     amr: tuple[str, ...]
     auth_time: datetime
     expires_at: datetime
@@ -132,4 +133,5 @@ class Grant:
     code_challenge: str = ""
     nonce: str = ""
     request_id: str = ""
+    identity_id: str = ""  # set when the phone was the key
     used: bool = False

@@ -11,7 +11,7 @@ from identity_server.core.device_auth import b64u
 from identity_server.core.keyring import Keyring
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import Identity, IdentityStatus
-from identity_server.oidc.claims import ACR_BY_LEVEL, claims_for, pairwise_subject
+from identity_server.oidc.claims import claims_for, pairwise_subject
 from identity_server.oidc.errors import InvalidToken
 from identity_server.oidc.keys import SigningKeys
 from identity_server.oidc.records import Client, Grant, PushRequest
@@ -44,18 +44,19 @@ class Tokens:
     def digest(self, kind: str, value: str) -> str:
         return self._keyring.lookup_digest(kind, value)
 
-    def subject(self, client: Client, identity: Identity) -> str:
+    def subject(self, client: Client, national_number: str) -> str:
         return pairwise_subject(
             self._keyring.lookup_digest(
-                f"pairwise:{client.sector or client.client_id}", identity.national_number
+                f"pairwise:{client.sector or client.client_id}", national_number
             )
         )
 
     async def issue(
         self,
         client: Client,
-        identity: Identity,
+        national_number: str,
         *,
+        identity: Identity | None = None,
         scopes: tuple[str, ...],
         acr: str,
         amr: tuple[str, ...],
@@ -71,7 +72,8 @@ class Tokens:
             Grant(
                 kind="access_token",
                 client_id=client.client_id,
-                identity_id=identity.identity_id,
+                national_number=national_number,
+                identity_id=identity.identity_id if identity else "",
                 scopes=scopes,
                 acr=acr,
                 amr=amr,
@@ -81,12 +83,12 @@ class Tokens:
         )
         claims: dict[str, Any] = {
             "iss": self.issuer,
-            "sub": self.subject(client, identity),
+            "sub": self.subject(client, national_number),
             "aud": client.client_id,
             "iat": int(now.timestamp()),
             "exp": int((now + ID_TOKEN_TTL).timestamp()),
             "auth_time": int(auth_time.timestamp()),
-            "acr": ACR_BY_LEVEL[acr],
+            "acr": acr,
             "amr": list(amr),
         }
         if nonce:
@@ -117,19 +119,21 @@ class Tokens:
         now = self._clock.now()
         if grant is None or grant.kind != "access_token" or now >= grant.expires_at:
             raise InvalidToken("The access token is unknown or expired")
-        identity = await self._store.get_identity(grant.identity_id)
         client = await self._oidc.get_client(grant.client_id)
-        if identity is None or client is None or identity.status is not IdentityStatus.ACTIVE:
-            raise InvalidToken("The access token no longer stands for an active identity")
-        person = await self._store.get_person(identity.national_number)
-        if person is None:
+        person = await self._store.get_person(grant.national_number)
+        if client is None or person is None:
             raise InvalidToken("The access token no longer stands for a person")
+        identity = None
+        if grant.identity_id:
+            identity = await self._store.get_identity(grant.identity_id)
+            if identity is None or identity.status is not IdentityStatus.ACTIVE:
+                raise InvalidToken("The access token no longer stands for an active identity")
         cards = [
             c
             for c in await self._store.list_cards(person.national_number)
             if c.valid_until >= now.date()
         ]
-        return {"sub": self.subject(client, identity)} | claims_for(
+        return {"sub": self.subject(client, person.national_number)} | claims_for(
             grant.scopes, identity, person, cards[-1] if cards else None, now.date()
         )
 

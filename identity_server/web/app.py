@@ -16,6 +16,7 @@ from identity_server.settings import Settings
 from identity_server.web import (
     admin_api,
     enrolment_pages,
+    hub_pages,
     oidc_api,
     oidc_pages,
     outbox_page,
@@ -98,6 +99,7 @@ def create_app(
         enrolment_pages,
         oidc_api,
         oidc_pages,
+        hub_pages,
     ):
         app.router.add_routes(module.routes)
     app[csam_web.CSAM] = services.csam

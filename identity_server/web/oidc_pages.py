@@ -105,7 +105,9 @@ async def authorize(request: web.Request) -> web.Response:
         _redirect(refused.location)
     except ClientPageError as exc:
         return render(request, "error.html", status=400, error=exc, catalog=TEXTS, back="/")
-    _redirect(f"/oidc/login/{authorization.auth_id}?lang={language}")
+    # A relying party that names hub levels gets the key choice; otherwise the phone page.
+    page = "/keys" if authorization.min_level else ""
+    _redirect(f"/oidc/login/{authorization.auth_id}{page}?lang={language}")
 
 
 async def _phone_page(request: web.Request, error: SleutelError | None = None) -> web.Response:

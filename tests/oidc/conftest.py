@@ -57,7 +57,8 @@ async def annelies(phone: HeadlessPhone) -> HeadlessPhone:
 
 
 @pytest.fixture
-async def browser() -> AsyncIterator[aiohttp.ClientSession]:
+async def browser(client: Client) -> AsyncIterator[aiohttp.ClientSession]:
+    """A browser on the running server (it asks for `client` so the server is up)."""
     # unsafe=True: keep cookies from 127.0.0.1, as a real browser does.
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         yield session

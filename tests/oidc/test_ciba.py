@@ -380,5 +380,9 @@ async def test_pairwise_subjects_differ_per_relying_party(
     b, _ = await services.clients.register(
         client_id="rp-b", name="B", redirect_uris=["http://127.0.0.1:9/b"]
     )
-    assert services.tokens.subject(a, identity) != services.tokens.subject(b, identity)
-    assert services.tokens.subject(a, identity) == services.tokens.subject(a, identity)
+    assert services.tokens.subject(a, identity.national_number) != services.tokens.subject(
+        b, identity.national_number
+    )
+    assert services.tokens.subject(a, identity.national_number) == services.tokens.subject(
+        a, identity.national_number
+    )

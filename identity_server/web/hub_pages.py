@@ -1,0 +1,320 @@
+"""The login hub "Kies uw digitale sleutel" (guide 004 §1.2, §3.3): the keys that reach the
+relying party's minimum level, each leading back to it through the same authorization code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NoReturn
+
+from aiohttp import web
+
+from identity_server.core.errors import SleutelError
+from identity_server.csam.levels import KEY_LEVELS, LEVEL_EID, KeyKind, key_kind
+from identity_server.oidc.claims import PHONE_KEY_LEVEL
+from identity_server.oidc.records import Authorization
+from identity_server.web import views
+from identity_server.web.body import form_fields
+from identity_server.web.keys import SERVICES
+from identity_server.web.pages import render
+
+routes = web.RouteTableDef()
+CARD_AMR = ("sc", "hwk", "pin")  # RFC 8176: smart card, hardware key, PIN
+
+TEXTS = {
+    "nl": {
+        "hub.title": "Kies uw digitale sleutel om aan te melden",
+        "hub.intro": "{client} vraagt u om aan te melden.",
+        "hub.group.identity": "Digitale sleutel(s) met eID of digitale identiteit",
+        "hub.group.codes": "Digitale sleutel(s) met beveiligingscode en gebruikersnaam + wachtwoord",
+        "hub.key.eid": "Aanmelden met eID-kaartlezer",
+        "hub.key.phone": "Aanmelden via itsme",
+        "hub.key.totp": "Aanmelden met beveiligingscode via mobiele app",
+        "hub.key.email": "Aanmelden met beveiligingscode via e-mail",
+        "hub.key.sms": "Aanmelden met beveiligingscode via sms",
+        "hub.key.password": "Aanmelden met gebruikersnaam en wachtwoord",
+        "hub.level": "niveau {level}",
+        "hub.eid.step1": "Sluit uw eID-kaartlezer aan op uw computer",
+        "hub.eid.step2": "Steek uw elektronische identiteitskaart in de kaartlezer",
+        "hub.eid.step3": "Klik op 'Aanmelden' en geef de pincode van uw identiteitskaart in",
+        "hub.login": "Aanmelden",
+        "hub.next": "Volgende",
+        "hub.other": "Kies een andere digitale sleutel",
+        "hub.username": "Gebruikersnaam",
+        "hub.password": "Wachtwoord",
+        "hub.code.title": "Geef uw beveiligingscode in",
+        "hub.code.email": "We stuurden een beveiligingscode naar uw e-mailadres. Hij is 10 minuten geldig.",
+        "hub.code.sms": "We stuurden een beveiligingscode per sms. Hij is 10 minuten geldig.",
+        "hub.code.totp": "Geef de code in die uw authenticator-app nu toont.",
+        "hub.code.label": "Beveiligingscode",
+        "error.level_too_low": "Deze digitale sleutel is niet sterk genoeg voor deze dienst.",
+    },
+    "fr": {
+        "hub.title": "Choisissez votre clé numérique pour vous connecter",
+        "hub.intro": "{client} vous demande de vous connecter.",
+        "hub.group.identity": "Clé(s) numérique(s) avec eID ou identité numérique",
+        "hub.group.codes": "Clé(s) numérique(s) avec code de sécurité et nom d'utilisateur + mot de passe",
+        "hub.key.eid": "Se connecter avec le lecteur de carte eID",
+        "hub.key.phone": "Se connecter via itsme",
+        "hub.key.totp": "Se connecter avec un code de sécurité via une app mobile",
+        "hub.key.email": "Se connecter avec un code de sécurité par e-mail",
+        "hub.key.sms": "Se connecter avec un code de sécurité par SMS",
+        "hub.key.password": "Se connecter avec nom d'utilisateur et mot de passe",
+        "hub.level": "niveau {level}",
+        "hub.eid.step1": "Branchez votre lecteur de carte eID",
+        "hub.eid.step2": "Insérez votre carte d'identité électronique dans le lecteur",
+        "hub.eid.step3": "Cliquez sur « Se connecter » et introduisez le code PIN de votre carte",
+        "hub.login": "Se connecter",
+        "hub.next": "Suivant",
+        "hub.other": "Choisir une autre clé numérique",
+        "hub.username": "Nom d'utilisateur",
+        "hub.password": "Mot de passe",
+        "hub.code.title": "Introduisez votre code de sécurité",
+        "hub.code.email": "Nous avons envoyé un code de sécurité à votre adresse e-mail. Il est valable 10 minutes.",
+        "hub.code.sms": "Nous avons envoyé un code de sécurité par SMS. Il est valable 10 minutes.",
+        "hub.code.totp": "Introduisez le code que votre app d'authentification affiche.",
+        "hub.code.label": "Code de sécurité",
+        "error.level_too_low": "Cette clé numérique n'est pas assez forte pour ce service.",
+    },
+    "en": {
+        "hub.title": "Choose your digital key to log in",
+        "hub.intro": "{client} asks you to log in.",
+        "hub.group.identity": "Digital key(s) with eID or digital identity",
+        "hub.group.codes": "Digital key(s) with security code and username + password",
+        "hub.key.eid": "Log in with an eID card reader",
+        "hub.key.phone": "Log in with itsme",
+        "hub.key.totp": "Log in with a security code from a mobile app",
+        "hub.key.email": "Log in with a security code by e-mail",
+        "hub.key.sms": "Log in with a security code by SMS",
+        "hub.key.password": "Log in with username and password",
+        "hub.level": "level {level}",
+        "hub.eid.step1": "Connect your eID card reader to your computer",
+        "hub.eid.step2": "Insert your electronic identity card into the reader",
+        "hub.eid.step3": "Click 'Log in' and enter your card's PIN",
+        "hub.login": "Log in",
+        "hub.next": "Next",
+        "hub.other": "Choose another digital key",
+        "hub.username": "Username",
+        "hub.password": "Password",
+        "hub.code.title": "Enter your security code",
+        "hub.code.email": "We sent a security code to your e-mail address. It is valid for 10 minutes.",
+        "hub.code.sms": "We sent a security code by SMS. It is valid for 10 minutes.",
+        "hub.code.totp": "Enter the code your authenticator app shows now.",
+        "hub.code.label": "Security code",
+        "error.level_too_low": "This digital key is not strong enough for this service.",
+    },
+    "de": {
+        "hub.title": "Wählen Sie Ihren digitalen Schlüssel zur Anmeldung",
+        "hub.intro": "{client} bittet Sie, sich anzumelden.",
+        "hub.group.identity": "Digitale(r) Schlüssel mit eID oder digitaler Identität",
+        "hub.group.codes": "Digitale(r) Schlüssel mit Sicherheitscode und Benutzername + Passwort",
+        "hub.key.eid": "Mit eID-Kartenleser anmelden",
+        "hub.key.phone": "Über itsme anmelden",
+        "hub.key.totp": "Mit Sicherheitscode über mobile App anmelden",
+        "hub.key.email": "Mit Sicherheitscode per E-Mail anmelden",
+        "hub.key.sms": "Mit Sicherheitscode per SMS anmelden",
+        "hub.key.password": "Mit Benutzername und Passwort anmelden",
+        "hub.level": "Stufe {level}",
+        "hub.eid.step1": "Schließen Sie Ihren eID-Kartenleser an",
+        "hub.eid.step2": "Stecken Sie Ihren elektronischen Personalausweis in den Leser",
+        "hub.eid.step3": "Klicken Sie auf „Anmelden“ und geben Sie die PIN Ihrer Karte ein",
+        "hub.login": "Anmelden",
+        "hub.next": "Weiter",
+        "hub.other": "Einen anderen digitalen Schlüssel wählen",
+        "hub.username": "Benutzername",
+        "hub.password": "Passwort",
+        "hub.code.title": "Geben Sie Ihren Sicherheitscode ein",
+        "hub.code.email": "Wir haben einen Sicherheitscode an Ihre E-Mail-Adresse geschickt. Er gilt 10 Minuten.",
+        "hub.code.sms": "Wir haben einen Sicherheitscode per SMS geschickt. Er gilt 10 Minuten.",
+        "hub.code.totp": "Geben Sie den Code ein, den Ihre Authenticator-App jetzt zeigt.",
+        "hub.code.label": "Sicherheitscode",
+        "error.level_too_low": "Dieser digitale Schlüssel ist für diesen Dienst nicht stark genug.",
+    },
+}
+
+
+@dataclass(frozen=True)
+class KeyChoice:
+    kind: str
+    level: int
+    href: str
+
+
+def _redirect(location: str) -> NoReturn:
+    raise web.HTTPFound(location)
+
+
+def _base(authorization: Authorization) -> str:
+    return f"/oidc/login/{authorization.auth_id}"
+
+
+def key_choices(authorization: Authorization) -> list[KeyChoice]:
+    """Every key, strongest first, that reaches the level the relying party asked for."""
+    base = _base(authorization)
+    keys = [
+        KeyChoice("eid", LEVEL_EID, f"{base}/eid"),
+        KeyChoice("phone", PHONE_KEY_LEVEL, base),
+        *(KeyChoice(kind.value, KEY_LEVELS[kind], f"{base}/key/{kind.value}") for kind in KeyKind),
+    ]
+    return sorted((k for k in keys if k.level >= authorization.min_level), key=lambda k: -k.level)
+
+
+async def _authorization(request: web.Request) -> Authorization:
+    return await request.app[SERVICES].code_flow.get(request.match_info["auth_id"])
+
+
+@routes.get("/oidc/login/{auth_id}/keys")
+async def hub(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    authorization = await _authorization(request)
+    client = await services.code_flow.client_of(authorization)
+    choices = key_choices(authorization)
+    groups = [
+        {"title": "hub.group.identity", "keys": [k for k in choices if k.kind in ("eid", "phone")]},
+        {
+            "title": "hub.group.codes",
+            "keys": [k for k in choices if k.kind not in ("eid", "phone")],
+        },
+    ]
+    return render(
+        request,
+        "hub.html",
+        catalog=TEXTS,
+        client_name=client.name,
+        groups=[g for g in groups if g["keys"]],
+    )
+
+
+async def _card_page(request: web.Request, error: SleutelError | None = None) -> web.Response:
+    services = request.app[SERVICES]
+    authorization = await _authorization(request)
+    store = services.store
+    cards = [
+        views.card(c, await store.get_person(c.national_number)) for c in await store.list_cards()
+    ]
+    return render(
+        request,
+        "hub_card.html",
+        status=error.status if error else 200,
+        error=error,
+        catalog=TEXTS,
+        action=f"{_base(authorization)}/eid",
+        back=f"{_base(authorization)}/keys",
+        cards=cards,
+    )
+
+
+@routes.get("/oidc/login/{auth_id}/eid")
+async def card_page(request: web.Request) -> web.Response:
+    return await _card_page(request)
+
+
+@routes.post("/oidc/login/{auth_id}/eid")
+async def card_login(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    authorization = await _authorization(request)
+    f = await form_fields(request)
+    try:
+        challenge = services.rng.token_bytes(32) + authorization.auth_id.encode()
+        person = await services.registers.authenticate_with_card(
+            f.text("card_number", max_length=20), f.text("pin", max_length=12), challenge
+        )
+        location = await services.code_flow.complete_with_key(
+            authorization.auth_id, person.national_number, LEVEL_EID, CARD_AMR
+        )
+    except SleutelError as exc:
+        if exc.code in ("authorization_expired", "unknown_authorization"):
+            raise
+        return await _card_page(request, exc)
+    _redirect(location)
+
+
+def _kind(request: web.Request) -> KeyKind:
+    return key_kind(request.match_info["kind"][:16])
+
+
+async def _password_page(request: web.Request, error: SleutelError | None = None) -> web.Response:
+    authorization = await _authorization(request)
+    kind = _kind(request)
+    form = await request.post() if request.method == "POST" else {}
+    return render(
+        request,
+        "hub_password.html",
+        status=error.status if error else 200,
+        error=error,
+        catalog=TEXTS,
+        kind=kind.value,
+        username=str(form.get("username", ""))[:64],
+        action=f"{_base(authorization)}/key/{kind.value}",
+        back=f"{_base(authorization)}/keys",
+    )
+
+
+@routes.get("/oidc/login/{auth_id}/key/{kind}")
+async def password_page(request: web.Request) -> web.Response:
+    return await _password_page(request)
+
+
+@routes.post("/oidc/login/{auth_id}/key/{kind}")
+async def password_login(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    authorization = await _authorization(request)
+    kind = _kind(request)
+    f = await form_fields(request)
+    try:
+        if KEY_LEVELS[kind] < max(authorization.min_level, 1):
+            raise SleutelError("This key is not strong enough", code="level_too_low")
+        started = await services.csam.start_key_login(
+            f.text("username", max_length=64), f.text("password", max_length=128), kind
+        )
+        if started.needs_code:
+            _redirect(f"{_base(authorization)}/code/{started.login_id}")
+        result = await services.csam.finish_key_login(started.login_id)
+        location = await services.code_flow.complete_with_key(
+            authorization.auth_id, result.person.national_number, result.level, result.amr
+        )
+    except SleutelError as exc:
+        if exc.code in ("authorization_expired", "unknown_authorization"):
+            raise
+        return await _password_page(request, exc)
+    _redirect(location)
+
+
+async def _code_page(request: web.Request, error: SleutelError | None = None) -> web.Response:
+    services = request.app[SERVICES]
+    authorization = await _authorization(request)
+    login_id = request.match_info["login_id"][:64]
+    login = await services.csam.logins.get(login_id)
+    return render(
+        request,
+        "hub_code.html",
+        status=error.status if error else 200,
+        error=error,
+        catalog=TEXTS,
+        kind=login.kind.value,
+        action=f"{_base(authorization)}/code/{login_id}",
+        back=f"{_base(authorization)}/keys",
+    )
+
+
+@routes.get("/oidc/login/{auth_id}/code/{login_id}")
+async def code_page(request: web.Request) -> web.Response:
+    return await _code_page(request)
+
+
+@routes.post("/oidc/login/{auth_id}/code/{login_id}")
+async def code_login(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    authorization = await _authorization(request)
+    f = await form_fields(request)
+    try:
+        result = await services.csam.finish_key_login(
+            request.match_info["login_id"][:64], f.text("code", max_length=8)
+        )
+        location = await services.code_flow.complete_with_key(
+            authorization.auth_id, result.person.national_number, result.level, result.amr
+        )
+    except SleutelError as exc:
+        if exc.code in ("authorization_expired", "unknown_authorization"):
+            raise
+        return await _code_page(request, exc)
+    _redirect(location)
