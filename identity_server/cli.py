@@ -57,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("admin-token", help="print the admin API bearer token")
 
+    demo = sub.add_parser("demo", help="start the sandbox with its demo website, and open the phone")
+    demo.add_argument("--port", type=int, default=8470)
+    demo.add_argument("--profile", default="demo", help="which phone (each keeps its own keys)")
+    phone = sub.add_parser("phone", help="open the terminal phone against a running server")
+    phone.add_argument("--server", default="http://127.0.0.1:8470")
+    phone.add_argument("--profile", default="default", help="which phone (each keeps its own keys)")
+
     people = sub.add_parser("people", help="the national register").add_subparsers(
         dest="action", required=True
     )
@@ -279,6 +286,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return otp_cli.run(args)
     db = args.db or default_db()
+    if args.command in ("demo", "phone"):
+        # Imported here: only these commands need the terminal UI.
+        from simulator.app.main import run_demo, run_phone
+
+        profiles = db.parent / "phones"
+        if args.command == "demo":
+            run_demo(db, profiles, profile=args.profile, port=args.port)
+        else:
+            run_phone(args.server, args.profile, profiles)
+        return 0
     try:
         if args.command == "serve":
             settings = Settings(
