@@ -108,6 +108,19 @@ async def phone(
         yield phone
 
 
+@pytest.fixture
+async def annelies(phone: HeadlessPhone) -> HeadlessPhone:
+    """The headless phone, onboarded as Annelies (bank + digipass) with itsme code 13579."""
+    await phone.onboard_with_bank(
+        "0494 00 12 68",
+        bank_id=ANNELIES.bank,
+        customer_number=ANNELIES.customer_number,
+        digipass_serial=ANNELIES.digipass_serial,
+        code="13579",
+    )
+    return phone
+
+
 async def card_of(services: Services, email: str) -> str:
     (person,) = await services.store.people_by_email(email)
     (card,) = await services.store.list_cards(person.national_number)

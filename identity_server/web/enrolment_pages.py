@@ -151,10 +151,7 @@ async def confirm(request: web.Request) -> web.Response:
 
 async def _card_page(request: web.Request, error: SleutelError | None = None) -> web.Response:
     enrolment = await _enrolment(request)
-    store = request.app[SERVICES].store
-    cards = [
-        views.card(c, await store.get_person(c.national_number)) for c in await store.list_cards()
-    ]
+    cards = await views.reader_cards(request.app[SERVICES].store)
     return render(
         request,
         "register_card.html",

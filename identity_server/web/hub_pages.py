@@ -187,10 +187,7 @@ async def hub(request: web.Request) -> web.Response:
 async def _card_page(request: web.Request, error: SleutelError | None = None) -> web.Response:
     services = request.app[SERVICES]
     authorization = await _authorization(request)
-    store = services.store
-    cards = [
-        views.card(c, await store.get_person(c.national_number)) for c in await store.list_cards()
-    ]
+    cards = await views.reader_cards(services.store)
     return render(
         request,
         "hub_card.html",

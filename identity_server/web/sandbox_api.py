@@ -16,11 +16,7 @@ routes = web.RouteTableDef()
 @routes.get("/api/sandbox/cards")
 async def cards(request: web.Request) -> web.Response:
     """The cards one can 'insert' into the virtual reader (holder and number only)."""
-    store = request.app[SERVICES].store
-    out = []
-    for card in await store.list_cards():
-        out.append(views.card(card, await store.get_person(card.national_number)))
-    return web.json_response({"cards": out})
+    return web.json_response({"cards": await views.reader_cards(request.app[SERVICES].store)})
 
 
 @routes.post("/api/sandbox/cards/{card_number}/unblock")

@@ -16,6 +16,7 @@ from identity_server.core.records import (
     Onboarding,
     Person,
 )
+from identity_server.store.base import Store
 
 
 def person(p: Person) -> dict[str, Any]:
@@ -124,3 +125,8 @@ def message(m: Message) -> dict[str, Any]:
         "body": m.body,
         "created_at": m.created_at.isoformat(),
     }
+
+
+async def reader_cards(store: Store) -> list[dict[str, Any]]:
+    """The cards one can 'insert' into the virtual card reader: number, holder, state."""
+    return [card(c, await store.get_person(c.national_number)) for c in await store.list_cards()]

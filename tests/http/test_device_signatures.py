@@ -20,15 +20,8 @@ Client = TestClient[web.Request, web.Application]
 
 
 @pytest.fixture
-async def activated(phone: HeadlessPhone) -> HeadlessPhone:
-    await phone.onboard_with_bank(
-        "0494001268",
-        bank_id=ANNELIES.bank,
-        customer_number=ANNELIES.customer_number,
-        digipass_serial=ANNELIES.digipass_serial,
-        code="13579",
-    )
-    return phone
+def activated(annelies: HeadlessPhone) -> HeadlessPhone:
+    return annelies
 
 
 def _headers(

@@ -12,8 +12,6 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from identity_server.services import Services
-from simulator.phone import HeadlessPhone
-from tests.conftest import ANNELIES
 
 Client = TestClient[web.Request, web.Application]
 REDIRECT_URI = "http://127.0.0.1:9/callback"
@@ -42,18 +40,6 @@ async def rp(services: Services) -> RelyingParty:
         id_token_alg="ES256",
     )
     return RelyingParty("rp-test", secret, REDIRECT_URI)
-
-
-@pytest.fixture
-async def annelies(phone: HeadlessPhone) -> HeadlessPhone:
-    await phone.onboard_with_bank(
-        "0494 00 12 68",
-        bank_id=ANNELIES.bank,
-        customer_number=ANNELIES.customer_number,
-        digipass_serial=ANNELIES.digipass_serial,
-        code="13579",
-    )
-    return phone
 
 
 @pytest.fixture
