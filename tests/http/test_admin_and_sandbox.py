@@ -203,3 +203,17 @@ async def test_home_and_health(client: Client) -> None:
     assert (await (await client.get("/api/health")).json()) == {"status": "ok"}
     home = await client.get("/")
     assert "/register" in await home.text()
+
+
+async def test_country_picker_puts_belgium_first_and_searches(client: Client) -> None:
+    listed = (await (await client.get("/api/phone/countries")).json())["countries"]
+    assert [c["region"] for c in listed[:2]] == ["BE", "NL"]
+    assert listed[0] == {"region": "BE", "name": "België", "calling_code": 32}
+    french = await (
+        await client.get("/api/phone/countries", params={"lang": "fr", "q": "pays"})
+    ).json()
+    assert [c["name"] for c in french["countries"]] == ["Pays-Bas"]
+    by_code = (await (await client.get("/api/phone/countries", params={"q": "+31"})).json())[
+        "countries"
+    ]
+    assert "NL" in {c["region"] for c in by_code}
