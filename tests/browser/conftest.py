@@ -1,0 +1,138 @@
+"""Browser tests: a real `sleutel serve` process per module, driven by Debian's headless Chromium
+through Playwright (its driver ships in the wheel; no browser download: `scripts/install-browser`
+installs Chromium with apt; the tests are skipped, saying so, while it is missing).
+
+Every fixture lives on the module's event loop: the test modules say
+`pytestmark = pytest.mark.asyncio(loop_scope="module")`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Response,
+    async_playwright,
+)
+
+from tests.e2e.server import free_port, running_server, wait_ready
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_INSTALLED = CHROMIUM.exists()
+# Without the background-networking flags Chromium keeps calling home on a closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT_MS = 10_000
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """The identity server and the demo municipality website of one `sleutel serve`."""
+
+    url: str
+    rp: str
+
+
+@dataclass
+class Console:
+    """What went wrong under the page: script errors, console errors (a refusal by the
+    Content-Security-Policy shows there) and sub-resources (styles, scripts, fetches) that failed.
+    A page answered with a 4xx is no such failure: the error pages are what some tests want."""
+
+    errors: list[str] = field(default_factory=list)
+
+    def watch(self, page: Page) -> None:
+        page.on("console", self._message)
+        page.on("pageerror", lambda error: self.errors.append(f"script error: {error}"))
+        page.on("response", self._response)
+
+    def _message(self, message: ConsoleMessage) -> None:
+        # "Failed to load resource" repeats what _response sees, and names error pages too.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            self.errors.append(f"{message.location.get('url', '')}: {message.text}")
+
+    def _response(self, response: Response) -> None:
+        # Neither site serves /favicon.ico: the browser's own request, no page's fault.
+        if (
+            response.status >= 400
+            and response.request.resource_type != "document"
+            and not response.url.endswith("/favicon.ico")
+        ):
+            self.errors.append(f"{response.status} {response.request.method} {response.url}")
+
+
+async def _wait_answers(url: str) -> None:
+    async with aiohttp.ClientSession() as session:
+        for _ in range(100):
+            try:
+                async with session.get(url) as response:
+                    if response.status < 500:
+                        return
+            except aiohttp.ClientConnectionError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError(f"{url} did not answer")
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def sandbox(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Sandbox]:
+    port, rp_port = free_port(), free_port()
+    url, rp = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{rp_port}"
+    db = tmp_path_factory.mktemp("browser") / "sleutel.sqlite3"
+    with running_server(db, port, "--demo-rp-port", str(rp_port)) as process:
+        await wait_ready(url, process)
+        await _wait_answers(f"{rp}/")
+        yield Sandbox(url, rp)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    if not CHROMIUM_INSTALLED:
+        pytest.skip(f"{CHROMIUM} is missing: run scripts/install-browser")
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        await chromium.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def console() -> Console:
+    return Console()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
+    """A fresh profile per test: no cookies (language, sessions) carried between tests."""
+    ctx = await browser.new_context(locale="nl-BE", viewport={"width": 1000, "height": 800})
+    ctx.set_default_timeout(TIMEOUT_MS)
+    yield ctx
+    await ctx.close()
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def page(context: BrowserContext, console: Console) -> Page:
+    opened = await context.new_page()
+    console.watch(opened)
+    return opened
+
+
+def is_png(path: Path) -> bool:
+    return path.stat().st_size > 100 and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
