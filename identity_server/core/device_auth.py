@@ -10,6 +10,7 @@ import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
@@ -24,6 +25,7 @@ HEADER_DEVICE = "X-Sleutel-Device"
 HEADER_TIMESTAMP = "X-Sleutel-Timestamp"
 HEADER_NONCE = "X-Sleutel-Nonce"
 HEADER_SIGNATURE = "X-Sleutel-Signature"
+_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
 
 
 def canonical_request(method: str, path_qs: str, timestamp: int, nonce: str, body: bytes) -> bytes:
@@ -50,6 +52,13 @@ def load_device_public_key(pem: str) -> ec.EllipticCurvePublicKey:
     if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
         raise InvalidInput("The device key must be an EC P-256 key", code="invalid_device_key")
     return key
+
+
+@lru_cache(maxsize=4096)
+def _device_key(pem: str) -> ec.EllipticCurvePublicKey:
+    """Parsing a PEM key costs more than checking a signature with it. Keyed by the PEM text the
+    store holds now, so a device's record is still read (and its status checked) every time."""
+    return load_device_public_key(pem)
 
 
 def sign_request(
@@ -99,9 +108,7 @@ async def authenticate(store: Store, request: SignedRequest, now: datetime) -> I
     )
     try:
         signature = unb64u(request.signature)
-        load_device_public_key(device.public_key_pem).verify(
-            signature, message, ec.ECDSA(hashes.SHA256())
-        )
+        _device_key(device.public_key_pem).verify(signature, message, _ECDSA_SHA256)
     except (InvalidSignature, ValueError) as exc:
         raise Unauthorized("The request signature is not valid", code="invalid_signature") from exc
     # Only a correctly signed request may consume a nonce, so nobody can pre-burn a phone's nonces.

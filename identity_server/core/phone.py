@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import phonenumbers
 from phonenumbers.geodata.locale import LOCALE_DATA
@@ -82,8 +82,12 @@ def _check_region(region: str) -> str:
     return code
 
 
+@lru_cache(maxsize=4096)
 def parse_phone(raw: str, default_region: str = "BE") -> PhoneNumber:
-    """Parse what a person typed (national or international form) into a mobile PhoneNumber."""
+    """Parse what a person typed (national or international form) into a mobile PhoneNumber.
+
+    Cached: phonenumbers is slow and the answer depends on nothing but the arguments
+    (PhoneNumber is frozen; refusals raise and so are never cached)."""
     region = _check_region(default_region)
     text = raw.strip()
     if not text or len(text) > MAX_INPUT_LENGTH or not _ALLOWED.match(text):

@@ -136,17 +136,18 @@ class Ciba:
             extra |= self._tokens.confirmation_claim(request)
         if ciba.mode == "push":
             extra[AUTH_REQ_ID_CLAIM] = ciba.auth_req_id  # §10.3.1
-        await self._oidc.save_ciba(replace(ciba, tokens_issued=True))
-        return await self._tokens.issue(
-            client,
-            identity.national_number,
-            identity=identity,
-            scopes=request.scopes,
-            acr=ACR_BY_LEVEL[request.acr],
-            amr=request.amr,
-            auth_time=request.decided_at or self._clock.now(),
-            extra=extra,
-        )
+        async with self._store.atomic():  # one commit for the used auth_req_id and the grant
+            await self._oidc.save_ciba(replace(ciba, tokens_issued=True))
+            return await self._tokens.issue(
+                client,
+                identity.national_number,
+                identity=identity,
+                scopes=request.scopes,
+                acr=ACR_BY_LEVEL[request.acr],
+                amr=request.amr,
+                auth_time=request.decided_at or self._clock.now(),
+                extra=extra,
+            )
 
     async def poll(self, client: Client, form: dict[str, str]) -> dict[str, Any]:
         """The token request with grant_type=urn:openid:params:grant-type:ciba (§10.1, §11)."""

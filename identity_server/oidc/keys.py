@@ -8,7 +8,9 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from joserfc import jwt
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from joserfc.jwk import ECKey, KeyParameters, KeySet, RSAKey
 
 from identity_server.core.clock import Clock
@@ -22,6 +24,27 @@ ALGORITHMS = ("RS256", "ES256")
 _KeyType = RSAKey | ECKey
 # alg -> a new private key as PEM; injectable so tests need not make RSA keys over and over.
 KeyFactory = Callable[[str], bytes]
+
+
+_SHA256 = hashes.SHA256()
+_ECDSA_SHA256 = ec.ECDSA(_SHA256)
+_PKCS1V15 = padding.PKCS1v15()
+
+
+def _json_b64(data: dict[str, Any], *, ascii_only: bool) -> bytes:
+    text = json.dumps(data, ensure_ascii=ascii_only, separators=(",", ":"))
+    return b64u(text.encode()).encode("ascii")
+
+
+def _signature(key: _KeyType, alg: str, message: bytes) -> bytes:
+    """RS256 (RSASSA-PKCS1-v1_5) or ES256 (raw r || s, RFC 7518 §3.4) over the signing input."""
+    private = key.private_key
+    if alg == "ES256" and isinstance(private, ec.EllipticCurvePrivateKey):
+        r, s = decode_dss_signature(private.sign(message, _ECDSA_SHA256))
+        return r.to_bytes(32, "big") + s.to_bytes(32, "big")
+    if alg == "RS256" and isinstance(private, rsa.RSAPrivateKey):
+        return private.sign(message, _PKCS1V15, _SHA256)
+    raise LookupError(f"no private {alg} key")
 
 
 def generate_pem(alg: str) -> bytes:
@@ -100,8 +123,16 @@ class SigningKeys:
         raise LookupError(f"no active {alg} key")
 
     async def sign(self, claims: dict[str, Any], alg: str, typ: str = "JWT") -> str:
+        """A compact JWS, as joserfc's `jwt.encode` makes it, signed with cryptography directly:
+        joserfc's per-call header, registry and key checks cost more than the signature."""
         kid, key = await self._active(alg)
-        return jwt.encode({"alg": alg, "kid": kid, "typ": typ}, claims, key)
+        signing_input = (
+            _json_b64({"typ": typ, "alg": alg, "kid": kid}, ascii_only=True)
+            + b"."
+            + _json_b64(claims, ascii_only=False)
+        )
+        signature = b64u(_signature(key, alg, signing_input))
+        return signing_input.decode("ascii") + "." + signature
 
     async def key_set(self) -> KeySet:
         return KeySet.import_key_set(await self.jwks())  # type: ignore[arg-type]

@@ -56,15 +56,36 @@ class OidcStore(Protocol):
 
 
 class SqliteOidcStore:
-    """Shares the identity store's connection, so one `atomic()` covers both."""
+    """Shares the identity store's connection, so one `atomic()` covers both.
+
+    Clients and signing keys are read on every token and backchannel request but change rarely,
+    so they are cached. The cache is safe across processes too (a `sleutel` command changing the
+    same file while the server runs): SQLite's `PRAGMA data_version` changes whenever another
+    connection commits, and then every cached record is dropped. This connection's own writes
+    drop the records they touch, and nothing is cached from inside an open transaction, whose
+    writes might still be rolled back."""
 
     def __init__(self, base: SqliteStore) -> None:
         self._base = base
+        self._data_version: object = None
+        self._clients: dict[str, Client] = {}
+        self._keys: list[SigningKey] | None = None
 
     def _exec(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         return self._base._db.execute(sql, params).fetchall()
 
+    def _cache_valid(self) -> bool:
+        """Drop the caches when another connection committed; False inside a transaction."""
+        db = self._base._db
+        version = db.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._data_version:
+            self._data_version = version
+            self._clients.clear()
+            self._keys = None
+        return not db.in_transaction
+
     async def save_client(self, client: Client) -> None:
+        self._clients.clear()
         self._exec(
             "INSERT INTO clients(client_id, doc) VALUES(?, ?)"
             " ON CONFLICT(client_id) DO UPDATE SET doc=excluded.doc",
@@ -72,8 +93,14 @@ class SqliteOidcStore:
         )
 
     async def get_client(self, client_id: str) -> Client | None:
+        cacheable = self._cache_valid()
+        if cacheable and client_id in self._clients:
+            return self._clients[client_id]
         rows = self._exec("SELECT doc FROM clients WHERE client_id=?", (client_id,))
-        return loads(Client, str(rows[0][0])) if rows else None
+        client = loads(Client, str(rows[0][0])) if rows else None
+        if cacheable and client is not None and len(self._clients) < 1024:
+            self._clients[client_id] = client
+        return client
 
     async def list_clients(self) -> list[Client]:
         return [
@@ -82,12 +109,14 @@ class SqliteOidcStore:
         ]
 
     async def delete_client(self, client_id: str) -> bool:
+        self._clients.clear()
         return (
             self._base._db.execute("DELETE FROM clients WHERE client_id=?", (client_id,)).rowcount
             == 1
         )
 
     async def save_key(self, key: SigningKey) -> None:
+        self._keys = None
         self._exec(
             "INSERT INTO signing_keys(kid, created_at, doc) VALUES(?, ?, ?)"
             " ON CONFLICT(kid) DO UPDATE SET doc=excluded.doc",
@@ -95,8 +124,14 @@ class SqliteOidcStore:
         )
 
     async def list_keys(self) -> list[SigningKey]:
+        cacheable = self._cache_valid()
+        if cacheable and self._keys is not None:
+            return list(self._keys)
         rows = self._exec("SELECT doc FROM signing_keys ORDER BY created_at, kid")
-        return [loads(SigningKey, str(r[0])) for r in rows]
+        keys = [loads(SigningKey, str(r[0])) for r in rows]
+        if cacheable:
+            self._keys = keys
+        return list(keys)
 
     async def save_push(self, request: PushRequest) -> None:
         self._exec(
