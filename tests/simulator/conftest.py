@@ -10,6 +10,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from textual.pilot import Pilot
+from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Input
 from textual.worker import WorkerState
@@ -47,9 +48,17 @@ def make_app(server_url: str, clock: ManualClock, profiles_dir: Path) -> AppFact
     return make
 
 
+def _composed(screen: Screen[Any]) -> bool:
+    """A phone screen is ready once its frame is mounted (dialogs once they have children)."""
+    if isinstance(screen, PhoneScreen):
+        return bool(screen.query("#message"))
+    return bool(screen.children) or not isinstance(screen, ModalScreen)
+
+
 async def settle(pilot: Pilot[Any]) -> None:
     """Let the app finish what it started (workers doing HTTP, screen changes); no sleeps."""
     app = pilot.app
+    idle = 0
     for _ in range(200):
         await pilot.pause()
         busy = [
@@ -57,8 +66,12 @@ async def settle(pilot: Pilot[Any]) -> None:
             for w in app.workers
             if w.state in (WorkerState.PENDING, WorkerState.RUNNING) and w.group != "listen"
         ]
-        if not busy:
-            return
+        if not busy and _composed(app.screen):
+            idle += 1
+            if idle == 2:  # twice: what a finished worker scheduled (a screen switch) is done
+                return
+            continue
+        idle = 0
         await app.workers.wait_for_complete(busy)
     raise AssertionError("the app did not settle")
 
@@ -68,6 +81,8 @@ async def click(pilot: Pilot[Any], selector: str) -> None:
     widget = pilot.app.screen.query_one(selector)
     # A button ignores clicks for 0.2 s after a press (its "active" flash); a person waits.
     widget.remove_class("-active")
+    # Focus moves scroll the body smoothly; let that end before aiming the mouse.
+    await pilot.wait_for_scheduled_animations()
     widget.scroll_visible(animate=False)
     await pilot.pause()
     assert await pilot.click(selector), f"could not click {selector}"

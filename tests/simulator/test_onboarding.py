@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual.widgets import Button, Input, OptionList, Static
+from textual.widgets import Button, Checkbox, Input, OptionList, Static
 
 from identity_server.core.clock import ManualClock
 from identity_server.services import Services
@@ -74,9 +74,10 @@ async def test_onboarding_by_bank_reaches_home_with_first_names(make_app: AppFac
         await click(pilot, "#use-digipass")
         assert app.screen.query_one("#response", Input).value
         await click(pilot, "#consent")
+        assert app.screen.query_one("#consent", Checkbox).value
         await click(pilot, "#continue")
 
-        assert isinstance(app.screen, SmsCodeScreen)
+        assert isinstance(app.screen, SmsCodeScreen), message_of(pilot)
         assert (
             "Geef de 5-cijferige controlecode in die werd gestuurd naar: +32 494 00 12 68"
             in screen_text(pilot)

@@ -116,6 +116,8 @@ class AccountRow(Vertical):
             )
 
     def tick(self, app: PhoneApp) -> None:
+        if not self.query(".code"):  # not composed yet, or being removed
+            return
         now = app.clock.now()
         acc = self.account
         self.query_one(".code", Label).update(spaced(current_code(acc, now)))
@@ -145,11 +147,9 @@ class AccountsScreen(AuthenticatorScreen):
             yield Button(self.t("accounts.lock"), id="lock")
         yield Vertical(id="accounts")
 
-    def on_mount(self) -> None:
-        self.set_interval(1, self.tick)
-
-    async def on_screen_resume(self) -> None:
+    async def on_mount(self) -> None:
         await self.show_accounts()
+        self.set_interval(1, self.tick)
 
     async def fill(self) -> None:
         await self.show_accounts()
@@ -180,7 +180,11 @@ class AccountsScreen(AuthenticatorScreen):
 
     @on(Button.Pressed, "#add")
     def add(self) -> None:
-        self.app.push_screen(AddAccountScreen())
+        self.app.push_screen(AddAccountScreen(), self._added)
+
+    async def _added(self, added: bool | None) -> None:
+        if added:
+            await self.show_accounts()
 
     @on(Button.Pressed, "#lock")
     def lock_vault(self) -> None:
@@ -274,4 +278,4 @@ class AddAccountScreen(AuthenticatorScreen):
             self.show_error(self.t("add.nothing", duplicates=len(result.duplicates)))
             return
         self.app.notify(self.t("add.added", names=", ".join(result.added)))
-        self.app.pop_screen()
+        self.dismiss(True)
