@@ -14,7 +14,7 @@ from authenticator.vault import Vault
 from authenticator.vault_file import DEFAULT_KDF_N
 
 ENV_VAULT = "SLEUTEL_VAULT"
-ENV_PASSWORD = "SLEUTEL_VAULT_PASSWORD"  # noqa: S105 -- the variable's name, not a password
+ENV_PASSWORD = "SLEUTEL_VAULT_PASSWORD"
 # Module-level hooks so tests can make vault creation cheap and answer password prompts.
 KDF_N = DEFAULT_KDF_N
 prompt_password: Callable[[str], str] = getpass.getpass
