@@ -57,7 +57,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("admin-token", help="print the admin API bearer token")
 
-    demo = sub.add_parser("demo", help="start the sandbox with its demo website, and open the phone")
+    demo = sub.add_parser(
+        "demo", help="start the sandbox with its demo website, and open the phone"
+    )
     demo.add_argument("--port", type=int, default=8470)
     demo.add_argument("--profile", default="demo", help="which phone (each keeps its own keys)")
     phone = sub.add_parser("phone", help="open the terminal phone against a running server")
