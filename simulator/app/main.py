@@ -85,6 +85,7 @@ def run_demo(
         print(f"sleutel sandbox running at {url}")
         print(f"  eID registration website: {url}/register")
         print(f"  outbox (every SMS and e-mail): {url}/outbox")
+        print(f"  demo website (Gemeente Sleutelstad): http://{host}:{port + 1}")
         print("Press Enter to open the phone (Ctrl+Q closes it and stops the server).")
         if sys.stdin.isatty():
             input()
