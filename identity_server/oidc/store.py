@@ -75,7 +75,8 @@ class SqliteOidcStore:
         return self._base._db.execute(sql, params).fetchall()
 
     def _cache_valid(self) -> bool:
-        """Drop the caches when another connection committed; False inside a transaction."""
+        """Drop the caches when another connection committed. Then cached records may be read,
+        but only outside a transaction may new ones be cached (True)."""
         db = self._base._db
         version = db.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version:
@@ -94,8 +95,9 @@ class SqliteOidcStore:
 
     async def get_client(self, client_id: str) -> Client | None:
         cacheable = self._cache_valid()
-        if cacheable and client_id in self._clients:
-            return self._clients[client_id]
+        cached = self._clients.get(client_id)
+        if cached is not None:
+            return cached
         rows = self._exec("SELECT doc FROM clients WHERE client_id=?", (client_id,))
         client = loads(Client, str(rows[0][0])) if rows else None
         if cacheable and client is not None and len(self._clients) < 1024:
@@ -125,7 +127,7 @@ class SqliteOidcStore:
 
     async def list_keys(self) -> list[SigningKey]:
         cacheable = self._cache_valid()
-        if cacheable and self._keys is not None:
+        if self._keys is not None:
             return list(self._keys)
         rows = self._exec("SELECT doc FROM signing_keys ORDER BY created_at, kid")
         keys = [loads(SigningKey, str(r[0])) for r in rows]

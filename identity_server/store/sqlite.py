@@ -17,6 +17,7 @@ from identity_server.core.records import (
     BankCustomer,
     Card,
     Device,
+    DeviceStatus,
     Enrolment,
     Identity,
     Message,
@@ -265,6 +266,14 @@ class SqliteStore:
         return self._all(
             Device, "SELECT doc FROM devices WHERE identity_id=? ORDER BY rowid", (identity_id,)
         )
+
+    async def active_device_ids(self, identity_id: str) -> list[str]:
+        rows = self._exec(
+            "SELECT device_id FROM devices WHERE identity_id=? AND json_extract(doc, '$.status')=?"
+            " ORDER BY rowid",
+            (identity_id, DeviceStatus.ACTIVE.value),
+        ).fetchall()
+        return [str(row[0]) for row in rows]
 
     # -- flows
 

@@ -11,7 +11,6 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from identity_server.core.records import DeviceStatus
 from identity_server.oidc import icons
 from identity_server.oidc.claims import SCOPE_LABELS
 from identity_server.oidc.records import PushRequest
@@ -101,11 +100,11 @@ class LiveEvents:
         self._spawn(self._services.ciba.on_decided(request))
 
     async def _to_phone(self, request: PushRequest, kind: str) -> None:
-        for device in await self._services.store.devices_of(request.identity_id):
-            if device.status is DeviceStatus.ACTIVE:
-                await self._hub.send(
-                    device.device_id, {"type": kind, "request": request_view(request)}
-                )
+        message: dict[str, Any] | None = None
+        for device_id in await self._services.store.active_device_ids(request.identity_id):
+            if self._hub.connected(device_id):
+                message = message or {"type": kind, "request": request_view(request)}
+                await self._hub.send(device_id, message)
 
     async def drain(self) -> None:
         """Wait for scheduled notifications (tests, shutdown)."""
