@@ -1,6 +1,6 @@
 """Browser tests: a real `sleutel serve` process per module, driven by Debian's headless Chromium
 through Playwright (its driver ships in the wheel; no browser download: `scripts/install-browser`
-installs Chromium with apt; the tests are skipped, saying so, while it is missing).
+installs Chromium with apt; without it the tests fail, saying so).
 
 Every fixture lives on the module's event loop: the test modules say
 `pytestmark = pytest.mark.asyncio(loop_scope="module")`."""
@@ -104,7 +104,7 @@ async def sandbox(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[San
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def browser() -> AsyncIterator[Browser]:
     if not CHROMIUM_INSTALLED:
-        pytest.skip(f"{CHROMIUM} is missing: run scripts/install-browser")
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/install-browser (scripts/test does)")
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS

@@ -12,6 +12,7 @@ from aiohttp import web
 from identity_server.core.errors import InvalidInput, SleutelError
 from identity_server.csam.records import Account, Session, Staff, StaffRole
 from identity_server.csam.service import Csam
+from identity_server.web.body import form_fields
 from identity_server.web.csam.texts import CATALOG
 from identity_server.web.pages import render
 
@@ -118,3 +119,29 @@ def parse_local_datetime(raw: str, field: str) -> datetime:
 def local_input(value: datetime) -> str:
     """For a `datetime-local` input."""
     return value.strftime("%Y-%m-%dT%H:%M")
+
+
+async def staff_sign_in(
+    request: web.Request,
+    role: StaffRole,
+    home: str,
+    login_page: Callable[[web.Request, SleutelError], web.StreamResponse],
+) -> web.StreamResponse:
+    """Check a staff member's username + password for `role`; on success open a session."""
+    f = await form_fields(request)
+    csam = csam_of(request)
+    try:
+        staff = await csam.offices.staff_login(
+            f.text("username", max_length=64), f.text("password", max_length=128), role
+        )
+    except SleutelError as exc:
+        return login_page(request, exc)
+    token = await csam.sessions.open("staff", staff.username)
+    return redirect_with_cookie(home, STAFF_COOKIE, token)
+
+
+async def staff_sign_out(request: web.Request, home: str) -> web.StreamResponse:
+    await csam_of(request).sessions.close(request.cookies.get(STAFF_COOKIE))
+    response = redirect(home)
+    drop_cookie(response, STAFF_COOKIE)
+    return response

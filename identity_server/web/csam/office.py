@@ -12,16 +12,14 @@ from identity_server.csam.records import Staff, StaffRole
 from identity_server.csam.registration import DOCUMENT_KINDS
 from identity_server.web.body import form_fields
 from identity_server.web.csam.common import (
-    STAFF_COOKIE,
     csam_of,
-    drop_cookie,
     handles_errors,
     page,
     parse_date,
-    redirect,
-    redirect_with_cookie,
     see_other,
     staff_session,
+    staff_sign_in,
+    staff_sign_out,
 )
 
 routes = web.RouteTableDef()
@@ -92,27 +90,13 @@ async def desk(request: web.Request) -> web.StreamResponse:
 @routes.post("/csam/office/login")
 @handles_errors
 async def login(request: web.Request) -> web.StreamResponse:
-    f = await form_fields(request)
-    csam = csam_of(request)
-    try:
-        staff = await csam.offices.staff_login(
-            f.text("username", max_length=64),
-            f.text("password", max_length=128),
-            StaffRole.OFFICER,
-        )
-    except SleutelError as exc:
-        return _login(request, exc)
-    token = await csam.sessions.open("staff", staff.username)
-    return redirect_with_cookie("/csam/office", STAFF_COOKIE, token)
+    return await staff_sign_in(request, StaffRole.OFFICER, "/csam/office", _login)
 
 
 @routes.post("/csam/office/logout")
 @handles_errors
 async def logout(request: web.Request) -> web.StreamResponse:
-    await csam_of(request).sessions.close(request.cookies.get(STAFF_COOKIE))
-    response = redirect("/csam/office")
-    drop_cookie(response, STAFF_COOKIE)
-    return response
+    return await staff_sign_out(request, "/csam/office")
 
 
 @routes.post("/csam/office/lookup")

@@ -21,18 +21,16 @@ from identity_server.csam.video_interview import (
 from identity_server.web import i18n
 from identity_server.web.body import Fields, form_fields
 from identity_server.web.csam.common import (
-    STAFF_COOKIE,
     csam_of,
-    drop_cookie,
     handles_errors,
     local_input,
     page,
     parse_date,
     parse_local_datetime,
-    redirect,
-    redirect_with_cookie,
     see_other,
     staff_session,
+    staff_sign_in,
+    staff_sign_out,
 )
 
 routes = web.RouteTableDef()
@@ -270,27 +268,13 @@ async def console(request: web.Request) -> web.StreamResponse:
 @routes.post("/csam/interviewer/login")
 @handles_errors
 async def console_login(request: web.Request) -> web.StreamResponse:
-    f = await form_fields(request)
-    csam = csam_of(request)
-    try:
-        staff = await csam.offices.staff_login(
-            f.text("username", max_length=64),
-            f.text("password", max_length=128),
-            StaffRole.INTERVIEWER,
-        )
-    except SleutelError as exc:
-        return _console_login(request, exc)
-    token = await csam.sessions.open("staff", staff.username)
-    return redirect_with_cookie("/csam/interviewer", STAFF_COOKIE, token)
+    return await staff_sign_in(request, StaffRole.INTERVIEWER, "/csam/interviewer", _console_login)
 
 
 @routes.post("/csam/interviewer/logout")
 @handles_errors
 async def console_logout(request: web.Request) -> web.StreamResponse:
-    await csam_of(request).sessions.close(request.cookies.get(STAFF_COOKIE))
-    response = redirect("/csam/interviewer")
-    drop_cookie(response, STAFF_COOKIE)
-    return response
+    return await staff_sign_out(request, "/csam/interviewer")
 
 
 async def _detail(
