@@ -20,7 +20,7 @@ from identity_server.csam.records import (
     Session,
     Staff,
 )
-from identity_server.store.codec import dumps, loads
+from identity_server.store.codec import dumps
 from identity_server.store.sqlite import SqliteStore
 
 T = TypeVar("T")
@@ -99,14 +99,13 @@ class SqliteCsamStore:
         return self._main._db
 
     def _exec(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
-        return self._db.execute(sql, tuple(params))
+        return self._main._exec(sql, params)
 
     def _one(self, cls: type[T], sql: str, params: Iterable[Any] = ()) -> T | None:
-        row = self._exec(sql, params).fetchone()
-        return None if row is None else loads(cls, row[0])
+        return self._main._one(cls, sql, params)
 
     def _all(self, cls: type[T], sql: str, params: Iterable[Any] = ()) -> list[T]:
-        return [loads(cls, row[0]) for row in self._exec(sql, params).fetchall()]
+        return self._main._all(cls, sql, params)
 
     # -- offices and staff
 
