@@ -17,6 +17,9 @@ from aiohttp.test_utils import TestClient
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
+from authenticator.codes import current_code
+from authenticator.uri import parse_uri
+from identity_server.core.clock import ManualClock
 from identity_server.csam.levels import KeyKind
 from identity_server.csam.records import Staff
 from identity_server.csam.service import Csam
@@ -210,3 +213,40 @@ async def test_phone_key_from_the_hub_reports_level_four(
     tokens = await _tokens(client, rp, location, verifier)
     assert tokens["claims"]["acr"] == "urn:sleutel:level:4"
     assert tokens["userinfo"]["phone_number"] == "+32494001268"
+
+
+async def test_app_code_key_login_and_a_code_works_once(
+    browser: Browser,
+    issuer: str,
+    rp: RelyingParty,
+    client: Client,
+    csam: Csam,
+    officer: Staff,
+    clock: ManualClock,
+) -> None:
+    account = await activate(csam, officer)
+    chosen = await csam.keys.choose(account, KeyKind.TOTP)
+    app = parse_uri(chosen.otpauth_uri)
+    await csam.keys.confirm(account, chosen.key.key_id, current_code(app, clock.now()))
+    clock.advance(30)
+    url, html, verifier = await _start(browser, issuer, rp, "urn:sleutel:level:3")
+    assert "email" not in _keys_on(html) and "totp" in _keys_on(html)
+    base = issuer + urlsplit(url).path.removesuffix("/keys")
+    _, code_url, _ = await _post(
+        browser, f"{base}/key/totp", {"username": "annelies.d", "password": PASSWORD}
+    )
+    code_url = issuer + code_url
+    code = current_code(app, clock.now())
+    status, location, _ = await _post(browser, code_url, {"code": code})
+    assert status == 302
+    tokens = await _tokens(client, rp, location, verifier)
+    assert tokens["claims"]["acr"] == "urn:sleutel:level:3"
+    assert tokens["claims"]["amr"] == ["pwd", "otp", "swk", "mfa"]
+    # The same code cannot open a second login.
+    url, _, _ = await _start(browser, issuer, rp, "urn:sleutel:level:3")
+    base = issuer + urlsplit(url).path.removesuffix("/keys")
+    _, code_url, _ = await _post(
+        browser, f"{base}/key/totp", {"username": "annelies.d", "password": PASSWORD}
+    )
+    _, _, html = await _post(browser, issuer + code_url, {"code": code})
+    assert 'data-error-code="totp_code_used"' in html
