@@ -62,14 +62,16 @@ class SqliteOidcStore:
     so they are cached. The cache is safe across processes too (a `sleutel` command changing the
     same file while the server runs): SQLite's `PRAGMA data_version` changes whenever another
     connection commits, and then every cached record is dropped. This connection's own writes
-    drop the records they touch, and nothing is cached from inside an open transaction, whose
-    writes might still be rolled back."""
+    drop the records they touch. Nothing is cached from inside an open transaction whose writes
+    might still be rolled back: no new clients there, and the key list only when that transaction
+    has not written signing keys (the token response signs inside its transaction)."""
 
     def __init__(self, base: SqliteStore) -> None:
         self._base = base
         self._data_version: object = None
         self._clients: dict[str, Client] = {}
         self._keys: list[SigningKey] | None = None
+        self._keys_written_in: int | None = None  # the transaction that last wrote a key
 
     def _exec(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         return self._base._db.execute(sql, params).fetchall()
@@ -119,6 +121,8 @@ class SqliteOidcStore:
 
     async def save_key(self, key: SigningKey) -> None:
         self._keys = None
+        if self._base._db.in_transaction:
+            self._keys_written_in = self._base.transactions
         self._exec(
             "INSERT INTO signing_keys(kid, created_at, doc) VALUES(?, ?, ?)"
             " ON CONFLICT(kid) DO UPDATE SET doc=excluded.doc",
@@ -131,7 +135,7 @@ class SqliteOidcStore:
             return list(self._keys)
         rows = self._exec("SELECT doc FROM signing_keys ORDER BY created_at, kid")
         keys = [loads(SigningKey, str(r[0])) for r in rows]
-        if cacheable:
+        if cacheable or self._keys_written_in != self._base.transactions:
             self._keys = keys
         return list(keys)
 

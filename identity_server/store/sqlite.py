@@ -56,6 +56,8 @@ class SqliteStore:
         self._db.execute("PRAGMA busy_timeout=5000")
         self._depth = 0
         self._lock = asyncio.Lock()
+        # Counts the transactions begun on this connection, so caches can tell them apart.
+        self.transactions = 0
 
     # -- plumbing
 
@@ -66,6 +68,7 @@ class SqliteStore:
                 continue
             try:
                 self._db.execute("BEGIN IMMEDIATE")
+                self.transactions += 1
                 for statement in sql.split(";\n"):
                     if statement.strip():
                         self._db.execute(statement)
@@ -89,6 +92,7 @@ class SqliteStore:
             return
         async with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
+            self.transactions += 1
             self._depth = 1
             try:
                 yield

@@ -99,8 +99,16 @@ class LiveEvents:
         self._spawn(self._to_phone(request, "request"))
 
     async def decided(self, request: PushRequest) -> None:
-        self._spawn(self._to_phone(request, "request_closed"))
-        self._spawn(self._services.ciba.on_decided(request))
+        self._spawn(self._decided(request))
+
+    async def _decided(self, request: PushRequest) -> None:
+        """One task, not two: the phone's message is written first (it rarely waits), then the
+        relying party is told. A failure of the first never keeps the second from running."""
+        try:
+            await self._to_phone(request, "request_closed")
+        except Exception as exc:
+            log.error("background notification failed: %r", exc)
+        await self._services.ciba.on_decided(request)
 
     async def _to_phone(self, request: PushRequest, kind: str) -> None:
         message: dict[str, Any] | None = None
