@@ -7,9 +7,10 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from identity_server.core.errors import Conflict
 from identity_server.core.records import (
@@ -37,6 +38,18 @@ def migrations() -> list[tuple[int, str]]:
         if entry.name.endswith(".sql"):
             found.append((int(entry.name.split("_", 1)[0]), entry.read_text("utf-8")))
     return sorted(found)
+
+
+# Frozen records holding no list or dict: one decoded instance may be handed to every reader.
+_SHAREABLE: frozenset[type] = frozenset({Identity, Device})
+
+
+@lru_cache(maxsize=4096)
+def _shared(cls: type, doc: str) -> object:
+    """Keyed by the document just read, so a changed record is decoded afresh: the query still
+    runs every time, only decoding the same text again is spared (a CIBA flow reads its
+    identity three times)."""
+    return loads(cls, doc)
 
 
 class SqliteStore:
@@ -109,7 +122,11 @@ class SqliteStore:
 
     def _one(self, cls: type[T], sql: str, params: Iterable[Any] = ()) -> T | None:
         row = self._exec(sql, params).fetchone()
-        return None if row is None else loads(cls, row[0])
+        if row is None:
+            return None
+        if cls in _SHAREABLE:
+            return cast(T, _shared(cast(type, cls), row[0]))
+        return loads(cls, row[0])
 
     def _all(self, cls: type[T], sql: str, params: Iterable[Any] = ()) -> list[T]:
         return [loads(cls, row[0]) for row in self._exec(sql, params).fetchall()]
