@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import aiohttp
 from aiohttp import web
 
 from identity_server.services import Services
@@ -67,15 +68,12 @@ def _every(
 
 async def _delivery(app: web.Application) -> AsyncIterator[None]:
     """The HTTP client for CIBA ping/push notifications lives as long as the app."""
-    delivery = HttpDelivery(timeout=10.0)
-    app[SERVICES].ciba.delivery = delivery
-    try:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
+        app[SERVICES].ciba.delivery = HttpDelivery(session)
         yield
         await app[LIVE_EVENTS].drain()
         await app[LIVE_HUB].close_all()
-    finally:
         app[SERVICES].ciba.delivery = None
-        await delivery.close()
 
 
 def create_app(
