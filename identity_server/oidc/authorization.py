@@ -69,6 +69,16 @@ def redirect_with(uri: str, params: dict[str, str]) -> str:
     return f"{uri}{separator}{urlencode(params)}"
 
 
+# Refusals after which the login page cannot be shown again: the browser must start over.
+FLOW_GONE = frozenset({"authorization_expired", "unknown_authorization"})
+
+
+def require_level(authorization: Authorization, level: int) -> None:
+    """Refuse a key weaker than the relying party's minimum (level 1 at the very least)."""
+    if level < max(authorization.min_level, 1):
+        raise Forbidden("This key is not strong enough for this service", code="level_too_low")
+
+
 def s256(verifier: str) -> str:
     return (
         base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
@@ -164,8 +174,7 @@ class CodeFlow:
         authorization = await self.get(auth_id)
         if authorization.completed:
             raise Conflict("This login is already finished", code="wrong_step")
-        if authorization.min_level > PHONE_KEY_LEVEL:
-            raise Forbidden("This key is not strong enough for this service", code="level_too_low")
+        require_level(authorization, PHONE_KEY_LEVEL)
         number = parse_phone(phone, region)
         identity = await self._store.identity_by_phone(number.e164)
         if identity is None:
@@ -249,8 +258,7 @@ class CodeFlow:
         authorization = await self.get(auth_id)
         if authorization.completed:
             raise Conflict("This login is already finished", code="wrong_step")
-        if level < max(authorization.min_level, 1):
-            raise Forbidden("This key is not strong enough for this service", code="level_too_low")
+        require_level(authorization, level)
         await self._oidc.save_authorization(replace(authorization, completed=True))
         return await self._issue_code(authorization, national_number, acr=level_acr(level), amr=amr)
 

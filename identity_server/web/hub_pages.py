@@ -10,6 +10,7 @@ from aiohttp import web
 
 from identity_server.core.errors import SleutelError
 from identity_server.csam.levels import KEY_LEVELS, LEVEL_EID, KeyKind, key_kind
+from identity_server.oidc.authorization import FLOW_GONE, require_level
 from identity_server.oidc.claims import PHONE_KEY_LEVEL
 from identity_server.oidc.records import Authorization
 from identity_server.web import views
@@ -219,7 +220,7 @@ async def card_login(request: web.Request) -> web.Response:
             authorization.auth_id, person.national_number, LEVEL_EID, CARD_AMR
         )
     except SleutelError as exc:
-        if exc.code in ("authorization_expired", "unknown_authorization"):
+        if exc.code in FLOW_GONE:
             raise
         return await _card_page(request, exc)
     _redirect(location)
@@ -258,8 +259,7 @@ async def password_login(request: web.Request) -> web.Response:
     kind = _kind(request)
     f = await form_fields(request)
     try:
-        if KEY_LEVELS[kind] < max(authorization.min_level, 1):
-            raise SleutelError("This key is not strong enough", code="level_too_low")
+        require_level(authorization, KEY_LEVELS[kind])  # before a code is sent
         started = await services.csam.start_key_login(
             f.text("username", max_length=64), f.text("password", max_length=128), kind
         )
@@ -270,7 +270,7 @@ async def password_login(request: web.Request) -> web.Response:
             authorization.auth_id, result.person.national_number, result.level, result.amr
         )
     except SleutelError as exc:
-        if exc.code in ("authorization_expired", "unknown_authorization"):
+        if exc.code in FLOW_GONE:
             raise
         return await _password_page(request, exc)
     _redirect(location)
@@ -311,7 +311,7 @@ async def code_login(request: web.Request) -> web.Response:
             authorization.auth_id, result.person.national_number, result.level, result.amr
         )
     except SleutelError as exc:
-        if exc.code in ("authorization_expired", "unknown_authorization"):
+        if exc.code in FLOW_GONE:
             raise
         return await _code_page(request, exc)
     _redirect(location)

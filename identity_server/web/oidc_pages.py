@@ -10,7 +10,7 @@ from aiohttp import web
 from identity_server.core.errors import SleutelError
 from identity_server.core.phone import PhoneNumber, country_choices
 from identity_server.oidc import icons
-from identity_server.oidc.authorization import ClientPageError, RedirectError
+from identity_server.oidc.authorization import FLOW_GONE, ClientPageError, RedirectError
 from identity_server.web import i18n
 from identity_server.web.body import form_fields
 from identity_server.web.keys import SERVICES
@@ -154,7 +154,7 @@ async def submit_phone(request: web.Request) -> web.Response:
             services.keyring.lookup_digest("browser", browser) if browser else "",
         )
     except SleutelError as exc:
-        if exc.code in ("authorization_expired", "unknown_authorization"):
+        if exc.code in FLOW_GONE:
             raise
         return await _phone_page(request, exc)
     _redirect(f"/oidc/login/{authorization.auth_id}/wait")
