@@ -4,7 +4,7 @@ a phone number; the phone confirms; tokens are polled (§7.3), pinged (§10.2) o
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from identity_server.core.clock import Clock
@@ -37,6 +37,9 @@ DEFAULT_EXPIRY = 180
 MAX_EXPIRY = 600
 INTERVAL = 5
 AUTH_REQ_ID_CLAIM = "urn:openid:params:jwt:claim:auth_req_id"
+SWEPT_UNTIL = "ciba_expiry_swept_until"
+# Rows are purged a day after they expire: no sweep needs to look further back.
+SWEEP_HORIZON = timedelta(days=1)
 
 
 class Delivery(Protocol):
@@ -191,22 +194,35 @@ class Ciba:
         await self._notify(ciba, request)
 
     async def notify_expired(self) -> int:
-        """Tell ping and push clients about requests that expired unanswered."""
+        """Tell ping and push clients about requests that expired unanswered since the last
+        sweep. The sweep's watermark is kept in the store, so a restart picks up where it was;
+        requests the user answered were notified then and are only passed over here."""
+        now = self._clock.now()
+        kept = await self._store.get_meta(SWEPT_UNTIL)
+        since = datetime.fromisoformat(kept) if kept else now - SWEEP_HORIZON
         count = 0
-        for ciba in await self._oidc.due_ciba_notifications(self._clock.now()):
+        expired = await self._oidc.ciba_expired_between(since, now)
+        for ciba in expired:
             request = await self._push.get(ciba.request_id)
-            if request.effective_status(self._clock.now()) is PushStatus.EXPIRED:
-                await self._notify(ciba, request)
+            if request.effective_status(now) is PushStatus.EXPIRED:
+                await self._notify(ciba, request, expired=True)
                 count += 1
+        if expired:  # an empty range stays empty: every new request expires after now
+            await self._store.set_meta(SWEPT_UNTIL, now.isoformat())
         return count
 
-    async def _notify(self, ciba: CibaRequest, request: PushRequest) -> None:
+    async def _notify(
+        self, ciba: CibaRequest, request: PushRequest, *, expired: bool = False
+    ) -> None:
         if ciba.mode not in ("ping", "push") or ciba.notified or self.delivery is None:
             return
         client = await self._oidc.get_client(ciba.client_id)
         if client is None:
             return
-        await self._oidc.save_ciba(replace(ciba, notified=True))
+        if expired:
+            # A decision is notified once, when it is made; only an expiry notice needs marking,
+            # so that sweeps after a restart do not send it again.
+            await self._oidc.save_ciba(replace(ciba, notified=True))
         status = request.effective_status(self._clock.now())
         payload: dict[str, Any] = {"auth_req_id": ciba.auth_req_id}
         if ciba.mode == "push":

@@ -42,8 +42,8 @@ class OidcStore(Protocol):
 
     async def save_ciba(self, request: CibaRequest) -> None: ...
     async def get_ciba(self, auth_req_id: str) -> CibaRequest | None: ...
-    async def due_ciba_notifications(self, now: datetime) -> list[CibaRequest]:
-        """Ping/push requests not yet notified whose deadline passed (expiry notices)."""
+    async def ciba_expired_between(self, after: datetime, until: datetime) -> list[CibaRequest]:
+        """Ping/push requests not yet notified whose deadline fell in (after, until], oldest first."""
         ...
 
     async def save_grant(self, digest: str, grant: Grant) -> None: ...
@@ -185,10 +185,11 @@ class SqliteOidcStore:
         rows = self._exec("SELECT doc FROM ciba_requests WHERE auth_req_id=?", (auth_req_id,))
         return loads(CibaRequest, str(rows[0][0])) if rows else None
 
-    async def due_ciba_notifications(self, now: datetime) -> list[CibaRequest]:
+    async def ciba_expired_between(self, after: datetime, until: datetime) -> list[CibaRequest]:
         rows = self._exec(
-            "SELECT doc FROM ciba_requests WHERE expires_at <= ? ORDER BY expires_at",
-            (now.timestamp(),),
+            "SELECT doc FROM ciba_requests WHERE expires_at > ? AND expires_at <= ?"
+            " ORDER BY expires_at",
+            (after.timestamp(), until.timestamp()),
         )
         found = [loads(CibaRequest, str(r[0])) for r in rows]
         return [r for r in found if r.mode in ("ping", "push") and not r.notified]

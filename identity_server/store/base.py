@@ -31,8 +31,12 @@ class Store(Protocol):
 
     async def close(self) -> None: ...
 
-    def atomic(self) -> AbstractAsyncContextManager[None]:
-        """All store calls inside commit together or not at all."""
+    def atomic(
+        self, *, keep_on: type[BaseException] | tuple[type[BaseException], ...] = ()
+    ) -> AbstractAsyncContextManager[None]:
+        """All store calls inside commit together or not at all. An exception of a `keep_on`
+        type still commits what was written before it: a refusal that must leave its trace (a
+        spent nonce, a wrong-code count) in the same single commit as the success path."""
         ...
 
     # -- key/value settings kept with the data (PKI, admin token digest, seed marker)

@@ -95,7 +95,9 @@ class SqliteStore:
         self._db.close()
 
     @asynccontextmanager
-    async def atomic(self) -> AsyncIterator[None]:
+    async def atomic(
+        self, *, keep_on: type[BaseException] | tuple[type[BaseException], ...] = ()
+    ) -> AsyncIterator[None]:
         if self._depth:
             self._depth += 1
             try:
@@ -109,6 +111,9 @@ class SqliteStore:
             self._depth = 1
             try:
                 yield
+            except keep_on:
+                self._db.execute("COMMIT")
+                raise
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise

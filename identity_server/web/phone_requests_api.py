@@ -7,7 +7,7 @@ import aiohttp
 from aiohttp import web
 
 from identity_server.core.device_auth import HEADER_DEVICE, HEADER_SIGNATURE
-from identity_server.core.errors import NotFound
+from identity_server.core.errors import NotFound, SleutelError
 from identity_server.web.body import json_fields
 from identity_server.web.keys import LIVE_HUB, SERVICES
 from identity_server.web.live import request_view
@@ -36,26 +36,34 @@ async def show(request: web.Request) -> web.Response:
 
 @routes.post("/api/phone/requests/{request_id}/approve")
 async def approve(request: web.Request) -> web.Response:
-    identity = await signed_identity(request)
-    f = await json_fields(request)
-    code = f.text("code", max_length=8, required=False) or None
-    icon = f.text("icon", max_length=32, required=False) or None
-    approved = await request.app[SERVICES].push.approve(
-        identity,
-        request.match_info["request_id"],
-        device_id=request.headers[HEADER_DEVICE],
-        device_signature=request.headers[HEADER_SIGNATURE],
-        icon=icon,
-        code=code,
-        biometric=f.flag("biometric"),
-    )
+    services = request.app[SERVICES]
+    await request.read()  # the whole body first: the store is never locked while a client sends
+    # One commit for the spent nonce and the decision; a refusal (wrong code, wrong icon) keeps
+    # what it recorded.
+    async with services.store.atomic(keep_on=SleutelError):
+        identity = await signed_identity(request)
+        f = await json_fields(request)
+        code = f.text("code", max_length=8, required=False) or None
+        icon = f.text("icon", max_length=32, required=False) or None
+        approved = await services.push.approve(
+            identity,
+            request.match_info["request_id"],
+            device_id=request.headers[HEADER_DEVICE],
+            device_signature=request.headers[HEADER_SIGNATURE],
+            icon=icon,
+            code=code,
+            biometric=f.flag("biometric"),
+        )
     return web.json_response(request_view(approved))
 
 
 @routes.post("/api/phone/requests/{request_id}/refuse")
 async def refuse(request: web.Request) -> web.Response:
-    identity = await signed_identity(request)
-    refused = await request.app[SERVICES].push.refuse(identity, request.match_info["request_id"])
+    services = request.app[SERVICES]
+    await request.read()
+    async with services.store.atomic(keep_on=SleutelError):
+        identity = await signed_identity(request)
+        refused = await services.push.refuse(identity, request.match_info["request_id"])
     return web.json_response(request_view(refused))
 
 

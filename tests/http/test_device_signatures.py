@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from identity_server.core.clock import ManualClock
 from identity_server.core.device_auth import b64u, sign_request
+from identity_server.services import Services
 from simulator.phone import HeadlessPhone
 from tests.conftest import ANNELIES
 
@@ -174,3 +175,27 @@ async def test_activation_refuses_a_key_that_is_not_p256(
         )
         assert response.status == 400
         assert (await response.json())["error"] == "invalid_device_key"
+
+
+async def test_a_refused_answer_still_spends_its_nonce(
+    activated: HeadlessPhone, client: Client, clock: ManualClock, services: Services
+) -> None:
+    """The nonce and the wrong-code count are written in the refusal's one commit: replaying
+    the same signed wrong answer is refused as a replay and costs no second try."""
+    identity = await services.store.identity_by_phone(activated.state.phone)
+    assert identity is not None
+    relying_party, _ = await services.clients.register(
+        client_id="rp-gemeente", name="Gemeente", redirect_uris=["https://rp.example/cb"]
+    )
+    push = await services.push.create(identity, relying_party, scopes=("openid",), acr="advanced")
+    path = f"/api/phone/requests/{push.request_id}/approve"
+    body = json.dumps({"code": "24680"}).encode()
+    headers = _headers(
+        activated, "POST", path, int(clock.now().timestamp()), b64u(os.urandom(16)), body
+    ) | {"Content-Type": "application/json"}
+    first = await client.post(path, data=body, headers=headers)
+    assert (first.status, (await first.json())["error"]) == (400, "wrong_code")
+    again = await client.post(path, data=body, headers=headers)
+    assert (again.status, (await again.json())["error"]) == (401, "replayed_request")
+    stored = await services.store.get_identity(identity.identity_id)
+    assert stored is not None and stored.pin_failures == 1

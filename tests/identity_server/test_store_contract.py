@@ -93,6 +93,22 @@ async def test_atomic_rolls_back_everything_on_error(any_store: Store) -> None:
     assert await any_store.get_device("dev") is None
 
 
+async def test_atomic_keeps_what_a_refusal_recorded(any_store: Store) -> None:
+    """A refusal of a `keep_on` type commits the writes before it (a spent nonce, a wrong-code
+    count); any other error still rolls everything back."""
+    await any_store.add_person(_person())
+    with pytest.raises(Conflict):
+        async with any_store.atomic(keep_on=Conflict):
+            await any_store.save_identity(_identity())
+            raise Conflict("refused after recording", code="refused")
+    assert await any_store.get_identity("id-1") == _identity()
+    with pytest.raises(RuntimeError):
+        async with any_store.atomic(keep_on=Conflict):
+            await any_store.save_device(Device("dev", "id-1", "pem", DeviceStatus.ACTIVE, NOW))
+            raise RuntimeError("crash half-way")
+    assert await any_store.get_device("dev") is None
+
+
 async def test_nested_atomic_commits_once(any_store: Store) -> None:
     await any_store.add_person(_person())
     async with any_store.atomic():

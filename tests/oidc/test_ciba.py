@@ -15,10 +15,12 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
 from identity_server.core.clock import ManualClock
+from identity_server.core.randomness import SystemRandomness
 from identity_server.services import Services
 from identity_server.web.keys import LIVE_EVENTS
 from simulator.errors import PhoneApiError
 from simulator.phone import HeadlessPhone
+from tests.conftest import FAST_ARGON2, MASTER_KEY, pooled_key
 from tests.oidc.conftest import RelyingParty
 
 Client = TestClient[web.Request, web.Application]
@@ -291,6 +293,43 @@ async def test_push_mode_tells_the_client_about_refusal_and_expiry(
         refused["auth_req_id"]: "access_denied",
         expiring["auth_req_id"]: "expired_token",
     }
+
+
+async def test_expiry_notices_go_out_once_and_survive_a_restart(
+    client: Client,
+    services: Services,
+    annelies: HeadlessPhone,
+    receiver: tuple[Receiver, str],
+    clock: ManualClock,
+    issuer: str,
+) -> None:
+    recorder, endpoint = receiver
+    _, secret = await services.clients.register(
+        client_id="rp-ping", name="Ping", redirect_uris=[], ciba_mode="ping",
+        notification_endpoint=endpoint,
+    )  # fmt: skip
+    rp = RelyingParty("rp-ping", secret, "")
+    _, answered = await _bc(client, rp, client_notification_token="t", requested_expiry="30")
+    (pending,) = await annelies.pending_requests()
+    await annelies.approve(pending["request_id"], code="13579")
+    _, early = await _bc(client, rp, client_notification_token="t", requested_expiry="30")
+    _, late = await _bc(client, rp, client_notification_token="t", requested_expiry="90")
+    clock.advance(31)
+    assert await services.ciba.notify_expired() == 1  # `early`; `answered` was told at once
+    # A restarted server reads the sweep's watermark from the store: nothing is sent twice,
+    # and what expires later is still announced.
+    restarted = await Services.open(
+        services.store, clock, SystemRandomness(), MASTER_KEY, issuer=issuer,
+        password_hasher=FAST_ARGON2, key_factory=pooled_key,
+    )  # fmt: skip
+    restarted.ciba.delivery = services.ciba.delivery
+    assert await restarted.ciba.notify_expired() == 0
+    clock.advance(60)
+    assert await restarted.ciba.notify_expired() == 1
+    await client.app[LIVE_EVENTS].drain()
+    told = [payload["auth_req_id"] for _, payload in recorder.received]
+    assert told == [answered["auth_req_id"], early["auth_req_id"], late["auth_req_id"]]
+    assert (await _poll(client, rp, early["auth_req_id"]))[1]["error"] == "expired_token"
 
 
 async def test_private_key_jwt_client_authentication(
