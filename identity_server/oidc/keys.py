@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
+import orjson
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
@@ -31,9 +32,8 @@ _ECDSA_SHA256 = ec.ECDSA(_SHA256)
 _PKCS1V15 = padding.PKCS1v15()
 
 
-def _json_b64(data: dict[str, Any], *, ascii_only: bool) -> bytes:
-    text = json.dumps(data, ensure_ascii=ascii_only, separators=(",", ":"))
-    return b64u(text.encode()).encode("ascii")
+def _json_b64(data: dict[str, Any]) -> bytes:
+    return b64u(orjson.dumps(data)).encode("ascii")
 
 
 def _signature(key: _KeyType, alg: str, message: bytes) -> bytes:
@@ -126,11 +126,7 @@ class SigningKeys:
         """A compact JWS, as joserfc's `jwt.encode` makes it, signed with cryptography directly:
         joserfc's per-call header, registry and key checks cost more than the signature."""
         kid, key = await self._active(alg)
-        signing_input = (
-            _json_b64({"typ": typ, "alg": alg, "kid": kid}, ascii_only=True)
-            + b"."
-            + _json_b64(claims, ascii_only=False)
-        )
+        signing_input = _json_b64({"typ": typ, "alg": alg, "kid": kid}) + b"." + _json_b64(claims)
         signature = b64u(_signature(key, alg, signing_input))
         return signing_input.decode("ascii") + "." + signature
 

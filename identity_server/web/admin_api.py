@@ -12,7 +12,7 @@ from identity_server.core.errors import InvalidInput, NotFound, Unauthorized
 from identity_server.core.records import Address
 from identity_server.oidc.records import Client
 from identity_server.web import views
-from identity_server.web.body import Fields, json_fields, query_fields
+from identity_server.web.body import Fields, json_fields, json_response, query_fields
 from identity_server.web.keys import SERVICES
 
 routes = web.RouteTableDef()
@@ -40,7 +40,7 @@ def _date(raw: str, field: str) -> date:
 async def list_people(request: web.Request) -> web.Response:
     _require_admin(request)
     people = await request.app[SERVICES].store.list_people()
-    return web.json_response({"people": [views.person(p) for p in people]})
+    return json_response({"people": [views.person(p) for p in people]})
 
 
 @routes.get("/api/admin/people/{national_number}")
@@ -49,7 +49,7 @@ async def show_person(request: web.Request) -> web.Response:
     person = await request.app[SERVICES].registers.person(
         request.match_info["national_number"][:16]
     )
-    return web.json_response(views.person(person))
+    return json_response(views.person(person))
 
 
 @routes.post("/api/admin/people")
@@ -74,7 +74,7 @@ async def add_person(request: web.Request) -> web.Response:
         national_number=f.text("national_number", max_length=16, required=False) or None,
         kind=f.text("kind", max_length=3, required=False, default="nn"),
     )
-    return web.json_response(views.person(person), status=201)
+    return json_response(views.person(person), status=201)
 
 
 @routes.get("/api/admin/cards")
@@ -82,7 +82,7 @@ async def list_cards(request: web.Request) -> web.Response:
     _require_admin(request)
     nn = query_fields(request).text("national_number", max_length=16, required=False) or None
     cards = await request.app[SERVICES].store.list_cards(nn)
-    return web.json_response({"cards": [views.card(c) for c in cards]})
+    return json_response({"cards": [views.card(c) for c in cards]})
 
 
 @routes.post("/api/admin/cards")
@@ -97,13 +97,13 @@ async def issue_card(request: web.Request) -> web.Response:
     )
     # Shown once, like the PIN letter: only hashes are kept.
     body = views.card(issued.card) | {"pin": issued.pin, "puk": issued.puk}
-    return web.json_response(body, status=201)
+    return json_response(body, status=201)
 
 
 @routes.get("/api/admin/banks")
 async def list_banks(request: web.Request) -> web.Response:
     _require_admin(request)
-    return web.json_response(
+    return json_response(
         {"banks": [views.bank(b) for b in await request.app[SERVICES].store.list_banks()]}
     )
 
@@ -117,7 +117,7 @@ async def add_bank(request: web.Request) -> web.Response:
         f.text("name", max_length=100),
         f.text("country", max_length=2, required=False, default="BE"),
     )
-    return web.json_response(views.bank(bank), status=201)
+    return json_response(views.bank(bank), status=201)
 
 
 @routes.get("/api/admin/customers")
@@ -125,7 +125,7 @@ async def list_customers(request: web.Request) -> web.Response:
     _require_admin(request)
     bank_id = query_fields(request).text("bank_id", max_length=32, required=False) or None
     customers = await request.app[SERVICES].store.list_customers(bank_id)
-    return web.json_response({"customers": [views.customer(c) for c in customers]})
+    return json_response({"customers": [views.customer(c) for c in customers]})
 
 
 @routes.post("/api/admin/customers")
@@ -135,7 +135,7 @@ async def add_customer(request: web.Request) -> web.Response:
     customer = await request.app[SERVICES].registers.add_customer(
         f.text("bank_id", max_length=32), f.text("national_number", max_length=16)
     )
-    return web.json_response(views.customer(customer), status=201)
+    return json_response(views.customer(customer), status=201)
 
 
 @routes.get("/api/admin/identities")
@@ -146,7 +146,7 @@ async def list_identities(request: web.Request) -> web.Response:
     for identity in await services.store.list_identities():
         devices = await services.store.devices_of(identity.identity_id)
         out.append(views.identity(identity) | {"devices": [views.device(d) for d in devices]})
-    return web.json_response({"identities": out})
+    return json_response({"identities": out})
 
 
 def _client_view(client: Client) -> dict[str, object]:
@@ -166,7 +166,7 @@ def _client_view(client: Client) -> dict[str, object]:
 async def list_clients(request: web.Request) -> web.Response:
     _require_admin(request)
     clients = await request.app[SERVICES].oidc_store.list_clients()
-    return web.json_response({"clients": [_client_view(c) for c in clients]})
+    return json_response({"clients": [_client_view(c) for c in clients]})
 
 
 @routes.post("/api/admin/clients")
@@ -208,7 +208,7 @@ async def register_client(request: web.Request) -> web.Response:
     body = _client_view(client)
     if secret:
         body["client_secret"] = secret
-    return web.json_response(body, status=201)
+    return json_response(body, status=201)
 
 
 @routes.delete("/api/admin/clients/{client_id}")
@@ -224,4 +224,4 @@ async def remove_client(request: web.Request) -> web.Response:
 @routes.post("/api/admin/keys/rotate")
 async def rotate_keys(request: web.Request) -> web.Response:
     _require_admin(request)
-    return web.json_response({"active": await request.app[SERVICES].signing_keys.rotate()})
+    return json_response({"active": await request.app[SERVICES].signing_keys.rotate()})

@@ -27,6 +27,7 @@ from identity_server.web import (
 from identity_server.web import (
     csam as csam_web,
 )
+from identity_server.web.body import json_response
 from identity_server.web.errors import PAGE_ERROR_RENDERER, error_middleware
 from identity_server.web.keys import LIVE_EVENTS, LIVE_HUB, SERVICES, SETTINGS
 from identity_server.web.live import HttpDelivery, LiveEvents, LiveHub
@@ -42,7 +43,7 @@ async def home(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
+    return json_response({"status": "ok"})
 
 
 def _every(

@@ -1,10 +1,12 @@
-"""Reading request input: JSON objects and form fields with typed, bounded accessors."""
+"""Request and response bodies: JSON objects and form fields read with typed, bounded
+accessors, and JSON answers (orjson: several times faster than the standard library)."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from identity_server.core.errors import InvalidInput
@@ -47,8 +49,8 @@ async def json_fields(request: web.Request) -> Fields:
         raise InvalidInput("Send a JSON body (Content-Type: application/json)", code="invalid_json")
     raw = await request.read()
     try:
-        data = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
+        data = orjson.loads(raw or b"{}")
+    except orjson.JSONDecodeError as exc:
         raise InvalidInput("The body is not valid JSON", code="invalid_json") from exc
     if not isinstance(data, dict):
         raise InvalidInput("The body must be a JSON object", code="invalid_json")
@@ -62,3 +64,19 @@ async def form_fields(request: web.Request) -> Fields:
 
 def query_fields(request: web.Request) -> Fields:
     return Fields(dict(request.query))
+
+
+def dumps(data: Any) -> str:
+    return orjson.dumps(data).decode()
+
+
+def json_response(
+    data: Any, *, status: int = 200, headers: Mapping[str, str] | None = None
+) -> web.Response:
+    return web.Response(
+        body=orjson.dumps(data),
+        status=status,
+        headers=headers,
+        content_type="application/json",
+        charset="utf-8",
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -10,6 +9,7 @@ from aiohttp import web
 
 from identity_server.core.errors import SleutelError
 from identity_server.oidc.errors import InvalidClient, InvalidToken, OAuthError
+from identity_server.web.body import json_response
 
 log = logging.getLogger("sleutel.http")
 
@@ -41,11 +41,7 @@ def error_body(
 def json_error(
     status: int, code: str, message: str, details: dict[str, object] | None = None
 ) -> web.Response:
-    return web.Response(
-        status=status,
-        text=json.dumps(error_body(code, message, details)),
-        content_type="application/json",
-    )
+    return json_response(error_body(code, message, details), status=status)
 
 
 def _wants_page(request: web.Request) -> bool:
@@ -60,7 +56,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return await handler(request)
     except OAuthError as exc:
         # RFC 6749 §5.2 shape; the one place OAuth errors leave the server.
-        response = web.json_response(
+        response = json_response(
             {"error": exc.code, "error_description": exc.message}, status=exc.status
         )
         response.headers["Cache-Control"] = "no-store"

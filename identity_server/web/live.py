@@ -9,12 +9,14 @@ from collections import defaultdict
 from typing import Any
 
 import aiohttp
+import orjson
 from aiohttp import web
 
 from identity_server.oidc import icons
 from identity_server.oidc.claims import SCOPE_LABELS
 from identity_server.oidc.records import PushRequest
 from identity_server.services import Services
+from identity_server.web.body import dumps
 
 log = logging.getLogger("sleutel.live")
 
@@ -60,7 +62,7 @@ class LiveHub:
         sent = 0
         for ws in list(self._sockets.get(device_id, ())):
             try:
-                await ws.send_json(message)
+                await ws.send_json(message, dumps=dumps)
                 sent += 1
             except (ConnectionError, RuntimeError):
                 self.remove(device_id, ws)
@@ -128,10 +130,16 @@ class HttpDelivery:
         self._attempts = attempts
 
     async def deliver(self, endpoint: str, bearer: str, payload: dict[str, Any]) -> None:
+        body = orjson.dumps(payload)
         for attempt in range(self._attempts):
             try:
                 async with self._session.post(
-                    endpoint, json=payload, headers={"Authorization": f"Bearer {bearer}"}
+                    endpoint,
+                    data=body,
+                    headers={
+                        "Authorization": f"Bearer {bearer}",
+                        "Content-Type": "application/json",
+                    },
                 ) as response:
                     if response.status < 300:
                         return

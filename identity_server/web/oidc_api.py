@@ -12,6 +12,7 @@ from identity_server.oidc.authorization import CodeFlow
 from identity_server.oidc.ciba import GRANT_TYPE
 from identity_server.oidc.claims import ACR_ADVANCED, ACR_BASIC, SCOPES
 from identity_server.oidc.errors import InvalidRequest, InvalidToken, UnsupportedGrantType
+from identity_server.web.body import json_response
 from identity_server.web.i18n import LANGUAGES
 from identity_server.web.keys import SERVICES
 
@@ -24,7 +25,7 @@ CLAIMS = [
 
 
 def _no_store(body: dict[str, Any]) -> web.Response:
-    response = web.json_response(body)
+    response = json_response(body)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response
@@ -66,7 +67,7 @@ async def _form(request: web.Request) -> dict[str, str]:
 @routes.get("/.well-known/openid-configuration")
 async def discovery(request: web.Request) -> web.Response:
     issuer = request.app[SERVICES].tokens.issuer
-    return web.json_response(
+    return json_response(
         {
             "issuer": issuer,
             "authorization_endpoint": f"{issuer}/oidc/authorize",
@@ -100,7 +101,7 @@ async def discovery(request: web.Request) -> web.Response:
 
 @routes.get("/oidc/jwks")
 async def jwks(request: web.Request) -> web.Response:
-    response = web.json_response(await request.app[SERVICES].signing_keys.jwks())
+    response = json_response(await request.app[SERVICES].signing_keys.jwks())
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 

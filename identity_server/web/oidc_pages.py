@@ -12,7 +12,7 @@ from identity_server.core.phone import PhoneNumber, country_choices
 from identity_server.oidc import icons
 from identity_server.oidc.authorization import FLOW_GONE, ClientPageError, RedirectError
 from identity_server.web import i18n
-from identity_server.web.body import form_fields
+from identity_server.web.body import form_fields, json_response
 from identity_server.web.keys import SERVICES
 from identity_server.web.pages import render
 
@@ -183,8 +183,8 @@ async def status(request: web.Request) -> web.Response:
         _, state = await request.app[SERVICES].code_flow.status(request.match_info["auth_id"])
     except SleutelError as exc:
         # The page script only needs to know it should move on; /done shows why.
-        return web.json_response({"status": "gone", "error": exc.code}, status=exc.status)
-    return web.json_response({"status": state.value if state else "no_request"})
+        return json_response({"status": "gone", "error": exc.code}, status=exc.status)
+    return json_response({"status": state.value if state else "no_request"})
 
 
 @routes.get("/oidc/login/{auth_id}/done")

@@ -15,7 +15,7 @@ from identity_server.core.device_auth import (
 from identity_server.core.phone import country_choices, search_countries
 from identity_server.core.records import Identity
 from identity_server.web import views
-from identity_server.web.body import json_fields, query_fields
+from identity_server.web.body import json_fields, json_response, query_fields
 from identity_server.web.keys import SERVICES
 
 routes = web.RouteTableDef()
@@ -31,7 +31,7 @@ async def countries(request: web.Request) -> web.Response:
     language = q.text("lang", max_length=2, required=False, default="nl")
     query = q.text("q", max_length=40, required=False)
     found = search_countries(query, language) if query else country_choices(language)
-    return web.json_response(
+    return json_response(
         {
             "countries": [
                 {"region": c.region, "name": c.name, "calling_code": c.calling_code} for c in found
@@ -43,7 +43,7 @@ async def countries(request: web.Request) -> web.Response:
 @routes.get("/api/phone/banks")
 async def banks(request: web.Request) -> web.Response:
     store = request.app[SERVICES].store
-    return web.json_response({"banks": [views.bank(b) for b in await store.list_banks()]})
+    return json_response({"banks": [views.bank(b) for b in await store.list_banks()]})
 
 
 @routes.post("/api/phone/onboardings")
@@ -54,12 +54,12 @@ async def start(request: web.Request) -> web.Response:
         f.text("method", max_length=10),
         f.text("region", max_length=2, required=False, default="BE"),
     )
-    return web.json_response(views.onboarding(onboarding), status=201)
+    return json_response(views.onboarding(onboarding), status=201)
 
 
 @routes.get("/api/phone/onboardings/{onboarding_id}")
 async def show(request: web.Request) -> web.Response:
-    return web.json_response(
+    return json_response(
         views.onboarding(await request.app[SERVICES].onboardings.get(_oid(request)))
     )
 
@@ -70,7 +70,7 @@ async def id_country(request: web.Request) -> web.Response:
     onboarding = await request.app[SERVICES].onboardings.choose_id_country(
         _oid(request), f.text("country", max_length=2)
     )
-    return web.json_response(views.onboarding(onboarding))
+    return json_response(views.onboarding(onboarding))
 
 
 @routes.post("/api/phone/onboardings/{onboarding_id}/bank")
@@ -79,7 +79,7 @@ async def bank(request: web.Request) -> web.Response:
     onboarding = await request.app[SERVICES].onboardings.choose_bank(
         _oid(request), f.text("bank_id", max_length=32)
     )
-    return web.json_response(views.onboarding(onboarding))
+    return json_response(views.onboarding(onboarding))
 
 
 @routes.post("/api/phone/onboardings/{onboarding_id}/bank-login")
@@ -88,7 +88,7 @@ async def bank_login(request: web.Request) -> web.Response:
     challenge = await request.app[SERVICES].onboardings.bank_login(
         _oid(request), f.text("customer_number", max_length=32)
     )
-    return web.json_response({"challenge": challenge})
+    return json_response({"challenge": challenge})
 
 
 @routes.post("/api/phone/onboardings/{onboarding_id}/bank-consent")
@@ -97,7 +97,7 @@ async def bank_consent(request: web.Request) -> web.Response:
     onboarding = await request.app[SERVICES].onboardings.bank_consent(
         _oid(request), f.text("digipass_response", max_length=16), f.flag("consent")
     )
-    return web.json_response(views.onboarding(onboarding))
+    return json_response(views.onboarding(onboarding))
 
 
 @routes.post("/api/phone/onboardings/{onboarding_id}/token")
@@ -106,13 +106,13 @@ async def token(request: web.Request) -> web.Response:
     onboarding = await request.app[SERVICES].onboardings.submit_token(
         _oid(request), f.text("token", max_length=32)
     )
-    return web.json_response(views.onboarding(onboarding))
+    return json_response(views.onboarding(onboarding))
 
 
 @routes.post("/api/phone/onboardings/{onboarding_id}/sms/resend")
 async def resend(request: web.Request) -> web.Response:
     onboarding = await request.app[SERVICES].onboardings.resend_code(_oid(request))
-    return web.json_response(views.onboarding(onboarding))
+    return json_response(views.onboarding(onboarding))
 
 
 @routes.post("/api/phone/onboardings/{onboarding_id}/sms")
@@ -121,7 +121,7 @@ async def sms(request: web.Request) -> web.Response:
     onboarding = await request.app[SERVICES].onboardings.verify_code(
         _oid(request), f.text("code", max_length=8)
     )
-    return web.json_response(views.onboarding(onboarding))
+    return json_response(views.onboarding(onboarding))
 
 
 @routes.post("/api/phone/onboardings/{onboarding_id}/activate")
@@ -135,7 +135,7 @@ async def activate(request: web.Request) -> web.Response:
     )
     body = views.identity(activation.identity, activation.person)
     body["device_id"] = activation.device.device_id
-    return web.json_response(body, status=201)
+    return json_response(body, status=201)
 
 
 async def signed_identity(request: web.Request) -> Identity:
@@ -161,7 +161,7 @@ async def signed_identity(request: web.Request) -> Identity:
 async def me(request: web.Request) -> web.Response:
     identity = await signed_identity(request)
     person = await request.app[SERVICES].identities.person_of(identity)
-    return web.json_response(views.identity(identity, person))
+    return json_response(views.identity(identity, person))
 
 
 @routes.post("/api/phone/me/block")
@@ -170,4 +170,4 @@ async def block(request: web.Request) -> web.Response:
     blocked = await request.app[SERVICES].identities.block(
         identity, "blocked from the phone (lost or stolen)"
     )
-    return web.json_response(views.identity(blocked))
+    return json_response(views.identity(blocked))

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from identity_server.core.device_auth import HEADER_DEVICE, HEADER_SIGNATURE
 from identity_server.core.errors import NotFound, SleutelError
-from identity_server.web.body import json_fields
+from identity_server.web.body import dumps, json_fields, json_response
 from identity_server.web.keys import LIVE_HUB, SERVICES
 from identity_server.web.live import request_view
 from identity_server.web.phone_api import signed_identity
@@ -21,7 +21,7 @@ routes = web.RouteTableDef()
 async def pending(request: web.Request) -> web.Response:
     identity = await signed_identity(request)
     found = await request.app[SERVICES].push.pending_for(identity)
-    return web.json_response({"requests": [request_view(r) for r in found]})
+    return json_response({"requests": [request_view(r) for r in found]})
 
 
 @routes.get("/api/phone/requests/{request_id}")
@@ -31,7 +31,7 @@ async def show(request: web.Request) -> web.Response:
     push = await services.push.get(request.match_info["request_id"])
     if push.identity_id != identity.identity_id:
         raise NotFound("Unknown request", code="unknown_request")
-    return web.json_response(request_view(push, push.effective_status(services.clock.now()).value))
+    return json_response(request_view(push, push.effective_status(services.clock.now()).value))
 
 
 @routes.post("/api/phone/requests/{request_id}/approve")
@@ -54,7 +54,7 @@ async def approve(request: web.Request) -> web.Response:
             code=code,
             biometric=f.flag("biometric"),
         )
-    return web.json_response(request_view(approved))
+    return json_response(request_view(approved))
 
 
 @routes.post("/api/phone/requests/{request_id}/refuse")
@@ -64,7 +64,7 @@ async def refuse(request: web.Request) -> web.Response:
     async with services.store.atomic(keep_on=SleutelError):
         identity = await signed_identity(request)
         refused = await services.push.refuse(identity, request.match_info["request_id"])
-    return web.json_response(request_view(refused))
+    return json_response(request_view(refused))
 
 
 @routes.post("/api/phone/settings")
@@ -72,7 +72,7 @@ async def settings(request: web.Request) -> web.Response:
     identity = await signed_identity(request)
     f = await json_fields(request)
     updated = await request.app[SERVICES].push.set_biometrics(identity, f.flag("biometrics"))
-    return web.json_response(identity_view(updated) | {"biometrics": updated.biometrics})
+    return json_response(identity_view(updated) | {"biometrics": updated.biometrics})
 
 
 @routes.get("/api/phone/live")
@@ -87,7 +87,7 @@ async def live(request: web.Request) -> web.WebSocketResponse:
     hub.add(device_id, ws)
     try:
         for push in await services.push.pending_for(identity):
-            await ws.send_json({"type": "request", "request": request_view(push)})
+            await ws.send_json({"type": "request", "request": request_view(push)}, dumps=dumps)
         async for message in ws:
             if message.type == aiohttp.WSMsgType.ERROR:
                 break

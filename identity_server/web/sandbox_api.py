@@ -6,7 +6,7 @@ from aiohttp import web
 
 from identity_server.core.errors import InvalidInput
 from identity_server.web import views
-from identity_server.web.body import json_fields, query_fields
+from identity_server.web.body import json_fields, json_response, query_fields
 from identity_server.web.keys import SERVICES
 from identity_server.web.outbox_page import recipient_key
 
@@ -16,7 +16,7 @@ routes = web.RouteTableDef()
 @routes.get("/api/sandbox/cards")
 async def cards(request: web.Request) -> web.Response:
     """The cards one can 'insert' into the virtual reader (holder and number only)."""
-    return web.json_response({"cards": await views.reader_cards(request.app[SERVICES].store)})
+    return json_response({"cards": await views.reader_cards(request.app[SERVICES].store)})
 
 
 @routes.post("/api/sandbox/cards/{card_number}/unblock")
@@ -27,7 +27,7 @@ async def unblock(request: web.Request) -> web.Response:
         f.text("puk", max_length=20),
         f.text("new_pin", max_length=12),
     )
-    return web.json_response(views.card(card))
+    return json_response(views.card(card))
 
 
 @routes.post("/api/sandbox/digipass/{serial}/respond")
@@ -37,7 +37,7 @@ async def digipass(request: web.Request) -> web.Response:
     response = await request.app[SERVICES].registers.digipass_response(
         request.match_info["serial"][:16], f.text("challenge", max_length=16)
     )
-    return web.json_response({"response": response})
+    return json_response({"response": response})
 
 
 @routes.get("/api/outbox")
@@ -48,7 +48,7 @@ async def outbox(request: web.Request) -> web.Response:
         channel=q.text("channel", max_length=5, required=False) or None,
         limit=_limit(q.text("limit", max_length=4, required=False, default="100")),
     )
-    return web.json_response({"messages": [views.message(m) for m in messages]})
+    return json_response({"messages": [views.message(m) for m in messages]})
 
 
 def _limit(raw: str) -> int:

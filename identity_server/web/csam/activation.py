@@ -12,7 +12,7 @@ from identity_server.core.errors import SleutelError
 from identity_server.csam import passwords
 from identity_server.csam.levels import KEY_LEVELS, LEVEL_PASSWORD, KeyKind, key_kind
 from identity_server.csam.records import Account, Key, KeyStatus
-from identity_server.web.body import form_fields, json_fields
+from identity_server.web.body import form_fields, json_fields, json_response
 from identity_server.web.csam.common import (
     ACTIVATION_COOKIE,
     PERSON_COOKIE,
@@ -79,7 +79,7 @@ async def password_strength(request: web.Request) -> web.StreamResponse:
         f.text("password", max_length=passwords.MAX_LENGTH, required=False),
         [f.text("username", max_length=64, required=False)],
     )
-    return web.json_response(
+    return json_response(
         {"score": found.score, "minimum": passwords.MIN_SCORE, "acceptable": found.acceptable}
     )
 

@@ -1,0 +1,59 @@
+"""Records stored as JSON documents: the text written, and the record read back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from enum import Enum
+
+import pytest
+
+from identity_server.store.codec import dumps, loads
+
+
+class Colour(Enum):
+    RED = "red"
+
+
+@dataclass(frozen=True)
+class Inner:
+    at: datetime
+    colour: Colour = Colour.RED
+
+
+@dataclass(frozen=True)
+class Outer:
+    name: str
+    born: date
+    secret: bytes
+    tags: tuple[str, ...]
+    inner: Inner | None
+    items: list[Inner] = field(default_factory=list)
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def test_documents_are_compact_in_field_order_and_read_back_equal() -> None:
+    at = datetime(2026, 11, 22, 9, 5, 1, 250, tzinfo=UTC)
+    record = Outer(
+        name="Jan Peeters", born=date(1982, 1, 7), secret=b"\x00\xff", tags=("a", "b"),
+        inner=Inner(at), items=[Inner(at.replace(microsecond=0))], extra={"k": "v"},
+    )  # fmt: skip
+    doc = dumps(record)
+    assert doc == (
+        '{"name":"Jan Peeters","born":"1982-01-07","secret":"AP8=","tags":["a","b"],'
+        '"inner":{"at":"2026-11-22T09:05:01.000250+00:00","colour":"red"},'
+        '"items":[{"at":"2026-11-22T09:05:01+00:00","colour":"red"}],"extra":{"k":"v"}}'
+    )
+    assert loads(Outer, doc) == record
+    assert loads(Outer, doc.replace('"inner":{', '"inner":null,"x":{')) == Outer(
+        "Jan Peeters", date(1982, 1, 7), b"\x00\xff", ("a", "b"), None, record.items, {"k": "v"}
+    )
+
+
+def test_a_field_type_without_a_json_form_is_refused() -> None:
+    @dataclass(frozen=True)
+    class Odd:
+        value: object
+
+    with pytest.raises(TypeError):
+        dumps(Odd(value=1j))
