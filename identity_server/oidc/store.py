@@ -14,7 +14,7 @@ from identity_server.oidc.records import (
     PushStatus,
     SigningKey,
 )
-from identity_server.store.codec import dumps, loads
+from identity_server.store.codec import DecodedRecords, dumps, loads
 from identity_server.store.sqlite import SqliteStore
 
 
@@ -72,6 +72,8 @@ class SqliteOidcStore:
         self._clients: dict[str, Client] = {}
         self._keys: list[SigningKey] | None = None
         self._keys_written_in: int | None = None  # the transaction that last wrote a key
+        # A login request is read back moments after it is written, several times.
+        self._decoded = DecodedRecords(PushRequest, CibaRequest, Grant)
 
     def _exec(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         return self._base._db.execute(sql, params).fetchall()
@@ -148,13 +150,13 @@ class SqliteOidcStore:
                 request.identity_id,
                 request.status.value,
                 request.expires_at.timestamp(),
-                dumps(request),
+                self._decoded.dumps(request),
             ),
         )
 
     async def get_push(self, request_id: str) -> PushRequest | None:
         rows = self._exec("SELECT doc FROM push_requests WHERE request_id=?", (request_id,))
-        return loads(PushRequest, str(rows[0][0])) if rows else None
+        return self._decoded.loads(PushRequest, str(rows[0][0])) if rows else None
 
     async def pending_pushes(self, identity_id: str) -> list[PushRequest]:
         rows = self._exec(
@@ -178,12 +180,12 @@ class SqliteOidcStore:
         self._exec(
             "INSERT INTO ciba_requests(auth_req_id, expires_at, doc) VALUES(?, ?, ?)"
             " ON CONFLICT(auth_req_id) DO UPDATE SET doc=excluded.doc",
-            (request.auth_req_id, request.expires_at.timestamp(), dumps(request)),
+            (request.auth_req_id, request.expires_at.timestamp(), self._decoded.dumps(request)),
         )
 
     async def get_ciba(self, auth_req_id: str) -> CibaRequest | None:
         rows = self._exec("SELECT doc FROM ciba_requests WHERE auth_req_id=?", (auth_req_id,))
-        return loads(CibaRequest, str(rows[0][0])) if rows else None
+        return self._decoded.loads(CibaRequest, str(rows[0][0])) if rows else None
 
     async def ciba_expired_between(self, after: datetime, until: datetime) -> list[CibaRequest]:
         rows = self._exec(
@@ -198,12 +200,12 @@ class SqliteOidcStore:
         self._exec(
             "INSERT INTO grants(digest, kind, expires_at, doc) VALUES(?, ?, ?, ?)"
             " ON CONFLICT(digest) DO UPDATE SET doc=excluded.doc",
-            (digest, grant.kind, grant.expires_at.timestamp(), dumps(grant)),
+            (digest, grant.kind, grant.expires_at.timestamp(), self._decoded.dumps(grant)),
         )
 
     async def get_grant(self, digest: str) -> Grant | None:
         rows = self._exec("SELECT doc FROM grants WHERE digest=?", (digest,))
-        return loads(Grant, str(rows[0][0])) if rows else None
+        return self._decoded.loads(Grant, str(rows[0][0])) if rows else None
 
     async def browser_last_used(self, browser_digest: str, identity_id: str) -> datetime | None:
         rows = self._exec(

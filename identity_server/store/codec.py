@@ -76,3 +76,37 @@ def dumps(record: Any) -> str:
 
 def loads(cls: type[T], doc: str) -> T:
     return cast(T, _record_decoder(cast(type, cls))(orjson.loads(doc)))
+
+
+class DecodedRecords:
+    """Records by the exact document text they were written as or read from: a record read back
+    soon after it was written (a login request, moments later) is not decoded again. Only for
+    record classes immutable all the way down (frozen, tuples inside), because every reader gets
+    the same instance. A changed record has a new text, so nothing stale is returned; the query
+    still runs every time. The oldest entries are dropped beyond `size`."""
+
+    def __init__(self, *classes: type, size: int = 4096) -> None:
+        self._classes = frozenset(classes)
+        self._size = size
+        self._records: dict[tuple[type, str], object] = {}
+
+    def _keep(self, key: tuple[type, str], record: object) -> None:
+        self._records[key] = record
+        if len(self._records) > self._size:
+            del self._records[next(iter(self._records))]
+
+    def dumps(self, record: Any) -> str:
+        doc = dumps(record)
+        if type(record) in self._classes:
+            self._keep((type(record), doc), record)
+        return doc
+
+    def loads(self, cls: type[T], doc: str) -> T:
+        if cls not in self._classes:
+            return loads(cls, doc)
+        key = (cls, doc)
+        record = self._records.get(key)
+        if record is None:
+            record = loads(cls, doc)
+            self._keep(key, record)
+        return cast(T, record)

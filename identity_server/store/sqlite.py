@@ -7,10 +7,9 @@ import sqlite3
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 from identity_server.core.errors import Conflict
 from identity_server.core.records import (
@@ -25,7 +24,7 @@ from identity_server.core.records import (
     Onboarding,
     Person,
 )
-from identity_server.store.codec import dumps, loads
+from identity_server.store.codec import DecodedRecords, dumps, loads
 
 T = TypeVar("T")
 
@@ -38,18 +37,6 @@ def migrations() -> list[tuple[int, str]]:
         if entry.name.endswith(".sql"):
             found.append((int(entry.name.split("_", 1)[0]), entry.read_text("utf-8")))
     return sorted(found)
-
-
-# Frozen records holding no list or dict: one decoded instance may be handed to every reader.
-_SHAREABLE: frozenset[type] = frozenset({Identity, Device})
-
-
-@lru_cache(maxsize=4096)
-def _shared(cls: type, doc: str) -> object:
-    """Keyed by the document just read, so a changed record is decoded afresh: the query still
-    runs every time, only decoding the same text again is spared (a CIBA flow reads its
-    identity three times)."""
-    return loads(cls, doc)
 
 
 class SqliteStore:
@@ -69,6 +56,8 @@ class SqliteStore:
         self._db.execute("PRAGMA busy_timeout=5000")
         self._depth = 0
         self._lock = asyncio.Lock()
+        # A CIBA flow reads its identity and device several times; they change rarely.
+        self._decoded = DecodedRecords(Identity, Device)
         # Counts the transactions begun on this connection, so caches can tell them apart.
         self.transactions = 0
 
@@ -129,9 +118,7 @@ class SqliteStore:
         row = self._exec(sql, params).fetchone()
         if row is None:
             return None
-        if cls in _SHAREABLE:
-            return cast(T, _shared(cast(type, cls), row[0]))
-        return loads(cls, row[0])
+        return self._decoded.loads(cls, row[0])
 
     def _all(self, cls: type[T], sql: str, params: Iterable[Any] = ()) -> list[T]:
         return [loads(cls, row[0]) for row in self._exec(sql, params).fetchall()]
@@ -257,7 +244,12 @@ class SqliteStore:
             self._exec(
                 "INSERT INTO identities(identity_id, national_number, phone, doc) VALUES(?, ?, ?, ?)"
                 " ON CONFLICT(identity_id) DO UPDATE SET phone=excluded.phone, doc=excluded.doc",
-                (identity.identity_id, identity.national_number, identity.phone, dumps(identity)),
+                (
+                    identity.identity_id,
+                    identity.national_number,
+                    identity.phone,
+                    self._decoded.dumps(identity),
+                ),
             )
         except sqlite3.IntegrityError as exc:
             raise Conflict(
@@ -282,7 +274,7 @@ class SqliteStore:
         self._exec(
             "INSERT INTO devices(device_id, identity_id, doc) VALUES(?, ?, ?)"
             " ON CONFLICT(device_id) DO UPDATE SET doc=excluded.doc",
-            (device.device_id, device.identity_id, dumps(device)),
+            (device.device_id, device.identity_id, self._decoded.dumps(device)),
         )
 
     async def get_device(self, device_id: str) -> Device | None:

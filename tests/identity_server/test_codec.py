@@ -8,7 +8,7 @@ from enum import Enum
 
 import pytest
 
-from identity_server.store.codec import dumps, loads
+from identity_server.store.codec import DecodedRecords, dumps, loads
 
 
 class Colour(Enum):
@@ -57,3 +57,16 @@ def test_a_field_type_without_a_json_form_is_refused() -> None:
 
     with pytest.raises(TypeError):
         dumps(Odd(value=1j))
+
+
+def test_decoded_records_serve_the_written_instance_until_the_text_changes() -> None:
+    records = DecodedRecords(Inner, size=2)
+    first = Inner(datetime(2026, 11, 22, tzinfo=UTC))
+    doc = records.dumps(first)
+    assert records.loads(Inner, doc) is first  # read back without decoding
+    changed = records.loads(Inner, doc.replace("22T", "23T"))
+    assert changed.at.day == 23 and changed is not first
+    records.dumps(Inner(datetime(2026, 1, 1, tzinfo=UTC)))  # the oldest entry makes way
+    assert records.loads(Inner, doc) == first and records.loads(Inner, doc) is not first
+    plain = DecodedRecords(size=2)  # classes not listed are always decoded afresh
+    assert plain.loads(Inner, doc) is not plain.loads(Inner, doc)
