@@ -3,7 +3,8 @@
 The server runs as a real `sleutel serve` process pinned to one core (taskset, when available);
 this process plays the relying party and the phones on the other core. Each flow is:
 backchannel authentication request → the request reaches the phone over its WebSocket →
-the phone approves (signed, with its itsme code) → the provider pings the relying party →
+the phone approves over the same connection (signed, with its itsme code) → the provider pings
+the relying party →
 the relying party fetches the tokens. The same run measures trivial HTTP round trips to the same
 server at the same concurrency, so the flow's cost is reported as a ratio of round trips.
 
@@ -32,7 +33,8 @@ from aiohttp import web
 from simulator.phone import HeadlessPhone
 from tests.e2e.server import free_port, wait_ready
 
-# Per flow: bc-authorize, approve, token (client → server), and the ping (server → client).
+# Per flow: bc-authorize and token (relying party → server), the request to the phone and its
+# signed answer (one exchange over the phone's WebSocket), and the ping (server → relying party).
 ROUND_TRIPS_PER_FLOW = 4
 
 

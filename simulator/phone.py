@@ -5,6 +5,7 @@ It is the public scripting surface for QA, and the core the terminal phone puts 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -30,6 +31,7 @@ from simulator.eid_website import EidWebsite
 from simulator.errors import PhoneApiError
 
 _SMS_CODE = re.compile(r"\b(\d{5})\b")
+ANSWER_TIMEOUT = 30.0  # seconds to wait for the server's verdict on an answer
 
 
 @dataclass
@@ -64,6 +66,8 @@ class HeadlessPhone:
         self.onboarding_id = ""
         self._pending_key: ec.EllipticCurvePrivateKey | None = None
         self._device_key: ec.EllipticCurvePrivateKey | None = None
+        self._live: aiohttp.ClientWebSocketResponse | None = None
+        self._answers: dict[str, asyncio.Future[dict[str, Any]]] = {}
 
     async def __aenter__(self) -> HeadlessPhone:
         return self
@@ -128,9 +132,13 @@ class HeadlessPhone:
         self, method: str, path: str, body: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         """A request signed with the device key (the server refuses replays and stale requests)."""
-        raw = json.dumps(body).encode() if body is not None else b""
+        return await self._signed_raw(
+            method, path, json.dumps(body).encode() if body is not None else b""
+        )
+
+    async def _signed_raw(self, method: str, path: str, raw: bytes) -> dict[str, Any]:
         headers = self._signature_headers(method, path, raw)
-        if body is not None:
+        if raw:
             headers["Content-Type"] = "application/json"
         async with self.session.request(
             method, self.server_url + path, data=raw, headers=headers
@@ -307,16 +315,76 @@ class HeadlessPhone:
 
     async def listen(self) -> AsyncGenerator[dict[str, Any], None]:
         """Live events over a signed WebSocket: {"type": "request" | "request_closed", "request": …}.
-        Pending requests come first. Ends when the server closes the connection."""
+        Pending requests come first. Ends when the server closes the connection. While it is
+        open, `approve` and `refuse` travel over it too (no new HTTP request per answer)."""
         headers = self._signature_headers("GET", "/api/phone/live", b"")
         async with self.session.ws_connect(
             self.server_url + "/api/phone/live", headers=headers
         ) as ws:
+            events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+            # A reader of its own: answers must arrive while the caller is busy with an event.
+            reader = asyncio.create_task(self._read_live(ws, events))
+            self._live = ws
+            try:
+                while (event := await events.get()) is not None:
+                    yield event
+            finally:
+                self._live = None
+                reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)
+
+    async def _read_live(
+        self, ws: aiohttp.ClientWebSocketResponse, events: asyncio.Queue[dict[str, Any] | None]
+    ) -> None:
+        try:
             async for message in ws:
-                if message.type == aiohttp.WSMsgType.TEXT:
-                    yield dict(json.loads(message.data))
-                elif message.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                if message.type != aiohttp.WSMsgType.TEXT:
                     break
+                data = dict(json.loads(message.data))
+                waiter = self._answers.pop(str(data.get("id")), None)
+                if data.get("type") == "answer_result" and waiter is not None:
+                    if not waiter.done():
+                        waiter.set_result(data)
+                else:
+                    events.put_nowait(data)
+        finally:
+            self._live = None
+            for waiter in self._answers.values():
+                if not waiter.done():
+                    waiter.set_exception(
+                        PhoneApiError(0, "connection_closed", "The live connection closed")
+                    )
+            self._answers.clear()
+            events.put_nowait(None)
+
+    async def _send_answer(self, request_id: str, action: str, raw: bytes) -> dict[str, Any]:
+        path = f"/api/phone/requests/{request_id}/{action}"
+        ws = self._live
+        if ws is None or ws.closed:
+            return await self._signed_raw("POST", path, raw)
+        headers = self._signature_headers("POST", path, raw)
+        nonce = headers[HEADER_NONCE]
+        waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._answers[nonce] = waiter
+        frame = {
+            "type": "answer", "id": nonce, "request_id": request_id, "action": action,
+            "body": raw.decode(), "timestamp": headers[HEADER_TIMESTAMP], "nonce": nonce,
+            "signature": headers[HEADER_SIGNATURE],
+        }  # fmt: skip
+        await ws.send_str(json.dumps(frame))
+        try:
+            result = await asyncio.wait_for(waiter, ANSWER_TIMEOUT)
+        except TimeoutError:
+            raise PhoneApiError(0, "timeout", "No answer over the live connection") from None
+        finally:
+            self._answers.pop(nonce, None)
+        if result.get("status") != 200:
+            raise PhoneApiError(
+                int(result.get("status", 0)),
+                str(result.get("error", "live_error")),
+                str(result.get("message", "")),
+            )
+        return dict(result["request"])
 
     async def approve(
         self,
@@ -332,10 +400,10 @@ class HeadlessPhone:
             body["code"] = code
         if icon is not None:
             body["icon"] = icon
-        return await self.signed("POST", f"/api/phone/requests/{request_id}/approve", body)
+        return await self._send_answer(request_id, "approve", json.dumps(body).encode())
 
     async def refuse(self, request_id: str) -> dict[str, Any]:
-        return await self.signed("POST", f"/api/phone/requests/{request_id}/refuse")
+        return await self._send_answer(request_id, "refuse", b"")
 
     async def set_biometrics(self, enabled: bool) -> dict[str, Any]:
         return await self.signed("POST", "/api/phone/settings", {"biometrics": enabled})

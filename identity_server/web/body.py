@@ -47,7 +47,10 @@ class Fields:
 async def json_fields(request: web.Request) -> Fields:
     if request.content_type != "application/json":
         raise InvalidInput("Send a JSON body (Content-Type: application/json)", code="invalid_json")
-    raw = await request.read()
+    return parse_json_fields(await request.read())
+
+
+def parse_json_fields(raw: bytes) -> Fields:
     try:
         data = orjson.loads(raw or b"{}")
     except orjson.JSONDecodeError as exc:

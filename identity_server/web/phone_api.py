@@ -138,23 +138,23 @@ async def activate(request: web.Request) -> web.Response:
     return json_response(body, status=201)
 
 
+def signed_request(request: web.Request, body: bytes) -> SignedRequest:
+    return SignedRequest(
+        device_id=request.headers.get(HEADER_DEVICE, ""),
+        timestamp=request.headers.get(HEADER_TIMESTAMP, ""),
+        nonce=request.headers.get(HEADER_NONCE, ""),
+        signature=request.headers.get(HEADER_SIGNATURE, ""),
+        method=request.method,
+        path_qs=request.rel_url.path_qs,
+        body=body,
+    )
+
+
 async def signed_identity(request: web.Request) -> Identity:
     """The identity behind a request signed by its phone's device key."""
     services = request.app[SERVICES]
-    body = await request.read()
-    return await authenticate(
-        services.store,
-        SignedRequest(
-            device_id=request.headers.get(HEADER_DEVICE, ""),
-            timestamp=request.headers.get(HEADER_TIMESTAMP, ""),
-            nonce=request.headers.get(HEADER_NONCE, ""),
-            signature=request.headers.get(HEADER_SIGNATURE, ""),
-            method=request.method,
-            path_qs=request.rel_url.path_qs,
-            body=body,
-        ),
-        services.clock.now(),
-    )
+    signed = signed_request(request, await request.read())
+    return await authenticate(services.store, signed, services.clock.now())
 
 
 @routes.get("/api/phone/me")
