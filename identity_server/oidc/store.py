@@ -62,35 +62,43 @@ class SqliteOidcStore:
     so they are cached. The cache is safe across processes too (a `sleutel` command changing the
     same file while the server runs): SQLite's `PRAGMA data_version` changes whenever another
     connection commits, and then every cached record is dropped. This connection's own writes
-    drop the records they touch. Nothing is cached from inside an open transaction whose writes
-    might still be rolled back: no new clients there, and the key list only when that transaction
-    has not written signing keys (the token response signs inside its transaction)."""
+    drop the records they touch. Nothing is cached from a transaction that wrote that kind of
+    record and might still roll back (token and backchannel requests read inside their
+    transaction, so reads there must be cacheable)."""
 
     def __init__(self, base: SqliteStore) -> None:
         self._base = base
         self._data_version: object = None
         self._clients: dict[str, Client] = {}
         self._keys: list[SigningKey] | None = None
-        self._keys_written_in: int | None = None  # the transaction that last wrote a key
+        # The transaction that last wrote a client or a key: records read inside it may yet be
+        # rolled back, so they are not cached.
+        self._clients_written_in: int | None = None
+        self._keys_written_in: int | None = None
         # A login request is read back moments after it is written, several times.
         self._decoded = DecodedRecords(PushRequest, CibaRequest, Grant)
 
     def _exec(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
         return self._base._db.execute(sql, params).fetchall()
 
-    def _cache_valid(self) -> bool:
-        """Drop the caches when another connection committed. Then cached records may be read,
-        but only outside a transaction may new ones be cached (True)."""
-        db = self._base._db
-        version = db.execute("PRAGMA data_version").fetchone()[0]
+    def _refresh(self) -> None:
+        """Drop the caches when another connection committed."""
+        version = self._base._db.execute("PRAGMA data_version").fetchone()[0]
         if version != self._data_version:
             self._data_version = version
             self._clients.clear()
             self._keys = None
-        return not db.in_transaction
+
+    def _written_now(self) -> int | None:
+        """The open transaction's number, or None outside one."""
+        return self._base.transactions if self._base._db.in_transaction else None
+
+    def _cacheable(self, written_in: int | None) -> bool:
+        return written_in is None or written_in != self._written_now()
 
     async def save_client(self, client: Client) -> None:
         self._clients.clear()
+        self._clients_written_in = self._written_now()
         self._exec(
             "INSERT INTO clients(client_id, doc) VALUES(?, ?)"
             " ON CONFLICT(client_id) DO UPDATE SET doc=excluded.doc",
@@ -98,13 +106,17 @@ class SqliteOidcStore:
         )
 
     async def get_client(self, client_id: str) -> Client | None:
-        cacheable = self._cache_valid()
+        self._refresh()
         cached = self._clients.get(client_id)
         if cached is not None:
             return cached
         rows = self._exec("SELECT doc FROM clients WHERE client_id=?", (client_id,))
         client = loads(Client, str(rows[0][0])) if rows else None
-        if cacheable and client is not None and len(self._clients) < 1024:
+        if (
+            client is not None
+            and self._cacheable(self._clients_written_in)
+            and len(self._clients) < 1024
+        ):
             self._clients[client_id] = client
         return client
 
@@ -116,6 +128,7 @@ class SqliteOidcStore:
 
     async def delete_client(self, client_id: str) -> bool:
         self._clients.clear()
+        self._clients_written_in = self._written_now()
         return (
             self._base._db.execute("DELETE FROM clients WHERE client_id=?", (client_id,)).rowcount
             == 1
@@ -123,8 +136,7 @@ class SqliteOidcStore:
 
     async def save_key(self, key: SigningKey) -> None:
         self._keys = None
-        if self._base._db.in_transaction:
-            self._keys_written_in = self._base.transactions
+        self._keys_written_in = self._written_now()
         self._exec(
             "INSERT INTO signing_keys(kid, created_at, doc) VALUES(?, ?, ?)"
             " ON CONFLICT(kid) DO UPDATE SET doc=excluded.doc",
@@ -132,12 +144,12 @@ class SqliteOidcStore:
         )
 
     async def list_keys(self) -> list[SigningKey]:
-        cacheable = self._cache_valid()
+        self._refresh()
         if self._keys is not None:
             return list(self._keys)
         rows = self._exec("SELECT doc FROM signing_keys ORDER BY created_at, kid")
         keys = [loads(SigningKey, str(r[0])) for r in rows]
-        if cacheable or self._keys_written_in != self._base.transactions:
+        if self._cacheable(self._keys_written_in):
             self._keys = keys
         return list(keys)
 

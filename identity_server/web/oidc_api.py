@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 
 from aiohttp import web
 
+from identity_server.core.errors import SleutelError
 from identity_server.oidc.authorization import CodeFlow
 from identity_server.oidc.ciba import GRANT_TYPE
 from identity_server.oidc.claims import ACR_ADVANCED, ACR_BASIC, SCOPES
@@ -106,17 +107,23 @@ async def jwks(request: web.Request) -> web.Response:
     return response
 
 
+# The token and backchannel endpoints run as one store transaction each, after the body has been
+# read: their several lookups then share one snapshot and one lock instead of taking both per
+# statement, and what a refusal records (a poll's time, a spent assertion) commits with it.
+
+
 @routes.post("/oidc/token")
 async def token(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     form = await _form(request)
-    client = await services.clients.authenticate(request.headers.get("Authorization", ""), form)
-    grant_type = form.get("grant_type", "")
-    if grant_type == "authorization_code":
-        flow: CodeFlow = services.code_flow
-        return _no_store(await flow.exchange(client, form))
-    if grant_type == GRANT_TYPE:
-        return _no_store(await services.ciba.poll(client, form))
+    async with services.store.atomic(keep_on=SleutelError):
+        client = await services.clients.authenticate(request.headers.get("Authorization", ""), form)
+        grant_type = form.get("grant_type", "")
+        if grant_type == "authorization_code":
+            flow: CodeFlow = services.code_flow
+            return _no_store(await flow.exchange(client, form))
+        if grant_type == GRANT_TYPE:
+            return _no_store(await services.ciba.poll(client, form))
     if not grant_type:
         raise InvalidRequest("grant_type is required")
     raise UnsupportedGrantType(f"grant_type {grant_type[:60]} is not supported")
@@ -126,8 +133,9 @@ async def token(request: web.Request) -> web.Response:
 async def backchannel_authentication(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     form = await _form(request)
-    client = await services.clients.authenticate(request.headers.get("Authorization", ""), form)
-    return _no_store(await services.ciba.authenticate(client, form))
+    async with services.store.atomic(keep_on=SleutelError):
+        client = await services.clients.authenticate(request.headers.get("Authorization", ""), form)
+        return _no_store(await services.ciba.authenticate(client, form))
 
 
 async def _userinfo(request: web.Request) -> web.Response:
