@@ -15,7 +15,7 @@ from typing import Any
 from identity_server.core.errors import SleutelError
 from identity_server.core.records import Address
 from identity_server.oidc.client_config import load_clients
-from identity_server.runtime import open_services, serve
+from identity_server.runtime import open_services, run_server
 from identity_server.services import Services
 from identity_server.settings import Settings
 from identity_server.web import views
@@ -310,7 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 demo_rp=not args.no_demo_rp,
                 demo_rp_port=args.demo_rp_port,
             )
-            asyncio.run(serve(settings))
+            run_server(settings)
         else:
             asyncio.run(_registers(args, Settings(db_path=db)))
     except SleutelError as exc:
