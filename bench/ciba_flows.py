@@ -2,10 +2,9 @@
 
 The server runs as a real `sleutel serve` process pinned to one core (taskset, when available);
 this process plays the relying party and the phones on the other core. Each flow is:
-backchannel authentication request → the request reaches the phone over its WebSocket →
-the phone approves over the same connection (signed, with its itsme code) → the provider pings
-the relying party →
-the relying party fetches the tokens. The same run measures trivial HTTP round trips to the same
+backchannel authentication request → the request reaches the phone over its WebSocket → the
+phone approves over the same connection (signed, with its itsme code) → the provider pings the
+relying party → the relying party fetches the tokens. The same run measures trivial HTTP round trips to the same
 server at the same concurrency, so the flow's cost is reported as a ratio of round trips.
 
     .venv/bin/python -m bench.ciba_flows [--phones 50] [--flows 2000]

@@ -15,6 +15,7 @@ from typing import Any
 from identity_server.core.errors import SleutelError
 from identity_server.core.records import Address
 from identity_server.oidc.client_config import load_clients
+from identity_server.oidc.push import MAX_PENDING
 from identity_server.runtime import open_services, run_server
 from identity_server.services import Services
 from identity_server.settings import Settings
@@ -26,6 +27,12 @@ def default_db() -> Path:
         return Path(os.environ["SLEUTEL_DB"])
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
     return base / "sleutel" / "sleutel.sqlite3"
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("give a whole number of 1 or more")
+    return int(text)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     s.add_argument(
         "--demo-rp-port", type=int, default=0, help="port of the demo website (default: port + 1)"
+    )
+    s.add_argument(
+        "--max-pending",
+        type=_positive,
+        default=MAX_PENDING,
+        help="requests one person's app may hold unanswered at once (default 5; raise it for"
+        " load tests that log one identity in many times in parallel)",
     )
 
     sub.add_parser("admin-token", help="print the admin API bearer token")
@@ -309,6 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 clients_file=args.clients,
                 demo_rp=not args.no_demo_rp,
                 demo_rp_port=args.demo_rp_port,
+                max_pending=args.max_pending,
             )
             run_server(settings)
         else:

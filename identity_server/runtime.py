@@ -37,6 +37,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
             load_or_create_master_key(settings.key_file),
             issuer=settings.base_url,
             seed_demo=settings.seed_demo,
+            max_pending=settings.max_pending,
         )
         yield services
     finally:

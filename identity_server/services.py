@@ -20,7 +20,7 @@ from identity_server.oidc.authorization import CodeFlow
 from identity_server.oidc.ciba import Ciba
 from identity_server.oidc.clients import ClientRegistry
 from identity_server.oidc.keys import KeyFactory, SigningKeys
-from identity_server.oidc.push import PushRequests
+from identity_server.oidc.push import MAX_PENDING, PushRequests
 from identity_server.oidc.store import OidcStore, SqliteOidcStore
 from identity_server.oidc.tokens import Tokens
 from identity_server.store.base import Store
@@ -62,6 +62,7 @@ class Services:
         oidc_store: OidcStore | None = None,
         password_hasher: PasswordHasher | None = None,
         key_factory: KeyFactory | None = None,
+        max_pending: int = MAX_PENDING,
     ) -> Services:
         """Migrate the store, load (or make, on first start) the test PKI and signing keys,
         seed the sandbox."""
@@ -79,7 +80,7 @@ class Services:
         clients = ClientRegistry(
             oidc_store, store, clock, rng, keyring, (issuer, issuer + TOKEN_PATH)
         )
-        push = PushRequests(store, oidc_store, clock, rng, keyring)
+        push = PushRequests(store, oidc_store, clock, rng, keyring, max_pending=max_pending)
         tokens = Tokens(store, oidc_store, clock, rng, keyring, signing_keys, issuer)
         if not isinstance(store, SqliteStore):
             raise TypeError("CSAM storage is SQLite-only for now")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from identity_server.oidc.push import MAX_PENDING
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -34,6 +36,9 @@ class Settings:
 
     demo_rp_port: int = 0
     """Port of the demo website; 0 means the server's port + 1."""
+
+    max_pending: int = MAX_PENDING
+    """Login and confirmation requests one person's app may hold unanswered at once."""
 
     @property
     def data_dir(self) -> Path:

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
-from identity_server.core.errors import SleutelError
+from identity_server.core.errors import RateLimited, SleutelError
 from identity_server.core.phone import parse_phone
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import IdentityStatus
@@ -101,16 +101,20 @@ class Ciba:
         auth_req_id = b64u(self._rng.token_bytes(24))
         ttl = timedelta(seconds=int(expiry))
         async with self._store.atomic():
-            request = await self._push.create(
-                identity,
-                client,
-                scopes=scopes,
-                acr=level_of(form.get("acr_values", "")),
-                binding_message=binding_message,
-                confirmation_text=form.get("request_text", "")[:501],
-                ttl=ttl,
-                origin=f"ciba:{auth_req_id}",
-            )
+            try:
+                request = await self._push.create(
+                    identity,
+                    client,
+                    scopes=scopes,
+                    acr=level_of(form.get("acr_values", "")),
+                    binding_message=binding_message,
+                    confirmation_text=form.get("request_text", "")[:501],
+                    ttl=ttl,
+                    origin=f"ciba:{auth_req_id}",
+                )
+            except RateLimited as exc:
+                # CIBA Core §13: access_denied is also the provider's own refusal.
+                raise AccessDenied(exc.message, **exc.details) from exc
             await self._oidc.save_ciba(
                 CibaRequest(
                     auth_req_id=auth_req_id,

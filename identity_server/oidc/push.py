@@ -3,13 +3,14 @@ confirm, pick the website's icon, type the itsme code. Three wrong codes block t
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from datetime import timedelta
 from typing import Protocol
 
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
-from identity_server.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from identity_server.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from identity_server.core.itsme_code import CodeHasher
 from identity_server.core.keyring import Keyring
 from identity_server.core.randomness import Randomness
@@ -20,6 +21,9 @@ from identity_server.oidc.store import OidcStore
 from identity_server.store.base import Store
 
 MAX_CODE_FAILURES = 3
+# Requests one person's app may hold unanswered: enough for a few tabs and services at once,
+# not a way for one website to keep ringing a phone. `sleutel serve --max-pending` changes it.
+MAX_PENDING = 5
 DEFAULT_TTL = timedelta(minutes=3)
 MAX_BINDING_MESSAGE = 64
 MAX_CONFIRMATION_TEXT = 500
@@ -49,6 +53,7 @@ class PushRequests:
         rng: Randomness,
         keyring: Keyring,
         events: PushEvents | None = None,
+        max_pending: int = MAX_PENDING,
     ) -> None:
         self._store = store
         self._oidc = oidc_store
@@ -56,6 +61,7 @@ class PushRequests:
         self._rng = rng
         self._hasher = CodeHasher(keyring.pepper)
         self.events: PushEvents = events or NoEvents()
+        self.max_pending = max_pending
 
     async def create(
         self,
@@ -78,8 +84,16 @@ class PushRequests:
             )
         if len(confirmation_text) > MAX_CONFIRMATION_TEXT:
             raise InvalidInput("The text to confirm is too long (max 500)", code="invalid_request")
-        icon, choices = icons.pick(self._rng) if with_icon else ("", ())
         now = self._clock.now()
+        waiting, first_expiry = await self._oidc.pending_summary(identity.identity_id, now)
+        if waiting >= self.max_pending and first_expiry is not None:
+            raise RateLimited(
+                f"{waiting} requests already wait in this person's app; retry when one of them"
+                " is answered or has expired",
+                code="too_many_pending_requests",
+                retry_after=math.ceil((first_expiry - now).total_seconds()),
+            )
+        icon, choices = icons.pick(self._rng) if with_icon else ("", ())
         request = PushRequest(
             request_id=b64u(self._rng.token_bytes(18)),
             identity_id=identity.identity_id,
@@ -108,10 +122,7 @@ class PushRequests:
         return request
 
     async def pending_for(self, identity: Identity) -> list[PushRequest]:
-        now = self._clock.now()
-        return [
-            r for r in await self._oidc.pending_pushes(identity.identity_id) if now < r.expires_at
-        ]
+        return await self._oidc.pending_pushes(identity.identity_id, self._clock.now())
 
     async def _open_for(self, identity: Identity, request_id: str) -> PushRequest:
         request = await self.get(request_id)
@@ -209,7 +220,7 @@ class PushRequests:
         closed: list[PushRequest] = []
         async with self._store.atomic():
             await self._store.save_identity(blocked)
-            for pending in await self._oidc.pending_pushes(identity.identity_id):
+            for pending in await self._oidc.pending_pushes(identity.identity_id, now):
                 closed.append(await self._close(pending, PushStatus.FAILED, "identity_blocked"))
         for each in closed:
             await self.events.decided(each)

@@ -33,8 +33,12 @@ class OidcStore(Protocol):
 
     async def save_push(self, request: PushRequest) -> None: ...
     async def get_push(self, request_id: str) -> PushRequest | None: ...
-    async def pending_pushes(self, identity_id: str) -> list[PushRequest]:
-        """Requests still marked pending (some may have expired meanwhile), oldest first."""
+    async def pending_pushes(self, identity_id: str, now: datetime) -> list[PushRequest]:
+        """Requests still waiting for an answer and not expired at `now`, oldest first."""
+        ...
+
+    async def pending_summary(self, identity_id: str, now: datetime) -> tuple[int, datetime | None]:
+        """How many requests wait for an answer at `now`, and when the first of them expires."""
         ...
 
     async def save_authorization(self, authorization: Authorization) -> None: ...
@@ -170,12 +174,22 @@ class SqliteOidcStore:
         rows = self._exec("SELECT doc FROM push_requests WHERE request_id=?", (request_id,))
         return self._decoded.loads(PushRequest, str(rows[0][0])) if rows else None
 
-    async def pending_pushes(self, identity_id: str) -> list[PushRequest]:
+    async def pending_pushes(self, identity_id: str, now: datetime) -> list[PushRequest]:
         rows = self._exec(
-            "SELECT doc FROM push_requests WHERE identity_id=? AND status=? ORDER BY rowid",
-            (identity_id, PushStatus.PENDING.value),
+            "SELECT doc FROM push_requests WHERE identity_id=? AND status=? AND expires_at>?"
+            " ORDER BY rowid",
+            (identity_id, PushStatus.PENDING.value, now.timestamp()),
         )
-        return [loads(PushRequest, str(r[0])) for r in rows]
+        return [self._decoded.loads(PushRequest, str(r[0])) for r in rows]
+
+    async def pending_summary(self, identity_id: str, now: datetime) -> tuple[int, datetime | None]:
+        ((count, first),) = self._exec(
+            "SELECT COUNT(*), MIN(expires_at) FROM push_requests"
+            " WHERE identity_id=? AND status=? AND expires_at>?",
+            (identity_id, PushStatus.PENDING.value, now.timestamp()),
+        )
+        expiry = datetime.fromtimestamp(float(str(first)), tz=UTC) if first is not None else None
+        return int(str(count)), expiry
 
     async def save_authorization(self, authorization: Authorization) -> None:
         self._exec(

@@ -60,6 +60,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             {"error": exc.code, "error_description": exc.message}, status=exc.status
         )
         response.headers["Cache-Control"] = "no-store"
+        if "retry_after" in exc.details:
+            response.headers["Retry-After"] = str(exc.details["retry_after"])
         if isinstance(exc, InvalidClient):
             response.headers["WWW-Authenticate"] = 'Basic realm="sleutel"'
         elif isinstance(exc, InvalidToken):

@@ -111,3 +111,12 @@ def test_admin_token_is_stable_for_a_database(
     _, first, _ = _run(capsys, db, "admin-token")
     _, second, _ = _run(capsys, db, "admin-token")
     assert first == second and len(first.strip()) == 64
+
+
+def test_serve_refuses_a_pending_limit_below_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["--db", str(tmp_path / "s.sqlite3"), "serve", "--max-pending", "0"])
+    assert stopped.value.code == 2
+    assert "--max-pending: give a whole number of 1 or more" in capsys.readouterr().err

@@ -87,6 +87,30 @@ async def test_live_connection_receives_the_request_at_once(
     assert (await _poll(client, rp, started["auth_req_id"]))[1]["error"] == "access_denied"
 
 
+async def test_a_phone_holds_at_most_five_waiting_requests(
+    client: Client, rp: RelyingParty, annelies: HeadlessPhone, clock: ManualClock
+) -> None:
+    """One relying party cannot keep ringing a phone: the sixth waiting request is refused with
+    access_denied and a Retry-After until one is answered or expires."""
+    for _ in range(5):
+        assert (await _bc(client, rp, requested_expiry="60"))[0] == 200
+    clock.advance(10)
+    refused = await client.post(
+        "/oidc/bc-authorize", data={"scope": "openid", "login_hint": "+32494001268"},
+        headers=rp.basic,
+    )  # fmt: skip
+    body = await refused.json()
+    assert (refused.status, body["error"]) == (403, "access_denied")
+    assert "already wait" in body["error_description"]
+    assert refused.headers["Retry-After"] == "50"  # when the first of them expires
+    first, *_ = await annelies.pending_requests()
+    await annelies.refuse(first["request_id"])
+    assert (await _bc(client, rp))[0] == 200  # an answer frees a place
+    assert (await _bc(client, rp))[0] == 403
+    clock.advance(51)  # four of them expired
+    assert [(await _bc(client, rp))[0] for _ in range(5)] == [200, 200, 200, 200, 403]
+
+
 async def test_expired_request_gives_expired_token(
     client: Client, rp: RelyingParty, annelies: HeadlessPhone, clock: ManualClock
 ) -> None:

@@ -285,3 +285,30 @@ async def test_code_is_single_use_and_checks_pkce_and_redirect(
         "invalid_grant",
         "The code was already used",
     )
+
+
+async def test_a_phone_full_of_waiting_requests_refuses_one_more_login(
+    oauth: AsyncOAuth2Client,
+    issuer: str,
+    browser: aiohttp.ClientSession,
+    annelies: HeadlessPhone,
+    services: Services,
+) -> None:
+    identity = await services.store.identity_by_phone("+32494001268")
+    assert identity is not None
+    relying_party = await services.oidc_store.get_client("rp-test")
+    assert relying_party is not None
+    for _ in range(services.push.max_pending):
+        await services.push.create(identity, relying_party, scopes=("openid",), acr="advanced")
+    meta = await _discovery(oauth, issuer)
+    url, _ = oauth.create_authorization_url(
+        meta["authorization_endpoint"], code_verifier=generate_token(48), nonce="n"
+    )
+    async with browser.get(url) as page:
+        login = page.url.with_query({})
+    async with browser.post(login, data={"region": "BE", "phone": "0494001268"}) as refused:
+        assert refused.status == 429
+        html = await refused.text()
+    assert 'data-error-code="too_many_pending_requests"' in html
+    assert "Er wachten al te veel aanvragen in je itsme-app" in html
+    assert len(await annelies.pending_requests()) == services.push.max_pending
