@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bench import flow_floor
 from bench.ciba_flows import main, report
 
 
@@ -14,3 +15,12 @@ async def test_ciba_benchmark_completes_and_reports() -> None:
     )
     table = report(figures)
     assert "flows per second" in table and "push latency p99" in table
+
+
+async def test_flow_floor_measures_every_part() -> None:
+    figures = await flow_floor.main(requests=60, samples=20)
+    parts = ("trip", "form", "ping", "verify", "sign", "state")
+    assert all(figures[part] > 0 for part in parts)
+    assert figures["with_state_ratio"] > figures["floor_ratio"] > 0
+    table = flow_floor.report(figures)
+    assert "floor with its commits" in table and "P-256" in table
