@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 from collections.abc import AsyncIterator
@@ -76,6 +77,9 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
+        # Everything loaded so far lives as long as the server: out of the collector's sight,
+        # full collections no longer walk it while requests are served.
+        gc.freeze()
         if ready is not None:
             ready.set()
         try:
