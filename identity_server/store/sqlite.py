@@ -57,9 +57,6 @@ class SqliteStore:
         # 32 MiB of page cache (the default is 2): the random-keyed indexes of login requests
         # are then read from memory, not from the file, under load.
         self._db.execute("PRAGMA cache_size=-32768")
-        # Checkpoint every 10,000 WAL pages (~40 MiB) rather than 1,000: a page changed many times
-        # in between (index ends, nonces) is copied into the database once, not ten times.
-        self._db.execute("PRAGMA wal_autocheckpoint=10000")
         self._depth = 0
         self._lock = asyncio.Lock()
         # A CIBA flow reads its identity and device several times; they change rarely.
