@@ -5,12 +5,20 @@ confirms it), or username + password only. Keys are valid 10 years."""
 from __future__ import annotations
 
 import base64
+import math
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from authenticator.codes import verify_totp
 from authenticator.uri import OtpAccount, to_uri
-from identity_server.core.errors import Conflict, Expired, InvalidInput, NotFound, TooManyAttempts
+from identity_server.core.errors import (
+    Conflict,
+    Expired,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    TooManyAttempts,
+)
 from identity_server.core.phone import parse_phone
 from identity_server.csam import passwords, security_codes
 from identity_server.csam.context import CsamContext
@@ -128,8 +136,14 @@ class Keys:
                 code="password_only_not_confirmed",
             )
         async with self._ctx.store.atomic():
-            for other in await self._ctx.csam_store.keys_of(account.account_id):
-                if other.kind == kind and other.status == KeyStatus.PENDING:
+            same_kind = [
+                k for k in await self._ctx.csam_store.keys_of(account.account_id) if k.kind == kind
+            ]
+            if code:
+                # Choosing the key again, even after removing it, counts as a resend.
+                key = self._counted_send(key, max(same_kind, key=_last_sent, default=None), now)
+            for other in same_kind:
+                if other.status == KeyStatus.PENDING:
                     await self._ctx.csam_store.save_key(
                         replace(
                             other, status=KeyStatus.REMOVED, ended_at=now, ended_reason="replaced"
@@ -141,6 +155,31 @@ class Keys:
                 await self._ctx.csam_store.save_key(key)
             await self._send_registration_code(key, code)
         return ChosenKey(key, uri)
+
+    @staticmethod
+    def _counted_send(key: Key, previous: Key | None, now: datetime) -> Key:
+        """`key` counting one more registration code than `previous` (the key of this kind that
+        last got one, if within the day), or a refusal."""
+        if (
+            previous is None
+            or previous.code_sent_at is None
+            or now - previous.code_sent_at >= security_codes.SEND_WINDOW
+        ):
+            return replace(key, code_sends=1, code_sent_at=now)
+        if previous.code_sends >= security_codes.MAX_SENDS:
+            raise TooManyAttempts(
+                f"{security_codes.MAX_SENDS} codes were sent for this key: ask the helpdesk,"
+                " or choose another key",
+                code="registration_code_send_limit",
+            )
+        wait = previous.code_sent_at + security_codes.RESEND_AFTER - now
+        if wait > timedelta(0):
+            raise RateLimited(
+                "A new code can be asked 30 seconds after the last one",
+                code="registration_code_resend_too_soon",
+                retry_after=math.ceil(wait.total_seconds()),
+            )
+        return replace(key, code_sends=previous.code_sends + 1, code_sent_at=now)
 
     def _registration_code(self, code: str, now: datetime) -> PendingCode:
         return security_codes.issue(
@@ -164,8 +203,9 @@ class Keys:
         key = await self.key(account_id, key_id)
         if key.status != KeyStatus.PENDING or key.kind not in (KeyKind.EMAIL, KeyKind.SMS):
             raise Conflict("This key does not wait for a registration code", code="wrong_step")
+        now = self._ctx.now()
         code = security_codes.new_numeric_code(self._ctx.rng)
-        fresh = replace(key, code=self._registration_code(code, self._ctx.now()))
+        fresh = replace(self._counted_send(key, key, now), code=self._registration_code(code, now))
         async with self._ctx.store.atomic():
             await self._ctx.csam_store.save_key(fresh)
             await self._send_registration_code(fresh, code)
@@ -312,3 +352,7 @@ class Keys:
         )
         await self._ctx.csam_store.update_account(updated)
         return updated
+
+
+def _last_sent(key: Key) -> datetime:
+    return key.code_sent_at or datetime.min.replace(tzinfo=UTC)

@@ -123,6 +123,10 @@ class Key:
     totp_secret_enc: bytes = b""  # sealed Base32 secret of the authenticator app
     last_step: int | None = None  # last TOTP step accepted: a code cannot be used twice
     code: PendingCode = field(default_factory=PendingCode)  # the registration code
+    # Registration codes sent for this key and the ones it replaced (e-mails, SMS), and when the
+    # last went out: resending is throttled, so nobody can flood a mailbox or buy fresh tries.
+    code_sends: int = 0
+    code_sent_at: datetime | None = None
     activated_at: datetime | None = None
     expires_at: datetime | None = None  # 10 years after activation
     ended_at: datetime | None = None

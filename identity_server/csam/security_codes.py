@@ -19,6 +19,11 @@ ACTIVATION_TRIES = 5
 SECURITY_CODE_LENGTH = 8
 SECURITY_CODE_TRIES = 5
 REGISTRATION_CODE_TTL = timedelta(minutes=5)
+# As the itsme SMS code: a new registration code after 30 seconds, at most 5 a day per kind of
+# key (removing the key and choosing it again does not start over).
+RESEND_AFTER = timedelta(seconds=30)
+MAX_SENDS = 5
+SEND_WINDOW = timedelta(days=1)
 LOGIN_CODE_TTL = timedelta(minutes=10)
 NUMERIC_CODE_LENGTH = 6
 NUMERIC_CODE_TRIES = 5

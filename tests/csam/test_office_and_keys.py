@@ -9,7 +9,13 @@ import pytest
 from authenticator.codes import current_code, next_code
 from authenticator.uri import parse_uri
 from identity_server.core.clock import ManualClock
-from identity_server.core.errors import Conflict, Expired, InvalidInput, TooManyAttempts
+from identity_server.core.errors import (
+    Conflict,
+    Expired,
+    InvalidInput,
+    RateLimited,
+    TooManyAttempts,
+)
 from identity_server.csam import levels
 from identity_server.csam.levels import KeyKind
 from identity_server.csam.records import KeyStatus, Staff, StaffRole
@@ -325,3 +331,34 @@ async def test_staff_logins_lock_after_5_wrong_passwords(csam: Csam, clock: Manu
     assert staff.office_id == "stad-brugge"
     with pytest.raises(InvalidInput):  # an officer is not an interviewer
         await csam.offices.staff_login("balie.brugge", "Brugge-Balie-2026!", StaffRole.INTERVIEWER)
+
+
+async def test_registration_codes_come_30_seconds_apart_and_5_a_day(
+    csam: Csam, officer: Staff, clock: ManualClock
+) -> None:
+    """Resending cannot flood a phone or buy fresh tries: 30 s apart, 5 a day per kind of key,
+    also when the key is removed and chosen again."""
+    account_id = await activate(csam, officer)
+    chosen = await csam.keys.choose(account_id, KeyKind.SMS, mobile="0470 11 22 33")
+    with pytest.raises(RateLimited) as too_soon:
+        await csam.keys.resend(account_id, chosen.key.key_id)
+    assert too_soon.value.code == "registration_code_resend_too_soon"
+    assert too_soon.value.details["retry_after"] == 30
+    for _ in range(3):
+        clock.advance(30)
+        await csam.keys.resend(account_id, chosen.key.key_id)
+    clock.advance(30)
+    await csam.keys.remove(account_id, chosen.key.key_id)
+    again = await csam.keys.choose(account_id, KeyKind.SMS, mobile="0470 11 22 33")
+    clock.advance(30)
+    with pytest.raises(TooManyAttempts) as spent:
+        await csam.keys.resend(account_id, again.key.key_id)
+    assert spent.value.code == "registration_code_send_limit"
+    sms = await csam.ctx.store.list_messages(recipient="+32470112233", channel="sms", limit=50)
+    assert len(sms) == 5
+    clock.advance(24 * 3600)  # a day later the phone may receive codes again
+    await csam.keys.resend(account_id, again.key.key_id)
+    key = await csam.keys.confirm(
+        account_id, again.key.key_id, code_in(await last_message(csam, "+32470112233", "sms"))
+    )
+    assert key.status == KeyStatus.ACTIVE

@@ -121,6 +121,8 @@ async def test_office_desk_to_my_keys_with_every_key_type(
     key_path = attr(page, 'form method="post" action')
     wrong = await form(http, key_path, {"code": "000000" if mail_code != "000000" else "1"}, 400)
     assert 'data-error-code="wrong_registration_code"' in wrong
+    too_soon = await form(http, f"{key_path}/resend", {}, 429)
+    assert "U kunt 30 seconden na de vorige code een nieuwe vragen." in too_soon
     assert "Uw digitale sleutel is nu geactiveerd." in await form(
         http, key_path, {"code": mail_code}
     )
