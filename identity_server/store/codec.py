@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import types
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date, datetime
 from enum import Enum
@@ -88,12 +89,14 @@ class DecodedRecords:
     def __init__(self, *classes: type, size: int = 4096) -> None:
         self._classes = frozenset(classes)
         self._size = size
-        self._records: dict[tuple[type, str], object] = {}
+        # An OrderedDict drops its oldest entry in constant time; a dict's first key is found by
+        # skipping every slot emptied before it.
+        self._records: OrderedDict[tuple[type, str], object] = OrderedDict()
 
     def _keep(self, key: tuple[type, str], record: object) -> None:
         self._records[key] = record
         if len(self._records) > self._size:
-            del self._records[next(iter(self._records))]
+            self._records.popitem(last=False)
 
     def dumps(self, record: Any) -> str:
         doc = dumps(record)
