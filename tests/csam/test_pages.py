@@ -51,6 +51,14 @@ async def form(client: Client, path: str, data: dict[str, str], status: int = 20
     return text
 
 
+async def form_from(client: Client, origin: str, path: str, data: dict[str, str]) -> str:
+    """A form as a browser posts it: with the Origin of the page it is on."""
+    response = await client.post(path, data=data, headers={"Origin": origin})
+    text = await response.text()
+    assert response.status == 200, text
+    return text
+
+
 async def office_registration(client: Client, csam: Csam) -> tuple[str, str]:
     """(activation code from the paper page, activation link token from the e-mail)."""
     assert "Gebruikersnaam" in await (await client.get("/csam/office")).text()
@@ -174,9 +182,14 @@ async def test_office_desk_to_my_keys_with_every_key_type(
     page = await form(http, f"/csam/my-keys/{sms_key.group(1)}/remove", {})
     assert page.count('data-status="active"') == 3
     new = "Blauwe-Olifant-77x"
-    page = await form(
-        http, "/csam/my-keys/password", {"current": PASSWORD, "password": new, "password2": new}
-    )
+    change = {"current": PASSWORD, "password": new, "password2": new}
+    # Another origin on this host (the demo website's port) cannot post with the session.
+    for sent_from in ({"Origin": "http://127.0.0.1:8471"}, {"Referer": "http://evil.test/x"}):
+        forged = await http.post("/csam/my-keys/password", data=change, headers=sent_from)
+        assert forged.status == 403
+        assert "Dit formulier werd vanaf een andere website verstuurd." in await forged.text()
+    own = str(http.make_url("/csam/my-keys").origin())
+    page = await form_from(http, own, "/csam/my-keys/password", change)
     assert 'data-notice="password"' in page
     page = await form(http, "/csam/my-keys/deactivate-all", {"confirm": "on"})
     assert 'id="deactivated"' in page

@@ -8,12 +8,14 @@ from datetime import UTC, date, datetime
 from typing import Any, NoReturn
 
 from aiohttp import web
+from yarl import URL
 
-from identity_server.core.errors import InvalidInput, SleutelError
+from identity_server.core.errors import Forbidden, InvalidInput, SleutelError
 from identity_server.csam.records import Account, Session, Staff, StaffRole
 from identity_server.csam.service import Csam
 from identity_server.web.body import form_fields
 from identity_server.web.csam.texts import CATALOG
+from identity_server.web.keys import SETTINGS
 from identity_server.web.pages import render
 
 CSAM: web.AppKey[Csam] = web.AppKey("csam", Csam)
@@ -43,16 +45,39 @@ def page(
 
 
 def handles_errors(handler: Handler) -> Handler:
-    """Any refusal not handled in place becomes our own error page, in the page's language."""
+    """Any refusal not handled in place becomes our own error page, in the page's language.
+    Forms are refused when a browser says they were sent from another origin."""
 
     @functools.wraps(handler)
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
+            if request.method == "POST":
+                _require_same_origin(request)
             return await handler(request)
         except SleutelError as exc:
             return page("error.html", request, error=exc)
 
     return wrapped
+
+
+def _require_same_origin(request: web.Request) -> None:
+    """SameSite=Strict keeps our cookies off other sites' forms, but every port of this host is
+    the same site: the demo website, or any local dev server, could post a form here with the
+    person's session. Browsers name the page a form came from (Origin, else Referer); it must be
+    this server. Scripts, which send neither, are not browsers carrying someone's cookies."""
+    sender = request.headers.get("Origin") or request.headers.get("Referer")
+    if sender is None:
+        return
+    ours = {str(request.url.origin()), str(URL(request.app[SETTINGS].base_url).origin())}
+    try:
+        origin = str(URL(sender).origin()) if sender != "null" else "null"
+    except ValueError:
+        origin = "unknown"
+    if origin not in ours:
+        raise Forbidden(
+            "This form was sent from another website: open the page here and send it again",
+            code="cross_origin_form",
+        )
 
 
 def see_other(location: str) -> NoReturn:
