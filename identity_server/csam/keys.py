@@ -20,7 +20,7 @@ from identity_server.core.errors import (
     TooManyAttempts,
 )
 from identity_server.core.phone import parse_phone
-from identity_server.csam import passwords, security_codes
+from identity_server.csam import code_messages, passwords, security_codes
 from identity_server.csam.context import CsamContext
 from identity_server.csam.levels import KEY_LEVELS, KeyKind
 from identity_server.csam.records import Account, AccountStatus, Key, KeyStatus, PendingCode
@@ -30,17 +30,6 @@ TOTP_ISSUER = "CSAM"
 TOTP_SECRET_BYTES = 20
 TOTP_CONFIRM_TRIES = 5
 TOTP_ENROLMENT_TTL = timedelta(minutes=10)
-
-REGISTRATION_SUBJECT = "CSAM – Mijn digitale sleutels: registratiecode"
-_REGISTRATION_MAIL = (
-    "Uw registratiecode is {code}.\n"
-    "Deze code is slechts 5 minuten geldig: gebruik hem meteen.\n"
-    "Geef deze code aan niemand door.\n\n"
-    "CSAM – Mijn digitale sleutels"
-)
-_REGISTRATION_SMS = (
-    "CSAM: uw registratiecode is {code}. 5 minuten geldig. Geef deze code aan niemand door."
-)
 
 
 def add_years(when: datetime, years: int) -> datetime:
@@ -153,7 +142,7 @@ class Keys:
                 key = await self._activate(key, now)
             else:
                 await self._ctx.csam_store.save_key(key)
-            await self._send_registration_code(key, code)
+            await self._send_registration_code(key, code, account)
         return ChosenKey(key, uri)
 
     @staticmethod
@@ -190,13 +179,18 @@ class Keys:
             expires_at=now + security_codes.REGISTRATION_CODE_TTL,
         )
 
-    async def _send_registration_code(self, key: Key, code: str) -> None:
+    async def _send_registration_code(self, key: Key, code: str, account: Account) -> None:
+        if key.kind not in (KeyKind.EMAIL, KeyKind.SMS):
+            return
+        texts = await code_messages.for_account(
+            self._ctx.store, code_messages.REGISTRATION, account.national_number
+        )
         if key.kind == KeyKind.EMAIL:
             await self._ctx.outbox.send_email(
-                key.target, REGISTRATION_SUBJECT, _REGISTRATION_MAIL.format(code=code)
+                key.target, texts.subject, texts.mail.format(code=code)
             )
-        elif key.kind == KeyKind.SMS:
-            await self._ctx.outbox.send_sms(key.target, _REGISTRATION_SMS.format(code=code))
+        else:
+            await self._ctx.outbox.send_sms(key.target, texts.sms.format(code=code))
 
     async def resend(self, account_id: str, key_id: str) -> Key:
         """A new registration code (the old one stops working) for a pending e-mail/SMS key."""
@@ -208,7 +202,7 @@ class Keys:
         fresh = replace(self._counted_send(key, key, now), code=self._registration_code(code, now))
         async with self._ctx.store.atomic():
             await self._ctx.csam_store.save_key(fresh)
-            await self._send_registration_code(fresh, code)
+            await self._send_registration_code(fresh, code, await self.account(account_id))
         return fresh
 
     def otpauth_uri(self, key: Key, account: Account) -> str:

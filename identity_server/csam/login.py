@@ -12,7 +12,7 @@ from authenticator.codes import verify_totp
 from identity_server.core.errors import Conflict, Expired, InvalidInput, NotFound, TooManyAttempts
 from identity_server.core.phone import PhoneNumber
 from identity_server.core.records import Person
-from identity_server.csam import passwords, security_codes
+from identity_server.csam import code_messages, passwords, security_codes
 from identity_server.csam.context import CsamContext
 from identity_server.csam.keys import Keys, is_usable
 from identity_server.csam.levels import KEY_AMR, KEY_LEVELS, KeyKind
@@ -28,15 +28,6 @@ from identity_server.csam.records import (
 
 LOGIN_TTL = security_codes.LOGIN_CODE_TTL
 LOGIN_TRIES = 5
-LOGIN_SUBJECT = "CSAM – Uw beveiligingscode"
-_LOGIN_MAIL = (
-    "Uw beveiligingscode om aan te melden is {code}.\n"
-    "Deze code is 10 minuten geldig. Geef deze code aan niemand door.\n\n"
-    "CSAM – Mijn digitale sleutels"
-)
-_LOGIN_SMS = (
-    "CSAM: uw beveiligingscode is {code}. 10 minuten geldig. Geef deze code aan niemand door."
-)
 
 
 @dataclass(frozen=True)
@@ -140,15 +131,18 @@ class KeyLogins:
                     expires_at=login.expires_at,
                 ),
             )
+        texts = await code_messages.for_account(
+            self._ctx.store, code_messages.LOGIN, account.national_number
+        )
         async with self._ctx.store.atomic():
             await self._ctx.csam_store.save_login(login)
             if kind == KeyKind.EMAIL:
                 await self._ctx.outbox.send_email(
-                    key.target, LOGIN_SUBJECT, _LOGIN_MAIL.format(code=code)
+                    key.target, texts.subject, texts.mail.format(code=code)
                 )
                 sent_to = mask_email(key.target)
             elif kind == KeyKind.SMS:
-                await self._ctx.outbox.send_sms(key.target, _LOGIN_SMS.format(code=code))
+                await self._ctx.outbox.send_sms(key.target, texts.sms.format(code=code))
                 sent_to = mask_phone(key.target)
         return LoginStarted(
             login.login_id, kind, kind != KeyKind.PASSWORD, sent_to, login.expires_at

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
 
 from authenticator.codes import current_code, next_code
 from authenticator.uri import parse_uri
+from identity_server.core.belgian_numbers import national_number
 from identity_server.core.clock import ManualClock
 from identity_server.core.errors import (
     Conflict,
@@ -30,6 +32,7 @@ from .conftest import (
     add_key,
     code_in,
     last_message,
+    link_token,
     register_at_office,
 )
 
@@ -362,3 +365,33 @@ async def test_registration_codes_come_30_seconds_apart_and_5_a_day(
         account_id, again.key.key_id, code_in(await last_message(csam, "+32470112233", "sms"))
     )
     assert key.status == KeyStatus.ACTIVE
+
+
+async def test_codes_are_sent_in_the_persons_language(
+    csam: Csam, officer: Staff, clock: ManualClock
+) -> None:
+    annelies = await csam.ctx.store.get_person(ANNELIES_NN)
+    assert annelies is not None
+    number = national_number(date(1982, 1, 7), "F", 4)
+    await csam.ctx.store.add_person(
+        replace(annelies, national_number=number, language="fr", email="chloe@example.be")
+    )
+    issued = await csam.desk.register(
+        officer, national_number=number, document_kind="eid", document_number="599-1417776-55",
+        document_expires_on=date(2030, 6, 30), email="chloe@example.be", fee_paid=True,
+        confirm_email_reuse=False,
+    )  # fmt: skip
+    token = link_token(await last_message(csam, "chloe@example.be"))
+    registration = await csam.activation.enter_code(token, issued.activation_code)
+    account = await csam.activation.set_credentials(
+        registration.registration_id, "chloe.f", PASSWORD, PASSWORD
+    )
+    await csam.keys.choose(account.account_id, KeyKind.EMAIL)
+    mail = await last_message(csam, "chloe@example.be")
+    assert mail.subject == "CSAM – Mes clés numériques : code d'enregistrement"
+    assert "Votre code d'enregistrement est" in mail.body
+    await add_key(csam, account.account_id, KeyKind.SMS, mobile="0470 98 76 54")
+    await csam.start_key_login("chloe.f", PASSWORD, "sms")
+    sms = await last_message(csam, "+32470987654", "sms")
+    assert sms.body.startswith("CSAM : votre code de sécurité est ")
+    assert "http" not in sms.body
