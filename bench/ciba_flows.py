@@ -258,11 +258,13 @@ def report(figures: dict[str, float]) -> str:
     rows = [
         ("phones connected", f"{figures['phones']:.0f}"),
         ("complete CIBA flows", f"{figures['flows']:.0f}"),
-        ("flows per second", f"{figures['flows_per_s']:.0f}"),
-        ("trivial round trips per second", f"{figures['round_trips_per_s']:.0f}"),
-        ("one flow costs (round trips)", f"{figures['flow_cost_in_round_trips']:.2f}"),
+        # Wall clock: this process, on the other core, limits the round trips more than the
+        # server does, so these ratios flatter the server; its CPU figures below do not.
+        ("wall clock: flows per second", f"{figures['flows_per_s']:.0f}"),
+        ("wall clock: trivial round trips per second", f"{figures['round_trips_per_s']:.0f}"),
+        ("wall clock: one flow costs (round trips)", f"{figures['flow_cost_in_round_trips']:.2f}"),
         (
-            f"ratio to its {ROUND_TRIPS_PER_FLOW} bare round trips",
+            f"wall clock: flow ÷ {ROUND_TRIPS_PER_FLOW} round trips",
             f"{figures['ratio_to_bare_round_trips']:.2f}×",
         ),
         ("push latency p50", f"{figures['push_latency_p50_ms']:.1f} ms"),

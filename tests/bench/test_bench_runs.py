@@ -14,7 +14,7 @@ async def test_ciba_benchmark_completes_and_reports() -> None:
         and figures["push_latency_p99_ms"] >= figures["push_latency_p50_ms"] > 0
     )
     table = report(figures)
-    assert "flows per second" in table and "push latency p99" in table
+    assert "server: flows per CPU-second" in table and "push latency p99" in table
 
 
 async def test_flow_floor_measures_every_part() -> None:
