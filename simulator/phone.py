@@ -329,7 +329,8 @@ class HeadlessPhone:
                 while (event := await events.get()) is not None:
                     yield event
             finally:
-                self._live = None
+                if self._live is ws:
+                    self._live = None
                 reader.cancel()
                 await asyncio.gather(reader, return_exceptions=True)
 
@@ -341,14 +342,15 @@ class HeadlessPhone:
                 if message.type != aiohttp.WSMsgType.TEXT:
                     break
                 data = dict(json.loads(message.data))
-                waiter = self._answers.pop(str(data.get("id")), None)
-                if data.get("type") == "answer_result" and waiter is not None:
-                    if not waiter.done():
-                        waiter.set_result(data)
-                else:
+                if data.get("type") != "answer_result":
                     events.put_nowait(data)
+                    continue
+                waiter = self._answers.pop(str(data.get("id")), None)
+                if waiter is not None and not waiter.done():
+                    waiter.set_result(data)
         finally:
-            self._live = None
+            if self._live is ws:
+                self._live = None
             for waiter in self._answers.values():
                 if not waiter.done():
                     waiter.set_exception(
