@@ -30,7 +30,7 @@ async def ping(request: web.Request) -> web.Response:
 
 async def serve(port: int) -> None:
     app = web.Application()
-    app.router.add_get("/trip", trip)
+    app.router.add_get("/api/health", trip)
     app.router.add_post("/form", form)
     app.router.add_post("/ping", ping)
     runner = web.AppRunner(app, access_log=None)

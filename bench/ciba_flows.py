@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -144,20 +145,30 @@ async def _flows(
     return time.perf_counter() - began
 
 
-async def _round_trips(
-    session: aiohttp.ClientSession, url: str, concurrency: int, count: int
-) -> float:
+async def run_concurrently(
+    count: int, concurrency: int, one: Callable[[], Awaitable[None]]
+) -> None:
+    """`one()` `count` times, `concurrency` at a time."""
     remaining = count
 
     async def worker() -> None:
         nonlocal remaining
         while remaining > 0:
             remaining -= 1
-            async with session.get(url + "/api/health") as response:
-                await response.read()
+            await one()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+async def _round_trips(
+    session: aiohttp.ClientSession, url: str, concurrency: int, count: int
+) -> float:
+    async def trip() -> None:
+        async with session.get(url + "/api/health") as response:
+            await response.read()
 
     began = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await run_concurrently(count, concurrency, trip)
     return time.perf_counter() - began
 
 

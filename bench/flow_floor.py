@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,11 +29,11 @@ import aiohttp
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from bench.ciba_flows import ROUND_TRIPS_PER_FLOW, _cpu_seconds
+from bench.ciba_flows import ROUND_TRIPS_PER_FLOW, _cpu_seconds, run_concurrently
 from identity_server.oidc.records import CibaRequest, Grant, PushRequest, PushStatus
 from identity_server.oidc.store import SqliteOidcStore
 from identity_server.store.sqlite import SqliteStore
-from tests.e2e.server import free_port
+from tests.e2e.server import free_port, wait_ready
 
 CONCURRENCY = 30
 FORM = b"scope=openid&login_hint=%2B32470000001&binding_message=bench+1&client_notification_token=t"
@@ -98,18 +98,6 @@ def crypto_costs(count: int = 2000) -> tuple[float, float]:
     return verify, sign
 
 
-async def _load(count: int, one: Callable[[], Awaitable[None]]) -> None:
-    remaining = count
-
-    async def worker() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
-            await one()
-
-    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-
-
 async def main(requests: int, samples: int = 2000) -> dict[str, float]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -118,17 +106,11 @@ async def main(requests: int, samples: int = 2000) -> dict[str, float]:
         command = ["taskset", "-c", "0", *command]
     server = subprocess.Popen(command)  # noqa: S603, ASYNC220 - our own module, before timing
     try:
+        await wait_ready(url, server)
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-            for _ in range(100):
-                try:
-                    async with session.get(url + "/trip") as response:
-                        await response.read()
-                    break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.05)
 
             async def trip() -> None:
-                async with session.get(url + "/trip") as response:
+                async with session.get(url + "/api/health") as response:
                     await response.read()
 
             async def form() -> None:
@@ -150,13 +132,13 @@ async def main(requests: int, samples: int = 2000) -> dict[str, float]:
 
             figures: dict[str, float] = {}
             for name, one in (("trip", trip), ("form", form)):
-                await _load(min(requests, 500), one)  # warm-up
+                await run_concurrently(min(requests, 500), CONCURRENCY, one)  # warm-up
                 before = _cpu_seconds(server.pid)
-                await _load(requests, one)
+                await run_concurrently(requests, CONCURRENCY, one)
                 figures[name] = max(_cpu_seconds(server.pid) - before, 0.01) / requests
-            await _load(min(requests, 500), ping)
+            await run_concurrently(min(requests, 500), CONCURRENCY, ping)
             began = time.process_time()
-            await _load(requests, ping)
+            await run_concurrently(requests, CONCURRENCY, ping)
             # What sending costs the sender (this process), as the ping costs `sleutel serve`.
             figures["ping"] = (time.process_time() - began) / requests
     finally:

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from identity_server.core.records import Person
 from identity_server.store.base import Store
-
-LANGUAGES = ("nl", "fr", "en", "de")
 
 
 @dataclass(frozen=True)
@@ -89,10 +86,7 @@ LOGIN = {
 }
 
 
-def in_language(texts: dict[str, CodeTexts], person: Person | None) -> CodeTexts:
-    """The person's language from the register; Dutch when unknown."""
-    return texts.get(person.language if person else "nl", texts["nl"])
-
-
 async def for_account(store: Store, texts: dict[str, CodeTexts], national_number: str) -> CodeTexts:
-    return in_language(texts, await store.get_person(national_number))
+    """In the person's language from the register; Dutch when unknown."""
+    person = await store.get_person(national_number)
+    return texts.get(person.language if person else "nl", texts["nl"])

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import math
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from authenticator.codes import verify_totp
 from authenticator.uri import OtpAccount, to_uri
@@ -130,7 +130,9 @@ class Keys:
             ]
             if code:
                 # Choosing the key again, even after removing it, counts as a resend.
-                key = self._counted_send(key, max(same_kind, key=_last_sent, default=None), now)
+                sent = [k for k in same_kind if k.code_sent_at is not None]
+                last = max(sent, key=lambda k: k.code_sent_at or now, default=None)
+                key = self._counted_send(key, last, now)
             for other in same_kind:
                 if other.status == KeyStatus.PENDING:
                     await self._ctx.csam_store.save_key(
@@ -346,7 +348,3 @@ class Keys:
         )
         await self._ctx.csam_store.update_account(updated)
         return updated
-
-
-def _last_sent(key: Key) -> datetime:
-    return key.code_sent_at or datetime.min.replace(tzinfo=UTC)

@@ -149,13 +149,18 @@ async def test_known_browser_skips_icon_matching_until_thirty_days(
     assert "data-icon" in html
 
 
-async def _pending_login(
-    oauth: AsyncOAuth2Client, issuer: str, browser: aiohttp.ClientSession, phone: HeadlessPhone
-) -> tuple[dict[str, object], str, str]:
+async def _authorization_url(oauth: AsyncOAuth2Client, issuer: str) -> str:
     meta = await _discovery(oauth, issuer)
     url, _ = oauth.create_authorization_url(
         meta["authorization_endpoint"], code_verifier=generate_token(48), nonce="n"
     )
+    return str(url)
+
+
+async def _pending_login(
+    oauth: AsyncOAuth2Client, issuer: str, browser: aiohttp.ClientSession, phone: HeadlessPhone
+) -> tuple[dict[str, object], str, str]:
+    url = await _authorization_url(oauth, issuer)
     html, base = await _login_in_browser(browser, url, "0494001268")
     (pending,) = await phone.pending_requests()
     icon = re.search(r'data-icon="([a-z]+)"', html)
@@ -300,10 +305,7 @@ async def test_a_phone_full_of_waiting_requests_refuses_one_more_login(
     assert relying_party is not None
     for _ in range(services.push.max_pending):
         await services.push.create(identity, relying_party, scopes=("openid",), acr="advanced")
-    meta = await _discovery(oauth, issuer)
-    url, _ = oauth.create_authorization_url(
-        meta["authorization_endpoint"], code_verifier=generate_token(48), nonce="n"
-    )
+    url = await _authorization_url(oauth, issuer)
     async with browser.get(url) as page:
         login = page.url.with_query({})
     async with browser.post(login, data={"region": "BE", "phone": "0494001268"}) as refused:
