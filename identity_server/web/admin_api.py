@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import hmac
-import json
 from datetime import date
+from typing import Annotated, Any, NotRequired, TypedDict
 
 from aiohttp import web
+from msgspec import Meta, Struct
 
-from identity_server.core.errors import InvalidInput, NotFound, Unauthorized
+from identity_server.core.errors import NotFound, Unauthorized
 from identity_server.core.records import Address
 from identity_server.oidc.records import Client
 from identity_server.web import views
-from identity_server.web.body import Fields, json_fields, json_response, query_fields
+from identity_server.web.body import json_response
+from identity_server.web.endpoints import Endpoints
 from identity_server.web.keys import SERVICES
 
-routes = web.RouteTableDef()
+routes = Endpoints("admin")
 
 
 def _require_admin(request: web.Request) -> None:
@@ -27,23 +29,48 @@ def _require_admin(request: web.Request) -> None:
         )
 
 
-def _date(raw: str, field: str) -> date:
-    try:
-        return date.fromisoformat(raw)
-    except ValueError as exc:
-        raise InvalidInput(
-            f"'{field}' must be a date like 1982-01-07", code="invalid_field", field=field
-        ) from exc
+Short = Annotated[str, Meta(max_length=100)]
+NationalNumber = Annotated[str, Meta(max_length=16)]
+Country = Annotated[str, Meta(max_length=2)]
+BankId = Annotated[str, Meta(max_length=32)]
 
 
-@routes.get("/api/admin/people")
+class People(TypedDict):
+    people: list[views.PersonView]
+
+
+class NewPerson(Struct, kw_only=True):
+    """A fictional person; the national (or BIS) number is chosen if not given."""
+
+    first_names: Short
+    last_name: Short
+    birth_date: date
+    birth_place: Short
+    sex: Annotated[str, Meta(max_length=1)]
+    nationality: Country = "BE"
+    street: Short
+    postal_code: Annotated[str, Meta(max_length=10)]
+    municipality: Short
+    country: Country = "BE"
+    language: Annotated[str, Meta(max_length=2)] = "nl"
+    email: Annotated[str, Meta(max_length=254)]
+    national_number: NationalNumber | None = None
+    kind: Annotated[str, Meta(max_length=3)] = "nn"
+
+
+@routes.get("/api/admin/people", "Every person", auth="admin", answers={200: People})
 async def list_people(request: web.Request) -> web.Response:
     _require_admin(request)
     people = await request.app[SERVICES].store.list_people()
-    return json_response({"people": [views.person(p) for p in people]})
+    return json_response(People(people=[views.person(p) for p in people]))
 
 
-@routes.get("/api/admin/people/{national_number}")
+@routes.get(
+    "/api/admin/people/{national_number}",
+    "One person",
+    auth="admin",
+    answers={200: views.PersonView},
+)
 async def show_person(request: web.Request) -> web.Response:
     _require_admin(request)
     person = await request.app[SERVICES].registers.person(
@@ -52,166 +79,242 @@ async def show_person(request: web.Request) -> web.Response:
     return json_response(views.person(person))
 
 
-@routes.post("/api/admin/people")
-async def add_person(request: web.Request) -> web.Response:
+@routes.post(
+    "/api/admin/people",
+    "Add a person to the national register",
+    auth="admin",
+    body=NewPerson,
+    answers={201: views.PersonView},
+)
+async def add_person(request: web.Request, body: NewPerson) -> web.Response:
     _require_admin(request)
-    f = await json_fields(request)
     person = await request.app[SERVICES].registers.add_person(
-        first_names=f.text("first_names", max_length=100),
-        last_name=f.text("last_name", max_length=100),
-        birth_date=_date(f.text("birth_date", max_length=10), "birth_date"),
-        birth_place=f.text("birth_place", max_length=100),
-        sex=f.text("sex", max_length=1),
-        nationality=f.text("nationality", max_length=2, required=False, default="BE"),
-        address=Address(
-            f.text("street", max_length=100),
-            f.text("postal_code", max_length=10),
-            f.text("municipality", max_length=100),
-            f.text("country", max_length=2, required=False, default="BE"),
-        ),
-        language=f.text("language", max_length=2, required=False, default="nl"),
-        email=f.text("email", max_length=254),
-        national_number=f.text("national_number", max_length=16, required=False) or None,
-        kind=f.text("kind", max_length=3, required=False, default="nn"),
+        first_names=body.first_names,
+        last_name=body.last_name,
+        birth_date=body.birth_date,
+        birth_place=body.birth_place,
+        sex=body.sex,
+        nationality=body.nationality,
+        address=Address(body.street, body.postal_code, body.municipality, body.country),
+        language=body.language,
+        email=body.email,
+        national_number=body.national_number,
+        kind=body.kind,
     )
     return json_response(views.person(person), status=201)
 
 
-@routes.get("/api/admin/cards")
-async def list_cards(request: web.Request) -> web.Response:
-    _require_admin(request)
-    nn = query_fields(request).text("national_number", max_length=16, required=False) or None
-    cards = await request.app[SERVICES].store.list_cards(nn)
-    return json_response({"cards": [views.card(c) for c in cards]})
+class Cards(TypedDict):
+    cards: list[views.CardView]
 
 
-@routes.post("/api/admin/cards")
-async def issue_card(request: web.Request) -> web.Response:
+class CardFilter(Struct):
+    national_number: NationalNumber | None = None
+
+
+class NewCard(Struct, kw_only=True):
+    national_number: NationalNumber
+    issue_place: Short = "Brussel"
+    pin: Annotated[str, Meta(max_length=12)] | None = None
+    puk: Annotated[str, Meta(max_length=12)] | None = None
+
+
+class IssuedCard(views.CardView):
+    """The card with its PIN and PUK, shown once like the PIN letter: only hashes are kept."""
+
+    pin: str
+    puk: str
+
+
+@routes.get("/api/admin/cards", "eID cards", auth="admin", query=CardFilter, answers={200: Cards})
+async def list_cards(request: web.Request, query: CardFilter) -> web.Response:
     _require_admin(request)
-    f = await json_fields(request)
+    cards = await request.app[SERVICES].store.list_cards(query.national_number)
+    return json_response(Cards(cards=[views.card(c) for c in cards]))
+
+
+@routes.post(
+    "/api/admin/cards", "Issue an eID card", auth="admin", body=NewCard, answers={201: IssuedCard}
+)
+async def issue_card(request: web.Request, body: NewCard) -> web.Response:
+    _require_admin(request)
     issued = await request.app[SERVICES].registers.issue_card(
-        f.text("national_number", max_length=16),
-        issue_place=f.text("issue_place", max_length=100, required=False, default="Brussel"),
-        pin=f.text("pin", max_length=12, required=False) or None,
-        puk=f.text("puk", max_length=12, required=False) or None,
+        body.national_number, issue_place=body.issue_place, pin=body.pin, puk=body.puk
     )
-    # Shown once, like the PIN letter: only hashes are kept.
-    body = views.card(issued.card) | {"pin": issued.pin, "puk": issued.puk}
-    return json_response(body, status=201)
+    answer = IssuedCard(**views.card(issued.card), pin=issued.pin, puk=issued.puk)
+    return json_response(answer, status=201)
 
 
-@routes.get("/api/admin/banks")
+class Banks(TypedDict):
+    banks: list[views.BankView]
+
+
+class NewBank(Struct, kw_only=True):
+    bank_id: BankId
+    name: Short
+    country: Country = "BE"
+
+
+@routes.get("/api/admin/banks", "Banks", auth="admin", answers={200: Banks})
 async def list_banks(request: web.Request) -> web.Response:
     _require_admin(request)
-    return json_response(
-        {"banks": [views.bank(b) for b in await request.app[SERVICES].store.list_banks()]}
-    )
+    banks = await request.app[SERVICES].store.list_banks()
+    return json_response(Banks(banks=[views.bank(b) for b in banks]))
 
 
-@routes.post("/api/admin/banks")
-async def add_bank(request: web.Request) -> web.Response:
+@routes.post(
+    "/api/admin/banks", "Add a bank", auth="admin", body=NewBank, answers={201: views.BankView}
+)
+async def add_bank(request: web.Request, body: NewBank) -> web.Response:
     _require_admin(request)
-    f = await json_fields(request)
-    bank = await request.app[SERVICES].registers.add_bank(
-        f.text("bank_id", max_length=32),
-        f.text("name", max_length=100),
-        f.text("country", max_length=2, required=False, default="BE"),
-    )
+    bank = await request.app[SERVICES].registers.add_bank(body.bank_id, body.name, body.country)
     return json_response(views.bank(bank), status=201)
 
 
-@routes.get("/api/admin/customers")
-async def list_customers(request: web.Request) -> web.Response:
-    _require_admin(request)
-    bank_id = query_fields(request).text("bank_id", max_length=32, required=False) or None
-    customers = await request.app[SERVICES].store.list_customers(bank_id)
-    return json_response({"customers": [views.customer(c) for c in customers]})
+class Customers(TypedDict):
+    customers: list[views.CustomerView]
 
 
-@routes.post("/api/admin/customers")
-async def add_customer(request: web.Request) -> web.Response:
+class CustomerFilter(Struct):
+    bank_id: BankId | None = None
+
+
+class NewCustomer(Struct, kw_only=True):
+    bank_id: BankId
+    national_number: NationalNumber
+
+
+@routes.get(
+    "/api/admin/customers",
+    "Bank customers",
+    auth="admin",
+    query=CustomerFilter,
+    answers={200: Customers},
+)
+async def list_customers(request: web.Request, query: CustomerFilter) -> web.Response:
     _require_admin(request)
-    f = await json_fields(request)
+    customers = await request.app[SERVICES].store.list_customers(query.bank_id)
+    return json_response(Customers(customers=[views.customer(c) for c in customers]))
+
+
+@routes.post(
+    "/api/admin/customers",
+    "Make a person a bank's customer, with a digipass",
+    auth="admin",
+    body=NewCustomer,
+    answers={201: views.CustomerView},
+)
+async def add_customer(request: web.Request, body: NewCustomer) -> web.Response:
+    _require_admin(request)
     customer = await request.app[SERVICES].registers.add_customer(
-        f.text("bank_id", max_length=32), f.text("national_number", max_length=16)
+        body.bank_id, body.national_number
     )
     return json_response(views.customer(customer), status=201)
 
 
-@routes.get("/api/admin/identities")
+class IdentityWithDevices(views.IdentityView):
+    devices: list[views.DeviceView]
+
+
+class Identities(TypedDict):
+    identities: list[IdentityWithDevices]
+
+
+@routes.get(
+    "/api/admin/identities", "Identities and their devices", auth="admin", answers={200: Identities}
+)
 async def list_identities(request: web.Request) -> web.Response:
     _require_admin(request)
     services = request.app[SERVICES]
     out = []
     for identity in await services.store.list_identities():
         devices = await services.store.devices_of(identity.identity_id)
-        out.append(views.identity(identity) | {"devices": [views.device(d) for d in devices]})
-    return json_response({"identities": out})
+        out.append(
+            IdentityWithDevices(
+                **views.identity(identity), devices=[views.device(d) for d in devices]
+            )
+        )
+    return json_response(Identities(identities=out))
 
 
-def _client_view(client: Client) -> dict[str, object]:
-    return {
-        "client_id": client.client_id,
-        "name": client.name,
-        "redirect_uris": list(client.redirect_uris),
-        "auth_method": client.auth_method,
-        "scopes": list(client.scopes),
-        "ciba_mode": client.ciba_mode,
-        "notification_endpoint": client.notification_endpoint,
-        "id_token_alg": client.id_token_alg,
-    }
+class ClientView(TypedDict):
+    client_id: str
+    name: str
+    redirect_uris: list[str]
+    auth_method: str
+    scopes: list[str]
+    ciba_mode: str
+    notification_endpoint: str
+    id_token_alg: str
+    client_secret: NotRequired[str]
 
 
-@routes.get("/api/admin/clients")
+class Clients(TypedDict):
+    clients: list[ClientView]
+
+
+class NewClient(Struct, kw_only=True):
+    """A relying party. `client_secret_basic` clients get a secret in the answer, once;
+    `private_key_jwt` clients register their public keys as `jwks`."""
+
+    client_id: Annotated[str, Meta(max_length=64)]
+    name: Annotated[str, Meta(max_length=80)]
+    redirect_uris: Annotated[list[Annotated[str, Meta(max_length=500)]], Meta(max_length=10)] = []
+    auth_method: Annotated[str, Meta(max_length=32)] = "client_secret_basic"
+    scopes: Annotated[list[Annotated[str, Meta(max_length=40)]], Meta(max_length=20)] | None = None
+    ciba_mode: Annotated[str, Meta(max_length=8)] = "poll"
+    notification_endpoint: Annotated[str, Meta(max_length=500)] = ""
+    id_token_alg: Annotated[str, Meta(max_length=8)] = "RS256"
+    jwks: dict[str, Any] | None = None
+
+
+def _client_view(client: Client) -> ClientView:
+    return ClientView(
+        client_id=client.client_id,
+        name=client.name,
+        redirect_uris=list(client.redirect_uris),
+        auth_method=client.auth_method,
+        scopes=list(client.scopes),
+        ciba_mode=client.ciba_mode,
+        notification_endpoint=client.notification_endpoint,
+        id_token_alg=client.id_token_alg,
+    )
+
+
+@routes.get("/api/admin/clients", "Relying parties", auth="admin", answers={200: Clients})
 async def list_clients(request: web.Request) -> web.Response:
     _require_admin(request)
     clients = await request.app[SERVICES].oidc_store.list_clients()
-    return json_response({"clients": [_client_view(c) for c in clients]})
+    return json_response(Clients(clients=[_client_view(c) for c in clients]))
 
 
-@routes.post("/api/admin/clients")
-async def register_client(request: web.Request) -> web.Response:
-    """Register or replace a relying party; the secret is in this answer only."""
+@routes.post(
+    "/api/admin/clients",
+    "Register or replace a relying party; the secret is in this answer only",
+    auth="admin",
+    body=NewClient,
+    answers={201: ClientView},
+)
+async def register_client(request: web.Request, body: NewClient) -> web.Response:
     _require_admin(request)
-    raw = await request.read()
-    try:
-        data = json.loads(raw or b"{}")
-    except ValueError as exc:
-        raise InvalidInput("The body is not valid JSON", code="invalid_json") from exc
-    if not isinstance(data, dict):
-        raise InvalidInput("The body must be a JSON object", code="invalid_json")
-    f = Fields(data)
-    uris = data.get("redirect_uris", [])
-    scopes = data.get("scopes")
-    jwks = data.get("jwks")
-    if not isinstance(uris, list) or not all(isinstance(u, str) for u in uris) or len(uris) > 10:
-        raise InvalidInput("redirect_uris must be a list of up to 10 URLs", code="invalid_field")
-    if scopes is not None and (
-        not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes)
-    ):
-        raise InvalidInput("scopes must be a list of strings", code="invalid_field")
-    if jwks is not None and not isinstance(jwks, dict):
-        raise InvalidInput("jwks must be a JSON Web Key Set object", code="invalid_jwks")
     client, secret = await request.app[SERVICES].clients.register(
-        client_id=f.text("client_id", max_length=64),
-        name=f.text("name", max_length=80),
-        redirect_uris=uris,
-        auth_method=f.text(
-            "auth_method", max_length=32, required=False, default="client_secret_basic"
-        ),
-        scopes=scopes,
-        ciba_mode=f.text("ciba_mode", max_length=8, required=False, default="poll"),
-        notification_endpoint=f.text("notification_endpoint", max_length=500, required=False),
-        id_token_alg=f.text("id_token_alg", max_length=8, required=False, default="RS256"),
-        jwks=jwks,
+        client_id=body.client_id,
+        name=body.name,
+        redirect_uris=body.redirect_uris,
+        auth_method=body.auth_method,
+        scopes=body.scopes,
+        ciba_mode=body.ciba_mode,
+        notification_endpoint=body.notification_endpoint,
+        id_token_alg=body.id_token_alg,
+        jwks=body.jwks,
     )
-    body = _client_view(client)
+    answer = _client_view(client)
     if secret:
-        body["client_secret"] = secret
-    return json_response(body, status=201)
+        answer["client_secret"] = secret
+    return json_response(answer, status=201)
 
 
-@routes.delete("/api/admin/clients/{client_id}")
+@routes.delete("/api/admin/clients/{client_id}", "Remove a relying party", auth="admin")
 async def remove_client(request: web.Request) -> web.Response:
     _require_admin(request)
     if not await request.app[SERVICES].oidc_store.delete_client(
@@ -221,7 +324,16 @@ async def remove_client(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.post("/api/admin/keys/rotate")
+class ActiveKeys(TypedDict):
+    active: list[str]
+
+
+@routes.post(
+    "/api/admin/keys/rotate",
+    "Rotate the ID-token signing keys (the old ones stay published for a while)",
+    auth="admin",
+    answers={200: ActiveKeys},
+)
 async def rotate_keys(request: web.Request) -> web.Response:
     _require_admin(request)
-    return json_response({"active": await request.app[SERVICES].signing_keys.rotate()})
+    return json_response(ActiveKeys(active=await request.app[SERVICES].signing_keys.rotate()))

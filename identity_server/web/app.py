@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import TypedDict
 
 import aiohttp
 from aiohttp import web
@@ -19,6 +20,7 @@ from identity_server.web import (
     hub_pages,
     oidc_api,
     oidc_pages,
+    openapi,
     outbox_page,
     phone_api,
     phone_requests_api,
@@ -28,6 +30,7 @@ from identity_server.web import (
     csam as csam_web,
 )
 from identity_server.web.body import json_response
+from identity_server.web.endpoints import Endpoints
 from identity_server.web.errors import PAGE_ERROR_RENDERER, error_middleware
 from identity_server.web.keys import LIVE_EVENTS, LIVE_HUB, SERVICES, SETTINGS
 from identity_server.web.live import HttpDelivery, LiveEvents, LiveHub
@@ -38,12 +41,26 @@ PURGE_EVERY_SECONDS = 300.0
 CIBA_SWEEP_SECONDS = 2.0
 
 
+routes = Endpoints("sandbox")
+
+
+class Health(TypedDict):
+    status: str
+
+
+@routes.get("/", "The sandbox's home page")
 async def home(request: web.Request) -> web.Response:
     return render(request, "home.html")
 
 
+@routes.get("/api/health", "Whether the server answers", answers={200: Health})
 async def health(request: web.Request) -> web.Response:
-    return json_response({"status": "ok"})
+    return json_response(Health(status="ok"))
+
+
+async def _nosniff(request: web.Request, response: web.StreamResponse) -> None:
+    # Browsers must not guess a type other than the one declared (a captured message, an upload).
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
 
 
 def _every(
@@ -88,8 +105,9 @@ def create_app(
     app[LIVE_HUB] = hub
     app[LIVE_EVENTS] = events = LiveEvents(services, hub)
     services.push.events = events
-    app.router.add_get("/", home)
-    app.router.add_get("/api/health", health)
+    app[openapi.OPENAPI_DOC] = {}
+    app.on_response_prepare.append(_nosniff)
+    app.router.add_routes(routes)
     app.router.add_static("/static", Path(__file__).parent / "static")
     for module in (
         phone_api,
@@ -101,6 +119,7 @@ def create_app(
         oidc_api,
         oidc_pages,
         hub_pages,
+        openapi,
     ):
         app.router.add_routes(module.routes)
     app[csam_web.CSAM] = services.csam

@@ -10,6 +10,7 @@ from aiohttp import web
 from identity_server.core.errors import SleutelError
 from identity_server.oidc.errors import InvalidClient, InvalidToken, OAuthError
 from identity_server.web.body import json_response
+from identity_server.web.endpoints import endpoint_of
 
 log = logging.getLogger("sleutel.http")
 
@@ -18,6 +19,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PageRenderer = Callable[[web.Request, SleutelError], Awaitable[web.StreamResponse]]
 PAGE_ERROR_RENDERER: web.AppKey[PageRenderer] = web.AppKey("page_error_renderer")
 
+_API_PATHS = ("/api/", "/oidc/token", "/oidc/bc-authorize", "/oidc/userinfo")
 _HTTP_CODES = {
     400: "invalid_request",
     401: "unauthorized",
@@ -45,9 +47,14 @@ def json_error(
 
 
 def _wants_page(request: web.Request) -> bool:
-    return not request.path.startswith(
-        ("/api/", "/oidc/token", "/oidc/bc-authorize", "/oidc/userinfo")
-    ) and (PAGE_ERROR_RENDERER in request.app)
+    """Pages answer errors with a page; APIs, and every route that declares a JSON answer, in
+    JSON."""
+    if PAGE_ERROR_RENDERER not in request.app or request.path.startswith(_API_PATHS):
+        return False
+    spec = endpoint_of(request.match_info.handler)
+    return spec is None or not any(
+        isinstance(answer, type) or answer == "application/json" for answer in spec.answers.values()
+    )
 
 
 @web.middleware
@@ -75,9 +82,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             response.headers["Retry-After"] = str(exc.details["retry_after"])
         return response
     except web.HTTPException as exc:
-        if exc.status < 400 or _wants_page(request):
+        if exc.status < 400:
             raise
         code = _HTTP_CODES.get(exc.status, "http_error")
+        if _wants_page(request):
+            refusal = SleutelError(exc.reason, code=code)
+            refusal.status = exc.status
+            return await request.app[PAGE_ERROR_RENDERER](request, refusal)
         return json_error(exc.status, code, exc.reason)
     except Exception:
         # Never a stack trace to the client; the log keeps it (no request bodies, so no secrets).

@@ -46,6 +46,9 @@ def render(
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Content-Security-Policy"] = "default-src 'self'; frame-ancestors 'none'"
+    if error is not None:
+        # Scripts (and the fuzz suite) read the stable code without parsing the page.
+        response.headers["Sleutel-Error"] = error.code
     if request.query.get("lang") in i18n.LANGUAGES:
         response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True)
     return response

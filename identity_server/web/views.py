@@ -1,8 +1,9 @@
-"""JSON shapes of the records; secrets (hashes, sealed keys) never leave through these."""
+"""JSON shapes of the records; secrets (hashes, sealed keys) never leave through these. The
+TypedDicts are the answers' schemas in the API document, and mypy holds the functions to them."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from identity_server.core.belgian_numbers import format_card_number, format_national_number
 from identity_server.core.phone import PhoneNumber
@@ -19,7 +20,106 @@ from identity_server.core.records import (
 from identity_server.store.base import Store
 
 
-def person(p: Person) -> dict[str, Any]:
+class AddressView(TypedDict):
+    street: str
+    postal_code: str
+    municipality: str
+    country: str
+
+
+class PersonView(TypedDict):
+    """A person of the national register."""
+
+    national_number: str
+    national_number_display: str
+    number_kind: str
+    first_names: str
+    last_name: str
+    birth_date: str
+    birth_place: str
+    sex: str
+    nationality: str
+    address: AddressView
+    language: str
+    email: str
+
+
+class CardView(TypedDict):
+    """An eID card (its PIN and PUK are never shown again after issue)."""
+
+    card_number: str
+    card_number_display: str
+    national_number: str
+    valid_from: str
+    valid_until: str
+    issue_place: str
+    blocked: bool
+    pin_tries_left: int
+    holder: NotRequired[str]
+
+
+class BankView(TypedDict):
+    bank_id: str
+    name: str
+    country: str
+
+
+class CustomerView(TypedDict):
+    bank_id: str
+    customer_number: str
+    national_number: str
+    digipass_serial: str
+
+
+class IdentityView(TypedDict):
+    """An identity bound to a phone number."""
+
+    identity_id: str
+    national_number: str
+    phone: str
+    phone_display: str
+    email: str
+    status: str
+    onboarded_via: str
+    created_at: str
+    blocked_reason: NotRequired[str]
+    first_names: NotRequired[str]
+    last_name: NotRequired[str]
+
+
+class DeviceView(TypedDict):
+    device_id: str
+    status: str
+    created_at: str
+
+
+class OnboardingView(TypedDict):
+    """An onboarding in progress: its step says what the phone does next."""
+
+    onboarding_id: str
+    method: str
+    phone: str
+    phone_display: str
+    step: str
+    expires_at: str
+    id_country: NotRequired[str]
+    bank_id: NotRequired[str]
+    sms_code_expires_at: NotRequired[str]
+    sms_tries_left: NotRequired[int]
+
+
+class MessageView(TypedDict):
+    """An SMS or e-mail captured by the outbox."""
+
+    id: int
+    channel: str
+    to: str
+    subject: str
+    body: str
+    created_at: str
+
+
+def person(p: Person) -> PersonView:
     return {
         "national_number": p.national_number,
         "national_number_display": format_national_number(p.national_number),
@@ -41,8 +141,8 @@ def person(p: Person) -> dict[str, Any]:
     }
 
 
-def card(c: Card, holder: Person | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
+def card(c: Card, holder: Person | None = None) -> CardView:
+    out: CardView = {
         "card_number": c.card_number,
         "card_number_display": format_card_number(c.card_number),
         "national_number": c.national_number,
@@ -57,11 +157,11 @@ def card(c: Card, holder: Person | None = None) -> dict[str, Any]:
     return out
 
 
-def bank(b: Bank) -> dict[str, Any]:
+def bank(b: Bank) -> BankView:
     return {"bank_id": b.bank_id, "name": b.name, "country": b.country}
 
 
-def customer(c: BankCustomer) -> dict[str, Any]:
+def customer(c: BankCustomer) -> CustomerView:
     return {
         "bank_id": c.bank_id,
         "customer_number": c.customer_number,
@@ -70,8 +170,8 @@ def customer(c: BankCustomer) -> dict[str, Any]:
     }
 
 
-def identity(i: Identity, p: Person | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
+def identity(i: Identity, p: Person | None = None) -> IdentityView:
+    out: IdentityView = {
         "identity_id": i.identity_id,
         "national_number": i.national_number,
         "phone": i.phone,
@@ -89,7 +189,7 @@ def identity(i: Identity, p: Person | None = None) -> dict[str, Any]:
     return out
 
 
-def device(d: Device) -> dict[str, Any]:
+def device(d: Device) -> DeviceView:
     return {
         "device_id": d.device_id,
         "status": d.status.value,
@@ -97,8 +197,8 @@ def device(d: Device) -> dict[str, Any]:
     }
 
 
-def onboarding(o: Onboarding) -> dict[str, Any]:
-    out: dict[str, Any] = {
+def onboarding(o: Onboarding) -> OnboardingView:
+    out: OnboardingView = {
         "onboarding_id": o.onboarding_id,
         "method": o.method,
         "phone": o.phone,
@@ -116,7 +216,7 @@ def onboarding(o: Onboarding) -> dict[str, Any]:
     return out
 
 
-def message(m: Message) -> dict[str, Any]:
+def message(m: Message) -> MessageView:
     return {
         "id": m.message_id,
         "channel": m.channel,
@@ -127,6 +227,6 @@ def message(m: Message) -> dict[str, Any]:
     }
 
 
-async def reader_cards(store: Store) -> list[dict[str, Any]]:
+async def reader_cards(store: Store) -> list[CardView]:
     """The cards one can 'insert' into the virtual card reader: number, holder, state."""
     return [card(c, await store.get_person(c.national_number)) for c in await store.list_cards()]

@@ -1,0 +1,113 @@
+"""Routes that declare what they take and give: the models a handler's input is validated with are
+the ones the API document is generated from, so the two cannot drift.
+
+A handler declared with `query=`, `body=` (JSON) or `form=` (urlencoded, or multipart where
+`multipart=True`) receives the validated model as the keyword argument of that name."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from identity_server.core.errors import InvalidInput, SleutelError
+from identity_server.web.body import form_pairs, from_json, from_pairs, json_body, query_pairs
+
+Handler = Callable[..., Awaitable[web.StreamResponse]]
+HTML = "text/html"
+# How each kind of caller proves who it is; the names are the document's security schemes.
+AUTH_SCHEMES = ("admin", "device", "client", "bearer", "session")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What the API document says of one route. `answers` maps a status to a model (a msgspec
+    Struct or TypedDict), `HTML`, another media type, or None for an empty answer."""
+
+    summary: str
+    tag: str
+    query: type[Any] | None = None
+    body: type[Any] | None = None
+    form: type[Any] | None = None
+    multipart: bool = False
+    answers: Mapping[int, Any] = field(default_factory=dict)
+    auth: str | None = None
+    frames_in: tuple[type[Any], ...] = ()
+    frames_out: tuple[type[Any], ...] = ()
+    oauth_errors: bool = False
+    description: str = ""
+
+
+ENDPOINT_ATTRIBUTE = "__sleutel_endpoint__"
+Refusal = Callable[[InvalidInput], SleutelError]
+
+
+def endpoint_of(handler: Any) -> Endpoint | None:
+    return getattr(handler, ENDPOINT_ATTRIBUTE, None)
+
+
+def _keep(exc: InvalidInput) -> SleutelError:
+    return exc
+
+
+def declare(spec: Endpoint, refuse: Refusal = _keep) -> Callable[[Handler], Handler]:
+    """Wrap a handler so its inputs are parsed and validated by the declared models first."""
+
+    def decorate(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            kwargs: dict[str, Any] = {}
+            try:
+                if spec.query is not None:
+                    kwargs["query"] = from_pairs(query_pairs(request), spec.query)
+                if spec.body is not None:
+                    kwargs["body"] = from_json(await json_body(request), spec.body)
+                if spec.form is not None:
+                    fields, files = await form_pairs(request)
+                    kwargs["form"] = from_pairs(fields, spec.form, files)
+            except InvalidInput as exc:
+                raise refuse(exc) from None
+            return await handler(request, **kwargs)
+
+        setattr(wrapped, ENDPOINT_ATTRIBUTE, spec)
+        return wrapped
+
+    return decorate
+
+
+class Endpoints(web.RouteTableDef):
+    """A route table whose every route declares its endpoint; one per module, with its tag."""
+
+    def __init__(self, tag: str, *, refuse: Refusal = _keep) -> None:
+        super().__init__()
+        self.tag = tag
+        self._refuse = refuse
+
+    def endpoint(
+        self, method: str, path: str, summary: str, **spec: Any
+    ) -> Callable[[Handler], Handler]:
+        if spec.get("auth") not in (None, *AUTH_SCHEMES):
+            raise ValueError(f"unknown auth scheme {spec['auth']!r}")
+        declared = Endpoint(summary=summary, tag=spec.pop("tag", self.tag), **spec)
+
+        def register(handler: Handler) -> Handler:
+            wrapped = declare(declared, self._refuse)(handler)
+            self.route(method, path)(wrapped)
+            return wrapped
+
+        return register
+
+    def get(self, path: str, summary: str = "", **spec: Any) -> Callable[[Handler], Handler]:
+        spec.setdefault("answers", {200: HTML})
+        return self.endpoint("GET", path, summary, **spec)
+
+    def post(self, path: str, summary: str = "", **spec: Any) -> Callable[[Handler], Handler]:
+        spec.setdefault("answers", {200: HTML})
+        return self.endpoint("POST", path, summary, **spec)
+
+    def delete(self, path: str, summary: str = "", **spec: Any) -> Callable[[Handler], Handler]:
+        spec.setdefault("answers", {204: None})
+        return self.endpoint("DELETE", path, summary, **spec)
