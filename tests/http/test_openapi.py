@@ -46,9 +46,12 @@ async def test_models_are_the_schemas(client: Client) -> None:
     body = operation["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/NewPerson"}
     cards = doc["paths"]["/api/admin/cards"]["get"]
-    assert {"name": "national_number", "in": "query", "required": False} .items() <= {
-        **cards["parameters"][0], "required": False
-    }.items()
+    (parameter,) = cards["parameters"]
+    assert (parameter["name"], parameter["in"], parameter["required"]) == (
+        "national_number",
+        "query",
+        False,
+    )
 
 
 async def test_reference_page_renders_offline(client: Client) -> None:
