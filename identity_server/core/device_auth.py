@@ -89,13 +89,20 @@ async def authenticate(store: Store, request: SignedRequest, now: datetime) -> I
     """The identity whose active device signed this request, or a refusal saying why."""
     if not (request.device_id and request.timestamp and request.nonce and request.signature):
         raise Unauthorized("This request is not signed by a phone", code="unsigned_request")
-    if not request.timestamp.isdigit() or len(request.timestamp) > 12:
+    # ASCII digits only: '²'.isdigit() is true but int('²') fails.
+    timestamp = request.timestamp
+    if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
         raise Unauthorized("Bad request timestamp", code="stale_request")
-    if not (16 <= len(request.nonce) <= 64):
+    # Ids, nonces and signatures are base64url; header bytes outside ASCII reach us as surrogates,
+    # which neither the canonical request nor the store can encode.
+    if not (16 <= len(request.nonce) <= 64) or not request.nonce.isascii():
         raise Unauthorized("Bad request nonce", code="invalid_signature")
-    sent = datetime.fromtimestamp(int(request.timestamp), tz=now.tzinfo)
-    if abs(now - sent) > WINDOW:
+    if not request.device_id.isascii():
+        raise Unauthorized("Unknown device", code="unknown_device")
+    # Compared in seconds before any datetime is made: year 33658 is stale, not an overflow.
+    if abs(now.timestamp() - int(timestamp)) > WINDOW.total_seconds():
         raise Unauthorized("The request is too old or from the future", code="stale_request")
+    sent = datetime.fromtimestamp(int(timestamp), tz=now.tzinfo)
     device = await store.get_device(request.device_id[:64])
     if device is None:
         raise Unauthorized("Unknown device", code="unknown_device")

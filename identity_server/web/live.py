@@ -6,22 +6,26 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from typing import Any
+from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 import aiohttp
 import orjson
 from aiohttp import web
+from msgspec import Meta, Struct
 
+from identity_server.core.errors import SleutelError
 from identity_server.oidc import icons
 from identity_server.oidc.claims import SCOPE_LABELS
 from identity_server.oidc.records import PushRequest
 from identity_server.services import Services
 from identity_server.web.body import dumps
+from identity_server.web.views import IconView, PushRequestView
 
 log = logging.getLogger("sleutel.live")
+MAX_FRAME = 16 * 1024  # an answer is a few hundred bytes
 
 
-def request_view(request: PushRequest, status: str | None = None) -> dict[str, Any]:
+def request_view(request: PushRequest, status: str | None = None) -> PushRequestView:
     """What the identity app shows: who asks (Aanmelden), what (Info), which data."""
     return {
         "request_id": request.request_id,
@@ -33,12 +37,79 @@ def request_view(request: PushRequest, status: str | None = None) -> dict[str, A
         "claims": [SCOPE_LABELS[s] for s in request.scopes if s in SCOPE_LABELS],
         "acr": request.acr,
         "biometrics_allowed": request.acr == "basic",
-        "icon_choices": [icons.view(i) for i in request.icon_choices]
-        if request.icon_choices
-        else None,
+        "icon_choices": [_icon(i) for i in request.icon_choices] if request.icon_choices else None,
         "expires_at": request.expires_at.isoformat(),
         "status": status or request.status.value,
     }
+
+
+def _icon(icon_id: str) -> IconView:
+    emoji, label = icons.ICONS[icon_id]
+    return {"id": icon_id, "emoji": emoji, "label": label}
+
+
+# -- the frames of the phone's live connection (GET /api/phone/live) ------------------------------
+
+
+class AnswerFrame(Struct, tag_field="type", tag="answer", kw_only=True):
+    """The phone approves or refuses over its live connection: the same signed request as
+    `POST /api/phone/requests/{request_id}/{action}` (method POST, that path, `body` as the
+    signed bytes), signed by the connection's own device. `id` comes back in the answer_result."""
+
+    id: Annotated[str, Meta(max_length=64)]
+    request_id: Annotated[str, Meta(max_length=64)]
+    action: Literal["approve", "refuse"]
+    body: Annotated[str, Meta(max_length=MAX_FRAME)] = ""
+    timestamp: Annotated[str, Meta(max_length=16)]
+    nonce: Annotated[str, Meta(max_length=64)]
+    signature: Annotated[str, Meta(max_length=200)]
+
+
+class RequestFrame(TypedDict):
+    """A request for this phone: the pending ones when it connects, then each new one."""
+
+    type: Literal["request"]
+    request: PushRequestView
+
+
+class RequestClosedFrame(TypedDict):
+    """A request was answered (here or on another device) or expired."""
+
+    type: Literal["request_closed"]
+    request: PushRequestView
+
+
+class AnswerResult(TypedDict):
+    """The verdict on an `answer` frame, its `id` echoed (null when the frame had none):
+    status 200 with the request, or the refusal's status and stable `error` code, as over HTTP.
+    The connection stays open after a refusal."""
+
+    type: Literal["answer_result"]
+    id: str | None
+    status: int
+    request: NotRequired[PushRequestView]
+    error: NotRequired[str]
+    message: NotRequired[str]
+    field: NotRequired[str]
+    tries_left: NotRequired[int]
+    retry_after: NotRequired[int]
+
+
+ServerFrame = RequestFrame | RequestClosedFrame | AnswerResult
+
+
+def answer_refused(frame_id: str | None, exc: SleutelError) -> AnswerResult:
+    result = AnswerResult(
+        type="answer_result", id=frame_id, status=exc.status, error=exc.code, message=exc.message
+    )
+    details = exc.details
+    if isinstance(field := details.get("field"), str):
+        result["field"] = field
+    if isinstance(tries_left := details.get("tries_left"), int):
+        result["tries_left"] = tries_left
+    if isinstance(retry_after := details.get("retry_after"), int):
+        result["retry_after"] = retry_after
+    return result
 
 
 class LiveHub:
@@ -58,7 +129,7 @@ class LiveHub:
     def connected(self, device_id: str) -> bool:
         return device_id in self._sockets
 
-    async def send(self, device_id: str, message: dict[str, Any]) -> int:
+    async def send(self, device_id: str, message: ServerFrame) -> int:
         sent = 0
         for ws in list(self._sockets.get(device_id, ())):
             try:
@@ -95,7 +166,7 @@ class LiveEvents:
             log.error("background notification failed: %r", task.exception())
 
     async def created(self, request: PushRequest) -> None:
-        self._spawn(self._to_phone(request, "request"))
+        self._spawn(self._to_phone(request, closed=False))
 
     async def decided(self, request: PushRequest) -> None:
         self._spawn(self._decided(request))
@@ -104,16 +175,22 @@ class LiveEvents:
         """One task, not two: the phone's message is written first (it rarely waits), then the
         relying party is told. A failure of the first never keeps the second from running."""
         try:
-            await self._to_phone(request, "request_closed")
+            await self._to_phone(request, closed=True)
         except Exception as exc:
             log.error("background notification failed: %r", exc)
         await self._services.ciba.on_decided(request)
 
-    async def _to_phone(self, request: PushRequest, kind: str) -> None:
-        message: dict[str, Any] | None = None
+    async def _to_phone(self, request: PushRequest, *, closed: bool) -> None:
+        message: RequestFrame | RequestClosedFrame | None = None
         for device_id in await self._services.store.active_device_ids(request.identity_id):
             if self._hub.connected(device_id):
-                message = message or {"type": kind, "request": request_view(request)}
+                if message is None:
+                    view = request_view(request)
+                    message = (
+                        RequestClosedFrame(type="request_closed", request=view)
+                        if closed
+                        else RequestFrame(type="request", request=view)
+                    )
                 await self._hub.send(device_id, message)
 
     async def drain(self) -> None:

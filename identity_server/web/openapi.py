@@ -42,9 +42,9 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
     "device": {
         "type": "apiKey",
         "in": "header",
-        "name": "Sleutel-Device",
-        "description": "A phone's device id; the request also carries Sleutel-Timestamp, "
-        "Sleutel-Nonce and Sleutel-Signature (ECDSA P-256 over the canonical request).",
+        "name": "X-Sleutel-Device",
+        "description": "A phone's device id; the request also carries X-Sleutel-Timestamp, "
+        "X-Sleutel-Nonce and X-Sleutel-Signature (ECDSA P-256 over the canonical request).",
     },
     "client": {"type": "http", "scheme": "basic", "description": "client_secret_basic"},
     "bearer": {"type": "http", "scheme": "bearer", "description": "an access token"},

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiohttp import web
+from msgspec import Meta, Struct
 
 from identity_server.core.errors import SleutelError
 from identity_server.core.phone import parse_phone
-from identity_server.web.body import query_fields
+from identity_server.web.endpoints import Endpoints
 from identity_server.web.keys import SERVICES
 from identity_server.web.pages import render
 
-routes = web.RouteTableDef()
+routes = Endpoints("sandbox")
+
+Recipient = Annotated[str, Meta(max_length=254)]
 
 
-def recipient_key(raw: str) -> str | None:
+def recipient_key(raw: str | None) -> str | None:
     """Phone numbers in any notation match their E.164 form; e-mail addresses ignore case."""
-    raw = raw.strip()
+    raw = (raw or "").strip()
     if not raw:
         return None
     if "@" in raw:
@@ -26,10 +31,19 @@ def recipient_key(raw: str) -> str | None:
         return raw
 
 
-@routes.get("/outbox")
-async def outbox(request: web.Request) -> web.Response:
-    to = query_fields(request).text("to", max_length=254, required=False)
+class OutboxPageFilter(Struct):
+    """`to` is a phone number in any notation or an e-mail address (any case)."""
+
+    to: Recipient | None = None
+
+
+@routes.get(
+    "/outbox",
+    "The outbox page: SMS and e-mails the sandbox sent, newest first",
+    query=OutboxPageFilter,
+)
+async def outbox(request: web.Request, query: OutboxPageFilter) -> web.Response:
     messages = await request.app[SERVICES].store.list_messages(
-        recipient=recipient_key(to), limit=200
+        recipient=recipient_key(query.to), limit=200
     )
-    return render(request, "outbox.html", to=to, messages=messages)
+    return render(request, "outbox.html", to=query.to or "", messages=messages)

@@ -4,36 +4,57 @@ approving (icon + code or fingerprint) and refusing. Every call is signed by the
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, TypedDict
 
 import aiohttp
-import orjson
 from aiohttp import web
+from msgspec import Meta, Struct
 
 from identity_server.core.device_auth import HEADER_DEVICE, SignedRequest, authenticate
 from identity_server.core.errors import InvalidInput, NotFound, SleutelError
 from identity_server.oidc.records import PushRequest
 from identity_server.services import Services
-from identity_server.web.body import Fields, dumps, json_fields, json_response, parse_json_fields
-from identity_server.web.errors import error_body
+from identity_server.web import views
+from identity_server.web.body import BodyError, dumps, from_json, json_object, json_response
+from identity_server.web.endpoints import Endpoints
 from identity_server.web.keys import LIVE_HUB, SERVICES
-from identity_server.web.live import request_view
+from identity_server.web.live import (
+    MAX_FRAME,
+    AnswerFrame,
+    AnswerResult,
+    RequestClosedFrame,
+    RequestFrame,
+    answer_refused,
+    request_view,
+)
 from identity_server.web.phone_api import signed_identity, signed_request
-from identity_server.web.views import identity as identity_view
 
-routes = web.RouteTableDef()
+routes = Endpoints("phone")
 log = logging.getLogger("sleutel.phone")
-MAX_FRAME = 16 * 1024  # an answer is a few hundred bytes
 
 
-@routes.get("/api/phone/requests")
+class PendingRequests(TypedDict):
+    requests: list[views.PushRequestView]
+
+
+@routes.get(
+    "/api/phone/requests",
+    "Requests waiting for this phone's answer (the live connection's fallback)",
+    auth="device",
+    answers={200: PendingRequests},
+)
 async def pending(request: web.Request) -> web.Response:
     identity = await signed_identity(request)
     found = await request.app[SERVICES].push.pending_for(identity)
-    return json_response({"requests": [request_view(r) for r in found]})
+    return json_response(PendingRequests(requests=[request_view(r) for r in found]))
 
 
-@routes.get("/api/phone/requests/{request_id}")
+@routes.get(
+    "/api/phone/requests/{request_id}",
+    "One request of this phone's identity, with its current status",
+    auth="device",
+    answers={200: views.PushRequestView},
+)
 async def show(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     identity = await signed_identity(request)
@@ -43,52 +64,98 @@ async def show(request: web.Request) -> web.Response:
     return json_response(request_view(push, push.effective_status(services.clock.now()).value))
 
 
+class Approval(Struct, kw_only=True):
+    """The icon picked among `icon_choices` (when the request has them), then the itsme code, or
+    `biometric: true` where the request allows a fingerprint."""
+
+    icon: Annotated[str, Meta(max_length=32)] | None = None
+    code: Annotated[str, Meta(max_length=8)] | None = None
+    biometric: bool = False
+
+
 async def _answer(
-    services: Services, signed: SignedRequest, request_id: str, action: str
+    services: Services, signed: SignedRequest, request_id: str, approval: Approval | None
 ) -> PushRequest:
-    """Approve or refuse, asked over HTTP or over the live connection alike: the signature covers
-    the same canonical request either way, so one nonce store refuses a replay on either path.
-    One commit for the spent nonce and the decision; a refusal (wrong code, wrong icon) keeps
-    what it recorded."""
+    """Approve (with `approval`) or refuse (None), asked over HTTP or over the live connection
+    alike: the signature covers the same canonical request either way, so one nonce store refuses
+    a replay on either path. One commit for the spent nonce and the decision; a refusal (wrong
+    code, wrong icon) keeps what it recorded."""
     async with services.store.atomic(keep_on=SleutelError):
         identity = await authenticate(services.store, signed, services.clock.now())
-        if action == "refuse":
+        if approval is None:
             return await services.push.refuse(identity, request_id)
-        f = parse_json_fields(signed.body)
         return await services.push.approve(
             identity,
             request_id,
             device_id=signed.device_id,
             device_signature=signed.signature,
-            icon=f.text("icon", max_length=32, required=False) or None,
-            code=f.text("code", max_length=8, required=False) or None,
-            biometric=f.flag("biometric"),
+            icon=approval.icon,
+            code=approval.code,
+            biometric=approval.biometric,
         )
 
 
-@routes.post("/api/phone/requests/{request_id}/{action:approve|refuse}")
-async def answer(request: web.Request) -> web.Response:
-    action = request.match_info["action"]
-    if action == "approve" and request.content_type != "application/json":
-        raise InvalidInput("Send a JSON body (Content-Type: application/json)", code="invalid_json")
-    # The whole body first: the store is never locked while a client is still sending.
-    body = await request.read()
-    signed = signed_request(request, body)
-    decided = await _answer(request.app[SERVICES], signed, request.match_info["request_id"], action)
+@routes.post(
+    "/api/phone/requests/{request_id}/approve",
+    "Approve a request: icon, then itsme code or fingerprint",
+    auth="device",
+    body=Approval,
+    answers={200: views.PushRequestView},
+)
+async def approve(request: web.Request, body: Approval) -> web.Response:
+    # The whole body was read before the store is locked: never while a client is still sending.
+    signed = signed_request(request, await request.read())
+    decided = await _answer(request.app[SERVICES], signed, request.match_info["request_id"], body)
     return json_response(request_view(decided))
 
 
-@routes.post("/api/phone/settings")
-async def settings(request: web.Request) -> web.Response:
+@routes.post(
+    "/api/phone/requests/{request_id}/refuse",
+    "Refuse a request",
+    auth="device",
+    answers={200: views.PushRequestView},
+)
+async def refuse(request: web.Request) -> web.Response:
+    signed = signed_request(request, await request.read())
+    decided = await _answer(request.app[SERVICES], signed, request.match_info["request_id"], None)
+    return json_response(request_view(decided))
+
+
+class PhoneSettings(Struct):
+    biometrics: bool
+
+
+class SettingsView(views.IdentityView):
+    biometrics: bool
+
+
+@routes.post(
+    "/api/phone/settings",
+    "Allow or stop fingerprint approval instead of the itsme code",
+    auth="device",
+    body=PhoneSettings,
+    answers={200: SettingsView},
+)
+async def settings(request: web.Request, body: PhoneSettings) -> web.Response:
     identity = await signed_identity(request)
-    f = await json_fields(request)
-    updated = await request.app[SERVICES].push.set_biometrics(identity, f.flag("biometrics"))
-    return json_response(identity_view(updated) | {"biometrics": updated.biometrics})
+    updated = await request.app[SERVICES].push.set_biometrics(identity, body.biometrics)
+    return json_response(SettingsView(**views.identity(updated), biometrics=updated.biometrics))
 
 
-@routes.get("/api/phone/live")
+@routes.get(
+    "/api/phone/live",
+    "The phone's live connection (WebSocket): requests as they come, answers without polling",
+    auth="device",
+    answers={101: None},
+    frames_in=(AnswerFrame,),
+    frames_out=(RequestFrame, RequestClosedFrame, AnswerResult),
+    description="A signed WebSocket upgrade (the signature covers `GET /api/phone/live`). "
+    "Pending requests are sent first, then new ones as they come. Every client frame gets an "
+    "`answer_result`; a refused frame (not JSON, nested deeper than 32, binary, not an `answer`, "
+    "a field missing or wrong) gets one with a stable `error` code and the connection stays "
+    f"open. A frame over {MAX_FRAME} bytes closes it with code 1009 (RFC 6455 §7.4.1).",
+)
 async def live(request: web.Request) -> web.WebSocketResponse:
-    """A signed WebSocket upgrade; pending requests are sent first, then new ones as they come."""
     services = request.app[SERVICES]
     identity = await signed_identity(request)
     device_id = request.headers[HEADER_DEVICE]
@@ -98,54 +165,74 @@ async def live(request: web.Request) -> web.WebSocketResponse:
     hub.add(device_id, ws)
     try:
         for push in await services.push.pending_for(identity):
-            await ws.send_json({"type": "request", "request": request_view(push)}, dumps=dumps)
+            await ws.send_json(
+                RequestFrame(type="request", request=request_view(push)), dumps=dumps
+            )
         async for message in ws:
-            if message.type == aiohttp.WSMsgType.TEXT:
-                await ws.send_json(
-                    await _live_answer(services, device_id, message.data), dumps=dumps
-                )
-            elif message.type == aiohttp.WSMsgType.ERROR:
+            if message.type == aiohttp.WSMsgType.ERROR:
                 break
+            await ws.send_json(await _live_answer(services, device_id, message), dumps=dumps)
+    except ConnectionResetError:
+        pass  # the phone went away while we wrote to it; nothing to tell anyone
     finally:
         hub.remove(device_id, ws)
     return ws
 
 
-async def _live_answer(services: Services, device_id: str, text: str) -> dict[str, Any]:
-    """An answer sent over the live connection, for an app that is connected anyway: the same
-    signed request as `POST /api/phone/requests/{id}/{action}`, without a new HTTP request.
+def _frame_id(data: dict[str, object]) -> str | None:
+    """The frame's `id`, echoed in its verdict even when the rest of the frame is refused."""
+    frame_id = data.get("id")
+    return frame_id if isinstance(frame_id, str) and len(frame_id) <= 64 else None
 
-    → {"type": "answer", "id", "request_id", "action": "approve" | "refuse", "body": JSON text,
-       "timestamp", "nonce", "signature"}   (the device is the connection's own)
-    ← {"type": "answer_result", "id", "status": 200, "request": …} or, refused,
-      {"type": "answer_result", "id", "status": 4xx, "error": code, "message": …}"""
-    reply: dict[str, Any] = {"type": "answer_result", "id": None}
+
+def _frame(message: aiohttp.WSMessage) -> dict[str, object]:
+    if message.type != aiohttp.WSMsgType.TEXT:
+        raise InvalidInput("Send answers as JSON text frames", code="invalid_frame")
     try:
-        frame = orjson.loads(text)
-        if not isinstance(frame, dict) or frame.get("type") != "answer":
+        return json_object(message.data.encode())
+    except BodyError as exc:
+        if exc.code == "invalid_json":
+            raise InvalidInput("The frame is not a JSON object", code="invalid_frame") from None
+        raise
+
+
+async def _live_answer(
+    services: Services, device_id: str, message: aiohttp.WSMessage
+) -> AnswerResult:
+    """An answer sent over the live connection, for an app that is connected anyway: the same
+    signed request as `POST /api/phone/requests/{id}/{action}`, without a new HTTP request."""
+    frame_id: str | None = None
+    try:
+        data = _frame(message)
+        frame_id = _frame_id(data)
+        if data.get("type") != "answer":
             raise InvalidInput('Send {"type": "answer", …} frames', code="invalid_frame")
-        f = Fields(frame)
-        reply["id"] = f.text("id", max_length=64)
-        action = f.text("action", max_length=8)
-        if action not in ("approve", "refuse"):
-            raise InvalidInput("action is approve or refuse", code="invalid_field", field="action")
-        request_id = f.text("request_id", max_length=64)
+        frame = from_json(data, AnswerFrame)
+        approval = None
+        if frame.action == "approve":
+            approval = from_json(json_object(frame.body.encode()), Approval)
         signed = SignedRequest(
             device_id=device_id,
-            timestamp=f.text("timestamp", max_length=16),
-            nonce=f.text("nonce", max_length=64),
-            signature=f.text("signature", max_length=200),
+            timestamp=frame.timestamp,
+            nonce=frame.nonce,
+            signature=frame.signature,
             method="POST",
-            path_qs=f"/api/phone/requests/{request_id}/{action}",
-            body=f.text("body", max_length=MAX_FRAME, required=False).encode(),
+            path_qs=f"/api/phone/requests/{frame.request_id}/{frame.action}",
+            body=frame.body.encode(),
         )
-        decided = await _answer(services, signed, request_id, action)
-    except orjson.JSONDecodeError:
-        return reply | {"status": 400} | error_body("invalid_frame", "The frame is not JSON")
+        decided = await _answer(services, signed, frame.request_id, approval)
     except SleutelError as exc:
-        return reply | {"status": exc.status} | error_body(exc.code, exc.message, exc.details)
+        return answer_refused(frame_id, exc)
     except Exception:
         # As the HTTP error middleware does: the log keeps the trace, the phone gets a code.
         log.exception("unexpected error answering over the live connection")
-        return reply | {"status": 500} | error_body("internal_error", "Something went wrong")
-    return reply | {"status": 200, "request": request_view(decided)}
+        return AnswerResult(
+            type="answer_result",
+            id=frame_id,
+            status=500,
+            error="internal_error",
+            message="Something went wrong",
+        )
+    return AnswerResult(
+        type="answer_result", id=frame_id, status=200, request=request_view(decided)
+    )

@@ -2,56 +2,92 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal, TypedDict
+
 from aiohttp import web
+from msgspec import Meta, Struct
 
-from identity_server.core.errors import InvalidInput
 from identity_server.web import views
-from identity_server.web.body import json_fields, json_response, query_fields
+from identity_server.web.body import json_response
+from identity_server.web.endpoints import Endpoints
 from identity_server.web.keys import SERVICES
-from identity_server.web.outbox_page import recipient_key
+from identity_server.web.outbox_page import Recipient, recipient_key
 
-routes = web.RouteTableDef()
+routes = Endpoints("sandbox")
 
 
-@routes.get("/api/sandbox/cards")
+class ReaderCards(TypedDict):
+    cards: list[views.CardView]
+
+
+@routes.get(
+    "/api/sandbox/cards",
+    "The cards one can insert into the virtual card reader (holder and number only)",
+    answers={200: ReaderCards},
+)
 async def cards(request: web.Request) -> web.Response:
-    """The cards one can 'insert' into the virtual reader (holder and number only)."""
-    return json_response({"cards": await views.reader_cards(request.app[SERVICES].store)})
+    return json_response(ReaderCards(cards=await views.reader_cards(request.app[SERVICES].store)))
 
 
-@routes.post("/api/sandbox/cards/{card_number}/unblock")
-async def unblock(request: web.Request) -> web.Response:
-    f = await json_fields(request)
+class Unblock(Struct, kw_only=True):
+    puk: Annotated[str, Meta(max_length=20)]
+    new_pin: Annotated[str, Meta(max_length=12)]
+
+
+@routes.post(
+    "/api/sandbox/cards/{card_number}/unblock",
+    "Unblock an eID card with its PUK and choose a new PIN",
+    body=Unblock,
+    answers={200: views.CardView},
+)
+async def unblock(request: web.Request, body: Unblock) -> web.Response:
     card = await request.app[SERVICES].registers.unblock_card(
-        request.match_info["card_number"][:20],
-        f.text("puk", max_length=20),
-        f.text("new_pin", max_length=12),
+        request.match_info["card_number"][:20], body.puk, body.new_pin
     )
     return json_response(views.card(card))
 
 
-@routes.post("/api/sandbox/digipass/{serial}/respond")
-async def digipass(request: web.Request) -> web.Response:
-    """What the digipass in the customer's hand shows after typing the bank's challenge."""
-    f = await json_fields(request)
+class DigipassChallenge(Struct):
+    challenge: Annotated[str, Meta(max_length=16)]
+
+
+class DigipassResponse(TypedDict):
+    response: str
+
+
+@routes.post(
+    "/api/sandbox/digipass/{serial}/respond",
+    "What a customer's digipass shows after typing the bank's challenge",
+    body=DigipassChallenge,
+    answers={200: DigipassResponse},
+)
+async def digipass(request: web.Request, body: DigipassChallenge) -> web.Response:
     response = await request.app[SERVICES].registers.digipass_response(
-        request.match_info["serial"][:16], f.text("challenge", max_length=16)
+        request.match_info["serial"][:16], body.challenge
     )
-    return json_response({"response": response})
+    return json_response(DigipassResponse(response=response))
 
 
-@routes.get("/api/outbox")
-async def outbox(request: web.Request) -> web.Response:
-    q = query_fields(request)
+class OutboxFilter(Struct):
+    """`to` is a phone number in any notation or an e-mail address (any case)."""
+
+    to: Recipient | None = None
+    channel: Literal["sms", "email"] | None = None
+    limit: Annotated[int, Meta(ge=1, le=1000)] = 100
+
+
+class Messages(TypedDict):
+    messages: list[views.MessageView]
+
+
+@routes.get(
+    "/api/outbox",
+    "SMS and e-mails the sandbox sent, newest first",
+    query=OutboxFilter,
+    answers={200: Messages},
+)
+async def outbox(request: web.Request, query: OutboxFilter) -> web.Response:
     messages = await request.app[SERVICES].store.list_messages(
-        recipient=recipient_key(q.text("to", max_length=254, required=False)),
-        channel=q.text("channel", max_length=5, required=False) or None,
-        limit=_limit(q.text("limit", max_length=4, required=False, default="100")),
+        recipient=recipient_key(query.to), channel=query.channel, limit=query.limit
     )
-    return json_response({"messages": [views.message(m) for m in messages]})
-
-
-def _limit(raw: str) -> int:
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        raise InvalidInput("limit must be between 1 and 1000", code="invalid_field", field="limit")
-    return int(raw)
+    return json_response(Messages(messages=[views.message(m) for m in messages]))

@@ -108,6 +108,32 @@ class OnboardingView(TypedDict):
     sms_tries_left: NotRequired[int]
 
 
+class IconView(TypedDict):
+    """An icon the phone offers to match the one the website shows."""
+
+    id: str
+    emoji: str
+    label: str
+
+
+class PushRequestView(TypedDict):
+    """A request in the identity app: who asks (client_name), what (kind, binding_message or
+    confirmation_text), which data (claims), and how to answer it (acr, icon_choices)."""
+
+    request_id: str
+    kind: str
+    client_name: str
+    binding_message: str
+    confirmation_text: str
+    scopes: list[str]
+    claims: list[str]
+    acr: str
+    biometrics_allowed: bool
+    icon_choices: list[IconView] | None
+    expires_at: str
+    status: str
+
+
 class MessageView(TypedDict):
     """An SMS or e-mail captured by the outbox."""
 
