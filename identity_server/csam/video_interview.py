@@ -33,6 +33,7 @@ BOOKING_HORIZON = timedelta(days=14)
 MAX_SLOTS = 5
 REMINDER_BEFORE = timedelta(hours=24)
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
+FIRST_BIRTH_YEAR = 1900
 DOCUMENT_KINDS = ("passport", "eu_id_card")
 _MAGIC = {
     "image/png": b"\x89PNG\r\n\x1a\n",
@@ -207,8 +208,12 @@ class VideoInterviews:
         now = self._ctx.now()
         if not first_names.strip() or not last_name.strip():
             raise InvalidInput("First and last names are required", code="invalid_name")
-        if birth_date >= now.date():
-            raise InvalidInput("The birth date must lie in the past", code="invalid_birth_date")
+        if not (birth_date.year >= FIRST_BIRTH_YEAR and birth_date < now.date()):
+            # An approved applicant gets a BIS number, which encodes birth years 1900–2099.
+            raise InvalidInput(
+                f"The birth date must lie in the past, from {FIRST_BIRTH_YEAR} on",
+                code="invalid_birth_date",
+            )
         if sex not in ("M", "F"):
             raise InvalidInput("Choose a sex", code="invalid_sex")
         for country in (birth_country, nationality):

@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 import msgspec
 import orjson
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from identity_server.core.errors import InvalidInput, SleutelError
 
@@ -143,6 +144,7 @@ async def _multipart(
 ) -> tuple[list[tuple[str, str]], list[tuple[str, Upload]]]:
     fields: list[tuple[str, str]] = []
     files: list[tuple[str, Upload]] = []
+    size = 0  # aiohttp bounds each part by client_max_size; the whole body is bounded here
     try:
         reader = await request.multipart()
         while (part := await reader.next()) is not None:
@@ -154,23 +156,38 @@ async def _multipart(
                 if len(files) >= MAX_UPLOAD_PARTS:
                     raise TooManyFields(f"At most {MAX_UPLOAD_PARTS} files", code="too_many_fields")
                 data = await part.read(decode=True)
+                size = _within(request, size + len(data))
                 kind = part.headers.get("Content-Type", "application/octet-stream")
                 files.append((part.name, Upload(part.filename[:200], kind[:100], bytes(data))))
             else:
                 charset = part.get_charset("utf-8")
                 "".encode(charset)
-                fields.append(
-                    (part.name, decode_text(bytes(await part.read(decode=True)), charset))
-                )
+                raw = bytes(await part.read(decode=True))
+                size = _within(request, size + len(raw))
+                fields.append((part.name, decode_text(raw, charset)))
     except SleutelError:
         raise
     except web.HTTPException:
         raise
-    except (ValueError, LookupError, AssertionError, RuntimeError, KeyError, TypeError):
-        # aiohttp signals broken framing, a missing boundary or an unknown transfer encoding
-        # with these; none of them is the server's fault.
+    except (
+        ValueError,
+        LookupError,
+        AssertionError,
+        RuntimeError,
+        KeyError,
+        TypeError,
+        HttpProcessingError,
+    ):
+        # aiohttp signals broken framing, a missing boundary, a part's unreadable headers or an
+        # unknown transfer encoding with these; none of them is the server's fault.
         raise BodyError("The multipart body is malformed", code="invalid_multipart") from None
     return fields, files
+
+
+def _within(request: web.BaseRequest, size: int) -> int:
+    if size > request.client_max_size:
+        raise web.HTTPRequestEntityTooLarge(max_size=request.client_max_size, actual_size=size)
+    return size
 
 
 def _depth_ok(value: Any, limit: int) -> bool:

@@ -33,6 +33,8 @@ class Endpoint:
     body: type[Any] | None = None
     form: type[Any] | None = None
     multipart: bool = False
+    # The largest body the route takes (a route with uploads), over the app's client_max_size.
+    max_body: int | None = None
     answers: Mapping[int, Any] = field(default_factory=dict)
     auth: str | None = None
     frames_in: tuple[type[Any], ...] = ()
@@ -66,7 +68,10 @@ def declare(spec: Endpoint, refuse: Refusal = _keep) -> Callable[[Handler], Hand
                 if spec.body is not None:
                     kwargs["body"] = from_json(await json_body(request), spec.body)
                 if spec.form is not None:
-                    fields, files = await form_pairs(request)
+                    source = request
+                    if spec.max_body is not None:
+                        source = request.clone(client_max_size=spec.max_body)
+                    fields, files = await form_pairs(source)
                     kwargs["form"] = from_pairs(fields, spec.form, files)
             except InvalidInput as exc:
                 raise refuse(exc) from None

@@ -2,22 +2,54 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 from aiohttp import web
+from msgspec import Meta, Struct
 
 from identity_server.core.belgian_numbers import format_card_number, format_national_number
-from identity_server.core.errors import SleutelError
-from identity_server.core.phone import PhoneNumber, country_choices
+from identity_server.core.errors import InvalidInput, SleutelError
+from identity_server.core.phone import MAX_INPUT_LENGTH, PhoneNumber, country_choices
 from identity_server.core.records import Enrolment
 from identity_server.web import i18n, views
-from identity_server.web.body import form_fields
+from identity_server.web.endpoints import HTML, Endpoints
 from identity_server.web.keys import SERVICES
 from identity_server.web.pages import render
 
-routes = web.RouteTableDef()
-Page = Callable[[web.Request, SleutelError | None], Awaitable[web.Response]]
+routes = Endpoints("registration")
+Pin = Annotated[str, Meta(max_length=12)]
+
+
+class Details(Struct, kw_only=True):
+    """The phone number (national form read in `region`) and e-mail the account is made for."""
+
+    phone: Annotated[str, Meta(max_length=MAX_INPUT_LENGTH)] = ""
+    email: Annotated[str, Meta(max_length=254)] = ""
+    region: Annotated[str, Meta(max_length=2)] = "BE"
+
+
+class NewDetails(Details, kw_only=True):
+    """The first form also asks both consents (location data, privacy policy)."""
+
+    consent_location: bool = False
+    consent_privacy: bool = False
+
+
+class CardReading(Struct):
+    """The card put in the sandbox's card reader, and its PIN."""
+
+    card_number: Annotated[str, Meta(max_length=20)]
+    pin: Pin
+
+
+class Consent(Struct):
+    consent: bool = False
+
+
+class Signing(Struct):
+    """The card's PIN, to sign the contract."""
+
+    pin: Pin = ""
 
 
 def _base(enrolment: Enrolment) -> str:
@@ -56,39 +88,38 @@ def _details_form(
     )
 
 
-@routes.get("/register")
+@routes.get("/register", "Start an eID registration: phone number and e-mail")
 async def details(request: web.Request) -> web.Response:
     return _details_form(
         request, "/register", phone="", email="", region="BE", ask_consent=True, error=None
     )
 
 
-@routes.post("/register")
-async def submit_details(request: web.Request) -> web.Response:
-    f = await form_fields(request)
-    phone, email = (
-        f.text("phone", max_length=32, required=False),
-        f.text("email", max_length=254, required=False),
-    )
-    region = f.text("region", max_length=2, required=False, default="BE")
+@routes.post(
+    "/register",
+    "Phone number, e-mail and both consents: the registration starts",
+    form=NewDetails,
+    answers={303: None, 400: HTML},
+)
+async def submit_details(request: web.Request, form: NewDetails) -> web.Response:
     try:
         enrolment = await request.app[SERVICES].enrolments.start(
-            phone, email, region, f.flag("consent_location") and f.flag("consent_privacy")
+            form.phone, form.email, form.region, form.consent_location and form.consent_privacy
         )
     except SleutelError as exc:
         return _details_form(
             request,
             "/register",
-            phone=phone,
-            email=email,
-            region=region,
+            phone=form.phone,
+            email=form.email,
+            region=form.region,
             ask_consent=True,
             error=exc,
         )
     return _see_other(f"{_base(enrolment)}/check")
 
 
-@routes.get("/register/{enrolment_id}/check")
+@routes.get("/register/{enrolment_id}/check", "Check the phone number and e-mail")
 async def check(request: web.Request) -> web.Response:
     enrolment = await _enrolment(request)
     return render(
@@ -100,7 +131,7 @@ async def check(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/register/{enrolment_id}/edit")
+@routes.get("/register/{enrolment_id}/edit", "Change the phone number or e-mail")
 async def edit(request: web.Request) -> web.Response:
     enrolment = await _enrolment(request)
     number = PhoneNumber(enrolment.phone)
@@ -115,33 +146,34 @@ async def edit(request: web.Request) -> web.Response:
     )
 
 
-@routes.post("/register/{enrolment_id}/edit")
-async def submit_edit(request: web.Request) -> web.Response:
+@routes.post(
+    "/register/{enrolment_id}/edit",
+    "Change the phone number or e-mail",
+    form=Details,
+    answers={303: None, 400: HTML},
+)
+async def submit_edit(request: web.Request, form: Details) -> web.Response:
     enrolment = await _enrolment(request)
-    f = await form_fields(request)
-    phone, email = (
-        f.text("phone", max_length=32, required=False),
-        f.text("email", max_length=254, required=False),
-    )
-    region = f.text("region", max_length=2, required=False, default="BE")
     try:
         await request.app[SERVICES].enrolments.change_details(
-            enrolment.enrolment_id, phone, email, region
+            enrolment.enrolment_id, form.phone, form.email, form.region
         )
     except SleutelError as exc:
         return _details_form(
             request,
             f"{_base(enrolment)}/edit",
-            phone=phone,
-            email=email,
-            region=region,
+            phone=form.phone,
+            email=form.email,
+            region=form.region,
             ask_consent=False,
             error=exc,
         )
     return _see_other(f"{_base(enrolment)}/check")
 
 
-@routes.post("/register/{enrolment_id}/confirm")
+@routes.post(
+    "/register/{enrolment_id}/confirm", "The details are right: on to the card", answers={303: None}
+)
 async def confirm(request: web.Request) -> web.Response:
     enrolment = await request.app[SERVICES].enrolments.confirm_details(
         request.match_info["enrolment_id"]
@@ -162,19 +194,21 @@ async def _card_page(request: web.Request, error: SleutelError | None = None) ->
     )
 
 
-@routes.get("/register/{enrolment_id}/card")
+@routes.get("/register/{enrolment_id}/card", "The sandbox's card reader")
 async def card(request: web.Request) -> web.Response:
     return await _card_page(request)
 
 
-@routes.post("/register/{enrolment_id}/card")
-async def read_card(request: web.Request) -> web.Response:
-    f = await form_fields(request)
+@routes.post(
+    "/register/{enrolment_id}/card",
+    "Read the card with its PIN (3 wrong PINs block it)",
+    form=CardReading,
+    answers={303: None, 400: HTML},
+)
+async def read_card(request: web.Request, form: CardReading) -> web.Response:
     try:
         enrolment = await request.app[SERVICES].enrolments.read_card(
-            request.match_info["enrolment_id"],
-            f.text("card_number", max_length=20),
-            f.text("pin", max_length=12),
+            request.match_info["enrolment_id"], form.card_number, form.pin
         )
     except SleutelError as exc:
         if exc.code in ("unknown_enrolment", "enrolment_expired", "wrong_step"):
@@ -200,17 +234,21 @@ async def _summary_page(request: web.Request, error: SleutelError | None = None)
     )
 
 
-@routes.get("/register/{enrolment_id}/summary")
+@routes.get("/register/{enrolment_id}/summary", "The data read from the card")
 async def summary(request: web.Request) -> web.Response:
     return await _summary_page(request)
 
 
-@routes.post("/register/{enrolment_id}/consent")
-async def consent(request: web.Request) -> web.Response:
-    f = await form_fields(request)
+@routes.post(
+    "/register/{enrolment_id}/consent",
+    "Agree to share the card's data",
+    form=Consent,
+    answers={303: None, 400: HTML},
+)
+async def consent(request: web.Request, form: Consent) -> web.Response:
     try:
         enrolment = await request.app[SERVICES].enrolments.consent(
-            request.match_info["enrolment_id"], f.flag("consent")
+            request.match_info["enrolment_id"], form.consent
         )
     except SleutelError as exc:
         if exc.code != "consent_required":
@@ -233,17 +271,22 @@ async def _contract_page(request: web.Request, error: SleutelError | None = None
     )
 
 
-@routes.get("/register/{enrolment_id}/contract")
+@routes.get("/register/{enrolment_id}/contract", "The contract to sign with the card")
 async def contract(request: web.Request) -> web.Response:
     return await _contract_page(request)
 
 
-@routes.post("/register/{enrolment_id}/sign")
-async def sign(request: web.Request) -> web.Response:
-    f = await form_fields(request)
+@routes.post(
+    "/register/{enrolment_id}/sign",
+    "Sign the contract with the card: the identification token is shown once",
+    form=Signing,
+)
+async def sign(request: web.Request, form: Signing) -> web.Response:
     try:
+        if not form.pin:  # asked before the card, so a missing PIN costs no try
+            raise InvalidInput("'pin' is required", code="missing_field", field="pin")
         _, token = await request.app[SERVICES].enrolments.sign(
-            request.match_info["enrolment_id"], f.text("pin", max_length=12)
+            request.match_info["enrolment_id"], form.pin
         )
     except SleutelError as exc:
         if exc.code not in ("wrong_card_pin", "missing_field", "card_blocked"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from aiohttp import web
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient
 
 from identity_server.core.clock import ManualClock
@@ -173,3 +173,86 @@ async def test_expired_card_cannot_be_read(
     await client.post(f"{base}/confirm")
     page = await client.post(f"{base}/card", data={"card_number": card, "pin": "1234"})
     assert _error_code(await page.text()) == "card_expired"
+
+
+async def _refused(response: ClientResponse, status: int, code: str) -> str:
+    html = await response.text()
+    assert (response.status, response.headers.get("Sleutel-Error")) == (status, code), html
+    return html
+
+
+async def test_forms_refuse_bad_input_with_a_stable_code(client: Client) -> None:
+    for data, headers, status, code in (
+        ([*DETAILS.items(), ("phone", "0470 12 34 56")], None, 400, "repeated_parameter"),
+        ({**DETAILS, "email": "a" * 250 + "@example.org"}, None, 400, "field_too_long"),
+        ({**DETAILS, "phone": "x" * 33}, None, 400, "field_too_long"),
+        (
+            b"phone=%FF",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            400,
+            "invalid_encoding",
+        ),
+        (
+            b"a=b",
+            {"Content-Type": "application/x-www-form-urlencoded; charset=x"},
+            400,
+            "invalid_charset",
+        ),
+        (
+            b"--xx\r\nbroken",
+            {"Content-Type": "multipart/form-data; boundary=xx"},
+            400,
+            "invalid_multipart",
+        ),
+        (b"phone=1", {"Content-Type": "text/plain"}, 415, "unsupported_media_type"),
+    ):
+        await _refused(await client.post("/register", data=data, headers=headers), status, code)
+
+
+async def test_library_bound_values_are_checked_first(client: Client) -> None:
+    # phonenumbers: non-ASCII digits, letters, unknown regions are refused in place
+    for changes, code in (
+        ({"phone": "²²² ²² ²² ²²"}, "invalid_phone_number"),
+        ({"phone": "٠٤٩٤٠٠١٢٦٨"}, "invalid_phone_number"),
+        ({"phone": "0800-FLOWERS"}, "invalid_phone_number"),
+        ({"region": "²"}, "invalid_country"),
+        ({"region": "XX"}, "invalid_country"),
+        ({"email": "@"}, "invalid_email"),
+    ):
+        html = await _refused(
+            await client.post("/register", data={**DETAILS, **changes}), 400, code
+        )
+        assert _error_code(html) == code
+    # stdnum: card numbers in other digits, or too long
+    base = await _start(client)
+    await client.post(f"{base}/confirm")
+    for number, status, code in (
+        ("²" * 12, 400, "invalid_card_number"),
+        ("5914-177765-5", 400, "invalid_card_number"),
+        ("1" * 21, 400, "field_too_long"),
+    ):
+        page = await client.post(f"{base}/card", data={"card_number": number, "pin": "1234"})
+        await _refused(page, status, code)
+    missing = await client.post(f"{base}/card", data={"pin": "1234"})
+    await _refused(missing, 400, "missing_field")
+
+
+async def test_a_missing_pin_costs_no_try_when_signing(client: Client, services: Services) -> None:
+    card = await card_of(services, "annelies.dewilde@example.be")
+    base = await _start(client)
+    await client.post(f"{base}/confirm")
+    await client.post(f"{base}/card", data={"card_number": card, "pin": "1234"})
+    await client.post(f"{base}/consent", data={"consent": "on"})
+    for _ in range(3):
+        html = await _refused(await client.post(f"{base}/sign", data={}), 400, "missing_field")
+        assert "Algemene voorwaarden" in html
+    token_page = await client.post(f"{base}/sign", data={"pin": "1234"})
+    assert token_page.status == 200
+
+
+async def test_odd_registration_ids(client: Client) -> None:
+    for odd in ("x" * 300, "%C3%A9t%C3%A9", "%00", "%FF", "²", "..%2F.."):
+        await _refused(await client.get(f"/register/{odd}/check"), 404, "unknown_enrolment")
+        posted = await client.post(f"/register/{odd}/card", data={"card_number": "1", "pin": "1"})
+        await _refused(posted, 404, "unknown_enrolment")
+        await _refused(await client.post(f"/register/{odd}/confirm"), 404, "unknown_enrolment")

@@ -23,6 +23,7 @@ routes: list[web.AbstractRouteDef] = [
     *office.routes,
     *video.routes,
     *activation.routes,
+    *activation.api_routes,
     *login.routes,
 ]
 

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
-from typing import Any, NoReturn
+from typing import Annotated, Any, NoReturn
 
 from aiohttp import web
+from msgspec import Meta, Struct
 from yarl import URL
 
 from identity_server.core.errors import Forbidden, InvalidInput, SleutelError
+from identity_server.csam import passwords
 from identity_server.csam.records import Account, Session, Staff, StaffRole
 from identity_server.csam.service import Csam
-from identity_server.web.body import form_fields
 from identity_server.web.csam.texts import CATALOG
+from identity_server.web.endpoints import Endpoints
 from identity_server.web.keys import SETTINGS
 from identity_server.web.pages import render
 
@@ -25,6 +28,29 @@ STAFF_COOKIE = "csam_staff"
 ACTIVATION_COOKIE = "csam_activation"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+# Form field bounds shared by the CSAM forms.
+Username = Annotated[str, Meta(max_length=64)]
+Password = Annotated[str, Meta(max_length=passwords.MAX_LENGTH)]
+Code = Annotated[str, Meta(max_length=40)]
+Email = Annotated[str, Meta(max_length=254)]
+NationalNumber = Annotated[str, Meta(max_length=20)]
+Country = Annotated[str, Meta(max_length=2)]
+DateText = Annotated[str, Meta(max_length=10)]  # YYYY-MM-DD, parsed by `parse_date`
+DateTimeText = Annotated[str, Meta(max_length=23)]  # datetime-local, by `parse_local_datetime`
+Note = Annotated[str, Meta(max_length=500)]
+
+
+class StaffLogin(Struct):
+    """A desk or console login."""
+
+    username: Username
+    password: Password
+
+
+class RequestTooLarge(SleutelError):
+    code = "request_too_large"
+    status = 413
 
 
 def csam_of(request: web.Request) -> Csam:
@@ -48,19 +74,45 @@ def handles_errors(handler: Handler) -> Handler:
     """Any refusal not handled in place becomes our own error page, in the page's language.
     Forms are refused when a browser says they were sent from another origin."""
 
-    @functools.wraps(handler)
+    @functools.wraps(handler)  # keeps the declared endpoint (the attribute is in __dict__)
     async def wrapped(request: web.Request) -> web.StreamResponse:
         try:
             if request.method == "POST":
-                _require_same_origin(request)
+                require_same_origin(request)
             return await handler(request)
         except SleutelError as exc:
             return page("error.html", request, error=exc)
+        except web.HTTPRequestEntityTooLarge:
+            # Only the video interview's form takes a file: there, the file is what is too big.
+            upload = request.content_type == "multipart/form-data"
+            return page(
+                "error.html",
+                request,
+                error=RequestTooLarge(
+                    "The file is larger than 5 MB" if upload else "The form is too large",
+                    code="upload_too_large" if upload else "request_too_large",
+                ),
+            )
 
     return wrapped
 
 
-def _require_same_origin(request: web.Request) -> None:
+class CsamEndpoints(Endpoints):
+    """CSAM page routes: the declared handler, its form parsing included, runs inside
+    `handles_errors`, so a refused form shows our error page like any other refusal, and the
+    same-origin check comes before the body is read."""
+
+    def route(self, method: str, path: str, **kwargs: Any) -> Callable[[Handler], Handler]:
+        register = super().route(method, path, **kwargs)
+
+        def decorate(handler: Handler) -> Handler:
+            register(handles_errors(handler))
+            return handler
+
+        return decorate
+
+
+def require_same_origin(request: web.Request) -> None:
     """SameSite=Strict keeps our cookies off other sites' forms, but every port of this host is
     the same site: the demo website, or any local dev server, could post a form here with the
     person's session. Browsers name the page a form came from (Origin, else Referer); it must be
@@ -120,25 +172,56 @@ async def staff_session(request: web.Request, role: StaffRole) -> Staff | None:
     return staff if staff.role == role else None
 
 
+# The forms' `date` and `datetime-local` values (HTML §2.3.5.2, §2.3.5.5), in ASCII digits only
+# ('²'.isdigit() is true) and with a four-digit year: fromisoformat alone would take other ISO
+# shapes, and an offset that can push the value past year 9999 when converted to UTC.
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_LOCAL_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,3})?)?"
+)
+FIRST_YEAR = 1900  # no birth date or document before; the national register starts here
+
+
+def _required(text: str, field: str) -> None:
+    if not text:
+        raise InvalidInput(f"'{field}' is required", code="missing_field", field=field)
+
+
 def parse_date(raw: str, field: str) -> date:
+    text = raw.strip()
+    _required(text, field)
     try:
-        return date.fromisoformat(raw.strip())
-    except ValueError as exc:
+        if not _DATE.fullmatch(text):
+            raise ValueError(text)
+        parsed = date.fromisoformat(text)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.year < FIRST_YEAR:
         raise InvalidInput(
-            f"'{field}' must be a date (YYYY-MM-DD)", code="invalid_date", field=field
-        ) from exc
+            f"'{field}' must be a date (YYYY-MM-DD) from {FIRST_YEAR} on",
+            code="invalid_date",
+            field=field,
+        )
+    return parsed
 
 
 def parse_local_datetime(raw: str, field: str) -> datetime:
     """A `datetime-local` form value, read as UTC (the sandbox's clock is UTC)."""
-
+    text = raw.strip()
+    _required(text, field)
     try:
-        parsed = datetime.fromisoformat(raw.strip())
-    except ValueError as exc:
+        if not _LOCAL_DATETIME.fullmatch(text):
+            raise ValueError(text)
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.year < FIRST_YEAR:
         raise InvalidInput(
-            f"'{field}' must be a date and time", code="invalid_datetime", field=field
-        ) from exc
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+            f"'{field}' must be a date and time (YYYY-MM-DDTHH:MM)",
+            code="invalid_datetime",
+            field=field,
+        )
+    return parsed.replace(tzinfo=UTC)
 
 
 def local_input(value: datetime) -> str:
@@ -148,17 +231,15 @@ def local_input(value: datetime) -> str:
 
 async def staff_sign_in(
     request: web.Request,
+    form: StaffLogin,
     role: StaffRole,
     home: str,
     login_page: Callable[[web.Request, SleutelError], web.StreamResponse],
 ) -> web.StreamResponse:
     """Check a staff member's username + password for `role`; on success open a session."""
-    f = await form_fields(request)
     csam = csam_of(request)
     try:
-        staff = await csam.offices.staff_login(
-            f.text("username", max_length=64), f.text("password", max_length=128), role
-        )
+        staff = await csam.offices.staff_login(form.username, form.password, role)
     except SleutelError as exc:
         return login_page(request, exc)
     token = await csam.sessions.open("staff", staff.username)

@@ -3,25 +3,62 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiohttp import web
+from msgspec import Meta, Struct
 
 from identity_server.core.errors import SleutelError
-from identity_server.csam import passwords
 from identity_server.csam.levels import KEY_LEVELS, KeyKind, key_kind
-from identity_server.web.body import form_fields
 from identity_server.web.csam.common import (
     PERSON_COOKIE,
+    CsamEndpoints,
+    Password,
+    Username,
     csam_of,
     drop_cookie,
-    handles_errors,
     page,
     person_session,
     redirect,
     redirect_with_cookie,
     see_other,
 )
+from identity_server.web.endpoints import HTML
 
-routes = web.RouteTableDef()
+routes = CsamEndpoints("csam")
+KindText = Annotated[str, Meta(max_length=20)]
+
+
+class LoginChoice(Struct):
+    """The key type shown first (`?key=sms`)."""
+
+    key: KindText = "email"
+
+
+class KeyLoginForm(Struct, kw_only=True):
+    kind: KindText = "email"
+    username: Username = ""
+    password: Password = ""
+
+
+class SecurityCode(Struct):
+    code: Annotated[str, Meta(max_length=20)] = ""
+
+
+class Notice(Struct):
+    """What was just done (`?done=password`), to say so on the page."""
+
+    done: Annotated[str, Meta(max_length=20)] = ""
+
+
+class PasswordChange(Struct, kw_only=True):
+    current: Password = ""
+    password: Password = ""
+    password2: Password = ""
+
+
+class Confirmation(Struct):
+    confirm: bool = False
 
 
 def _login_page(
@@ -37,11 +74,9 @@ def _login_page(
     )
 
 
-@routes.get("/csam/login")
-@handles_errors
-async def login(request: web.Request) -> web.StreamResponse:
-    kind = request.query.get("key", "email")
-    return _login_page(request, kind=kind if kind in set(KeyKind) else "email")
+@routes.get("/csam/login", "The CSAM login: username, password and key type", query=LoginChoice)
+async def login(request: web.Request, query: LoginChoice) -> web.StreamResponse:
+    return _login_page(request, kind=query.key if query.key in set(KeyKind) else "email")
 
 
 async def _logged_in(request: web.Request, login_id: str, code: str) -> web.StreamResponse:
@@ -51,47 +86,47 @@ async def _logged_in(request: web.Request, login_id: str, code: str) -> web.Stre
     return redirect_with_cookie("/csam/my-keys", PERSON_COOKIE, token)
 
 
-@routes.post("/csam/login")
-@handles_errors
-async def submit_login(request: web.Request) -> web.StreamResponse:
-    f = await form_fields(request)
-    raw_kind = f.text("kind", max_length=20, required=False, default="email")
-    username = f.text("username", max_length=64, required=False)
+@routes.post(
+    "/csam/login",
+    "Username and password: the key's security code is sent (none for password-only)",
+    form=KeyLoginForm,
+    answers={303: None, 200: HTML},
+)
+async def submit_login(request: web.Request, form: KeyLoginForm) -> web.StreamResponse:
     try:
-        kind = key_kind(raw_kind)
-        started = await csam_of(request).start_key_login(
-            username, f.text("password", max_length=passwords.MAX_LENGTH, required=False), kind
-        )
+        kind = key_kind(form.kind)
+        started = await csam_of(request).start_key_login(form.username, form.password, kind)
     except SleutelError as exc:
-        return _login_page(request, exc, raw_kind, username)
+        return _login_page(request, exc, form.kind, form.username)
     if not started.needs_code:
         return await _logged_in(request, started.login_id, "")
     see_other(f"/csam/login/{started.login_id}")
 
 
-@routes.get("/csam/login/{login_id}")
-@handles_errors
+@routes.get("/csam/login/{login_id}", "The security code form of a started login")
 async def code_form(request: web.Request) -> web.StreamResponse:
     login = await csam_of(request).logins.get(request.match_info["login_id"])
     return page("login_code.html", request, login=login)
 
 
-@routes.post("/csam/login/{login_id}")
-@handles_errors
-async def submit_code(request: web.Request) -> web.StreamResponse:
+@routes.post(
+    "/csam/login/{login_id}",
+    "The key's security code: the session opens",
+    form=SecurityCode,
+    answers={303: None, 200: HTML},
+)
+async def submit_code(request: web.Request, form: SecurityCode) -> web.StreamResponse:
     csam = csam_of(request)
     login_id = request.match_info["login_id"]
-    code = (await form_fields(request)).text("code", max_length=20, required=False)
     try:
-        return await _logged_in(request, login_id, code)
+        return await _logged_in(request, login_id, form.code)
     except SleutelError as exc:
         if not exc.code.startswith("wrong_") and exc.code != "totp_code_used":
             raise
         return page("login_code.html", request, error=exc, login=await csam.logins.get(login_id))
 
 
-@routes.post("/csam/logout")
-@handles_errors
+@routes.post("/csam/logout", "Log out", answers={303: None})
 async def logout(request: web.Request) -> web.StreamResponse:
     await csam_of(request).sessions.close(request.cookies.get(PERSON_COOKIE))
     response = redirect("/csam/login")
@@ -120,31 +155,29 @@ async def _my_keys(
     )
 
 
-@routes.get("/csam/my-keys")
-@handles_errors
-async def my_keys(request: web.Request) -> web.StreamResponse:
-    return await _my_keys(request, notice=request.query.get("done", "")[:20])
+@routes.get("/csam/my-keys", "My digital keys", query=Notice)
+async def my_keys(request: web.Request, query: Notice) -> web.StreamResponse:
+    return await _my_keys(request, notice=query.done)
 
 
-@routes.post("/csam/my-keys/{key_id}/remove")
-@handles_errors
+@routes.post("/csam/my-keys/{key_id}/remove", "Remove a key", answers={303: None})
 async def remove_key(request: web.Request) -> web.StreamResponse:
     _, account = await person_session(request)
     await csam_of(request).keys.remove(account.account_id, request.match_info["key_id"])
     see_other("/csam/my-keys?done=removed")
 
 
-@routes.post("/csam/my-keys/password")
-@handles_errors
-async def change_password(request: web.Request) -> web.StreamResponse:
+@routes.post(
+    "/csam/my-keys/password",
+    "Change the password (the current one is checked)",
+    form=PasswordChange,
+    answers={303: None, 200: HTML},
+)
+async def change_password(request: web.Request, form: PasswordChange) -> web.StreamResponse:
     _, account = await person_session(request)
-    f = await form_fields(request)
     try:
         await csam_of(request).keys.change_password(
-            account.account_id,
-            f.text("current", max_length=passwords.MAX_LENGTH, required=False),
-            f.text("password", max_length=passwords.MAX_LENGTH, required=False),
-            f.text("password2", max_length=passwords.MAX_LENGTH, required=False),
+            account.account_id, form.current, form.password, form.password2
         )
     except SleutelError as exc:
         if exc.code == "password_locked":
@@ -153,11 +186,14 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     see_other("/csam/my-keys?done=password")
 
 
-@routes.post("/csam/my-keys/deactivate-all")
-@handles_errors
-async def deactivate_all(request: web.Request) -> web.StreamResponse:
+@routes.post(
+    "/csam/my-keys/deactivate-all",
+    "Deactivate every key and the account (a new registration is needed)",
+    form=Confirmation,
+)
+async def deactivate_all(request: web.Request, form: Confirmation) -> web.StreamResponse:
     _, account = await person_session(request)
-    if not (await form_fields(request)).flag("confirm"):
+    if not form.confirm:
         return await _my_keys(
             request,
             SleutelError("Tick the box to confirm", code="confirmation_required"),

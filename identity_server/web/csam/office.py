@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiohttp import web
+from msgspec import Meta, Struct
 
 from identity_server.core.belgian_numbers import format_national_number
 from identity_server.core.errors import SleutelError
@@ -10,10 +13,13 @@ from identity_server.core.records import Person
 from identity_server.csam.offices import format_fee
 from identity_server.csam.records import Staff, StaffRole
 from identity_server.csam.registration import DOCUMENT_KINDS
-from identity_server.web.body import form_fields
 from identity_server.web.csam.common import (
+    CsamEndpoints,
+    DateText,
+    Email,
+    NationalNumber,
+    StaffLogin,
     csam_of,
-    handles_errors,
     page,
     parse_date,
     see_other,
@@ -21,8 +27,27 @@ from identity_server.web.csam.common import (
     staff_sign_in,
     staff_sign_out,
 )
+from identity_server.web.endpoints import HTML
 
-routes = web.RouteTableDef()
+routes = CsamEndpoints("csam")
+
+
+class Lookup(Struct):
+    """The national or BIS number on the identity document shown at the desk."""
+
+    national_number: NationalNumber
+
+
+class DeskRegistration(Struct, kw_only=True):
+    """The person looked up, the document checked, the private e-mail and the fee."""
+
+    national_number: NationalNumber
+    document_kind: Annotated[str, Meta(max_length=20)] = ""
+    document_number: Annotated[str, Meta(max_length=40)] = ""
+    document_expires_on: DateText = ""
+    email: Email = ""
+    fee_paid: bool = False
+    confirm_email_reuse: bool = False
 
 
 def _login(request: web.Request, error: SleutelError | None = None) -> web.Response:
@@ -78,8 +103,7 @@ async def _register_page(
     )
 
 
-@routes.get("/csam/office")
-@handles_errors
+@routes.get("/csam/office", "The registration office desk (its login form first)")
 async def desk(request: web.Request) -> web.StreamResponse:
     officer = await staff_session(request, StaffRole.OFFICER)
     if officer is None:
@@ -87,60 +111,63 @@ async def desk(request: web.Request) -> web.StreamResponse:
     return await _lookup_page(request, officer)
 
 
-@routes.post("/csam/office/login")
-@handles_errors
-async def login(request: web.Request) -> web.StreamResponse:
-    return await staff_sign_in(request, StaffRole.OFFICER, "/csam/office", _login)
+@routes.post(
+    "/csam/office/login",
+    "Officer login",
+    form=StaffLogin,
+    answers={200: HTML, 303: None},
+)
+async def login(request: web.Request, form: StaffLogin) -> web.StreamResponse:
+    return await staff_sign_in(request, form, StaffRole.OFFICER, "/csam/office", _login)
 
 
-@routes.post("/csam/office/logout")
-@handles_errors
+@routes.post("/csam/office/logout", "Officer logout", answers={303: None})
 async def logout(request: web.Request) -> web.StreamResponse:
     return await staff_sign_out(request, "/csam/office")
 
 
-@routes.post("/csam/office/lookup")
-@handles_errors
-async def lookup(request: web.Request) -> web.StreamResponse:
+@routes.post("/csam/office/lookup", "Look a person up by national number", form=Lookup)
+async def lookup(request: web.Request, form: Lookup) -> web.StreamResponse:
     officer = await _officer(request)
-    number = (await form_fields(request)).text("national_number", max_length=20)
     try:
-        person = await csam_of(request).desk.look_up(number)
+        person = await csam_of(request).desk.look_up(form.national_number)
     except SleutelError as exc:
-        return await _lookup_page(request, officer, exc, number)
+        return await _lookup_page(request, officer, exc, form.national_number)
     return await _register_page(request, officer, person)
 
 
-@routes.post("/csam/office/register")
-@handles_errors
-async def register(request: web.Request) -> web.StreamResponse:
+@routes.post(
+    "/csam/office/register",
+    "Register the person: the activation code on paper, the link by e-mail",
+    form=DeskRegistration,
+)
+async def register(request: web.Request, form: DeskRegistration) -> web.StreamResponse:
     officer = await _officer(request)
     csam = csam_of(request)
-    f = await form_fields(request)
-    person = await csam.desk.look_up(f.text("national_number", max_length=20))
-    form = {
-        "document_kind": f.text("document_kind", max_length=20, required=False),
-        "document_number": f.text("document_number", max_length=40, required=False),
-        "document_expires_on": f.text("document_expires_on", max_length=10, required=False),
-        "email": f.text("email", max_length=254, required=False),
+    person = await csam.desk.look_up(form.national_number)
+    typed = {
+        "document_kind": form.document_kind,
+        "document_number": form.document_number,
+        "document_expires_on": form.document_expires_on,
+        "email": form.email,
     }
     try:
         issued = await csam.desk.register(
             officer,
             national_number=person.national_number,
-            document_kind=form["document_kind"],
-            document_number=form["document_number"],
-            document_expires_on=parse_date(form["document_expires_on"], "document_expires_on"),
-            email=form["email"],
-            fee_paid=f.flag("fee_paid"),
-            confirm_email_reuse=f.flag("confirm_email_reuse"),
+            document_kind=form.document_kind,
+            document_number=form.document_number,
+            document_expires_on=parse_date(form.document_expires_on, "document_expires_on"),
+            email=form.email,
+            fee_paid=form.fee_paid,
+            confirm_email_reuse=form.confirm_email_reuse,
         )
     except SleutelError as exc:
         warning = 0
         if exc.code == "email_has_keys":
-            warning = len((await csam.desk.email_keys(form["email"])).keys)
+            warning = len((await csam.desk.email_keys(form.email)).keys)
         return await _register_page(
-            request, officer, person, error=exc, form=form, warning_keys=warning
+            request, officer, person, error=exc, form=typed, warning_keys=warning
         )
     office = await csam.offices.office(officer.office_id)
     # The activation code appears in this response only (the "paper"): the server keeps a hash.

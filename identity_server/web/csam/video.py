@@ -4,8 +4,11 @@ security code and the document upload), the interview room, and the interviewer 
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from aiohttp import BodyPartReader, web
+import msgspec
+from aiohttp import web
+from msgspec import Meta, Struct
 
 from identity_server.core.errors import InvalidInput, SleutelError
 from identity_server.core.phone import country_choices
@@ -19,10 +22,17 @@ from identity_server.csam.video_interview import (
     slot_text,
 )
 from identity_server.web import i18n
-from identity_server.web.body import Fields, form_fields
+from identity_server.web.body import Upload as FormFile
 from identity_server.web.csam.common import (
+    Code,
+    Country,
+    CsamEndpoints,
+    DateText,
+    DateTimeText,
+    Email,
+    Note,
+    StaffLogin,
     csam_of,
-    handles_errors,
     local_input,
     page,
     parse_date,
@@ -32,46 +42,60 @@ from identity_server.web.csam.common import (
     staff_sign_in,
     staff_sign_out,
 )
+from identity_server.web.endpoints import HTML
 
-routes = web.RouteTableDef()
-_MAX_FIELD = 4096
-_MAX_PARTS = 20
-
-
-async def _read_part(part: BodyPartReader, limit: int) -> bytes:
-    data = bytearray()
-    while chunk := await part.read_chunk():
-        data.extend(chunk)
-        if len(data) > limit:
-            raise InvalidInput("The uploaded file is larger than 5 MB", code="upload_too_large")
-    return bytes(data)
+routes = CsamEndpoints("csam")
+Text = Annotated[str, Meta(max_length=254)]
+Short = Annotated[str, Meta(max_length=20)]
 
 
-async def multipart_fields(request: web.Request) -> tuple[Fields, Upload | None]:
-    """Text fields and at most one file ("document"), read in bounded pieces."""
-    if request.content_type != "multipart/form-data":
-        return await form_fields(request), None
-    reader = await request.multipart()
-    fields: dict[str, str] = {}
-    upload = None
-    for _ in range(_MAX_PARTS):
-        part = await reader.next()
-        if part is None:
-            break
-        if not isinstance(part, BodyPartReader) or not part.name:
-            continue
-        if part.filename is not None:
-            data = await _read_part(part, MAX_UPLOAD_BYTES)
-            if part.name == "document" and data:
-                upload = Upload(
-                    part.filename,
-                    part.headers.get("Content-Type", "application/octet-stream"),
-                    data,
-                )
-        else:
-            raw = await _read_part(part, _MAX_FIELD)
-            fields[part.name] = raw.decode("utf-8", errors="replace")
-    return Fields(dict(fields)), upload
+class InterviewRequest(Struct, kw_only=True):
+    """The appointment request: who the person is, why, and up to five preferred slots
+    (`datetime-local`, read as UTC). Checked by the video interview service."""
+
+    first_names: Text = ""
+    last_name: Text = ""
+    birth_date: DateText = ""
+    birth_country: Country = ""
+    birth_place: Text = ""
+    sex: Annotated[str, Meta(max_length=1)] = ""
+    nationality: Country = ""
+    national_number: Annotated[str, Meta(max_length=32)] = ""
+    email: Email = ""
+    motivation: Annotated[str, Meta(max_length=1000)] = ""
+    language: Annotated[str, Meta(max_length=2)] = ""
+    slot_1: DateTimeText = ""
+    slot_2: DateTimeText = ""
+    slot_3: DateTimeText = ""
+    slot_4: DateTimeText = ""
+    slot_5: DateTimeText = ""
+    consent: bool = False
+
+
+_SLOTS = tuple(f"slot_{i}" for i in range(1, MAX_SLOTS + 1))
+assert set(_SLOTS) <= set(InterviewRequest.__struct_fields__)
+
+
+class AppointmentAnswer(Struct, kw_only=True):
+    """The person's answer by the e-mailed link: accept (with the identity document, a PNG,
+    JPEG or PDF of at most 5 MB), ask another slot, or cancel."""
+
+    security_code: Code = ""
+    action: Short = ""
+    document_kind: Short = ""
+    document_number: Annotated[str, Meta(max_length=40)] = ""
+    document_expires_on: DateText = ""
+    document_country: Country = ""
+    wish: Note = ""
+    document: FormFile | None = None
+
+
+class Decision(Struct, kw_only=True):
+    """The interviewer's decision: a slot to propose, or a note or reason for the person."""
+
+    slot: DateTimeText = ""
+    note: Note = ""
+    reason: Note = ""
 
 
 # -- the person's side
@@ -94,64 +118,43 @@ def _request_page(
     )
 
 
-@routes.get("/csam/video")
-@handles_errors
+@routes.get("/csam/video", "The video interview's request form")
 async def request_form(request: web.Request) -> web.StreamResponse:
     return _request_page(request)
 
 
-_REQUEST_FIELDS = (
-    "first_names",
-    "last_name",
-    "birth_date",
-    "birth_country",
-    "birth_place",
-    "sex",
-    "nationality",
-    "national_number",
-    "email",
-    "motivation",
-    "language",
+@routes.post(
+    "/csam/video",
+    "Ask a video interview (the personal security code is shown once)",
+    form=InterviewRequest,
 )
-
-
-@routes.post("/csam/video")
-@handles_errors
-async def submit_request(request: web.Request) -> web.StreamResponse:
-    f = await form_fields(request)
-    form = {
-        name: f.text(name, max_length=1000 if name == "motivation" else 254, required=False)
-        for name in _REQUEST_FIELDS
-    }
-    for i in range(1, MAX_SLOTS + 1):
-        form[f"slot_{i}"] = f.text(f"slot_{i}", max_length=20, required=False)
-    if not f.flag("consent"):
+async def submit_request(request: web.Request, form: InterviewRequest) -> web.StreamResponse:
+    typed = {k: v for k, v in msgspec.structs.asdict(form).items() if isinstance(v, str)}
+    if not form.consent:
         return _request_page(
             request,
             InvalidInput("Agree to the processing of your data", code="consent_required"),
-            form,
+            typed,
         )
     try:
         requested = await csam_of(request).video.request(
-            first_names=form["first_names"],
-            last_name=form["last_name"],
-            birth_date=parse_date(form["birth_date"], "birth_date"),
-            birth_country=form["birth_country"],
-            birth_place=form["birth_place"],
-            sex=form["sex"],
-            nationality=form["nationality"],
-            national_number=form["national_number"],
-            email=form["email"],
-            motivation=form["motivation"],
+            first_names=form.first_names,
+            last_name=form.last_name,
+            birth_date=parse_date(form.birth_date, "birth_date"),
+            birth_country=form.birth_country,
+            birth_place=form.birth_place,
+            sex=form.sex,
+            nationality=form.nationality,
+            national_number=form.national_number,
+            email=form.email,
+            motivation=form.motivation,
             preferred_slots=[
-                parse_local_datetime(form[f"slot_{i}"], f"slot_{i}")
-                for i in range(1, MAX_SLOTS + 1)
-                if form[f"slot_{i}"]
+                parse_local_datetime(typed[name], name) for name in _SLOTS if typed[name]
             ],
-            language=form["language"],
+            language=form.language,
         )
     except SleutelError as exc:
-        return _request_page(request, exc, form)
+        return _request_page(request, exc, typed)
     # Shown once: the server keeps only a hash of the personal security code.
     return page("video_requested.html", request, security_code=requested.security_code)
 
@@ -171,42 +174,38 @@ async def _appointment_page(
     )
 
 
-@routes.get("/csam/video/appointment/{token}")
-@handles_errors
+@routes.get("/csam/video/appointment/{token}", "The appointment link from the e-mail")
 async def appointment_link(request: web.Request) -> web.StreamResponse:
     appointment = await csam_of(request).video.open_link(request.match_info["token"])
     return await _appointment_page(request, appointment)
 
 
-@routes.post("/csam/video/appointment/{token}")
-@handles_errors
-async def answer(request: web.Request) -> web.StreamResponse:
+@routes.post(
+    "/csam/video/appointment/{token}",
+    "Accept the slot (with the identity document), ask another, or cancel",
+    form=AppointmentAnswer,
+    multipart=True,
+    # The document (5 MB) and the form's other fields with their multipart framing.
+    max_body=MAX_UPLOAD_BYTES + 64 * 1024,
+)
+async def answer(request: web.Request, form: AppointmentAnswer) -> web.StreamResponse:
     video = csam_of(request).video
     token = request.match_info["token"]
-    f, upload = await multipart_fields(request)
-    code = f.text("security_code", max_length=40, required=False)
-    action = f.text("action", max_length=20, required=False)
+    code = form.security_code
     try:
-        if action == "accept":
-            if upload is None:
-                raise InvalidInput("Upload your identity document", code="upload_missing")
+        if form.action == "accept":
             appointment = await video.accept(
                 token,
                 code,
-                document_kind=f.text("document_kind", max_length=20, required=False),
-                document_number=f.text("document_number", max_length=40, required=False),
-                document_expires_on=parse_date(
-                    f.text("document_expires_on", max_length=10, required=False),
-                    "document_expires_on",
-                ),
-                document_country=f.text("document_country", max_length=2, required=False),
-                upload=upload,
+                document_kind=form.document_kind,
+                document_number=form.document_number,
+                document_expires_on=parse_date(form.document_expires_on, "document_expires_on"),
+                document_country=form.document_country,
+                upload=_document(form.document),
             )
-        elif action == "other_slot":
-            appointment = await video.ask_other_slot(
-                token, code, f.text("wish", max_length=500, required=False)
-            )
-        elif action == "cancel":
+        elif form.action == "other_slot":
+            appointment = await video.ask_other_slot(token, code, form.wish)
+        elif form.action == "cancel":
             appointment = await video.cancel(token, code)
         else:
             raise InvalidInput("Choose what to do", code="invalid_action")
@@ -217,8 +216,14 @@ async def answer(request: web.Request) -> web.StreamResponse:
     return page("video_answered.html", request, appointment=appointment)
 
 
-@routes.get("/csam/video/room/{appointment_id}")
-@handles_errors
+def _document(file: FormFile | None) -> Upload:
+    """A browser sends an empty part, with no file name, when no file was chosen."""
+    if file is None or not (file.data or file.filename):
+        raise InvalidInput("Upload your identity document", code="upload_missing")
+    return Upload(file.filename, file.content_type, file.data)
+
+
+@routes.get("/csam/video/room/{appointment_id}", "The video interview room")
 async def room(request: web.Request) -> web.StreamResponse:
     appointment = await csam_of(request).video.get(request.match_info["appointment_id"])
     return page(
@@ -249,8 +254,7 @@ def _console_login(request: web.Request, error: SleutelError | None = None) -> w
     )
 
 
-@routes.get("/csam/interviewer")
-@handles_errors
+@routes.get("/csam/interviewer", "The interviewer console (its login form first)")
 async def console(request: web.Request) -> web.StreamResponse:
     staff = await staff_session(request, StaffRole.INTERVIEWER)
     if staff is None:
@@ -265,14 +269,19 @@ async def console(request: web.Request) -> web.StreamResponse:
     )
 
 
-@routes.post("/csam/interviewer/login")
-@handles_errors
-async def console_login(request: web.Request) -> web.StreamResponse:
-    return await staff_sign_in(request, StaffRole.INTERVIEWER, "/csam/interviewer", _console_login)
+@routes.post(
+    "/csam/interviewer/login",
+    "Interviewer login",
+    form=StaffLogin,
+    answers={200: HTML, 303: None},
+)
+async def console_login(request: web.Request, form: StaffLogin) -> web.StreamResponse:
+    return await staff_sign_in(
+        request, form, StaffRole.INTERVIEWER, "/csam/interviewer", _console_login
+    )
 
 
-@routes.post("/csam/interviewer/logout")
-@handles_errors
+@routes.post("/csam/interviewer/logout", "Interviewer logout", answers={303: None})
 async def console_logout(request: web.Request) -> web.StreamResponse:
     return await staff_sign_out(request, "/csam/interviewer")
 
@@ -296,27 +305,25 @@ async def _detail(
     )
 
 
-@routes.get("/csam/interviewer/{appointment_id}")
-@handles_errors
+@routes.get("/csam/interviewer/{appointment_id}", "One appointment, for the interviewer")
 async def detail(request: web.Request) -> web.StreamResponse:
     return await _detail(request, await _interviewer(request))
 
 
-@routes.post("/csam/interviewer/{appointment_id}/{action}")
-@handles_errors
-async def decide(request: web.Request) -> web.StreamResponse:
+@routes.post(
+    "/csam/interviewer/{appointment_id}/{action:propose|approve|new-document|refuse}",
+    "Propose a slot, approve (the activation code is shown once), ask a new document, refuse",
+    form=Decision,
+    answers={200: HTML, 303: None},
+)
+async def decide(request: web.Request, form: Decision) -> web.StreamResponse:
     staff = await _interviewer(request)
     video = csam_of(request).video
     appointment_id = request.match_info["appointment_id"]
     action = request.match_info["action"]
-    f = await form_fields(request)
     try:
         if action == "propose":
-            await video.propose(
-                staff,
-                appointment_id,
-                parse_local_datetime(f.text("slot", max_length=20), "slot"),
-            )
+            await video.propose(staff, appointment_id, parse_local_datetime(form.slot, "slot"))
         elif action == "approve":
             issued = await video.approve(staff, appointment_id)
             # Said to the person during the interview; shown here once, kept only hashed.
@@ -328,15 +335,9 @@ async def decide(request: web.Request) -> web.StreamResponse:
                 email=issued.registration.email,
             )
         elif action == "new-document":
-            await video.request_new_document(
-                staff, appointment_id, f.text("note", max_length=500, required=False)
-            )
-        elif action == "refuse":
-            await video.refuse(
-                staff, appointment_id, f.text("reason", max_length=500, required=False)
-            )
+            await video.request_new_document(staff, appointment_id, form.note)
         else:
-            raise web.HTTPNotFound()
+            await video.refuse(staff, appointment_id, form.reason)
     except SleutelError as exc:
         return await _detail(request, staff, exc)
     see_other(f"/csam/interviewer/{appointment_id}")
