@@ -119,7 +119,7 @@ def _urlencoded(text: str, charset: str) -> list[tuple[str, str]]:
 
 def query_pairs(request: web.BaseRequest) -> list[tuple[str, str]]:
     """The query string, decoded strictly as UTF-8 (RFC 3986 §2.5)."""
-    return _urlencoded(request.url.raw_query_string, "utf-8")
+    return _urlencoded(request.rel_url.raw_query_string, "utf-8")
 
 
 async def form_pairs(

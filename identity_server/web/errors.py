@@ -57,8 +57,19 @@ def _wants_page(request: web.Request) -> bool:
     )
 
 
+def _valid_host(request: web.Request) -> bool:
+    """aiohttp builds `request.url` (and its origin) from the Host header."""
+    try:
+        return bool(request.url.host)
+    except ValueError:
+        return False
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not _valid_host(request):
+        # RFC 9112 §3.2: a Host header field with an invalid value MUST be answered with 400.
+        return json_error(400, "invalid_host", "The Host header is not a valid host[:port]")
     try:
         return await handler(request)
     except OAuthError as exc:

@@ -229,3 +229,14 @@ async def test_password_strength_answers_json(client: Client) -> None:
         "/csam/password-strength", json={"password": "x"}, headers={"Origin": "http://evil.test"}
     )
     assert (forged.status, (await forged.json())["error"]) == (403, "cross_origin_form")
+
+
+async def test_an_invalid_host_header_is_refused_before_any_page(client: Client) -> None:
+    # The origin check (and the error page's link back) need the URL aiohttp builds from Host.
+    for host in ("a:b", "a:99999", "[", "\u200b", "http://x", ""):
+        for method, path in (("POST", "/csam/login"), ("GET", "/csam/login?key=sms")):
+            response = await client.request(
+                method, path, headers={"Host": host, "Origin": "http://x"}, data={}
+            )
+            assert response.status == 400, host
+            assert (await response.json())["error"] == "invalid_host"

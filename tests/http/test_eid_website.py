@@ -256,3 +256,9 @@ async def test_odd_registration_ids(client: Client) -> None:
         posted = await client.post(f"/register/{odd}/card", data={"card_number": "1", "pin": "1"})
         await _refused(posted, 404, "unknown_enrolment")
         await _refused(await client.post(f"/register/{odd}/confirm"), 404, "unknown_enrolment")
+
+
+async def test_an_invalid_host_header_is_a_400(client: Client) -> None:
+    for host in ("a:b", "[", ""):
+        response = await client.get("/register/unknown/check", headers={"Host": host})
+        assert (response.status, (await response.json())["error"]) == (400, "invalid_host")
