@@ -66,7 +66,7 @@ async def durable_state_cost(count: int = 2000) -> float:
                 now + timedelta(minutes=3), origin=f"ciba:auth-{n}",
             )  # fmt: skip
             ciba = CibaRequest(f"auth-{n}-{os.urandom(8).hex()}", "bench-rp", push.request_id,
-                               "ping", 5, now, push.expires_at, "bench-token")  # fmt: skip
+                               "ping", 5, now, push.expires_at, os.urandom(64))  # fmt: skip
             async with store.atomic():
                 await oidc.save_push(push)
                 await oidc.save_ciba(ciba)

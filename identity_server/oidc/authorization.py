@@ -9,14 +9,13 @@ import hmac
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import urlencode
 
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
 from identity_server.core.errors import Conflict, Expired, Forbidden, NotFound, SleutelError
 from identity_server.core.keyring import Keyring
-from identity_server.core.phone import parse_phone
+from identity_server.core.phone import MAX_INPUT_LENGTH, parse_phone
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import IdentityStatus
 from identity_server.oidc.claims import (
@@ -25,9 +24,11 @@ from identity_server.oidc.claims import (
     level_acr,
     level_of,
     requested_min_level,
+    scope_tokens,
 )
 from identity_server.oidc.clients import ClientRegistry
 from identity_server.oidc.errors import InvalidGrant, InvalidRequest
+from identity_server.oidc.messages import AuthorizationRequest, TokenRequest, TokenResponse
 from identity_server.oidc.push import PushRequests
 from identity_server.oidc.records import Authorization, Client, Grant, PushRequest, PushStatus
 from identity_server.oidc.store import OidcStore
@@ -61,10 +62,11 @@ class RedirectError(Exception):
         params = {"error": self.error, "error_description": self.description}
         if self.state:
             params["state"] = self.state
-        return f"{self.redirect_uri}?{urlencode(params)}"
+        return redirect_with(self.redirect_uri, params)
 
 
 def redirect_with(uri: str, params: dict[str, str]) -> str:
+    """RFC 6749 §3.1.2: a registered URI's own query is kept, the parameters added to it."""
     separator = "&" if "?" in uri else "?"
     return f"{uri}{separator}{urlencode(params)}"
 
@@ -106,34 +108,40 @@ class CodeFlow:
         self._push = push
         self._tokens = tokens
 
-    async def start(self, params: dict[str, str], language: str) -> Authorization:
+    async def check_client(self, client_id: str, redirect_uri: str) -> Client:
+        """The client and its redirect URI, before anything is sent there: while either is in
+        doubt, errors are shown to the person, never redirected (RFC 6749 §4.1.2.1)."""
         try:
-            client = await self._clients.get(params.get("client_id", ""))
+            client = await self._clients.get(client_id)
         except NotFound as exc:
             raise ClientPageError("Unknown client_id", code="invalid_client") from exc
-        redirect_uri = params.get("redirect_uri", "")
         if redirect_uri not in client.redirect_uris:  # exact match (OIDC Core §3.1.2.1)
             raise ClientPageError(
                 "redirect_uri is not registered for this client", code="invalid_redirect_uri"
             )
-        state = params.get("state", "")[:512]
+        return client
+
+    async def start(self, params: AuthorizationRequest, language: str) -> Authorization:
+        client = await self.check_client(params.client_id, params.redirect_uri)
+        redirect_uri = params.redirect_uri
+        state = params.state
 
         def refuse(error: str, description: str) -> RedirectError:
             return RedirectError(redirect_uri, error, description, state)
 
-        if params.get("response_type") != "code":
+        if params.response_type != "code":
             raise refuse("unsupported_response_type", "Only response_type=code is supported")
-        scopes = tuple(dict.fromkeys(params.get("scope", "").split()))
+        scopes = scope_tokens(params.scope)
         if "openid" not in scopes:
             raise refuse("invalid_scope", "The scope must include openid")
         if any(s not in client.scopes for s in scopes):
             raise refuse("invalid_scope", "A requested scope is not allowed for this client")
-        challenge = params.get("code_challenge", "")
-        if params.get("code_challenge_method") != "S256" or not re.fullmatch(
+        challenge = params.code_challenge
+        if params.code_challenge_method != "S256" or not re.fullmatch(
             r"[A-Za-z0-9_-]{43}", challenge
         ):
             raise refuse("invalid_request", "PKCE with code_challenge_method=S256 is required")
-        if params.get("prompt") == "none":
+        if params.prompt == "none":
             raise refuse("login_required", "The phone must confirm every login")
         now = self._clock.now()
         authorization = Authorization(
@@ -142,14 +150,15 @@ class CodeFlow:
             redirect_uri=redirect_uri,
             scopes=scopes,
             state=state,
-            nonce=params.get("nonce", "")[:512],
+            nonce=params.nonce,
             code_challenge=challenge,
-            acr=level_of(params.get("acr_values", "")),
-            min_level=requested_min_level(params.get("acr_values", "")),
+            acr=level_of(params.acr_values),
+            min_level=requested_min_level(params.acr_values),
             language=language,
             created_at=now,
             expires_at=now + AUTHORIZATION_TTL,
-            login_hint=params.get("login_hint", "")[:32],
+            # A hint only prefills the phone field: one that cannot be a number is dropped.
+            login_hint=params.login_hint if len(params.login_hint) <= MAX_INPUT_LENGTH else "",
         )
         await self._oidc.save_authorization(authorization)
         return authorization
@@ -298,26 +307,27 @@ class CodeFlow:
             params["state"] = authorization.state
         return redirect_with(authorization.redirect_uri, params)
 
-    async def exchange(self, client: Client, form: dict[str, str]) -> dict[str, Any]:
+    async def exchange(self, client: Client, form: TokenRequest) -> TokenResponse:
         """The token request for grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.6)."""
-        code = form.get("code", "")
-        verifier = form.get("code_verifier", "")
-        if not code or not verifier:
+        if not form.code or not form.code_verifier:
             raise InvalidRequest("code and code_verifier are required")
-        if not _PKCE.match(verifier):
+        if not _PKCE.match(form.code_verifier):
             raise InvalidGrant("The code_verifier is malformed")
-        digest = self._tokens.digest("code", code[:128])
+        digest = self._tokens.digest("code", form.code)
         grant = await self._oidc.get_grant(digest)
         now = self._clock.now()
         if grant is None or grant.kind != "code" or grant.client_id != client.client_id:
             raise InvalidGrant("The code is unknown")
         if grant.used:
+            # RFC 6749 §4.1.2: a code used twice may have been stolen; what it gave is revoked.
+            # (The caller's transaction keeps this write although the request is refused.)
+            await self._revoke_issued(grant)
             raise InvalidGrant("The code was already used")
         if now >= grant.expires_at:
             raise InvalidGrant("The code has expired")
-        if form.get("redirect_uri", "") != grant.redirect_uri:
+        if form.redirect_uri != grant.redirect_uri:
             raise InvalidGrant("redirect_uri differs from the authorization request")
-        if not hmac.compare_digest(s256(verifier), grant.code_challenge):
+        if not hmac.compare_digest(s256(form.code_verifier), grant.code_challenge):
             raise InvalidGrant("The code_verifier does not match the code_challenge")
         await self._oidc.save_grant(digest, replace(grant, used=True))
         identity = None
@@ -325,7 +335,7 @@ class CodeFlow:
             identity = await self._store.get_identity(grant.identity_id)
             if identity is None or identity.status is not IdentityStatus.ACTIVE:
                 raise InvalidGrant("The identity is no longer active")
-        return await self._tokens.issue(
+        answer = await self._tokens.issue(
             client,
             grant.national_number,
             identity=identity,
@@ -335,3 +345,13 @@ class CodeFlow:
             auth_time=grant.auth_time,
             nonce=grant.nonce,
         )
+        issued = self._tokens.digest("access_token", answer["access_token"])
+        await self._oidc.save_grant(digest, replace(grant, used=True, access_token_digest=issued))
+        return answer
+
+    async def _revoke_issued(self, code: Grant) -> None:
+        if not code.access_token_digest:
+            return
+        token = await self._oidc.get_grant(code.access_token_digest)
+        if token is not None and token.expires_at > self._clock.now():
+            await self._tokens.revoke(code.access_token_digest, token)

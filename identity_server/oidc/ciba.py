@@ -7,15 +7,18 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+import orjson
+
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
 from identity_server.core.errors import RateLimited, SleutelError
 from identity_server.core.phone import parse_phone
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import IdentityStatus
-from identity_server.oidc.claims import ACR_BY_LEVEL, level_of
+from identity_server.oidc.claims import ACR_BY_LEVEL, level_of, scope_tokens
 from identity_server.oidc.errors import (
     AccessDenied,
+    AccessDeniedAtToken,
     AuthorizationPending,
     ExpiredToken,
     InvalidBindingMessage,
@@ -26,6 +29,7 @@ from identity_server.oidc.errors import (
     UnauthorizedClient,
     UnknownUserId,
 )
+from identity_server.oidc.messages import BackchannelRequest, BackchannelResponse, TokenResponse
 from identity_server.oidc.push import MAX_BINDING_MESSAGE, PushRequests
 from identity_server.oidc.records import CibaRequest, Client, PushRequest, PushStatus
 from identity_server.oidc.store import OidcStore
@@ -37,6 +41,7 @@ DEFAULT_EXPIRY = 180
 MAX_EXPIRY = 600
 INTERVAL = 5
 AUTH_REQ_ID_CLAIM = "urn:openid:params:jwt:claim:auth_req_id"
+SEAL_CONTEXT = "ciba-notification"
 SWEPT_UNTIL = "ciba_expiry_swept_until"
 # Rows are purged a day after they expire: no sweep needs to look further back.
 SWEEP_HORIZON = timedelta(days=1)
@@ -67,29 +72,30 @@ class Ciba:
         self._tokens = tokens
         self.delivery = delivery
 
-    async def authenticate(self, client: Client, form: dict[str, str]) -> dict[str, Any]:
-        """The backchannel authentication endpoint (§7.1–7.3)."""
+    def _digest(self, auth_req_id: str) -> str:
+        return self._tokens.digest("auth_req_id", auth_req_id)
+
+    async def authenticate(
+        self, client: Client, form: BackchannelRequest, expiry: int = DEFAULT_EXPIRY
+    ) -> BackchannelResponse:
+        """The backchannel authentication endpoint (§7.1–7.3). `expiry` is the requested_expiry,
+        already read as whole seconds within 1..MAX_EXPIRY."""
         if not client.ciba_mode:
             raise UnauthorizedClient("This client is not registered for CIBA")
-        scopes = tuple(dict.fromkeys(form.get("scope", "").split()))
+        scopes = scope_tokens(form.scope)
         if "openid" not in scopes:
             raise InvalidRequest("The scope must include openid")
         if any(s not in client.scopes for s in scopes):
             raise InvalidScope("A requested scope is not allowed for this client")
-        hints = [h for h in ("login_hint", "login_hint_token", "id_token_hint") if form.get(h)]
-        if hints != ["login_hint"]:
-            raise InvalidRequest("Give exactly one hint: login_hint, the phone number")
-        binding_message = form.get("binding_message", "")
-        if len(binding_message) > MAX_BINDING_MESSAGE:
+        if not form.login_hint or form.login_hint_token or form.id_token_hint:
+            raise InvalidRequest("Give exactly one hint: login_hint, the phone number")  # §7.1
+        if len(form.binding_message) > MAX_BINDING_MESSAGE:
             raise InvalidBindingMessage("binding_message is too long (max 64)")
-        expiry = form.get("requested_expiry", str(DEFAULT_EXPIRY))
-        if not expiry.isdigit() or not 1 <= int(expiry) <= MAX_EXPIRY:
-            raise InvalidRequest(f"requested_expiry must be 1 to {MAX_EXPIRY} seconds")
-        token = form.get("client_notification_token", "")
-        if client.ciba_mode in ("ping", "push") and not 1 <= len(token) <= 1024:
+        token = form.client_notification_token
+        if client.ciba_mode in ("ping", "push") and not token:
             raise InvalidRequest("client_notification_token is required in ping and push modes")
         try:
-            number = parse_phone(form["login_hint"][:32])
+            number = parse_phone(form.login_hint)
         except SleutelError as exc:
             raise UnknownUserId("login_hint is not a mobile number") from exc
         identity = await self._store.identity_by_phone(number.e164)
@@ -99,50 +105,63 @@ class Ciba:
             raise AccessDenied("This identity is blocked")
         now = self._clock.now()
         auth_req_id = b64u(self._rng.token_bytes(24))
-        ttl = timedelta(seconds=int(expiry))
+        digest = self._digest(auth_req_id)
+        ttl = timedelta(seconds=expiry)
+        sealed = b""
+        if client.ciba_mode in ("ping", "push"):
+            # Told to the client when the person answers, maybe after a restart: kept sealed.
+            sealed = self._tokens.seal(
+                orjson.dumps([auth_req_id, token]), f"{SEAL_CONTEXT}:{digest}"
+            )
         async with self._store.atomic():
             try:
                 request = await self._push.create(
                     identity,
                     client,
                     scopes=scopes,
-                    acr=level_of(form.get("acr_values", "")),
-                    binding_message=binding_message,
-                    confirmation_text=form.get("request_text", "")[:501],
+                    acr=level_of(form.acr_values),
+                    binding_message=form.binding_message,
+                    confirmation_text=form.request_text,
                     ttl=ttl,
-                    origin=f"ciba:{auth_req_id}",
+                    origin=f"ciba:{digest}",
                 )
             except RateLimited as exc:
                 # CIBA Core §13: access_denied is also the provider's own refusal.
                 raise AccessDenied(exc.message, **exc.details) from exc
             await self._oidc.save_ciba(
                 CibaRequest(
-                    auth_req_id=auth_req_id,
+                    digest=digest,
                     client_id=client.client_id,
                     request_id=request.request_id,
                     mode=client.ciba_mode,
                     interval=INTERVAL,
                     created_at=now,
                     expires_at=now + ttl,
-                    notification_token=token,
+                    sealed_notification=sealed,
                 )
             )
-        answer: dict[str, Any] = {"auth_req_id": auth_req_id, "expires_in": int(expiry)}
-        if client.ciba_mode != "push":
-            answer["interval"] = INTERVAL
-        return answer
+        if client.ciba_mode == "push":
+            return BackchannelResponse(auth_req_id=auth_req_id, expires_in=expiry)
+        return BackchannelResponse(auth_req_id=auth_req_id, expires_in=expiry, interval=INTERVAL)
+
+    def _notification(self, ciba: CibaRequest) -> tuple[str, str]:
+        """The auth_req_id and client_notification_token of a ping or push request."""
+        auth_req_id, token = orjson.loads(
+            self._tokens.unseal(ciba.sealed_notification, f"{SEAL_CONTEXT}:{ciba.digest}")
+        )
+        return str(auth_req_id), str(token)
 
     async def _tokens_for(
-        self, client: Client, ciba: CibaRequest, request: PushRequest
-    ) -> dict[str, Any]:
+        self, client: Client, ciba: CibaRequest, request: PushRequest, auth_req_id: str
+    ) -> TokenResponse:
         identity = await self._store.get_identity(request.identity_id)
         if identity is None or identity.status is not IdentityStatus.ACTIVE:
-            raise AccessDenied("The identity is no longer active")
+            raise AccessDeniedAtToken("The identity is no longer active")
         extra: dict[str, Any] = {}
         if request.kind == "confirmation":
             extra |= self._tokens.confirmation_claim(request)
         if ciba.mode == "push":
-            extra[AUTH_REQ_ID_CLAIM] = ciba.auth_req_id  # §10.3.1
+            extra[AUTH_REQ_ID_CLAIM] = auth_req_id  # §10.3.1
         async with self._store.atomic():  # one commit for the used auth_req_id and the grant
             await self._oidc.save_ciba(replace(ciba, tokens_issued=True))
             return await self._tokens.issue(
@@ -156,12 +175,12 @@ class Ciba:
                 extra=extra,
             )
 
-    async def poll(self, client: Client, form: dict[str, str]) -> dict[str, Any]:
-        """The token request with grant_type=urn:openid:params:grant-type:ciba (§10.1, §11)."""
-        auth_req_id = form.get("auth_req_id", "")
+    async def poll(self, client: Client, auth_req_id: str) -> TokenResponse:
+        """The token request with grant_type=urn:openid:params:grant-type:ciba (§10.1, §11).
+        Every refusal here is a token error response: 400 (RFC 6749 §5.2)."""
         if not auth_req_id:
             raise InvalidRequest("auth_req_id is required")
-        ciba = await self._oidc.get_ciba(auth_req_id[:64])
+        ciba = await self._oidc.get_ciba(self._digest(auth_req_id))
         if ciba is None or ciba.client_id != client.client_id:
             raise InvalidGrant("Unknown auth_req_id")
         if ciba.mode == "push":
@@ -174,9 +193,9 @@ class Ciba:
         if status is PushStatus.EXPIRED:
             raise ExpiredToken("The authentication request expired")
         if status in (PushStatus.DENIED, PushStatus.FAILED):
-            raise AccessDenied(f"The user did not confirm ({request.failure})")
+            raise AccessDeniedAtToken(f"The user did not confirm ({request.failure})")
         if status is PushStatus.APPROVED:
-            return await self._tokens_for(client, ciba, request)
+            return await self._tokens_for(client, ciba, request, auth_req_id)
         too_soon = ciba.last_polled_at is not None and now - ciba.last_polled_at < timedelta(
             seconds=ciba.interval
         )
@@ -192,7 +211,7 @@ class Ciba:
         """Ping or push the client when the user answered (§10.2, §10.3)."""
         if not request.origin.startswith("ciba:"):
             return
-        ciba = await self._oidc.get_ciba(request.origin.removeprefix("ciba:"))
+        ciba = await self._oidc.get_ciba(request.origin.removeprefix("ciba:"))  # a digest
         if ciba is None:
             return
         await self._notify(ciba, request)
@@ -228,11 +247,12 @@ class Ciba:
             # so that sweeps after a restart do not send it again.
             await self._oidc.save_ciba(replace(ciba, notified=True))
         status = request.effective_status(self._clock.now())
-        payload: dict[str, Any] = {"auth_req_id": ciba.auth_req_id}
+        auth_req_id, token = self._notification(ciba)
+        payload: dict[str, Any] = {"auth_req_id": auth_req_id}
         if ciba.mode == "push":
             if status is PushStatus.APPROVED:
                 try:
-                    payload |= await self._tokens_for(client, ciba, request)
+                    payload |= await self._tokens_for(client, ciba, request, auth_req_id)
                 except AccessDenied:
                     payload |= {
                         "error": "access_denied",
@@ -245,4 +265,4 @@ class Ciba:
                     "error": "access_denied",
                     "error_description": "The user did not confirm",
                 }
-        await self.delivery.deliver(client.notification_endpoint, ciba.notification_token, payload)
+        await self.delivery.deliver(client.notification_endpoint, token, payload)

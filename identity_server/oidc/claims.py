@@ -28,6 +28,12 @@ LEVEL_ACR_PREFIX = "urn:sleutel:level:"
 PHONE_KEY_LEVEL = 4
 
 
+def scope_tokens(scope: str) -> tuple[str, ...]:
+    """RFC 6749 §3.3: scopes are delimited by spaces (%x20) only, each counted once; Python's
+    split() would also split on other whitespace such as a no-break space."""
+    return tuple(dict.fromkeys(token for token in scope.split(" ") if token))
+
+
 def level_of(acr_values: str) -> str:
     """The phone's level asked for: advanced when any requested value is the advanced one."""
     return "advanced" if ACR_ADVANCED in acr_values.split() else "basic"

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import hmac
 import json
+import math
 import re
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import unquote, urlsplit
 
+import orjson
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -22,6 +24,7 @@ from identity_server.core.keyring import Keyring
 from identity_server.core.randomness import Randomness
 from identity_server.oidc.claims import SCOPES
 from identity_server.oidc.errors import InvalidClient
+from identity_server.oidc.messages import ClientAssertion
 from identity_server.oidc.records import Client
 from identity_server.oidc.store import OidcStore
 from identity_server.store.base import Store
@@ -42,6 +45,17 @@ def _check_url(url: str, what: str) -> str:
     if parts.scheme == "http" and not local:
         raise InvalidInput(f"{what} must use https (http only on localhost)", code="invalid_url")
     return url
+
+
+def _storable(value: object) -> TypeGuard[str]:
+    """A short string that can be written: JSON escapes can spell lone surrogates."""
+    if not isinstance(value, str) or not 1 <= len(value) <= 256:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class ClientRegistry:
@@ -147,61 +161,77 @@ class ClientRegistry:
         await self._store.save_client(client)
         return client
 
-    async def authenticate(self, authorization: str, form: dict[str, str]) -> Client:
-        """RFC 6749 §2.3.1 (HTTP Basic) or RFC 7523 §2.2 (a JWT signed with the client's key)."""
-        if authorization.startswith("Basic "):
-            try:
-                decoded = base64.b64decode(authorization[6:], validate=True).decode()
-                raw_id, raw_secret = decoded.split(":", 1)
-            except (ValueError, UnicodeDecodeError) as exc:
-                raise InvalidClient("Malformed Basic credentials") from exc
-            client = await self._store.get_client(unquote(raw_id)[:64])
-            given = self._digest(unquote(raw_secret))
-            if (
-                client is None
-                or client.auth_method != "client_secret_basic"
-                or not hmac.compare_digest(given, client.secret_digest)
-            ):
-                raise InvalidClient("Client authentication failed")
-            return client
-        if form.get("client_assertion_type") == ASSERTION_TYPE and form.get("client_assertion"):
-            return await self._assertion(form["client_assertion"])
+    async def authenticate(self, authorization: str, form: ClientAssertion) -> Client:
+        """RFC 6749 §2.3.1 (HTTP Basic) or RFC 7523 §2.2 (a JWT signed with the client's key).
+        Whatever the header or the assertion holds, a refusal is invalid_client (§5.2)."""
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() == "basic":  # auth schemes are case-insensitive (RFC 9110 §11.1)
+            return await self._basic(credentials.strip())
+        if form.client_assertion_type == ASSERTION_TYPE and form.client_assertion:
+            return await self._assertion(form.client_assertion)
         raise InvalidClient(
             "Client authentication is required (client_secret_basic or private_key_jwt)"
         )
 
+    async def _basic(self, credentials: str) -> Client:
+        try:
+            # b64decode refuses non-ASCII text and, with validate=True, stray characters.
+            decoded = base64.b64decode(credentials, validate=True).decode()
+            raw_id, raw_secret = decoded.split(":", 1)
+        except ValueError as exc:  # binascii.Error and UnicodeDecodeError are ValueErrors
+            raise InvalidClient("Malformed Basic credentials") from exc
+        # §2.3.1: both are form-urlencoded first; unquote replaces invalid UTF-8.
+        client = await self._store.get_client(unquote(raw_id)[:64])
+        given = self._digest(unquote(raw_secret))
+        if (
+            client is None
+            or client.auth_method != "client_secret_basic"
+            or not hmac.compare_digest(given, client.secret_digest)
+        ):
+            raise InvalidClient("Client authentication failed")
+        return client
+
     async def _assertion(self, assertion: str) -> Client:
         try:
             # Read the issuer first to find the client's keys; the signature is checked next.
-            payload = json.loads(base64.urlsafe_b64decode(assertion.split(".")[1] + "=="))
-            client_id = str(payload.get("iss", ""))
-        except (ValueError, IndexError, AttributeError) as exc:
+            # orjson bounds the nesting depth, which json.loads would recurse through.
+            payload = orjson.loads(base64.urlsafe_b64decode(assertion.split(".")[1] + "=="))
+            client_id = payload["iss"]
+        except (ValueError, IndexError, TypeError, KeyError) as exc:
             raise InvalidClient("Malformed client assertion") from exc
+        if not isinstance(client_id, str):
+            raise InvalidClient("Malformed client assertion")
         client = await self._store.get_client(client_id[:64])
         if client is None or client.auth_method != "private_key_jwt":
             raise InvalidClient("Client authentication failed")
         try:
             keys = KeySet.import_key_set(json.loads(client.jwks))
             token = jwt.decode(assertion, keys, algorithms=["RS256", "ES256", "PS256", "EdDSA"])
-        except (JoseError, ValueError) as exc:
+        except (JoseError, ValueError, RecursionError) as exc:
+            # joserfc parses the claims with json.loads: a signed payload nested a thousand
+            # levels deep recurses out.
             raise InvalidClient("The client assertion signature is not valid") from exc
         claims = token.claims
         now = self._clock.now().timestamp()
         audience = claims.get("aud")
         audiences = audience if isinstance(audience, list) else [audience]
-        exp = claims.get("exp")
+        exp, jti = claims.get("exp"), claims.get("jti")
+        # RFC 7523 §3: sub is the client, aud names us, exp is near, jti is not replayed. JSON
+        # as json.loads reads it may hold NaN and Infinity: only finite numbers count.
         if (
             claims.get("sub") != client.client_id
-            or not any(a in self._audiences for a in audiences)
+            or not any(isinstance(a, str) and a in self._audiences for a in audiences)
+            or isinstance(exp, bool)
             or not isinstance(exp, int | float)
+            or not math.isfinite(exp)
             or exp <= now
             or exp > now + 600
-            or not isinstance(claims.get("jti"), str)
+            or not _storable(jti)
         ):
             raise InvalidClient("The client assertion's claims are not acceptable")
         expires = self._clock.now() + timedelta(seconds=exp - now)
         if not await self._nonces.remember_nonce(
-            f"client-assertion:{client.client_id}", claims["jti"], expires
+            f"client-assertion:{client.client_id}", jti, expires
         ):
             raise InvalidClient("This client assertion was already used")
         return client

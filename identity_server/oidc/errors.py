@@ -81,3 +81,10 @@ class InvalidBindingMessage(OAuthError):
     """CIBA Core §13: the binding message is invalid or unacceptable for display on the phone."""
 
     code = "invalid_binding_message"
+
+
+class AccessDeniedAtToken(AccessDenied):
+    """CIBA Core §11 answers a poll with the token error response of RFC 6749 §5.2, which is 400
+    for every error but invalid_client: access_denied is 403 only at the backchannel endpoint."""
+
+    status = 400

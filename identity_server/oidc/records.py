@@ -63,7 +63,7 @@ class PushRequest:
     status: PushStatus
     created_at: datetime
     expires_at: datetime
-    origin: str = ""  # "authorize:<auth_id>" or "ciba:<auth_req_id>": who waits for the answer
+    origin: str = ""  # "authorize:<auth_id>" or "ciba:<auth_req_id digest>": who waits for it
     icon: str = ""  # the icon the website shows; "" when no icon matching is asked
     icon_choices: tuple[str, ...] = ()
     confirmation_text: str = ""
@@ -104,14 +104,18 @@ class Authorization:
 
 @dataclass(frozen=True)
 class CibaRequest:
-    auth_req_id: str
+    """A backchannel authentication request. The auth_req_id is a bearer secret: only its keyed
+    digest is kept, like tokens'. Ping and push clients are told it later, so for them it is also
+    kept sealed, with their client_notification_token."""
+
+    digest: str
     client_id: str
     request_id: str
     mode: str  # poll | ping | push
     interval: int
     created_at: datetime
     expires_at: datetime
-    notification_token: str = ""
+    sealed_notification: bytes = b""  # ping and push: auth_req_id and notification token
     last_polled_at: datetime | None = None
     tokens_issued: bool = False
     notified: bool = False
@@ -135,3 +139,4 @@ class Grant:
     request_id: str = ""
     identity_id: str = ""  # set when the phone was the key
     used: bool = False
+    access_token_digest: str = ""  # a code's: the token issued from it, revoked if it is reused

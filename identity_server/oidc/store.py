@@ -45,7 +45,10 @@ class OidcStore(Protocol):
     async def get_authorization(self, auth_id: str) -> Authorization | None: ...
 
     async def save_ciba(self, request: CibaRequest) -> None: ...
-    async def get_ciba(self, auth_req_id: str) -> CibaRequest | None: ...
+    async def get_ciba(self, digest: str) -> CibaRequest | None:
+        """By the keyed digest of its auth_req_id."""
+        ...
+
     async def ciba_expired_between(self, after: datetime, until: datetime) -> list[CibaRequest]:
         """Ping/push requests not yet notified whose deadline fell in (after, until], oldest first."""
         ...
@@ -204,13 +207,13 @@ class SqliteOidcStore:
 
     async def save_ciba(self, request: CibaRequest) -> None:
         self._exec(
-            "INSERT INTO ciba_requests(auth_req_id, expires_at, doc) VALUES(?, ?, ?)"
-            " ON CONFLICT(auth_req_id) DO UPDATE SET doc=excluded.doc",
-            (request.auth_req_id, request.expires_at.timestamp(), self._decoded.dumps(request)),
+            "INSERT INTO ciba_requests(digest, expires_at, doc) VALUES(?, ?, ?)"
+            " ON CONFLICT(digest) DO UPDATE SET doc=excluded.doc",
+            (request.digest, request.expires_at.timestamp(), self._decoded.dumps(request)),
         )
 
-    async def get_ciba(self, auth_req_id: str) -> CibaRequest | None:
-        rows = self._exec("SELECT doc FROM ciba_requests WHERE auth_req_id=?", (auth_req_id,))
+    async def get_ciba(self, digest: str) -> CibaRequest | None:
+        rows = self._exec("SELECT doc FROM ciba_requests WHERE digest=?", (digest,))
         return self._decoded.loads(CibaRequest, str(rows[0][0])) if rows else None
 
     async def ciba_expired_between(self, after: datetime, until: datetime) -> list[CibaRequest]:

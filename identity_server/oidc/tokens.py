@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
@@ -14,12 +15,21 @@ from identity_server.core.records import Identity, IdentityStatus
 from identity_server.oidc.claims import claims_for, pairwise_subject
 from identity_server.oidc.errors import InvalidToken
 from identity_server.oidc.keys import SigningKeys
+from identity_server.oidc.messages import TokenResponse, UserInfo
 from identity_server.oidc.records import Client, Grant, PushRequest
 from identity_server.oidc.store import OidcStore
 from identity_server.store.base import Store
 
 ACCESS_TOKEN_TTL = timedelta(minutes=10)
 ID_TOKEN_TTL = timedelta(minutes=10)
+# The hash of each ID token algorithm's JOSE header, for at_hash (OIDC Core §3.1.3.6).
+_AT_HASH = {"RS256": hashlib.sha256, "ES256": hashlib.sha256}
+
+
+def at_hash(access_token: str, alg: str) -> str:
+    """OIDC Core §3.1.3.6: the left half of the hash of the token's ASCII, base64url-encoded."""
+    digest = _AT_HASH[alg](access_token.encode("ascii")).digest()
+    return b64u(digest[: len(digest) // 2])
 
 
 class Tokens:
@@ -44,6 +54,12 @@ class Tokens:
     def digest(self, kind: str, value: str) -> str:
         return self._keyring.lookup_digest(kind, value)
 
+    def seal(self, plaintext: bytes, context: str) -> bytes:
+        return self._keyring.seal(plaintext, self._rng, context)
+
+    def unseal(self, blob: bytes, context: str) -> bytes:
+        return self._keyring.unseal(blob, context)
+
     def subject(self, client: Client, national_number: str) -> str:
         return pairwise_subject(
             self._keyring.lookup_digest(
@@ -63,7 +79,7 @@ class Tokens:
         auth_time: datetime,
         nonce: str = "",
         extra: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> TokenResponse:
         """The token response of RFC 6749 §5.1 with an OIDC ID token (OIDC Core §3.1.3.3)."""
         now = self._clock.now()
         access_token = b64u(self._rng.token_bytes(32))
@@ -90,17 +106,20 @@ class Tokens:
             "auth_time": int(auth_time.timestamp()),
             "acr": acr,
             "amr": list(amr),
+            # Every ID token here comes with an access token: OIDC Core §3.1.3.6 (code flow) and
+            # CIBA Core §10.3.1 (push mode, where it is required) bind the two with at_hash.
+            "at_hash": at_hash(access_token, client.id_token_alg),
         }
         if nonce:
             claims["nonce"] = nonce
         claims.update(extra or {})
-        return {
-            "access_token": access_token,
-            "token_type": "Bearer",
-            "expires_in": int(ACCESS_TOKEN_TTL.total_seconds()),
-            "scope": " ".join(scopes),
-            "id_token": await self._keys.sign(claims, client.id_token_alg),
-        }
+        return TokenResponse(
+            access_token=access_token,
+            token_type="Bearer",
+            expires_in=int(ACCESS_TOKEN_TTL.total_seconds()),
+            scope=" ".join(scopes),
+            id_token=await self._keys.sign(claims, client.id_token_alg),
+        )
 
     @staticmethod
     def confirmation_claim(request: PushRequest) -> dict[str, Any]:
@@ -114,8 +133,11 @@ class Tokens:
             }
         }
 
-    async def userinfo(self, access_token: str) -> dict[str, Any]:
-        grant = await self._oidc.get_grant(self.digest("access_token", access_token[:128]))
+    async def userinfo(self, access_token: str) -> UserInfo:
+        # Ours are 43 characters of base64url (RFC 6750 §2.1's b64token is ASCII in any case).
+        if not (access_token.isascii() and len(access_token) <= 256):
+            raise InvalidToken("The access token is malformed")
+        grant = await self._oidc.get_grant(self.digest("access_token", access_token))
         now = self._clock.now()
         if grant is None or grant.kind != "access_token" or now >= grant.expires_at:
             raise InvalidToken("The access token is unknown or expired")
@@ -133,9 +155,10 @@ class Tokens:
             for c in await self._store.list_cards(person.national_number)
             if c.valid_until >= now.date()
         ]
-        return {"sub": self.subject(client, person.national_number)} | claims_for(
+        claims = claims_for(
             grant.scopes, identity, person, cards[-1] if cards else None, now.date()
         )
+        return cast(UserInfo, {"sub": self.subject(client, person.national_number)} | claims)
 
     async def revoke(self, digest: str, grant: Grant) -> None:
         await self._oidc.save_grant(digest, replace(grant, expires_at=self._clock.now()))

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from identity_server.core.errors import InvalidInput, SleutelError
+from identity_server.core.errors import SleutelError
 from identity_server.web.body import form_pairs, from_json, from_pairs, json_body, query_pairs
 
 Handler = Callable[..., Awaitable[web.StreamResponse]]
@@ -44,14 +44,15 @@ class Endpoint:
 
 
 ENDPOINT_ATTRIBUTE = "__sleutel_endpoint__"
-Refusal = Callable[[InvalidInput], SleutelError]
+# Maps a parse refusal (an InvalidInput, or a 413/415 SleutelError) to what the route answers.
+Refusal = Callable[[SleutelError], SleutelError]
 
 
 def endpoint_of(handler: Any) -> Endpoint | None:
     return getattr(handler, ENDPOINT_ATTRIBUTE, None)
 
 
-def _keep(exc: InvalidInput) -> SleutelError:
+def _keep(exc: SleutelError) -> SleutelError:
     return exc
 
 
@@ -73,7 +74,7 @@ def declare(spec: Endpoint, refuse: Refusal = _keep) -> Callable[[Handler], Hand
                         source = request.clone(client_max_size=spec.max_body)
                     fields, files = await form_pairs(source)
                     kwargs["form"] = from_pairs(fields, spec.form, files)
-            except InvalidInput as exc:
+            except SleutelError as exc:
                 raise refuse(exc) from None
             return await handler(request, **kwargs)
 

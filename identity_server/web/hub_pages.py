@@ -4,9 +4,10 @@ relying party's minimum level, each leading back to it through the same authoriz
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 from aiohttp import web
+from msgspec import Meta, Struct
 
 from identity_server.core.errors import SleutelError
 from identity_server.csam.levels import KEY_LEVELS, LEVEL_EID, KeyKind, key_kind
@@ -14,11 +15,13 @@ from identity_server.oidc.authorization import FLOW_GONE, require_level
 from identity_server.oidc.claims import PHONE_KEY_LEVEL
 from identity_server.oidc.records import Authorization
 from identity_server.web import views
-from identity_server.web.body import form_fields
+from identity_server.web.endpoints import HTML, Endpoints
 from identity_server.web.keys import SERVICES
 from identity_server.web.pages import render
 
-routes = web.RouteTableDef()
+routes = Endpoints("login")
+# A key's form either moves on (302) or shows itself again with the refusal.
+_FORM_ANSWERS = {302: None, 400: HTML}
 CARD_AMR = ("sc", "hwk", "pin")  # RFC 8176: smart card, hardware key, PIN
 
 TEXTS = {
@@ -133,6 +136,20 @@ TEXTS = {
 }
 
 
+class CardForm(Struct, kw_only=True):
+    card_number: Annotated[str, Meta(max_length=20)]
+    pin: Annotated[str, Meta(max_length=12)]
+
+
+class PasswordForm(Struct, kw_only=True):
+    username: Annotated[str, Meta(max_length=64)]
+    password: Annotated[str, Meta(max_length=128)]
+
+
+class CodeForm(Struct, kw_only=True):
+    code: Annotated[str, Meta(max_length=8)]
+
+
 @dataclass(frozen=True)
 class KeyChoice:
     kind: str
@@ -163,7 +180,7 @@ async def _authorization(request: web.Request) -> Authorization:
     return await request.app[SERVICES].code_flow.get(request.match_info["auth_id"])
 
 
-@routes.get("/oidc/login/{auth_id}/keys")
+@routes.get("/oidc/login/{auth_id}/keys", "The login hub: the keys that reach the level asked")
 async def hub(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     authorization = await _authorization(request)
@@ -201,20 +218,24 @@ async def _card_page(request: web.Request, error: SleutelError | None = None) ->
     )
 
 
-@routes.get("/oidc/login/{auth_id}/eid")
+@routes.get("/oidc/login/{auth_id}/eid", "Log in with the eID card reader")
 async def card_page(request: web.Request) -> web.Response:
     return await _card_page(request)
 
 
-@routes.post("/oidc/login/{auth_id}/eid")
-async def card_login(request: web.Request) -> web.Response:
+@routes.post(
+    "/oidc/login/{auth_id}/eid",
+    "The card in the reader and its PIN",
+    form=CardForm,
+    answers=_FORM_ANSWERS,
+)
+async def card_login(request: web.Request, form: CardForm) -> web.Response:
     services = request.app[SERVICES]
     authorization = await _authorization(request)
-    f = await form_fields(request)
     try:
         challenge = services.rng.token_bytes(32) + authorization.auth_id.encode()
         person = await services.registers.authenticate_with_card(
-            f.text("card_number", max_length=20), f.text("pin", max_length=12), challenge
+            form.card_number, form.pin, challenge
         )
         location = await services.code_flow.complete_with_key(
             authorization.auth_id, person.national_number, LEVEL_EID, CARD_AMR
@@ -230,10 +251,11 @@ def _kind(request: web.Request) -> KeyKind:
     return key_kind(request.match_info["kind"][:16])
 
 
-async def _password_page(request: web.Request, error: SleutelError | None = None) -> web.Response:
+async def _password_page(
+    request: web.Request, error: SleutelError | None = None, form: PasswordForm | None = None
+) -> web.Response:
     authorization = await _authorization(request)
     kind = _kind(request)
-    form = await request.post() if request.method == "POST" else {}
     return render(
         request,
         "hub_password.html",
@@ -241,28 +263,30 @@ async def _password_page(request: web.Request, error: SleutelError | None = None
         error=error,
         catalog=TEXTS,
         kind=kind.value,
-        username=str(form.get("username", ""))[:64],
+        username=form.username if form else "",
         action=f"{_base(authorization)}/key/{kind.value}",
         back=f"{_base(authorization)}/keys",
     )
 
 
-@routes.get("/oidc/login/{auth_id}/key/{kind}")
+@routes.get("/oidc/login/{auth_id}/key/{kind}", "Log in with a CSAM key: username and password")
 async def password_page(request: web.Request) -> web.Response:
     return await _password_page(request)
 
 
-@routes.post("/oidc/login/{auth_id}/key/{kind}")
-async def password_login(request: web.Request) -> web.Response:
+@routes.post(
+    "/oidc/login/{auth_id}/key/{kind}",
+    "Username and password of a CSAM key; a code is sent next where the key has one",
+    form=PasswordForm,
+    answers=_FORM_ANSWERS,
+)
+async def password_login(request: web.Request, form: PasswordForm) -> web.Response:
     services = request.app[SERVICES]
     authorization = await _authorization(request)
     kind = _kind(request)
-    f = await form_fields(request)
     try:
         require_level(authorization, KEY_LEVELS[kind])  # before a code is sent
-        started = await services.csam.start_key_login(
-            f.text("username", max_length=64), f.text("password", max_length=128), kind
-        )
+        started = await services.csam.start_key_login(form.username, form.password, kind)
         if started.needs_code:
             _redirect(f"{_base(authorization)}/code/{started.login_id}")
         result = await services.csam.finish_key_login(started.login_id)
@@ -272,7 +296,7 @@ async def password_login(request: web.Request) -> web.Response:
     except SleutelError as exc:
         if exc.code in FLOW_GONE:
             raise
-        return await _password_page(request, exc)
+        return await _password_page(request, exc, form)
     _redirect(location)
 
 
@@ -293,19 +317,23 @@ async def _code_page(request: web.Request, error: SleutelError | None = None) ->
     )
 
 
-@routes.get("/oidc/login/{auth_id}/code/{login_id}")
+@routes.get("/oidc/login/{auth_id}/code/{login_id}", "The security code of a CSAM key")
 async def code_page(request: web.Request) -> web.Response:
     return await _code_page(request)
 
 
-@routes.post("/oidc/login/{auth_id}/code/{login_id}")
-async def code_login(request: web.Request) -> web.Response:
+@routes.post(
+    "/oidc/login/{auth_id}/code/{login_id}",
+    "The security code sent by e-mail or SMS, or shown by the authenticator app",
+    form=CodeForm,
+    answers=_FORM_ANSWERS,
+)
+async def code_login(request: web.Request, form: CodeForm) -> web.Response:
     services = request.app[SERVICES]
     authorization = await _authorization(request)
-    f = await form_fields(request)
     try:
         result = await services.csam.finish_key_login(
-            request.match_info["login_id"][:64], f.text("code", max_length=8)
+            request.match_info["login_id"][:64], form.code
         )
         location = await services.code_flow.complete_with_key(
             authorization.auth_id, result.person.national_number, result.level, result.amr

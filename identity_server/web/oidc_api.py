@@ -2,22 +2,42 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Any
-from urllib.parse import parse_qsl
-
 from aiohttp import web
 
-from identity_server.core.errors import SleutelError
+from identity_server.core.errors import InvalidInput, SleutelError
 from identity_server.oidc.authorization import CodeFlow
-from identity_server.oidc.ciba import GRANT_TYPE
+from identity_server.oidc.ciba import DEFAULT_EXPIRY, GRANT_TYPE, MAX_EXPIRY
 from identity_server.oidc.claims import ACR_ADVANCED, ACR_BASIC, SCOPES
-from identity_server.oidc.errors import InvalidRequest, InvalidToken, UnsupportedGrantType
-from identity_server.web.body import json_response
+from identity_server.oidc.errors import (
+    InvalidRequest,
+    InvalidToken,
+    OAuthError,
+    UnsupportedGrantType,
+)
+from identity_server.oidc.messages import (
+    BackchannelRequest,
+    BackchannelResponse,
+    Discovery,
+    Jwks,
+    TokenRequest,
+    TokenResponse,
+    UserInfo,
+)
+from identity_server.web.body import ascii_int, json_response
+from identity_server.web.endpoints import Endpoints
 from identity_server.web.i18n import LANGUAGES
 from identity_server.web.keys import SERVICES
 
-routes = web.RouteTableDef()
+
+def _oauth_refusal(exc: SleutelError) -> SleutelError:
+    """A request these endpoints cannot read is invalid_request in RFC 6749 §5.2's shape: a body
+    that is not urlencoded UTF-8, a parameter given twice (§3.1, §3.2), a value out of bounds."""
+    if isinstance(exc, OAuthError):
+        return exc
+    return InvalidRequest(exc.message)
+
+
+routes = Endpoints("oidc", refuse=_oauth_refusal)
 CLAIMS = [
     "sub", "name", "given_name", "family_name", "birthdate", "gender", "locale", "email",
     "email_verified", "phone_number", "phone_number_verified", "address", "BENationalNumber",
@@ -25,82 +45,49 @@ CLAIMS = [
 ]  # fmt: skip
 
 
-def _no_store(body: dict[str, Any]) -> web.Response:
+def _no_store(body: TokenResponse | BackchannelResponse | UserInfo) -> web.Response:
     response = json_response(body)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Pragma"] = "no-cache"
     return response
 
 
-MAX_FORM_FIELDS = 1000  # aiohttp's own limit for request.post()
-
-
-async def _form(request: web.Request) -> dict[str, str]:
-    """The urlencoded body, each parameter given once (RFC 6749 §3.1). Parsed here rather than
-    by `request.post()`, whose multidict costs more than the parsing; same size limits."""
-    if request.content_type != "application/x-www-form-urlencoded":
-        raise InvalidRequest("Send the parameters as application/x-www-form-urlencoded")
-    body = await request.read()  # refuses bodies over client_max_size (413)
-    if not body:
-        return {}
-    charset = request.charset or "utf-8"
-    text = body.rstrip().decode(charset)
-    try:
-        pairs = parse_qsl(
-            text,
-            keep_blank_values=True,
-            strict_parsing=False,
-            encoding=charset,
-            max_num_fields=MAX_FORM_FIELDS,
-        )
-    except ValueError:
-        raise web.HTTPRequestEntityTooLarge(
-            MAX_FORM_FIELDS, text=f"Maximum number of form fields {MAX_FORM_FIELDS} exceeded."
-        ) from None
-    values = dict(pairs)
-    if len(values) != len(pairs):
-        counts = Counter(key for key, _ in pairs)
-        repeated = next(key for key, _ in pairs if counts[key] > 1)
-        raise InvalidRequest(f"Parameter {repeated} must be given once")  # RFC 6749 §3.1
-    return values
-
-
-@routes.get("/.well-known/openid-configuration")
+@routes.get(
+    "/.well-known/openid-configuration",
+    "OpenID Provider metadata (OpenID Connect Discovery 1.0, CIBA Core §4)",
+    answers={200: Discovery},
+)
 async def discovery(request: web.Request) -> web.Response:
     issuer = request.app[SERVICES].tokens.issuer
+    # No empty lists: "backchannel_authentication_request_signing_alg_values_supported" is left
+    # out rather than advertised empty, as signed authentication requests are not supported.
     return json_response(
-        {
-            "issuer": issuer,
-            "authorization_endpoint": f"{issuer}/oidc/authorize",
-            "token_endpoint": f"{issuer}/oidc/token",
-            "userinfo_endpoint": f"{issuer}/oidc/userinfo",
-            "jwks_uri": f"{issuer}/oidc/jwks",
-            "backchannel_authentication_endpoint": f"{issuer}/oidc/bc-authorize",
-            "scopes_supported": list(SCOPES),
-            "response_types_supported": ["code"],
-            "response_modes_supported": ["query"],
-            "grant_types_supported": ["authorization_code", GRANT_TYPE],
-            "subject_types_supported": ["pairwise"],
-            "id_token_signing_alg_values_supported": ["RS256", "ES256"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
-            "token_endpoint_auth_signing_alg_values_supported": [
-                "RS256",
-                "ES256",
-                "PS256",
-                "EdDSA",
-            ],
-            "code_challenge_methods_supported": ["S256"],
-            "claims_supported": CLAIMS,
-            "acr_values_supported": [ACR_BASIC, ACR_ADVANCED],
-            "ui_locales_supported": list(LANGUAGES),
-            "backchannel_token_delivery_modes_supported": ["poll", "ping", "push"],
-            "backchannel_authentication_request_signing_alg_values_supported": [],
-            "backchannel_user_code_parameter_supported": False,
-        }
+        Discovery(
+            issuer=issuer,
+            authorization_endpoint=f"{issuer}/oidc/authorize",
+            token_endpoint=f"{issuer}/oidc/token",
+            userinfo_endpoint=f"{issuer}/oidc/userinfo",
+            jwks_uri=f"{issuer}/oidc/jwks",
+            backchannel_authentication_endpoint=f"{issuer}/oidc/bc-authorize",
+            scopes_supported=list(SCOPES),
+            response_types_supported=["code"],
+            response_modes_supported=["query"],
+            grant_types_supported=["authorization_code", GRANT_TYPE],
+            subject_types_supported=["pairwise"],
+            id_token_signing_alg_values_supported=["RS256", "ES256"],
+            token_endpoint_auth_methods_supported=["client_secret_basic", "private_key_jwt"],
+            token_endpoint_auth_signing_alg_values_supported=["RS256", "ES256", "PS256", "EdDSA"],
+            code_challenge_methods_supported=["S256"],
+            claims_supported=CLAIMS,
+            acr_values_supported=[ACR_BASIC, ACR_ADVANCED],
+            ui_locales_supported=list(LANGUAGES),
+            backchannel_token_delivery_modes_supported=["poll", "ping", "push"],
+            backchannel_user_code_parameter_supported=False,
+        )
     )
 
 
-@routes.get("/oidc/jwks")
+@routes.get("/oidc/jwks", "The provider's public signing keys", answers={200: Jwks})
 async def jwks(request: web.Request) -> web.Response:
     response = json_response(await request.app[SERVICES].signing_keys.jwks())
     response.headers["Cache-Control"] = "public, max-age=300"
@@ -109,41 +96,76 @@ async def jwks(request: web.Request) -> web.Response:
 
 # The token and backchannel endpoints run as one store transaction each, after the body has been
 # read: their several lookups then share one snapshot and one lock instead of taking both per
-# statement, and what a refusal records (a poll's time, a spent assertion) commits with it.
+# statement, and what a refusal records (a poll's time, a spent assertion, a revoked token)
+# commits with it.
 
 
-@routes.post("/oidc/token")
-async def token(request: web.Request) -> web.Response:
+@routes.post(
+    "/oidc/token",
+    "Token request: authorization code (RFC 6749 §4.1.3) or CIBA poll (CIBA Core §10.1)",
+    form=TokenRequest,
+    auth="client",
+    answers={200: TokenResponse},
+    oauth_errors=True,
+    description="Client authentication by HTTP Basic or private_key_jwt (client_assertion). "
+    "CIBA poll errors (authorization_pending, slow_down, expired_token, access_denied) are 400.",
+)
+async def token(request: web.Request, form: TokenRequest) -> web.Response:
     services = request.app[SERVICES]
-    form = await _form(request)
     async with services.store.atomic(keep_on=SleutelError):
         client = await services.clients.authenticate(request.headers.get("Authorization", ""), form)
-        grant_type = form.get("grant_type", "")
-        if grant_type == "authorization_code":
+        if form.grant_type == "authorization_code":
             flow: CodeFlow = services.code_flow
             return _no_store(await flow.exchange(client, form))
-        if grant_type == GRANT_TYPE:
-            return _no_store(await services.ciba.poll(client, form))
-    if not grant_type:
+        if form.grant_type == GRANT_TYPE:
+            return _no_store(await services.ciba.poll(client, form.auth_req_id))
+    if not form.grant_type:
         raise InvalidRequest("grant_type is required")
-    raise UnsupportedGrantType(f"grant_type {grant_type[:60]} is not supported")
+    raise UnsupportedGrantType(f"grant_type {form.grant_type[:60]} is not supported")
 
 
-@routes.post("/oidc/bc-authorize")
-async def backchannel_authentication(request: web.Request) -> web.Response:
+def _requested_expiry(raw: str) -> int:
+    """CIBA Core §7.1 requested_expiry: a positive integer of seconds, in ASCII digits."""
+    if not raw:
+        return DEFAULT_EXPIRY
+    try:
+        return ascii_int(raw, "requested_expiry", low=1, high=MAX_EXPIRY)
+    except InvalidInput:
+        raise InvalidRequest(f"requested_expiry must be 1 to {MAX_EXPIRY} seconds") from None
+
+
+@routes.post(
+    "/oidc/bc-authorize",
+    "Backchannel authentication request (CIBA Core §7)",
+    form=BackchannelRequest,
+    auth="client",
+    answers={200: BackchannelResponse},
+    oauth_errors=True,
+    description="Errors as CIBA Core §13: access_denied is 403 here, invalid_client 401.",
+)
+async def backchannel_authentication(
+    request: web.Request, form: BackchannelRequest
+) -> web.Response:
     services = request.app[SERVICES]
-    form = await _form(request)
+    expiry = _requested_expiry(form.requested_expiry)
     async with services.store.atomic(keep_on=SleutelError):
         client = await services.clients.authenticate(request.headers.get("Authorization", ""), form)
-        return _no_store(await services.ciba.authenticate(client, form))
+        return _no_store(await services.ciba.authenticate(client, form, expiry))
 
 
 async def _userinfo(request: web.Request) -> web.Response:
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+    scheme, _, access_token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not access_token.strip():  # RFC 6750 §2.1
         raise InvalidToken("Send the access token as 'Authorization: Bearer …'")
-    return _no_store(await request.app[SERVICES].tokens.userinfo(header[7:].strip()))
+    return _no_store(await request.app[SERVICES].tokens.userinfo(access_token.strip()))
 
 
-routes.get("/oidc/userinfo")(_userinfo)
-routes.post("/oidc/userinfo")(_userinfo)
+_USERINFO = {
+    "auth": "bearer",
+    "answers": {200: UserInfo},
+    "oauth_errors": True,
+    "description": "The access token in the Authorization header (RFC 6750 §2.1); "
+    "refusals are invalid_token (401, RFC 6750 §3.1).",
+}
+routes.get("/oidc/userinfo", "Claims about the person (OIDC Core §5.3)", **_USERINFO)(_userinfo)
+routes.post("/oidc/userinfo", "Claims about the person (OIDC Core §5.3)", **_USERINFO)(_userinfo)

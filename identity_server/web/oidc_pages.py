@@ -3,20 +3,23 @@ icon; the page moves on when the phone confirms, refuses, or the request expires
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 from aiohttp import web
+from msgspec import Meta, Struct
 
-from identity_server.core.errors import SleutelError
-from identity_server.core.phone import PhoneNumber, country_choices
+from identity_server.core.errors import InvalidInput, SleutelError
+from identity_server.core.phone import MAX_INPUT_LENGTH, PhoneNumber, country_choices
 from identity_server.oidc import icons
 from identity_server.oidc.authorization import FLOW_GONE, ClientPageError, RedirectError
+from identity_server.oidc.messages import STATE_LENGTH, AuthorizationRequest, LoginStatus
 from identity_server.web import i18n
-from identity_server.web.body import form_fields, json_response
+from identity_server.web.body import from_pairs, json_response, query_pairs
+from identity_server.web.endpoints import ENDPOINT_ATTRIBUTE, HTML, Endpoint, Endpoints
 from identity_server.web.keys import SERVICES
 from identity_server.web.pages import render
 
-routes = web.RouteTableDef()
+routes = Endpoints("login")
 BROWSER_COOKIE = "sleutel_browser"
 
 TEXTS = {
@@ -109,13 +112,45 @@ def _redirect(location: str) -> NoReturn:
     raise web.HTTPFound(location)
 
 
-@routes.get("/oidc/authorize")
+class PhoneForm(Struct, kw_only=True):
+    phone: Annotated[str, Meta(max_length=MAX_INPUT_LENGTH)]
+    region: Annotated[str, Meta(max_length=2)] = "BE"
+
+
+def _given_once(pairs: list[tuple[str, str]], name: str) -> str:
+    values = [value for key, value in pairs if key == name]
+    if len(values) > 1:  # RFC 6749 §3.1
+        raise ClientPageError(f"Parameter {name} must be given once")
+    return values[0] if values else ""
+
+
+async def _authorization_request(request: web.Request) -> AuthorizationRequest:
+    """The query, read in the order RFC 6749 §4.1.2.1 needs: until the client and its redirect
+    URI are known to be valid, a malformed request is shown on an error page; after that it goes
+    back to the redirect URI as invalid_request (a repeated parameter, §3.1, included)."""
+    try:
+        pairs = query_pairs(request)
+    except SleutelError as exc:
+        raise ClientPageError(exc.message) from None
+    client_id, redirect_uri = _given_once(pairs, "client_id"), _given_once(pairs, "redirect_uri")
+    await request.app[SERVICES].code_flow.check_client(client_id, redirect_uri)
+    try:
+        return from_pairs(pairs, AuthorizationRequest)
+    except InvalidInput as exc:
+        try:
+            state = _given_once(pairs, "state")
+        except ClientPageError:
+            state = ""
+        state = state if len(state) <= STATE_LENGTH else ""  # one the client could have sent
+        raise RedirectError(redirect_uri, "invalid_request", exc.message, state) from None
+
+
 async def authorize(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
-    params = dict(request.query)
-    language = params.get("ui_locales", "").split(" ")[0][:2]
-    language = language if language in i18n.LANGUAGES else i18n.language_of(request)
     try:
+        params = await _authorization_request(request)
+        language = params.ui_locales.split(" ")[0][:2]
+        language = language if language in i18n.LANGUAGES else i18n.language_of(request)
         authorization = await services.code_flow.start(params, language)
     except RedirectError as refused:
         _redirect(refused.location)
@@ -126,11 +161,30 @@ async def authorize(request: web.Request) -> web.Response:
     _redirect(f"/oidc/login/{authorization.auth_id}{page}?lang={language}")
 
 
-async def _phone_page(request: web.Request, error: SleutelError | None = None) -> web.Response:
+# The authorization endpoint reads its query itself (above), so it is registered with its
+# declaration as is rather than through a wrapper that would refuse before the client is known.
+setattr(
+    authorize,
+    ENDPOINT_ATTRIBUTE,
+    Endpoint(
+        summary="Authorization request (OIDC Core §3.1.2): starts the hosted login",
+        tag="oidc",
+        query=AuthorizationRequest,
+        answers={302: None, 400: HTML},
+        description="Redirects to the login page, or back to the redirect URI with an error "
+        "(RFC 6749 §4.1.2.1). An unknown client or redirect URI, or a repeated client_id or "
+        "redirect_uri, is shown on an error page instead (Sleutel-Error header).",
+    ),
+)
+routes.route("GET", "/oidc/authorize")(authorize)
+
+
+async def _phone_page(
+    request: web.Request, error: SleutelError | None = None, form: PhoneForm | None = None
+) -> web.Response:
     services = request.app[SERVICES]
     authorization = await services.code_flow.get(request.match_info["auth_id"])
     client = await services.code_flow.client_of(authorization)
-    form = await request.post() if request.method == "POST" else {}
     return render(
         request,
         "oidc_login.html",
@@ -140,12 +194,12 @@ async def _phone_page(request: web.Request, error: SleutelError | None = None) -
         auth_id=authorization.auth_id,
         client_name=client.name,
         countries=country_choices(i18n.language_of(request)),
-        region=str(form.get("region", "BE")),
-        phone=str(form.get("phone", authorization.login_hint)),
+        region=form.region if form else "BE",
+        phone=form.phone if form else authorization.login_hint,
     )
 
 
-@routes.get("/oidc/login/{auth_id}")
+@routes.get("/oidc/login/{auth_id}", "The hosted login: the phone number")
 async def phone_page(request: web.Request) -> web.Response:
     response = await _phone_page(request)
     if BROWSER_COOKIE not in request.cookies:
@@ -157,26 +211,30 @@ async def phone_page(request: web.Request) -> web.Response:
     return response
 
 
-@routes.post("/oidc/login/{auth_id}")
-async def submit_phone(request: web.Request) -> web.Response:
+@routes.post(
+    "/oidc/login/{auth_id}",
+    "Send the login request to the phone of this number",
+    form=PhoneForm,
+    answers={302: None, 400: HTML},
+)
+async def submit_phone(request: web.Request, form: PhoneForm) -> web.Response:
     services = request.app[SERVICES]
-    f = await form_fields(request)
     browser = request.cookies.get(BROWSER_COOKIE, "")[:96]
     try:
         authorization, _ = await services.code_flow.submit_phone(
             request.match_info["auth_id"],
-            f.text("phone", max_length=32),
-            f.text("region", max_length=2, required=False, default="BE"),
+            form.phone,
+            form.region,
             services.keyring.lookup_digest("browser", browser) if browser else "",
         )
     except SleutelError as exc:
         if exc.code in FLOW_GONE:
             raise
-        return await _phone_page(request, exc)
+        return await _phone_page(request, exc, form)
     _redirect(f"/oidc/login/{authorization.auth_id}/wait")
 
 
-@routes.get("/oidc/login/{auth_id}/wait")
+@routes.get("/oidc/login/{auth_id}/wait", "Prove it is you: the icon to pick in the app")
 async def wait(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     authorization = await services.code_flow.get(request.match_info["auth_id"])
@@ -193,17 +251,25 @@ async def wait(request: web.Request) -> web.Response:
     )
 
 
-@routes.get("/oidc/login/{auth_id}/status")
+@routes.get(
+    "/oidc/login/{auth_id}/status",
+    "Where the login stands, for the waiting page's script",
+    answers={200: LoginStatus, 404: LoginStatus, 410: LoginStatus},
+)
 async def status(request: web.Request) -> web.Response:
     try:
         _, state = await request.app[SERVICES].code_flow.status(request.match_info["auth_id"])
     except SleutelError as exc:
         # The page script only needs to know it should move on; /done shows why.
-        return json_response({"status": "gone", "error": exc.code}, status=exc.status)
-    return json_response({"status": state.value if state else "no_request"})
+        return json_response(LoginStatus(status="gone", error=exc.code), status=exc.status)
+    return json_response(LoginStatus(status=state.value if state else "no_request"))
 
 
-@routes.get("/oidc/login/{auth_id}/done")
+@routes.get(
+    "/oidc/login/{auth_id}/done",
+    "Back to the relying party with a code or an error",
+    answers={302: None},
+)
 async def done(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from aiohttp import web
@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from identity_server.core.clock import ManualClock
 from identity_server.core.errors import InvalidInput
 from identity_server.oidc.client_config import load_clients
+from identity_server.oidc.messages import ClientAssertion
 from identity_server.services import Services
 from tests.oidc.conftest import RelyingParty
 
@@ -72,6 +73,128 @@ async def test_other_errors_go_back_to_the_relying_party(
     assert location.startswith(rp.redirect_uri)
     query = parse_qs(urlsplit(location).query)
     assert query["error"] == [error] and query["state"] == ["st4te"]
+
+
+def _query(pairs: list[tuple[str, str]]) -> str:
+    return "/oidc/authorize?" + urlencode(pairs)
+
+
+@pytest.mark.parametrize("name", ["client_id", "redirect_uri"])
+async def test_a_repeated_client_id_or_redirect_uri_is_shown_never_redirected(
+    client: Client, rp: RelyingParty, name: str
+) -> None:
+    """RFC 6749 §3.1: invalid_request; §4.1.2.1: while the client or its redirect URI is in
+    doubt the error is shown, even when both values are the registered one."""
+    pairs = [*_params(rp).items(), (name, _params(rp)[name])]
+    response = await client.get(_query(pairs), allow_redirects=False)
+    assert response.status == 400
+    assert "Location" not in response.headers
+    assert response.headers["Sleutel-Error"] == "invalid_request"
+    assert 'data-error-code="invalid_request"' in await response.text()
+
+
+@pytest.mark.parametrize(
+    ("extra", "state"),
+    [
+        ([("scope", "openid")], ["st4te"]),
+        ([("code_challenge", CHALLENGE)], ["st4te"]),
+        ([("unknown", "1"), ("unknown", "2")], ["st4te"]),  # unknown, but still given twice
+        ([("state", "other")], None),  # which state? none is echoed
+    ],
+)
+async def test_a_repeated_parameter_goes_back_as_invalid_request(
+    client: Client, rp: RelyingParty, extra: list[tuple[str, str]], state: list[str] | None
+) -> None:
+    """RFC 6749 §3.1: once the client and redirect URI are valid, §4.1.2.1 sends it back."""
+    response = await client.get(_query([*_params(rp).items(), *extra]), allow_redirects=False)
+    assert response.status == 302
+    location = response.headers["Location"]
+    assert location.startswith(rp.redirect_uri + "?")
+    query = parse_qs(urlsplit(location).query)
+    assert query["error"] == ["invalid_request"]
+    assert query.get("state") == state
+
+
+async def test_unknown_parameters_are_ignored(client: Client, rp: RelyingParty) -> None:
+    response = await client.get(
+        _query([*_params(rp).items(), ("claims_locales", "nl"), ("display", "page")]),
+        allow_redirects=False,
+    )
+    assert response.status == 302
+    assert response.headers["Location"].startswith("/oidc/login/")
+
+
+@pytest.mark.parametrize(
+    ("raw", "status", "code"),
+    [
+        ("client_id=rp-test&redirect_uri=%FF", 400, "invalid_request"),  # not UTF-8
+        ("client_id=%C0%AF", 400, "invalid_request"),
+        ("", 400, "invalid_client"),  # no client_id at all
+        ("client_id=" + "x" * 500, 400, "invalid_client"),
+    ],
+)
+async def test_an_unreadable_query_is_an_error_page(
+    client: Client, raw: str, status: int, code: str
+) -> None:
+    response = await client.get(f"/oidc/authorize?{raw}", allow_redirects=False)
+    assert (response.status, response.headers["Sleutel-Error"]) == (status, code)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"state": "s" * 2049},
+        {"nonce": "n" * 513},
+        {"login_hint": "0" * 255},
+        {"acr_values": "a " * 600},
+        {"code_challenge": "c" * 200},
+    ],
+)
+async def test_over_long_values_go_back_as_invalid_request(
+    client: Client, rp: RelyingParty, changes: dict[str, str]
+) -> None:
+    response = await client.get(
+        "/oidc/authorize", params=_params(rp, **changes), allow_redirects=False
+    )
+    assert response.status == 302
+    query = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert query["error"] == ["invalid_request"]
+    assert query.get("state") == (None if "state" in changes else ["st4te"])
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"ui_locales": "ﬀ-ǅ zz"},
+        {"ui_locales": " "},
+        {"acr_values": "urn:sleutel:level:٣ urn:sleutel:level:"},
+        {"login_hint": "٠٤٩٤٠٠١٢٦٨"},
+        {"login_hint": "<script>alert(1)</script>"},
+        {"state": "\u0000 é ☃"},
+        {"prompt": "login consent"},
+    ],
+)
+async def test_odd_but_bounded_values_start_a_login(
+    client: Client, rp: RelyingParty, changes: dict[str, str]
+) -> None:
+    response = await client.get("/oidc/authorize", params=_params(rp, **changes))
+    assert response.status == 200
+    assert "<script>alert" not in await response.text()
+
+
+async def test_a_redirect_uri_with_its_own_query_keeps_it(
+    client: Client, services: Services
+) -> None:
+    """RFC 6749 §3.1.2: the registered URI's query is kept; the error parameters are added."""
+    await services.clients.register(
+        client_id="rp-query", name="Query", redirect_uris=["http://127.0.0.1:9/cb?tenant=7"]
+    )
+    rp = RelyingParty("rp-query", "", "http://127.0.0.1:9/cb?tenant=7")
+    response = await client.get(
+        "/oidc/authorize", params=_params(rp, response_type="token"), allow_redirects=False
+    )
+    query = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert query["tenant"] == ["7"] and query["error"] == ["unsupported_response_type"]
 
 
 async def test_login_page_unknown_number_and_language(client: Client, rp: RelyingParty) -> None:
@@ -170,7 +293,10 @@ async def test_clients_file_registers_and_refuses_typos(tmp_path: Path, services
     (client,) = await load_clients(services.clients, good)
     assert client.redirect_uris == ("http://localhost:3000/cb",)
     assert (
-        await services.clients.authenticate("Basic ZnJvbS1maWxlOnMzY3JldC1zM2NyZXQ=", {}) == client
+        await services.clients.authenticate(
+            "Basic ZnJvbS1maWxlOnMzY3JldC1zM2NyZXQ=", ClientAssertion()
+        )
+        == client
     )
     typo = tmp_path / "typo.json"
     typo.write_text(

@@ -11,6 +11,10 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from authlib.jose import JsonWebKey
+from authlib.jose import jwt as authlib_jwt
+from authlib.oidc.core import CodeIDToken
+from authlib.oidc.core.util import create_half_hash
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
@@ -46,6 +50,23 @@ async def _claims(client: Client, id_token: str) -> dict[str, Any]:
     return dict(jwt.decode(id_token, KeySet.import_key_set(jwks)).claims)
 
 
+async def _assert_at_hash(client: Client, tokens: dict[str, Any]) -> None:
+    """The ID token's at_hash binds it to the access token beside it (OIDC Core §3.1.3.6, CIBA
+    Core §10.3.1), checked by an independent library (Authlib) against the published keys."""
+    jwks = await (await client.get("/oidc/jwks")).json()
+    claims = authlib_jwt.decode(
+        tokens["id_token"],
+        JsonWebKey.import_key_set(jwks),
+        claims_cls=CodeIDToken,
+        claims_params={"access_token": tokens["access_token"]},
+    )
+    assert "at_hash" in claims
+    claims.validate_at_hash()  # raises InvalidClaimError when it does not match
+    assert claims["at_hash"].encode() == create_half_hash(
+        tokens["access_token"], claims.header["alg"]
+    )
+
+
 async def test_poll_mode_pending_slow_down_then_tokens(
     client: Client, rp: RelyingParty, annelies: HeadlessPhone, clock: ManualClock
 ) -> None:
@@ -65,6 +86,7 @@ async def test_poll_mode_pending_slow_down_then_tokens(
     assert status == 200
     claims = await _claims(client, tokens["id_token"])
     assert claims["aud"] == "rp-test" and claims["amr"] == ["pin", "hwk"]
+    await _assert_at_hash(client, tokens)
     assert (await _poll(client, rp, auth_req_id))[1]["error"] == "invalid_grant"
     userinfo = await client.get(
         "/oidc/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
@@ -84,7 +106,32 @@ async def test_live_connection_receives_the_request_at_once(
     closed = await anext(events)
     assert (closed["type"], closed["request"]["status"]) == ("request_closed", "denied")
     await events.aclose()
-    assert (await _poll(client, rp, started["auth_req_id"]))[1]["error"] == "access_denied"
+    # CIBA Core §11 → RFC 6749 §5.2: 400 at the token endpoint (403 is the backchannel's).
+    assert await _poll(client, rp, started["auth_req_id"]) == (
+        400,
+        {"error": "access_denied", "error_description": "The user did not confirm (refused)"},
+    )
+
+
+async def test_every_ciba_token_error_is_400(
+    client: Client, rp: RelyingParty, annelies: HeadlessPhone, clock: ManualClock
+) -> None:
+    """CIBA Core §11 answers polls with RFC 6749 §5.2's token error response: 400 throughout."""
+    _, started = await _bc(client, rp, requested_expiry="60")
+    auth_req_id = started["auth_req_id"]
+    seen = [await _poll(client, rp, auth_req_id), await _poll(client, rp, auth_req_id)]
+    clock.advance(60)
+    seen.append(await _poll(client, rp, auth_req_id))
+    _, refused = await _bc(client, rp)
+    (pending,) = await annelies.pending_requests()
+    await annelies.refuse(pending["request_id"])
+    seen.append(await _poll(client, rp, refused["auth_req_id"]))
+    assert [(status, body["error"]) for status, body in seen] == [
+        (400, "authorization_pending"),
+        (400, "slow_down"),
+        (400, "expired_token"),
+        (400, "access_denied"),
+    ]
 
 
 async def test_a_phone_holds_at_most_five_waiting_requests(
@@ -284,6 +331,7 @@ async def test_ping_and_push_delivery(
     else:
         claims = await _claims(client, payload["id_token"])
         assert claims["urn:openid:params:jwt:claim:auth_req_id"] == started["auth_req_id"]
+        await _assert_at_hash(client, payload)  # CIBA Core §10.3.1: required in push mode
         status, body = await _poll(client, rp, started["auth_req_id"])
         assert (status, body["error"]) == (400, "unauthorized_client")
 
@@ -413,6 +461,9 @@ async def test_discovery_and_jwks_rotation(
 ) -> None:
     meta = await (await client.get("/.well-known/openid-configuration")).json()
     assert meta["backchannel_token_delivery_modes_supported"] == ["poll", "ping", "push"]
+    # Signed authentication requests are not supported: not advertised as an empty list.
+    assert "backchannel_authentication_request_signing_alg_values_supported" not in meta
+    assert [name for name, value in meta.items() if value in ([], "", None)] == []
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert meta["subject_types_supported"] == ["pairwise"]
     before = {k["kid"] for k in (await (await client.get("/oidc/jwks")).json())["keys"]}

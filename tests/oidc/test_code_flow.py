@@ -101,8 +101,10 @@ async def test_code_flow_with_authlib_icon_and_code(
         JsonWebKey.import_key_set(jwks),
         claims_cls=CodeIDToken,
         claims_options={"iss": {"value": issuer}, "aud": {"value": "rp-test"}},
-        claims_params={"nonce": nonce},
+        # Authlib checks at_hash against the access token (OIDC Core §3.1.3.6) when both exist.
+        claims_params={"nonce": nonce, "access_token": token["access_token"]},
     )
+    assert "at_hash" in claims
     claims.validate(now=int(services.clock.now().timestamp()))
     assert claims["acr"] == "http://itsme.services/v2/claim/acr_basic"
     assert claims["amr"] == ["pin", "hwk"]
@@ -290,6 +292,43 @@ async def test_code_is_single_use_and_checks_pkce_and_redirect(
         "invalid_grant",
         "The code was already used",
     )
+
+
+async def test_a_reused_code_revokes_the_access_token_it_gave(
+    oauth: AsyncOAuth2Client,
+    issuer: str,
+    browser: aiohttp.ClientSession,
+    annelies: HeadlessPhone,
+    client: Client,
+    rp: RelyingParty,
+) -> None:
+    """RFC 6749 §4.1.2: a code presented twice may have been stolen; what it gave is revoked."""
+    meta = await _discovery(oauth, issuer)
+    verifier = generate_token(48)
+    url, _ = oauth.create_authorization_url(meta["authorization_endpoint"], code_verifier=verifier)
+    html, base = await _login_in_browser(browser, url, "0494001268")
+    (pending,) = await annelies.pending_requests()
+    icon = re.search(r'data-icon="([a-z]+)"', html)
+    assert icon is not None
+    await annelies.approve(pending["request_id"], icon=icon.group(1), code="13579")
+    location = await _finish(browser, base)
+    token = await oauth.fetch_token(
+        meta["token_endpoint"], authorization_response=location, code_verifier=verifier
+    )
+    assert (await oauth.get(meta["userinfo_endpoint"])).status_code == 200
+    form = {
+        "grant_type": "authorization_code",
+        "code": parse_qs(urlsplit(location).query)["code"][0],
+        "redirect_uri": rp.redirect_uri,
+        "code_verifier": verifier,
+    }
+    again = await client.post("/oidc/token", data=form, headers=rp.basic)
+    assert (again.status, (await again.json())["error"]) == (400, "invalid_grant")
+    userinfo = await client.get(
+        "/oidc/userinfo", headers={"Authorization": f"Bearer {token['access_token']}"}
+    )
+    assert (userinfo.status, (await userinfo.json())["error"]) == (401, "invalid_token")
+    assert userinfo.headers["WWW-Authenticate"].startswith("Bearer")
 
 
 async def test_a_phone_full_of_waiting_requests_refuses_one_more_login(
