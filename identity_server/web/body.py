@@ -62,7 +62,7 @@ def _charset(request: web.BaseRequest) -> str:
     charset = request.charset or "utf-8"
     try:
         "".encode(charset)
-    except LookupError:
+    except (LookupError, UnicodeError):  # unknown, or a codec that encodes nothing ("undefined")
         raise BodyError(
             f"Unknown charset {charset[:40]!r}", code="invalid_charset", field="charset"
         ) from None
@@ -72,7 +72,7 @@ def _charset(request: web.BaseRequest) -> str:
 def decode_text(raw: bytes, charset: str) -> str:
     try:
         return raw.decode(charset)
-    except UnicodeDecodeError:
+    except UnicodeError:  # the idna and punycode codecs raise UnicodeError itself
         raise BodyError(
             f"The body is not valid {charset[:40]}", code="invalid_encoding", field="body"
         ) from None
@@ -107,7 +107,7 @@ def _urlencoded(text: str, charset: str) -> list[tuple[str, str]]:
             errors="strict",
             max_num_fields=MAX_FORM_FIELDS,
         )
-    except UnicodeDecodeError:
+    except UnicodeError:
         raise BodyError(
             f"A percent-encoded value is not valid {charset[:40]}",
             code="invalid_encoding",

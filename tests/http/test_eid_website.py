@@ -182,30 +182,21 @@ async def _refused(response: ClientResponse, status: int, code: str) -> str:
 
 
 async def test_forms_refuse_bad_input_with_a_stable_code(client: Client) -> None:
-    for data, headers, status, code in (
+    form = "application/x-www-form-urlencoded"
+    for data, content_type, status, code in (
         ([*DETAILS.items(), ("phone", "0470 12 34 56")], None, 400, "repeated_parameter"),
         ({**DETAILS, "email": "a" * 250 + "@example.org"}, None, 400, "field_too_long"),
         ({**DETAILS, "phone": "x" * 33}, None, 400, "field_too_long"),
-        (
-            b"phone=%FF",
-            {"Content-Type": "application/x-www-form-urlencoded"},
-            400,
-            "invalid_encoding",
-        ),
-        (
-            b"a=b",
-            {"Content-Type": "application/x-www-form-urlencoded; charset=x"},
-            400,
-            "invalid_charset",
-        ),
-        (
-            b"--xx\r\nbroken",
-            {"Content-Type": "multipart/form-data; boundary=xx"},
-            400,
-            "invalid_multipart",
-        ),
-        (b"phone=1", {"Content-Type": "text/plain"}, 415, "unsupported_media_type"),
+        (b"phone=%FF", form, 400, "invalid_encoding"),
+        (b"a=b", f"{form}; charset=x", 400, "invalid_charset"),
+        (b"a=b", f"{form}; charset=undefined", 400, "invalid_charset"),
+        # Codecs that fail with UnicodeError itself, not UnicodeDecodeError
+        (b"phone=1", f"{form}; charset=punycode", 400, "invalid_encoding"),
+        (b"phone=xn--%FF", f"{form}; charset=idna", 400, "invalid_encoding"),
+        (b"--xx\r\nbroken", "multipart/form-data; boundary=xx", 400, "invalid_multipart"),
+        (b"phone=1", "text/plain", 415, "unsupported_media_type"),
     ):
+        headers = {"Content-Type": content_type} if content_type else None
         await _refused(await client.post("/register", data=data, headers=headers), status, code)
 
 
