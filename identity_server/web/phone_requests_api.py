@@ -160,6 +160,9 @@ async def live(request: web.Request) -> web.WebSocketResponse:
     identity = await signed_identity(request)
     device_id = request.headers[HEADER_DEVICE]
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
+    if not ws.can_prepare(request).ok:
+        # A plain GET, or an upgrade without a valid key or version 13 (RFC 6455 §4.2.1).
+        raise InvalidInput("Open this as a WebSocket (RFC 6455)", code="websocket_expected")
     await ws.prepare(request)
     hub = request.app[LIVE_HUB]
     hub.add(device_id, ws)

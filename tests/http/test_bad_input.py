@@ -184,6 +184,13 @@ async def test_country_search_refuses_bad_queries(client: Client, query: str, er
     assert await _refusal(await client.get(f"/api/phone/countries?{query}")) == (400, error)
 
 
+async def test_country_search_by_name_or_calling_code(client: Client) -> None:
+    by_name = await (await client.get("/api/phone/countries?lang=fr&q=pays")).json()
+    assert [c["region"] for c in by_name["countries"]] == ["NL"]
+    by_code = await (await client.get("/api/phone/countries?q=%2B32")).json()
+    assert by_code["countries"][0] == {"region": "BE", "name": "België", "calling_code": 32}
+
+
 async def test_country_search_takes_odd_but_valid_text(client: Client) -> None:
     for query in ("q=²", "q=%2B²", "lang=xx", "q=%00", "lang=%C3%A9"):
         response = await client.get(f"/api/phone/countries?{query}")
@@ -230,6 +237,7 @@ async def test_outbox_page_errors_are_pages(client: Client, query: str, error: s
 
 async def test_outbox_page_takes_odd_recipients(client: Client) -> None:
     for to in ("²²²", "+", "%00", "é" * 100):
-        response = await client.get(f"/outbox?to={to}")
+        response = await client.get(f"/outbox?to={to}&lang=fr")
         assert response.status == 200, to
         assert "Sleutel-Error" not in response.headers
+        assert '<html lang="fr"' in await response.text()

@@ -366,3 +366,23 @@ async def test_header_bytes_that_are_not_utf8_are_refused(
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 401 ")
     assert json.loads(body)["error"] == error
+
+
+@pytest.mark.parametrize(
+    "upgrade",
+    [
+        {},
+        {"Upgrade": "websocket", "Connection": "Upgrade"},
+        {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "13"}
+        | {"Sec-WebSocket-Key": "!!"},
+        {"Upgrade": "websocket", "Connection": "Upgrade", "Sec-WebSocket-Version": "99"}
+        | {"Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="},
+    ],
+)
+async def test_the_live_connection_needs_a_websocket_upgrade(
+    activated: HeadlessPhone, client: Client, upgrade: dict[str, str]
+) -> None:
+    headers = activated._signature_headers("GET", "/api/phone/live", b"") | upgrade
+    response = await client.get("/api/phone/live", headers=headers)
+    assert response.status == 400
+    assert (await response.json())["error"] == "websocket_expected"
