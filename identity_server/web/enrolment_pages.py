@@ -20,7 +20,7 @@ routes = Endpoints("registration")
 Pin = Annotated[str, Meta(max_length=12)]
 
 
-class Details(Struct, kw_only=True):
+class RegistrationDetails(Struct, kw_only=True):
     """The phone number (national form read in `region`) and e-mail the account is made for."""
 
     phone: Annotated[str, Meta(max_length=MAX_INPUT_LENGTH)] = ""
@@ -28,7 +28,7 @@ class Details(Struct, kw_only=True):
     region: Annotated[str, Meta(max_length=2)] = "BE"
 
 
-class NewDetails(Details, kw_only=True):
+class NewRegistration(RegistrationDetails, kw_only=True):
     """The first form also asks both consents (location data, privacy policy)."""
 
     consent_location: bool = False
@@ -42,11 +42,11 @@ class CardReading(Struct):
     pin: Pin
 
 
-class Consent(Struct):
+class CardDataConsent(Struct):
     consent: bool = False
 
 
-class Signing(Struct):
+class ContractSigning(Struct):
     """The card's PIN, to sign the contract."""
 
     pin: Pin = ""
@@ -98,10 +98,10 @@ async def details(request: web.Request) -> web.Response:
 @routes.post(
     "/register",
     "Phone number, e-mail and both consents: the registration starts",
-    form=NewDetails,
+    form=NewRegistration,
     answers={303: None, 400: HTML},
 )
-async def submit_details(request: web.Request, form: NewDetails) -> web.Response:
+async def submit_details(request: web.Request, form: NewRegistration) -> web.Response:
     try:
         enrolment = await request.app[SERVICES].enrolments.start(
             form.phone, form.email, form.region, form.consent_location and form.consent_privacy
@@ -149,10 +149,10 @@ async def edit(request: web.Request) -> web.Response:
 @routes.post(
     "/register/{enrolment_id}/edit",
     "Change the phone number or e-mail",
-    form=Details,
+    form=RegistrationDetails,
     answers={303: None, 400: HTML},
 )
-async def submit_edit(request: web.Request, form: Details) -> web.Response:
+async def submit_edit(request: web.Request, form: RegistrationDetails) -> web.Response:
     enrolment = await _enrolment(request)
     try:
         await request.app[SERVICES].enrolments.change_details(
@@ -242,10 +242,10 @@ async def summary(request: web.Request) -> web.Response:
 @routes.post(
     "/register/{enrolment_id}/consent",
     "Agree to share the card's data",
-    form=Consent,
+    form=CardDataConsent,
     answers={303: None, 400: HTML},
 )
-async def consent(request: web.Request, form: Consent) -> web.Response:
+async def consent(request: web.Request, form: CardDataConsent) -> web.Response:
     try:
         enrolment = await request.app[SERVICES].enrolments.consent(
             request.match_info["enrolment_id"], form.consent
@@ -279,9 +279,9 @@ async def contract(request: web.Request) -> web.Response:
 @routes.post(
     "/register/{enrolment_id}/sign",
     "Sign the contract with the card: the identification token is shown once",
-    form=Signing,
+    form=ContractSigning,
 )
-async def sign(request: web.Request, form: Signing) -> web.Response:
+async def sign(request: web.Request, form: ContractSigning) -> web.Response:
     try:
         if not form.pin:  # asked before the card, so a missing PIN costs no try
             raise InvalidInput("'pin' is required", code="missing_field", field="pin")

@@ -37,7 +37,7 @@ routes = CsamEndpoints("csam")
 api_routes = Endpoints("csam")
 
 
-class Credentials(Struct, kw_only=True):
+class NewCredentials(Struct, kw_only=True):
     username: Username = ""
     password: Password = ""
     password2: Password = ""
@@ -60,13 +60,13 @@ class ActivationCode(Struct):
     activation_code: Code = ""
 
 
-class KeyChoice(Struct, kw_only=True):
+class KeyKindChoice(Struct, kw_only=True):
     kind: Annotated[str, Meta(max_length=20)] = ""
     mobile: Annotated[str, Meta(max_length=32)] = ""
     accept_password_only: bool = False
 
 
-class KeyCode(Struct):
+class KeyConfirmationCode(Struct):
     """A registration code (e-mail, SMS) or the app's first code."""
 
     code: Annotated[str, Meta(max_length=20)] = ""
@@ -95,10 +95,10 @@ async def _activation(request: web.Request) -> str:
 @routes.post(
     "/csam/activate/credentials",
     "Set the username and password (the account is made)",
-    form=Credentials,
+    form=NewCredentials,
     answers={200: HTML, 303: None},
 )
-async def submit_credentials(request: web.Request, form: Credentials) -> web.StreamResponse:
+async def submit_credentials(request: web.Request, form: NewCredentials) -> web.StreamResponse:
     registration_id = await _activation(request)
     csam = csam_of(request)
     username, password = form.username, form.password
@@ -220,10 +220,10 @@ async def choose(request: web.Request) -> web.StreamResponse:
 @routes.post(
     "/csam/keys/new",
     "Choose a key: its registration code is sent (or the app's QR code shown)",
-    form=KeyChoice,
+    form=KeyKindChoice,
     answers={200: HTML, 303: None},
 )
-async def submit_choice(request: web.Request, form: KeyChoice) -> web.StreamResponse:
+async def submit_choice(request: web.Request, form: KeyKindChoice) -> web.StreamResponse:
     _, account = await person_session(request)
     csam = csam_of(request)
     try:
@@ -268,8 +268,12 @@ async def confirm(request: web.Request) -> web.StreamResponse:
     return await _confirm_page(request, account, key)
 
 
-@routes.post("/csam/keys/{key_id}", "The registration code, or the app's first code", form=KeyCode)
-async def submit_confirm(request: web.Request, form: KeyCode) -> web.StreamResponse:
+@routes.post(
+    "/csam/keys/{key_id}",
+    "The registration code, or the app's first code",
+    form=KeyConfirmationCode,
+)
+async def submit_confirm(request: web.Request, form: KeyConfirmationCode) -> web.StreamResponse:
     _, account = await person_session(request)
     csam = csam_of(request)
     key_id = request.match_info["key_id"]

@@ -29,7 +29,7 @@ routes = CsamEndpoints("csam")
 KindText = Annotated[str, Meta(max_length=20)]
 
 
-class LoginChoice(Struct):
+class LoginKeyChoice(Struct):
     """The key type shown first (`?key=sms`)."""
 
     key: KindText = "email"
@@ -41,11 +41,11 @@ class KeyLoginForm(Struct, kw_only=True):
     password: Password = ""
 
 
-class SecurityCode(Struct):
+class LoginSecurityCode(Struct):
     code: Annotated[str, Meta(max_length=20)] = ""
 
 
-class Notice(Struct):
+class MyKeysNotice(Struct):
     """What was just done (`?done=password`), to say so on the page."""
 
     done: Annotated[str, Meta(max_length=20)] = ""
@@ -57,7 +57,7 @@ class PasswordChange(Struct, kw_only=True):
     password2: Password = ""
 
 
-class Confirmation(Struct):
+class DeactivationConfirmation(Struct):
     confirm: bool = False
 
 
@@ -74,8 +74,8 @@ def _login_page(
     )
 
 
-@routes.get("/csam/login", "The CSAM login: username, password and key type", query=LoginChoice)
-async def login(request: web.Request, query: LoginChoice) -> web.StreamResponse:
+@routes.get("/csam/login", "The CSAM login: username, password and key type", query=LoginKeyChoice)
+async def login(request: web.Request, query: LoginKeyChoice) -> web.StreamResponse:
     return _login_page(request, kind=query.key if query.key in set(KeyKind) else "email")
 
 
@@ -112,10 +112,10 @@ async def code_form(request: web.Request) -> web.StreamResponse:
 @routes.post(
     "/csam/login/{login_id}",
     "The key's security code: the session opens",
-    form=SecurityCode,
+    form=LoginSecurityCode,
     answers={303: None, 200: HTML},
 )
-async def submit_code(request: web.Request, form: SecurityCode) -> web.StreamResponse:
+async def submit_code(request: web.Request, form: LoginSecurityCode) -> web.StreamResponse:
     csam = csam_of(request)
     login_id = request.match_info["login_id"]
     try:
@@ -155,8 +155,8 @@ async def _my_keys(
     )
 
 
-@routes.get("/csam/my-keys", "My digital keys", query=Notice)
-async def my_keys(request: web.Request, query: Notice) -> web.StreamResponse:
+@routes.get("/csam/my-keys", "My digital keys", query=MyKeysNotice)
+async def my_keys(request: web.Request, query: MyKeysNotice) -> web.StreamResponse:
     return await _my_keys(request, notice=query.done)
 
 
@@ -189,9 +189,11 @@ async def change_password(request: web.Request, form: PasswordChange) -> web.Str
 @routes.post(
     "/csam/my-keys/deactivate-all",
     "Deactivate every key and the account (a new registration is needed)",
-    form=Confirmation,
+    form=DeactivationConfirmation,
 )
-async def deactivate_all(request: web.Request, form: Confirmation) -> web.StreamResponse:
+async def deactivate_all(
+    request: web.Request, form: DeactivationConfirmation
+) -> web.StreamResponse:
     _, account = await person_session(request)
     if not form.confirm:
         return await _my_keys(

@@ -32,7 +32,7 @@ from identity_server.web.endpoints import HTML
 routes = CsamEndpoints("csam")
 
 
-class Lookup(Struct):
+class DeskLookup(Struct):
     """The national or BIS number on the identity document shown at the desk."""
 
     national_number: NationalNumber
@@ -126,8 +126,8 @@ async def logout(request: web.Request) -> web.StreamResponse:
     return await staff_sign_out(request, "/csam/office")
 
 
-@routes.post("/csam/office/lookup", "Look a person up by national number", form=Lookup)
-async def lookup(request: web.Request, form: Lookup) -> web.StreamResponse:
+@routes.post("/csam/office/lookup", "Look a person up by national number", form=DeskLookup)
+async def lookup(request: web.Request, form: DeskLookup) -> web.StreamResponse:
     officer = await _officer(request)
     try:
         person = await csam_of(request).desk.look_up(form.national_number)

@@ -90,7 +90,7 @@ class AppointmentAnswer(Struct, kw_only=True):
     document: FormFile | None = None
 
 
-class Decision(Struct, kw_only=True):
+class InterviewerDecision(Struct, kw_only=True):
     """The interviewer's decision: a slot to propose, or a note or reason for the person."""
 
     slot: DateTimeText = ""
@@ -313,10 +313,10 @@ async def detail(request: web.Request) -> web.StreamResponse:
 @routes.post(
     "/csam/interviewer/{appointment_id}/{action:propose|approve|new-document|refuse}",
     "Propose a slot, approve (the activation code is shown once), ask a new document, refuse",
-    form=Decision,
+    form=InterviewerDecision,
     answers={200: HTML, 303: None},
 )
-async def decide(request: web.Request, form: Decision) -> web.StreamResponse:
+async def decide(request: web.Request, form: InterviewerDecision) -> web.StreamResponse:
     staff = await _interviewer(request)
     video = csam_of(request).video
     appointment_id = request.match_info["appointment_id"]
