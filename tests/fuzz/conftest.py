@@ -1,0 +1,39 @@
+"""One real server for the whole fuzz suite; after each test, its log must show no crash; at the
+end, how many requests the suite sent and how many answers were 5xx."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.fuzz.server import TALLY, FuzzServer, fuzz_server
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzServer]:
+    with fuzz_server(Path(tmp_path_factory.mktemp("fuzz"))) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def no_crash_in_the_log(server: FuzzServer) -> Iterator[None]:
+    """A 500 may be hidden by a handler that answers anyway; the log is where every unexpected
+    exception ends up (the error middleware's "unexpected error on …" with its traceback)."""
+    offset = server.log_size()
+    yield
+    crashes = server.crashes_since(offset)
+    assert not crashes, f"the server logged an unhandled exception:\n{crashes[-6000:]}"
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not TALLY.sent:
+        return
+    parts = ", ".join(f"{part} {n}" for part, n in sorted(TALLY.sent.items()))
+    terminalreporter.write_line(
+        f"fuzz: {sum(TALLY.sent.values())} requests ({parts}), "
+        f"{len(TALLY.server_errors)} answered 5xx"
+    )
+    for line in TALLY.server_errors[:20]:
+        terminalreporter.write_line(f"  {line}")

@@ -1,0 +1,278 @@
+"""The bad input schemathesis does not send, aimed at every route of the served document (pages
+and still-undeclared routes too): broken encodings and framing, odd values in every declared
+field, odd path parameters, queries and headers. A catalogue sweep, then hypothesis variations.
+
+Every answer must be below 500 and every 4xx must carry a stable code; the server log must show
+no unhandled exception. A failing test lists each distinct cause once, with its input."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from tests.fuzz import inputs
+from tests.fuzz.raw import COOKIE_NAMES, Findings, RawClient, Sent
+from tests.fuzz.routes import FORM, JSON, MULTIPART, Route, field_names, routes_of
+from tests.fuzz.server import FuzzServer
+
+pytestmark = pytest.mark.fuzz
+
+# Reproducible and bounded: the same examples every run, no shrinking (a finding is reported
+# with its input as sent), no example database.
+FUZZ_SETTINGS = settings(
+    max_examples=6,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@pytest.fixture
+def client(server: FuzzServer) -> Iterator[RawClient]:
+    raw = RawClient(server, "raw fuzz")
+    yield raw
+    raw.close()
+
+
+@pytest.fixture
+def findings(client: RawClient) -> Findings:
+    return Findings(client)
+
+
+@pytest.fixture
+def document(server: FuzzServer) -> dict[str, Any]:
+    """Read anew for each test: other routes get declared while the suite is developed."""
+    return server.document()
+
+
+@pytest.fixture
+def routes(document: dict[str, Any]) -> list[Route]:
+    return routes_of(document)
+
+
+def _walk(value: Any, found: dict[str, str]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str) and item and key not in found:
+                found[key] = item
+            _walk(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _walk(item, found)
+
+
+@pytest.fixture
+def known(server: FuzzServer, routes: list[Route], client: RawClient) -> dict[str, str]:
+    """Real values (national numbers, card numbers, bank ids...) by field name, read from the
+    server's own JSON answers, so other fields pass their checks and the odd one is reached."""
+    found: dict[str, str] = {}
+    auth = (("Authorization", f"Bearer {server.admin_token}"),)
+    for route in routes:
+        if route.method == "GET" and not route.path_parameters and route.path.startswith("/api/"):
+            answer = client.send(Sent("harvest", "GET", route.path, auth))
+            if answer.status == 200 and answer.headers.get("content-type", "").startswith(JSON):
+                _walk(json.loads(answer.body), found)
+    return found
+
+
+def _sweep(findings: Findings, route: Route, requests: Iterator[Sent]) -> None:
+    for sent in requests:
+        findings.send(route.label, sent)
+
+
+def test_over_long_static_paths_are_404(findings: Findings) -> None:
+    for length in (5_000, 8_000):
+        findings.send(
+            "GET /static",
+            Sent("over-long static path", "GET", "/static/" + "a" * length),
+            expect=404,
+        )
+        findings.send("GET /", Sent("over-long path", "GET", "/" + "a" * length), expect=404)
+    findings.send(
+        "GET /static", Sent("static path traversal", "GET", "/static/../../pyproject.toml")
+    )
+    findings.send(
+        "GET /static", Sent("static encoded traversal", "GET", "/static/%2e%2e/%2e%2e/app.py")
+    )
+    findings.assert_none()
+
+
+def test_malformed_bodies(
+    findings: Findings, routes: list[Route], known: dict[str, str], document: dict[str, Any]
+) -> None:
+    vocabulary = field_names(document)
+    for route in routes:
+        if not route.websocket:
+            _sweep(findings, route, inputs.bodies(route, known, vocabulary))
+    findings.assert_none()
+
+
+def test_odd_values_in_every_declared_field(
+    findings: Findings, routes: list[Route], known: dict[str, str]
+) -> None:
+    for route in routes:
+        _sweep(findings, route, inputs.field_values(route, known))
+    findings.assert_none()
+
+
+def test_odd_paths_and_queries(
+    findings: Findings, routes: list[Route], known: dict[str, str]
+) -> None:
+    for route in routes:
+        _sweep(findings, route, inputs.paths(route, known))
+        _sweep(findings, route, inputs.queries(route))
+    findings.assert_none()
+
+
+def test_odd_headers(findings: Findings, routes: list[Route]) -> None:
+    for route in routes:
+        _sweep(findings, route, inputs.headers(route, sorted(COOKIE_NAMES)))
+    findings.assert_none()
+
+
+# -- hypothesis variations --------------------------------------------------------------------
+
+_printable = st.text(st.characters(exclude_categories=["Cs"]), max_size=40)
+_numbers = st.one_of(
+    st.integers().map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.text(st.characters(categories=["Nd", "No"]), min_size=1, max_size=12),
+)
+_values = st.one_of(_printable, _numbers, st.sampled_from([v for _, v in inputs.ODD_VALUES]))
+
+
+def _query(pairs: list[tuple[str, str]]) -> str:
+    return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs)
+
+
+def test_random_field_values(
+    findings: Findings, routes: list[Route], known: dict[str, str], document: dict[str, Any]
+) -> None:
+    """Random values (any Unicode, numbers in any digits) in the declared fields, or in names
+    other models use for an undeclared route; a field sometimes repeated."""
+    vocabulary = field_names(document)
+
+    @FUZZ_SETTINGS
+    @given(st.data())
+    def run(data: st.DataObject) -> None:
+        for route in routes:
+            names = [f.name for f in route.fields] or vocabulary
+            chosen = data.draw(st.lists(st.sampled_from(names), max_size=6), label=route.label)
+            pairs = [(n, data.draw(_values)) for n in chosen]
+            pairs += [
+                (f.name, inputs.plausible(f.name, known, f))
+                for f in route.fields
+                if f.name not in chosen
+            ]
+            params = {n: quote(known.get(n, "x"), safe="") for n in route.path_parameters}
+            query_names = {f.name for f in route.query}
+            query = [(k, v) for k, v in pairs if k in query_names or not route.body]
+            body = [(k, v) for k, v in pairs if k not in query_names]
+            kinds = inputs.body_kinds(route)
+            if kinds and body:
+                media = data.draw(st.sampled_from(kinds))
+                if media == JSON:
+                    ctype, raw = JSON, json.dumps(dict(body)).encode()
+                elif media == MULTIPART:
+                    ctype, raw = f"{MULTIPART}; boundary={inputs.BOUNDARY}", inputs._multipart(body)
+                else:
+                    ctype, raw = FORM, inputs._form(body)
+                sent = Sent(
+                    "random field values",
+                    route.method,
+                    route.target(params, _query(query)),
+                    (("Content-Type", ctype),),
+                    raw,
+                )
+            else:
+                sent = Sent(
+                    "random query values", route.method, route.target(params, _query(query))
+                )
+            findings.send(route.label, sent)
+
+    run()
+    findings.assert_none()
+
+
+_content_types = st.one_of(
+    st.sampled_from(
+        [FORM, JSON, MULTIPART, f"{MULTIPART}; boundary={inputs.BOUNDARY}", "text/plain"]
+    ),
+    st.builds(
+        lambda kind, charset: f"{kind}; charset={charset}",
+        st.sampled_from([FORM, JSON, "text/plain"]),
+        st.text(
+            st.characters(min_codepoint=33, max_codepoint=126, exclude_characters=';,"\\'),
+            max_size=12,
+        ),
+    ),
+)
+
+
+def test_random_bodies(findings: Findings, routes: list[Route]) -> None:
+    """Random bytes and random structured bodies under random content types."""
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | _printable,
+        lambda children: (
+            st.lists(children, max_size=3) | st.dictionaries(_printable, children, max_size=3)
+        ),
+        max_leaves=12,
+    )
+    body = st.one_of(
+        st.binary(max_size=300),
+        json_values.map(lambda v: json.dumps(v).encode()),
+        st.lists(st.tuples(_printable, _printable), max_size=5).map(inputs._form),
+        st.lists(st.tuples(_printable, st.binary(max_size=40)), max_size=4).map(
+            lambda parts: (
+                b"".join(inputs._part(quote(k), v) for k, v in parts)
+                + f"--{inputs.BOUNDARY}--\r\n".encode()
+            )
+        ),
+    )
+
+    @FUZZ_SETTINGS
+    @given(st.data())
+    def run(data: st.DataObject) -> None:
+        for route in routes:
+            if route.method not in ("POST", "PUT", "PATCH", "DELETE"):
+                continue
+            target = route.target({n: "x" for n in route.path_parameters})
+            ctype = data.draw(_content_types)
+            raw = data.draw(body)
+            findings.send(
+                route.label,
+                Sent("random body", route.method, target, (("Content-Type", ctype),), raw),
+            )
+
+    run()
+    findings.assert_none()
+
+
+def test_random_path_parameters(
+    findings: Findings, routes: list[Route], known: dict[str, str]
+) -> None:
+    segment = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=60).map(
+        lambda t: quote(t, safe="")
+    )
+
+    @FUZZ_SETTINGS
+    @given(st.data())
+    def run(data: st.DataObject) -> None:
+        for route in routes:
+            if not route.path_parameters:
+                continue
+            values = {n: data.draw(segment) for n in route.path_parameters}
+            findings.send(
+                route.label, Sent("random path parameters", route.method, route.target(values))
+            )
+
+    run()
+    findings.assert_none()
