@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from aiohttp import web
 
+from identity_server.core import offload
 from identity_server.core.clock import Clock, SystemClock
 from identity_server.core.keyring import load_or_create_master_key
 from identity_server.core.randomness import SystemRandomness
@@ -45,12 +46,27 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
         await store.close()
 
 
+def app_runner(app: web.Application, settings: Settings) -> web.AppRunner:
+    """aiohttp's runner with the server's limits on slow or idle clients.
+
+    aiohttp 3.14 has no separate time-out for reading a request's head, but its keep-alive
+    timer serves as one (web_protocol.RequestHandler): armed when a connection opens and again
+    after each response, it closes the connection if no complete request line and headers have
+    arrived by then, and bytes arriving in between do not push it back. Its default (3,630 s)
+    lets a client that sends a header byte now and then hold a connection for an hour; here it
+    is `settings.header_timeout`. Once the head is in, the handler runs without a time limit
+    (long polls and WebSockets are not cut off), and aiohttp bounds no body's read time: bodies
+    are bounded in size (client_max_size). Request line and each header field: 8,190 bytes at
+    most, 128 headers (aiohttp's defaults, answered with 400)."""
+    return web.AppRunner(app, access_log=None, keepalive_timeout=settings.header_timeout)
+
+
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     """Run the server until SIGINT or SIGTERM."""
     async with open_services(settings) as services:
         if settings.clients_file is not None:
             await load_clients(services.clients, settings.clients_file)
-        runners = [web.AppRunner(create_app(settings, services), access_log=None)]
+        runners = [app_runner(create_app(settings, services), settings)]
         if settings.demo_rp:
             secret = await register_demo_client(services, settings.demo_rp_url)
             demo = create_demo_rp(
@@ -61,7 +77,7 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
                     base_url=settings.demo_rp_url,
                 )
             )
-            runners.append(web.AppRunner(demo, access_log=None))
+            runners.append(app_runner(demo, settings))
         ports = [settings.port, settings.demo_rp_port or settings.port + 1]
         for runner, port in zip(runners, ports, strict=False):
             await runner.setup()
@@ -87,6 +103,8 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         finally:
             for runner in reversed(runners):
                 await runner.cleanup()
+            offload.THREADS.close()
+            offload.PROCESSES.close()
 
 
 def run_server(settings: Settings) -> None:

@@ -40,6 +40,11 @@ class Settings:
     max_pending: int = MAX_PENDING
     """Login and confirmation requests one person's app may hold unanswered at once."""
 
+    header_timeout: float = 20.0
+    """Seconds a client has to send a whole request line and headers, from connecting or from
+    the previous response; also how long an idle keep-alive connection stays open. Bytes that
+    trickle in do not extend it (slowloris)."""
+
     @property
     def data_dir(self) -> Path:
         return self.db_path.parent

@@ -94,12 +94,12 @@ class Activations:
             )
         person = await self._ctx.registers.person(registration.national_number)
         name = passwords.check_username(username)
-        passwords.check_new_password(
+        await self._ctx.passwords.check_new(
             password,
             confirmation,
             [name, person.first_names, person.last_name, registration.email],
         )
-        password_hash = self._ctx.passwords.hash(password)
+        password_hash = await self._ctx.passwords.hash(password)
         now = self._ctx.now()
         async with self._ctx.store.atomic():
             existing = await self._ctx.csam_store.account_of_person(person.national_number)

@@ -322,29 +322,34 @@ class Keys:
         self, account_id: str, current: str, new: str, confirmation: str
     ) -> Account:
         """Reset the password: the current one is checked (and counts for the lockout)."""
-        account = await self.account(account_id)
-        now = self._ctx.now()
-        passwords.check_not_locked(account.locked_until, now)
-        if not self._ctx.passwords.verify(account.password_hash, current):
-            failures, locked_until = passwords.after_failure(account.password_failures, now)
-            await self._ctx.csam_store.update_account(
-                replace(account, password_failures=failures, locked_until=locked_until)
+        username = (await self.account(account_id)).username
+        # The same turn as a login's guesses at this account (KeyLogins.check_password).
+        async with self._ctx.passwords.one_guess_at_a_time(username):
+            account = await self.account(account_id)
+            now = self._ctx.now()
+            passwords.check_not_locked(account.locked_until, now)
+            if not await self._ctx.passwords.verify(account.password_hash, current):
+                failures, locked_until = passwords.after_failure(account.password_failures, now)
+                await self._ctx.csam_store.update_account(
+                    replace(account, password_failures=failures, locked_until=locked_until)
+                )
+                if locked_until is not None:
+                    raise passwords.wrong_password(True)
+                raise InvalidInput(
+                    "The current password is not right", code="wrong_current_password"
+                )
+            person = await self._ctx.registers.person(account.national_number)
+            await self._ctx.passwords.check_new(
+                new,
+                confirmation,
+                [account.username, person.first_names, person.last_name, account.email],
             )
-            if locked_until is not None:
-                raise passwords.wrong_password(True)
-            raise InvalidInput("The current password is not right", code="wrong_current_password")
-        person = await self._ctx.registers.person(account.national_number)
-        passwords.check_new_password(
-            new,
-            confirmation,
-            [account.username, person.first_names, person.last_name, account.email],
-        )
-        updated = replace(
-            account,
-            password_hash=self._ctx.passwords.hash(new),
-            password_failures=0,
-            locked_until=None,
-            password_changed_at=now,
-        )
-        await self._ctx.csam_store.update_account(updated)
+            updated = replace(
+                account,
+                password_hash=await self._ctx.passwords.hash(new),
+                password_failures=0,
+                locked_until=None,
+                password_changed_at=now,
+            )
+            await self._ctx.csam_store.update_account(updated)
         return updated

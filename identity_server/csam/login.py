@@ -65,23 +65,24 @@ class KeyLogins:
 
     async def check_password(self, username: str, password: str) -> Account:
         """5 wrong passwords in a row lock the account for 15 minutes (even for the right one)."""
-        now = self._ctx.now()
-        account = None
-        if 0 < len(username) <= 64:
-            account = await self._ctx.csam_store.account_by_username(username.strip())
-        if account is None:
-            self._ctx.passwords.burn(password)
-            raise passwords.wrong_password(False)
-        passwords.check_not_locked(account.locked_until, now)
-        if not self._ctx.passwords.verify(account.password_hash, password):
-            failures, locked_until = passwords.after_failure(account.password_failures, now)
-            await self._ctx.csam_store.update_account(
-                replace(account, password_failures=failures, locked_until=locked_until)
-            )
-            raise passwords.wrong_password(locked_until is not None)
-        if account.password_failures or account.locked_until:
-            account = replace(account, password_failures=0, locked_until=None)
-            await self._ctx.csam_store.update_account(account)
+        async with self._ctx.passwords.one_guess_at_a_time(username.strip()):
+            now = self._ctx.now()
+            account = None
+            if 0 < len(username) <= 64:
+                account = await self._ctx.csam_store.account_by_username(username.strip())
+            if account is None:
+                await self._ctx.passwords.burn(password)
+                raise passwords.wrong_password(False)
+            passwords.check_not_locked(account.locked_until, now)
+            if not await self._ctx.passwords.verify(account.password_hash, password):
+                failures, locked_until = passwords.after_failure(account.password_failures, now)
+                await self._ctx.csam_store.update_account(
+                    replace(account, password_failures=failures, locked_until=locked_until)
+                )
+                raise passwords.wrong_password(locked_until is not None)
+            if account.password_failures or account.locked_until:
+                account = replace(account, password_failures=0, locked_until=None)
+                await self._ctx.csam_store.update_account(account)
         if account.status != AccountStatus.ACTIVE:
             raise Conflict(
                 "Your digital keys were deactivated: register again", code="account_deactivated"

@@ -6,6 +6,7 @@ PINs: they are test data, and stored as argon2 hashes like any other password.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 
 from identity_server.core.errors import InvalidInput, NotFound
@@ -64,17 +65,19 @@ class Offices:
         store = self._ctx.store
         if await store.get_meta(SEED_MARKER) is not None:
             return
+        # Hashed before the transaction: nothing inside it waits on another thread.
+        hashes = await asyncio.gather(*(self._ctx.passwords.hash(d.password) for d in DEMO_STAFF))
         async with store.atomic():
             for office in DEMO_OFFICES:
                 await self._ctx.csam_store.save_office(office)
-            for demo in DEMO_STAFF:
+            for demo, password_hash in zip(DEMO_STAFF, hashes, strict=True):
                 await self._ctx.csam_store.save_staff(
                     Staff(
                         demo.username,
                         demo.role,
                         demo.office_id,
                         demo.display_name,
-                        self._ctx.passwords.hash(demo.password),
+                        password_hash,
                     )
                 )
             await store.set_meta(SEED_MARKER, "1")
@@ -96,14 +99,16 @@ class Offices:
 
     async def staff_login(self, username: str, password: str, role: StaffRole) -> Staff:
         """Check a desk or console login: 5 wrong passwords lock it for 15 minutes."""
-        now = self._ctx.now()
-        async with self._ctx.store.atomic():
+        # The verification runs off the loop: outside a transaction (others' would wait, or
+        # join it), one guess at a time per username so each reads the failures left before it.
+        async with self._ctx.passwords.one_guess_at_a_time(f"staff:{username.strip()}"):
+            now = self._ctx.now()
             staff = await self._ctx.csam_store.get_staff(username.strip())
             if staff is None or staff.role != role:
-                self._ctx.passwords.burn(password)
+                await self._ctx.passwords.burn(password)
                 raise passwords.wrong_password(False)
             passwords.check_not_locked(staff.locked_until, now)
-            if self._ctx.passwords.verify(staff.password_hash, password):
+            if await self._ctx.passwords.verify(staff.password_hash, password):
                 if staff.failures or staff.locked_until:
                     await self._ctx.csam_store.save_staff(
                         replace(staff, failures=0, locked_until=None)

@@ -1,9 +1,15 @@
-"""Usernames and passwords: argon2id hashes, zxcvbn strength with a minimum score, lockouts."""
+"""Usernames and passwords: argon2id hashes, zxcvbn strength with a minimum score, lockouts.
+
+Hashing, verifying and scoring cost tens to hundreds of milliseconds of CPU each: `Passwords`
+runs them off the event loop (identity_server/core/offload.py), so its methods are coroutines."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -11,11 +17,16 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from zxcvbn import zxcvbn
 
+from identity_server.core import offload
 from identity_server.core.errors import InvalidInput, TooManyAttempts
 
 MIN_SCORE = 3
 MIN_LENGTH = 8
 MAX_LENGTH = 128
+# zxcvbn refuses longer passwords (ValueError) and its time grows with the square of the length
+# (a random 72-character password takes up to 0.2 s, 128 characters up to 0.7 s): a longer one
+# is scored on its first 72 characters, which more characters can only make stronger.
+SCORED_LENGTH = 72
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{4,62}[A-Za-z0-9]")
@@ -44,8 +55,14 @@ def check_username(raw: str) -> str:
 
 
 def strength(password: str, user_inputs: Sequence[str] = ()) -> Strength:
-    # zxcvbn slows down quadratically on very long input; the length limit comes first.
-    result = zxcvbn(password[:MAX_LENGTH], user_inputs=[u for u in user_inputs if u])
+    """zxcvbn's score, computed here and now: on the event loop, use `Passwords.strength`."""
+    if not password:
+        return Strength(0, "", ())  # zxcvbn fails (IndexError) on an empty password
+    result = zxcvbn(
+        password[:SCORED_LENGTH],
+        user_inputs=[u for u in user_inputs if u],
+        max_length=SCORED_LENGTH,
+    )
     feedback = result.get("feedback", {})
     return Strength(
         int(result["score"]),
@@ -54,49 +71,86 @@ def strength(password: str, user_inputs: Sequence[str] = ()) -> Strength:
     )
 
 
-def check_new_password(password: str, confirmation: str, user_inputs: Sequence[str]) -> Strength:
-    """Refuse a password that is too short, too long, unconfirmed or too weak (score < 3)."""
-    if len(password) > MAX_LENGTH:
-        raise InvalidInput(
-            f"A password has at most {MAX_LENGTH} characters", code="password_too_long"
-        )
-    if len(password) < MIN_LENGTH:
-        raise InvalidInput(
-            f"A password has at least {MIN_LENGTH} characters", code="password_too_short"
-        )
-    if password != confirmation:
-        raise InvalidInput("The two passwords are not the same", code="password_mismatch")
-    found = strength(password, user_inputs)
-    if not found.acceptable:
-        raise InvalidInput(
-            f"This password is too weak (score {found.score} of 4, at least {MIN_SCORE} needed)",
-            code="password_too_weak",
-            score=found.score,
-        )
-    return found
-
-
 class Passwords:
-    """argon2id hashing; the hasher's cost is injectable so tests stay fast."""
+    """argon2id hashing and zxcvbn scoring, off the event loop; the hasher's cost and the two
+    offloads are injectable so tests stay fast."""
 
-    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+    def __init__(
+        self,
+        hasher: PasswordHasher | None = None,
+        *,
+        hashing: offload.Offload | None = None,
+        scoring: offload.Offload | None = None,
+    ) -> None:
         self._hasher = hasher or PasswordHasher()
+        self._hashing = hashing or offload.THREADS
+        self._scoring = scoring or offload.PROCESSES
         # Verified when the username is unknown, so that timing does not reveal usernames.
         self._dummy = self._hasher.hash("not a real password: timing equaliser")
+        self._turns: dict[str, asyncio.Lock] = {}
+        self._waiting: Counter[str] = Counter()
 
-    def hash(self, password: str) -> str:
-        return self._hasher.hash(password)
+    async def hash(self, password: str) -> str:
+        return await self._hashing.run(self._hasher.hash, password)
 
-    def verify(self, stored: str, password: str) -> bool:
+    async def verify(self, stored: str, password: str) -> bool:
         if len(password) > MAX_LENGTH:
             return False
+        return await self._hashing.run(self._verify_now, stored, password)
+
+    def _verify_now(self, stored: str, password: str) -> bool:
         try:
             return self._hasher.verify(stored, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
-    def burn(self, password: str) -> None:
-        self.verify(self._dummy, password)
+    async def burn(self, password: str) -> None:
+        await self.verify(self._dummy, password)
+
+    async def strength(self, password: str, user_inputs: Sequence[str] = ()) -> Strength:
+        return await self._scoring.run(strength, password, tuple(user_inputs))
+
+    async def check_new(
+        self, password: str, confirmation: str, user_inputs: Sequence[str]
+    ) -> Strength:
+        """Refuse a password that is too short, too long, unconfirmed or too weak (score < 3)."""
+        if len(password) > MAX_LENGTH:
+            raise InvalidInput(
+                f"A password has at most {MAX_LENGTH} characters", code="password_too_long"
+            )
+        if len(password) < MIN_LENGTH:
+            raise InvalidInput(
+                f"A password has at least {MIN_LENGTH} characters", code="password_too_short"
+            )
+        if password != confirmation:
+            raise InvalidInput("The two passwords are not the same", code="password_mismatch")
+        found = await self.strength(password, user_inputs)
+        if not found.acceptable:
+            raise InvalidInput(
+                f"This password is too weak (score {found.score} of 4, at least {MIN_SCORE}"
+                " needed)",
+                code="password_too_weak",
+                score=found.score,
+            )
+        return found
+
+    @asynccontextmanager
+    async def one_guess_at_a_time(self, who: str) -> AsyncIterator[None]:
+        """Guesses at one account's password, one after the other. While a verification runs off
+        the loop, a second guess at the same account would still read the failure count from
+        before the first one's: 50 guesses sent at once would all be checked before the 5th
+        failure locked the account. In turn, each reads the count the previous one left."""
+        lock = self._turns.get(who)
+        if lock is None:
+            lock = self._turns[who] = asyncio.Lock()
+        self._waiting[who] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._waiting[who] -= 1
+            if not self._waiting[who]:
+                del self._waiting[who], self._turns[who]
 
 
 def check_not_locked(locked_until: datetime | None, now: datetime) -> None:

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from joserfc.jwk import ECKey, KeyParameters, KeySet, RSAKey
 
+from identity_server.core import offload
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
 from identity_server.core.keyring import Keyring
@@ -74,14 +75,15 @@ class SigningKeys:
         active = {k.alg for k in await self._store.list_keys() if k.status is KeyStatus.ACTIVE}
         for alg in ALGORITHMS:
             if alg not in active:
-                await self._store.save_key(self._generate(alg))
+                await self._store.save_key(await self._generate(alg))
         self._jwks = None
 
-    def _generate(self, alg: str) -> SigningKey:
+    async def _generate(self, alg: str) -> SigningKey:
         kid = f"{alg.lower()}-{b64u(self._rng.token_bytes(9))}"
         params: KeyParameters = {"kid": kid, "use": "sig", "alg": alg}
         cls = RSAKey if alg == "RS256" else ECKey
-        key = cls.import_key(self._factory(alg), params)
+        # An RSA key takes 50-200 ms to make: off the event loop (OpenSSL releases the GIL).
+        key = cls.import_key(await offload.THREADS.run(self._factory, alg), params)
         return SigningKey(
             kid=kid,
             alg=alg,
@@ -95,12 +97,13 @@ class SigningKeys:
 
     async def rotate(self) -> list[str]:
         """New active keys; the current ones stay published as 'previous'; older ones retire."""
+        # Made first, off the loop: the statuses below then change without a pause between.
+        fresh = [await self._generate(alg) for alg in ALGORITHMS]
         for key in await self._store.list_keys():
             if key.status is KeyStatus.PREVIOUS:
                 await self._store.save_key(replace(key, status=KeyStatus.RETIRED))
             elif key.status is KeyStatus.ACTIVE:
                 await self._store.save_key(replace(key, status=KeyStatus.PREVIOUS))
-        fresh = [self._generate(alg) for alg in ALGORITHMS]
         for key in fresh:
             await self._store.save_key(key)
         self._jwks = None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench import flow_floor
+from bench import flow_floor, loop_latency
 from bench.ciba_flows import main, report
 
 
@@ -24,3 +24,18 @@ async def test_flow_floor_measures_every_part() -> None:
     assert figures["with_state_ratio"] > figures["floor_ratio"] > 0
     table = flow_floor.report(figures)
     assert "floor with its commits" in table and "P-256" in table
+
+
+async def test_loop_latency_benchmark_probes_during_each_load() -> None:
+    figures = await loop_latency.main(logins=1, strength=1, idle_probes=5)
+    assert figures["logins"] == 2 and figures["strength_checks"] == 1
+    assert all(figures[f"{part}_probes"] >= 1 for part in ("idle", "logins", "strength"))
+    assert figures["logins_max_ms"] >= figures["logins_p99_ms"] >= figures["logins_p50_ms"] > 0
+    table = loop_latency.report(figures)
+    assert "wrong logins at once" in table and "/api/health meanwhile" in table
+
+
+def test_the_desk_logins_never_lock_an_account() -> None:
+    names = loop_latency.desk_usernames(20)
+    assert len(names) == 20
+    assert max(names.count(name) for name in loop_latency.DESK_ACCOUNTS) <= 4

@@ -107,7 +107,7 @@ async def submit_credentials(request: web.Request, form: NewCredentials) -> web.
             registration_id, username, password, form.password2
         )
     except SleutelError as exc:
-        strength = passwords.strength(password, [username]) if password else None
+        strength = await csam.ctx.passwords.strength(password, [username]) if password else None
         return page(
             "activate_credentials.html", request, error=exc, username=username, strength=strength
         )
@@ -127,7 +127,7 @@ async def password_strength(request: web.Request, body: StrengthQuestion) -> web
     require_same_origin(request)
     if not body.password:  # zxcvbn fails on an empty password; it scores 0 anyway
         return json_response(StrengthAnswer(score=0, minimum=passwords.MIN_SCORE, acceptable=False))
-    found = passwords.strength(
+    found = await csam_of(request).ctx.passwords.strength(
         body.password,
         [body.username],
     )
