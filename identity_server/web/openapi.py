@@ -58,7 +58,14 @@ def _schema_hook(kind: type[Any]) -> dict[str, Any]:
     raise NotImplementedError
 
 
-def _routes(app: web.Application) -> Iterator[tuple[str, str, Endpoint | None]]:
+Route = tuple[str, str, dict[str, str], Endpoint | None]
+_GROUP = re.compile(r"\(\?P<(\w+)>(.*?)\)(?=/|$)")
+_DEFAULT_SEGMENT = "[^{}/]+"
+_CHOICES = re.compile(r"[\w-]+(\|[\w-]+)+")
+
+
+def _routes(app: web.Application) -> Iterator[Route]:
+    """Method, path, the patterns of its parameters, and the declaration."""
     for route in app.router.routes():
         if route.method == "HEAD":
             continue
@@ -67,9 +74,12 @@ def _routes(app: web.Application) -> Iterator[tuple[str, str, Endpoint | None]]:
             continue
         path = resource.canonical
         if isinstance(resource, web.StaticResource):
-            yield route.method, f"{path}/{{filename}}", Endpoint("A static file", "pages")
+            static = Endpoint("A static file", "pages", answers={200: "application/octet-stream"})
+            yield route.method, f"{path}/{{filename}}", {}, static
             continue
-        yield route.method, path, endpoint_of(route.handler)
+        pattern = resource.get_info().get("pattern")
+        patterns = dict(_GROUP.findall(pattern.pattern)) if pattern is not None else {}
+        yield route.method, path, patterns, endpoint_of(route.handler)
 
 
 def _models(spec: Endpoint) -> Iterator[type[Any]]:
@@ -81,12 +91,15 @@ def _models(spec: Endpoint) -> Iterator[type[Any]]:
             yield answer
 
 
-def _path_parameters(path: str) -> list[dict[str, Any]]:
+def _path_parameters(path: str, patterns: dict[str, str]) -> list[dict[str, Any]]:
     parameters = []
-    for name, pattern in _PLACEHOLDER.findall(path):
+    for name, _ in _PLACEHOLDER.findall(path):
+        pattern = patterns.get(name, _DEFAULT_SEGMENT)
         schema: dict[str, Any] = {"type": "string", "maxLength": 200}
-        if pattern and "|" in pattern:
+        if _CHOICES.fullmatch(pattern):
             schema = {"type": "string", "enum": pattern.split("|")}
+        elif pattern != _DEFAULT_SEGMENT:
+            schema["pattern"] = f"^{pattern}$"
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
     return parameters
 
@@ -109,13 +122,8 @@ def _content(answer: Any, names: dict[type[Any], str]) -> dict[str, Any] | None:
     return {"application/json": {"schema": {"$ref": REF.format(name=names[answer])}}}
 
 
-def _operation(
-    method: str,
-    path: str,
-    spec: Endpoint | None,
-    names: dict[type[Any], str],
-    comps: dict[str, Any],
-) -> dict[str, Any]:
+def _operation(route: Route, names: dict[type[Any], str], comps: dict[str, Any]) -> dict[str, Any]:
+    method, path, patterns, spec = route
     if spec is None:
         # Every route should declare itself; the document says so instead of guessing.
         return {"summary": "undeclared", "x-undeclared": True, "responses": {}}
@@ -123,7 +131,7 @@ def _operation(
     if spec.description:
         op["description"] = spec.description
     op["operationId"] = f"{method.lower()}{re.sub(r'[^A-Za-z0-9]+', '_', path)}"
-    parameters = _path_parameters(path)
+    parameters = _path_parameters(path, patterns)
     if spec.query is not None:
         parameters += _query_parameters(comps[names[spec.query]])
     if parameters:
@@ -169,7 +177,7 @@ def _reason(status: int) -> str:
 def build_document(app: web.Application, *, title: str, version: str) -> dict[str, Any]:
     found = list(_routes(app))
     models: list[type[Any]] = [Error, OAuthError]
-    for _, _, spec in found:
+    for *_, spec in found:
         if spec is not None:
             models += [m for m in _models(spec) if m not in models]
     schemas, comps = msgspec.json.schema_components(
@@ -177,9 +185,9 @@ def build_document(app: web.Application, *, title: str, version: str) -> dict[st
     )
     names = {m: s["$ref"].rsplit("/", 1)[1] for m, s in zip(models, schemas, strict=True)}
     paths: dict[str, dict[str, Any]] = {}
-    for method, path, spec in found:
-        plain = _PLACEHOLDER.sub(lambda m: "{" + m[1] + "}", path)
-        paths.setdefault(plain, {})[method.lower()] = _operation(method, path, spec, names, comps)
+    for route in found:
+        method, path = route[0], route[1]
+        paths.setdefault(path, {})[method.lower()] = _operation(route, names, comps)
     return {
         "openapi": "3.1.0",
         "info": {

@@ -61,3 +61,11 @@ async def test_reference_page_renders_offline(client: Client) -> None:
     assert "POST /api/admin/people" in page
     assert 'id="schema-NewPerson"' in page
     assert "<script" not in page and "https://" not in page
+
+
+async def test_path_parameters_keep_their_patterns(client: Client) -> None:
+    doc = await _document(client)
+    (path,) = [p for p in doc["paths"] if p.startswith("/csam/interviewer/{appointment_id}/")]
+    parameters = {p["name"]: p["schema"] for p in doc["paths"][path]["post"]["parameters"]}
+    assert parameters["appointment_id"] == {"type": "string", "maxLength": 200}
+    assert set(parameters[path.rsplit("{", 1)[1].rstrip("}")]["enum"]) >= {"approve", "refuse"}
