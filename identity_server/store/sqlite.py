@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import sqlite3
+import stat
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -11,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from identity_server.core.errors import Conflict
+from identity_server.core.errors import Conflict, SleutelError
 from identity_server.core.records import (
     Bank,
     BankCustomer,
@@ -27,6 +30,40 @@ from identity_server.core.records import (
 from identity_server.store.codec import DecodedRecords, dumps, loads
 
 T = TypeVar("T")
+
+# The database holds people's records and (sealed) secrets: only its owner may read it.
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
+# SQLite's companions of the main file: the write-ahead log, its shared-memory index and the
+# rollback journal (used while journal_mode is being switched to WAL).
+COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """Drop every permission bit beyond `mode` from an existing regular file (never widens)."""
+    with contextlib.suppress(FileNotFoundError):
+        found = path.stat()
+        current = stat.S_IMODE(found.st_mode)
+        if stat.S_ISREG(found.st_mode) and current & ~mode:
+            path.chmod(current & mode)
+
+
+def prepare_private_file(path: Path) -> None:
+    """Create the database file 0600 in a 0700 folder before SQLite opens it, and tighten files
+    left looser by an earlier version.
+
+    SQLite creates the -wal and -shm files with the main file's permission bits (os_unix.c,
+    findCreateFileMode, fchmod-ing past the umask), so a private main file keeps them private
+    without touching the process umask. A folder the user chose and that already exists is left
+    as it is: only the folder we create is made 0700."""
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+        folder.chmod(FOLDER_MODE)  # whatever the umask
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    for file in (path, *(path.with_name(path.name + s) for s in COMPANION_SUFFIXES)):
+        _tighten(file, FILE_MODE)
 
 
 def migrations() -> list[tuple[int, str]]:
@@ -45,24 +82,41 @@ class SqliteStore:
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # In WAL mode NORMAL keeps every commit across a killed process (kill -9): the WAL sits in
-        # the OS cache. Only a power cut could lose the last commits; FULL would fsync each one.
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        # 32 MiB of page cache (the default is 2): the random-keyed indexes of login requests
-        # are then read from memory, not from the file, under load.
-        self._db.execute("PRAGMA cache_size=-32768")
+        try:
+            self._db = self._open()
+        except (OSError, sqlite3.Error) as exc:
+            # A folder given as --db, a file that is no database, a folder we may not write:
+            # one line naming the file rather than a traceback.
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise SleutelError(
+                f"cannot open the database {self.path}: {reason}", code="unusable_database"
+            ) from exc
         self._depth = 0
         self._lock = asyncio.Lock()
         # A CIBA flow reads its identity and device several times; they change rarely.
         self._decoded = DecodedRecords(Identity, Device)
         # Counts the transactions begun on this connection, so caches can tell them apart.
         self.transactions = 0
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            prepare_private_file(Path(self.path))
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL keeps every commit across a killed process (kill -9): the WAL
+            # sits in the OS cache. Only a power cut could lose the last commits; FULL would
+            # fsync each one.
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA busy_timeout=5000")
+            # 32 MiB of page cache (the default is 2): the random-keyed indexes of login
+            # requests are then read from memory, not from the file, under load.
+            db.execute("PRAGMA cache_size=-32768")
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     # -- plumbing
 
