@@ -26,28 +26,53 @@ def default_db() -> Path:
     if os.environ.get("SLEUTEL_DB"):
         return Path(os.environ["SLEUTEL_DB"])
     base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "sleutel" / "sleutel.sqlite3"
+    folder = base / "sleutel"
+    # The default folder is sleutel's own: made private (0700) even if an earlier version
+    # created it readable by others. A folder the user names with --db is left as it is.
+    if folder.is_dir() and folder.stat().st_mode & 0o077:
+        folder.chmod(0o700)
+    return folder / "sleutel.sqlite3"
 
 
 def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    # isdecimal, not isdigit: '²'.isdigit() is true and int('²') raises.
+    if not (text.isascii() and text.isdecimal()) or int(text) < 1:
         raise argparse.ArgumentTypeError("give a whole number of 1 or more")
     return int(text)
 
 
+def _port(text: str) -> int:
+    if not (text.isascii() and text.isdecimal()) or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError("give a port number from 1 to 65535")
+    return int(text)
+
+
+_DB_HELP = "SQLite database (default: $SLEUTEL_DB or ~/.local/share/sleutel)"
+
+
+def _accept_globals_anywhere(parser: argparse.ArgumentParser) -> None:
+    """Let `--db` follow the sub-command too (`sleutel serve --db PATH`), at every level.
+
+    Sub-parsers get the option with a SUPPRESS default: one not given there then leaves the value
+    the top-level parser read untouched, instead of overwriting it with None. The `otp` group keeps
+    its own options (its vault is no database)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                if name == "otp":
+                    continue
+                child.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=_DB_HELP)
+                _accept_globals_anywhere(child)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sleutel", description=__doc__)
-    parser.add_argument(
-        "--db",
-        type=Path,
-        default=None,
-        help="SQLite database (default: $SLEUTEL_DB or ~/.local/share/sleutel)",
-    )
+    parser.add_argument("--db", type=Path, default=None, help=_DB_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("serve", help="run the identity server")
     s.add_argument("--host", default="127.0.0.1")
-    s.add_argument("--port", type=int, default=8470)
+    s.add_argument("--port", type=_port, default=8470)
     s.add_argument("--public-url", default="")
     s.add_argument(
         "--no-seed", action="store_true", help="do not seed the demo people on first start"
@@ -59,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
         "--no-demo-rp", action="store_true", help="do not start the demo municipality website"
     )
     s.add_argument(
-        "--demo-rp-port", type=int, default=0, help="port of the demo website (default: port + 1)"
+        "--demo-rp-port", type=_port, default=0, help="port of the demo website (default: port + 1)"
     )
     s.add_argument(
         "--max-pending",
@@ -74,7 +99,12 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", help="start the sandbox with its demo website, and open the phone"
     )
-    demo.add_argument("--port", type=int, default=8470)
+    demo.add_argument(
+        "--port",
+        type=_port,
+        default=8470,
+        help="the server's port; its demo website takes port + 1",
+    )
     demo.add_argument("--profile", default="demo", help="which phone (each keeps its own keys)")
     phone = sub.add_parser("phone", help="open the terminal phone against a running server")
     phone.add_argument("--server", default="http://127.0.0.1:8470")
@@ -155,6 +185,7 @@ def _parser() -> argparse.ArgumentParser:
         "rotate", help="new signing keys; the current ones stay published until the next rotation"
     )
     _mount_otp(sub)
+    _accept_globals_anywhere(parser)
     return parser
 
 
@@ -301,19 +332,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         from authenticator import cli as otp_cli
 
         return otp_cli.run(args)
-    db = args.db or default_db()
-    if args.command in ("demo", "phone"):
-        # Imported here: only these commands need the terminal UI.
-        from simulator.app.main import run_demo, run_phone
-
-        profiles = db.parent / "phones"
-        if args.command == "demo":
-            run_demo(db, profiles, profile=args.profile, port=args.port)
-        else:
-            run_phone(args.server, args.profile, profiles)
-        return 0
     try:
-        if args.command == "serve":
+        db = args.db or default_db()
+        if args.command in ("demo", "phone"):
+            # Imported here: only these commands need the terminal UI.
+            from simulator.app.main import run_demo, run_phone
+
+            profiles = db.parent / "phones"
+            if args.command == "demo":
+                run_demo(db, profiles, profile=args.profile, port=args.port)
+            else:
+                run_phone(args.server, args.profile, profiles)
+        elif args.command == "serve":
             settings = Settings(
                 db_path=db,
                 host=args.host,
@@ -330,6 +360,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_registers(args, Settings(db_path=db)))
     except SleutelError as exc:
         print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        # A file the command needs and cannot use (the key file beside the database, a
+        # profile folder): one line, like every other refusal.
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"error: file_error: {exc.strerror or exc}{where}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

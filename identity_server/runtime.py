@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import gc
 import logging
+import os
 import signal
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,6 +17,7 @@ from aiohttp import web
 
 from identity_server.core import offload
 from identity_server.core.clock import Clock, SystemClock
+from identity_server.core.errors import SleutelError
 from identity_server.core.keyring import load_or_create_master_key
 from identity_server.core.randomness import SystemRandomness
 from identity_server.demo_rp.app import create_demo_rp
@@ -79,9 +83,14 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
             )
             runners.append(app_runner(demo, settings))
         ports = [settings.port, settings.demo_rp_port or settings.port + 1]
-        for runner, port in zip(runners, ports, strict=False):
+        for runner, port, option in zip(runners, ports, ("--port", "--demo-rp-port"), strict=False):
             await runner.setup()
-            await web.TCPSite(runner, settings.host, port).start()
+            try:
+                await web.TCPSite(runner, settings.host, port).start()
+            except OSError as exc:
+                for started in reversed(runners[: runners.index(runner) + 1]):
+                    await started.cleanup()
+                raise _cannot_listen(exc, settings.host, port, option) from exc
         print(f"sleutel identity server on {settings.base_url}", flush=True)
         print(f"  eID registration: {settings.base_url}/register", flush=True)
         print(f"  outbox (SMS and e-mail): {settings.base_url}/outbox", flush=True)
@@ -105,6 +114,22 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
                 await runner.cleanup()
             offload.THREADS.close()
             offload.PROCESSES.close()
+
+
+def _cannot_listen(exc: OSError, host: str, port: int, option: str) -> SleutelError:
+    """One line a person can act on, instead of asyncio's traceback."""
+    if exc.errno == errno.EADDRINUSE:
+        return SleutelError(
+            f"port {port} on {host} is in use: another program listens there,"
+            f" choose another with {option}",
+            code="port_in_use",
+        )
+    # The loop's own message repeats the address; the errno's text is the part worth reading.
+    if isinstance(exc, socket.gaierror):
+        reason = f"unknown host ({exc.strerror})"
+    else:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+    return SleutelError(f"cannot listen on {host} port {port}: {reason}", code="cannot_listen")
 
 
 def run_server(settings: Settings) -> None:

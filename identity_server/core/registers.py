@@ -124,6 +124,9 @@ class Registers:
             raise InvalidInput("first and last names are required", code="invalid_name")
         if birth_date > self._clock.now().date():
             raise InvalidInput("the birth date lies in the future", code="invalid_birth_date")
+        if birth_date.year < 1900:
+            # National numbers encode births from 1900 to 2099 (belgian_numbers._build).
+            raise InvalidInput("the birth date lies before 1900", code="invalid_birth_date")
         if national_number is None:
             if kind not in ("nn", "bis"):
                 raise InvalidInput("kind must be nn or bis", code="invalid_number_kind")

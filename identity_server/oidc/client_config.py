@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from identity_server.core.errors import InvalidInput
 from identity_server.oidc.clients import ClientRegistry
@@ -24,11 +25,29 @@ _FIELDS = {
 }
 
 
+class _ClientEntry(msgspec.Struct, forbid_unknown_fields=True):
+    """The types of one entry: a number where a string belongs is refused here, by name and
+    position, rather than crashing the registry's checks."""
+
+    client_id: str
+    name: str
+    redirect_uris: list[str] = []
+    auth_method: str = "client_secret_basic"
+    scopes: list[str] | None = None
+    ciba_mode: str = "poll"
+    notification_endpoint: str = ""
+    id_token_alg: str = "RS256"
+    jwks: dict[str, Any] | None = None
+    secret: str | None = None
+
+
 def parse_clients_file(path: Path) -> list[dict[str, Any]]:
     """A JSON list of clients (see README); refuses unknown keys so typos do not pass silently."""
     try:
-        data = json.loads(path.read_text("utf-8"))
-    except (OSError, ValueError) as exc:
+        # msgspec, not json: it refuses lone surrogate escapes (which no database can store)
+        # and its depth limit is a RecursionError caught here, not a traceback.
+        data = msgspec.json.decode(path.read_bytes())
+    except (OSError, msgspec.DecodeError, RecursionError) as exc:
         raise InvalidInput(
             f"Cannot read clients file {path}: {exc}", code="invalid_clients_file"
         ) from exc
@@ -45,6 +64,12 @@ def parse_clients_file(path: Path) -> list[dict[str, Any]]:
             )
         if "client_id" not in item or "name" not in item:
             raise InvalidInput("Every client needs client_id and name", code="invalid_clients_file")
+    try:
+        msgspec.convert(data, list[_ClientEntry])
+    except msgspec.ValidationError as exc:
+        raise InvalidInput(
+            f"Wrong type in clients file {path}: {exc}", code="invalid_clients_file"
+        ) from exc
     return data
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import stdnum.be.nn
 
-from identity_server.cli import main
+from identity_server.cli import _parser, main
 
 
 def _run(capsys: pytest.CaptureFixture[str], db: Path, *argv: str) -> tuple[int, str, str]:
@@ -120,3 +122,186 @@ def test_serve_refuses_a_pending_limit_below_one(
         main(["--db", str(tmp_path / "s.sqlite3"), "serve", "--max-pending", "0"])
     assert stopped.value.code == 2
     assert "--max-pending: give a whole number of 1 or more" in capsys.readouterr().err
+
+
+def _leaf_parsers(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    children = [
+        action.choices
+        for action in parser._actions
+        if isinstance(action, argparse._SubParsersAction)
+    ]
+    if not children:
+        yield path, parser
+    for choices in children:
+        for name, child in choices.items():
+            yield from _leaf_parsers(child, (*path, name))
+
+
+def test_every_command_takes_db_before_or_after_itself() -> None:
+    commands = [path for path, _ in _leaf_parsers(_parser()) if path[0] != "otp"]
+    assert ("serve",) in commands and ("admin-token",) in commands and ("demo",) in commands
+    assert len(commands) > 15
+    for path, leaf in _leaf_parsers(_parser()):
+        if path[0] != "otp":
+            assert "--db" in leaf._option_string_actions, path
+    parse = _parser().parse_args
+    assert parse(["serve", "--db", "after.sqlite3"]).db == Path("after.sqlite3")
+    assert parse(["--db", "before.sqlite3", "serve"]).db == Path("before.sqlite3")
+    assert parse(["serve", "--port", "9000"]).db is None
+    # The one nearest the command wins, as it reads.
+    assert parse(["--db", "a", "people", "--db", "b", "list", "--db", "c"]).db == Path("c")
+    assert parse(["--db", "a", "people", "list"]).db == Path("a")
+
+
+def test_register_commands_take_db_after_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "after.sqlite3"
+    assert main(["admin-token", "--db", str(db)]) == 0
+    token = capsys.readouterr().out.strip()
+    assert main(["people", "list", "--db", str(db)]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 6
+    assert main(["--db", str(db), "admin-token"]) == 0
+    assert capsys.readouterr().out.strip() == token  # the same database both ways
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "²", "80a", "-1"])
+def test_ports_are_checked_before_anything_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], port: str
+) -> None:
+    for command in (["serve"], ["demo"]):
+        with pytest.raises(SystemExit) as stopped:
+            main([*command, "--db", str(tmp_path / "s.sqlite3"), "--port", port])
+        assert stopped.value.code == 2
+        err = capsys.readouterr().err
+        assert "argument --port: give a port number from 1 to 65535" in err, port
+        assert not (tmp_path / "s.sqlite3").exists()
+
+
+def _clients_file(tmp_path: Path, text: str | bytes) -> Path:
+    path = tmp_path / "clients.json"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text, "utf-8")
+    return path
+
+
+BAD_CLIENT_FILES = [
+    "number-for-scopes",
+    "number-in-uris",
+    "list-in-uris",
+    "number-secret",
+    "string-jwks",
+    "string-uris",
+    "lone-surrogate",
+    "deep",
+    "not-utf8",
+    "broken",
+    "object",
+]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('[{"client_id": "abc", "name": "X", "scopes": 5}]', "got `int` - at `$[0].scopes`"),
+        ('[{"client_id": "abc", "name": "X", "redirect_uris": [5]}]', "`$[0].redirect_uris[0]`"),
+        (
+            '[{"client_id": "abc", "name": "X", "redirect_uris": ["http://localhost/cb", [1]]}]',
+            "got `array` - at `$[0].redirect_uris[1]`",
+        ),
+        ('[{"client_id": "abc", "name": "X", "secret": 5}]', "`$[0].secret`"),
+        ('[{"client_id": "abc", "name": "X", "jwks": "x"}]', "`$[0].jwks`"),
+        ('[{"client_id": "abc", "name": "X", "redirect_uris": "http://x"}]', "`array`, got `str`"),
+        ('[{"client_id": "abc", "name": "\\ud800", "redirect_uris": []}]', "surrogate pair"),
+        ("[" * 100_000, "maximum recursion depth"),
+        (b"\xff\xfe[]", "malformed"),
+        ("{bad", "malformed"),
+        ("{}", "must hold a JSON list of objects"),
+    ],
+    ids=BAD_CLIENT_FILES,
+)
+def test_a_bad_clients_file_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | bytes, message: str
+) -> None:
+    path = _clients_file(tmp_path, content)
+    code, out, err = _run(capsys, tmp_path / "s.sqlite3", "clients", "load", str(path))
+    assert (code, out) == (2, "")
+    assert err.startswith("error: invalid_clients_file: ") and err.count("\n") == 1
+    assert message in err
+
+
+def test_serve_with_a_missing_clients_file_stops_before_listening(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "nope.json"
+    code = main(["serve", "--db", str(tmp_path / "s.sqlite3"), "--clients", str(missing)])
+    out, err = capsys.readouterr()
+    assert code == 2 and "sleutel identity server on" not in out
+    assert err == (
+        f"error: invalid_clients_file: Cannot read clients file {missing}: [Errno 2] No such"
+        f" file or directory: '{missing}'\n"
+    )
+
+
+def test_a_birth_date_the_register_cannot_number_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    person = ["people", "add", "--first-names", "X", "--last-name", "Y", "--birth-place", "Z",
+              "--sex", "M", "--street", "S", "--postal-code", "1000", "--municipality", "M",
+              "--email", "x@example.be"]  # fmt: skip
+    for birth, expected in (
+        ("1899-12-31", "error: invalid_birth_date: the birth date lies before 1900"),
+        ("2999-01-01", "error: invalid_birth_date: the birth date lies in the future"),
+        ("1990-02-30", "error: invalid_field: --birth-date must look like 1982-01-07"),
+        ("१९९०-०१-०१", "error: invalid_field: --birth-date must look like 1982-01-07"),
+    ):
+        code, _, err = _run(capsys, tmp_path / "s.sqlite3", *person, "--birth-date", birth)
+        assert (code, err) == (2, expected + "\n"), birth
+
+
+def test_bad_national_and_card_numbers_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "s.sqlite3"
+    for argv, expected in (
+        (["cards", "issue", "²²²²²²²²²²²"], "unknown_person"),
+        (["cards", "issue", "82010700262", "--pin", "١٢٣"], "invalid_card_pin"),
+        (["cards", "unblock", "x", "--puk", "1", "--new-pin", "2"], "invalid_card_number"),
+        (["customers", "add", "sleutelbank", "1"], "unknown_person"),
+        (["clients", "remove", "nope"], "unknown_client"),
+    ):
+        code, _, err = _run(capsys, db, *argv)
+        assert code == 2 and err.startswith(f"error: {expected}: "), (argv, err)
+        assert err.count("\n") == 1
+
+
+def test_an_unusable_database_or_key_file_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(capsys, tmp_path, "people", "list")
+    assert (code, err) == (
+        2,
+        f"error: unusable_database: cannot open the database {tmp_path}:"
+        " unable to open database file\n",
+    )
+    db = tmp_path / "s.sqlite3"
+    db.with_name(db.name + ".key").mkdir()
+    code, _, err = _run(capsys, db, "admin-token")
+    assert (code, err) == (2, f"error: file_error: Is a directory ({db}.key)\n")
+
+
+def test_the_default_data_folder_is_made_private(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SLEUTEL_DB", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    folder = tmp_path / "sleutel"
+    folder.mkdir(mode=0o755)  # as an earlier version left it
+    folder.chmod(0o755)
+    assert main(["admin-token"]) == 0
+    assert folder.stat().st_mode & 0o777 == 0o700
+    assert (folder / "sleutel.sqlite3").stat().st_mode & 0o777 == 0o600
