@@ -123,16 +123,18 @@ def query_pairs(request: web.BaseRequest) -> list[tuple[str, str]]:
 
 
 async def form_pairs(
-    request: web.BaseRequest,
+    request: web.BaseRequest, *, multipart: bool = False
 ) -> tuple[list[tuple[str, str]], list[tuple[str, Upload]]]:
-    """The fields (and files) of a urlencoded or multipart body."""
-    if request.content_type == "multipart/form-data":
+    """The fields of a urlencoded body, or (where the route takes uploads) the fields and files
+    of a multipart one."""
+    if multipart and request.content_type == "multipart/form-data":
         return await _multipart(request)
     if request.content_type != "application/x-www-form-urlencoded":
         if request.body_exists:
-            raise UnsupportedMediaType(
-                "Send the form as application/x-www-form-urlencoded or multipart/form-data"
-            )
+            kinds = "application/x-www-form-urlencoded"
+            if multipart:
+                kinds += " or multipart/form-data"
+            raise UnsupportedMediaType(f"Send the form as {kinds}")
         return [], []
     charset = _charset(request)
     raw = await request.read()  # refuses bodies over client_max_size (413)

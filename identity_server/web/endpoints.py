@@ -72,10 +72,17 @@ def declare(spec: Endpoint, refuse: Refusal = _keep) -> Callable[[Handler], Hand
                     source = request
                     if spec.max_body is not None:
                         source = request.clone(client_max_size=spec.max_body)
-                    fields, files = await form_pairs(source)
+                    fields, files = await form_pairs(source, multipart=spec.multipart)
                     kwargs["form"] = from_pairs(fields, spec.form, files)
             except SleutelError as exc:
                 raise refuse(exc) from None
+            except web.HTTPRequestEntityTooLarge as exc:
+                # aiohttp's size limit, answered in the route's own error shape (OAuth's too).
+                too_large = SleutelError(
+                    exc.text or "The body is too large", code="request_too_large"
+                )
+                too_large.status = 413
+                raise refuse(too_large) from None
             return await handler(request, **kwargs)
 
         setattr(wrapped, ENDPOINT_ATTRIBUTE, spec)

@@ -75,16 +75,35 @@ async def test_broken_multipart_is_invalid_multipart(client: Client) -> None:
         ("multipart/form-data; boundary=xx", b"--xx\r\nContent-Disposition: form-data\r\n\r\nx"),
     ):
         headers = {"Content-Type": content_type}
-        for path in ("/csam/video/appointment/any-token", "/csam/login", "/csam/video"):
-            await refused(client, path, 400, "invalid_multipart", data=body, headers=headers)
+        await refused(
+            client,
+            "/csam/video/appointment/any-token",
+            400,
+            "invalid_multipart",
+            data=body,
+            headers=headers,
+        )
+        # Forms without uploads take no multipart bodies at all.
+        for path in ("/csam/login", "/csam/video"):
+            await refused(client, path, 415, "unsupported_media_type", data=body, headers=headers)
 
 
 async def test_multipart_bodies_are_bounded_as_a_whole(client: Client) -> None:
-    # Each part under the 64 KiB limit, together over it.
-    halves = FormData()
-    halves.add_field("username", "a" * 40_000)
-    halves.add_field("password", "b" * 40_000)
-    await refused(client, "/csam/login", 413, "request_too_large", data=halves)
+    # Each part under the upload form's limit, together over it.
+    half = MAX_UPLOAD_BYTES * 6 // 10
+    halves = b"".join(
+        b'--xx\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (name, b"a" * half)
+        for name in (b"action", b"note")
+    )
+    multipart = {"Content-Type": "multipart/form-data; boundary=xx"}
+    await refused(
+        client,
+        "/csam/video/appointment/any-token",
+        413,
+        "upload_too_large",
+        data=io.BytesIO(halves + b"--xx--\r\n"),
+        headers=multipart,
+    )
     # The interview's document may have 5 MB; more is refused before it is all read.
     big = FormData()
     big.add_field("action", "accept")

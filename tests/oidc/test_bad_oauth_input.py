@@ -359,3 +359,17 @@ async def test_a_good_assertion_still_passes(
         },
     )
     assert response.status == 200
+
+
+@pytest.mark.parametrize("path", ["/oidc/token", "/oidc/bc-authorize"])
+async def test_oversized_and_multipart_bodies_are_oauth_errors(
+    client: Client, rp: RelyingParty, path: str
+) -> None:
+    """RFC 6749 §3.2: parameters come as application/x-www-form-urlencoded; a body the endpoint
+    cannot take is still answered in §5.2's shape."""
+    form = {**rp.basic, "Content-Type": "application/x-www-form-urlencoded"}
+    huge = b"scope=openid&x=" + b"a" * 70_000
+    assert await _post(client, path, huge, form) == (400, "invalid_request")
+    multipart = {**rp.basic, "Content-Type": "multipart/form-data; boundary=xx"}
+    body = b'--xx\r\nContent-Disposition: form-data; name="scope"\r\n\r\nopenid\r\n--xx--\r\n'
+    assert await _post(client, path, body, multipart) == (400, "invalid_request")

@@ -81,18 +81,10 @@ def handles_errors(handler: Handler) -> Handler:
                 require_same_origin(request)
             return await handler(request)
         except SleutelError as exc:
+            if exc.code == "request_too_large" and request.content_type == "multipart/form-data":
+                # Only the video interview's form takes a file: there, the file is too big.
+                exc = RequestTooLarge("The file is larger than 5 MB", code="upload_too_large")
             return page("error.html", request, error=exc)
-        except web.HTTPRequestEntityTooLarge:
-            # Only the video interview's form takes a file: there, the file is what is too big.
-            upload = request.content_type == "multipart/form-data"
-            return page(
-                "error.html",
-                request,
-                error=RequestTooLarge(
-                    "The file is larger than 5 MB" if upload else "The form is too large",
-                    code="upload_too_large" if upload else "request_too_large",
-                ),
-            )
 
     return wrapped
 
