@@ -179,7 +179,7 @@ class Registers:
             )
         pin = pin or digits(self._rng, 4)
         puk = puk or digits(self._rng, 12)
-        if not re.fullmatch(r"\d{4,12}", pin) or not re.fullmatch(r"\d{12}", puk):
+        if not re.fullmatch(r"[0-9]{4,12}", pin) or not re.fullmatch(r"[0-9]{12}", puk):
             raise InvalidInput("The PIN has 4 to 12 digits and the PUK 12", code="invalid_card_pin")
         today = self._clock.now().date()
         valid_until = today.replace(year=today.year + CARD_VALIDITY_YEARS) - timedelta(days=1)
@@ -235,7 +235,7 @@ class Registers:
                 )
             if card.valid_until < self._clock.now().date():
                 raise Conflict("This card has expired", code="card_expired")
-            if re.fullmatch(r"\d{4,12}", pin) and self._hasher.verify(pin, card.pin_hash):
+            if re.fullmatch(r"[0-9]{4,12}", pin) and self._hasher.verify(pin, card.pin_hash):
                 if card.pin_tries_left != CARD_PIN_TRIES:
                     await self._store.update_card(replace(card, pin_tries_left=CARD_PIN_TRIES))
                 return card
@@ -247,7 +247,7 @@ class Registers:
 
     async def unblock_card(self, card_number: str, puk: str, new_pin: str) -> Card:
         card = await self.card(card_number)
-        if not re.fullmatch(r"\d{4,12}", new_pin):
+        if not re.fullmatch(r"[0-9]{4,12}", new_pin):
             raise InvalidInput("The new PIN has 4 to 12 digits", code="invalid_card_pin")
         if not self._hasher.verify(puk.replace(" ", ""), card.puk_hash):
             raise InvalidInput("Wrong PUK", code="wrong_puk")
@@ -323,8 +323,8 @@ class Registers:
         await self.person(national_number)
         customer_number = customer_number or digits(self._rng, 10)
         digipass_serial = digipass_serial or f"DP{digits(self._rng, 8)}"
-        if not re.fullmatch(r"\d{4,16}", customer_number) or not re.fullmatch(
-            r"DP\d{8}", digipass_serial
+        if not re.fullmatch(r"[0-9]{4,16}", customer_number) or not re.fullmatch(
+            r"DP[0-9]{8}", digipass_serial
         ):
             raise InvalidInput(
                 "customer number: 4-16 digits; digipass: DP + 8 digits", code="invalid_customer"

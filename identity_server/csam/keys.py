@@ -260,7 +260,7 @@ class Keys:
             )
         code = code.strip()
         step = None
-        if code.isdigit() and len(code) == 6:
+        if code.isascii() and code.isdigit() and len(code) == 6:
             step = verify_totp(self.totp_account(key), code, now, window=1)
         if step is not None:
             return PendingCode(), True, step

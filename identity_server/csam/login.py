@@ -229,7 +229,7 @@ class KeyLogins:
     def _totp_step(self, key: Key, code: str, now: datetime) -> tuple[int | None, bool]:
         """(matched step, whether the code was a valid one already used)."""
         code = code.strip()
-        if not (code.isdigit() and len(code) == 6):
+        if not (code.isascii() and code.isdigit() and len(code) == 6):
             return None, False
         account = self._keys.totp_account(key)
         step = verify_totp(account, code, now, window=1, after_step=key.last_step)

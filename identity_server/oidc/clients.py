@@ -36,7 +36,12 @@ _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
 
 
 def _check_url(url: str, what: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
+    except ValueError:
+        # e.g. "http://[::1/cb": an unclosed IPv6 literal
+        raise InvalidInput(f"{what} is not a valid URL", code="invalid_url") from None
     local = parts.hostname in ("localhost", "127.0.0.1", "::1")
     if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment:
         raise InvalidInput(

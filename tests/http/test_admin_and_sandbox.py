@@ -68,6 +68,12 @@ async def test_add_person_issue_card_and_add_customer(
     card = await issued.json()
     assert issued.status == 201
     assert len(card["pin"]) == 4 and len(card["puk"]) == 12
+    arabic_indic = await client.post(
+        "/api/admin/cards",
+        json={"national_number": person["national_number"], "pin": "١٢٣٤", "puk": "1" * 12},
+        headers=admin_headers,
+    )
+    assert (arabic_indic.status, (await arabic_indic.json())["error"]) == (400, "invalid_card_pin")
     listed = await client.get(
         "/api/admin/cards",
         params={"national_number": person["national_number"]},

@@ -248,6 +248,12 @@ async def test_admin_registers_lists_and_removes_clients(
             {"client_id": "okay", "name": "n", "redirect_uris": ["http://evil.example/cb"]},
             "invalid_url",
         ),
+        # urlsplit raises ValueError for these: an unclosed IPv6 literal, a port out of range
+        ({"client_id": "okay", "name": "n", "redirect_uris": ["http://[::1/cb"]}, "invalid_url"),
+        (
+            {"client_id": "okay", "name": "n", "redirect_uris": ["https://a.example:99999/cb"]},
+            "invalid_url",
+        ),
         (
             {"client_id": "okay", "name": "n", "redirect_uris": "https://a.example/cb"},
             "invalid_field",
