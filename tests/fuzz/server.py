@@ -38,6 +38,19 @@ def crashed(log: str) -> bool:
     return False
 
 
+class LogCursor:
+    """Reads the server log piece by piece: what each request added to it."""
+
+    def __init__(self, server: FuzzServer) -> None:
+        self.server = server
+        self.offset = server.log_size()
+
+    def advance(self) -> str:
+        raw = self.server.log_bytes_since(self.offset)
+        self.offset += len(raw)
+        return raw.decode("utf-8", "replace")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -72,10 +85,19 @@ class FuzzServer:
     def log_size(self) -> int:
         return self.log_path.stat().st_size
 
-    def log_since(self, offset: int) -> str:
+    def log_bytes_since(self, offset: int) -> bytes:
         with self.log_path.open("rb") as f:
             f.seek(offset)
-            return f.read().decode("utf-8", "replace")
+            return f.read()
+
+    def log_since(self, offset: int) -> str:
+        return self.log_bytes_since(offset).decode("utf-8", "replace")
+
+    def refused_by_parser(self, offset: int) -> bool:
+        """Whether aiohttp's HTTP parser refused a request since `offset` (a request line over
+        8190 bytes, raw non-ASCII in it): its plain-text 400 is sent before the application
+        runs, so it cannot carry an error code."""
+        return PARSER_REFUSAL in self.log_since(offset)
 
     def crashes_since(self, offset: int) -> str:
         """The log written since `offset` if it shows an unhandled exception, else ""."""

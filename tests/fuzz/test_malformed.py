@@ -13,26 +13,17 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.fuzz import inputs
+from tests.fuzz.budget import FUZZ_SETTINGS
+from tests.fuzz.device import onboarded_device
 from tests.fuzz.raw import COOKIE_NAMES, Findings, RawClient, Sent
 from tests.fuzz.routes import FORM, JSON, MULTIPART, Route, field_names, routes_of
 from tests.fuzz.server import FuzzServer
 
 pytestmark = pytest.mark.fuzz
-
-# Reproducible and bounded: the same examples every run, no shrinking (a finding is reported
-# with its input as sent), no example database.
-FUZZ_SETTINGS = settings(
-    max_examples=6,
-    derandomize=True,
-    deadline=None,
-    database=None,
-    phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck),
-)
 
 
 @pytest.fixture
@@ -43,8 +34,9 @@ def client(server: FuzzServer) -> Iterator[RawClient]:
 
 
 @pytest.fixture
-def findings(client: RawClient) -> Findings:
-    return Findings(client)
+def findings(client: RawClient, server: FuzzServer) -> Findings:
+    """Requests to device routes are signed by a phone onboarded for this test."""
+    return Findings(client, onboarded_device(server))
 
 
 @pytest.fixture
@@ -85,7 +77,7 @@ def known(server: FuzzServer, routes: list[Route], client: RawClient) -> dict[st
 
 def _sweep(findings: Findings, route: Route, requests: Iterator[Sent]) -> None:
     for sent in requests:
-        findings.send(route.label, sent)
+        findings.send(route.label, sent, sign=route.auth == "device")
 
 
 def test_over_long_static_paths_are_404(findings: Findings) -> None:
@@ -196,7 +188,7 @@ def test_random_field_values(
                 sent = Sent(
                     "random query values", route.method, route.target(params, _query(query))
                 )
-            findings.send(route.label, sent)
+            findings.send(route.label, sent, sign=route.auth == "device")
 
     run()
     findings.assert_none()
@@ -250,6 +242,7 @@ def test_random_bodies(findings: Findings, routes: list[Route]) -> None:
             findings.send(
                 route.label,
                 Sent("random body", route.method, target, (("Content-Type", ctype),), raw),
+                sign=route.auth == "device",
             )
 
     run()
@@ -271,7 +264,9 @@ def test_random_path_parameters(
                 continue
             values = {n: data.draw(segment) for n in route.path_parameters}
             findings.send(
-                route.label, Sent("random path parameters", route.method, route.target(values))
+                route.label,
+                Sent("random path parameters", route.method, route.target(values)),
+                sign=route.auth == "device",
             )
 
     run()

@@ -19,21 +19,35 @@ from schemathesis.checks import CheckContext, not_a_server_error
 from schemathesis.core.transport import Response
 from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
 
-from tests.fuzz.server import TALLY, FuzzServer
+from tests.fuzz.budget import SCHEMATHESIS_EXAMPLES, SCHEMATHESIS_SEED
+from tests.fuzz.server import PARSER_REFUSAL, TALLY, FuzzServer, LogCursor, crashed
 from tests.fuzz.verdict import problem
 
 pytestmark = pytest.mark.fuzz
 
-MAX_EXAMPLES = 12  # per operation and phase: about 2,000 requests in all, well under a minute
-SEED = 20_240_610
 _PLACEHOLDER = re.compile(r"\{([^}]+)\}")
 
 
+# The server's log, read after each answer: a traceback is reported with the request that caused
+# it (set by the schema fixture, one server per session).
+LOG: list[LogCursor] = []
+
+
 @schemathesis.check
-def stable_error_code(ctx: CheckContext, response: Response, case: schemathesis.Case[Any]) -> None:
-    """Every refusal names a stable code (JSON `error`, or a page's `Sleutel-Error` header)."""
+def sound_answer(ctx: CheckContext, response: Response, case: schemathesis.Case[Any]) -> None:
+    """No unhandled exception in the server log; every refusal names a stable code (JSON
+    `error`, or a page's `Sleutel-Error` header)."""
+    log = LOG[-1].advance() if LOG else ""
+    if crashed(log):
+        raise AssertionError(f"the server logged an unhandled exception:\n{log[-3000:]}")
     headers = {name: values[0] for name, values in response.headers.items() if values}
-    found = problem(case.method.upper(), response.status_code, headers, response.content)
+    found = problem(
+        case.method.upper(),
+        response.status_code,
+        headers,
+        response.content,
+        refused_by_parser=PARSER_REFUSAL in log,
+    )
     if found and response.status_code < 500:
         raise AssertionError(found)
 
@@ -60,11 +74,11 @@ def fuzzable(doc: dict[str, Any]) -> dict[str, Any]:
 def api_schema(server: FuzzServer) -> schemathesis.BaseSchema:
     config = schemathesis.Config.from_dict(
         {
-            "seed": SEED,
+            "seed": SCHEMATHESIS_SEED,
             "base-url": server.base_url,
             "generation": {
                 "mode": "all",
-                "max-examples": MAX_EXAMPLES,
+                "max-examples": SCHEMATHESIS_EXAMPLES,
                 "deterministic": True,
                 "database": "none",
             },
@@ -74,6 +88,7 @@ def api_schema(server: FuzzServer) -> schemathesis.BaseSchema:
             "auth": {"openapi": {"admin": {"bearer": server.admin_token}}},
         }
     )
+    LOG.append(LogCursor(server))
     return schemathesis.openapi.from_dict(fuzzable(server.document()), config=config)
 
 
@@ -103,7 +118,7 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 # application/vnd.oai.openapi+json (both reported to the coordinator).
 CHECKS = [
     not_a_server_error,
-    stable_error_code,
+    sound_answer,
     response_schema_conformance,
     status_code_conformance,
 ]

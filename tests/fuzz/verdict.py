@@ -11,13 +11,24 @@ from collections.abc import Mapping
 STABLE_CODE = re.compile(r"[a-z][a-z0-9_]{1,63}")
 
 
-def problem(method: str, status: int, headers: Mapping[str, str], body: bytes) -> str | None:
-    """Why this answer breaks the rule, or None. `headers` are keyed in lower case."""
+def problem(
+    method: str,
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    refused_by_parser: bool = False,
+) -> str | None:
+    """Why this answer breaks the rule, or None. `headers` are keyed in lower case.
+    `refused_by_parser`: the server log shows aiohttp's HTTP parser refused the request (its
+    plain 400 comes before the application, which could not name a code)."""
     if status >= 500:
         return f"server error {status}: {body[:300]!r}"
     if not 400 <= status < 500:
         return None
     kind = headers.get("content-type", "").split(";")[0].strip().lower()
+    if refused_by_parser and status == 400 and kind == "text/plain":
+        return None
     if kind == "application/json":
         if method == "HEAD":
             return None

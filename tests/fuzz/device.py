@@ -1,0 +1,109 @@
+"""A phone of its own for a fuzz test: a new person (admin API), a bank customer, onboarded by
+the headless phone, so the fuzz can sign its bad requests and reach past the signature check of
+the device routes and the live connection. A fresh one per test: a fuzzed request may block it."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from yarl import URL
+
+from identity_server.core.device_auth import (
+    HEADER_DEVICE,
+    HEADER_NONCE,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    b64u,
+    sign_request,
+)
+from simulator.phone import HeadlessPhone
+from tests.fuzz.server import TALLY, FuzzServer
+
+_NUMBERS = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Device:
+    device_id: str
+    key: ec.EllipticCurvePrivateKey
+
+    def headers(self, method: str, target: str, body: bytes) -> tuple[tuple[str, str], ...]:
+        """The signature headers for this exact request (the server signs-checks the path as
+        aiohttp decodes it, and the body's bytes as sent)."""
+        timestamp = int(time.time())
+        nonce = b64u(os.urandom(16))
+        path_qs = URL(target, encoded=True).path_qs
+        signature = sign_request(self.key, method, path_qs, timestamp, nonce, body)
+        return (
+            (HEADER_DEVICE, self.device_id),
+            (HEADER_TIMESTAMP, str(timestamp)),
+            (HEADER_NONCE, nonce),
+            (HEADER_SIGNATURE, signature),
+        )
+
+
+async def _post(
+    session: aiohttp.ClientSession, url: str, body: dict[str, Any], token: str
+) -> dict[str, Any]:
+    async with session.post(url, json=body, headers={"Authorization": f"Bearer {token}"}) as r:
+        TALLY.count("set-up", r.status, f"POST {url}")
+        data: dict[str, Any] = await r.json()
+        assert r.status in (200, 201), (url, r.status, data)
+        return data
+
+
+async def _onboard(server: FuzzServer) -> Device:
+    n = next(_NUMBERS)
+    async with aiohttp.ClientSession() as session:
+        person = await _post(
+            session,
+            f"{server.base_url}/api/admin/people",
+            {
+                "first_names": "Fuzz",
+                "last_name": f"Tester {n}",
+                "birth_date": "1990-01-01",
+                "birth_place": "Gent",
+                "sex": "F",
+                "street": "Fuzzstraat 1",
+                "postal_code": "9000",
+                "municipality": "Gent",
+                "email": f"fuzz{n}@example.be",
+            },
+            server.admin_token,
+        )
+        # The bank onboarding checks the person's Belgian identity card.
+        await _post(
+            session,
+            f"{server.base_url}/api/admin/cards",
+            {"national_number": person["national_number"]},
+            server.admin_token,
+        )
+        customer = await _post(
+            session,
+            f"{server.base_url}/api/admin/customers",
+            {"bank_id": "sleutelbank", "national_number": person["national_number"]},
+            server.admin_token,
+        )
+    async with HeadlessPhone(server.base_url) as phone:
+        await phone.onboard_with_bank(
+            f"0470 {os.getpid() % 100:02d} {n // 100 % 100:02d} {n % 100:02d}",
+            bank_id="sleutelbank",
+            customer_number=customer["customer_number"],
+            digipass_serial=customer["digipass_serial"],
+            code="13579",
+        )
+        key = serialization.load_pem_private_key(phone.state.device_key_pem.encode(), None)
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        return Device(phone.state.device_id, key)
+
+
+def onboarded_device(server: FuzzServer) -> Device:
+    return asyncio.run(_onboard(server))
