@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from identity_server.core import offload
 from identity_server.core.clock import Clock, SystemClock
@@ -50,6 +51,19 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
         await store.close()
 
 
+class ProtocolLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """aiohttp's connection log. A request head aiohttp cannot parse (bytes that are no HTTP, a
+    header over 8,190 bytes) is the client's fault: aiohttp answers it with a plain 400 and
+    closes the connection before any handler or middleware runs, then logs it as an exception
+    with a traceback. Here it is one INFO line; every other exception is logged as before."""
+
+    def exception(self, msg: object, *args: object, exc_info: object = True, **kw: object) -> None:
+        if isinstance(exc_info, HttpProcessingError):
+            self.logger.info("refused a malformed request: %s", exc_info.message or exc_info)
+            return
+        self.logger.exception(msg, *args, exc_info=exc_info, **kw)
+
+
 def app_runner(app: web.Application, settings: Settings) -> web.AppRunner:
     """aiohttp's runner with the server's limits on slow or idle clients.
 
@@ -62,7 +76,12 @@ def app_runner(app: web.Application, settings: Settings) -> web.AppRunner:
     (long polls and WebSockets are not cut off), and aiohttp bounds no body's read time: bodies
     are bounded in size (client_max_size). Request line and each header field: 8,190 bytes at
     most, 128 headers (aiohttp's defaults, answered with 400)."""
-    return web.AppRunner(app, access_log=None, keepalive_timeout=settings.header_timeout)
+    return web.AppRunner(
+        app,
+        access_log=None,
+        keepalive_timeout=settings.header_timeout,
+        logger=ProtocolLog(logging.getLogger("aiohttp.server")),
+    )
 
 
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:

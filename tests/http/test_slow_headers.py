@@ -5,6 +5,7 @@ These tests wait on real sockets: the time-out is a network time-out, set to hal
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -16,7 +17,8 @@ from identity_server.services import Services
 from identity_server.settings import Settings
 from identity_server.web.app import create_app
 
-TIMEOUT = 0.5
+# Real seconds: bounds below leave room for a loaded CI machine (the default is 3,630 s).
+TIMEOUT = 1.0
 
 
 @pytest.fixture
@@ -50,14 +52,14 @@ async def test_a_trickled_request_head_is_cut_off_after_the_time_out(
     writer.write(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
     sent = 0
     # A header line every 0.1 s: bytes keep coming, the head never ends.
-    while not closed.done() and loop.time() - started < 4 * TIMEOUT:
+    while not closed.done() and loop.time() - started < 6 * TIMEOUT:
         writer.write(f"X-Slow-{sent}: y\r\n".encode())
         sent += 1
         await asyncio.sleep(0.1)
-    elapsed = await asyncio.wait_for(closed, 1)
+    elapsed = await asyncio.wait_for(closed, 2 * TIMEOUT)
     writer.close()
-    assert TIMEOUT <= elapsed < 2 * TIMEOUT
-    assert sent >= 4  # it was still sending when it was cut off
+    assert TIMEOUT <= elapsed < 4 * TIMEOUT
+    assert sent >= 8  # it was still sending when it was cut off
 
 
 async def test_a_silent_connection_is_closed_and_a_prompt_request_is_answered(
@@ -70,16 +72,30 @@ async def test_a_silent_connection_is_closed_and_a_prompt_request_is_answered(
     assert status.startswith(b"HTTP/1.1 200")
     answered = loop.time()
     # Kept alive for a next request, then closed when none comes within the time-out.
-    elapsed = await asyncio.wait_for(_closed_after(reader, answered), 4 * TIMEOUT)
+    elapsed = await asyncio.wait_for(_closed_after(reader, answered), 6 * TIMEOUT)
     writer.close()
-    assert elapsed < 2 * TIMEOUT
+    assert elapsed < 4 * TIMEOUT
 
 
-async def test_an_over_long_header_is_a_400(address: tuple[str, int]) -> None:
-    """aiohttp's own refusal (plain text, HTTP/1.0): a header field has at most 8,190 bytes."""
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 8191 + b"\r\n\r\n",
+        b"GET /api/\xff\x00health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+    ],
+    ids=["header over 8,190 bytes", "bytes that are no URL"],
+)
+async def test_a_malformed_head_is_a_400_and_one_log_line(
+    address: tuple[str, int], head: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    """aiohttp's own refusal (plain text, HTTP/1.0), before any handler runs; logged as one
+    INFO line, not as an exception with a traceback."""
+    caplog.set_level(logging.INFO, logger="aiohttp.server")
     reader, writer = await asyncio.open_connection(*address)
-    head = b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"a" * 8191 + b"\r\n\r\n"
     writer.write(head)
     status = await asyncio.wait_for(reader.readline(), 1)
     writer.close()
     assert status.split()[1] == b"400"
+    refused = [r for r in caplog.records if r.name == "aiohttp.server"]
+    assert [(r.levelno, r.exc_info) for r in refused] == [(logging.INFO, None)]
+    assert refused[0].getMessage().startswith("refused a malformed request")
