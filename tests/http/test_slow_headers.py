@@ -1,6 +1,6 @@
 """A client that trickles its request head is dropped after `Settings.header_timeout`.
 
-These tests wait on real sockets: the time-out is a network time-out, set to half a second."""
+These tests wait on real sockets: the time-out is a network time-out, set to one second."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ async def test_a_trickled_request_head_is_cut_off_after_the_time_out(
         await asyncio.sleep(0.1)
     elapsed = await asyncio.wait_for(closed, 2 * TIMEOUT)
     writer.close()
-    assert TIMEOUT <= elapsed < 4 * TIMEOUT
+    assert 0.9 * TIMEOUT <= elapsed < 4 * TIMEOUT  # armed when the connection opened
     assert sent >= 8  # it was still sending when it was cut off
 
 
