@@ -8,13 +8,22 @@ from pathlib import Path
 
 import pytest
 
+from tests.fuzz.routes import routes_of
 from tests.fuzz.server import TALLY, FuzzServer, fuzz_server
+from tests.fuzz.state import Harvest
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzServer]:
     with fuzz_server(Path(tmp_path_factory.mktemp("fuzz"))) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def known(server: FuzzServer) -> dict[str, str]:
+    """Real values by field name (ids the server handed out, register numbers, the demo
+    client), learnt once from the server, for the fuzz to put beside its odd values."""
+    return Harvest(server, routes_of(server.document())).run()
 
 
 @pytest.fixture(autouse=True)

@@ -78,6 +78,40 @@ ODD_PATH_PARAMETERS: tuple[tuple[str, str], ...] = (
 ODD_CHARSETS = ("utf-7", "nonsense", "idna", "undefined", "punycode", "utf-16", "rot13", "")
 
 
+# Values that pass common checks, by a part of the field's name (first match wins).
+GUESSES = (
+    ("email", "fuzz@example.be"),
+    ("phone", "0470 12 34 56"),
+    ("mobile", "0470 12 34 56"),
+    ("birth_date", "1990-01-01"),
+    ("date", "2030-01-01"),
+    ("slot", "2030-01-01T10:00"),
+    ("country", "BE"),
+    ("region", "BE"),
+    ("nationality", "BE"),
+    ("lang", "nl"),
+    ("postal", "1000"),
+    ("pin", "1234"),
+    ("puk", "111122223333"),
+    ("password", "Correct-horse-battery-staple-42"),
+    # RFC 7636 appendix B: a well-formed S256 challenge.
+    ("code_challenge_method", "S256"),
+    ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+    ("code", "123456"),
+    ("sex", "F"),
+    ("uri", "http://127.0.0.1:9/cb"),
+    ("url", "http://127.0.0.1:9/cb"),
+    ("scope", "openid"),
+    ("nonce", "n-0S6_WzA2Mj"),
+    ("state", "af0ifjsldkj"),
+)
+
+
+def guess(name: str) -> str | None:
+    lowered = name.lower()
+    return next((value for part, value in GUESSES if part in lowered), None)
+
+
 def plausible(name: str, known: Mapping[str, str], spec: Field | None = None) -> str:
     """A value that passes the field's own checks, so a bad value elsewhere gets looked at."""
     if name in known:
@@ -86,32 +120,18 @@ def plausible(name: str, known: Mapping[str, str], spec: Field | None = None) ->
         return spec.enum[0]
     if spec is not None and spec.kind == "boolean":
         return "true"
-    lowered = name.lower()
-    guesses = (
-        ("email", "fuzz@example.be"),
-        ("phone", "0470 12 34 56"),
-        ("mobile", "0470 12 34 56"),
-        ("birth_date", "1990-01-01"),
-        ("date", "2030-01-01"),
-        ("slot", "2030-01-01T10:00"),
-        ("country", "BE"),
-        ("region", "BE"),
-        ("nationality", "BE"),
-        ("lang", "nl"),
-        ("postal", "1000"),
-        ("pin", "1234"),
-        ("puk", "111122223333"),
-        ("password", "Correct-horse-battery-staple-42"),
-        ("code", "123456"),
-        ("sex", "F"),
-        ("uri", "http://127.0.0.1:9/cb"),
-        ("url", "http://127.0.0.1:9/cb"),
-        ("scope", "openid"),
-    )
-    for part, value in guesses:
-        if part in lowered:
-            return value
-    return "fuzz"
+    return guess(name) or "fuzz"
+
+
+def params(route: Route, known: Mapping[str, str]) -> dict[str, str]:
+    """Path parameters with known values (an enrolment the server handed out...), else "x"."""
+    out = {}
+    for name, enum in route.path_parameters.items():
+        value = known.get(name) or next(
+            (v for k, v in known.items() if k.endswith(f"_{name}")), enum[0] if enum else "x"
+        )
+        out[name] = quote(value, safe="")
+    return out
 
 
 def _form(pairs: list[tuple[str, str]]) -> bytes:
@@ -138,8 +158,14 @@ def _names(route: Route, vocabulary: list[str]) -> list[str]:
     return vocabulary[:6] or ["a"]
 
 
-def _filled(route: Route, known: Mapping[str, str]) -> list[tuple[str, str]]:
-    return [(f.name, plausible(f.name, known, f)) for f in route.body]
+def filled(fields: Sequence[Field], known: Mapping[str, str]) -> list[tuple[str, str]]:
+    """Plausible values for the required fields, and for the optional ones we know or can
+    guess a value of, boxes ticked (an optional field left out takes its default)."""
+    return [
+        (f.name, plausible(f.name, known, f))
+        for f in fields
+        if f.required or f.name in known or f.kind == "boolean" or guess(f.name) is not None
+    ]
 
 
 def body_kinds(route: Route) -> tuple[str, ...]:
@@ -154,7 +180,7 @@ def body_kinds(route: Route) -> tuple[str, ...]:
 
 def bodies(route: Route, known: Mapping[str, str], vocabulary: list[str]) -> Iterator[Sent]:
     """Malformed bodies of every kind, for a route that takes a body (or might)."""
-    target = route.target({name: "x" for name in route.path_parameters})
+    target = route.target(params(route, known))
     names = _names(route, vocabulary)
     first = names[0]
     kinds = body_kinds(route)
@@ -281,16 +307,17 @@ def bodies(route: Route, known: Mapping[str, str], vocabulary: list[str]) -> Ite
         for charset in ODD_CHARSETS:
             yield sent(f"json: charset={charset!r}", f"{JSON}; charset={charset}", b"{}")
     if kinds:
-        filled = _filled(route, known) or [(first, "x")]
-        yield sent("form body where JSON is expected", FORM, _form(filled))
-        yield sent("JSON body where a form is expected", JSON, _json(filled))
-        yield sent("text/plain body", "text/plain", _form(filled))
-        yield sent("no Content-Type", None, _json(filled))
-        yield sent("garbage Content-Type", ";;;=/", _json(filled))
-        yield sent("Content-Type with parameters only", "; charset=utf-8", _json(filled))
+        plain = filled(route.body, known) or [(first, "x")]
+        yield sent("form body where JSON is expected", FORM, _form(plain))
+        yield sent("JSON body where a form is expected", JSON, _json(plain))
+        yield sent("text/plain body", "text/plain", _form(plain))
+        yield sent("no Content-Type", None, _json(plain))
+        yield sent("garbage Content-Type", ";;;=/", _json(plain))
+        yield sent("Content-Type with parameters only", "; charset=utf-8", _json(plain))
 
 
-def _encode(route: Route, kind: str, pairs: list[tuple[str, str]]) -> tuple[str, bytes]:
+def encode(kind: str, pairs: list[tuple[str, str]]) -> tuple[str, bytes]:
+    """A body of that media type with these fields: its Content-Type and its bytes."""
     if kind == JSON:
         return JSON, _json(pairs)
     if kind == MULTIPART:
@@ -307,21 +334,21 @@ def field_values(route: Route, known: Mapping[str, str], per_field: int = 5) -> 
     plausible; a value one character over each bound; a repeated parameter. Each field gets
     `per_field` of the odd values, the next field the next ones, so that every value is tried
     across the document while a route whose fields cost an argon2 hash each stays quick."""
-    params = {name: quote(known.get(name, "x"), safe="") for name in route.path_parameters}
-    query_fields = [(f.name, plausible(f.name, known, f)) for f in route.query]
-    body_fields = _filled(route, known)
+    path = params(route, known)
+    query_fields = filled(route.query, known)
+    body_fields = filled(route.body, known)
     kinds = route.media_types or (FORM,)
 
     def with_value(spec: Field, kind: str, value: str, turn: int) -> Sent:
         if spec in route.query:
-            pairs = [(n, value if n == spec.name else v) for n, v in query_fields]
+            pairs = [(n, v) for n, v in query_fields if n != spec.name] + [(spec.name, value)]
             query = "&".join(f"{quote(n, safe='')}={quote(v, safe='')}" for n, v in pairs)
-            return Sent(f"query field: {kind}", route.method, route.target(params, query))
+            return Sent(f"query field: {kind}", route.method, route.target(path, query))
         media = kinds[turn % len(kinds)]
-        pairs = [(n, value if n == spec.name else v) for n, v in body_fields]
-        ctype, body = _encode(route, media, pairs)
+        pairs = [(n, v) for n, v in body_fields if n != spec.name] + [(spec.name, value)]
+        ctype, body = encode(media, pairs)
         headers = (("Content-Type", ctype),)
-        return Sent(f"{media} field: {kind}", route.method, route.target(params), headers, body)
+        return Sent(f"{media} field: {kind}", route.method, route.target(path), headers, body)
 
     for index, spec in enumerate(route.fields):
         start = index * per_field
@@ -332,7 +359,7 @@ def field_values(route: Route, known: Mapping[str, str], per_field: int = 5) -> 
         if spec in route.query:
             pairs = [*query_fields, (spec.name, "again")]
             query = "&".join(f"{quote(n, safe='')}={quote(v, safe='')}" for n, v in pairs)
-            yield Sent("query field: repeated", route.method, route.target(params, query))
+            yield Sent("query field: repeated", route.method, route.target(path, query))
         elif JSON in kinds:
             for kind, raw in _rotation(ODD_JSON, index * 3, 3):
                 others = {n: v for n, v in body_fields if n != spec.name}
@@ -340,17 +367,14 @@ def field_values(route: Route, known: Mapping[str, str], per_field: int = 5) -> 
                 body += (b", " if others else b"") + json.dumps(spec.name).encode() + b": " + raw
                 headers = (("Content-Type", JSON),)
                 yield Sent(
-                    f"json field: {kind}", route.method, route.target(params), headers, body + b"}"
+                    f"json field: {kind}", route.method, route.target(path), headers, body + b"}"
                 )
 
 
 def paths(route: Route, known: Mapping[str, str]) -> Iterator[Sent]:
     """Odd values in each path parameter (the others plausible)."""
     for name, enum in route.path_parameters.items():
-        others = {
-            n: quote(known.get(n, e[0] if e else "x"), safe="")
-            for n, e in route.path_parameters.items()
-        }
+        others = params(route, known)
         for kind, value in ODD_PATH_PARAMETERS:
             yield Sent(
                 f"path parameter: {kind}",
@@ -365,9 +389,9 @@ def paths(route: Route, known: Mapping[str, str]) -> Iterator[Sent]:
             )
 
 
-def queries(route: Route) -> Iterator[Sent]:
+def queries(route: Route, known: Mapping[str, str]) -> Iterator[Sent]:
     """Query strings no form would produce, on every route."""
-    base = route.target({name: "x" for name in route.path_parameters})
+    base = route.target(params(route, known))
     for kind, query in (
         ("query: invalid UTF-8", "a=%ff%fe"),
         ("query: invalid UTF-8 in a name", "%ff=1"),
@@ -385,9 +409,9 @@ def _basic(raw: bytes) -> str:
     return "Basic " + base64.b64encode(raw).decode()
 
 
-def headers(route: Route, cookie_names: list[str]) -> Iterator[Sent]:
+def headers(route: Route, known: Mapping[str, str], cookie_names: list[str]) -> Iterator[Sent]:
     """Odd credentials, cookies and negotiation headers, on every route."""
-    target = route.target({name: "x" for name in route.path_parameters})
+    target = route.target(params(route, known))
     cookies = cookie_names or ["session"]
     odd: list[tuple[str, tuple[tuple[str, str], ...]]] = [
         ("Cookie: invalid values", (("Cookie", "; ".join(f"{n}=%ff²" for n in cookies)),)),

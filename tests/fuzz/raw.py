@@ -47,6 +47,7 @@ class Answer:
     status: int
     headers: dict[str, str]
     body: bytes
+    version: str = "1.1"
 
 
 class RawClient:
@@ -77,7 +78,7 @@ class RawClient:
         headers = {name.lower(): value for name, value in response.getheaders()}
         for cookie in response.msg.get_all("Set-Cookie") or ():
             COOKIE_NAMES.add(cookie.split("=", 1)[0].strip())
-        return Answer(response.status, headers, body)
+        return Answer(response.status, headers, body, "1.0" if response.version == 10 else "1.1")
 
     def send(self, sent: Sent) -> Answer:
         reused = self._sock is not None
@@ -129,7 +130,7 @@ class Findings:
             answer.status,
             answer.headers,
             answer.body,
-            refused_by_parser=PARSER_REFUSAL in log,
+            refused_by_parser=answer.version == "1.0" or PARSER_REFUSAL in log,
         )
         if wrong is None and expect is not None and answer.status != expect:
             wrong = f"expected {expect}, got {answer.status}: {answer.body[:200]!r}"

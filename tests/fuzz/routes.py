@@ -20,6 +20,7 @@ class Field:
     max_length: int | None = None
     enum: tuple[str, ...] = ()
     format: str = ""
+    required: bool = True
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def _resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _field(doc: dict[str, Any], name: str, schema: dict[str, Any]) -> Field:
+def _field(doc: dict[str, Any], name: str, schema: dict[str, Any], required: bool = True) -> Field:
     schema = _resolve(doc, schema)
     options = [
         _resolve(doc, s) for s in schema.get("anyOf", [schema]) if s.get("type") != "null"
@@ -68,12 +69,14 @@ def _field(doc: dict[str, Any], name: str, schema: dict[str, Any]) -> Field:
         max_length=first.get("maxLength"),
         enum=enum,
         format=str(first.get("format", "")),
+        required=required,
     )
 
 
 def _fields(doc: dict[str, Any], schema: dict[str, Any]) -> tuple[Field, ...]:
     schema = _resolve(doc, schema)
-    return tuple(_field(doc, n, s) for n, s in schema.get("properties", {}).items())
+    required = set(schema.get("required", ()))
+    return tuple(_field(doc, n, s, n in required) for n, s in schema.get("properties", {}).items())
 
 
 def routes_of(doc: dict[str, Any]) -> list[Route]:
@@ -86,7 +89,7 @@ def routes_of(doc: dict[str, Any]) -> list[Route]:
                 if p["in"] == "path":
                     parameters[p["name"]] = tuple(str(v) for v in p["schema"].get("enum", ()))
                 elif p["in"] == "query":
-                    query.append(_field(doc, p["name"], p["schema"]))
+                    query.append(_field(doc, p["name"], p["schema"], bool(p.get("required"))))
             content = op.get("requestBody", {}).get("content", {})
             body: tuple[Field, ...] = ()
             for kind in content.values():

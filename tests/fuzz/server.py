@@ -147,8 +147,9 @@ def _wait_ready(host: str, port: int, process: subprocess.Popen[bytes], log: Pat
 
 @contextmanager
 def fuzz_server(folder: Path) -> Iterator[FuzzServer]:
-    """`sleutel serve` on a free port with a fresh database (seeded demo people, so lookups can
-    find something), production settings otherwise: argon2 at its real cost, uvloop."""
+    """`sleutel serve` on a free port with a fresh database (seeded demo people and the demo
+    website's client, so lookups find something), production settings otherwise: argon2 at its
+    real cost, uvloop."""
     db = folder / "fuzz.sqlite3"
     log_path = folder / "server.log"
     host, port = "127.0.0.1", free_port()
@@ -165,7 +166,9 @@ def fuzz_server(folder: Path) -> Iterator[FuzzServer]:
                 host,
                 "--port",
                 str(port),
-                "--no-demo-rp",
+                # The demo website's client is the relying party OIDC flows can start with.
+                "--demo-rp-port",
+                str(free_port()),
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

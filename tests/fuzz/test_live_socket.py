@@ -57,7 +57,7 @@ def test_upgrades_without_or_with_odd_signatures(
     client = RawClient(server, "raw fuzz")
     findings = Findings(client)
     for route in sockets:
-        odd = [("no signature", ())] + [(s.kind, s.headers) for s in inputs.headers(route, [])]
+        odd = [("no signature", ())] + [(s.kind, s.headers) for s in inputs.headers(route, {}, [])]
         for kind, headers in odd:
             connection = Connection(server, route.path, headers)
             connection.close()

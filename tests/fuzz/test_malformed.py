@@ -50,31 +50,6 @@ def routes(document: dict[str, Any]) -> list[Route]:
     return routes_of(document)
 
 
-def _walk(value: Any, found: dict[str, str]) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if isinstance(item, str) and item and key not in found:
-                found[key] = item
-            _walk(item, found)
-    elif isinstance(value, list):
-        for item in value:
-            _walk(item, found)
-
-
-@pytest.fixture
-def known(server: FuzzServer, routes: list[Route], client: RawClient) -> dict[str, str]:
-    """Real values (national numbers, card numbers, bank ids...) by field name, read from the
-    server's own JSON answers, so other fields pass their checks and the odd one is reached."""
-    found: dict[str, str] = {}
-    auth = (("Authorization", f"Bearer {server.admin_token}"),)
-    for route in routes:
-        if route.method == "GET" and not route.path_parameters and route.path.startswith("/api/"):
-            answer = client.send(Sent("harvest", "GET", route.path, auth))
-            if answer.status == 200 and answer.headers.get("content-type", "").startswith(JSON):
-                _walk(json.loads(answer.body), found)
-    return found
-
-
 def _sweep(findings: Findings, route: Route, requests: Iterator[Sent]) -> None:
     for sent in requests:
         findings.send(route.label, sent, sign=route.auth == "device")
@@ -120,13 +95,13 @@ def test_odd_paths_and_queries(
 ) -> None:
     for route in routes:
         _sweep(findings, route, inputs.paths(route, known))
-        _sweep(findings, route, inputs.queries(route))
+        _sweep(findings, route, inputs.queries(route, known))
     findings.assert_none()
 
 
-def test_odd_headers(findings: Findings, routes: list[Route]) -> None:
+def test_odd_headers(findings: Findings, routes: list[Route], known: dict[str, str]) -> None:
     for route in routes:
-        _sweep(findings, route, inputs.headers(route, sorted(COOKIE_NAMES)))
+        _sweep(findings, route, inputs.headers(route, known, sorted(COOKIE_NAMES)))
     findings.assert_none()
 
 
@@ -164,7 +139,7 @@ def test_random_field_values(
                 for f in route.fields
                 if f.name not in chosen
             ]
-            params = {n: quote(known.get(n, "x"), safe="") for n in route.path_parameters}
+            params = inputs.params(route, known)
             query_names = {f.name for f in route.query}
             query = [(k, v) for k, v in pairs if k in query_names or not route.body]
             body = [(k, v) for k, v in pairs if k not in query_names]
@@ -209,7 +184,7 @@ _content_types = st.one_of(
 )
 
 
-def test_random_bodies(findings: Findings, routes: list[Route]) -> None:
+def test_random_bodies(findings: Findings, routes: list[Route], known: dict[str, str]) -> None:
     """Random bytes and random structured bodies under random content types."""
     json_values = st.recursive(
         st.none() | st.booleans() | st.integers() | st.floats() | _printable,
@@ -236,7 +211,7 @@ def test_random_bodies(findings: Findings, routes: list[Route]) -> None:
         for route in routes:
             if route.method not in ("POST", "PUT", "PATCH", "DELETE"):
                 continue
-            target = route.target({n: "x" for n in route.path_parameters})
+            target = route.target(inputs.params(route, known))
             ctype = data.draw(_content_types)
             raw = data.draw(body)
             findings.send(

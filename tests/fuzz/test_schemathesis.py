@@ -46,7 +46,7 @@ def sound_answer(ctx: CheckContext, response: Response, case: schemathesis.Case[
         response.status_code,
         headers,
         response.content,
-        refused_by_parser=PARSER_REFUSAL in log,
+        refused_by_parser=response.http_version == "1.0" or PARSER_REFUSAL in log,
     )
     if found and response.status_code < 500:
         raise AssertionError(found)

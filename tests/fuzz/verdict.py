@@ -20,8 +20,9 @@ def problem(
     refused_by_parser: bool = False,
 ) -> str | None:
     """Why this answer breaks the rule, or None. `headers` are keyed in lower case.
-    `refused_by_parser`: the server log shows aiohttp's HTTP parser refused the request (its
-    plain 400 comes before the application, which could not name a code)."""
+    `refused_by_parser`: aiohttp's HTTP parser refused the request (a request line over 8190
+    bytes, raw non-ASCII in it): its plain-text 400, an HTTP/1.0 answer, is sent before the
+    application runs, so no code can be named. The server log usually says so too."""
     if status >= 500:
         return f"server error {status}: {body[:300]!r}"
     if not 400 <= status < 500:
