@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.fuzz.device import started_onboarding
 from tests.fuzz.routes import routes_of
 from tests.fuzz.server import TALLY, FuzzServer, fuzz_server
-from tests.fuzz.state import Harvest
+from tests.fuzz.state import Harvest, Session, staff_sessions
 
 
 @pytest.fixture(scope="session")
@@ -20,10 +21,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzServer]:
 
 
 @pytest.fixture(scope="session")
-def known(server: FuzzServer) -> dict[str, str]:
+def staff(server: FuzzServer) -> list[Session]:
+    """Sessions of the published demo staff accounts."""
+    return staff_sessions(server, routes_of(server.document()))
+
+
+@pytest.fixture(scope="session")
+def known(server: FuzzServer, staff: list[Session]) -> dict[str, str]:
     """Real values by field name (ids the server handed out, register numbers, the demo
-    client), learnt once from the server, for the fuzz to put beside its odd values."""
-    return Harvest(server, routes_of(server.document())).run()
+    client), learnt once from the server, for the fuzz to put beside its odd values; the staff
+    pages add what only they link to (appointments...)."""
+    routes = routes_of(server.document())
+    known: dict[str, str] = {"onboarding_id": started_onboarding(server)}
+    Harvest(server, routes, known).run()
+    for session in staff:
+        theirs = [r for r in routes if r.path.startswith(session.pages)]
+        Harvest(server, theirs, known, session.cookie).run(rounds=1)
+    return known
 
 
 @pytest.fixture(autouse=True)

@@ -107,3 +107,17 @@ async def _onboard(server: FuzzServer) -> Device:
 
 def onboarded_device(server: FuzzServer) -> Device:
     return asyncio.run(_onboard(server))
+
+
+async def _start(server: FuzzServer) -> str:
+    async with HeadlessPhone(server.base_url) as phone:
+        await phone.start_onboarding(
+            f"0470 {os.getpid() % 100:02d} 99 {next(_NUMBERS) % 100:02d}", "bank"
+        )
+        return phone.onboarding_id
+
+
+def started_onboarding(server: FuzzServer) -> str:
+    """An onboarding at its first step, for the fuzz of the onboarding routes to reach the
+    domain's checks instead of stopping at an unknown id."""
+    return asyncio.run(_start(server))

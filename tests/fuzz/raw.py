@@ -53,9 +53,10 @@ class Answer:
 class RawClient:
     """One keep-alive connection, reopened whenever the server closes it."""
 
-    def __init__(self, server: FuzzServer, part: str) -> None:
+    def __init__(self, server: FuzzServer, part: str, cookie: str = "") -> None:
         self.server = server
         self.part = part
+        self.cookie = cookie  # sent with every request that has no Cookie header of its own
         self._sock: socket.socket | None = None
 
     def close(self) -> None:
@@ -81,6 +82,8 @@ class RawClient:
         return Answer(response.status, headers, body, "1.0" if response.version == 10 else "1.1")
 
     def send(self, sent: Sent) -> Answer:
+        if self.cookie and not any(n.lower() == "cookie" for n, _ in sent.headers):
+            sent = replace(sent, headers=(*sent.headers, ("Cookie", self.cookie)))
         reused = self._sock is not None
         try:
             answer = self._exchange(sent)
@@ -146,7 +149,10 @@ class Findings:
         if key in self.found:
             return
         tail = "\n".join(f"    | {line[:300]}" for line in log.strip().splitlines()[-8:])
-        self.found[key] = f"{sent.describe()}\n  -> {wrong}" + (f"\n  log:\n{tail}" if tail else "")
+        session = f"\n  Cookie: {self.client.cookie[:200]}" if self.client.cookie else ""
+        self.found[key] = f"{sent.describe()}{session}\n  -> {wrong}" + (
+            f"\n  log:\n{tail}" if tail else ""
+        )
 
     def report(self) -> str:
         return "\n\n".join(

@@ -22,6 +22,7 @@ from tests.fuzz.device import onboarded_device
 from tests.fuzz.raw import COOKIE_NAMES, Findings, RawClient, Sent
 from tests.fuzz.routes import FORM, JSON, MULTIPART, Route, field_names, routes_of
 from tests.fuzz.server import FuzzServer
+from tests.fuzz.state import Session, signs_out
 
 pytestmark = pytest.mark.fuzz
 
@@ -88,6 +89,25 @@ def test_odd_values_in_every_declared_field(
     for route in routes:
         _sweep(findings, route, inputs.field_values(route, known))
     findings.assert_none()
+
+
+def test_signed_in_staff(
+    server: FuzzServer, staff: list[Session], routes: list[Route], known: dict[str, str]
+) -> None:
+    """As each published demo staff account: odd values in every field of the routes beside
+    its sign-in form (its desk or console pages), and odd path parameters; signing out last."""
+    assert staff, "no demo staff account could sign in"
+    problems = []
+    for session in staff:
+        client = RawClient(server, "raw fuzz", session.cookie)
+        findings = Findings(client)
+        for route in sorted((r for r in routes if r.path.startswith(session.pages)), key=signs_out):
+            _sweep(findings, route, inputs.field_values(route, known, per_field=3))
+            _sweep(findings, route, inputs.paths(route, known))
+        client.close()
+        if findings.found:
+            problems.append(f"signed in as {session.who}:\n{findings.report()}")
+    assert not problems, "\n\n".join(problems)
 
 
 def test_odd_paths_and_queries(
