@@ -52,6 +52,16 @@ def endpoint_of(handler: Any) -> Endpoint | None:
     return getattr(handler, ENDPOINT_ATTRIBUTE, None)
 
 
+def refuses_with_page(path: str, spec: Endpoint | None) -> bool:
+    """Pages answer refusals with a page (the code in the `Sleutel-Error` header); the API, and
+    every route that declares a JSON answer, answer them in JSON."""
+    if path.startswith("/api/"):
+        return False
+    return spec is None or not any(
+        isinstance(answer, type) or answer == "application/json" for answer in spec.answers.values()
+    )
+
+
 def _keep(exc: SleutelError) -> SleutelError:
     return exc
 

@@ -10,7 +10,7 @@ from aiohttp import web
 from identity_server.core.errors import SleutelError
 from identity_server.oidc.errors import InvalidClient, InvalidToken, OAuthError
 from identity_server.web.body import json_response
-from identity_server.web.endpoints import endpoint_of
+from identity_server.web.endpoints import endpoint_of, refuses_with_page
 
 log = logging.getLogger("sleutel.http")
 
@@ -19,7 +19,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PageRenderer = Callable[[web.Request, SleutelError], Awaitable[web.StreamResponse]]
 PAGE_ERROR_RENDERER: web.AppKey[PageRenderer] = web.AppKey("page_error_renderer")
 
-_API_PATHS = ("/api/", "/oidc/token", "/oidc/bc-authorize", "/oidc/userinfo")
 _HTTP_CODES = {
     400: "invalid_request",
     401: "unauthorized",
@@ -47,13 +46,8 @@ def json_error(
 
 
 def _wants_page(request: web.Request) -> bool:
-    """Pages answer errors with a page; APIs, and every route that declares a JSON answer, in
-    JSON."""
-    if PAGE_ERROR_RENDERER not in request.app or request.path.startswith(_API_PATHS):
-        return False
-    spec = endpoint_of(request.match_info.handler)
-    return spec is None or not any(
-        isinstance(answer, type) or answer == "application/json" for answer in spec.answers.values()
+    return PAGE_ERROR_RENDERER in request.app and refuses_with_page(
+        request.path, endpoint_of(request.match_info.handler)
     )
 
 

@@ -12,7 +12,13 @@ import msgspec
 from aiohttp import web
 
 from identity_server.web.body import Upload, json_response
-from identity_server.web.endpoints import HTML, Endpoint, Endpoints, endpoint_of
+from identity_server.web.endpoints import (
+    HTML,
+    Endpoint,
+    Endpoints,
+    endpoint_of,
+    refuses_with_page,
+)
 from identity_server.web.pages import render
 
 routes = Endpoints("documentation")
@@ -73,10 +79,6 @@ def _routes(app: web.Application) -> Iterator[Route]:
         if resource is None:
             continue
         path = resource.canonical
-        if isinstance(resource, web.StaticResource):
-            static = Endpoint("A static file", "pages", answers={200: "application/octet-stream"})
-            yield route.method, f"{path}/{{filename}}", {}, static
-            continue
         pattern = resource.get_info().get("pattern")
         patterns = dict(_GROUP.findall(pattern.pattern)) if pattern is not None else {}
         yield route.method, path, patterns, endpoint_of(route.handler)
@@ -153,11 +155,18 @@ def _operation(route: Route, names: dict[type[Any], str], comps: dict[str, Any])
         if (content := _content(answer, names)) is not None:
             entry["content"] = content
         responses[str(status)] = entry
-    refusal = "OAuthError" if spec.oauth_errors else "Error"
-    responses["4XX"] = {
-        "description": "Refused: `error` is a stable machine code",
-        "content": {"application/json": {"schema": {"$ref": REF.format(name=refusal)}}},
-    }
+    if refuses_with_page(path, spec):
+        responses["4XX"] = {
+            "description": "Refused: a page in the person's language; the header names the code",
+            "headers": {"Sleutel-Error": {"required": True, "schema": {"type": "string"}}},
+            "content": {HTML: {"schema": {"type": "string"}}},
+        }
+    else:
+        refusal = "OAuthError" if spec.oauth_errors else "Error"
+        responses["4XX"] = {
+            "description": "Refused: `error` is a stable machine code",
+            "content": {"application/json": {"schema": {"$ref": REF.format(name=refusal)}}},
+        }
     op["responses"] = responses
     if spec.frames_in or spec.frames_out:
         op["x-websocket"] = {
@@ -222,7 +231,7 @@ def _version() -> str:
 @routes.get(
     "/api/openapi.json",
     "This document",
-    answers={200: "application/vnd.oai.openapi+json"},
+    answers={200: "application/json"},
 )
 async def openapi_json(request: web.Request) -> web.Response:
     response = json_response(document(request.app))
