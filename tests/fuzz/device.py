@@ -1,10 +1,12 @@
 """A phone of its own for a fuzz test: a new person (admin API), a bank customer, onboarded by
-the headless phone, so the fuzz can sign its bad requests and reach past the signature check of
-the device routes and the live connection. A fresh one per test: a fuzzed request may block it."""
+the headless phone, with a login request of a relying party waiting for its answer; so the fuzz
+can sign its bad requests and reach past the signature check of the device routes and the live
+connection, up to a real request. A fresh one per test: a fuzzed request may block it."""
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import os
 import time
@@ -34,6 +36,7 @@ _NUMBERS = itertools.count(1)
 class Device:
     device_id: str
     key: ec.EllipticCurvePrivateKey
+    request_id: str  # a CIBA login request waiting for this phone's answer
 
     def headers(self, method: str, target: str, body: bytes) -> tuple[tuple[str, str], ...]:
         """The signature headers for this exact request (the server signs-checks the path as
@@ -58,6 +61,23 @@ async def _post(
         data: dict[str, Any] = await r.json()
         assert r.status in (200, 201), (url, r.status, data)
         return data
+
+
+async def _ask_login(server: FuzzServer, session: aiohttp.ClientSession, phone: str) -> None:
+    """A relying party of our own asks this phone's person to log in (CIBA Core §7.1)."""
+    client = await _post(
+        session,
+        f"{server.base_url}/api/admin/clients",
+        {"client_id": f"fuzz-rp-{next(_NUMBERS)}", "name": "Fuzz RP"},
+        server.admin_token,
+    )
+    secret = f"{client['client_id']}:{client['client_secret']}".encode()
+    basic = {"Authorization": "Basic " + base64.b64encode(secret).decode()}  # RFC 6749 §2.3.1
+    form = {"scope": "openid", "login_hint": phone, "binding_message": "fuzz"}
+    url = f"{server.base_url}/oidc/bc-authorize"
+    async with session.post(url, data=form, headers=basic) as answer:
+        TALLY.count("set-up", answer.status, f"POST {url}")
+        assert answer.status == 200, await answer.text()
 
 
 async def _onboard(server: FuzzServer) -> Device:
@@ -100,9 +120,12 @@ async def _onboard(server: FuzzServer) -> Device:
             digipass_serial=customer["digipass_serial"],
             code="13579",
         )
+        async with aiohttp.ClientSession() as session:
+            await _ask_login(server, session, phone.state.phone)
+        (pending, *_) = await phone.pending_requests()
         key = serialization.load_pem_private_key(phone.state.device_key_pem.encode(), None)
         assert isinstance(key, ec.EllipticCurvePrivateKey)
-        return Device(phone.state.device_id, key)
+        return Device(phone.state.device_id, key, str(pending["request_id"]))
 
 
 def onboarded_device(server: FuzzServer) -> Device:

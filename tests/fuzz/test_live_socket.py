@@ -116,18 +116,24 @@ def probes(device: Device) -> Iterator[Probe]:
     yield Probe("huge number", text(b'{"type": "answer", "id": ' + b"9" * 5000 + b"}"), "reply")
     yield Probe("binary frame", frame(BINARY, b"\x00\xff{}"), "reply")
     yield Probe("signed answer, unknown request", text(_answer(device, "nope", "{}")), "reply")
+    waiting = device.request_id
     for field in ("timestamp", "nonce", "signature", "request_id", "action", "id", "body"):
         for kind, value in (*inputs.ODD_VALUES[:6], ("over-long", "x" * 5000)):
-            raw = _answer(device, "nope", "{}", **{field: value})
+            raw = _answer(device, waiting, "{}", **{field: value})
             yield Probe(f"answer, {field}: {kind}", text(raw), "reply")
-    yield Probe("answer whose body is no JSON", text(_answer(device, "nope", "[{")), "reply")
-    deep = '{"a":' * 40 + "1" + "}" * 40
-    yield Probe("answer whose body is too deep", text(_answer(device, "nope", deep)), "reply")
-    yield Probe(
-        "answer whose body has odd types",
-        text(_answer(device, "nope", '{"code": 13579, "biometric": "yes", "icon": []}')),
-        "reply",
-    )
+    for kind, approval in (
+        ("no JSON", "[{"),
+        ("too deep", '{"a":' * 40 + "1" + "}" * 40),
+        ("odd types", '{"code": 13579, "biometric": "yes", "icon": []}'),
+        ("superscript code", '{"code": "1357\u00b2"}'),
+        ("Arabic-Indic code", '{"code": "\u0661\u0663\u0665\u0667\u0669"}'),
+        ("over-long code", '{"code": "' + "1" * 100 + '"}'),
+        ("unknown icon", '{"icon": "nope", "code": "13579"}'),
+        ("fingerprint where not allowed", '{"biometric": true}'),
+        ("wrong code", '{"code": "97531"}'),
+    ):
+        raw = _answer(device, waiting, approval)
+        yield Probe(f"answer whose approval is {kind}", text(raw), "reply")
     yield Probe("ping", frame(PING, b"are you there"), "pong")
     yield Probe("unasked pong, then text", frame(PONG, b"x") + text(b"{}"), "reply")
     yield Probe(
@@ -168,7 +174,7 @@ def _check_reply(received: Received | None, expect: str) -> str | None:
         answer: Any = json.loads(received.payload)
     except ValueError:
         return f"a frame that is not JSON: {received.payload[:200]!r}"
-    if not isinstance(answer, dict) or answer.get("type") != "answer_result":
+    if not isinstance(answer, dict) or answer.get("type") != REPLY:
         return f"not an answer_result: {received.payload[:200]!r}"
     status = answer.get("status")
     if not isinstance(status, int) or status >= 500:
@@ -179,11 +185,36 @@ def _check_reply(received: Received | None, expect: str) -> str | None:
     return None
 
 
+REPLY = "answer_result"  # the server frame that answers a client frame (AnswerResult)
+
+
+def server_events(doc: dict[str, Any], route: Route) -> set[str]:
+    """The `type`s of the frames the server sends on its own (a new request, a closed one),
+    from the document's `x-websocket` server frames: read past them when waiting for a reply."""
+    frames = doc["paths"][route.path][route.method.lower()]["x-websocket"]["server_frames"]
+    types = set()
+    for ref in frames:
+        schema = doc["components"]["schemas"][ref["$ref"].rsplit("/", 1)[1]]
+        types.update(schema.get("properties", {}).get("type", {}).get("enum", ()))
+    return types - {REPLY}
+
+
+def _is_event(received: Received, events: set[str]) -> bool:
+    if received.opcode != TEXT:
+        return False
+    try:
+        data = json.loads(received.payload)
+    except ValueError:
+        return False
+    return isinstance(data, dict) and data.get("type") in events
+
+
 class Live:
     """A signed live connection, reopened whenever the server closed it."""
 
     def __init__(self, server: FuzzServer, route: Route, device: Device) -> None:
         self.server, self.route, self.device = server, route, device
+        self.events = server_events(server.document(), route)
         self.connection: Connection | None = None
 
     def probe(self, probe: Probe) -> str | None:
@@ -195,9 +226,11 @@ class Live:
                 return f"the signed upgrade was refused: {self.connection.status}"
         offset = self.server.log_size()
         self.connection.send(probe.raw)
-        while True:
+        while True:  # read past pings, unasked pongs and the server's own events
             received = self.connection.receive()
-            if received is None or received.opcode not in (PING, PONG) or probe.expect == "pong":
+            if received is None or (received.opcode == PONG and probe.expect == "pong"):
+                break
+            if received.opcode not in (PING, PONG) and not _is_event(received, self.events):
                 break
         wrong = _check_reply(received, probe.expect)
         crash = self.server.crashes_since(offset)

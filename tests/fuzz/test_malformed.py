@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from tests.fuzz import inputs
 from tests.fuzz.budget import FUZZ_SETTINGS
-from tests.fuzz.device import onboarded_device
+from tests.fuzz.device import Device, onboarded_device
 from tests.fuzz.raw import COOKIE_NAMES, Findings, RawClient, Sent
 from tests.fuzz.routes import FORM, JSON, MULTIPART, Route, field_names, routes_of
 from tests.fuzz.server import FuzzServer
@@ -35,9 +35,18 @@ def client(server: FuzzServer) -> Iterator[RawClient]:
 
 
 @pytest.fixture
-def findings(client: RawClient, server: FuzzServer) -> Findings:
-    """Requests to device routes are signed by a phone onboarded for this test."""
-    return Findings(client, onboarded_device(server))
+def device(server: FuzzServer, known: dict[str, str]) -> Device:
+    """A phone onboarded for this test; its waiting login request is the one the request routes
+    are fuzzed on."""
+    phone = onboarded_device(server)
+    known["request_id"] = phone.request_id
+    return phone
+
+
+@pytest.fixture
+def findings(client: RawClient, device: Device) -> Findings:
+    """Requests to device routes are signed by the test's phone."""
+    return Findings(client, device)
 
 
 @pytest.fixture
