@@ -247,6 +247,22 @@ async def test_a_good_code_resets_the_failure_count(
     assert (await annelies.me())["status"] == "active"
 
 
+async def _approved_login(
+    oauth: AsyncOAuth2Client, issuer: str, browser: aiohttp.ClientSession, phone: HeadlessPhone
+) -> tuple[dict[str, str], str, str]:
+    """Discovery, a login approved on the phone with the icon: the metadata, the PKCE verifier
+    and the redirect back to the relying party (with the code)."""
+    meta = await _discovery(oauth, issuer)
+    verifier = generate_token(48)
+    url, _ = oauth.create_authorization_url(meta["authorization_endpoint"], code_verifier=verifier)
+    html, base = await _login_in_browser(browser, url, "0494001268")
+    (pending,) = await phone.pending_requests()
+    icon = re.search(r'data-icon="([a-z]+)"', html)
+    assert icon is not None
+    await phone.approve(pending["request_id"], icon=icon.group(1), code="13579")
+    return meta, verifier, await _finish(browser, base)
+
+
 async def test_code_is_single_use_and_checks_pkce_and_redirect(
     oauth: AsyncOAuth2Client,
     issuer: str,
@@ -255,15 +271,8 @@ async def test_code_is_single_use_and_checks_pkce_and_redirect(
     client: Client,
     rp: RelyingParty,
 ) -> None:
-    meta = await _discovery(oauth, issuer)
-    verifier = generate_token(48)
-    url, _ = oauth.create_authorization_url(meta["authorization_endpoint"], code_verifier=verifier)
-    html, base = await _login_in_browser(browser, url, "0494001268")
-    (pending,) = await annelies.pending_requests()
-    icon = re.search(r'data-icon="([a-z]+)"', html)
-    assert icon is not None
-    await annelies.approve(pending["request_id"], icon=icon.group(1), code="13579")
-    code = parse_qs(urlsplit(await _finish(browser, base)).query)["code"][0]
+    _, verifier, location = await _approved_login(oauth, issuer, browser, annelies)
+    code = parse_qs(urlsplit(location).query)["code"][0]
 
     async def exchange(**overrides: str) -> tuple[int, dict[str, str]]:
         form = {
@@ -303,15 +312,7 @@ async def test_a_reused_code_revokes_the_access_token_it_gave(
     rp: RelyingParty,
 ) -> None:
     """RFC 6749 §4.1.2: a code presented twice may have been stolen; what it gave is revoked."""
-    meta = await _discovery(oauth, issuer)
-    verifier = generate_token(48)
-    url, _ = oauth.create_authorization_url(meta["authorization_endpoint"], code_verifier=verifier)
-    html, base = await _login_in_browser(browser, url, "0494001268")
-    (pending,) = await annelies.pending_requests()
-    icon = re.search(r'data-icon="([a-z]+)"', html)
-    assert icon is not None
-    await annelies.approve(pending["request_id"], icon=icon.group(1), code="13579")
-    location = await _finish(browser, base)
+    meta, verifier, location = await _approved_login(oauth, issuer, browser, annelies)
     token = await oauth.fetch_token(
         meta["token_endpoint"], authorization_response=location, code_verifier=verifier
     )
