@@ -15,9 +15,14 @@ import pytest
 import requests
 import schemathesis
 from requests.adapters import HTTPAdapter
-from schemathesis.checks import CheckContext, not_a_server_error
+from schemathesis.checks import CheckContext, CheckFunction, not_a_server_error
 from schemathesis.core.transport import Response
-from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.fuzz.budget import SCHEMATHESIS_EXAMPLES, SCHEMATHESIS_SEED
 from tests.fuzz.server import PARSER_REFUSAL, TALLY, FuzzServer, LogCursor, crashed
@@ -111,16 +116,37 @@ def count_requests() -> Iterator[None]:
 schema = schemathesis.pytest.from_fixture("api_schema")
 
 
-# JSON answers must match their models and statuses must be documented ones: the document is
-# generated from what the handlers validate and serialise, so a mismatch is a bug. The media type
-# is not checked (yet): pages answer their 4xx in HTML (with Sleutel-Error) where the document
-# says JSON, and /api/openapi.json is sent as application/json but documented as
-# application/vnd.oai.openapi+json (both reported to the coordinator).
+def _refused_by_parser(response: Response) -> bool:
+    """aiohttp's own plain HTTP/1.0 400 for a request line it cannot read (over 8190 bytes:
+    schemathesis builds such queries from the declared maxLengths): the application, and so
+    the document, never saw the request."""
+    kind = response.headers.get("content-type", [""])[0]
+    return response.http_version == "1.0" and response.status_code == 400 and "text/plain" in kind
+
+
+def _documented(check: CheckFunction) -> CheckFunction:
+    def documented(ctx: CheckContext, response: Response, case: schemathesis.Case[Any]) -> Any:
+        return None if _refused_by_parser(response) else check(ctx, response, case)
+
+    documented.__name__ = check.__name__
+    return documented
+
+
+# The document is generated from what the handlers validate and serialise, so what they answer
+# must be what it says: JSON bodies match their models, statuses, media types and headers (a
+# page's Sleutel-Error) are the documented ones.
 CHECKS = [
     not_a_server_error,
     sound_answer,
-    response_schema_conformance,
-    status_code_conformance,
+    *(
+        _documented(check)
+        for check in (
+            response_schema_conformance,
+            status_code_conformance,
+            content_type_conformance,
+            response_headers_conformance,
+        )
+    ),
 ]
 
 
