@@ -37,6 +37,19 @@ class Device:
     device_id: str
     key: ec.EllipticCurvePrivateKey
     request_id: str  # a CIBA login request waiting for this phone's answer
+    client_basic: str  # the Authorization header of the relying party that sent it
+    admin_token: str
+
+    def credentials(
+        self, scheme: str, method: str, target: str, body: bytes
+    ) -> tuple[tuple[str, str], ...]:
+        if scheme == "device":
+            return self.headers(method, target, body)
+        if scheme == "client":
+            return (("Authorization", self.client_basic),)
+        if scheme == "admin":
+            return (("Authorization", f"Bearer {self.admin_token}"),)
+        return ()
 
     def headers(self, method: str, target: str, body: bytes) -> tuple[tuple[str, str], ...]:
         """The signature headers for this exact request (the server signs-checks the path as
@@ -63,7 +76,7 @@ async def _post(
         return data
 
 
-async def _ask_login(server: FuzzServer, session: aiohttp.ClientSession, phone: str) -> None:
+async def _ask_login(server: FuzzServer, session: aiohttp.ClientSession, phone: str) -> str:
     """A relying party of our own asks this phone's person to log in (CIBA Core §7.1)."""
     client = await _post(
         session,
@@ -78,6 +91,7 @@ async def _ask_login(server: FuzzServer, session: aiohttp.ClientSession, phone: 
     async with session.post(url, data=form, headers=basic) as answer:
         TALLY.count("set-up", answer.status, f"POST {url}")
         assert answer.status == 200, await answer.text()
+    return basic["Authorization"]
 
 
 async def _onboard(server: FuzzServer) -> Device:
@@ -121,11 +135,17 @@ async def _onboard(server: FuzzServer) -> Device:
             code="13579",
         )
         async with aiohttp.ClientSession() as session:
-            await _ask_login(server, session, phone.state.phone)
+            client_basic = await _ask_login(server, session, phone.state.phone)
         (pending, *_) = await phone.pending_requests()
         key = serialization.load_pem_private_key(phone.state.device_key_pem.encode(), None)
         assert isinstance(key, ec.EllipticCurvePrivateKey)
-        return Device(phone.state.device_id, key, str(pending["request_id"]))
+        return Device(
+            phone.state.device_id,
+            key,
+            str(pending["request_id"]),
+            client_basic,
+            server.admin_token,
+        )
 
 
 def onboarded_device(server: FuzzServer) -> Device:

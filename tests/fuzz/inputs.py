@@ -124,8 +124,12 @@ def plausible(name: str, known: Mapping[str, str], spec: Field | None = None) ->
 
 
 def params(route: Route, known: Mapping[str, str]) -> dict[str, str]:
-    """Path parameters with known values (an enrolment the server handed out...), else "x"."""
+    """Path parameters with known values (an enrolment the server handed out...), else "x".
+    Never a known one for a DELETE: the fuzz must not remove what other routes are fuzzed with
+    (the demo client)."""
     out = {}
+    if route.method == "DELETE":
+        known = {}
     for name, enum in route.path_parameters.items():
         value = known.get(name) or next(
             (v for k, v in known.items() if k.endswith(f"_{name}")), enum[0] if enum else "x"

@@ -9,6 +9,7 @@ import socket
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
+from identity_server.core.device_auth import HEADER_DEVICE
 from tests.fuzz.server import PARSER_REFUSAL, TALLY, FuzzServer, crashed
 from tests.fuzz.verdict import problem
 
@@ -96,8 +97,13 @@ class RawClient:
         return answer
 
 
-class Signer(Protocol):
-    def headers(self, method: str, target: str, body: bytes) -> tuple[tuple[str, str], ...]: ...
+class Credentials(Protocol):
+    def credentials(
+        self, scheme: str, method: str, target: str, body: bytes
+    ) -> tuple[tuple[str, str], ...]:
+        """What proves the caller for the document's security `scheme` (admin, device,
+        client...): none if unknown."""
+        ...
 
 
 @dataclass
@@ -106,21 +112,24 @@ class Findings:
     input that showed it and the server's traceback, so a failing run says what to fix."""
 
     client: RawClient
-    signer: Signer | None = None  # signs requests to device routes, to get past the signature
+    # Requests to routes that need credentials carry real ones, to get past the check.
+    credentials: Credentials | None = None
     found: dict[tuple[str, str, int], str] = field(default_factory=dict)
     counts: dict[tuple[str, str, int], int] = field(default_factory=dict)
 
     def send(
-        self, route: str, sent: Sent, *, expect: int | None = None, sign: bool = False
+        self, route: str, sent: Sent, *, expect: int | None = None, auth: str = ""
     ) -> Answer | None:
         server = self.client.server
+        own = {n.lower() for n, _ in sent.headers}
         if (
-            sign
-            and self.signer is not None
-            and not any(n.startswith("X-Sleutel") for n, _ in sent.headers)
+            auth
+            and self.credentials is not None
+            and not own & {"authorization", HEADER_DEVICE.lower()}
         ):
-            signature = self.signer.headers(sent.method, sent.target, sent.body)
-            sent = replace(sent, kind=f"{sent.kind} (signed)", headers=sent.headers + signature)
+            proof = self.credentials.credentials(auth, sent.method, sent.target, sent.body)
+            if proof:
+                sent = replace(sent, kind=f"{sent.kind} ({auth})", headers=sent.headers + proof)
         offset = server.log_size()
         try:
             answer = self.client.send(sent)

@@ -45,7 +45,8 @@ def device(server: FuzzServer, known: dict[str, str]) -> Device:
 
 @pytest.fixture
 def findings(client: RawClient, device: Device) -> Findings:
-    """Requests to device routes are signed by the test's phone."""
+    """Requests carry real credentials where the route needs them: the admin token, the test
+    phone's signature, its relying party's client secret."""
     return Findings(client, device)
 
 
@@ -62,7 +63,7 @@ def routes(document: dict[str, Any]) -> list[Route]:
 
 def _sweep(findings: Findings, route: Route, requests: Iterator[Sent]) -> None:
     for sent in requests:
-        findings.send(route.label, sent, sign=route.auth == "device")
+        findings.send(route.label, sent, auth=route.auth)
 
 
 def test_over_long_static_paths_are_404(findings: Findings) -> None:
@@ -192,7 +193,7 @@ def test_random_field_values(
                 sent = Sent(
                     "random query values", route.method, route.target(params, _query(query))
                 )
-            findings.send(route.label, sent, sign=route.auth == "device")
+            findings.send(route.label, sent, auth=route.auth)
 
     run()
     findings.assert_none()
@@ -246,7 +247,7 @@ def test_random_bodies(findings: Findings, routes: list[Route], known: dict[str,
             findings.send(
                 route.label,
                 Sent("random body", route.method, target, (("Content-Type", ctype),), raw),
-                sign=route.auth == "device",
+                auth=route.auth,
             )
 
     run()
@@ -270,7 +271,7 @@ def test_random_path_parameters(
             findings.send(
                 route.label,
                 Sent("random path parameters", route.method, route.target(values)),
-                sign=route.auth == "device",
+                auth=route.auth,
             )
 
     run()
