@@ -198,7 +198,12 @@ class PushRequests:
         return approved
 
     async def _check_code(self, identity: Identity, request: PushRequest, code: str) -> None:
-        if len(code) == 5 and code.isascii() and code.isdigit() and self._hasher.verify(code, identity.pin_hash):
+        if (
+            len(code) == 5
+            and code.isascii()
+            and code.isdigit()
+            and self._hasher.verify(code, identity.pin_hash)
+        ):
             if identity.pin_failures:
                 await self._store.save_identity(replace(identity, pin_failures=0))
             return
