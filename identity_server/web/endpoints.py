@@ -25,7 +25,7 @@ AUTH_SCHEMES = ("admin", "device", "client", "bearer", "session")
 @dataclass(frozen=True)
 class Endpoint:
     """What the API document says of one route. `answers` maps a status to a model (a msgspec
-    Struct or TypedDict), `HTML`, another media type, or None for an empty answer."""
+    Struct or TypedDict), `HTML`, another media type or a tuple of them, or None (no body)."""
 
     summary: str
     tag: str

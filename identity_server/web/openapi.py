@@ -115,13 +115,16 @@ def _query_parameters(schema: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _content(answer: Any, names: dict[type[Any], str]) -> dict[str, Any] | None:
+    """An answer's media types: a model (JSON), one type or several (a tuple)."""
     if answer is None:
         return None
-    if answer == HTML:
-        return {HTML: {"schema": {"type": "string"}}}
-    if isinstance(answer, str):
-        return {answer: {"schema": {"type": "string"}}}
-    return {"application/json": {"schema": {"$ref": REF.format(name=names[answer])}}}
+    if isinstance(answer, type):
+        return {"application/json": {"schema": {"$ref": REF.format(name=names[answer])}}}
+    kinds = answer if isinstance(answer, tuple) else (answer,)
+    return {
+        kind: {"schema": {"type": "object"} if kind == "application/json" else {"type": "string"}}
+        for kind in kinds
+    }
 
 
 def _operation(route: Route, names: dict[type[Any], str], comps: dict[str, Any]) -> dict[str, Any]:

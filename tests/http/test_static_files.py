@@ -9,12 +9,24 @@ from aiohttp.test_utils import TestClient
 Client = TestClient[web.Request, web.Application]
 
 
-async def test_a_static_file_is_served_with_its_type(client: Client) -> None:
-    response = await client.get("/static/sleutel.css")
+@pytest.mark.parametrize(
+    ("name", "media_type"),
+    [
+        ("sleutel.css", "text/css"),
+        ("login.js", "text/javascript"),
+        ("favicon.svg", "image/svg+xml"),
+    ],
+)
+async def test_a_static_file_is_served_with_its_type(
+    client: Client, name: str, media_type: str
+) -> None:
+    response = await client.get(f"/static/{name}")
     assert response.status == 200
-    assert response.content_type == "text/css"
+    assert response.content_type == media_type
     assert response.headers["X-Content-Type-Options"] == "nosniff"
-    assert "body" in await response.text()
+    assert len(await response.read()) > 100
+    doc = await (await client.get("/api/openapi.json")).json()
+    assert media_type in doc["paths"]["/static/{filename}"]["get"]["responses"]["200"]["content"]
 
 
 @pytest.mark.parametrize(
