@@ -6,6 +6,7 @@ import itertools
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -21,6 +22,7 @@ from identity_server.settings import Settings
 from identity_server.store.sqlite import SqliteStore
 from identity_server.web.app import create_app
 from simulator.phone import HeadlessPhone
+from tests.fuzz.server import TALLY
 
 MASTER_KEY = bytes(range(32))
 ANNELIES = PEOPLE[0]  # Belgian card, customer of Sleutelbank
@@ -125,3 +127,32 @@ async def card_of(services: Services, email: str) -> str:
     (person,) = await services.store.people_by_email(email)
     (card,) = await services.store.list_cards(person.national_number)
     return card.card_number
+
+
+# -- the fuzz suite's closing line, also when pytest-xdist spreads it over workers -----------------
+# (here, not in tests/fuzz/conftest.py: xdist's controller loads only this conftest)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["fuzz_tally"] = (dict(TALLY.sent), TALLY.server_errors[:20])
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    sent, errors = getattr(node, "workeroutput", {}).get("fuzz_tally", ({}, []))
+    TALLY.sent.update(sent)
+    TALLY.server_errors.extend(errors)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not TALLY.sent:
+        return
+    parts = ", ".join(f"{part} {n}" for part, n in sorted(TALLY.sent.items()))
+    terminalreporter.write_line(
+        f"fuzz: {sum(TALLY.sent.values())} requests ({parts}), "
+        f"{len(TALLY.server_errors)} answered 5xx"
+    )
+    for line in TALLY.server_errors[:20]:
+        terminalreporter.write_line(f"  {line}")

@@ -10,7 +10,7 @@ import pytest
 
 from tests.fuzz.device import started_onboarding
 from tests.fuzz.routes import routes_of
-from tests.fuzz.server import TALLY, FuzzServer, fuzz_server
+from tests.fuzz.server import FuzzServer, fuzz_server
 from tests.fuzz.state import Harvest, Session, staff_sessions
 
 
@@ -49,15 +49,3 @@ def no_crash_in_the_log(server: FuzzServer) -> Iterator[None]:
     crashes = server.crashes_since(offset)
     shown = "\n".join(line[:300] for line in crashes.splitlines()[-80:])
     assert not crashes, f"the server logged an unhandled exception:\n{shown}"
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not TALLY.sent:
-        return
-    parts = ", ".join(f"{part} {n}" for part, n in sorted(TALLY.sent.items()))
-    terminalreporter.write_line(
-        f"fuzz: {sum(TALLY.sent.values())} requests ({parts}), "
-        f"{len(TALLY.server_errors)} answered 5xx"
-    )
-    for line in TALLY.server_errors[:20]:
-        terminalreporter.write_line(f"  {line}")
