@@ -55,6 +55,8 @@ async def test_models_are_the_schemas(client: Client) -> None:
 async def test_reference_page_renders_offline(client: Client) -> None:
     response = await client.get("/api/docs")
     assert response.status == 200
+    # An HTML page: browsers must not sniff another type (nor may they for any other answer).
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
     page = await response.text()
     assert "POST /api/admin/people" in page
     assert 'id="schema-NewPerson"' in page
