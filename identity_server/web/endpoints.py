@@ -110,14 +110,20 @@ class Endpoints(web.RouteTableDef):
         self._refuse = refuse
 
     def endpoint(
-        self, method: str, path: str, summary: str, **spec: Any
+        self, method: str, path: str, summary: str, *, reads_itself: bool = False, **spec: Any
     ) -> Callable[[Handler], Handler]:
+        """`reads_itself`: the handler reads its declared input with the same models itself, in
+        an order its protocol dictates (the authorization endpoint, RFC 6749 §4.1.2.1)."""
         if spec.get("auth") not in (None, *AUTH_SCHEMES):
             raise ValueError(f"unknown auth scheme {spec['auth']!r}")
         declared = Endpoint(summary=summary, tag=spec.pop("tag", self.tag), **spec)
 
         def register(handler: Handler) -> Handler:
-            wrapped = declare(declared, self._refuse)(handler)
+            if reads_itself:
+                setattr(handler, ENDPOINT_ATTRIBUTE, declared)
+                wrapped = handler
+            else:
+                wrapped = declare(declared, self._refuse)(handler)
             self.route(method, path)(wrapped)
             return wrapped
 

@@ -15,7 +15,7 @@ from identity_server.oidc.authorization import FLOW_GONE, ClientPageError, Redir
 from identity_server.oidc.messages import STATE_LENGTH, AuthorizationRequest, LoginStatus
 from identity_server.web import i18n
 from identity_server.web.body import from_pairs, json_response, query_pairs
-from identity_server.web.endpoints import ENDPOINT_ATTRIBUTE, HTML, Endpoint, Endpoints
+from identity_server.web.endpoints import HTML, Endpoints
 from identity_server.web.keys import SERVICES
 from identity_server.web.pages import render
 
@@ -145,6 +145,17 @@ async def _authorization_request(request: web.Request) -> AuthorizationRequest:
         raise RedirectError(redirect_uri, "invalid_request", exc.message, state) from None
 
 
+@routes.get(
+    "/oidc/authorize",
+    "Authorization request (OIDC Core §3.1.2): starts the hosted login",
+    tag="oidc",
+    query=AuthorizationRequest,
+    reads_itself=True,  # in RFC 6749 §4.1.2.1's order: see _authorization_request
+    answers={302: None, 400: HTML},
+    description="Redirects to the login page, or back to the redirect URI with an error "
+    "(RFC 6749 §4.1.2.1). An unknown client or redirect URI, or a repeated client_id or "
+    "redirect_uri, is shown on an error page instead (Sleutel-Error header).",
+)
 async def authorize(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     try:
@@ -159,24 +170,6 @@ async def authorize(request: web.Request) -> web.Response:
     # A relying party that names hub levels gets the key choice; otherwise the phone page.
     page = "/keys" if authorization.min_level else ""
     _redirect(f"/oidc/login/{authorization.auth_id}{page}?lang={language}")
-
-
-# The authorization endpoint reads its query itself (above), so it is registered with its
-# declaration as is rather than through a wrapper that would refuse before the client is known.
-setattr(
-    authorize,
-    ENDPOINT_ATTRIBUTE,
-    Endpoint(
-        summary="Authorization request (OIDC Core §3.1.2): starts the hosted login",
-        tag="oidc",
-        query=AuthorizationRequest,
-        answers={302: None, 400: HTML},
-        description="Redirects to the login page, or back to the redirect URI with an error "
-        "(RFC 6749 §4.1.2.1). An unknown client or redirect URI, or a repeated client_id or "
-        "redirect_uri, is shown on an error page instead (Sleutel-Error header).",
-    ),
-)
-routes.route("GET", "/oidc/authorize")(authorize)
 
 
 async def _phone_page(
