@@ -14,13 +14,14 @@ from authenticator.uri import OtpAccount, to_uri
 from identity_server.core.errors import (
     Conflict,
     Expired,
+    Forbidden,
     InvalidInput,
     NotFound,
     RateLimited,
     TooManyAttempts,
 )
 from identity_server.core.phone import parse_phone
-from identity_server.csam import code_messages, passwords, security_codes
+from identity_server.csam import code_messages, key_notices, passwords, security_codes
 from identity_server.csam.context import CsamContext
 from identity_server.csam.levels import KEY_LEVELS, KeyKind
 from identity_server.csam.records import Account, AccountStatus, Key, KeyStatus, PendingCode
@@ -74,6 +75,32 @@ class Keys:
             raise NotFound("No such key", code="unknown_key")
         return key
 
+    async def required_level(self, account_id: str) -> tuple[int, KeyKind | None]:
+        """The level a session needs to change this account's keys: that of its strongest usable
+        key (0 while none is active: the activation's password session may add the first one),
+        with that key's kind (the one to log in with)."""
+        now = self._ctx.now()
+        usable = [k for k in await self._ctx.csam_store.keys_of(account_id) if is_usable(k, now)]
+        if not usable:
+            return 0, None
+        strongest = max(usable, key=lambda k: KEY_LEVELS[k.kind])
+        return KEY_LEVELS[strongest.kind], strongest.kind
+
+    async def require_level(self, account_id: str, session_level: int | None) -> None:
+        """Refuse a key change from a session weaker than the account's strongest key: whoever
+        learnt a password alone must not enrol their own app or remove the owner's keys.
+        `None` is a caller without a browser session (the desk, the tests' set-up)."""
+        if session_level is None:
+            return
+        needed, kind = await self.required_level(account_id)
+        if session_level < needed:
+            raise Forbidden(
+                f"Log in with your strongest key (level {needed}) to change your keys",
+                code="session_too_weak",
+                needed=needed,
+                key=str(kind or ""),
+            )
+
     async def list(self, account_id: str) -> list[KeyView]:
         now = self._ctx.now()
         return [
@@ -88,8 +115,10 @@ class Keys:
         *,
         mobile: str = "",
         accept_password_only: bool = False,
+        session_level: int | None = None,
     ) -> ChosenKey:
         account = await self.account(account_id)
+        await self.require_level(account_id, session_level)
         now = self._ctx.now()
         key = Key(self._ctx.new_id(), account.account_id, kind, KeyStatus.PENDING, now)
         uri = ""
@@ -194,9 +223,12 @@ class Keys:
         else:
             await self._ctx.outbox.send_sms(key.target, texts.sms.format(code=code))
 
-    async def resend(self, account_id: str, key_id: str) -> Key:
+    async def resend(
+        self, account_id: str, key_id: str, *, session_level: int | None = None
+    ) -> Key:
         """A new registration code (the old one stops working) for a pending e-mail/SMS key."""
         key = await self.key(account_id, key_id)
+        await self.require_level(account_id, session_level)
         if key.status != KeyStatus.PENDING or key.kind not in (KeyKind.EMAIL, KeyKind.SMS):
             raise Conflict("This key does not wait for a registration code", code="wrong_step")
         now = self._ctx.now()
@@ -224,11 +256,14 @@ class Keys:
     def totp_account(self, key: Key) -> OtpAccount:
         return OtpAccount(kind="totp", secret=self.totp_secret(key), account_name="csam")
 
-    async def confirm(self, account_id: str, key_id: str, code: str) -> Key:
+    async def confirm(
+        self, account_id: str, key_id: str, code: str, *, session_level: int | None = None
+    ) -> Key:
         """The registration code (e-mail, SMS) or the first app code (TOTP) activates the key."""
         now = self._ctx.now()
         async with self._ctx.store.atomic():
             key = await self.key(account_id, key_id)
+            await self.require_level(account_id, session_level)
             if key.status != KeyStatus.PENDING:
                 raise Conflict("This key is not waiting for activation", code="key_not_pending")
             if key.kind == KeyKind.TOTP:
@@ -284,24 +319,43 @@ class Keys:
             expires_at=add_years(now, KEY_VALIDITY_YEARS),
         )
         await self._ctx.csam_store.save_key(active)
+        account = await self._ctx.csam_store.get_account(key.account_id)
+        if account is not None:
+            await key_notices.send(self._ctx, account, key_notices.KEY_ADDED, key.kind)
         return active
 
-    async def remove(self, account_id: str, key_id: str) -> Key:
+    async def removable(
+        self, account_id: str, key_id: str, *, session_level: int | None = None
+    ) -> Key:
+        """The key a removal is about, once the session may remove it (the confirmation page)."""
         key = await self.key(account_id, key_id)
+        await self.require_level(account_id, session_level)
         if key.status not in (KeyStatus.ACTIVE, KeyStatus.PENDING):
             raise Conflict("This key is no longer active", code="key_not_active")
-        removed = replace(
-            key, status=KeyStatus.REMOVED, ended_at=self._ctx.now(), ended_reason="removed"
-        )
-        await self._ctx.csam_store.save_key(removed)
+        return key
+
+    async def remove(
+        self, account_id: str, key_id: str, *, session_level: int | None = None
+    ) -> Key:
+        async with self._ctx.store.atomic():
+            key = await self.removable(account_id, key_id, session_level=session_level)
+            removed = replace(
+                key, status=KeyStatus.REMOVED, ended_at=self._ctx.now(), ended_reason="removed"
+            )
+            await self._ctx.csam_store.save_key(removed)
+            if key.status == KeyStatus.ACTIVE:  # a pending key never worked: nothing to tell
+                await key_notices.send(
+                    self._ctx, await self.account(account_id), key_notices.KEY_REMOVED, key.kind
+                )
         return removed
 
-    async def deactivate_all(self, account_id: str) -> int:
+    async def deactivate_all(self, account_id: str, *, session_level: int | None = None) -> int:
         """Every key off and the account deactivated: a new registration is needed afterwards."""
         now = self._ctx.now()
         count = 0
         async with self._ctx.store.atomic():
             account = await self.account(account_id)
+            await self.require_level(account_id, session_level)
             for key in await self._ctx.csam_store.keys_of(account_id):
                 if key.status in (KeyStatus.ACTIVE, KeyStatus.PENDING):
                     count += 1
@@ -316,13 +370,22 @@ class Keys:
             await self._ctx.csam_store.update_account(
                 replace(account, status=AccountStatus.DEACTIVATED)
             )
+            await key_notices.send(self._ctx, account, key_notices.ALL_DEACTIVATED)
         return count
 
     async def change_password(
-        self, account_id: str, current: str, new: str, confirmation: str
+        self,
+        account_id: str,
+        current: str,
+        new: str,
+        confirmation: str,
+        *,
+        session_level: int | None = None,
     ) -> Account:
         """Reset the password: the current one is checked (and counts for the lockout)."""
         username = (await self.account(account_id)).username
+        # Before the current password is tried: a refused session makes no guess.
+        await self.require_level(account_id, session_level)
         # The same turn as a login's guesses at this account (KeyLogins.check_password).
         async with self._ctx.passwords.one_guess_at_a_time(username):
             account = await self.account(account_id)
@@ -352,4 +415,5 @@ class Keys:
                 password_changed_at=now,
             )
             await self._ctx.csam_store.update_account(updated)
+            await key_notices.send(self._ctx, updated, key_notices.PASSWORD_CHANGED)
         return updated

@@ -12,6 +12,7 @@ from identity_server.csam.records import Session
 TTL = {
     "person": timedelta(minutes=30),
     "activation": timedelta(minutes=30),
+    "recovery": timedelta(minutes=10),  # a forgotten password: the code was right, set a new one
     "staff": timedelta(hours=8),
 }
 
@@ -43,6 +44,16 @@ class Sessions:
         renewed = replace(session, expires_at=now + TTL[kind])
         await self._ctx.csam_store.save_session(renewed)
         return renewed
+
+    async def raise_level(self, token: str | None, level: int) -> None:
+        """The person just proved a new key in this session (its registration code, or the app's
+        first code, after the password): the session counts at that key's level from now on."""
+        if not token or len(token) > 64:
+            return
+        digest = self._ctx.link_digest("session", token)
+        session = await self._ctx.csam_store.get_session(digest)
+        if session is not None and session.kind == "person" and session.level < level:
+            await self._ctx.csam_store.save_session(replace(session, level=level))
 
     async def close(self, token: str | None) -> None:
         if token and len(token) <= 64:

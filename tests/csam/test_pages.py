@@ -172,14 +172,30 @@ async def test_office_desk_to_my_keys_with_every_key_type(
         assert "Mijn digitale sleutels" in page and "annelies.d" in page, kind
         await http.post("/csam/logout")
 
-    # my keys: remove one, change the password, deactivate all
+    # my keys: remove one, change the password, deactivate all (with the strongest key, the app)
     await form(
         http, "/csam/login", {"kind": "password", "username": "annelies.d", "password": PASSWORD}
     )
     mine = await (await http.get("/csam/my-keys")).text()
+    assert 'id="step-up-needed"' in mine and "/csam/login?key=totp" in mine
     sms_key = re.search(r'data-key-id="([^"]+)" data-kind="sms" data-status="active"', mine)
     assert sms_key
-    page = await form(http, f"/csam/my-keys/{sms_key.group(1)}/remove", {})
+    remove_path = f"/csam/my-keys/{sms_key.group(1)}/remove"
+    weak = await form(http, remove_path, {"confirm": "true"}, 403)
+    assert 'data-error-code="session_too_weak"' in weak
+    await http.post("/csam/logout")
+    clock.advance(31)
+    page = await form(
+        http, "/csam/login", {"kind": "totp", "username": "annelies.d", "password": PASSWORD}
+    )
+    await form(
+        http, attr(page, 'form method="post" action'), {"code": current_code(app, clock.now())}
+    )
+    asked = await (await http.get(remove_path)).text()
+    assert "Ja, verwijderen" in asked
+    unconfirmed = await form(http, remove_path, {}, 400)
+    assert 'data-error-code="confirmation_required"' in unconfirmed
+    page = await form(http, remove_path, {"confirm": "true"})
     assert page.count('data-status="active"') == 3
     new = "Blauwe-Olifant-77x"
     change = {"current": PASSWORD, "password": new, "password2": new}

@@ -12,7 +12,7 @@ from markupsafe import Markup
 from msgspec import Meta, Struct
 
 from identity_server.core import offload
-from identity_server.core.errors import SleutelError
+from identity_server.core.errors import Forbidden, SleutelError
 from identity_server.csam import passwords
 from identity_server.csam.levels import KEY_LEVELS, LEVEL_PASSWORD, KeyKind, key_kind
 from identity_server.csam.records import Account, Key, KeyStatus
@@ -31,6 +31,7 @@ from identity_server.web.csam.common import (
     require_same_origin,
     see_other,
 )
+from identity_server.web.csam.login import step_up_page
 from identity_server.web.endpoints import HTML, Endpoints
 
 routes = CsamEndpoints("csam")
@@ -211,10 +212,15 @@ def _choice_page(
     )
 
 
-@routes.get("/csam/keys/new", "Choose a digital key")
+@routes.get("/csam/keys/new", "Choose a digital key", answers={200: HTML, 403: HTML})
 async def choose(request: web.Request) -> web.StreamResponse:
-    _, account = await person_session(request)
-    keys = await csam_of(request).ctx.csam_store.keys_of(account.account_id)
+    session, account = await person_session(request)
+    csam = csam_of(request)
+    try:
+        await csam.keys.require_level(account.account_id, session.level)
+    except Forbidden as exc:
+        return step_up_page(request, exc)
+    keys = await csam.ctx.csam_store.keys_of(account.account_id)
     return _choice_page(request, account, keys)
 
 
@@ -222,10 +228,10 @@ async def choose(request: web.Request) -> web.StreamResponse:
     "/csam/keys/new",
     "Choose a key: its registration code is sent (or the app's QR code shown)",
     form=KeyKindChoice,
-    answers={200: HTML, 303: None},
+    answers={200: HTML, 303: None, 403: HTML},
 )
 async def submit_choice(request: web.Request, form: KeyKindChoice) -> web.StreamResponse:
-    _, account = await person_session(request)
+    session, account = await person_session(request)
     csam = csam_of(request)
     try:
         chosen = await csam.keys.choose(
@@ -233,8 +239,11 @@ async def submit_choice(request: web.Request, form: KeyKindChoice) -> web.Stream
             key_kind(form.kind),
             mobile=form.mobile,
             accept_password_only=form.accept_password_only,
+            session_level=session.level,
         )
     except SleutelError as exc:
+        if exc.code == "session_too_weak":
+            return step_up_page(request, exc)
         keys = await csam.ctx.csam_store.keys_of(account.account_id)
         return _choice_page(request, account, keys, exc)
     if chosen.key.status == KeyStatus.ACTIVE:
@@ -260,12 +269,19 @@ async def _confirm_page(
     )
 
 
-@routes.get("/csam/keys/{key_id}", "Confirm a pending key", answers={200: HTML, 303: None})
+@routes.get(
+    "/csam/keys/{key_id}", "Confirm a pending key", answers={200: HTML, 303: None, 403: HTML}
+)
 async def confirm(request: web.Request) -> web.StreamResponse:
-    _, account = await person_session(request)
-    key = await csam_of(request).keys.key(account.account_id, request.match_info["key_id"])
+    session, account = await person_session(request)
+    csam = csam_of(request)
+    key = await csam.keys.key(account.account_id, request.match_info["key_id"])
     if key.status != KeyStatus.PENDING:
         see_other("/csam/my-keys")
+    try:  # the app key's page shows its secret: only to a session that may add it
+        await csam.keys.require_level(account.account_id, session.level)
+    except Forbidden as exc:
+        return step_up_page(request, exc)
     return await _confirm_page(request, account, key)
 
 
@@ -273,24 +289,38 @@ async def confirm(request: web.Request) -> web.StreamResponse:
     "/csam/keys/{key_id}",
     "The registration code, or the app's first code",
     form=KeyConfirmationCode,
+    answers={200: HTML, 403: HTML},
 )
 async def submit_confirm(request: web.Request, form: KeyConfirmationCode) -> web.StreamResponse:
-    _, account = await person_session(request)
+    session, account = await person_session(request)
     csam = csam_of(request)
     key_id = request.match_info["key_id"]
     try:
-        key = await csam.keys.confirm(account.account_id, key_id, form.code)
+        key = await csam.keys.confirm(
+            account.account_id, key_id, form.code, session_level=session.level
+        )
     except SleutelError as exc:
+        if exc.code == "session_too_weak":
+            return step_up_page(request, exc)
         if not exc.code.startswith("wrong_"):
             raise
         return await _confirm_page(
             request, account, await csam.keys.key(account.account_id, key_id), exc
         )
+    # The key's code was just entered after the password: this session proved that key.
+    await csam.sessions.raise_level(request.cookies.get(PERSON_COOKIE), KEY_LEVELS[key.kind])
     return _done(request, key)
 
 
-@routes.post("/csam/keys/{key_id}/resend", "A new registration code", answers={303: None})
+@routes.post(
+    "/csam/keys/{key_id}/resend", "A new registration code", answers={303: None, 403: HTML}
+)
 async def resend(request: web.Request) -> web.StreamResponse:
-    _, account = await person_session(request)
-    key = await csam_of(request).keys.resend(account.account_id, request.match_info["key_id"])
+    session, account = await person_session(request)
+    try:
+        key = await csam_of(request).keys.resend(
+            account.account_id, request.match_info["key_id"], session_level=session.level
+        )
+    except Forbidden as exc:
+        return step_up_page(request, exc)
     see_other(f"/csam/keys/{key.key_id}")

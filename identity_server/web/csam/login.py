@@ -8,7 +8,7 @@ from typing import Annotated
 from aiohttp import web
 from msgspec import Meta, Struct
 
-from identity_server.core.errors import SleutelError
+from identity_server.core.errors import Forbidden, InvalidInput, SleutelError
 from identity_server.csam.levels import KEY_LEVELS, KeyKind, key_kind
 from identity_server.web.csam.common import (
     PERSON_COOKIE,
@@ -137,12 +137,33 @@ async def logout(request: web.Request) -> web.StreamResponse:
 # -- My digital keys
 
 
+class RemovalConfirmation(Struct):
+    """The confirmation page's answer: without it, nothing is removed."""
+
+    confirm: bool = False
+
+
+def step_up_page(request: web.Request, error: SleutelError) -> web.Response:
+    """A key change refused to a weaker session (`session_too_weak`, 403): the page says which
+    key to log in with, and links to that login."""
+    key = str(error.details.get("key", ""))
+    return page(
+        "keys_step_up.html",
+        request,
+        error=error,
+        needed=error.details.get("needed", 0),
+        key=key,
+        login_url=f"/csam/login?key={key}" if key in set(KeyKind) else "/csam/login",
+    )
+
+
 async def _my_keys(
     request: web.Request, error: SleutelError | None = None, notice: str = ""
 ) -> web.Response:
     session, account = await person_session(request)
     csam = csam_of(request)
     person = await csam.ctx.registers.person(account.national_number)
+    needed, strongest = await csam.keys.required_level(account.account_id)
     return page(
         "my_keys.html",
         request,
@@ -152,6 +173,9 @@ async def _my_keys(
         person=person,
         level=session.level,
         keys=await csam.keys.list(account.account_id),
+        needed=needed,
+        may_change=session.level >= needed,
+        login_url=f"/csam/login?key={strongest}" if strongest else "/csam/login",
     )
 
 
@@ -160,25 +184,67 @@ async def my_keys(request: web.Request, query: MyKeysNotice) -> web.StreamRespon
     return await _my_keys(request, notice=query.done)
 
 
-@routes.post("/csam/my-keys/{key_id}/remove", "Remove a key", answers={303: None})
-async def remove_key(request: web.Request) -> web.StreamResponse:
-    _, account = await person_session(request)
-    await csam_of(request).keys.remove(account.account_id, request.match_info["key_id"])
+@routes.get(
+    "/csam/my-keys/{key_id}/remove",
+    "Confirm the removal of a key",
+    answers={200: HTML, 403: HTML},
+)
+async def confirm_removal(request: web.Request) -> web.StreamResponse:
+    session, account = await person_session(request)
+    try:
+        key = await csam_of(request).keys.removable(
+            account.account_id, request.match_info["key_id"], session_level=session.level
+        )
+    except Forbidden as exc:
+        return step_up_page(request, exc)
+    return page("keys_remove.html", request, key=key)
+
+
+@routes.post(
+    "/csam/my-keys/{key_id}/remove",
+    "Remove a key (once confirmed; the person is e-mailed)",
+    form=RemovalConfirmation,
+    answers={303: None, 400: HTML, 403: HTML},
+)
+async def remove_key(request: web.Request, form: RemovalConfirmation) -> web.StreamResponse:
+    session, account = await person_session(request)
+    keys = csam_of(request).keys
+    key_id = request.match_info["key_id"]
+    try:
+        if not form.confirm:
+            key = await keys.removable(account.account_id, key_id, session_level=session.level)
+            return page(
+                "keys_remove.html",
+                request,
+                key=key,
+                error=InvalidInput("Confirm the removal", code="confirmation_required"),
+            )
+        await keys.remove(account.account_id, key_id, session_level=session.level)
+    except Forbidden as exc:
+        return step_up_page(request, exc)
     see_other("/csam/my-keys?done=removed")
 
 
 @routes.post(
     "/csam/my-keys/password",
-    "Change the password (the current one is checked)",
+    "Change the password (the current one is checked; the person is e-mailed)",
     form=PasswordChange,
-    answers={303: None, 200: HTML},
+    answers={303: None, 200: HTML, 403: HTML},
 )
 async def change_password(request: web.Request, form: PasswordChange) -> web.StreamResponse:
-    _, account = await person_session(request)
+    session, account = await person_session(request)
     try:
         await csam_of(request).keys.change_password(
-            account.account_id, form.current, form.password, form.password2
+            account.account_id,
+            form.current,
+            form.password,
+            form.password2,
+            session_level=session.level,
         )
+    except Forbidden as exc:
+        if exc.code == "session_too_weak":
+            return step_up_page(request, exc)
+        raise
     except SleutelError as exc:
         if exc.code == "password_locked":
             raise
@@ -188,20 +254,29 @@ async def change_password(request: web.Request, form: PasswordChange) -> web.Str
 
 @routes.post(
     "/csam/my-keys/deactivate-all",
-    "Deactivate every key and the account (a new registration is needed)",
+    "Deactivate every key and the account (a new registration is needed; the person is e-mailed)",
     form=DeactivationConfirmation,
+    answers={200: HTML, 403: HTML},
 )
 async def deactivate_all(
     request: web.Request, form: DeactivationConfirmation
 ) -> web.StreamResponse:
-    _, account = await person_session(request)
+    session, account = await person_session(request)
+    csam = csam_of(request)
+    try:
+        # The level first: a weaker session learns nothing more by leaving the box unticked.
+        await csam.keys.require_level(account.account_id, session.level)
+    except Forbidden as exc:
+        return step_up_page(request, exc)
     if not form.confirm:
         return await _my_keys(
             request,
             SleutelError("Tick the box to confirm", code="confirmation_required"),
         )
-    csam = csam_of(request)
-    await csam.keys.deactivate_all(account.account_id)
+    try:
+        await csam.keys.deactivate_all(account.account_id, session_level=session.level)
+    except Forbidden as exc:
+        return step_up_page(request, exc)
     await csam.sessions.close(request.cookies.get(PERSON_COOKIE))
     response = page("deactivated.html", request)
     drop_cookie(response, PERSON_COOKIE)
