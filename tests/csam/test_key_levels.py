@@ -266,3 +266,32 @@ async def test_notices_follow_the_persons_language(
     mail = await last_message(csam, ANNELIES_EMAIL)
     assert mail.subject == key_notices.KEY_REMOVED["fr"].subject
     assert "Code de sécurité par e-mail" in mail.body and "helpdesk CSAM" in mail.body
+
+
+async def test_the_key_choice_keeps_what_was_typed_and_marks_the_field(
+    http: Client, csam: Csam, annelies_keys: Person
+) -> None:
+    headers = await session(csam, annelies_keys.account_id, LEVEL_APP_CODE)
+    refused = await http.post("/csam/keys/new", data={"kind": "sms"}, headers=headers)
+    page = await refused.text()
+    assert refused.headers["Sleutel-Error"] == "mobile_number_required"
+    assert 'value="sms" checked' in page and 'aria-invalid="true"' in page
+    refused = await http.post(
+        "/csam/keys/new?lang=fr", data={"kind": "sms", "mobile": "12"}, headers=headers
+    )
+    page = await refused.text()
+    assert refused.status == 400 and 'value="12" aria-invalid="true"' in page
+    unticked = await http.post("/csam/keys/new?lang=fr", data={"kind": "password"}, headers=headers)
+    page = await unticked.text()
+    assert unticked.headers["Sleutel-Error"] == "password_only_not_confirmed"
+    assert "la plupart des services en ligne refusent ce niveau" in page
+    wrong = await http.post(
+        "/csam/my-keys/password?lang=de",
+        data={"current": "nope", "password": NEW_PASSWORD, "password2": NEW_PASSWORD},
+        headers=headers,
+    )
+    page = await wrong.text()
+    assert wrong.headers["Sleutel-Error"] == "wrong_current_password"
+    assert "Ihr aktuelles Passwort ist nicht richtig." in page
+    assert 'id="current" name="current" type="password" autocomplete="current-password"' in page
+    assert 'maxlength="128" required aria-invalid="true">' in page

@@ -200,8 +200,13 @@ async def submit_activation_code(request: web.Request, form: ActivationCode) -> 
 
 
 def _choice_page(
-    request: web.Request, account: Account, keys: list[Key], error: SleutelError | None = None
+    request: web.Request,
+    account: Account,
+    keys: list[Key],
+    error: SleutelError | None = None,
+    typed: KeyKindChoice | None = None,
 ) -> web.Response:
+    """The key choice; after a refusal, with what was chosen and typed (issue #16 item 6)."""
     active = {k.kind for k in keys if k.status == KeyStatus.ACTIVE}
     return page(
         "keys_choose.html",
@@ -209,6 +214,7 @@ def _choice_page(
         error=error,
         account=account,
         kinds=[(kind, KEY_LEVELS[kind], kind in active) for kind in KeyKind],
+        typed=typed or KeyKindChoice(),
     )
 
 
@@ -245,7 +251,7 @@ async def submit_choice(request: web.Request, form: KeyKindChoice) -> web.Stream
         if exc.code == "session_too_weak":
             return step_up_page(request, exc)
         keys = await csam.ctx.csam_store.keys_of(account.account_id)
-        return _choice_page(request, account, keys, exc)
+        return _choice_page(request, account, keys, exc, form)
     if chosen.key.status == KeyStatus.ACTIVE:
         return _done(request, chosen.key)
     see_other(f"/csam/keys/{chosen.key.key_id}")
