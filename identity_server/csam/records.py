@@ -157,16 +157,31 @@ class Applicant:
 
 
 @dataclass(frozen=True)
+class DocumentPage:
+    """One side of an uploaded identity document; its bytes are stored apart, by `file_id`."""
+
+    side: str  # recto or verso
+    file_id: str
+    filename: str
+    media_type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
 class UploadedDocument:
     kind: str  # passport or eu_id_card
     number: str
     expires_on: date
     country: str
-    filename: str
+    filename: str  # the recto's, as are media_type, size and sha256
     media_type: str
     size: int
     sha256: str
     uploaded_at: datetime
+    # Recto (and verso) with their stored files; documents uploaded before files were kept
+    # have none.
+    pages: tuple[DocumentPage, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -190,6 +205,8 @@ class Appointment:
     note: str = ""  # the person's wish for another slot, or the refusal reason
     registration_id: str = ""
     updated_at: datetime | None = None
+    # Slots the person asked to change: never proposed again.
+    declined_slots: tuple[datetime, ...] = ()
 
 
 class LoginStatus(StrEnum):

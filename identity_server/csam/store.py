@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -24,6 +25,15 @@ from identity_server.store.codec import dumps
 from identity_server.store.sqlite import SqliteStore
 
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """An uploaded file as it was checked: its media type (from its first bytes) and name."""
+
+    media_type: str
+    filename: str
+    data: bytes
 
 
 class CsamStore(Protocol):
@@ -74,6 +84,13 @@ class CsamStore(Protocol):
         self, statuses: Iterable[AppointmentStatus] | None = None
     ) -> list[Appointment]:
         """Oldest first."""
+        ...
+
+    async def save_appointment_file(
+        self, appointment_id: str, file_id: str, file: StoredFile, created_at: datetime
+    ) -> None: ...
+    async def appointment_file(self, appointment_id: str, file_id: str) -> StoredFile | None:
+        """Only a file of that appointment."""
         ...
 
     async def save_login(self, login: KeyLogin) -> None: ...
@@ -272,6 +289,31 @@ class SqliteCsamStore:
             f"SELECT doc FROM csam_appointments WHERE status IN ({marks}) ORDER BY rowid",  # noqa: S608
             wanted,
         )
+
+    async def save_appointment_file(
+        self, appointment_id: str, file_id: str, file: StoredFile, created_at: datetime
+    ) -> None:
+        self._exec(
+            "INSERT INTO csam_appointment_files"
+            "(file_id, appointment_id, media_type, filename, data, created_at)"
+            " VALUES(?, ?, ?, ?, ?, ?)",
+            (
+                file_id,
+                appointment_id,
+                file.media_type,
+                file.filename,
+                file.data,
+                created_at.timestamp(),
+            ),
+        )
+
+    async def appointment_file(self, appointment_id: str, file_id: str) -> StoredFile | None:
+        row = self._exec(
+            "SELECT media_type, filename, data FROM csam_appointment_files"
+            " WHERE file_id=? AND appointment_id=?",
+            (file_id, appointment_id),
+        ).fetchone()
+        return None if row is None else StoredFile(row[0], row[1], bytes(row[2]))
 
     # -- key logins and sessions
 

@@ -6,10 +6,12 @@ interviewer approves (activation code + link), asks for a new document, or refus
 from __future__ import annotations
 
 import hashlib
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from identity_server.core.belgian_numbers import validate_national_or_bis
 from identity_server.core.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
@@ -21,12 +23,14 @@ from identity_server.csam.records import (
     Applicant,
     Appointment,
     AppointmentStatus,
+    DocumentPage,
     IdentityDocument,
     Staff,
     StaffRole,
     UploadedDocument,
 )
 from identity_server.csam.registration import IssuedRegistration, issue_registration
+from identity_server.csam.store import StoredFile
 
 LANGUAGES = ("nl", "fr", "en")
 BOOKING_HORIZON = timedelta(days=14)
@@ -35,6 +39,20 @@ REMINDER_BEFORE = timedelta(hours=24)
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 FIRST_BIRTH_YEAR = 1900
 DOCUMENT_KINDS = ("passport", "eu_id_card")
+# Guide 002: "recto-verso indien er op de keerzijde relevante informatie staat". The back of a
+# European identity card always carries some (address, birth place, MRZ); a passport's data page
+# is one side.
+VERSO_REQUIRED = ("eu_id_card",)
+SIDES = ("recto", "verso")
+# The interviews are held in Belgium: every time the person or the interviewer reads or types is
+# Belgian local time (CET/CEST); the store keeps UTC.
+BRUSSELS = ZoneInfo("Europe/Brussels")
+_BELGIAN_TIME = {
+    "nl": "Belgische tijd",
+    "fr": "heure belge",
+    "en": "Belgian time",
+    "de": "belgische Zeit",
+}
 _MAGIC = {
     "image/png": b"\x89PNG\r\n\x1a\n",
     "image/jpeg": b"\xff\xd8\xff",
@@ -89,17 +107,17 @@ _MAILS: dict[str, dict[str, tuple[str, str]]] = {
     },
     "reminder": {
         "nl": (
-            "CSAM – Herinnering: uw video-interview morgen",
+            "CSAM – Herinnering: uw video-interview {when}",
             "Uw video-interview begint op {slot}. Hou uw identiteitsbewijs bij de hand.\n"
             "Start het interview met deze link:\n{room}",
         ),
         "fr": (
-            "CSAM – Rappel : votre interview vidéo demain",
+            "CSAM – Rappel : votre interview vidéo {when}",
             "Votre interview vidéo commence le {slot}. Gardez votre pièce d'identité à portée"
             " de main.\nDémarrez l'interview avec ce lien :\n{room}",
         ),
         "en": (
-            "CSAM – Reminder: your video interview tomorrow",
+            "CSAM – Reminder: your video interview {when}",
             "Your video interview starts at {slot}. Keep your identity document at hand.\n"
             "Start the interview with this link:\n{room}",
         ),
@@ -133,6 +151,23 @@ _MAILS: dict[str, dict[str, tuple[str, str]]] = {
         "en": (
             "CSAM – Your request for a digital key",
             "We cannot give you a digital key. Reason: {note}",
+        ),
+    },
+    "cancelled_by_interviewer": {
+        "nl": (
+            "CSAM – Uw afspraak is geannuleerd",
+            "De interviewer heeft uw afspraak van {slot} geannuleerd. Reden: {note}\n"
+            "Maak een nieuwe afspraak met deze link:\n{again}",
+        ),
+        "fr": (
+            "CSAM – Votre rendez-vous est annulé",
+            "L'intervieweur a annulé votre rendez-vous du {slot}. Motif : {note}\n"
+            "Prenez un nouveau rendez-vous avec ce lien :\n{again}",
+        ),
+        "en": (
+            "CSAM – Your appointment is cancelled",
+            "The interviewer cancelled your appointment of {slot}. Reason: {note}\n"
+            "Make a new appointment with this link:\n{again}",
         ),
     },
     "cancelled": {
@@ -179,8 +214,68 @@ def check_upload(upload: Upload) -> str:
     raise InvalidInput("Upload a PNG, JPEG or PDF file", code="upload_wrong_type")
 
 
-def slot_text(slot: datetime) -> str:
-    return slot.strftime("%d/%m/%Y %H:%M UTC")
+def slot_text(slot: datetime, language: str = "nl") -> str:
+    """A slot as people in Belgium read it: local time, summer time included."""
+    local = slot.astimezone(BRUSSELS)
+    return f"{local:%d/%m/%Y %H:%M} ({_BELGIAN_TIME.get(language, _BELGIAN_TIME['nl'])})"
+
+
+def local_slot(slot: datetime) -> datetime:
+    """The slot on a Brussels clock (for `datetime-local` form values)."""
+    return slot.astimezone(BRUSSELS)
+
+
+def from_local(naive: datetime) -> datetime | None:
+    """A Brussels wall-clock time in UTC; None for a time that does not exist there (the hour
+    skipped when summer time starts). An ambiguous one (the hour repeated in autumn) is the
+    first."""
+    local = naive.replace(tzinfo=BRUSSELS, fold=0)
+    utc = local.astimezone(ZoneInfo("UTC"))
+    if utc.astimezone(BRUSSELS).replace(tzinfo=None) != naive.replace(tzinfo=None):
+        return None
+    return utc
+
+
+_TOMORROW = {"nl": "morgen", "fr": "demain", "en": "tomorrow"}
+_IN_HOURS = {"nl": "binnen {n} uur", "fr": "dans {n} h", "en": "in {n} hours"}
+_IN_ONE_HOUR = {"nl": "binnen 1 uur", "fr": "dans 1 h", "en": "in 1 hour"}
+_IN_MINUTES = {"nl": "binnen {n} minuten", "fr": "dans {n} minutes", "en": "in {n} minutes"}
+
+
+def reminder_when(slot: datetime, now: datetime, language: str) -> str:
+    """How far the slot is, in words: "morgen" only when the slot falls on tomorrow's date in
+    Brussels; otherwise the hours (or minutes) left."""
+    lang = language if language in _TOMORROW else "nl"
+    if slot.astimezone(BRUSSELS).date() == now.astimezone(BRUSSELS).date() + timedelta(days=1):
+        return _TOMORROW[lang]
+    minutes = max(1, math.ceil((slot - now).total_seconds() / 60))
+    if minutes < 60:
+        return _IN_MINUTES[lang].format(n=minutes)
+    hours = round(minutes / 60)
+    return _IN_ONE_HOUR[lang] if hours == 1 else _IN_HOURS[lang].format(n=hours)
+
+
+# What the person sees in the interview room, by the appointment's state.
+ROOM_STATES = (
+    "not_confirmed",
+    "waiting",
+    "started",
+    "document_requested",
+    "approved",
+    "refused",
+    "cancelled",
+    "blocked",
+)
+
+
+def room_state(appointment: Appointment, now: datetime) -> str:
+    status = appointment.status
+    if status == AppointmentStatus.ACCEPTED:
+        assert appointment.slot is not None
+        return "started" if now >= appointment.slot else "waiting"
+    if status in (AppointmentStatus.REQUESTED, AppointmentStatus.PROPOSED):
+        return "not_confirmed"
+    return str(status.value)
 
 
 class VideoInterviews:
@@ -234,14 +329,7 @@ class VideoInterviews:
             raise InvalidInput(
                 "The interview is held in Dutch, French or English", code="invalid_language"
             )
-        slots = tuple(sorted(set(preferred_slots)))
-        if not slots or len(slots) > MAX_SLOTS:
-            raise InvalidInput(f"Give 1 to {MAX_SLOTS} preferred time slots", code="invalid_slots")
-        for slot in slots:
-            if not now < slot <= now + BOOKING_HORIZON:
-                raise InvalidInput(
-                    "Preferred time slots lie within the next two weeks", code="slot_out_of_range"
-                )
+        slots = _preferred(preferred_slots, now)
         code = security_codes.new_security_code(self._ctx.rng)
         _, digest = self._ctx.new_link("appointment")
         appointment = Appointment(
@@ -329,34 +417,84 @@ class VideoInterviews:
         raise security_codes.wrong_code(state, what="security_code")
 
     def _document(
-        self, kind: str, number: str, expires_on: date, country: str, upload: Upload
-    ) -> UploadedDocument:
+        self,
+        kind: str,
+        number: str,
+        expires_on: date,
+        country: str,
+        upload: Upload,
+        verso: Upload | None,
+    ) -> tuple[UploadedDocument, list[tuple[str, StoredFile]]]:
+        """The checked document and its files (file id, file) to store with it."""
         if kind not in DOCUMENT_KINDS:
             raise InvalidInput(
                 "Upload a European identity card or an international passport",
                 code="invalid_document_type",
+                field="document_kind",
             )
         compact = re.sub(r"[\s.\-]", "", number).upper()
         if not _DOCUMENT_NUMBER.fullmatch(compact):
             raise InvalidInput(
-                "A document number has 5 to 20 letters or digits", code="invalid_document_number"
+                "A document number has 5 to 20 letters or digits",
+                code="invalid_document_number",
+                field="document_number",
             )
         if expires_on < self._ctx.now().date():
-            raise InvalidInput("This identity document has expired", code="document_expired")
+            raise InvalidInput(
+                "This identity document has expired",
+                code="document_expired",
+                field="document_expires_on",
+            )
         if not _COUNTRY.fullmatch(country):
-            raise InvalidInput("Choose the country of the document", code="invalid_country")
-        media_type = check_upload(upload)
-        return UploadedDocument(
+            raise InvalidInput(
+                "Choose the country of the document",
+                code="invalid_country",
+                field="document_country",
+            )
+        sides = [("recto", upload)]
+        if verso is not None:
+            sides.append(("verso", verso))
+        pages: list[DocumentPage] = []
+        files: list[tuple[str, StoredFile]] = []
+        for side, file in sides:
+            try:
+                media_type = check_upload(file)
+            except InvalidInput as exc:
+                exc.details["field"] = "document" if side == "recto" else "verso"
+                raise
+            filename = re.sub(r"[^\w.\- ]", "_", file.filename)[:100] or side
+            file_id = self._ctx.new_id()
+            pages.append(
+                DocumentPage(
+                    side=side,
+                    file_id=file_id,
+                    filename=filename,
+                    media_type=media_type,
+                    size=len(file.data),
+                    sha256=hashlib.sha256(file.data).hexdigest(),
+                )
+            )
+            files.append((file_id, StoredFile(media_type, filename, file.data)))
+        if verso is None and kind in VERSO_REQUIRED:
+            raise InvalidInput(
+                "Upload the back (verso) of your identity card too",
+                code="upload_verso_missing",
+                field="verso",
+            )
+        recto = pages[0]
+        document = UploadedDocument(
             kind=kind,
             number=compact,
             expires_on=expires_on,
             country=country,
-            filename=re.sub(r"[^\w.\- ]", "_", upload.filename)[:100] or "document",
-            media_type=media_type,
-            size=len(upload.data),
-            sha256=hashlib.sha256(upload.data).hexdigest(),
+            filename=recto.filename,
+            media_type=recto.media_type,
+            size=recto.size,
+            sha256=recto.sha256,
             uploaded_at=self._ctx.now(),
+            pages=tuple(pages),
         )
+        return document, files
 
     async def accept(
         self,
@@ -368,16 +506,18 @@ class VideoInterviews:
         document_expires_on: date,
         document_country: str,
         upload: Upload,
+        verso: Upload | None = None,
     ) -> Appointment:
-        """Accept the proposed slot with an identity document; also answers a document request."""
+        """Accept the proposed slot with an identity document (recto, and verso where the back
+        carries data); also answers a document request."""
         appointment = await self._unlock(token, security_code)
         if appointment.status not in (
             AppointmentStatus.PROPOSED,
             AppointmentStatus.DOCUMENT_REQUESTED,
         ):
             raise Conflict("There is no proposal to accept now", code="wrong_step")
-        document = self._document(
-            document_kind, document_number, document_expires_on, document_country, upload
+        document, files = self._document(
+            document_kind, document_number, document_expires_on, document_country, upload, verso
         )
         assert appointment.slot is not None
         if appointment.status == AppointmentStatus.PROPOSED and appointment.slot <= self._ctx.now():
@@ -390,22 +530,46 @@ class VideoInterviews:
             updated_at=self._ctx.now(),
         )
         async with self._ctx.store.atomic():
+            for file_id, file in files:
+                await self._ctx.csam_store.save_appointment_file(
+                    accepted.appointment_id, file_id, file, self._ctx.now()
+                )
             await self._ctx.csam_store.save_appointment(accepted)
             if first:
                 await self._mail(accepted, "confirmed")
         return accepted
 
-    async def ask_other_slot(self, token: str, security_code: str, wish: str) -> Appointment:
+    async def ask_other_slot(
+        self,
+        token: str,
+        security_code: str,
+        wish: str,
+        new_slots: Sequence[datetime] = (),
+    ) -> Appointment:
+        """The person gives new preferred slots; the one proposed is declined for good, so the
+        interviewer proposes a new one, not one of the first preferences again."""
         appointment = await self._unlock(token, security_code)
         if appointment.status not in (AppointmentStatus.PROPOSED, AppointmentStatus.ACCEPTED):
             raise Conflict("There is no slot to change now", code="wrong_step")
+        assert appointment.slot is not None
+        now = self._ctx.now()
+        declined = (*appointment.declined_slots, appointment.slot)
+        slots = _preferred(new_slots, now)
+        if set(slots) & set(declined):
+            raise InvalidInput(
+                "Give other time slots than the one you asked to change",
+                code="slot_declined",
+                field="slot_1",
+            )
         changed = replace(
             appointment,
             status=AppointmentStatus.REQUESTED,
             slot=None,
+            preferred_slots=slots,
+            declined_slots=declined,
             reminder_sent_at=None,
             note=wish.strip()[:500],
-            updated_at=self._ctx.now(),
+            updated_at=now,
         )
         await self._ctx.csam_store.save_appointment(changed)
         return changed
@@ -445,7 +609,15 @@ class VideoInterviews:
             raise Conflict("This appointment does not wait for a slot", code="wrong_step")
         now = self._ctx.now()
         if not now < slot <= now + BOOKING_HORIZON + timedelta(days=7):
-            raise InvalidInput("Propose a slot in the coming three weeks", code="slot_out_of_range")
+            raise InvalidInput(
+                "Propose a slot in the coming three weeks", code="slot_out_of_range", field="slot"
+            )
+        if slot in appointment.declined_slots:
+            raise InvalidInput(
+                "The person asked to change this slot: propose another one",
+                code="slot_declined",
+                field="slot",
+            )
         token, digest = self._ctx.new_link("appointment")
         proposed = replace(
             appointment,
@@ -458,7 +630,7 @@ class VideoInterviews:
         )
         async with self._ctx.store.atomic():
             await self._ctx.csam_store.save_appointment(proposed)
-            await self._mail(proposed, "proposed", link=self._link(token))
+            await self._mail(proposed, "proposed", link=self._link(token, appointment.language))
         return proposed
 
     async def approve(self, interviewer: Staff, appointment_id: str) -> IssuedRegistration:
@@ -468,6 +640,13 @@ class VideoInterviews:
         if appointment.status != AppointmentStatus.ACCEPTED or appointment.document is None:
             raise Conflict(
                 "Only an accepted appointment with a document can be approved", code="wrong_step"
+            )
+        assert appointment.slot is not None
+        if self._ctx.now() < appointment.slot:
+            # Guide 002, step 3: the identity is checked during the interview, face to face.
+            raise Conflict(
+                "The interview has not started yet: approve during the interview",
+                code="interview_not_started",
             )
         if appointment.document.expires_on < self._ctx.now().date():
             raise Conflict("The identity document has expired since", code="document_expired")
@@ -534,7 +713,7 @@ class VideoInterviews:
         )
         async with self._ctx.store.atomic():
             await self._ctx.csam_store.save_appointment(changed)
-            await self._mail(changed, "new_document", link=self._link(token))
+            await self._mail(changed, "new_document", link=self._link(token, appointment.language))
         return changed
 
     async def refuse(self, interviewer: Staff, appointment_id: str, reason: str) -> Appointment:
@@ -553,6 +732,44 @@ class VideoInterviews:
             await self._mail(refused, "refused")
         return refused
 
+    async def cancel_by_interviewer(
+        self, interviewer: Staff, appointment_id: str, reason: str
+    ) -> Appointment:
+        """The interview cannot take place (the interviewer is ill, the slot was a mistake): the
+        person is told why and where to make a new appointment."""
+        _check_interviewer(interviewer)
+        appointment = await self.get(appointment_id)
+        if appointment.status not in _OPEN:
+            raise Conflict("This appointment is already closed", code="wrong_step")
+        cancelled = replace(
+            appointment,
+            status=AppointmentStatus.CANCELLED,
+            note=_reason(reason),
+            interviewer=interviewer.username,
+            updated_at=self._ctx.now(),
+        )
+        async with self._ctx.store.atomic():
+            await self._ctx.csam_store.save_appointment(cancelled)
+            await self._mail(cancelled, "cancelled_by_interviewer")
+        return cancelled
+
+    async def document_file(
+        self, interviewer: Staff, appointment_id: str, side: str
+    ) -> tuple[DocumentPage, StoredFile]:
+        """A side of the appointment's current document, for the interviewer's eyes."""
+        _check_interviewer(interviewer)
+        appointment = await self.get(appointment_id)
+        document = appointment.document
+        page = next((p for p in document.pages if p.side == side), None) if document else None
+        stored = (
+            await self._ctx.csam_store.appointment_file(appointment_id, page.file_id)
+            if page is not None
+            else None
+        )
+        if page is None or stored is None:
+            raise NotFound("No such uploaded file", code="unknown_document_file")
+        return page, stored
+
     # -- reminders
 
     async def send_due_reminders(self, now: datetime | None = None) -> int:
@@ -570,27 +787,56 @@ class VideoInterviews:
                     await self._ctx.csam_store.save_appointment(
                         replace(appointment, reminder_sent_at=now)
                     )
-                    await self._mail(appointment, "reminder")
+                    await self._mail(appointment, "reminder", now=now)
                 sent += 1
         return sent
 
     # -- plumbing
 
-    def _link(self, token: str) -> str:
-        return self._ctx.url(f"/csam/video/appointment/{token}")
+    def _link(self, token: str, language: str) -> str:
+        return self._ctx.url(f"/csam/video/appointment/{token}?lang={language}")
 
-    async def _mail(self, appointment: Appointment, kind: str, *, link: str = "") -> None:
-        subject, body = _MAILS[kind].get(appointment.language, _MAILS[kind]["nl"])
+    async def _mail(
+        self,
+        appointment: Appointment,
+        kind: str,
+        *,
+        link: str = "",
+        now: datetime | None = None,
+    ) -> None:
+        lang = appointment.language if appointment.language in LANGUAGES else "nl"
+        subject, body = _MAILS[kind][lang]
+        slot = appointment.slot
+        values = {
+            "slot": slot_text(slot, lang) if slot else "",
+            "when": reminder_when(slot, now or self._ctx.now(), lang) if slot else "",
+            "link": link,
+            # Links carry the person's language: the page opens in it.
+            "room": self._ctx.url(f"/csam/video/room/{appointment.appointment_id}?lang={lang}"),
+            "again": self._ctx.url(f"/csam/video?lang={lang}"),
+            "note": appointment.note,
+        }
         await self._ctx.outbox.send_email(
-            appointment.email,
-            subject,
-            body.format(
-                slot=slot_text(appointment.slot) if appointment.slot else "",
-                link=link,
-                room=self._ctx.url(f"/csam/video/room/{appointment.appointment_id}"),
-                note=appointment.note,
-            ),
+            appointment.email, subject.format(**values), body.format(**values)
         )
+
+
+def _preferred(slots: Sequence[datetime], now: datetime) -> tuple[datetime, ...]:
+    """1 to 5 distinct preferred slots, within the next two weeks (guide 002: the week after the
+    request or the one after)."""
+    chosen = tuple(sorted(set(slots)))
+    if not chosen or len(chosen) > MAX_SLOTS:
+        raise InvalidInput(
+            f"Give 1 to {MAX_SLOTS} preferred time slots", code="invalid_slots", field="slot_1"
+        )
+    for slot in chosen:
+        if not now < slot <= now + BOOKING_HORIZON:
+            raise InvalidInput(
+                "Preferred time slots lie within the next two weeks",
+                code="slot_out_of_range",
+                field="slot_1",
+            )
+    return chosen
 
 
 def _check_interviewer(staff: Staff) -> None:

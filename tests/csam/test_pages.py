@@ -316,6 +316,7 @@ async def test_video_interview_pages_end_to_end(
     clock.advance(timedelta(days=2).total_seconds())
     assert await csam.send_due_reminders(clock.now()) == 1
     assert "/csam/interviewer/login" in await (await http.get("/csam/interviewer")).text()
+    clock.advance(timedelta(days=1).total_seconds())  # approval once the interview has started
     await form(  # the console session (8 hours) has ended meanwhile
         http,
         "/csam/interviewer/login",

@@ -158,9 +158,14 @@ async def test_other_slot_cancel_new_document_and_refusal(
 ) -> None:
     appointment_id, code, slot = await proposed(csam, interviewer, clock)
     token = link_token(await last_message(csam, EMAIL), "video/appointment")
-    changed = await csam.video.ask_other_slot(token, code, "Liever in de namiddag")
+    later = slot + timedelta(hours=5)
+    changed = await csam.video.ask_other_slot(token, code, "Liever in de namiddag", [later])
     assert changed.status == AppointmentStatus.REQUESTED and changed.slot is None
-    await csam.video.propose(interviewer, appointment_id, slot + timedelta(hours=5))
+    assert changed.preferred_slots == (later,) and changed.declined_slots == (slot,)
+    with pytest.raises(InvalidInput) as declined:  # never the slot the person asked to change
+        await csam.video.propose(interviewer, appointment_id, slot)
+    assert declined.value.code == "slot_declined"
+    await csam.video.propose(interviewer, appointment_id, later)
     old_token, token = token, link_token(await last_message(csam, EMAIL), "video/appointment")
     with pytest.raises(Exception) as gone:  # every e-mail carries a fresh link
         await csam.video.open_link(old_token)

@@ -1,16 +1,19 @@
 """Video interview pages: the request form, the e-mailed appointment link (with the personal
-security code and the document upload), the interview room, and the interviewer console."""
+security code and the document upload), the interview room, and the interviewer console.
+
+Times on these pages are Belgian local time (Europe/Brussels, summer time included): what the
+person and the interviewer read and type; the store keeps UTC."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Annotated
+from datetime import datetime, timedelta
+from typing import Annotated, Any
 
 import msgspec
 from aiohttp import web
 from msgspec import Meta, Struct
 
-from identity_server.core.errors import InvalidInput, SleutelError
+from identity_server.core.errors import Forbidden, InvalidInput, SleutelError
 from identity_server.core.phone import country_choices
 from identity_server.csam.records import Appointment, AppointmentStatus, Staff, StaffRole
 from identity_server.csam.video_interview import (
@@ -18,11 +21,17 @@ from identity_server.csam.video_interview import (
     LANGUAGES,
     MAX_SLOTS,
     MAX_UPLOAD_BYTES,
+    SIDES,
+    VERSO_REQUIRED,
     Upload,
+    from_local,
+    local_slot,
+    room_state,
     slot_text,
 )
 from identity_server.web import i18n
 from identity_server.web.body import Upload as FormFile
+from identity_server.web.body import form_pairs, from_pairs
 from identity_server.web.csam.common import (
     Code,
     Country,
@@ -31,6 +40,7 @@ from identity_server.web.csam.common import (
     DateTimeText,
     Email,
     Note,
+    RequestTooLarge,
     StaffLogin,
     csam_of,
     local_input,
@@ -51,7 +61,7 @@ Short = Annotated[str, Meta(max_length=20)]
 
 class InterviewRequest(Struct, kw_only=True):
     """The appointment request: who the person is, why, and up to five preferred slots
-    (`datetime-local`, read as UTC). Checked by the video interview service."""
+    (`datetime-local`, read as Belgian local time). Checked by the video interview service."""
 
     first_names: Text = ""
     last_name: Text = ""
@@ -76,9 +86,13 @@ _SLOTS = tuple(f"slot_{i}" for i in range(1, MAX_SLOTS + 1))
 assert set(_SLOTS) <= set(InterviewRequest.__struct_fields__)
 
 
+NEW_SLOTS = 3
+
+
 class AppointmentAnswer(Struct, kw_only=True):
-    """The person's answer by the e-mailed link: accept (with the identity document, a PNG,
-    JPEG or PDF of at most 5 MB), ask another slot, or cancel."""
+    """The person's answer by the e-mailed link: accept (with the identity document, recto and
+    verso, each a PNG, JPEG or PDF of at most 5 MB), ask another slot (with new preferred slots,
+    Belgian local time), or cancel."""
 
     security_code: Code = ""
     action: Short = ""
@@ -87,15 +101,79 @@ class AppointmentAnswer(Struct, kw_only=True):
     document_expires_on: DateText = ""
     document_country: Country = ""
     wish: Note = ""
+    new_slot_1: DateTimeText = ""
+    new_slot_2: DateTimeText = ""
+    new_slot_3: DateTimeText = ""
     document: FormFile | None = None
+    verso: FormFile | None = None
+
+
+_NEW_SLOTS = tuple(f"new_slot_{i}" for i in range(1, NEW_SLOTS + 1))
+assert set(_NEW_SLOTS) <= set(AppointmentAnswer.__struct_fields__)
+# Both files and the form's other fields with their multipart framing.
+ANSWER_MAX_BODY = 2 * MAX_UPLOAD_BYTES + 64 * 1024
+ROOM_REFRESH_SECONDS = 20
 
 
 class InterviewerDecision(Struct, kw_only=True):
-    """The interviewer's decision: a slot to propose, or a note or reason for the person."""
+    """The interviewer's decision: a slot to propose (one of the person's preferences, or
+    `other_slot`, a `datetime-local` in Belgian local time), or a note or reason for the
+    person."""
 
     slot: DateTimeText = ""
+    other_slot: DateTimeText = ""
     note: Note = ""
     reason: Note = ""
+
+
+# Which field a domain refusal is about, where the refusal does not say it itself.
+_FIELD_OF = {
+    "consent_required": "consent",
+    "invalid_name": "first_names",
+    "invalid_birth_date": "birth_date",
+    "invalid_sex": "sex",
+    "invalid_country": "birth_country",
+    "invalid_birth_place": "birth_place",
+    "invalid_national_number": "national_number",
+    "invalid_email": "email",
+    "invalid_motivation": "motivation",
+    "invalid_language": "language",
+    "invalid_slots": "slot_1",
+    "slot_out_of_range": "slot_1",
+    "wrong_security_code": "security_code",
+    "upload_missing": "document",
+    "upload_too_large": "document",
+    "reason_required": "reason",
+}
+
+
+def bad_field(error: SleutelError | None, action: str = "") -> str:
+    """The form field to mark for a refusal ('' when none)."""
+    if error is None:
+        return ""
+    named = error.details.get("field")
+    field = named if isinstance(named, str) else _FIELD_OF.get(error.code, "")
+    if action == "other_slot" and field == "slot_1":
+        return "new_slot_1"
+    return field
+
+
+def parse_brussels(raw: str, field: str) -> datetime:
+    """A `datetime-local` value read as Belgian local time, in UTC."""
+    naive = parse_local_datetime(raw, field).replace(tzinfo=None)
+    utc = from_local(naive)
+    if utc is None:
+        raise InvalidInput(
+            f"'{field}' does not exist in Belgium (the clock skips it for summer time)",
+            code="invalid_datetime",
+            field=field,
+        )
+    return utc
+
+
+def brussels_input(value: datetime) -> str:
+    """For a `datetime-local` input, on a Brussels clock."""
+    return local_input(local_slot(value))
 
 
 # -- the person's side
@@ -109,12 +187,13 @@ def _request_page(
         "video_request.html",
         request,
         error=error,
+        bad=bad_field(error),
         form=form or {},
         countries=country_choices(i18n.language_of(request)),
         interview_languages=LANGUAGES,
         slots=range(1, MAX_SLOTS + 1),
-        earliest=local_input(now),
-        latest=local_input(now + timedelta(days=14)),
+        earliest=brussels_input(now),
+        latest=brussels_input(now + timedelta(days=14)),
     )
 
 
@@ -130,6 +209,8 @@ async def request_form(request: web.Request) -> web.StreamResponse:
 )
 async def submit_request(request: web.Request, form: InterviewRequest) -> web.StreamResponse:
     typed = {k: v for k, v in msgspec.structs.asdict(form).items() if isinstance(v, str)}
+    if form.consent:
+        typed["consent"] = "on"
     if not form.consent:
         return _request_page(
             request,
@@ -148,9 +229,7 @@ async def submit_request(request: web.Request, form: InterviewRequest) -> web.St
             national_number=form.national_number,
             email=form.email,
             motivation=form.motivation,
-            preferred_slots=[
-                parse_local_datetime(typed[name], name) for name in _SLOTS if typed[name]
-            ],
+            preferred_slots=[parse_brussels(typed[name], name) for name in _SLOTS if typed[name]],
             language=form.language,
         )
     except SleutelError as exc:
@@ -160,17 +239,37 @@ async def submit_request(request: web.Request, form: InterviewRequest) -> web.St
 
 
 async def _appointment_page(
-    request: web.Request, appointment: Appointment, error: SleutelError | None = None
+    request: web.Request,
+    appointment: Appointment,
+    error: SleutelError | None = None,
+    form: AppointmentAnswer | None = None,
 ) -> web.Response:
+    lang = i18n.language_of(request)
+    typed: dict[str, Any] = {}
+    if form is not None:
+        # What was typed comes back on a refusal; the security code and files do not (a secret,
+        # and browsers never refill file inputs).
+        typed = {
+            k: v
+            for k, v in msgspec.structs.asdict(form).items()
+            if isinstance(v, str) and k != "security_code"
+        }
     return page(
         "video_appointment.html",
         request,
         error=error,
+        bad=bad_field(error, form.action if form else ""),
+        form=typed,
+        action=form.action if form else "",
         appointment=appointment,
-        slot=slot_text(appointment.slot) if appointment.slot else "",
+        slot=slot_text(appointment.slot, lang) if appointment.slot else "",
         token=request.match_info["token"],
         document_kinds=DOCUMENT_KINDS,
-        countries=country_choices(i18n.language_of(request)),
+        verso_required=VERSO_REQUIRED,
+        countries=country_choices(lang),
+        new_slots=range(1, NEW_SLOTS + 1),
+        earliest=brussels_input(csam_of(request).ctx.now()),
+        latest=brussels_input(csam_of(request).ctx.now() + timedelta(days=14)),
     )
 
 
@@ -182,15 +281,27 @@ async def appointment_link(request: web.Request) -> web.StreamResponse:
 
 @routes.post(
     "/csam/video/appointment/{token}",
-    "Accept the slot (with the identity document), ask another, or cancel",
+    "Accept the slot (with the identity document, recto and verso), ask another, or cancel",
     form=AppointmentAnswer,
     multipart=True,
-    # The document (5 MB) and the form's other fields with their multipart framing.
-    max_body=MAX_UPLOAD_BYTES + 64 * 1024,
+    max_body=ANSWER_MAX_BODY,
+    # It reads its form itself with the declared model, so that a refused body (a file over
+    # 5 MB above all) brings the form back with the message instead of a bare error page.
+    reads_itself=True,
 )
-async def answer(request: web.Request, form: AppointmentAnswer) -> web.StreamResponse:
+async def answer(request: web.Request) -> web.StreamResponse:
     video = csam_of(request).video
     token = request.match_info["token"]
+    try:
+        fields, files = await form_pairs(
+            request.clone(client_max_size=ANSWER_MAX_BODY), multipart=True
+        )
+        form = from_pairs(fields, AppointmentAnswer, files)
+    except web.HTTPRequestEntityTooLarge:
+        too_large = RequestTooLarge("The file is larger than 5 MB", code="upload_too_large")
+        return await _appointment_page(request, await video.open_link(token), too_large)
+    except InvalidInput as exc:
+        return await _appointment_page(request, await video.open_link(token), exc)
     code = form.security_code
     try:
         if form.action == "accept":
@@ -201,10 +312,14 @@ async def answer(request: web.Request, form: AppointmentAnswer) -> web.StreamRes
                 document_number=form.document_number,
                 document_expires_on=parse_date(form.document_expires_on, "document_expires_on"),
                 document_country=form.document_country,
-                upload=_document(form.document),
+                upload=_document(form.document, "document"),
+                verso=_optional(form.verso),
             )
         elif form.action == "other_slot":
-            appointment = await video.ask_other_slot(token, code, form.wish)
+            new_slots = [
+                parse_brussels(raw, name) for name in _NEW_SLOTS if (raw := getattr(form, name))
+            ]
+            appointment = await video.ask_other_slot(token, code, form.wish, new_slots)
         elif form.action == "cancel":
             appointment = await video.cancel(token, code)
         else:
@@ -212,26 +327,43 @@ async def answer(request: web.Request, form: AppointmentAnswer) -> web.StreamRes
     except SleutelError as exc:
         if exc.code in ("security_code_blocked", "unknown_appointment_link"):
             raise
-        return await _appointment_page(request, await video.open_link(token), exc)
+        return await _appointment_page(request, await video.open_link(token), exc, form)
     return page("video_answered.html", request, appointment=appointment)
 
 
-def _document(file: FormFile | None) -> Upload:
+def _document(file: FormFile | None, field: str) -> Upload:
     """A browser sends an empty part, with no file name, when no file was chosen."""
+    upload = _optional(file)
+    if upload is None:
+        raise InvalidInput("Upload your identity document", code="upload_missing", field=field)
+    return upload
+
+
+def _optional(file: FormFile | None) -> Upload | None:
     if file is None or not (file.data or file.filename):
-        raise InvalidInput("Upload your identity document", code="upload_missing")
+        return None
     return Upload(file.filename, file.content_type, file.data)
 
 
 @routes.get("/csam/video/room/{appointment_id}", "The video interview room")
 async def room(request: web.Request) -> web.StreamResponse:
-    appointment = await csam_of(request).video.get(request.match_info["appointment_id"])
-    return page(
+    csam = csam_of(request)
+    appointment = await csam.video.get(request.match_info["appointment_id"])
+    state = room_state(appointment, csam.ctx.now())
+    # The page follows the interview: it reloads itself while something is still to come, so
+    # a cancellation or the interviewer's decision shows without the person doing anything.
+    refresh = state in ("not_confirmed", "waiting", "started", "document_requested")
+    response = page(
         "video_room.html",
         request,
         appointment=appointment,
-        slot=slot_text(appointment.slot) if appointment.slot else "",
+        state=state,
+        refresh=refresh,
+        slot=slot_text(appointment.slot, i18n.language_of(request)) if appointment.slot else "",
     )
+    if refresh:
+        response.headers["Refresh"] = str(ROOM_REFRESH_SECONDS)
+    return response
 
 
 # -- the interviewer's console
@@ -260,12 +392,13 @@ async def console(request: web.Request) -> web.StreamResponse:
     if staff is None:
         return _console_login(request)
     appointments = await csam_of(request).video.list()
+    lang = i18n.language_of(request)
     return page(
         "interviewer_list.html",
         request,
         staff=staff,
         appointments=list(reversed(appointments)),
-        slot_text=slot_text,
+        slot_text=lambda slot: slot_text(slot, lang),
     )
 
 
@@ -287,21 +420,43 @@ async def console_logout(request: web.Request) -> web.StreamResponse:
 
 
 async def _detail(
-    request: web.Request, staff: Staff, error: SleutelError | None = None
+    request: web.Request,
+    staff: Staff,
+    error: SleutelError | None = None,
+    form: InterviewerDecision | None = None,
 ) -> web.Response:
-    video = csam_of(request).video
+    csam = csam_of(request)
+    video = csam.video
+    lang = i18n.language_of(request)
     appointment = await video.get(request.match_info["appointment_id"])
+    now = csam.ctx.now()
+    # The person's current preferences, never a slot they asked to change.
+    preferred = [
+        (brussels_input(s), slot_text(s, lang))
+        for s in appointment.preferred_slots
+        if s not in appointment.declined_slots and s > now
+    ]
+    accepted = appointment.status == AppointmentStatus.ACCEPTED
+    started = accepted and appointment.slot is not None and now >= appointment.slot
+    typed = {k: v for k, v in msgspec.structs.asdict(form).items()} if form else {}
     return page(
         "interviewer_detail.html",
         request,
         error=error,
+        bad=bad_field(error),
+        form=typed,
         staff=staff,
         appointment=appointment,
         register_person=await video.register_person(appointment),
-        slot=slot_text(appointment.slot) if appointment.slot else "",
-        preferred=[(local_input(s), slot_text(s)) for s in appointment.preferred_slots],
+        slot=slot_text(appointment.slot, lang) if appointment.slot else "",
+        declined=[slot_text(s, lang) for s in appointment.declined_slots],
+        preferred=preferred,
+        earliest=brussels_input(now),
+        latest=brussels_input(now + timedelta(days=21)),
         can_propose=appointment.status in (AppointmentStatus.REQUESTED, AppointmentStatus.PROPOSED),
-        can_decide=appointment.status == AppointmentStatus.ACCEPTED,
+        can_decide=accepted,
+        started=started,
+        pages=appointment.document.pages if appointment.document else (),
     )
 
 
@@ -310,9 +465,43 @@ async def detail(request: web.Request) -> web.StreamResponse:
     return await _detail(request, await _interviewer(request))
 
 
+@routes.get(
+    "/csam/interviewer/{appointment_id}/document/{side:recto|verso}",
+    "A side of the uploaded identity document, for the logged-in interviewer only",
+    auth="session",
+    answers={200: ("image/png", "image/jpeg", "application/pdf")},
+)
+async def document_file(request: web.Request) -> web.StreamResponse:
+    staff = await staff_session(request, StaffRole.INTERVIEWER)
+    if staff is None:
+        # An identity document is for the interviewer's eyes: no redirect to a login form that
+        # would hint at what lies behind, just a refusal.
+        raise Forbidden("Only a logged-in interviewer opens this file", code="interviewer_only")
+    side = request.match_info["side"]
+    assert side in SIDES
+    page_, stored = await csam_of(request).video.document_file(
+        staff, request.match_info["appointment_id"], side
+    )
+    extension = {"image/png": "png", "image/jpeg": "jpg", "application/pdf": "pdf"}
+    return web.Response(
+        body=stored.data,
+        headers={
+            "Content-Type": page_.media_type,
+            # RFC 6266: shown in the browser, saved under a name that says what it is.
+            "Content-Disposition": (
+                f'inline; filename="{side}.{extension.get(page_.media_type, "bin")}"'
+            ),
+            # The media type was read from the file's first bytes: browsers must not guess.
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 @routes.post(
-    "/csam/interviewer/{appointment_id}/{action:propose|approve|new-document|refuse}",
-    "Propose a slot, approve (the activation code is shown once), ask a new document, refuse",
+    "/csam/interviewer/{appointment_id}/{action:propose|approve|new-document|refuse|cancel}",
+    "Propose a slot, approve (the activation code is shown once; only once the interview has "
+    "started), ask a new document, refuse, or cancel the appointment",
     form=InterviewerDecision,
     answers={200: HTML, 303: None},
 )
@@ -323,7 +512,11 @@ async def decide(request: web.Request, form: InterviewerDecision) -> web.StreamR
     action = request.match_info["action"]
     try:
         if action == "propose":
-            await video.propose(staff, appointment_id, parse_local_datetime(form.slot, "slot"))
+            if form.other_slot:
+                slot = parse_brussels(form.other_slot, "other_slot")
+            else:
+                slot = parse_brussels(form.slot, "slot")
+            await video.propose(staff, appointment_id, slot)
         elif action == "approve":
             issued = await video.approve(staff, appointment_id)
             # Said to the person during the interview; shown here once, kept only hashed.
@@ -336,8 +529,14 @@ async def decide(request: web.Request, form: InterviewerDecision) -> web.StreamR
             )
         elif action == "new-document":
             await video.request_new_document(staff, appointment_id, form.note)
+        elif action == "cancel":
+            await video.cancel_by_interviewer(staff, appointment_id, form.reason)
         else:
             await video.refuse(staff, appointment_id, form.reason)
     except SleutelError as exc:
-        return await _detail(request, staff, exc)
+        if action == "new-document" and exc.code == "reason_required":
+            exc.details["field"] = "note"
+        if action == "propose" and form.other_slot and bad_field(exc) == "slot":
+            exc.details["field"] = "other_slot"
+        return await _detail(request, staff, exc, form)
     see_other(f"/csam/interviewer/{appointment_id}")
