@@ -8,7 +8,12 @@ from dataclasses import replace
 from identity_server.core.errors import Conflict, Expired, NotFound, TooManyAttempts
 from identity_server.csam import passwords, security_codes
 from identity_server.csam.context import CsamContext
-from identity_server.csam.records import Account, AccountStatus, Registration, RegistrationStatus
+from identity_server.csam.records import (
+    Account,
+    AccountStatus,
+    Registration,
+    RegistrationStatus,
+)
 
 
 class Activations:
@@ -35,7 +40,9 @@ class Activations:
                 " Register again at a registration office",
                 code="activation_code_blocked",
             )
-        if registration.status == RegistrationStatus.ACTIVATED:
+        if registration.status == RegistrationStatus.ACTIVATED and await self.first_key_active(
+            registration
+        ):
             raise Conflict("This activation link was already used", code="activation_link_used")
         if self._ctx.now() >= registration.link_expires_at:
             raise Expired(
@@ -56,11 +63,13 @@ class Activations:
                 what="activation_code",
             )
             if ok:
+                # The code stays valid until a first key is active (open_link): an activation
+                # interrupted after this step (tab closed, phone flat) resumes with the same
+                # link and code. The wrong tries so far still count.
                 activated = replace(
                     registration,
-                    code=state,
                     status=RegistrationStatus.ACTIVATED,
-                    activated_at=self._ctx.now(),
+                    activated_at=registration.activated_at or self._ctx.now(),
                 )
                 await self._ctx.csam_store.save_registration(activated)
                 return activated
@@ -73,6 +82,44 @@ class Activations:
             )
             await self._ctx.csam_store.save_registration(failed)
         raise security_codes.wrong_code(state, what="activation_code")
+
+    async def first_key_active(self, registration: Registration) -> bool:
+        """Whether this activation reached its end: a key of its account was activated after
+        the registration (keys from before a renewal do not finish it; a key activated then,
+        and removed or deactivated since, does)."""
+        if not registration.account_id:
+            return False
+        return any(
+            key.activated_at is not None and key.activated_at >= registration.created_at
+            for key in await self._ctx.csam_store.keys_of(registration.account_id)
+        )
+
+    async def unfinished(self, account: Account) -> Registration | None:
+        """The person's activation that chose this account's username and password but has no
+        active key yet, while its 14 days last: the login page then leads to the key choice."""
+        now = self._ctx.now()
+        for registration in await self._ctx.csam_store.registrations_of(account.national_number):
+            if (
+                registration.account_id == account.account_id
+                and registration.status == RegistrationStatus.ACTIVATED
+                and now < registration.link_expires_at
+                and not await self.first_key_active(registration)
+            ):
+                return registration
+        return None
+
+    async def user_inputs(self, registration_id: str, username: str = "") -> tuple[str, ...]:
+        """What zxcvbn knows of the person of this activation (the meter and the final check
+        use the same): names, birth date, the username typed, the e-mail address."""
+        registration = await self.registration(registration_id)
+        person = await self._ctx.registers.person(registration.national_number)
+        return passwords.user_inputs(
+            first_names=person.first_names,
+            last_name=person.last_name,
+            birth_date=person.birth_date,
+            username=username,
+            email=registration.email,
+        )
 
     async def registration(self, registration_id: str) -> Registration:
         found = await self._ctx.csam_store.get_registration(registration_id)
@@ -95,13 +142,19 @@ class Activations:
         person = await self._ctx.registers.person(registration.national_number)
         name = passwords.check_username(username)
         await self._ctx.passwords.check_new(
-            password,
-            confirmation,
-            [name, person.first_names, person.last_name, registration.email],
+            password, confirmation, await self.user_inputs(registration_id, name)
         )
         password_hash = await self._ctx.passwords.hash(password)
         now = self._ctx.now()
         async with self._ctx.store.atomic():
+            # Read again inside the transaction: of two tabs sending this form at once, one
+            # makes the account, the other is refused (and nothing is half made).
+            registration = await self.registration(registration_id)
+            if registration.account_id:
+                raise Conflict(
+                    "The username and password of this activation were already chosen",
+                    code="credentials_already_set",
+                )
             existing = await self._ctx.csam_store.account_of_person(person.national_number)
             if existing is None:
                 account = Account(

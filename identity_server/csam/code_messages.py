@@ -85,6 +85,49 @@ LOGIN = {
     ),
 }
 
+# A forgotten username or password (issue 16 §4): a code to the key the person has, no link.
+RECOVERY = {
+    "nl": CodeTexts(
+        "CSAM – Gebruikersnaam of wachtwoord vergeten",
+        "Uw code om uw gebruikersnaam te zien en een nieuw wachtwoord te kiezen is {code}.\n"
+        "Deze code is 10 minuten geldig. Geef deze code aan niemand door.\n"
+        "Vroeg u dit niet aan? Dan kunt u dit bericht negeren: er verandert niets.\n\n"
+        "CSAM – Mijn digitale sleutels",
+        "CSAM: uw code voor een vergeten wachtwoord is {code}. 10 minuten geldig. Geef deze code"
+        " aan niemand door.",
+    ),
+    "fr": CodeTexts(
+        "CSAM – Nom d'utilisateur ou mot de passe oublié",
+        "Votre code pour voir votre nom d'utilisateur et choisir un nouveau mot de passe est"
+        " {code}.\n"
+        "Ce code est valable 10 minutes. Ne le communiquez à personne.\n"
+        "Vous n'avez rien demandé ? Ignorez ce message : rien ne change.\n\n"
+        "CSAM – Mes clés numériques",
+        "CSAM : votre code pour un mot de passe oublié est {code}. Valable 10 minutes. Ne le"
+        " communiquez à personne.",
+    ),
+    "en": CodeTexts(
+        "CSAM – Forgotten username or password",
+        "Your code to see your username and choose a new password is {code}.\n"
+        "This code is valid for 10 minutes. Never give it to anyone.\n"
+        "Did you not ask for this? Then ignore this message: nothing changes.\n\n"
+        "CSAM – My digital keys",
+        "CSAM: your code for a forgotten password is {code}. Valid 10 minutes. Never give it to"
+        " anyone.",
+    ),
+    "de": CodeTexts(
+        "CSAM – Benutzername oder Passwort vergessen",
+        "Ihr Code, um Ihren Benutzernamen zu sehen und ein neues Passwort zu wählen, lautet"
+        " {code}.\n"
+        "Dieser Code ist 10 Minuten gültig. Geben Sie ihn niemandem weiter.\n"
+        "Haben Sie das nicht angefragt? Dann ignorieren Sie diese Nachricht: Es ändert sich"
+        " nichts.\n\n"
+        "CSAM – Meine digitalen Schlüssel",
+        "CSAM: Ihr Code für ein vergessenes Passwort lautet {code}. 10 Minuten gültig. Geben Sie"
+        " ihn niemandem weiter.",
+    ),
+}
+
 
 async def for_account(store: Store, texts: dict[str, CodeTexts], national_number: str) -> CodeTexts:
     """In the person's language from the register; Dutch when unknown."""

@@ -405,7 +405,14 @@ class Keys:
             await self._ctx.passwords.check_new(
                 new,
                 confirmation,
-                [account.username, person.first_names, person.last_name, account.email],
+                # The same knowledge of the person as at activation and as the page's meter.
+                passwords.user_inputs(
+                    first_names=person.first_names,
+                    last_name=person.last_name,
+                    birth_date=person.birth_date,
+                    username=account.username,
+                    email=account.email,
+                ),
             )
             updated = replace(
                 account,

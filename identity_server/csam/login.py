@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import NoReturn
 
 from authenticator.codes import verify_totp
 from identity_server.core.errors import Conflict, Expired, InvalidInput, NotFound, TooManyAttempts
 from identity_server.core.phone import PhoneNumber
 from identity_server.core.records import Person
 from identity_server.csam import code_messages, passwords, security_codes
+from identity_server.csam.activation import Activations
 from identity_server.csam.context import CsamContext
 from identity_server.csam.keys import Keys, is_usable
 from identity_server.csam.levels import KEY_AMR, KEY_LEVELS, KeyKind
@@ -37,6 +39,10 @@ class LoginStarted:
     needs_code: bool
     sent_to: str  # masked e-mail or phone number, "" for the app and password-only
     expires_at: datetime
+    # The password was right but the person's activation stopped before a first key: no key
+    # login was started; the page leads to the key choice instead (`account_id` is theirs).
+    unfinished_activation: bool = False
+    account_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,14 +71,14 @@ class KeyLogins:
 
     async def check_password(self, username: str, password: str) -> Account:
         """5 wrong passwords in a row lock the account for 15 minutes (even for the right one)."""
-        async with self._ctx.passwords.one_guess_at_a_time(username.strip()):
+        name = username.strip()
+        async with self._ctx.passwords.one_guess_at_a_time(name):
             now = self._ctx.now()
             account = None
-            if 0 < len(username) <= 64:
-                account = await self._ctx.csam_store.account_by_username(username.strip())
+            if 0 < len(name) <= 64:
+                account = await self._ctx.csam_store.account_by_username(name)
             if account is None:
-                await self._ctx.passwords.burn(password)
-                raise passwords.wrong_password(False)
+                await self._unknown_username(name, password, now)
             passwords.check_not_locked(account.locked_until, now)
             if not await self._ctx.passwords.verify(account.password_hash, password):
                 failures, locked_until = passwords.after_failure(account.password_failures, now)
@@ -88,6 +94,19 @@ class KeyLogins:
                 "Your digital keys were deactivated: register again", code="account_deactivated"
             )
         return account
+
+    async def _unknown_username(self, username: str, password: str, now: datetime) -> NoReturn:
+        """Refuse a username that does not exist exactly as a real one with a wrong password:
+        the same refusal, the same time spent, and a lock after the 5th failure for 15 minutes
+        (counted under a digest of the name), so neither answer nor lock tells names apart."""
+        unknown = self._ctx.passwords.unknown
+        key = self._ctx.keyring.lookup_digest("csam:unknown-username", username.lower())
+        failures, locked_until = unknown.state(key, now)
+        passwords.check_not_locked(locked_until, now)
+        await self._ctx.passwords.burn(password)
+        failures, locked_until = passwords.after_failure(failures, now)
+        unknown.record(key, failures, locked_until, now)
+        raise passwords.wrong_password(locked_until is not None)
 
     async def _usable_key(self, account: Account, kind: KeyKind, now: datetime) -> Key:
         keys = [
@@ -107,6 +126,15 @@ class KeyLogins:
     async def start(self, username: str, password: str, kind: KeyKind) -> LoginStarted:
         account = await self.check_password(username, password)
         now = self._ctx.now()
+        if not any(
+            k.status == KeyStatus.ACTIVE
+            for k in await self._ctx.csam_store.keys_of(account.account_id)
+        ) and await Activations(self._ctx).unfinished(account):
+            # Issue 16 §2: username and password chosen, no key yet, activation still within
+            # its 14 days: finish it rather than refuse every key.
+            return LoginStarted(
+                "", kind, False, "", now, unfinished_activation=True, account_id=account.account_id
+            )
         key = await self._usable_key(account, kind, now)
         login = KeyLogin(
             login_id=self._ctx.new_id(),
@@ -153,7 +181,7 @@ class KeyLogins:
         login = None
         if 0 < len(login_id) <= 64:
             login = await self._ctx.csam_store.get_login(login_id)
-        if login is None:
+        if login is None or login.purpose != "login":  # a recovery's code never logs in
             raise NotFound("This login does not exist", code="unknown_login")
         return login
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+import unicodedata
+from collections import Counter, OrderedDict
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -29,6 +30,7 @@ MAX_LENGTH = 128
 SCORED_LENGTH = 72
 MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
+UNKNOWN_COUNT_KEPT = timedelta(days=1)
 _USERNAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{4,62}[A-Za-z0-9]")
 
 
@@ -52,6 +54,89 @@ def check_username(raw: str) -> str:
             code="invalid_username",
         )
     return username
+
+
+def _plain(text: str) -> str:
+    """Lower case, accents and punctuation dropped: "O'Connor" → "oconnor", "Hélène" → "helene"."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in decomposed if c.isalnum() and not unicodedata.combining(c))
+
+
+def user_inputs(
+    *,
+    first_names: str = "",
+    last_name: str = "",
+    birth_date: date | None = None,
+    username: str = "",
+    email: str = "",
+) -> tuple[str, ...]:
+    """What zxcvbn must know about the person to see through "emmadevries1993": each name and
+    their run-together forms, the birth date as people write it, the username and the e-mail
+    address's local part (and its pieces)."""
+    found: list[str] = []
+
+    def add(values: Iterable[str]) -> None:
+        for value in values:
+            value = value.strip().lower()
+            if value and value not in found:
+                found.append(value)
+
+    firsts = first_names.split()
+    lasts = last_name.split()
+    add(firsts + lasts + [_plain(w) for w in firsts + lasts])
+    add([_plain(last_name), last_name])
+    for first in firsts[:1] + ([" ".join(firsts)] if len(firsts) > 1 else []):
+        add([f"{first} {last_name}", _plain(first + last_name), _plain(last_name + first)])
+    if birth_date is not None:
+        d, m, y = f"{birth_date.day:02}", f"{birth_date.month:02}", f"{birth_date.year:04}"
+        add([y, y[2:], y + m + d, d + m + y, m + d + y, d + m + y[2:], d + m, m + d])
+    if username:
+        add([username, _plain(username)])
+        add(re.split(r"[._@-]+", username))
+    local = email.partition("@")[0]
+    if local:
+        add([local, _plain(local)])
+        add(re.split(r"[._+-]+", local))
+    return tuple(found)
+
+
+# zxcvbn's feedback is fixed English text: each string it can give, named so the pages can
+# show it in the person's language (catalog key `c.pw.<name>`). An unknown string (a newer
+# zxcvbn) is shown as the generic hint `c.pw.generic`, never in English on a Dutch page.
+FEEDBACK = {
+    "Use a few words, avoid common phrases.": "few_words",
+    "No need for symbols, digits, or uppercase letters.": "no_symbols_needed",
+    "Add another word or two. Uncommon words are better.": "another_word",
+    "Straight rows of keys are easy to guess.": "straight_rows",
+    "Short keyboard patterns are easy to guess.": "keyboard_pattern",
+    "Use a longer keyboard pattern with more turns.": "longer_pattern",
+    'Repeats like "aaa" are easy to guess.': "repeats",
+    'Repeats like "abcabcabc" are only slightly harder to guess than "abc".': "repeats_words",
+    "Avoid repeated words and characters.": "avoid_repeats",
+    'Sequences like "abc" or "6543" are easy to guess.': "sequences",
+    "Avoid sequences.": "avoid_sequences",
+    "Recent years are easy to guess.": "recent_years",
+    "Avoid recent years.": "avoid_recent_years",
+    "Avoid years that are associated with you.": "avoid_your_years",
+    "Dates are often easy to guess.": "dates",
+    "Avoid dates and years that are associated with you.": "avoid_your_dates",
+    "This is a top-10 common password.": "top10",
+    "This is a top-100 common password.": "top100",
+    "This is a very common password.": "very_common",
+    "This is similar to a commonly used password.": "similar_common",
+    "A word by itself is easy to guess.": "word_by_itself",
+    "Names and surnames by themselves are easy to guess.": "names",
+    "Common names and surnames are easy to guess.": "common_names",
+    "Capitalization doesn't help very much.": "capitalization",
+    "All-uppercase is almost as easy to guess as all-lowercase.": "all_uppercase",
+    "Reversed words aren't much harder to guess.": "reversed",
+    "Predictable substitutions like '@' instead of 'a' don't help very much.": "substitutions",
+}
+
+
+def feedback_key(text: str) -> str:
+    """The catalog key of one of zxcvbn's warnings or suggestions."""
+    return f"c.pw.{FEEDBACK.get(text, 'generic')}"
 
 
 def strength(password: str, user_inputs: Sequence[str] = ()) -> Strength:
@@ -89,6 +174,7 @@ class Passwords:
         self._dummy = self._hasher.hash("not a real password: timing equaliser")
         self._turns: dict[str, asyncio.Lock] = {}
         self._waiting: Counter[str] = Counter()
+        self.unknown = UnknownFailures()
 
     async def hash(self, password: str) -> str:
         return await self._hashing.run(self._hasher.hash, password)
@@ -140,6 +226,7 @@ class Passwords:
         the loop, a second guess at the same account would still read the failure count from
         before the first one's: 50 guesses sent at once would all be checked before the 5th
         failure locked the account. In turn, each reads the count the previous one left."""
+        who = who.lower()  # usernames are looked up case-insensitively: one account, one turn
         lock = self._turns.get(who)
         if lock is None:
             lock = self._turns[who] = asyncio.Lock()
@@ -151,6 +238,35 @@ class Passwords:
             self._waiting[who] -= 1
             if not self._waiting[who]:
                 del self._waiting[who], self._turns[who]
+
+
+class UnknownFailures:
+    """Failure counts of usernames that do not exist, so that they lock like real ones (5
+    wrong passwords, 15 minutes): otherwise whoever sees a lock learns the username is real.
+    Keyed by a digest of the username (never the name itself), in memory, bounded (past `limit`
+    names the oldest are forgotten) and expiring: a lock when it ends (as a real account's, whose
+    count is then 0), a count a day after its last failure."""
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._limit = limit
+        self._entries: OrderedDict[str, tuple[int, datetime | None, datetime]] = OrderedDict()
+
+    def state(self, key: str, now: datetime) -> tuple[int, datetime | None]:
+        """(failures, locked_until) of that username digest."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return 0, None
+        failures, locked_until, last = entry
+        if (locked_until or last + UNKNOWN_COUNT_KEPT) <= now:
+            del self._entries[key]
+            return 0, None
+        return failures, locked_until
+
+    def record(self, key: str, failures: int, locked_until: datetime | None, now: datetime) -> None:
+        self._entries[key] = (failures, locked_until, now)
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._limit:
+            self._entries.popitem(last=False)
 
 
 def check_not_locked(locked_until: datetime | None, now: datetime) -> None:

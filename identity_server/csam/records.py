@@ -228,6 +228,9 @@ class KeyLogin:
     expires_at: datetime
     code: PendingCode = field(default_factory=PendingCode)
     attempts_left: int = 5
+    # "login", or "recovery" (a forgotten username or password: the code sent to a key the
+    # person has; such a record never opens a login).
+    purpose: str = "login"
 
 
 @dataclass(frozen=True)

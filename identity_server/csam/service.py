@@ -19,6 +19,7 @@ from identity_server.csam.levels import KeyKind, key_kind
 from identity_server.csam.login import KeyLogins, LoginResult, LoginStarted
 from identity_server.csam.offices import Offices
 from identity_server.csam.passwords import Passwords
+from identity_server.csam.recovery import Recoveries
 from identity_server.csam.registration import OfficeDesk
 from identity_server.csam.sessions import Sessions
 from identity_server.csam.store import CsamStore
@@ -63,6 +64,7 @@ class Csam:
         self.keys = Keys(self.ctx)
         self.logins = KeyLogins(self.ctx, self.keys)
         self.sessions = Sessions(self.ctx)
+        self.recovery = Recoveries(self.ctx)
 
     @classmethod
     async def open(

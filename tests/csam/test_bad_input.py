@@ -228,7 +228,7 @@ async def test_password_strength_answers_json(client: Client) -> None:
     empty = await client.post("/csam/password-strength", json={})
     assert (empty.status, await empty.json()) == (
         200,
-        {"score": 0, "minimum": 3, "acceptable": False},
+        {"score": 0, "minimum": 3, "acceptable": False, "warning": "", "suggestions": []},
     )
     for body, status, code in (
         ({"password": "x" * 129}, 400, "field_too_long"),

@@ -46,6 +46,7 @@ def test_every_text_a_template_uses_exists_in_every_language() -> None:
     dynamic = {
         "c.appt.": "requested proposed accepted document_requested approved refused cancelled blocked",
         "c.doc.": "eid passport residence_card eu_id_card",
+        "c.forgot.sent.": "email sms",
         "c.key.": "email sms totp password",
         "c.lang.": "nl fr en",
         "c.login.code.": "email sms totp",

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from identity_server.web.csam import activation, login, office, video
+from identity_server.web.csam import activation, login, office, recovery, video
 from identity_server.web.csam.common import CSAM
 
 log = logging.getLogger("sleutel.csam")
@@ -25,6 +25,7 @@ routes: list[web.AbstractRouteDef] = [
     *activation.routes,
     *activation.api_routes,
     *login.routes,
+    *recovery.routes,
 ]
 
 

@@ -4,6 +4,7 @@ The key pages also serve "add another key" from My digital keys."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, TypedDict
 
 import segno
@@ -16,10 +17,12 @@ from identity_server.core.errors import Forbidden, SleutelError
 from identity_server.csam import passwords
 from identity_server.csam.levels import KEY_LEVELS, LEVEL_PASSWORD, KeyKind, key_kind
 from identity_server.csam.records import Account, Key, KeyStatus
+from identity_server.web import i18n
 from identity_server.web.body import json_response
 from identity_server.web.csam.common import (
     ACTIVATION_COOKIE,
     PERSON_COOKIE,
+    RECOVERY_COOKIE,
     Code,
     CsamEndpoints,
     Password,
@@ -32,6 +35,7 @@ from identity_server.web.csam.common import (
     see_other,
 )
 from identity_server.web.csam.login import step_up_page
+from identity_server.web.csam.texts import CATALOG
 from identity_server.web.endpoints import HTML, Endpoints
 
 routes = CsamEndpoints("csam")
@@ -51,11 +55,60 @@ class StrengthQuestion(Struct, kw_only=True):
 
 
 class StrengthAnswer(TypedDict):
-    """zxcvbn's score (0 to 4) and the minimum a new password needs."""
+    """zxcvbn's score (0 to 4), the minimum a new password needs, and zxcvbn's warning and
+    suggestions in the page's language (the same scoring as the final check: the same
+    knowledge of the person, from the activation, recovery or login session)."""
 
     score: int
     minimum: int
     acceptable: bool
+    warning: str
+    suggestions: list[str]
+
+
+@dataclass(frozen=True)
+class ShownStrength:
+    """A strength as the page shows it: zxcvbn's feedback translated."""
+
+    score: int
+    acceptable: bool
+    warning: str
+    suggestions: tuple[str, ...]
+
+
+def shown(request: web.Request, found: passwords.Strength) -> ShownStrength:
+    texts = CATALOG[i18n.language_of(request)]
+
+    def text(feedback: str) -> str:
+        return texts.get(passwords.feedback_key(feedback)) or texts["c.pw.generic"]
+
+    return ShownStrength(
+        found.score,
+        found.acceptable,
+        text(found.warning) if found.warning else "",
+        tuple(dict.fromkeys(text(s) for s in found.suggestions)),
+    )
+
+
+async def strength_inputs(request: web.Request, username: str) -> tuple[str, ...]:
+    """What zxcvbn knows of whoever types the password: the person of the activation session,
+    else of the recovery session, else of the logged-in person; the username typed."""
+    csam = csam_of(request)
+    for cookie, kind in ((ACTIVATION_COOKIE, "activation"), (RECOVERY_COOKIE, "recovery")):
+        token = request.cookies.get(cookie)
+        if token:
+            try:
+                session = await csam.sessions.get(token, kind)
+            except SleutelError:
+                continue
+            if kind == "activation":
+                return await csam.activation.user_inputs(session.subject, username)
+            return await csam.recovery.user_inputs(session.subject)
+    try:
+        _, account = await person_session(request)
+    except SleutelError:
+        return passwords.user_inputs(username=username)
+    return await csam.recovery.user_inputs(account.account_id)
 
 
 class ActivationCode(Struct):
@@ -109,7 +162,10 @@ async def submit_credentials(request: web.Request, form: NewCredentials) -> web.
             registration_id, username, password, form.password2
         )
     except SleutelError as exc:
-        strength = await csam.ctx.passwords.strength(password, [username]) if password else None
+        strength = None
+        if password:
+            inputs = await csam.activation.user_inputs(registration_id, username)
+            strength = shown(request, await csam.ctx.passwords.strength(password, inputs))
         return page(
             "activate_credentials.html", request, error=exc, username=username, strength=strength
         )
@@ -127,14 +183,18 @@ async def submit_credentials(request: web.Request, form: NewCredentials) -> web.
 async def password_strength(request: web.Request, body: StrengthQuestion) -> web.StreamResponse:
     """The zxcvbn score while typing (the page's script asks)."""
     require_same_origin(request)
-    if not body.password:  # zxcvbn fails on an empty password; it scores 0 anyway
-        return json_response(StrengthAnswer(score=0, minimum=passwords.MIN_SCORE, acceptable=False))
-    found = await csam_of(request).ctx.passwords.strength(
-        body.password,
-        [body.username],
-    )
+    found = shown(request, passwords.Strength(0, "", ()))
+    if body.password:  # zxcvbn fails on an empty password; it scores 0 anyway
+        inputs = await strength_inputs(request, body.username)
+        found = shown(request, await csam_of(request).ctx.passwords.strength(body.password, inputs))
     return json_response(
-        StrengthAnswer(score=found.score, minimum=passwords.MIN_SCORE, acceptable=found.acceptable)
+        StrengthAnswer(
+            score=found.score,
+            minimum=passwords.MIN_SCORE,
+            acceptable=found.acceptable,
+            warning=found.warning,
+            suggestions=list(found.suggestions),
+        )
     )
 
 
@@ -157,14 +217,23 @@ _STRENGTH_JS = """
     clearTimeout(timer);
     timer = setTimeout(async () => {
       const user = document.querySelector('input[name="username"]');
-      const r = await fetch('/csam/password-strength', {method: 'POST',
-        headers: {'Content-Type': 'application/json'},
+      const lang = document.documentElement.lang || 'nl';
+      const r = await fetch('/csam/password-strength?lang=' + encodeURIComponent(lang), {
+        method: 'POST', headers: {'Content-Type': 'application/json'},
         body: JSON.stringify({password: field.value, username: user ? user.value : ''})});
       if (!r.ok) return;
       const s = await r.json();
       out.value = s.score + ' / 4';
       out.dataset.score = s.score;
       out.dataset.acceptable = s.acceptable;
+      const hints = document.getElementById('strength-feedback');
+      if (hints) {
+        hints.replaceChildren(...[s.warning, ...s.suggestions].filter(Boolean).map((text) => {
+          const item = document.createElement('li');
+          item.textContent = text;
+          return item;
+        }));
+      }
     }, 250);
   });
 })();
@@ -192,6 +261,11 @@ async def submit_activation_code(request: web.Request, form: ActivationCode) -> 
         if exc.code.startswith("wrong_") or exc.code == "missing_field":
             return page("activate_code.html", request, error=exc, token=token)
         raise
+    if registration.account_id:
+        # Username and password were chosen before an interruption, but no key yet: the link
+        # and code lead on to the key choice (issue 16 §2), as the first time did.
+        token = await csam.sessions.open("person", registration.account_id, LEVEL_PASSWORD)
+        return redirect_with_cookie("/csam/keys/new", PERSON_COOKIE, token)
     session = await csam.sessions.open("activation", registration.registration_id)
     return redirect_with_cookie("/csam/activate/credentials", ACTIVATION_COOKIE, session)
 

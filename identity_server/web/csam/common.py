@@ -26,6 +26,7 @@ CSAM: web.AppKey[Csam] = web.AppKey("csam", Csam)
 PERSON_COOKIE = "csam_session"
 STAFF_COOKIE = "csam_staff"
 ACTIVATION_COOKIE = "csam_activation"
+RECOVERY_COOKIE = "csam_recovery"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

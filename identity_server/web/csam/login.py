@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from aiohttp import web
 from msgspec import Meta, Struct
 
 from identity_server.core.errors import Forbidden, InvalidInput, SleutelError
-from identity_server.csam.levels import KEY_LEVELS, KeyKind, key_kind
+from identity_server.csam.levels import KEY_LEVELS, LEVEL_PASSWORD, KeyKind, key_kind
 from identity_server.web.csam.common import (
     PERSON_COOKIE,
     CsamEndpoints,
@@ -22,6 +23,7 @@ from identity_server.web.csam.common import (
     redirect,
     redirect_with_cookie,
     see_other,
+    set_cookie,
 )
 from identity_server.web.endpoints import HTML
 
@@ -98,6 +100,11 @@ async def submit_login(request: web.Request, form: KeyLoginForm) -> web.StreamRe
         started = await csam_of(request).start_key_login(form.username, form.password, kind)
     except SleutelError as exc:
         return _login_page(request, exc, form.kind, form.username)
+    if started.unfinished_activation:
+        # Issue 16 §2: the username and password were chosen, the activation stopped before a
+        # first key: the password leads on to the key choice, as at activation.
+        token = await csam_of(request).sessions.open("person", started.account_id, LEVEL_PASSWORD)
+        return redirect_with_cookie("/csam/keys/new", PERSON_COOKIE, token)
     if not started.needs_code:
         return await _logged_in(request, started.login_id, "")
     see_other(f"/csam/login/{started.login_id}")
@@ -143,11 +150,17 @@ class RemovalConfirmation(Struct):
     confirm: bool = False
 
 
+# The key pages a step-up returns to (a GET page each; only our own paths: no open redirect).
+RETURN_COOKIE = "csam_return"
+_RETURNABLE = re.compile(r"/csam/keys/[A-Za-z0-9_-]{1,64}|/csam/my-keys/[A-Za-z0-9_-]{1,64}/remove")
+
+
 def step_up_page(request: web.Request, error: SleutelError) -> web.Response:
     """A key change refused to a weaker session (`session_too_weak`, 403): the page says which
-    key to log in with, and links to that login."""
+    key to log in with, and links to that login. The login lands on My digital keys, which then
+    sends the person back to this page (kept in a cookie: the login pages need not carry it)."""
     key = str(error.details.get("key", ""))
-    return page(
+    response = page(
         "keys_step_up.html",
         request,
         error=error,
@@ -155,6 +168,9 @@ def step_up_page(request: web.Request, error: SleutelError) -> web.Response:
         key=key,
         login_url=f"/csam/login?key={key}" if key in set(KeyKind) else "/csam/login",
     )
+    if _RETURNABLE.fullmatch(request.path):
+        set_cookie(response, RETURN_COOKIE, request.path)
+    return response
 
 
 async def _my_keys(
@@ -179,8 +195,16 @@ async def _my_keys(
     )
 
 
-@routes.get("/csam/my-keys", "My digital keys", query=MyKeysNotice)
+@routes.get("/csam/my-keys", "My digital keys", query=MyKeysNotice, answers={200: HTML, 303: None})
 async def my_keys(request: web.Request, query: MyKeysNotice) -> web.StreamResponse:
+    back = request.cookies.get(RETURN_COOKIE, "")
+    if _RETURNABLE.fullmatch(back):
+        session, account = await person_session(request)
+        needed, _ = await csam_of(request).keys.required_level(account.account_id)
+        if session.level >= needed:  # stepped up: back to the page that asked for it
+            response = redirect(back)
+            drop_cookie(response, RETURN_COOKIE)
+            return response
     return await _my_keys(request, notice=query.done)
 
 
