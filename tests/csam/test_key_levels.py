@@ -295,3 +295,37 @@ async def test_the_key_choice_keeps_what_was_typed_and_marks_the_field(
     assert "Ihr aktuelles Passwort ist nicht richtig." in page
     assert 'id="current" name="current" type="password" autocomplete="current-password"' in page
     assert 'maxlength="128" required aria-invalid="true">' in page
+
+
+async def test_the_step_up_returns_to_the_page_that_asked_for_it(
+    http: Client, csam: Csam, annelies_keys: Person
+) -> None:
+    weak = await session(csam, annelies_keys.account_id, LEVEL_SMS_EMAIL_CODE)
+    path = f"/csam/my-keys/{annelies_keys.email_id}/remove"
+    refused = await http.get(path, headers=weak)
+    assert refused.status == 403
+    back = refused.cookies["csam_return"].value
+    assert back == path
+    # Still too weak: My digital keys shows the step-up, no redirect.
+    cookie = f"csam_return={back}"
+    still = await http.get(
+        "/csam/my-keys",
+        headers={"Cookie": f"{weak['Cookie']}; {cookie}"},
+        allow_redirects=False,
+    )
+    assert still.status == 200
+    # Logged in again with the app key: the login lands on My digital keys, which sends back.
+    strong = await session(csam, annelies_keys.account_id, LEVEL_APP_CODE)
+    landed = await http.get(
+        "/csam/my-keys",
+        headers={"Cookie": f"{strong['Cookie']}; {cookie}"},
+        allow_redirects=False,
+    )
+    assert landed.status == 303 and landed.headers["Location"] == path
+    # Anything else in the cookie is ignored (no open redirect).
+    elsewhere = await http.get(
+        "/csam/my-keys",
+        headers={"Cookie": f"{strong['Cookie']}; csam_return=//evil.test/x"},
+        allow_redirects=False,
+    )
+    assert elsewhere.status == 200
