@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import io
+import json
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,7 @@ from identity_server.csam.records import AppointmentStatus
 from identity_server.csam.service import Csam
 from identity_server.services import Services
 from identity_server.settings import Settings
+from identity_server.store.sqlite import SqliteStore
 from identity_server.web.app import create_app
 from identity_server.web.csam import CSAM, routes
 
@@ -499,3 +501,46 @@ async def test_an_oversized_upload_brings_the_form_back_with_the_message(
     assert 'data-error-code="upload_too_large"' in page
     assert 'aria-invalid="true"' in input_tag(page, "verso")
     assert 'value="AXB123456"' in input_tag(page, "document_number")
+
+
+async def test_refusals_on_the_video_pages_speak_the_pages_language(
+    http: Client, clock: ManualClock
+) -> None:
+    slot = local(clock.now() + timedelta(days=3))
+    for lang, text in (
+        ("nl", "Leg in 10 tot 1000 tekens uit"),
+        ("fr", "Expliquez en 10 à 1000 caractères"),
+        ("en", "Explain in 10 to 1000 characters"),
+        ("de", "Erklären Sie in 10 bis 1000 Zeichen"),
+    ):
+        page = await post(
+            http, f"/csam/video?lang={lang}", request_form(slot, motivation="kort"), 400
+        )
+        assert text in page, lang
+
+
+# -- appointments stored before recto/verso files and declined slots
+
+
+async def test_an_appointment_stored_before_the_files_still_works(
+    http: Client, csam: Csam, clock: ManualClock, store: SqliteStore
+) -> None:
+    appointment_id, _ = await accepted(http, csam, local(clock.now() + timedelta(days=3)))
+    (raw,) = store._db.execute(
+        "SELECT doc FROM csam_appointments WHERE appointment_id=?", (appointment_id,)
+    ).fetchone()
+    old = json.loads(raw)
+    del old["declined_slots"], old["document"]["pages"]
+    store._db.execute(
+        "UPDATE csam_appointments SET doc=? WHERE appointment_id=?",
+        (json.dumps(old), appointment_id),
+    )
+    detail = await (await http.get(f"/csam/interviewer/{appointment_id}")).text()
+    assert "image/png" in detail and "/document/recto" not in detail
+    response = await http.get(f"/csam/interviewer/{appointment_id}/document/recto")
+    assert response.status == 404
+    assert response.headers["Sleutel-Error"] == "unknown_document_file"
+    clock.set((await csam.video.get(appointment_id)).slot)  # type: ignore[arg-type]
+    await post(http, "/csam/interviewer/login", INTERVIEWER)
+    await post(http, f"/csam/interviewer/{appointment_id}/approve", {})
+    assert (await csam.video.get(appointment_id)).status == AppointmentStatus.APPROVED
