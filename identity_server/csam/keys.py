@@ -161,7 +161,7 @@ class Keys:
                 # Choosing the key again, even after removing it, counts as a resend.
                 sent = [k for k in same_kind if k.code_sent_at is not None]
                 last = max(sent, key=lambda k: k.code_sent_at or now, default=None)
-                key = self._counted_send(key, last, now)
+                key = self.counted_send(key, last, now)
             for other in same_kind:
                 if other.status == KeyStatus.PENDING:
                     await self._ctx.csam_store.save_key(
@@ -177,7 +177,7 @@ class Keys:
         return ChosenKey(key, uri)
 
     @staticmethod
-    def _counted_send(key: Key, previous: Key | None, now: datetime) -> Key:
+    def counted_send(key: Key, previous: Key | None, now: datetime) -> Key:
         """`key` counting one more registration code than `previous` (the key of this kind that
         last got one, if within the day), or a refusal."""
         if (
@@ -233,7 +233,7 @@ class Keys:
             raise Conflict("This key does not wait for a registration code", code="wrong_step")
         now = self._ctx.now()
         code = security_codes.new_numeric_code(self._ctx.rng)
-        fresh = replace(self._counted_send(key, key, now), code=self._registration_code(code, now))
+        fresh = replace(self.counted_send(key, key, now), code=self._registration_code(code, now))
         async with self._ctx.store.atomic():
             await self._ctx.csam_store.save_key(fresh)
             await self._send_registration_code(fresh, code, await self.account(account_id))

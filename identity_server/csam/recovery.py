@@ -13,10 +13,17 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from identity_server.core.errors import Conflict, Expired, InvalidInput, NotFound, TooManyAttempts
+from identity_server.core.errors import (
+    Conflict,
+    Expired,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    TooManyAttempts,
+)
 from identity_server.csam import code_messages, key_notices, passwords, security_codes
 from identity_server.csam.context import CsamContext
-from identity_server.csam.keys import is_usable
+from identity_server.csam.keys import Keys, is_usable
 from identity_server.csam.levels import KeyKind
 from identity_server.csam.records import (
     Account,
@@ -78,6 +85,14 @@ class Recoveries:
         account = await self._account_of(name)
         key = await self._key_of(account, kind)
         now = self._ctx.now()
+        if key is not None:
+            try:
+                # The key's own count of codes: 30 s apart, at most 5 a day, whatever asked.
+                key = Keys.counted_send(key, key, now)
+            except (TooManyAttempts, RateLimited):
+                # Nothing is sent, and the answer stays the same: a different one would tell
+                # that the account exists. The code sent last is still valid.
+                key = None
         code = security_codes.new_numeric_code(self._ctx.rng)
         recovery = KeyLogin(
             login_id=self._ctx.new_id(),
@@ -100,6 +115,7 @@ class Recoveries:
         async with self._ctx.store.atomic():
             await self._ctx.csam_store.save_login(recovery)
             if account is not None and key is not None:
+                await self._ctx.csam_store.save_key(key)
                 texts = await code_messages.for_account(
                     self._ctx.store, code_messages.RECOVERY, account.national_number
                 )

@@ -217,10 +217,11 @@ def test_unknown_username_counts_are_bounded_and_expire() -> None:
 
 
 async def test_forgotten_password_through_the_email_key(
-    http: Client, csam: Csam, officer: Staff
+    http: Client, csam: Csam, officer: Staff, clock: ManualClock
 ) -> None:
     account_id = await activate(csam, officer)
     await add_key(csam, account_id, KeyKind.EMAIL)
+    clock.advance(31)  # a key gets a new code 30 s after its registration code
     login = await (await http.get("/csam/login")).text()
     assert 'href="/csam/forgot"' in login and "Gebruikersnaam en/of wachtwoord vergeten?" in login
 
@@ -270,10 +271,11 @@ async def test_forgotten_password_through_the_email_key(
 
 
 async def test_forgotten_username_by_sms_carries_no_link(
-    http: Client, csam: Csam, officer: Staff
+    http: Client, csam: Csam, officer: Staff, clock: ManualClock
 ) -> None:
     account_id = await activate(csam, officer)
     key_id = await add_key(csam, account_id, KeyKind.SMS, mobile="0470 12 34 56")
+    clock.advance(31)  # a key gets a new code 30 s after its registration code
     key = await csam.keys.key(account_id, key_id)
     started = await post(http, "/csam/forgot", {"identifier": "annelies.d", "kind": "sms"}, 303)
     sms = await last_message(csam, key.target, "sms")
@@ -284,10 +286,11 @@ async def test_forgotten_username_by_sms_carries_no_link(
 
 
 async def test_unknown_identifiers_get_the_same_answer_and_nothing_is_sent(
-    http: Client, csam: Csam, officer: Staff
+    http: Client, csam: Csam, officer: Staff, clock: ManualClock
 ) -> None:
     account_id = await activate(csam, officer)
     await add_key(csam, account_id, KeyKind.EMAIL)
+    clock.advance(31)  # a key gets a new code 30 s after its registration code
     sent_before = len(await csam.ctx.store.list_messages(limit=1000))
     pages = []
     for identifier, kind in (
@@ -322,3 +325,31 @@ async def test_changing_the_password_knows_the_person_too(csam: Csam, officer: S
     with pytest.raises(InvalidInput) as refused:
         await csam.keys.change_password(account_id, PASSWORD, weak, weak)
     assert refused.value.code == "password_too_weak"
+
+
+async def test_recovery_codes_cannot_flood_a_mailbox(
+    http: Client, csam: Csam, officer: Staff, clock: ManualClock
+) -> None:
+    """A key gets a code 30 s after the last at the soonest, and at most 5 a day (registration
+    codes included); asking more answers the same page and sends nothing."""
+    account_id = await activate(csam, officer)
+    await add_key(csam, account_id, KeyKind.EMAIL)  # its registration code: 1 of the day
+
+    async def ask() -> int:
+        started = await post(
+            http, "/csam/forgot", {"identifier": "annelies.d", "kind": "email"}, 303
+        )
+        assert started.headers["Location"].startswith("/csam/forgot/code/")
+        mails = await csam.ctx.store.list_messages(limit=1000)
+        return sum(1 for m in mails if m.recipient == ANNELIES_EMAIL)
+
+    clock.advance(31)
+    sent = await ask()
+    assert await ask() == sent  # within 30 s: nothing more
+    for _ in range(3):
+        clock.advance(31)
+        sent = await ask()
+    clock.advance(31)
+    assert await ask() == sent  # the 6th code of the day is not sent
+    clock.advance(timedelta(days=1).total_seconds())
+    assert await ask() == sent + 1
