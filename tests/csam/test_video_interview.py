@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -13,7 +13,13 @@ from identity_server.core.errors import Conflict, InvalidInput, TooManyAttempts
 from identity_server.csam.levels import KeyKind
 from identity_server.csam.records import AppointmentStatus, Staff
 from identity_server.csam.service import Csam
-from identity_server.csam.video_interview import MAX_UPLOAD_BYTES, Upload
+from identity_server.csam.video_interview import (
+    MAX_UPLOAD_BYTES,
+    Upload,
+    from_local,
+    reminder_when,
+    slot_text,
+)
 
 from .conftest import PASSWORD, last_message, link_token
 
@@ -186,3 +192,31 @@ async def test_other_slot_cancel_new_document_and_refusal(
     assert (await csam.video.cancel(token, second_code)).status == AppointmentStatus.CANCELLED
     with pytest.raises(Conflict):
         await csam.video.propose(interviewer, second_id, clock.now() + timedelta(days=2))
+
+
+@pytest.mark.parametrize(
+    ("now", "slot", "language", "when"),
+    [
+        # Across the spring change: 11:00 CET today, 11:00 CEST tomorrow (23 hours).
+        (datetime(2026, 3, 28, 10, 0), datetime(2026, 3, 29, 9, 0), "nl", "morgen"),
+        # The autumn change's night: 02:30 CEST, the slot 04:30 CET the same day.
+        (datetime(2026, 10, 25, 0, 30), datetime(2026, 10, 25, 3, 30), "nl", "binnen 3 uur"),
+        (datetime(2026, 6, 1, 8, 0), datetime(2026, 6, 1, 9, 0), "en", "in 1 hour"),
+        (datetime(2026, 6, 1, 8, 0), datetime(2026, 6, 1, 8, 45), "nl", "binnen 45 minuten"),
+        (datetime(2026, 6, 1, 8, 0), datetime(2026, 6, 1, 12, 0), "fr", "dans 4 h"),
+        (datetime(2026, 6, 1, 8, 0), datetime(2026, 6, 2, 7, 0), "fr", "demain"),
+    ],
+)
+def test_reminder_wording(now: datetime, slot: datetime, language: str, when: str) -> None:
+    assert reminder_when(slot.replace(tzinfo=UTC), now.replace(tzinfo=UTC), language) == when
+
+
+def test_belgian_local_time_both_ways() -> None:
+    assert slot_text(datetime(2026, 1, 8, 13, 0, tzinfo=UTC)) == "08/01/2026 14:00 (Belgische tijd)"
+    assert (
+        slot_text(datetime(2026, 6, 3, 12, 0, tzinfo=UTC), "fr") == "03/06/2026 14:00 (heure belge)"
+    )
+    assert from_local(datetime(2026, 6, 3, 14, 0)) == datetime(2026, 6, 3, 12, 0, tzinfo=UTC)
+    assert from_local(datetime(2026, 3, 29, 2, 30)) is None  # skipped for summer time
+    # The autumn hour that happens twice: the first one (still summer time).
+    assert from_local(datetime(2026, 10, 25, 2, 30)) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)

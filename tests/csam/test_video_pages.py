@@ -484,7 +484,7 @@ async def test_an_oversized_upload_brings_the_form_back_with_the_message(
     http: Client, csam: Csam, clock: ManualClock
 ) -> None:
     appointment_id, code, token = await proposed(http, csam, local(clock.now() + timedelta(days=3)))
-    big = b"%PDF-" + b"0" * (11 * 1024 * 1024)
+    big = b"%PDF-" + b"0" * (20 * 1024 * 1024)  # the 20 MB
     response = await http.post(
         f"/csam/video/appointment/{token}", data=accept_form(code, recto=big)
     )
