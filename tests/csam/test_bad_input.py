@@ -89,8 +89,8 @@ async def test_broken_multipart_is_invalid_multipart(client: Client) -> None:
 
 
 async def test_multipart_bodies_are_bounded_as_a_whole(client: Client) -> None:
-    # Each part under the upload form's limit, together over it.
-    half = MAX_UPLOAD_BYTES * 6 // 10
+    # Each part under the upload form's limit, together over it (recto and verso: 2 x 5 MB).
+    half = MAX_UPLOAD_BYTES * 11 // 10
     halves = b"".join(
         b'--xx\r\nContent-Disposition: form-data; name="%s"\r\n\r\n%s\r\n' % (name, b"a" * half)
         for name in (b"action", b"note")

@@ -495,9 +495,9 @@ async def test_an_oversized_upload_brings_the_form_back_with_the_message(
     assert 'name="document"' in page and 'name="verso"' in page  # the form, not a bare error
     assert (await csam.video.get(appointment_id)).status == AppointmentStatus.PROPOSED
 
-    # Over 5 MB but within the body bound: the domain refuses it, the form is kept.
+    # One file over 5 MB within the body's bound: refused too, the form kept, the file marked.
     five = b"%PDF-" + b"0" * (5 * 1024 * 1024)
-    page = await post(http, f"/csam/video/appointment/{token}", accept_form(code, verso=five), 400)
+    page = await post(http, f"/csam/video/appointment/{token}", accept_form(code, verso=five), 413)
     assert 'data-error-code="upload_too_large"' in page
     assert 'aria-invalid="true"' in input_tag(page, "verso")
     assert 'value="AXB123456"' in input_tag(page, "document_number")

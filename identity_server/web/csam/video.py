@@ -299,9 +299,17 @@ async def answer(request: web.Request) -> web.StreamResponse:
         form = from_pairs(fields, AppointmentAnswer, files)
     except web.HTTPRequestEntityTooLarge:
         too_large = RequestTooLarge("The file is larger than 5 MB", code="upload_too_large")
-        return await _appointment_page(request, await video.open_link(token), too_large)
-    except InvalidInput as exc:
-        return await _appointment_page(request, await video.open_link(token), exc)
+        return await _refused_form(request, too_large)
+    except SleutelError as exc:
+        return await _refused_form(request, exc)
+    for name in ("document", "verso"):
+        file = getattr(form, name)
+        if file is not None and len(file.data) > MAX_UPLOAD_BYTES:
+            # Refused before the security code is tried: no wrong try is counted for it.
+            too_large = RequestTooLarge(
+                "The file is larger than 5 MB", code="upload_too_large", field=name
+            )
+            return await _refused_form(request, too_large, form)
     code = form.security_code
     try:
         if form.action == "accept":
@@ -329,6 +337,18 @@ async def answer(request: web.Request) -> web.StreamResponse:
             raise
         return await _appointment_page(request, await video.open_link(token), exc, form)
     return page("video_answered.html", request, appointment=appointment)
+
+
+async def _refused_form(
+    request: web.Request, error: SleutelError, form: AppointmentAnswer | None = None
+) -> web.Response:
+    """A body refused before the domain saw it: the form again with the message (and what was
+    typed, where it was read), where the link is valid; the refusal itself where it is not."""
+    try:
+        appointment = await csam_of(request).video.open_link(request.match_info["token"])
+    except SleutelError:
+        raise error from None
+    return await _appointment_page(request, appointment, error, form)
 
 
 def _document(file: FormFile | None, field: str) -> Upload:
