@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 from identity_server.core.belgian_numbers import validate_national_or_bis
+from identity_server.core.belgian_time import slot_text
 from identity_server.core.errors import Conflict, InvalidInput
 from identity_server.core.records import Person
 from identity_server.core.registers import check_email
@@ -191,9 +192,10 @@ async def issue_registration(
             ACTIVATION_SUBJECT,
             _ACTIVATION_MAIL[language].format(
                 name=person.full_name,
-                link=ctx.url(f"/csam/activate/{token}"),
+                # The link opens the pages in the person's language, the date in Belgian time.
+                link=ctx.url(f"/csam/activate/{token}?lang={language}"),
                 where=_WHERE[channel][language],
-                until=registration.link_expires_at.strftime("%d/%m/%Y %H:%M UTC"),
+                until=slot_text(registration.link_expires_at, language),
             ),
         )
     return IssuedRegistration(registration, code)

@@ -11,9 +11,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from identity_server.core.belgian_numbers import validate_national_or_bis
+from identity_server.core.belgian_time import BRUSSELS, slot_text
 from identity_server.core.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
 from identity_server.core.records import Address, Person
 from identity_server.core.registers import check_email
@@ -45,14 +45,6 @@ DOCUMENT_KINDS = ("passport", "eu_id_card")
 VERSO_REQUIRED = ("eu_id_card",)
 SIDES = ("recto", "verso")
 # The interviews are held in Belgium: every time the person or the interviewer reads or types is
-# Belgian local time (CET/CEST); the store keeps UTC.
-BRUSSELS = ZoneInfo("Europe/Brussels")
-_BELGIAN_TIME = {
-    "nl": "Belgische tijd",
-    "fr": "heure belge",
-    "en": "Belgian time",
-    "de": "belgische Zeit",
-}
 _MAGIC = {
     "image/png": b"\x89PNG\r\n\x1a\n",
     "image/jpeg": b"\xff\xd8\xff",
@@ -212,28 +204,6 @@ def check_upload(upload: Upload) -> str:
         if upload.data.startswith(magic):
             return media_type
     raise InvalidInput("Upload a PNG, JPEG or PDF file", code="upload_wrong_type")
-
-
-def slot_text(slot: datetime, language: str = "nl") -> str:
-    """A slot as people in Belgium read it: local time, summer time included."""
-    local = slot.astimezone(BRUSSELS)
-    return f"{local:%d/%m/%Y %H:%M} ({_BELGIAN_TIME.get(language, _BELGIAN_TIME['nl'])})"
-
-
-def local_slot(slot: datetime) -> datetime:
-    """The slot on a Brussels clock (for `datetime-local` form values)."""
-    return slot.astimezone(BRUSSELS)
-
-
-def from_local(naive: datetime) -> datetime | None:
-    """A Brussels wall-clock time in UTC; None for a time that does not exist there (the hour
-    skipped when summer time starts). An ambiguous one (the hour repeated in autumn) is the
-    first."""
-    local = naive.replace(tzinfo=BRUSSELS, fold=0)
-    utc = local.astimezone(ZoneInfo("UTC"))
-    if utc.astimezone(BRUSSELS).replace(tzinfo=None) != naive.replace(tzinfo=None):
-        return None
-    return utc
 
 
 _TOMORROW = {"nl": "morgen", "fr": "demain", "en": "tomorrow"}

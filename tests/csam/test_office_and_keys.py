@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import date, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -27,6 +29,7 @@ from identity_server.csam.service import Csam
 from .conftest import (
     ANNELIES_EMAIL,
     ANNELIES_NN,
+    DOC_EXPIRY,
     PASSWORD,
     activate,
     add_key,
@@ -395,3 +398,24 @@ async def test_codes_are_sent_in_the_persons_language(
     sms = await last_message(csam, "+32470987654", "sms")
     assert sms.body.startswith("CSAM : votre code de sécurité est ")
     assert "http" not in sms.body
+
+
+async def test_the_activation_mail_links_in_the_persons_language_and_says_belgian_time(
+    csam: Csam, officer: Staff, clock: ManualClock
+) -> None:
+    """Hugues reads French: the link opens the French pages; 14 days in Belgian local time."""
+    await csam.desk.register(
+        officer,
+        national_number="75.03.14-001.11",
+        document_kind="eid",
+        document_number="591-1524493-46",
+        document_expires_on=DOC_EXPIRY,
+        email="hugues@example.be",
+        fee_paid=True,
+        confirm_email_reuse=False,
+    )
+    mail = await last_message(csam, "hugues@example.be")
+    assert re.search(r"/csam/activate/[A-Za-z0-9_-]+\?lang=fr", mail.body)
+    until = (clock.now() + timedelta(days=14)).astimezone(ZoneInfo("Europe/Brussels"))
+    assert f"{until:%d/%m/%Y %H:%M} (heure belge)" in mail.body
+    assert "UTC" not in mail.body

@@ -8,6 +8,7 @@ import pytest
 
 from authenticator.codes import current_code
 from authenticator.uri import parse_uri
+from identity_server.core.belgian_time import from_local, slot_text
 from identity_server.core.clock import ManualClock
 from identity_server.core.errors import Conflict, InvalidInput, TooManyAttempts
 from identity_server.csam.levels import KeyKind
@@ -16,9 +17,7 @@ from identity_server.csam.service import Csam
 from identity_server.csam.video_interview import (
     MAX_UPLOAD_BYTES,
     Upload,
-    from_local,
     reminder_when,
-    slot_text,
 )
 
 from .conftest import PASSWORD, last_message, link_token

@@ -13,6 +13,7 @@ import msgspec
 from aiohttp import web
 from msgspec import Meta, Struct
 
+from identity_server.core.belgian_time import from_local, local_slot, slot_text
 from identity_server.core.errors import Forbidden, InvalidInput, SleutelError
 from identity_server.core.phone import country_choices
 from identity_server.csam.records import Appointment, AppointmentStatus, Staff, StaffRole
@@ -24,10 +25,7 @@ from identity_server.csam.video_interview import (
     SIDES,
     VERSO_REQUIRED,
     Upload,
-    from_local,
-    local_slot,
     room_state,
-    slot_text,
 )
 from identity_server.web import i18n
 from identity_server.web.body import Upload as FormFile
