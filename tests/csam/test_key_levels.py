@@ -329,3 +329,18 @@ async def test_the_step_up_returns_to_the_page_that_asked_for_it(
         allow_redirects=False,
     )
     assert elsewhere.status == 200
+
+
+async def test_a_resend_too_soon_shows_the_code_form_again_with_the_wait(
+    http: Client, csam: Csam, annelies_keys: Person
+) -> None:
+    headers = await session(csam, annelies_keys.account_id, LEVEL_APP_CODE)
+    path = f"/csam/keys/{annelies_keys.pending_sms_id}/resend"
+    assert (await http.post(path, headers=headers, allow_redirects=False)).status == 303
+    again = await http.post(path, headers=headers, allow_redirects=False)
+    assert again.status == 429
+    assert again.headers["Sleutel-Error"] == "registration_code_resend_too_soon"
+    page = await again.text()
+    # the code form is still there, where the person types the code already received
+    assert f'action="/csam/keys/{annelies_keys.pending_sms_id}"' in page
+    assert 'name="code"' in page

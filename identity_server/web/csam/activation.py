@@ -13,7 +13,7 @@ from markupsafe import Markup
 from msgspec import Meta, Struct
 
 from identity_server.core import offload
-from identity_server.core.errors import Forbidden, SleutelError
+from identity_server.core.errors import Forbidden, RateLimited, SleutelError, TooManyAttempts
 from identity_server.csam import passwords
 from identity_server.csam.levels import KEY_LEVELS, LEVEL_PASSWORD, KeyKind, key_kind
 from identity_server.csam.records import Account, Key, KeyStatus
@@ -397,10 +397,15 @@ async def submit_confirm(request: web.Request, form: KeyConfirmationCode) -> web
 )
 async def resend(request: web.Request) -> web.StreamResponse:
     session, account = await person_session(request)
+    csam = csam_of(request)
+    key_id = request.match_info["key_id"]
     try:
-        key = await csam_of(request).keys.resend(
-            account.account_id, request.match_info["key_id"], session_level=session.level
-        )
+        key = await csam.keys.resend(account.account_id, key_id, session_level=session.level)
     except Forbidden as exc:
         return step_up_page(request, exc)
+    except (RateLimited, TooManyAttempts) as exc:
+        # Too soon, or the day's last code: the code form again, with the message.
+        return await _confirm_page(
+            request, account, await csam.keys.key(account.account_id, key_id), exc
+        )
     see_other(f"/csam/keys/{key.key_id}")
