@@ -8,6 +8,7 @@ import base64
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import Enum
 
 from authenticator.codes import verify_totp
 from authenticator.uri import OtpAccount, to_uri
@@ -31,6 +32,18 @@ TOTP_ISSUER = "CSAM"
 TOTP_SECRET_BYTES = 20
 TOTP_CONFIRM_TRIES = 5
 TOTP_ENROLMENT_TTL = timedelta(minutes=10)
+
+
+class Trusted(Enum):
+    """A caller without a browser session: the desk or a set-up script, never a web request."""
+
+    CALLER = "trusted_caller"
+
+
+# Passed as `session_level` by the desk and set-up scripts (and tests' set-up): the level check
+# is skipped. The argument has no default so that a web handler cannot forget the session's
+# level and silently skip the check; a web handler always passes `session.level`.
+TRUSTED_CALLER = Trusted.CALLER
 
 
 def add_years(when: datetime, years: int) -> datetime:
@@ -86,11 +99,11 @@ class Keys:
         strongest = max(usable, key=lambda k: KEY_LEVELS[k.kind])
         return KEY_LEVELS[strongest.kind], strongest.kind
 
-    async def require_level(self, account_id: str, session_level: int | None) -> None:
+    async def require_level(self, account_id: str, session_level: int | Trusted) -> None:
         """Refuse a key change from a session weaker than the account's strongest key: whoever
         learnt a password alone must not enrol their own app or remove the owner's keys.
-        `None` is a caller without a browser session (the desk, the tests' set-up)."""
-        if session_level is None:
+        `TRUSTED_CALLER` is a caller without a browser session (the desk, a set-up script)."""
+        if session_level is Trusted.CALLER:
             return
         needed, kind = await self.required_level(account_id)
         if session_level < needed:
@@ -115,7 +128,7 @@ class Keys:
         *,
         mobile: str = "",
         accept_password_only: bool = False,
-        session_level: int | None = None,
+        session_level: int | Trusted,
     ) -> ChosenKey:
         account = await self.account(account_id)
         await self.require_level(account_id, session_level)
@@ -223,9 +236,7 @@ class Keys:
         else:
             await self._ctx.outbox.send_sms(key.target, texts.sms.format(code=code))
 
-    async def resend(
-        self, account_id: str, key_id: str, *, session_level: int | None = None
-    ) -> Key:
+    async def resend(self, account_id: str, key_id: str, *, session_level: int | Trusted) -> Key:
         """A new registration code (the old one stops working) for a pending e-mail/SMS key."""
         key = await self.key(account_id, key_id)
         await self.require_level(account_id, session_level)
@@ -257,7 +268,7 @@ class Keys:
         return OtpAccount(kind="totp", secret=self.totp_secret(key), account_name="csam")
 
     async def confirm(
-        self, account_id: str, key_id: str, code: str, *, session_level: int | None = None
+        self, account_id: str, key_id: str, code: str, *, session_level: int | Trusted
     ) -> Key:
         """The registration code (e-mail, SMS) or the first app code (TOTP) activates the key."""
         now = self._ctx.now()
@@ -324,9 +335,7 @@ class Keys:
             await key_notices.send(self._ctx, account, key_notices.KEY_ADDED, key.kind)
         return active
 
-    async def removable(
-        self, account_id: str, key_id: str, *, session_level: int | None = None
-    ) -> Key:
+    async def removable(self, account_id: str, key_id: str, *, session_level: int | Trusted) -> Key:
         """The key a removal is about, once the session may remove it (the confirmation page)."""
         key = await self.key(account_id, key_id)
         await self.require_level(account_id, session_level)
@@ -334,9 +343,7 @@ class Keys:
             raise Conflict("This key is no longer active", code="key_not_active")
         return key
 
-    async def remove(
-        self, account_id: str, key_id: str, *, session_level: int | None = None
-    ) -> Key:
+    async def remove(self, account_id: str, key_id: str, *, session_level: int | Trusted) -> Key:
         async with self._ctx.store.atomic():
             key = await self.removable(account_id, key_id, session_level=session_level)
             removed = replace(
@@ -349,7 +356,7 @@ class Keys:
                 )
         return removed
 
-    async def deactivate_all(self, account_id: str, *, session_level: int | None = None) -> int:
+    async def deactivate_all(self, account_id: str, *, session_level: int | Trusted) -> int:
         """Every key off and the account deactivated: a new registration is needed afterwards."""
         now = self._ctx.now()
         count = 0
@@ -380,7 +387,7 @@ class Keys:
         new: str,
         confirmation: str,
         *,
-        session_level: int | None = None,
+        session_level: int | Trusted,
     ) -> Account:
         """Reset the password: the current one is checked (and counts for the lockout)."""
         username = (await self.account(account_id)).username

@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 
 from identity_server.core.clock import ManualClock
 from identity_server.core.records import Message
+from identity_server.csam.keys import TRUSTED_CALLER
 from identity_server.csam.levels import KeyKind
 from identity_server.csam.records import Staff, StaffRole
 from identity_server.csam.service import Csam
@@ -103,10 +104,10 @@ async def activate(
 
 async def add_key(csam: Csam, account_id: str, kind: KeyKind, **kwargs: str | bool) -> str:
     """Choose and confirm a key (e-mail/SMS through the outbox); returns the key id."""
-    chosen = await csam.keys.choose(account_id, kind, **kwargs)  # type: ignore[arg-type]
+    chosen = await csam.keys.choose(account_id, kind, **kwargs, session_level=TRUSTED_CALLER)  # type: ignore[arg-type]
     key = chosen.key
     if kind in (KeyKind.EMAIL, KeyKind.SMS):
         channel = "email" if kind == KeyKind.EMAIL else "sms"
         code = code_in(await last_message(csam, key.target, channel))
-        await csam.keys.confirm(account_id, key.key_id, code)
+        await csam.keys.confirm(account_id, key.key_id, code, session_level=TRUSTED_CALLER)
     return key.key_id

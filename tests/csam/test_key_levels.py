@@ -4,8 +4,10 @@ nothing sent) and works from a session that strong, e-mailing the person; remova
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import ast
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +18,7 @@ from authenticator.codes import current_code
 from identity_server.core.clock import ManualClock
 from identity_server.core.errors import Forbidden
 from identity_server.csam import key_notices
+from identity_server.csam.keys import TRUSTED_CALLER
 from identity_server.csam.levels import (
     LEVEL_APP_CODE,
     LEVEL_PASSWORD,
@@ -26,6 +29,7 @@ from identity_server.csam.records import AccountStatus, KeyStatus, Staff
 from identity_server.csam.service import Csam
 from identity_server.services import Services
 from identity_server.settings import Settings
+from identity_server.web import csam as web_csam_package
 from identity_server.web.app import create_app
 from identity_server.web.csam import CSAM, routes
 from identity_server.web.csam.common import PERSON_COOKIE
@@ -66,11 +70,16 @@ async def annelies_keys(csam: Csam, officer: Staff, clock: ManualClock) -> Perso
     totp = await csam.keys.key(account_id, totp_id)
     clock.advance(31)
     await csam.keys.confirm(
-        account_id, totp_id, current_code(csam.keys.totp_account(totp), clock.now())
+        account_id,
+        totp_id,
+        current_code(csam.keys.totp_account(totp), clock.now()),
+        session_level=TRUSTED_CALLER,
     )
     email_id = await add_key(csam, account_id, KeyKind.EMAIL)
-    pending_totp = await csam.keys.choose(account_id, KeyKind.TOTP)
-    pending_sms = await csam.keys.choose(account_id, KeyKind.SMS, mobile="0470 12 34 56")
+    pending_totp = await csam.keys.choose(account_id, KeyKind.TOTP, session_level=TRUSTED_CALLER)
+    pending_sms = await csam.keys.choose(
+        account_id, KeyKind.SMS, mobile="0470 12 34 56", session_level=TRUSTED_CALLER
+    )
     clock.advance(31)  # past the resend wait
     return Person(account_id, totp_id, email_id, pending_totp.key.key_id, pending_sms.key.key_id)
 
@@ -160,6 +169,70 @@ async def test_the_domain_refuses_a_weaker_session_too(csam: Csam, annelies_keys
         assert refused.value.details == {"needed": LEVEL_APP_CODE, "key": "totp"}
 
 
+KEY_CHANGES = (
+    "choose",
+    "confirm",
+    "resend",
+    "removable",
+    "remove",
+    "deactivate_all",
+    "change_password",
+)
+
+
+async def test_a_key_change_without_the_session_level_is_refused_by_python(
+    csam: Csam, annelies_keys: Person
+) -> None:
+    """`session_level` has no default: a caller that forgets it is a TypeError, not a skipped
+    check; only an explicit TRUSTED_CALLER (the desk, a set-up script) skips it."""
+    person = annelies_keys
+    before = await state(csam, person.account_id)
+    calls: list[Callable[[], Awaitable[object]]] = [
+        lambda: csam.keys.choose(person.account_id, KeyKind.EMAIL),  # type: ignore[call-arg]
+        lambda: csam.keys.confirm(person.account_id, person.pending_totp_id, "123456"),  # type: ignore[call-arg]
+        lambda: csam.keys.resend(person.account_id, person.pending_sms_id),  # type: ignore[call-arg]
+        lambda: csam.keys.removable(person.account_id, person.email_id),  # type: ignore[call-arg]
+        lambda: csam.keys.remove(person.account_id, person.email_id),  # type: ignore[call-arg]
+        lambda: csam.keys.deactivate_all(person.account_id),  # type: ignore[call-arg]
+        lambda: csam.keys.change_password(  # type: ignore[call-arg]
+            person.account_id, PASSWORD, NEW_PASSWORD, NEW_PASSWORD
+        ),
+        lambda: csam.keys.require_level(person.account_id),  # type: ignore[call-arg]
+    ]
+    for call in calls:
+        with pytest.raises(TypeError, match="session_level"):
+            await call()
+    assert await state(csam, person.account_id) == before
+
+
+def test_every_web_key_change_passes_the_sessions_level() -> None:
+    """Each call of a key-changing use case in the web handlers hands over `session.level`
+    (never TRUSTED_CALLER, never a literal): the pages' behaviour is in the tests above."""
+    web_csam = Path(web_csam_package.__file__).parent
+    seen: set[str] = set()
+    for source in sorted(web_csam.glob("*.py")):
+        tree = ast.parse(source.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            name = node.func.attr
+            owner = node.func.value
+            on_keys = (isinstance(owner, ast.Attribute) and owner.attr == "keys") or (
+                isinstance(owner, ast.Name) and owner.id == "keys"
+            )
+            if not on_keys or name not in (*KEY_CHANGES, "require_level"):
+                continue
+            where = f"{source.name}:{node.lineno} {name}"
+            if name == "require_level":
+                level = node.args[1] if len(node.args) > 1 else None
+            else:
+                level = next((k.value for k in node.keywords if k.arg == "session_level"), None)
+            assert level is not None and ast.unparse(level) == "session.level", where
+            seen.add(name)
+    # The scan found the handlers (a renamed variable would otherwise pass vacuously).
+    assert seen == {*KEY_CHANGES, "require_level"}, seen
+
+
 async def test_at_the_right_level_a_key_is_added_and_the_person_is_emailed(
     http: Client, csam: Csam, annelies_keys: Person
 ) -> None:
@@ -237,7 +310,9 @@ async def test_a_password_only_person_may_add_a_stronger_key_and_the_session_fol
     http: Client, csam: Csam, officer: Staff
 ) -> None:
     account_id = await activate(csam, officer)
-    await csam.keys.choose(account_id, KeyKind.PASSWORD, accept_password_only=True)
+    await csam.keys.choose(
+        account_id, KeyKind.PASSWORD, accept_password_only=True, session_level=TRUSTED_CALLER
+    )
     headers = await session(csam, account_id, LEVEL_PASSWORD)
     chosen = await http.post(
         "/csam/keys/new", data={"kind": "email"}, headers=headers, allow_redirects=False
@@ -262,7 +337,9 @@ async def test_notices_follow_the_persons_language(
         return replace(person, language="fr")
 
     monkeypatch.setattr(store, "get_person", french)
-    await csam.keys.remove(annelies_keys.account_id, annelies_keys.email_id)
+    await csam.keys.remove(
+        annelies_keys.account_id, annelies_keys.email_id, session_level=TRUSTED_CALLER
+    )
     mail = await last_message(csam, ANNELIES_EMAIL)
     assert mail.subject == key_notices.KEY_REMOVED["fr"].subject
     assert "Code de sécurité par e-mail" in mail.body and "helpdesk CSAM" in mail.body

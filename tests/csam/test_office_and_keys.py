@@ -21,6 +21,7 @@ from identity_server.core.errors import (
     TooManyAttempts,
 )
 from identity_server.csam import levels
+from identity_server.csam.keys import TRUSTED_CALLER
 from identity_server.csam.levels import KeyKind
 from identity_server.csam.records import KeyStatus, Staff, StaffRole
 from identity_server.csam.registration import ACTIVATION_SUBJECT
@@ -112,16 +113,21 @@ async def test_email_key_with_5_minute_registration_code_and_10_minute_login_cod
     csam: Csam, officer: Staff, clock: ManualClock
 ) -> None:
     account_id = await activate(csam, officer)
-    chosen = await csam.keys.choose(account_id, KeyKind.EMAIL)
+    chosen = await csam.keys.choose(account_id, KeyKind.EMAIL, session_level=TRUSTED_CALLER)
     registration_code = code_in(await last_message(csam, ANNELIES_EMAIL))
     clock.advance(5 * 60)
     with pytest.raises(Expired) as late:
-        await csam.keys.confirm(account_id, chosen.key.key_id, registration_code)
+        await csam.keys.confirm(
+            account_id, chosen.key.key_id, registration_code, session_level=TRUSTED_CALLER
+        )
     assert late.value.code == "registration_code_expired"
-    await csam.keys.resend(account_id, chosen.key.key_id)
+    await csam.keys.resend(account_id, chosen.key.key_id, session_level=TRUSTED_CALLER)
     clock.advance(4 * 60)
     key = await csam.keys.confirm(
-        account_id, chosen.key.key_id, code_in(await last_message(csam, ANNELIES_EMAIL))
+        account_id,
+        chosen.key.key_id,
+        code_in(await last_message(csam, ANNELIES_EMAIL)),
+        session_level=TRUSTED_CALLER,
     )
     assert key.status == KeyStatus.ACTIVE
     assert key.expires_at is not None and key.expires_at.year == clock.now().year + 10
@@ -148,7 +154,7 @@ async def test_email_key_with_5_minute_registration_code_and_10_minute_login_cod
 async def test_sms_key_needs_a_mobile_number_and_sends_no_link(csam: Csam, officer: Staff) -> None:
     account_id = await activate(csam, officer)
     with pytest.raises(InvalidInput) as missing:
-        await csam.keys.choose(account_id, KeyKind.SMS)
+        await csam.keys.choose(account_id, KeyKind.SMS, session_level=TRUSTED_CALLER)
     assert missing.value.code == "mobile_number_required"
     await add_key(csam, account_id, KeyKind.SMS, mobile="0470 12 34 56")
     started = await csam.start_key_login("annelies.d", PASSWORD, "sms")
@@ -164,13 +170,15 @@ async def test_mobile_app_key_by_qr_and_a_totp_code_cannot_be_used_twice(
     csam: Csam, officer: Staff, clock: ManualClock
 ) -> None:
     account_id = await activate(csam, officer)
-    chosen = await csam.keys.choose(account_id, KeyKind.TOTP)
+    chosen = await csam.keys.choose(account_id, KeyKind.TOTP, session_level=TRUSTED_CALLER)
     app = parse_uri(chosen.otpauth_uri)
     assert app.issuer == "CSAM" and app.account_name == "annelies.d"
     with pytest.raises(InvalidInput):
-        await csam.keys.confirm(account_id, chosen.key.key_id, "000000")
+        await csam.keys.confirm(
+            account_id, chosen.key.key_id, "000000", session_level=TRUSTED_CALLER
+        )
     first = current_code(app, clock.now())
-    await csam.keys.confirm(account_id, chosen.key.key_id, first)
+    await csam.keys.confirm(account_id, chosen.key.key_id, first, session_level=TRUSTED_CALLER)
 
     started = await csam.start_key_login("annelies.d", PASSWORD, "totp")
     assert started.needs_code and started.sent_to == ""
@@ -193,9 +201,11 @@ async def test_password_only_key_is_level_1_and_must_be_acknowledged(
 ) -> None:
     account_id = await activate(csam, officer)
     with pytest.raises(InvalidInput) as warned:
-        await csam.keys.choose(account_id, KeyKind.PASSWORD)
+        await csam.keys.choose(account_id, KeyKind.PASSWORD, session_level=TRUSTED_CALLER)
     assert warned.value.code == "password_only_not_confirmed"
-    chosen = await csam.keys.choose(account_id, KeyKind.PASSWORD, accept_password_only=True)
+    chosen = await csam.keys.choose(
+        account_id, KeyKind.PASSWORD, accept_password_only=True, session_level=TRUSTED_CALLER
+    )
     assert chosen.key.status == KeyStatus.ACTIVE
     started = await csam.start_key_login("annelies.d", PASSWORD, "password")
     assert not started.needs_code
@@ -308,19 +318,27 @@ async def test_my_keys_remove_reset_password_and_deactivate_all(csam: Csam, offi
     account_id = await activate(csam, officer)
     email_key = await add_key(csam, account_id, KeyKind.EMAIL)
     await add_key(csam, account_id, KeyKind.PASSWORD, accept_password_only=True)
-    await csam.keys.remove(account_id, email_key)
+    await csam.keys.remove(account_id, email_key, session_level=TRUSTED_CALLER)
     with pytest.raises(Conflict):
         await csam.start_key_login("annelies.d", PASSWORD, "email")
     with pytest.raises(InvalidInput) as wrong_current:
         await csam.keys.change_password(
-            account_id, "nope", "Blauwe-Olifant-77x", "Blauwe-Olifant-77x"
+            account_id,
+            "nope",
+            "Blauwe-Olifant-77x",
+            "Blauwe-Olifant-77x",
+            session_level=TRUSTED_CALLER,
         )
     assert wrong_current.value.code == "wrong_current_password"
     await csam.keys.change_password(
-        account_id, PASSWORD, "Blauwe-Olifant-77x", "Blauwe-Olifant-77x"
+        account_id,
+        PASSWORD,
+        "Blauwe-Olifant-77x",
+        "Blauwe-Olifant-77x",
+        session_level=TRUSTED_CALLER,
     )
     assert (await csam.start_key_login("annelies.d", "Blauwe-Olifant-77x", "password")).login_id
-    assert await csam.keys.deactivate_all(account_id) == 1
+    assert await csam.keys.deactivate_all(account_id, session_level=TRUSTED_CALLER) == 1
     with pytest.raises(Conflict) as off:
         await csam.start_key_login("annelies.d", "Blauwe-Olifant-77x", "password")
     assert off.value.code == "account_deactivated"
@@ -345,27 +363,34 @@ async def test_registration_codes_come_30_seconds_apart_and_5_a_day(
     """Resending cannot flood a phone or buy fresh tries: 30 s apart, 5 a day per kind of key,
     also when the key is removed and chosen again."""
     account_id = await activate(csam, officer)
-    chosen = await csam.keys.choose(account_id, KeyKind.SMS, mobile="0470 11 22 33")
+    chosen = await csam.keys.choose(
+        account_id, KeyKind.SMS, mobile="0470 11 22 33", session_level=TRUSTED_CALLER
+    )
     with pytest.raises(RateLimited) as too_soon:
-        await csam.keys.resend(account_id, chosen.key.key_id)
+        await csam.keys.resend(account_id, chosen.key.key_id, session_level=TRUSTED_CALLER)
     assert too_soon.value.code == "registration_code_resend_too_soon"
     assert too_soon.value.details["retry_after"] == 30
     for _ in range(3):
         clock.advance(30)
-        await csam.keys.resend(account_id, chosen.key.key_id)
+        await csam.keys.resend(account_id, chosen.key.key_id, session_level=TRUSTED_CALLER)
     clock.advance(30)
-    await csam.keys.remove(account_id, chosen.key.key_id)
-    again = await csam.keys.choose(account_id, KeyKind.SMS, mobile="0470 11 22 33")
+    await csam.keys.remove(account_id, chosen.key.key_id, session_level=TRUSTED_CALLER)
+    again = await csam.keys.choose(
+        account_id, KeyKind.SMS, mobile="0470 11 22 33", session_level=TRUSTED_CALLER
+    )
     clock.advance(30)
     with pytest.raises(TooManyAttempts) as spent:
-        await csam.keys.resend(account_id, again.key.key_id)
+        await csam.keys.resend(account_id, again.key.key_id, session_level=TRUSTED_CALLER)
     assert spent.value.code == "registration_code_send_limit"
     sms = await csam.ctx.store.list_messages(recipient="+32470112233", channel="sms", limit=50)
     assert len(sms) == 5
     clock.advance(24 * 3600)  # a day later the phone may receive codes again
-    await csam.keys.resend(account_id, again.key.key_id)
+    await csam.keys.resend(account_id, again.key.key_id, session_level=TRUSTED_CALLER)
     key = await csam.keys.confirm(
-        account_id, again.key.key_id, code_in(await last_message(csam, "+32470112233", "sms"))
+        account_id,
+        again.key.key_id,
+        code_in(await last_message(csam, "+32470112233", "sms")),
+        session_level=TRUSTED_CALLER,
     )
     assert key.status == KeyStatus.ACTIVE
 
@@ -389,7 +414,7 @@ async def test_codes_are_sent_in_the_persons_language(
     account = await csam.activation.set_credentials(
         registration.registration_id, "chloe.f", PASSWORD, PASSWORD
     )
-    await csam.keys.choose(account.account_id, KeyKind.EMAIL)
+    await csam.keys.choose(account.account_id, KeyKind.EMAIL, session_level=TRUSTED_CALLER)
     mail = await last_message(csam, "chloe@example.be")
     assert mail.subject == "CSAM – Mes clés numériques : code d'enregistrement"
     assert "Votre code d'enregistrement est" in mail.body

@@ -16,6 +16,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from identity_server.core.clock import ManualClock
 from identity_server.core.errors import InvalidInput
 from identity_server.csam import passwords
+from identity_server.csam.keys import TRUSTED_CALLER
 from identity_server.csam.levels import KeyKind
 from identity_server.csam.records import Staff
 from identity_server.csam.service import Csam
@@ -323,7 +324,9 @@ async def test_changing_the_password_knows_the_person_too(csam: Csam, officer: S
     weak = "anneliesdewilde1982"  # 4 of 4 for zxcvbn without the person's data
     assert passwords.strength(weak).acceptable
     with pytest.raises(InvalidInput) as refused:
-        await csam.keys.change_password(account_id, PASSWORD, weak, weak)
+        await csam.keys.change_password(
+            account_id, PASSWORD, weak, weak, session_level=TRUSTED_CALLER
+        )
     assert refused.value.code == "password_too_weak"
 
 

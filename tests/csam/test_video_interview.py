@@ -11,6 +11,7 @@ from authenticator.uri import parse_uri
 from identity_server.core.belgian_time import from_local, slot_text
 from identity_server.core.clock import ManualClock
 from identity_server.core.errors import Conflict, InvalidInput, TooManyAttempts
+from identity_server.csam.keys import TRUSTED_CALLER
 from identity_server.csam.levels import KeyKind
 from identity_server.csam.records import AppointmentStatus, Staff
 from identity_server.csam.service import Csam
@@ -97,9 +98,14 @@ async def test_video_interview_to_first_login_with_the_app(
     account = await csam.activation.set_credentials(
         registration.registration_id, "maria.garcia", PASSWORD, PASSWORD
     )
-    chosen = await csam.keys.choose(account.account_id, KeyKind.TOTP)
+    chosen = await csam.keys.choose(account.account_id, KeyKind.TOTP, session_level=TRUSTED_CALLER)
     app = parse_uri(chosen.otpauth_uri)
-    await csam.keys.confirm(account.account_id, chosen.key.key_id, current_code(app, clock.now()))
+    await csam.keys.confirm(
+        account.account_id,
+        chosen.key.key_id,
+        current_code(app, clock.now()),
+        session_level=TRUSTED_CALLER,
+    )
     clock.advance(30)
     started = await csam.start_key_login("maria.garcia", PASSWORD, "totp")
     result = await csam.finish_key_login(started.login_id, current_code(app, clock.now()))
