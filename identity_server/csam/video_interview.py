@@ -523,6 +523,7 @@ class VideoInterviews:
             raise Conflict("There is no slot to change now", code="wrong_step")
         assert appointment.slot is not None
         now = self._ctx.now()
+        _refuse_once_started(appointment, now)
         declined = (*appointment.declined_slots, appointment.slot)
         slots = _preferred(new_slots, now)
         if set(slots) & set(declined):
@@ -548,6 +549,7 @@ class VideoInterviews:
         appointment = await self._unlock(token, security_code)
         if appointment.status not in _OPEN:
             raise Conflict("This appointment can no longer be cancelled", code="wrong_step")
+        _refuse_once_started(appointment, self._ctx.now())
         cancelled = replace(
             appointment, status=AppointmentStatus.CANCELLED, updated_at=self._ctx.now()
         )
@@ -807,6 +809,22 @@ def _preferred(slots: Sequence[datetime], now: datetime) -> tuple[datetime, ...]
                 field="slot_1",
             )
     return chosen
+
+
+def _refuse_once_started(appointment: Appointment, now: datetime) -> None:
+    """Guide 002: the person may cancel or ask another slot "as long as the interview has not
+    taken place". An accepted slot whose start has come is the interview under way (or held):
+    from then on only the interviewer decides. A proposal never accepted took place at no time,
+    so a passed proposed slot may still be changed (see `accept`'s `slot_passed`)."""
+    agreed = appointment.status in (
+        AppointmentStatus.ACCEPTED,
+        AppointmentStatus.DOCUMENT_REQUESTED,
+    )
+    if agreed and appointment.slot is not None and appointment.slot <= now:
+        raise Conflict(
+            "The interview has already started: it can no longer be moved or cancelled",
+            code="interview_already_started",
+        )
 
 
 def _check_interviewer(staff: Staff) -> None:

@@ -189,6 +189,83 @@ async def test_another_slot_brings_new_proposals_never_the_declined_one(
     assert (await csam.video.get(appointment_id)).status == AppointmentStatus.PROPOSED
 
 
+# -- once the interview has started, only the interviewer decides
+
+
+async def test_once_the_interview_started_the_person_can_neither_move_nor_cancel_it(
+    http: Client, csam: Csam, clock: ManualClock
+) -> None:
+    """Guide 002: another slot or a cancellation "as long as the interview has not taken
+    place"; from the slot's start both are refused (409), nothing changes, no e-mail goes out,
+    and the page says so in its language."""
+    start = clock.now() + timedelta(days=3)
+    appointment_id, code, token = await proposed(http, csam, local(start))
+    page = await post(http, f"/csam/video/appointment/{token}", accept_form(code))
+    assert 'data-status="accepted"' in page
+    confirmation = await last_message(csam, EMAIL)
+    slot = (await csam.video.get(appointment_id)).slot
+    assert slot is not None
+    clock.set(slot)  # the form's time is Belgian: the stored slot is the one that counts
+    later = local(start + timedelta(days=4))
+    for lang, text in (
+        ("nl", "Het interview is al begonnen"),
+        ("fr", "L'entretien a déjà commencé"),
+        ("en", "The interview has already started"),
+        ("de", "Das Interview hat bereits begonnen"),
+    ):
+        for answer in (
+            {"action": "other_slot", "security_code": code, "new_slot_1": later, "wish": "Later"},
+            {"action": "cancel", "security_code": code},
+        ):
+            path = f"/csam/video/appointment/{token}?lang={lang}"
+            refused = await post(http, path, answer, 409)
+            assert 'data-error-code="interview_already_started"' in refused, (lang, answer)
+            assert text in html.unescape(refused), (lang, answer)
+            appointment = await csam.video.get(appointment_id)
+            assert appointment.status == AppointmentStatus.ACCEPTED
+            assert appointment.slot == slot
+            assert (await last_message(csam, EMAIL)).message_id == confirmation.message_id
+    # The interviewer's own actions are unchanged: the cancellation still goes through.
+    await post(http, "/csam/interviewer/login", INTERVIEWER)
+    await post(http, f"/csam/interviewer/{appointment_id}/cancel", {"reason": "Niet opgedaagd"})
+    assert (await csam.video.get(appointment_id)).status == AppointmentStatus.CANCELLED
+
+
+async def test_just_before_the_start_the_person_may_still_cancel(
+    http: Client, csam: Csam, clock: ManualClock
+) -> None:
+    start = clock.now() + timedelta(days=3)
+    appointment_id, code, token = await proposed(http, csam, local(start))
+    await post(http, f"/csam/video/appointment/{token}", accept_form(code))
+    slot = (await csam.video.get(appointment_id)).slot
+    assert slot is not None
+    clock.set(slot - timedelta(minutes=1))
+    page = await post(
+        http, f"/csam/video/appointment/{token}", {"action": "cancel", "security_code": code}
+    )
+    assert 'data-status="cancelled"' in page
+    assert (await csam.video.get(appointment_id)).status == AppointmentStatus.CANCELLED
+
+
+async def test_a_proposal_never_accepted_may_be_changed_after_its_slot(
+    http: Client, csam: Csam, clock: ManualClock
+) -> None:
+    """No interview took place on a slot the person never accepted: another one may be asked."""
+    start = clock.now() + timedelta(days=3)
+    appointment_id, code, token = await proposed(http, csam, local(start))
+    slot = (await csam.video.get(appointment_id)).slot
+    assert slot is not None
+    clock.set(slot + timedelta(hours=1))
+    answer = {
+        "action": "other_slot",
+        "security_code": code,
+        "new_slot_1": local(start + timedelta(days=2)),
+    }
+    page = await post(http, f"/csam/video/appointment/{token}", answer)
+    assert 'data-status="requested"' in page
+    assert (await csam.video.get(appointment_id)).status == AppointmentStatus.REQUESTED
+
+
 # -- recto and verso
 
 
