@@ -811,7 +811,7 @@ def _preferred(slots: Sequence[datetime], now: datetime) -> tuple[datetime, ...]
     return chosen
 
 
-def _refuse_once_started(appointment: Appointment, now: datetime) -> None:
+def interview_started(appointment: Appointment, now: datetime) -> bool:
     """Guide 002: the person may cancel or ask another slot "as long as the interview has not
     taken place". An accepted slot whose start has come is the interview under way (or held):
     from then on only the interviewer decides. A proposal never accepted took place at no time,
@@ -820,7 +820,11 @@ def _refuse_once_started(appointment: Appointment, now: datetime) -> None:
         AppointmentStatus.ACCEPTED,
         AppointmentStatus.DOCUMENT_REQUESTED,
     )
-    if agreed and appointment.slot is not None and appointment.slot <= now:
+    return agreed and appointment.slot is not None and appointment.slot <= now
+
+
+def _refuse_once_started(appointment: Appointment, now: datetime) -> None:
+    if interview_started(appointment, now):
         raise Conflict(
             "The interview has already started: it can no longer be moved or cancelled",
             code="interview_already_started",

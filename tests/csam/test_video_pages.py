@@ -205,7 +205,14 @@ async def test_once_the_interview_started_the_person_can_neither_move_nor_cancel
     confirmation = await last_message(csam, EMAIL)
     slot = (await csam.video.get(appointment_id)).slot
     assert slot is not None
+    page = await (await http.get(f"/csam/video/appointment/{token}")).text()
+    assert 'value="other_slot"' in page and 'value="cancel"' in page
+    assert 'id="interview-started"' not in page
     clock.set(slot)  # the form's time is Belgian: the stored slot is the one that counts
+    # The page no longer offers what would be refused, and says why.
+    page = await (await http.get(f"/csam/video/appointment/{token}?lang=en")).text()
+    assert 'value="other_slot"' not in page and 'value="cancel"' not in page
+    assert 'id="interview-started"' in page and "The interview has already started" in page
     later = local(start + timedelta(days=4))
     for lang, text in (
         ("nl", "Het interview is al begonnen"),

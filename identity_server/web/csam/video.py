@@ -25,6 +25,7 @@ from identity_server.csam.video_interview import (
     SIDES,
     VERSO_REQUIRED,
     Upload,
+    interview_started,
     room_state,
 )
 from identity_server.web import i18n
@@ -268,6 +269,8 @@ async def _appointment_page(
         new_slots=range(1, NEW_SLOTS + 1),
         earliest=brussels_input(csam_of(request).ctx.now()),
         latest=brussels_input(csam_of(request).ctx.now() + timedelta(days=14)),
+        # Past the accepted slot's start: no more "another slot" or "cancel" forms.
+        started=interview_started(appointment, csam_of(request).ctx.now()),
     )
 
 
