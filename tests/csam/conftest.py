@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator
 from datetime import date
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
 from argon2 import PasswordHasher
 
 from identity_server.core.clock import ManualClock
@@ -16,7 +19,9 @@ from identity_server.csam.records import Staff, StaffRole
 from identity_server.csam.service import Csam
 from identity_server.csam.store import SqliteCsamStore
 from identity_server.services import Services
+from identity_server.settings import Settings
 from identity_server.store.sqlite import SqliteStore
+from identity_server.web.app import create_app
 
 # Cheap argon2 parameters keep the tests fast; production uses the library's defaults.
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=256, parallelism=1)
@@ -111,3 +116,12 @@ async def add_key(csam: Csam, account_id: str, kind: KeyKind, **kwargs: str | bo
         code = code_in(await last_message(csam, key.target, channel))
         await csam.keys.confirm(account_id, key.key_id, code, session_level=TRUSTED_CALLER)
     return key.key_id
+
+
+@pytest.fixture
+async def http(
+    settings: Settings, services: Services, csam: Csam
+) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    """The whole app (CSAM pages included) on a test server; `csam` seeds the offices and staff."""
+    async with TestClient(TestServer(create_app(settings, services, background=False))) as client:
+        yield client

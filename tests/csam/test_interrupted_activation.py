@@ -7,34 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from identity_server.core.clock import ManualClock
 from identity_server.csam.records import Staff
 from identity_server.csam.service import Csam
-from identity_server.services import Services
-from identity_server.settings import Settings
-from identity_server.web.app import create_app
-from identity_server.web.csam import CSAM, routes
 
 from .conftest import ANNELIES_EMAIL, PASSWORD, code_in, last_message, register_at_office
 
 Client = TestClient[web.Request, web.Application]
-
-
-@pytest.fixture
-async def http(settings: Settings, services: Services, csam: Csam) -> AsyncIterator[Client]:
-    app = create_app(settings, services, background=False)
-    if CSAM not in app:
-        app[CSAM] = csam
-        app.router.add_routes(routes)
-    async with TestClient(TestServer(app)) as client:
-        yield client
 
 
 async def post(

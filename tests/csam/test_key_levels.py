@@ -5,14 +5,14 @@ nothing sent) and works from a session that strong, e-mailing the person; remova
 from __future__ import annotations
 
 import ast
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from authenticator.codes import current_code
 from identity_server.core.clock import ManualClock
@@ -27,11 +27,7 @@ from identity_server.csam.levels import (
 )
 from identity_server.csam.records import AccountStatus, KeyStatus, Staff
 from identity_server.csam.service import Csam
-from identity_server.services import Services
-from identity_server.settings import Settings
 from identity_server.web import csam as web_csam_package
-from identity_server.web.app import create_app
-from identity_server.web.csam import CSAM, routes
 from identity_server.web.csam.common import PERSON_COOKIE
 
 from .conftest import ANNELIES_EMAIL, PASSWORD, activate, add_key, code_in, last_message
@@ -39,16 +35,6 @@ from .conftest import ANNELIES_EMAIL, PASSWORD, activate, add_key, code_in, last
 Client = TestClient[web.Request, web.Application]
 NEW_PASSWORD = "Blauwe-Olifant-77x"
 MOBILE = "+32470123456"
-
-
-@pytest.fixture
-async def http(settings: Settings, services: Services, csam: Csam) -> AsyncIterator[Client]:
-    app = create_app(settings, services, background=False)
-    if CSAM not in app:
-        app[CSAM] = csam
-        app.router.add_routes(routes)
-    async with TestClient(TestServer(app)) as client:
-        yield client
 
 
 @dataclass

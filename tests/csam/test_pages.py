@@ -6,36 +6,20 @@ from __future__ import annotations
 import html
 import io
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from aiohttp import FormData, web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from authenticator.codes import current_code
 from authenticator.uri import parse_uri
 from identity_server.core.clock import ManualClock
 from identity_server.csam.service import Csam
-from identity_server.services import Services
-from identity_server.settings import Settings
-from identity_server.web.app import create_app
-from identity_server.web.csam import CSAM, routes
 
 from .conftest import ANNELIES_EMAIL, PASSWORD, code_in, last_message, link_token
 
 Client = TestClient[web.Request, web.Application]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-
-
-@pytest.fixture
-async def http(settings: Settings, services: Services, csam: Csam) -> AsyncIterator[Client]:
-    app = create_app(settings, services, background=False)
-    if CSAM not in app:  # until the lead wires CSAM into create_app
-        app[CSAM] = csam
-        app.router.add_routes(routes)
-    async with TestClient(TestServer(app)) as client:
-        yield client
 
 
 def attr(page: str, name: str) -> str:

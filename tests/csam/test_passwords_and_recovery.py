@@ -6,12 +6,11 @@ to a key the person already has."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 
 import pytest
 from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from identity_server.core.clock import ManualClock
 from identity_server.core.errors import InvalidInput
@@ -20,10 +19,6 @@ from identity_server.csam.keys import TRUSTED_CALLER
 from identity_server.csam.levels import KeyKind
 from identity_server.csam.records import Staff
 from identity_server.csam.service import Csam
-from identity_server.services import Services
-from identity_server.settings import Settings
-from identity_server.web.app import create_app
-from identity_server.web.csam import CSAM, routes
 
 from .conftest import (
     ANNELIES_EMAIL,
@@ -38,16 +33,6 @@ from .conftest import (
 
 Client = TestClient[web.Request, web.Application]
 NEW_PASSWORD = "Lome-Kanaalboot-Zingt-77"
-
-
-@pytest.fixture
-async def http(settings: Settings, services: Services, csam: Csam) -> AsyncIterator[Client]:
-    app = create_app(settings, services, background=False)
-    if CSAM not in app:
-        app[CSAM] = csam
-        app.router.add_routes(routes)
-    async with TestClient(TestServer(app)) as client:
-        yield client
 
 
 async def post(client: Client, path: str, data: dict[str, str], status: int) -> ClientResponse:

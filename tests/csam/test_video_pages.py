@@ -9,22 +9,17 @@ import html
 import io
 import json
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from aiohttp import FormData, web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from identity_server.core.clock import ManualClock
 from identity_server.csam.records import AppointmentStatus
 from identity_server.csam.service import Csam
-from identity_server.services import Services
-from identity_server.settings import Settings
 from identity_server.store.sqlite import SqliteStore
-from identity_server.web.app import create_app
-from identity_server.web.csam import CSAM, routes
 
 from .conftest import last_message, link_token
 
@@ -33,16 +28,6 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x01" * 64
 PDF = b"%PDF-1.7\n" + b"\x02" * 64
 EMAIL = "maria.garcia@example.es"
 INTERVIEWER = {"username": "interviewer", "password": "Video-Interview-2026!"}
-
-
-@pytest.fixture
-async def http(settings: Settings, services: Services, csam: Csam) -> AsyncIterator[Client]:
-    app = create_app(settings, services, background=False)
-    if CSAM not in app:
-        app[CSAM] = csam
-        app.router.add_routes(routes)
-    async with TestClient(TestServer(app)) as client:
-        yield client
 
 
 def attr(page: str, name: str) -> str:
