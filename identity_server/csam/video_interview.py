@@ -6,14 +6,13 @@ interviewer approves (activation code + link), asks for a new document, or refus
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from identity_server.core.belgian_numbers import validate_national_or_bis
-from identity_server.core.belgian_time import BRUSSELS, slot_text
+from identity_server.core.belgian_time import slot_text
 from identity_server.core.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
 from identity_server.core.records import Address, Person
 from identity_server.core.registers import check_email
@@ -31,6 +30,8 @@ from identity_server.csam.records import (
 )
 from identity_server.csam.registration import IssuedRegistration, issue_registration
 from identity_server.csam.store import StoredFile
+from identity_server.csam.video_mails import MAILS
+from identity_server.csam.video_room import reminder_when
 
 LANGUAGES = ("nl", "fr", "en")
 BOOKING_HORIZON = timedelta(days=14)
@@ -59,125 +60,6 @@ _OPEN = (
     AppointmentStatus.DOCUMENT_REQUESTED,
 )
 
-_MAILS: dict[str, dict[str, tuple[str, str]]] = {
-    "proposed": {
-        "nl": (
-            "CSAM – Uw video-interview: voorstel van tijdslot",
-            "Wij stellen u dit tijdslot voor: {slot}.\n\nBevestig, wijzig of annuleer uw afspraak"
-            " met deze link en uw persoonlijke beveiligingscode. Laad er ook een geldig"
-            " identiteitsbewijs op (Europese identiteitskaart of internationaal paspoort):\n{link}",
-        ),
-        "fr": (
-            "CSAM – Votre interview vidéo : proposition de créneau",
-            "Nous vous proposons ce créneau : {slot}.\n\nConfirmez, modifiez ou annulez votre"
-            " rendez-vous avec ce lien et votre code de sécurité personnel. Chargez-y aussi une"
-            " pièce d'identité valable (carte d'identité européenne ou passeport) :\n{link}",
-        ),
-        "en": (
-            "CSAM – Your video interview: proposed time slot",
-            "We propose this time slot: {slot}.\n\nConfirm, change or cancel your appointment"
-            " with this link and your personal security code. Also upload a valid identity"
-            " document (European identity card or international passport):\n{link}",
-        ),
-    },
-    "confirmed": {
-        "nl": (
-            "CSAM – Uw video-interview is bevestigd",
-            "Het tijdslot {slot} is nu definitief voor u gereserveerd.\n"
-            "Start het video-interview met deze link:\n{room}",
-        ),
-        "fr": (
-            "CSAM – Votre interview vidéo est confirmée",
-            "Le créneau {slot} vous est maintenant réservé.\n"
-            "Démarrez l'interview vidéo avec ce lien :\n{room}",
-        ),
-        "en": (
-            "CSAM – Your video interview is confirmed",
-            "The time slot {slot} is now reserved for you.\n"
-            "Start the video interview with this link:\n{room}",
-        ),
-    },
-    "reminder": {
-        "nl": (
-            "CSAM – Herinnering: uw video-interview {when}",
-            "Uw video-interview begint op {slot}. Hou uw identiteitsbewijs bij de hand.\n"
-            "Start het interview met deze link:\n{room}",
-        ),
-        "fr": (
-            "CSAM – Rappel : votre interview vidéo {when}",
-            "Votre interview vidéo commence le {slot}. Gardez votre pièce d'identité à portée"
-            " de main.\nDémarrez l'interview avec ce lien :\n{room}",
-        ),
-        "en": (
-            "CSAM – Reminder: your video interview {when}",
-            "Your video interview starts at {slot}. Keep your identity document at hand.\n"
-            "Start the interview with this link:\n{room}",
-        ),
-    },
-    "new_document": {
-        "nl": (
-            "CSAM – Laad een nieuw identiteitsbewijs op",
-            "Het opgeladen document voldoet niet: {note}\n"
-            "Laad een nieuw document op met deze link en uw persoonlijke beveiligingscode:\n{link}",
-        ),
-        "fr": (
-            "CSAM – Chargez une nouvelle pièce d'identité",
-            "Le document chargé ne convient pas : {note}\n"
-            "Chargez un nouveau document avec ce lien et votre code de sécurité personnel :\n{link}",
-        ),
-        "en": (
-            "CSAM – Upload a new identity document",
-            "The uploaded document is not sufficient: {note}\n"
-            "Upload a new document with this link and your personal security code:\n{link}",
-        ),
-    },
-    "refused": {
-        "nl": (
-            "CSAM – Uw aanvraag van een digitale sleutel",
-            "Wij kunnen u geen digitale sleutel geven. Reden: {note}",
-        ),
-        "fr": (
-            "CSAM – Votre demande de clé numérique",
-            "Nous ne pouvons pas vous délivrer de clé numérique. Motif : {note}",
-        ),
-        "en": (
-            "CSAM – Your request for a digital key",
-            "We cannot give you a digital key. Reason: {note}",
-        ),
-    },
-    "cancelled_by_interviewer": {
-        "nl": (
-            "CSAM – Uw afspraak is geannuleerd",
-            "De interviewer heeft uw afspraak van {slot} geannuleerd. Reden: {note}\n"
-            "Maak een nieuwe afspraak met deze link:\n{again}",
-        ),
-        "fr": (
-            "CSAM – Votre rendez-vous est annulé",
-            "L'intervieweur a annulé votre rendez-vous du {slot}. Motif : {note}\n"
-            "Prenez un nouveau rendez-vous avec ce lien :\n{again}",
-        ),
-        "en": (
-            "CSAM – Your appointment is cancelled",
-            "The interviewer cancelled your appointment of {slot}. Reason: {note}\n"
-            "Make a new appointment with this link:\n{again}",
-        ),
-    },
-    "cancelled": {
-        "nl": (
-            "CSAM – Uw afspraak is geannuleerd",
-            "Uw afspraak voor een video-interview is geannuleerd.",
-        ),
-        "fr": (
-            "CSAM – Votre rendez-vous est annulé",
-            "Votre rendez-vous pour une interview vidéo est annulé.",
-        ),
-        "en": (
-            "CSAM – Your appointment is cancelled",
-            "Your video interview appointment is cancelled.",
-        ),
-    },
-}
-
 
 @dataclass(frozen=True)
 class RequestedAppointment:
@@ -204,48 +86,6 @@ def check_upload(upload: Upload) -> str:
         if upload.data.startswith(magic):
             return media_type
     raise InvalidInput("Upload a PNG, JPEG or PDF file", code="upload_wrong_type")
-
-
-_TOMORROW = {"nl": "morgen", "fr": "demain", "en": "tomorrow"}
-_IN_HOURS = {"nl": "binnen {n} uur", "fr": "dans {n} h", "en": "in {n} hours"}
-_IN_ONE_HOUR = {"nl": "binnen 1 uur", "fr": "dans 1 h", "en": "in 1 hour"}
-_IN_MINUTES = {"nl": "binnen {n} minuten", "fr": "dans {n} minutes", "en": "in {n} minutes"}
-
-
-def reminder_when(slot: datetime, now: datetime, language: str) -> str:
-    """How far the slot is, in words: "morgen" only when the slot falls on tomorrow's date in
-    Brussels; otherwise the hours (or minutes) left."""
-    lang = language if language in _TOMORROW else "nl"
-    if slot.astimezone(BRUSSELS).date() == now.astimezone(BRUSSELS).date() + timedelta(days=1):
-        return _TOMORROW[lang]
-    minutes = max(1, math.ceil((slot - now).total_seconds() / 60))
-    if minutes < 60:
-        return _IN_MINUTES[lang].format(n=minutes)
-    hours = round(minutes / 60)
-    return _IN_ONE_HOUR[lang] if hours == 1 else _IN_HOURS[lang].format(n=hours)
-
-
-# What the person sees in the interview room, by the appointment's state.
-ROOM_STATES = (
-    "not_confirmed",
-    "waiting",
-    "started",
-    "document_requested",
-    "approved",
-    "refused",
-    "cancelled",
-    "blocked",
-)
-
-
-def room_state(appointment: Appointment, now: datetime) -> str:
-    status = appointment.status
-    if status == AppointmentStatus.ACCEPTED:
-        assert appointment.slot is not None
-        return "started" if now >= appointment.slot else "waiting"
-    if status in (AppointmentStatus.REQUESTED, AppointmentStatus.PROPOSED):
-        return "not_confirmed"
-    return str(status.value)
 
 
 class VideoInterviews:
@@ -777,7 +617,7 @@ class VideoInterviews:
         now: datetime | None = None,
     ) -> None:
         lang = appointment.language if appointment.language in LANGUAGES else "nl"
-        subject, body = _MAILS[kind][lang]
+        subject, body = MAILS[kind][lang]
         slot = appointment.slot
         values = {
             "slot": slot_text(slot, lang) if slot else "",

@@ -18,8 +18,8 @@ from identity_server.csam.service import Csam
 from identity_server.csam.video_interview import (
     MAX_UPLOAD_BYTES,
     Upload,
-    reminder_when,
 )
+from identity_server.csam.video_room import reminder_when
 
 from .conftest import PASSWORD, last_message, link_token
 

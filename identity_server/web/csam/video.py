@@ -26,8 +26,8 @@ from identity_server.csam.video_interview import (
     VERSO_REQUIRED,
     Upload,
     interview_started,
-    room_state,
 )
+from identity_server.csam.video_room import room_state
 from identity_server.web import i18n
 from identity_server.web.body import Upload as FormFile
 from identity_server.web.body import form_pairs, from_pairs
