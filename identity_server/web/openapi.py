@@ -59,6 +59,8 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
 
 
 def _schema_hook(kind: type[Any]) -> dict[str, Any]:
+    """msgspec asks this for types it cannot describe; NotImplementedError is its documented
+    answer for "not mine either", so an unknown type in a model fails the document loudly."""
     if kind is Upload:
         return {"type": "string", "contentMediaType": "application/octet-stream"}
     raise NotImplementedError

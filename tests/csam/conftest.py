@@ -31,6 +31,22 @@ PASSWORD = "Zonnige-Fietstocht-42"
 DOC_EXPIRY = date(2030, 6, 30)
 
 
+# Liam O'Connor (Irish, BIS number) asking for a video interview in English; slots and consent
+# are added by each test.
+LIAM_INTERVIEW = {
+    "first_names": "Liam",
+    "last_name": "O'Connor",
+    "birth_date": "1985-02-11",
+    "birth_country": "IE",
+    "birth_place": "Cork",
+    "sex": "M",
+    "nationality": "IE",
+    "email": "liam.oconnor@example.ie",
+    "motivation": "I work in Belgium and need MyPension.",
+    "language": "en",
+}
+
+
 @pytest.fixture
 async def csam(services: Services, store: SqliteStore, clock: ManualClock) -> Csam:
     return await Csam.open(

@@ -15,6 +15,8 @@ from identity_server.core.errors import InvalidInput
 from identity_server.csam.video_interview import MAX_UPLOAD_BYTES
 from identity_server.services import Services
 
+from .conftest import LIAM_INTERVIEW
+
 Client = TestClient[web.Request, web.Application]
 CSAM_PAGE = 'class="csam-brand"'
 OFFICER = {"username": "balie.sleutelstad", "password": "Sleutelstad-Balie-2026!"}
@@ -144,20 +146,7 @@ async def test_dates_in_ascii_digits_with_four_digit_years(client: Client) -> No
 
 async def test_interview_dates_and_slots(client: Client, clock: ManualClock) -> None:
     slot = (clock.now() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
-    request = {
-        "first_names": "Liam",
-        "last_name": "O'Connor",
-        "birth_date": "1985-02-11",
-        "birth_country": "IE",
-        "birth_place": "Cork",
-        "sex": "M",
-        "nationality": "IE",
-        "email": "liam.oconnor@example.ie",
-        "motivation": "I work in Belgium and need MyPension.",
-        "slot_1": slot,
-        "language": "en",
-        "consent": "on",
-    }
+    request = {**LIAM_INTERVIEW, "slot_1": slot, "consent": "on"}
     for changes, code in (
         ({"birth_date": "0001-01-01"}, "invalid_date"),
         ({"birth_date": "١٩٨٥-02-11"}, "invalid_date"),

@@ -16,7 +16,7 @@ from authenticator.uri import parse_uri
 from identity_server.core.clock import ManualClock
 from identity_server.csam.service import Csam
 
-from .conftest import ANNELIES_EMAIL, PASSWORD, code_in, last_message, link_token
+from .conftest import ANNELIES_EMAIL, LIAM_INTERVIEW, PASSWORD, code_in, last_message, link_token
 
 Client = TestClient[web.Request, web.Application]
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -249,20 +249,7 @@ async def test_video_interview_pages_end_to_end(
 ) -> None:
     email = "liam.oconnor@example.ie"
     slot = (clock.now() + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M")
-    request = {
-        "first_names": "Liam",
-        "last_name": "O'Connor",
-        "birth_date": "1985-02-11",
-        "birth_country": "IE",
-        "birth_place": "Cork",
-        "sex": "M",
-        "nationality": "IE",
-        "national_number": "85.42.11-001.02",
-        "email": email,
-        "motivation": "I work in Belgium and need MyPension.",
-        "slot_1": slot,
-        "language": "en",
-    }
+    request = {**LIAM_INTERVIEW, "national_number": "85.42.11-001.02", "slot_1": slot}
     refused = await form(http, "/csam/video", request, 400)
     assert 'data-error-code="consent_required"' in refused
     page = await form(http, "/csam/video", {**request, "consent": "on"})
