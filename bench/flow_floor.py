@@ -31,8 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from bench.ciba_flows import ROUND_TRIPS_PER_FLOW, _cpu_seconds, run_concurrently
 from identity_server.oidc.records import CibaRequest, Grant, PushRequest, PushStatus
-from identity_server.oidc.store import SqliteOidcStore
-from identity_server.store.sqlite import SqliteStore
+from identity_server.store.sqlite import open_sqlite
 from tests.e2e.server import free_port, wait_ready
 
 CONCURRENCY = 30
@@ -53,10 +52,10 @@ async def durable_state_cost(count: int = 2000) -> float:
     request (login request + CIBA request), the answer (nonce + decision), the tokens (CIBA
     request + access token grant). Disk flushes are not CPU; the write system calls are."""
     workdir = Path(tempfile.mkdtemp(prefix="sleutel-floor-"))
-    store = SqliteStore(workdir / "floor.sqlite3")
+    stores = open_sqlite(workdir / "floor.sqlite3")
+    store, oidc = stores.core, stores.oidc
     try:
         await store.migrate()
-        oidc = SqliteOidcStore(store)
         now = datetime.now(UTC)
         began = time.process_time()
         for n in range(count):

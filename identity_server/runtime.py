@@ -27,7 +27,7 @@ from identity_server.oidc.client_config import load_clients
 from identity_server.seed import DEMO_CLIENT_ID, register_demo_client
 from identity_server.services import Services
 from identity_server.settings import Settings
-from identity_server.store.sqlite import SqliteStore
+from identity_server.store.stores import open_stores
 from identity_server.web.app import create_app
 
 log = logging.getLogger("sleutel")
@@ -35,10 +35,10 @@ log = logging.getLogger("sleutel")
 
 @asynccontextmanager
 async def open_services(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Services]:
-    store = SqliteStore(settings.db_path)
+    stores = await open_stores(settings.store_location)
     try:
         services = await Services.open(
-            store,
+            stores,
             clock or SystemClock(),
             SystemRandomness(),
             load_or_create_master_key(settings.key_file),
@@ -48,7 +48,7 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
         )
         yield services
     finally:
-        await store.close()
+        await stores.close()
 
 
 class ProtocolLog(logging.LoggerAdapter):  # type: ignore[type-arg]

@@ -1,4 +1,4 @@
-"""Wires the domain services to one store, clock, randomness and keyring."""
+"""Wires the domain services to one database's stores, a clock, randomness and a keyring."""
 
 from __future__ import annotations
 
@@ -15,16 +15,15 @@ from identity_server.core.outbox import Outbox
 from identity_server.core.randomness import Randomness
 from identity_server.core.registers import Registers, TestPki
 from identity_server.csam.service import Csam
-from identity_server.csam.store import SqliteCsamStore
 from identity_server.oidc.authorization import CodeFlow
 from identity_server.oidc.ciba import Ciba
 from identity_server.oidc.clients import ClientRegistry
 from identity_server.oidc.keys import KeyFactory, SigningKeys
 from identity_server.oidc.push import MAX_PENDING, PushRequests
-from identity_server.oidc.store import OidcStore, SqliteOidcStore
 from identity_server.oidc.tokens import Tokens
-from identity_server.store.base import Store
-from identity_server.store.sqlite import SqliteStore
+from identity_server.store.core import Store
+from identity_server.store.oidc import OidcStore
+from identity_server.store.stores import Stores
 
 TOKEN_PATH = "/oidc/token"
 
@@ -52,25 +51,21 @@ class Services:
     @classmethod
     async def open(
         cls,
-        store: Store,
+        stores: Stores,
         clock: Clock,
         rng: Randomness,
         master_key: bytes,
         *,
         issuer: str = "http://127.0.0.1:8470",
         seed_demo: bool = True,
-        oidc_store: OidcStore | None = None,
         password_hasher: PasswordHasher | None = None,
         key_factory: KeyFactory | None = None,
         max_pending: int = MAX_PENDING,
     ) -> Services:
         """Migrate the store, load (or make, on first start) the test PKI and signing keys,
         seed the sandbox."""
+        store, oidc_store = stores.core, stores.oidc
         await store.migrate()
-        if oidc_store is None:
-            if not isinstance(store, SqliteStore):
-                raise TypeError("give the OIDC store that goes with this store")
-            oidc_store = SqliteOidcStore(store)
         keyring = Keyring(master_key)
         test_pki = await TestPki.load_or_create(store, keyring, rng, clock.now())
         registers = Registers(store, clock, rng, keyring, test_pki)
@@ -82,11 +77,9 @@ class Services:
         )
         push = PushRequests(store, oidc_store, clock, rng, keyring, max_pending=max_pending)
         tokens = Tokens(store, oidc_store, clock, rng, keyring, signing_keys, issuer)
-        if not isinstance(store, SqliteStore):
-            raise TypeError("CSAM storage is SQLite-only for now")
         csam = await Csam.open(
             store,
-            SqliteCsamStore(store),
+            stores.csam,
             clock,
             rng,
             keyring,

@@ -45,14 +45,29 @@ class Settings:
     the previous response; also how long an idle keep-alive connection stays open. Bytes that
     trickle in do not extend it (slowloris)."""
 
+    store: str = ""
+    """Where the data lives when it is not the SQLite file `db_path`: `postgresql://…`, shared by
+    every process of one sandbox."""
+
+    bus: str = ""
+    """How processes reach each other's phones: empty for one process, `redis://…` for several."""
+
+    master_key_file: Path | None = None
+    """The master key every process of one sandbox shares; by default beside the database."""
+
+    @property
+    def store_location(self) -> str:
+        return self.store or str(self.db_path)
+
     @property
     def data_dir(self) -> Path:
         return self.db_path.parent
 
     @property
     def key_file(self) -> Path:
-        """The master key beside the database (0600); losing it makes sealed secrets unreadable."""
-        return self.db_path.with_name(self.db_path.name + ".key")
+        """The master key (0600), beside the database unless named; losing it makes sealed
+        secrets unreadable."""
+        return self.master_key_file or self.db_path.with_name(self.db_path.name + ".key")
 
     @property
     def base_url(self) -> str:

@@ -19,7 +19,9 @@ from identity_server.oidc.keys import generate_pem
 from identity_server.seed import PEOPLE
 from identity_server.services import Services
 from identity_server.settings import Settings
-from identity_server.store.sqlite import SqliteStore
+from identity_server.store.core import Store
+from identity_server.store.sqlite import open_sqlite
+from identity_server.store.stores import Stores
 from identity_server.web.app import create_app
 from simulator.phone import HeadlessPhone
 from tests.fuzz.server import TALLY
@@ -35,10 +37,15 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
-    store = SqliteStore(tmp_path / "sleutel.sqlite3")
-    yield store
-    await store.close()
+async def stores(tmp_path: Path) -> AsyncIterator[Stores]:
+    stores = open_sqlite(tmp_path / "sleutel.sqlite3")
+    yield stores
+    await stores.close()
+
+
+@pytest.fixture
+def store(stores: Stores) -> Store:
+    return stores.core
 
 
 @pytest.fixture
@@ -67,9 +74,9 @@ def pooled_key(alg: str) -> bytes:
 
 
 @pytest.fixture
-async def services(store: SqliteStore, clock: ManualClock, issuer: str) -> Services:
+async def services(stores: Stores, clock: ManualClock, issuer: str) -> Services:
     return await Services.open(
-        store,
+        stores,
         clock,
         SystemRandomness(),
         MASTER_KEY,

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from identity_server.core.errors import Forbidden, InvalidInput, Unauthorized
 from identity_server.core.records import DeviceStatus, Identity
-from identity_server.store.base import Store
+from identity_server.store.core import Store
 
 WINDOW = timedelta(minutes=5)
 HEADER_DEVICE = "X-Sleutel-Device"

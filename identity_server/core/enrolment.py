@@ -16,7 +16,7 @@ from identity_server.core.phone import parse_phone
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import Card, Enrolment, EnrolmentStep, Person
 from identity_server.core.registers import Registers, check_email
-from identity_server.store.base import Store
+from identity_server.store.core import Store
 
 ENROLMENT_TTL = timedelta(hours=1)
 CONTRACT_VERSION = "sleutel-voorwaarden-2026-01"

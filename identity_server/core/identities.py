@@ -7,7 +7,7 @@ from dataclasses import replace
 from identity_server.core.clock import Clock
 from identity_server.core.errors import NotFound
 from identity_server.core.records import DeviceStatus, Identity, IdentityStatus, Person
-from identity_server.store.base import Store
+from identity_server.store.core import Store
 
 
 class Identities:

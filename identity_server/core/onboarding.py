@@ -24,7 +24,7 @@ from identity_server.core.records import (
     Person,
 )
 from identity_server.core.registers import Registers
-from identity_server.store.base import Store
+from identity_server.store.core import Store
 
 ONBOARDING_TTL = timedelta(minutes=30)
 ID_COUNTRIES = ("BE", "NL")

@@ -7,7 +7,7 @@ import re
 from identity_server.core.clock import Clock
 from identity_server.core.errors import SleutelError
 from identity_server.core.records import Message
-from identity_server.store.base import Store
+from identity_server.store.core import Store
 
 # itsme never sends a link by SMS (guide 004 §2.1c): a link in an SMS is a phishing signal.
 _LINK = re.compile(r"(https?://|www\.|\b[a-z0-9-]+\.(be|com|eu|net|org)\b)", re.IGNORECASE)

@@ -22,7 +22,7 @@ from identity_server.core.itsme_code import CodeHasher
 from identity_server.core.keyring import Keyring
 from identity_server.core.randomness import Randomness, digits
 from identity_server.core.records import Address, Bank, BankCustomer, Card, Person
-from identity_server.store.base import Store
+from identity_server.store.core import Store
 
 CARD_PIN_TRIES = 3
 CARD_VALIDITY_YEARS = 10

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from identity_server.store.base import Store
+from identity_server.store.core import Store
 
 
 @dataclass(frozen=True)

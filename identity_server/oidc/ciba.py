@@ -32,9 +32,9 @@ from identity_server.oidc.errors import (
 from identity_server.oidc.messages import BackchannelRequest, BackchannelResponse, TokenResponse
 from identity_server.oidc.push import MAX_BINDING_MESSAGE, PushRequests
 from identity_server.oidc.records import CibaRequest, Client, PushRequest, PushStatus
-from identity_server.oidc.store import OidcStore
+from identity_server.store.oidc import OidcStore
 from identity_server.oidc.tokens import Tokens
-from identity_server.store.base import Store
+from identity_server.store.core import Store
 
 GRANT_TYPE = "urn:openid:params:grant-type:ciba"
 DEFAULT_EXPIRY = 180

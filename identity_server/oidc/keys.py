@@ -20,7 +20,7 @@ from identity_server.core.device_auth import b64u
 from identity_server.core.keyring import Keyring
 from identity_server.core.randomness import Randomness
 from identity_server.oidc.records import KeyStatus, SigningKey
-from identity_server.oidc.store import OidcStore
+from identity_server.store.oidc import OidcStore
 
 ALGORITHMS = ("RS256", "ES256")
 _KeyType = RSAKey | ECKey

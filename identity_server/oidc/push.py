@@ -17,8 +17,8 @@ from identity_server.core.randomness import Randomness
 from identity_server.core.records import Identity, IdentityStatus
 from identity_server.oidc import icons
 from identity_server.oidc.records import Client, PushRequest, PushStatus
-from identity_server.oidc.store import OidcStore
-from identity_server.store.base import Store
+from identity_server.store.oidc import OidcStore
+from identity_server.store.core import Store
 
 MAX_CODE_FAILURES = 3
 # Requests one person's app may hold unanswered: enough for a few tabs and services at once,

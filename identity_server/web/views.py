@@ -17,7 +17,7 @@ from identity_server.core.records import (
     Onboarding,
     Person,
 )
-from identity_server.store.base import Store
+from identity_server.store.core import Store
 
 
 class AddressView(TypedDict):

@@ -17,10 +17,9 @@ from identity_server.csam.keys import TRUSTED_CALLER
 from identity_server.csam.levels import KeyKind
 from identity_server.csam.records import Staff, StaffRole
 from identity_server.csam.service import Csam
-from identity_server.csam.store import SqliteCsamStore
 from identity_server.services import Services
 from identity_server.settings import Settings
-from identity_server.store.sqlite import SqliteStore
+from identity_server.store.stores import Stores
 from identity_server.web.app import create_app
 
 # Cheap argon2 parameters keep the tests fast; production uses the library's defaults.
@@ -48,10 +47,10 @@ LIAM_INTERVIEW = {
 
 
 @pytest.fixture
-async def csam(services: Services, store: SqliteStore, clock: ManualClock) -> Csam:
+async def csam(services: Services, stores: Stores, clock: ManualClock) -> Csam:
     return await Csam.open(
         services.store,
-        SqliteCsamStore(store),
+        stores.csam,
         clock,
         services.rng,
         services.keyring,

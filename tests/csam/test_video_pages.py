@@ -595,12 +595,12 @@ async def test_an_appointment_stored_before_the_files_still_works(
     http: Client, csam: Csam, clock: ManualClock, store: SqliteStore
 ) -> None:
     appointment_id, _ = await accepted(http, csam, local(clock.now() + timedelta(days=3)))
-    (raw,) = store._db.execute(
+    (raw,) = store._db.connection.execute(
         "SELECT doc FROM csam_appointments WHERE appointment_id=?", (appointment_id,)
     ).fetchone()
     old = json.loads(raw)
     del old["declined_slots"], old["document"]["pages"]
-    store._db.execute(
+    store._db.connection.execute(
         "UPDATE csam_appointments SET doc=? WHERE appointment_id=?",
         (json.dumps(old), appointment_id),
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from identity_server.core.errors import SleutelError
-from identity_server.store.sqlite import SqliteStore
+from identity_server.store.sqlite import open_sqlite
 
 
 @pytest.fixture
@@ -37,7 +37,8 @@ async def test_a_new_database_is_0600_with_its_wal_and_shm_in_a_0700_folder(
     tmp_path: Path,
 ) -> None:
     db = tmp_path / "data" / "sleutel" / "sleutel.sqlite3"
-    store = SqliteStore(db)
+    stores = open_sqlite(db)
+    store = stores.core
     try:
         await store.migrate()
         async with store.atomic():
@@ -76,7 +77,7 @@ async def test_files_an_older_version_left_readable_are_tightened_at_open(
     old = _readable_database(db)
     before = _database_files(db)
     assert set(before.values()) == {0o644} and len(before) == 4
-    store = SqliteStore(db)
+    store = open_sqlite(db)
     try:
         assert set(_database_files(db).values()) == {0o600}
         # A folder the user chose and that already existed is left as it was.
@@ -96,7 +97,7 @@ async def test_a_folder_or_a_file_that_is_no_database_is_one_clear_error(
         (tmp_path / "notes.txt" / "x.sqlite3", "Not a directory"),
     ):
         with pytest.raises(SleutelError) as refused:
-            SqliteStore(given)
+            open_sqlite(given)
         assert refused.value.code == "unusable_database"
         assert refused.value.message == f"cannot open the database {given}: {reason}"
     assert _mode(tmp_path) & 0o700 == 0o700  # a folder given as --db keeps its modes

@@ -6,7 +6,8 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from identity_server.store.sqlite import SqliteStore, migrations
+from identity_server.store.sqlite import open_sqlite
+from identity_server.store.sqlite.database import migrations
 
 
 def _database_at(path: Path, version: int) -> None:
@@ -27,11 +28,14 @@ def _database_at(path: Path, version: int) -> None:
 async def test_nonces_seen_before_the_upgrade_stay_spent(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     _database_at(path, 4)
-    store = SqliteStore(path)
+    stores = open_sqlite(path)
+    store = stores.core
     try:
         await store.migrate()
         latest = migrations()[-1][0]
-        assert store._db.execute("PRAGMA user_version").fetchone()[0] == latest
+        raw = sqlite3.connect(path)
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == latest
+        raw.close()
         later = datetime(2030, 1, 1, tzinfo=UTC)
         assert not await store.remember_nonce("device:d1", "n-1", later)  # still spent
         assert await store.remember_nonce("device:d1", "n-2", later)

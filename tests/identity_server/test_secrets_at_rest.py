@@ -24,7 +24,7 @@ from authenticator.uri import parse_uri, secret_bytes
 from identity_server.core.clock import ManualClock
 from identity_server.core.records import Message
 from identity_server.services import Services
-from identity_server.store.sqlite import SqliteStore
+from identity_server.settings import Settings
 from simulator.phone import HeadlessPhone
 from tests.conftest import ANNELIES
 from tests.csam.conftest import ANNELIES_EMAIL, PASSWORD, code_in
@@ -256,7 +256,7 @@ def _modes(path: Path) -> dict[str, int]:
 
 
 async def test_no_secret_of_any_flow_is_kept_in_plain_text(
-    client: Client, services: Services, clock: ManualClock
+    client: Client, services: Services, clock: ManualClock, settings: Settings
 ) -> None:
     secrets = Secrets()
     secrets.add("admin token", services.keyring.admin_token)
@@ -282,9 +282,7 @@ async def test_no_secret_of_any_flow_is_kept_in_plain_text(
         await jan.close()
     await _csam(client, services, clock, secrets)
 
-    store = services.store
-    assert isinstance(store, SqliteStore)
-    dump = _dump(store.path)
+    dump = _dump(str(settings.db_path))
     assert {"identities", "grants", "csam_keys", "csam_sessions"} <= set(dump)
     kept = {table: "\n".join(values) for table, values in dump.items() if table not in OUTBOX}
     in_tables = sorted(
@@ -298,7 +296,7 @@ async def test_no_secret_of_any_flow_is_kept_in_plain_text(
     assert [table for table, text in kept.items() if "PRIVATE KEY" in text] == []
 
     # The raw files too (free pages, the WAL): every secret that never goes to the outbox.
-    raw = _files(store.path).decode("latin-1")
+    raw = _files(str(settings.db_path)).decode("latin-1")
     outbox_text = "\n".join(dump["messages"])
     in_files = sorted(
         label
@@ -308,6 +306,6 @@ async def test_no_secret_of_any_flow_is_kept_in_plain_text(
     assert in_files == []
 
     # And the files themselves are private (the folder is pytest's: see test_file_modes).
-    modes = _modes(Path(store.path))
-    assert {Path(store.path).name, Path(store.path).name + "-wal"} <= set(modes)
+    modes = _modes(settings.db_path)
+    assert {settings.db_path.name, settings.db_path.name + "-wal"} <= set(modes)
     assert modes == {name: 0o600 for name in modes}

@@ -22,7 +22,7 @@ from identity_server.core.records import (
     Person,
 )
 from identity_server.core.sms_code import ControlCode
-from identity_server.store.base import Store
+from identity_server.store.core import Store
 from identity_server.store.sqlite import SqliteStore, migrations
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -16,8 +16,10 @@ from identity_server.core.clock import ManualClock
 from identity_server.core.randomness import SystemRandomness
 from identity_server.oidc.records import PushRequest, PushStatus
 from identity_server.services import Services
+from identity_server.settings import Settings
 from identity_server.store.codec import dumps
-from identity_server.store.sqlite import SqliteStore, migrations
+from identity_server.store.sqlite import open_sqlite
+from identity_server.store.sqlite.database import migrations
 from identity_server.web.keys import LIVE_EVENTS
 from simulator.phone import HeadlessPhone
 from tests.conftest import FAST_ARGON2, MASTER_KEY, pooled_key
@@ -48,6 +50,7 @@ async def test_no_auth_req_id_or_notification_token_in_the_database(
     client: Client,
     rp: RelyingParty,
     services: Services,
+    settings: Settings,
     annelies: HeadlessPhone,
     clock: ManualClock,
 ) -> None:
@@ -83,7 +86,7 @@ async def test_no_auth_req_id_or_notification_token_in_the_database(
     # The notifications carried the plain values; the store found each request by its digest.
     assert [payload["auth_req_id"] for payload in received] == secrets[0:4:2]
     assert "access_token" in received[1]
-    kept = _database_bytes(services.store.path)  # type: ignore[attr-defined]
+    kept = _database_bytes(str(settings.db_path))
     assert [secret for secret in secrets if secret.encode() in kept] == []
 
 
@@ -124,18 +127,20 @@ async def test_an_old_database_loses_its_plain_auth_req_ids_on_upgrade(
     )
     db.close()
 
-    store = SqliteStore(path)
+    stores = open_sqlite(path)
     try:
         services = await Services.open(
-            store, clock, SystemRandomness(), MASTER_KEY, issuer=issuer,
+            stores, clock, SystemRandomness(), MASTER_KEY, issuer=issuer,
             password_hasher=FAST_ARGON2, key_factory=pooled_key,
         )  # fmt: skip
-        assert store._db.execute("PRAGMA user_version").fetchone()[0] == migrations()[-1][0]
+        raw = sqlite3.connect(path)
+        assert raw.execute("PRAGMA user_version").fetchone()[0] == migrations()[-1][0]
         expired = await services.oidc_store.get_push("request-1")
         assert expired is not None
         assert (expired.status, expired.origin) == (PushStatus.EXPIRED, "ciba:")
         assert await services.oidc_store.get_push("request-2") == login  # untouched
-        assert store._db.execute("SELECT COUNT(*) FROM ciba_requests").fetchone()[0] == 0
+        assert raw.execute("SELECT COUNT(*) FROM ciba_requests").fetchone()[0] == 0
+        raw.close()
     finally:
-        await store.close()
+        await stores.close()
     assert plain.encode() not in _database_bytes(str(path))

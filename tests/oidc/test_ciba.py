@@ -21,6 +21,7 @@ from joserfc.jwk import ECKey, KeySet
 from identity_server.core.clock import ManualClock
 from identity_server.core.randomness import SystemRandomness
 from identity_server.services import Services
+from identity_server.store.stores import Stores
 from identity_server.web.keys import LIVE_EVENTS
 from simulator.errors import PhoneApiError
 from simulator.phone import HeadlessPhone
@@ -370,6 +371,7 @@ async def test_push_mode_tells_the_client_about_refusal_and_expiry(
 async def test_expiry_notices_go_out_once_and_survive_a_restart(
     client: Client,
     services: Services,
+    stores: Stores,
     annelies: HeadlessPhone,
     receiver: tuple[Receiver, str],
     clock: ManualClock,
@@ -391,7 +393,7 @@ async def test_expiry_notices_go_out_once_and_survive_a_restart(
     # A restarted server reads the sweep's watermark from the store: nothing is sent twice,
     # and what expires later is still announced.
     restarted = await Services.open(
-        services.store, clock, SystemRandomness(), MASTER_KEY, issuer=issuer,
+        stores, clock, SystemRandomness(), MASTER_KEY, issuer=issuer,
         password_hasher=FAST_ARGON2, key_factory=pooled_key,
     )  # fmt: skip
     restarted.ciba.delivery = services.ciba.delivery

@@ -8,17 +8,17 @@ from pathlib import Path
 import pytest
 
 from identity_server.oidc.records import Client
-from identity_server.oidc.store import SqliteOidcStore
-from identity_server.store.sqlite import SqliteStore
+from identity_server.store.sqlite import open_sqlite
+from identity_server.store.stores import Stores
 
 CLIENT = Client("rp-cache", "Gemeente", ("https://rp.example/cb",), "client_secret_basic")
 
 
 async def test_a_client_written_in_a_rolled_back_transaction_is_not_served(
-    store: SqliteStore,
+    stores: Stores,
 ) -> None:
+    store, oidc = stores.core, stores.oidc
     await store.migrate()
-    oidc = SqliteOidcStore(store)
     with pytest.raises(RuntimeError):
         async with store.atomic():
             await oidc.save_client(CLIENT)
@@ -28,16 +28,16 @@ async def test_a_client_written_in_a_rolled_back_transaction_is_not_served(
 
 
 async def test_a_change_by_another_process_is_seen_at_once(
-    store: SqliteStore, tmp_path: Path
+    stores: Stores, tmp_path: Path
 ) -> None:
+    store, oidc = stores.core, stores.oidc
     await store.migrate()
-    oidc = SqliteOidcStore(store)
     await oidc.save_client(CLIENT)
     async with store.atomic():  # cached while reading inside a transaction
         assert await oidc.get_client("rp-cache") == CLIENT
-    other = SqliteStore(tmp_path / "sleutel.sqlite3")  # e.g. `sleutel clients add` meanwhile
+    other = open_sqlite(tmp_path / "sleutel.sqlite3")  # e.g. `sleutel clients add` meanwhile
     try:
-        await SqliteOidcStore(other).save_client(replace(CLIENT, name="Gemeente Nieuw"))
+        await other.oidc.save_client(replace(CLIENT, name="Gemeente Nieuw"))
     finally:
         await other.close()
     renamed = await oidc.get_client("rp-cache")

@@ -1,9 +1,8 @@
-"""Storage of the OpenID Connect provider, beside the identity store and in its transactions."""
+"""The OpenID Connect provider's store on SQLite, on the core store's file and transactions."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Protocol
 
 from identity_server.oidc.records import (
     Authorization,
@@ -15,51 +14,7 @@ from identity_server.oidc.records import (
     SigningKey,
 )
 from identity_server.store.codec import DecodedRecords, dumps, loads
-from identity_server.store.sqlite import SqliteStore
-
-
-class OidcStore(Protocol):
-    """Lookups return None when nothing matches. Writes join the identity store's `atomic()`."""
-
-    async def save_client(self, client: Client) -> None: ...
-    async def get_client(self, client_id: str) -> Client | None: ...
-    async def list_clients(self) -> list[Client]: ...
-    async def delete_client(self, client_id: str) -> bool: ...
-
-    async def save_key(self, key: SigningKey) -> None: ...
-    async def list_keys(self) -> list[SigningKey]:
-        """Oldest first."""
-        ...
-
-    async def save_push(self, request: PushRequest) -> None: ...
-    async def get_push(self, request_id: str) -> PushRequest | None: ...
-    async def pending_pushes(self, identity_id: str, now: datetime) -> list[PushRequest]:
-        """Requests still waiting for an answer and not expired at `now`, oldest first."""
-        ...
-
-    async def pending_summary(self, identity_id: str, now: datetime) -> tuple[int, datetime | None]:
-        """How many requests wait for an answer at `now`, and when the first of them expires."""
-        ...
-
-    async def save_authorization(self, authorization: Authorization) -> None: ...
-    async def get_authorization(self, auth_id: str) -> Authorization | None: ...
-
-    async def save_ciba(self, request: CibaRequest) -> None: ...
-    async def get_ciba(self, digest: str) -> CibaRequest | None:
-        """By the keyed digest of its auth_req_id."""
-        ...
-
-    async def ciba_expired_between(self, after: datetime, until: datetime) -> list[CibaRequest]:
-        """Ping/push requests not yet notified whose deadline fell in (after, until], oldest first."""
-        ...
-
-    async def save_grant(self, digest: str, grant: Grant) -> None: ...
-    async def get_grant(self, digest: str) -> Grant | None: ...
-
-    async def browser_last_used(self, browser_digest: str, identity_id: str) -> datetime | None: ...
-    async def touch_browser(self, browser_digest: str, identity_id: str, now: datetime) -> None: ...
-
-    async def purge_expired(self, now: datetime) -> int: ...
+from identity_server.store.sqlite.database import SqliteDatabase
 
 
 class SqliteOidcStore:
@@ -73,8 +28,8 @@ class SqliteOidcStore:
     record and might still roll back (token and backchannel requests read inside their
     transaction, so reads there must be cacheable)."""
 
-    def __init__(self, base: SqliteStore) -> None:
-        self._base = base
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
         self._data_version: object = None
         self._clients: dict[str, Client] = {}
         self._keys: list[SigningKey] | None = None
@@ -85,12 +40,12 @@ class SqliteOidcStore:
         # A login request is read back moments after it is written, several times.
         self._decoded = DecodedRecords(PushRequest, CibaRequest, Grant)
 
-    def _exec(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
-        return self._base._db.execute(sql, params).fetchall()
+    async def _exec(self, sql: str, params: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        return await self._db.rows(sql, params)
 
-    def _refresh(self) -> None:
+    async def _refresh(self) -> None:
         """Drop the caches when another connection committed."""
-        version = self._base._db.execute("PRAGMA data_version").fetchone()[0]
+        ((version,),) = await self._db.rows("PRAGMA data_version")
         if version != self._data_version:
             self._data_version = version
             self._clients.clear()
@@ -98,7 +53,7 @@ class SqliteOidcStore:
 
     def _written_now(self) -> int | None:
         """The open transaction's number, or None outside one."""
-        return self._base.transactions if self._base._db.in_transaction else None
+        return self._db.in_transaction()
 
     def _cacheable(self, written_in: int | None) -> bool:
         return written_in is None or written_in != self._written_now()
@@ -106,18 +61,18 @@ class SqliteOidcStore:
     async def save_client(self, client: Client) -> None:
         self._clients.clear()
         self._clients_written_in = self._written_now()
-        self._exec(
+        await self._exec(
             "INSERT INTO clients(client_id, doc) VALUES(?, ?)"
             " ON CONFLICT(client_id) DO UPDATE SET doc=excluded.doc",
             (client.client_id, dumps(client)),
         )
 
     async def get_client(self, client_id: str) -> Client | None:
-        self._refresh()
+        await self._refresh()
         cached = self._clients.get(client_id)
         if cached is not None:
             return cached
-        rows = self._exec("SELECT doc FROM clients WHERE client_id=?", (client_id,))
+        rows = await self._exec("SELECT doc FROM clients WHERE client_id=?", (client_id,))
         client = loads(Client, str(rows[0][0])) if rows else None
         if (
             client is not None
@@ -130,38 +85,36 @@ class SqliteOidcStore:
     async def list_clients(self) -> list[Client]:
         return [
             loads(Client, str(r[0]))
-            for r in self._exec("SELECT doc FROM clients ORDER BY client_id")
+            for r in await self._exec("SELECT doc FROM clients ORDER BY client_id")
         ]
 
     async def delete_client(self, client_id: str) -> bool:
         self._clients.clear()
         self._clients_written_in = self._written_now()
-        return (
-            self._base._db.execute("DELETE FROM clients WHERE client_id=?", (client_id,)).rowcount
-            == 1
-        )
+        cursor = await self._db.execute("DELETE FROM clients WHERE client_id=?", (client_id,))
+        return cursor.rowcount == 1
 
     async def save_key(self, key: SigningKey) -> None:
         self._keys = None
         self._keys_written_in = self._written_now()
-        self._exec(
+        await self._exec(
             "INSERT INTO signing_keys(kid, created_at, doc) VALUES(?, ?, ?)"
             " ON CONFLICT(kid) DO UPDATE SET doc=excluded.doc",
             (key.kid, key.created_at.timestamp(), dumps(key)),
         )
 
     async def list_keys(self) -> list[SigningKey]:
-        self._refresh()
+        await self._refresh()
         if self._keys is not None:
             return list(self._keys)
-        rows = self._exec("SELECT doc FROM signing_keys ORDER BY created_at, kid")
+        rows = await self._exec("SELECT doc FROM signing_keys ORDER BY created_at, kid")
         keys = [loads(SigningKey, str(r[0])) for r in rows]
         if self._cacheable(self._keys_written_in):
             self._keys = keys
         return list(keys)
 
     async def save_push(self, request: PushRequest) -> None:
-        self._exec(
+        await self._exec(
             "INSERT INTO push_requests(request_id, identity_id, status, expires_at, doc) VALUES(?, ?, ?, ?, ?)"
             " ON CONFLICT(request_id) DO UPDATE SET status=excluded.status, doc=excluded.doc",
             (
@@ -174,11 +127,11 @@ class SqliteOidcStore:
         )
 
     async def get_push(self, request_id: str) -> PushRequest | None:
-        rows = self._exec("SELECT doc FROM push_requests WHERE request_id=?", (request_id,))
+        rows = await self._exec("SELECT doc FROM push_requests WHERE request_id=?", (request_id,))
         return self._decoded.loads(PushRequest, str(rows[0][0])) if rows else None
 
     async def pending_pushes(self, identity_id: str, now: datetime) -> list[PushRequest]:
-        rows = self._exec(
+        rows = await self._exec(
             "SELECT doc FROM push_requests WHERE identity_id=? AND status=? AND expires_at>?"
             " ORDER BY rowid",
             (identity_id, PushStatus.PENDING.value, now.timestamp()),
@@ -186,7 +139,7 @@ class SqliteOidcStore:
         return [self._decoded.loads(PushRequest, str(r[0])) for r in rows]
 
     async def pending_summary(self, identity_id: str, now: datetime) -> tuple[int, datetime | None]:
-        ((count, first),) = self._exec(
+        ((count, first),) = await self._exec(
             "SELECT COUNT(*), MIN(expires_at) FROM push_requests"
             " WHERE identity_id=? AND status=? AND expires_at>?",
             (identity_id, PushStatus.PENDING.value, now.timestamp()),
@@ -195,29 +148,29 @@ class SqliteOidcStore:
         return int(str(count)), expiry
 
     async def save_authorization(self, authorization: Authorization) -> None:
-        self._exec(
+        await self._exec(
             "INSERT INTO authorizations(auth_id, expires_at, doc) VALUES(?, ?, ?)"
             " ON CONFLICT(auth_id) DO UPDATE SET doc=excluded.doc",
             (authorization.auth_id, authorization.expires_at.timestamp(), dumps(authorization)),
         )
 
     async def get_authorization(self, auth_id: str) -> Authorization | None:
-        rows = self._exec("SELECT doc FROM authorizations WHERE auth_id=?", (auth_id,))
+        rows = await self._exec("SELECT doc FROM authorizations WHERE auth_id=?", (auth_id,))
         return loads(Authorization, str(rows[0][0])) if rows else None
 
     async def save_ciba(self, request: CibaRequest) -> None:
-        self._exec(
+        await self._exec(
             "INSERT INTO ciba_requests(digest, expires_at, doc) VALUES(?, ?, ?)"
             " ON CONFLICT(digest) DO UPDATE SET doc=excluded.doc",
             (request.digest, request.expires_at.timestamp(), self._decoded.dumps(request)),
         )
 
     async def get_ciba(self, digest: str) -> CibaRequest | None:
-        rows = self._exec("SELECT doc FROM ciba_requests WHERE digest=?", (digest,))
+        rows = await self._exec("SELECT doc FROM ciba_requests WHERE digest=?", (digest,))
         return self._decoded.loads(CibaRequest, str(rows[0][0])) if rows else None
 
     async def ciba_expired_between(self, after: datetime, until: datetime) -> list[CibaRequest]:
-        rows = self._exec(
+        rows = await self._exec(
             "SELECT doc FROM ciba_requests WHERE expires_at > ? AND expires_at <= ?"
             " ORDER BY expires_at",
             (after.timestamp(), until.timestamp()),
@@ -226,18 +179,18 @@ class SqliteOidcStore:
         return [r for r in found if r.mode in ("ping", "push") and not r.notified]
 
     async def save_grant(self, digest: str, grant: Grant) -> None:
-        self._exec(
+        await self._exec(
             "INSERT INTO grants(digest, kind, expires_at, doc) VALUES(?, ?, ?, ?)"
             " ON CONFLICT(digest) DO UPDATE SET doc=excluded.doc",
             (digest, grant.kind, grant.expires_at.timestamp(), self._decoded.dumps(grant)),
         )
 
     async def get_grant(self, digest: str) -> Grant | None:
-        rows = self._exec("SELECT doc FROM grants WHERE digest=?", (digest,))
+        rows = await self._exec("SELECT doc FROM grants WHERE digest=?", (digest,))
         return self._decoded.loads(Grant, str(rows[0][0])) if rows else None
 
     async def browser_last_used(self, browser_digest: str, identity_id: str) -> datetime | None:
-        rows = self._exec(
+        rows = await self._exec(
             "SELECT last_used FROM browsers WHERE browser_digest=? AND identity_id=?",
             (browser_digest, identity_id),
         )
@@ -246,7 +199,7 @@ class SqliteOidcStore:
         return datetime.fromtimestamp(float(str(rows[0][0])), tz=UTC)
 
     async def touch_browser(self, browser_digest: str, identity_id: str, now: datetime) -> None:
-        self._exec(
+        await self._exec(
             "INSERT INTO browsers(browser_digest, identity_id, last_used) VALUES(?, ?, ?)"
             " ON CONFLICT(browser_digest, identity_id) DO UPDATE SET last_used=excluded.last_used",
             (browser_digest, identity_id, now.timestamp()),
@@ -255,13 +208,13 @@ class SqliteOidcStore:
     async def purge_expired(self, now: datetime) -> int:
         # Keep a day of history so late polls still get expired_token rather than invalid_grant.
         cutoff = (now.timestamp() - 86400,)
-        async with self._base.atomic():
-            return sum(
-                self._base._db.execute(statement, cutoff).rowcount
-                for statement in (
-                    "DELETE FROM push_requests WHERE expires_at < ?",
-                    "DELETE FROM authorizations WHERE expires_at < ?",
-                    "DELETE FROM ciba_requests WHERE expires_at < ?",
-                    "DELETE FROM grants WHERE expires_at < ?",
-                )
-            )
+        gone = 0
+        async with self._db.atomic():
+            for statement in (
+                "DELETE FROM push_requests WHERE expires_at < ?",
+                "DELETE FROM authorizations WHERE expires_at < ?",
+                "DELETE FROM ciba_requests WHERE expires_at < ?",
+                "DELETE FROM grants WHERE expires_at < ?",
+            ):
+                gone += (await self._db.execute(statement, cutoff)).rowcount
+        return gone

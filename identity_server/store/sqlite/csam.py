@@ -1,13 +1,12 @@
-"""CSAM storage: a small typed interface, and its SQLite implementation sharing the main store's
-connection and transactions (so `store.atomic()` spans CSAM and register writes alike)."""
+"""The CSAM store on SQLite, on the core store's file and transactions (so `store.atomic()` spans
+CSAM and register writes alike)."""
 
 from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import TypeVar
 
 from identity_server.core.errors import Conflict
 from identity_server.csam.records import (
@@ -22,137 +21,47 @@ from identity_server.csam.records import (
     Staff,
 )
 from identity_server.store.codec import dumps
-from identity_server.store.sqlite import SqliteStore
+from identity_server.store.csam import StoredFile
+from identity_server.store.sqlite.database import SqliteDatabase
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class StoredFile:
-    """An uploaded file as it was checked: its media type (from its first bytes) and name."""
-
-    media_type: str
-    filename: str
-    data: bytes
-
-
-class CsamStore(Protocol):
-    """Lookups return None when nothing matches; `save_*` insert or replace.
-
-    Transactions are the main store's: wrap several calls in `store.atomic()`.
-    """
-
-    async def save_office(self, office: Office) -> None: ...
-    async def get_office(self, office_id: str) -> Office | None: ...
-    async def list_offices(self) -> list[Office]: ...
-
-    async def save_staff(self, staff: Staff) -> None: ...
-    async def get_staff(self, username: str) -> Staff | None:
-        """Usernames match case-insensitively."""
-        ...
-
-    async def save_registration(self, registration: Registration) -> None: ...
-    async def get_registration(self, registration_id: str) -> Registration | None: ...
-    async def registration_by_link(self, link_digest: str) -> Registration | None: ...
-    async def registrations_of(self, national_number: str) -> list[Registration]: ...
-
-    async def add_account(self, account: Account) -> None:
-        """`Conflict(code="username_taken")` when the username (any case) is in use."""
-        ...
-
-    async def update_account(self, account: Account) -> None:
-        """`Conflict(code="username_taken")` when the new username is someone else's."""
-        ...
-
-    async def get_account(self, account_id: str) -> Account | None: ...
-    async def account_by_username(self, username: str) -> Account | None: ...
-    async def account_of_person(self, national_number: str) -> Account | None: ...
-    async def accounts_by_email(self, email: str) -> list[Account]: ...
-
-    async def save_key(self, key: Key) -> None: ...
-    async def get_key(self, key_id: str) -> Key | None: ...
-    async def keys_of(self, account_id: str) -> list[Key]:
-        """Oldest first."""
-        ...
-
-    async def keys_by_target(self, target: str) -> list[Key]: ...
-
-    async def save_appointment(self, appointment: Appointment) -> None: ...
-    async def get_appointment(self, appointment_id: str) -> Appointment | None: ...
-    async def appointment_by_link(self, link_digest: str) -> Appointment | None: ...
-    async def list_appointments(
-        self, statuses: Iterable[AppointmentStatus] | None = None
-    ) -> list[Appointment]:
-        """Oldest first."""
-        ...
-
-    async def save_appointment_file(
-        self, appointment_id: str, file_id: str, file: StoredFile, created_at: datetime
-    ) -> None: ...
-    async def appointment_file(self, appointment_id: str, file_id: str) -> StoredFile | None:
-        """Only a file of that appointment."""
-        ...
-
-    async def save_login(self, login: KeyLogin) -> None: ...
-    async def get_login(self, login_id: str) -> KeyLogin | None: ...
-
-    async def save_session(self, session: Session) -> None: ...
-    async def get_session(self, session_digest: str) -> Session | None: ...
-    async def delete_session(self, session_digest: str) -> None: ...
-
-    async def purge_expired(self, now: datetime) -> int:
-        """Drop expired key logins and sessions; returns how many rows went."""
-        ...
-
-
 class SqliteCsamStore:
-    """Runs on the `SqliteStore`'s own connection: its `atomic()` covers these tables too."""
-
-    def __init__(self, sqlite_store: SqliteStore) -> None:
-        self._main = sqlite_store
-
-    @property
-    def _db(self) -> sqlite3.Connection:
-        return self._main._db
-
-    def _exec(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
-        return self._main._exec(sql, params)
-
-    def _one(self, cls: type[T], sql: str, params: Iterable[Any] = ()) -> T | None:
-        return self._main._one(cls, sql, params)
-
-    def _all(self, cls: type[T], sql: str, params: Iterable[Any] = ()) -> list[T]:
-        return self._main._all(cls, sql, params)
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
 
     # -- offices and staff
 
     async def save_office(self, office: Office) -> None:
-        self._exec(
+        await self._db.execute(
             "INSERT INTO csam_offices(office_id, doc) VALUES(?, ?)"
             " ON CONFLICT(office_id) DO UPDATE SET doc=excluded.doc",
             (office.office_id, dumps(office)),
         )
 
     async def get_office(self, office_id: str) -> Office | None:
-        return self._one(Office, "SELECT doc FROM csam_offices WHERE office_id=?", (office_id,))
+        return await self._db.one(
+            Office, "SELECT doc FROM csam_offices WHERE office_id=?", (office_id,)
+        )
 
     async def list_offices(self) -> list[Office]:
-        return self._all(Office, "SELECT doc FROM csam_offices ORDER BY office_id")
+        return await self._db.all(Office, "SELECT doc FROM csam_offices ORDER BY office_id")
 
     async def save_staff(self, staff: Staff) -> None:
-        self._exec(
+        await self._db.execute(
             "INSERT INTO csam_staff(username, doc) VALUES(?, ?)"
             " ON CONFLICT(username) DO UPDATE SET doc=excluded.doc",
             (staff.username, dumps(staff)),
         )
 
     async def get_staff(self, username: str) -> Staff | None:
-        return self._one(Staff, "SELECT doc FROM csam_staff WHERE username=?", (username,))
+        return await self._db.one(Staff, "SELECT doc FROM csam_staff WHERE username=?", (username,))
 
     # -- registrations
 
     async def save_registration(self, registration: Registration) -> None:
-        self._exec(
+        await self._db.execute(
             "INSERT INTO csam_registrations(registration_id, link_digest, national_number, doc)"
             " VALUES(?, ?, ?, ?) ON CONFLICT(registration_id) DO UPDATE SET doc=excluded.doc",
             (
@@ -164,21 +73,21 @@ class SqliteCsamStore:
         )
 
     async def get_registration(self, registration_id: str) -> Registration | None:
-        return self._one(
+        return await self._db.one(
             Registration,
             "SELECT doc FROM csam_registrations WHERE registration_id=?",
             (registration_id,),
         )
 
     async def registration_by_link(self, link_digest: str) -> Registration | None:
-        return self._one(
+        return await self._db.one(
             Registration,
             "SELECT doc FROM csam_registrations WHERE link_digest=?",
             (link_digest,),
         )
 
     async def registrations_of(self, national_number: str) -> list[Registration]:
-        return self._all(
+        return await self._db.all(
             Registration,
             "SELECT doc FROM csam_registrations WHERE national_number=? ORDER BY rowid",
             (national_number,),
@@ -188,7 +97,7 @@ class SqliteCsamStore:
 
     async def add_account(self, account: Account) -> None:
         try:
-            self._exec(
+            await self._db.execute(
                 "INSERT INTO csam_accounts(account_id, national_number, username, email, doc)"
                 " VALUES(?, ?, ?, ?, ?)",
                 (
@@ -204,7 +113,7 @@ class SqliteCsamStore:
 
     async def update_account(self, account: Account) -> None:
         try:
-            self._exec(
+            await self._db.execute(
                 "UPDATE csam_accounts SET username=?, email=?, doc=? WHERE account_id=?",
                 (account.username, account.email.lower(), dumps(account), account.account_id),
             )
@@ -212,47 +121,51 @@ class SqliteCsamStore:
             raise Conflict("This username is already in use", code="username_taken") from exc
 
     async def get_account(self, account_id: str) -> Account | None:
-        return self._one(Account, "SELECT doc FROM csam_accounts WHERE account_id=?", (account_id,))
+        return await self._db.one(
+            Account, "SELECT doc FROM csam_accounts WHERE account_id=?", (account_id,)
+        )
 
     async def account_by_username(self, username: str) -> Account | None:
-        return self._one(Account, "SELECT doc FROM csam_accounts WHERE username=?", (username,))
+        return await self._db.one(
+            Account, "SELECT doc FROM csam_accounts WHERE username=?", (username,)
+        )
 
     async def account_of_person(self, national_number: str) -> Account | None:
-        return self._one(
+        return await self._db.one(
             Account, "SELECT doc FROM csam_accounts WHERE national_number=?", (national_number,)
         )
 
     async def accounts_by_email(self, email: str) -> list[Account]:
-        return self._all(
+        return await self._db.all(
             Account, "SELECT doc FROM csam_accounts WHERE email=? ORDER BY rowid", (email.lower(),)
         )
 
     # -- keys
 
     async def save_key(self, key: Key) -> None:
-        self._exec(
+        await self._db.execute(
             "INSERT INTO csam_keys(key_id, account_id, target, doc) VALUES(?, ?, ?, ?)"
             " ON CONFLICT(key_id) DO UPDATE SET target=excluded.target, doc=excluded.doc",
             (key.key_id, key.account_id, key.target.lower(), dumps(key)),
         )
 
     async def get_key(self, key_id: str) -> Key | None:
-        return self._one(Key, "SELECT doc FROM csam_keys WHERE key_id=?", (key_id,))
+        return await self._db.one(Key, "SELECT doc FROM csam_keys WHERE key_id=?", (key_id,))
 
     async def keys_of(self, account_id: str) -> list[Key]:
-        return self._all(
+        return await self._db.all(
             Key, "SELECT doc FROM csam_keys WHERE account_id=? ORDER BY rowid", (account_id,)
         )
 
     async def keys_by_target(self, target: str) -> list[Key]:
-        return self._all(
+        return await self._db.all(
             Key, "SELECT doc FROM csam_keys WHERE target=? ORDER BY rowid", (target.lower(),)
         )
 
     # -- appointments
 
     async def save_appointment(self, appointment: Appointment) -> None:
-        self._exec(
+        await self._db.execute(
             "INSERT INTO csam_appointments(appointment_id, link_digest, status, doc)"
             " VALUES(?, ?, ?, ?) ON CONFLICT(appointment_id)"
             " DO UPDATE SET link_digest=excluded.link_digest, status=excluded.status,"
@@ -266,14 +179,14 @@ class SqliteCsamStore:
         )
 
     async def get_appointment(self, appointment_id: str) -> Appointment | None:
-        return self._one(
+        return await self._db.one(
             Appointment,
             "SELECT doc FROM csam_appointments WHERE appointment_id=?",
             (appointment_id,),
         )
 
     async def appointment_by_link(self, link_digest: str) -> Appointment | None:
-        return self._one(
+        return await self._db.one(
             Appointment, "SELECT doc FROM csam_appointments WHERE link_digest=?", (link_digest,)
         )
 
@@ -281,10 +194,12 @@ class SqliteCsamStore:
         self, statuses: Iterable[AppointmentStatus] | None = None
     ) -> list[Appointment]:
         if statuses is None:
-            return self._all(Appointment, "SELECT doc FROM csam_appointments ORDER BY rowid")
+            return await self._db.all(
+                Appointment, "SELECT doc FROM csam_appointments ORDER BY rowid"
+            )
         wanted = [s.value for s in statuses]
         marks = ",".join("?" * len(wanted))
-        return self._all(
+        return await self._db.all(
             Appointment,
             f"SELECT doc FROM csam_appointments WHERE status IN ({marks}) ORDER BY rowid",  # noqa: S608
             wanted,
@@ -293,7 +208,7 @@ class SqliteCsamStore:
     async def save_appointment_file(
         self, appointment_id: str, file_id: str, file: StoredFile, created_at: datetime
     ) -> None:
-        self._exec(
+        await self._db.execute(
             "INSERT INTO csam_appointment_files"
             "(file_id, appointment_id, media_type, filename, data, created_at)"
             " VALUES(?, ?, ?, ?, ?, ?)",
@@ -308,27 +223,29 @@ class SqliteCsamStore:
         )
 
     async def appointment_file(self, appointment_id: str, file_id: str) -> StoredFile | None:
-        row = self._exec(
+        rows = await self._db.rows(
             "SELECT media_type, filename, data FROM csam_appointment_files"
             " WHERE file_id=? AND appointment_id=?",
             (file_id, appointment_id),
-        ).fetchone()
-        return None if row is None else StoredFile(row[0], row[1], bytes(row[2]))
+        )
+        return StoredFile(rows[0][0], rows[0][1], bytes(rows[0][2])) if rows else None
 
     # -- key logins and sessions
 
     async def save_login(self, login: KeyLogin) -> None:
-        self._exec(
+        await self._db.execute(
             "INSERT INTO csam_logins(login_id, expires_at, doc) VALUES(?, ?, ?)"
             " ON CONFLICT(login_id) DO UPDATE SET doc=excluded.doc",
             (login.login_id, login.expires_at.timestamp(), dumps(login)),
         )
 
     async def get_login(self, login_id: str) -> KeyLogin | None:
-        return self._one(KeyLogin, "SELECT doc FROM csam_logins WHERE login_id=?", (login_id,))
+        return await self._db.one(
+            KeyLogin, "SELECT doc FROM csam_logins WHERE login_id=?", (login_id,)
+        )
 
     async def save_session(self, session: Session) -> None:
-        self._exec(
+        await self._db.execute(
             "INSERT INTO csam_sessions(session_digest, expires_at, doc) VALUES(?, ?, ?)"
             " ON CONFLICT(session_digest) DO UPDATE SET expires_at=excluded.expires_at,"
             " doc=excluded.doc",
@@ -336,20 +253,22 @@ class SqliteCsamStore:
         )
 
     async def get_session(self, session_digest: str) -> Session | None:
-        return self._one(
+        return await self._db.one(
             Session, "SELECT doc FROM csam_sessions WHERE session_digest=?", (session_digest,)
         )
 
     async def delete_session(self, session_digest: str) -> None:
-        self._exec("DELETE FROM csam_sessions WHERE session_digest=?", (session_digest,))
+        await self._db.execute(
+            "DELETE FROM csam_sessions WHERE session_digest=?", (session_digest,)
+        )
 
     async def purge_expired(self, now: datetime) -> int:
         cutoff = (now.timestamp(),)
-        async with self._main.atomic():
-            return sum(
-                self._exec(statement, cutoff).rowcount
-                for statement in (
-                    "DELETE FROM csam_logins WHERE expires_at < ?",
-                    "DELETE FROM csam_sessions WHERE expires_at < ?",
-                )
-            )
+        gone = 0
+        async with self._db.atomic():
+            for statement in (
+                "DELETE FROM csam_logins WHERE expires_at < ?",
+                "DELETE FROM csam_sessions WHERE expires_at < ?",
+            ):
+                gone += (await self._db.execute(statement, cutoff)).rowcount
+        return gone

@@ -1,9 +1,9 @@
-"""The storage interface the domain core talks to; SQLite is the embedded default."""
+"""The storage interface of the domain core: the national register, identities and their
+devices, flows in progress, the outbox, replay protection and leases."""
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from identity_server.core.records import (
@@ -17,12 +17,16 @@ from identity_server.core.records import (
     Onboarding,
     Person,
 )
+from identity_server.store.transactions import Transactions
 
 
-class Store(Protocol):
-    """Every method is atomic on its own; `atomic()` groups several into one transaction.
+class Store(Transactions, Protocol):
+    """Every method is atomic on its own; `atomic()` groups several into one transaction, and
+    covers the OIDC and CSAM stores of the same database too.
 
     Lookups return None when nothing matches; `add_*` raise `Conflict` when the key exists.
+    Inside a transaction, a `get_*` of a record that can change locks it until the commit (on
+    engines where other writers run beside it), so read-modify-write stays exact.
     """
 
     async def migrate(self) -> None:
@@ -30,14 +34,6 @@ class Store(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-    def atomic(
-        self, *, keep_on: type[BaseException] | tuple[type[BaseException], ...] = ()
-    ) -> AbstractAsyncContextManager[None]:
-        """All store calls inside commit together or not at all. An exception of a `keep_on`
-        type still commits what was written before it: a refusal that must leave its trace (a
-        spent nonce, a wrong-code count) in the same single commit as the success path."""
-        ...
 
     # -- key/value settings kept with the data (PKI, admin token digest, seed marker)
     async def get_meta(self, key: str) -> str | None: ...
@@ -105,4 +101,10 @@ class Store(Protocol):
 
     async def purge_expired(self, now: datetime) -> int:
         """Drop expired nonces and flows; returns how many rows went."""
+        ...
+
+    # -- background work done by one process of several
+    async def take_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        """True when `holder` holds the lease `name` until `now + ttl`: it was free, expired,
+        or already `holder`'s (then renewed). False while another holder's lease runs."""
         ...

@@ -1,0 +1,20 @@
+"""The embedded default engine: one SQLite file, WAL journal, versioned migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from identity_server.store.sqlite.core import SqliteStore
+from identity_server.store.sqlite.csam import SqliteCsamStore
+from identity_server.store.sqlite.database import SqliteDatabase
+from identity_server.store.sqlite.oidc import SqliteOidcStore
+from identity_server.store.stores import Stores
+
+
+def open_sqlite(path: str | Path) -> Stores:
+    """The three stores on one file (created 0600 on first use; migrated by `Services.open`)."""
+    db = SqliteDatabase(path)
+    return Stores(core=SqliteStore(db), oidc=SqliteOidcStore(db), csam=SqliteCsamStore(db))
+
+
+__all__ = ["SqliteDatabase", "SqliteStore", "SqliteOidcStore", "SqliteCsamStore", "open_sqlite"]

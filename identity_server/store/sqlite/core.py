@@ -1,0 +1,334 @@
+"""The core store on SQLite: the national register, identities, flows, outbox, nonces, leases."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta
+
+from identity_server.core.errors import Conflict
+from identity_server.core.records import (
+    Bank,
+    BankCustomer,
+    Card,
+    Device,
+    DeviceStatus,
+    Enrolment,
+    Identity,
+    Message,
+    Onboarding,
+    Person,
+)
+from identity_server.store.codec import DecodedRecords, dumps
+from identity_server.store.sqlite.database import SqliteDatabase
+from identity_server.store.transactions import AfterCommit
+
+
+class SqliteStore:
+    def __init__(self, db: SqliteDatabase) -> None:
+        self._db = db
+        # A CIBA flow reads its identity and device several times; they change rarely.
+        self._decoded = DecodedRecords(Identity, Device)
+
+    async def migrate(self) -> None:
+        await self._db.migrate()
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    def atomic(
+        self, *, keep_on: type[BaseException] | tuple[type[BaseException], ...] = ()
+    ) -> AbstractAsyncContextManager[None]:
+        return self._db.atomic(keep_on=keep_on)
+
+    async def after_commit(self, hook: AfterCommit) -> None:
+        await self._db.after_commit(hook)
+
+    # -- meta
+
+    async def get_meta(self, key: str) -> str | None:
+        row = (await self._db.execute("SELECT value FROM meta WHERE key=?", (key,))).fetchone()
+        return None if row is None else str(row[0])
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self._db.execute(
+            "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
+
+    # -- people
+
+    async def add_person(self, person: Person) -> None:
+        await self._db.insert(
+            "INSERT INTO people(national_number, email, doc) VALUES(?, ?, ?)",
+            (person.national_number, person.email.lower(), dumps(person)),
+            f"person {person.national_number}",
+        )
+
+    async def get_person(self, national_number: str) -> Person | None:
+        return await self._db.one(
+            Person, "SELECT doc FROM people WHERE national_number=?", (national_number,)
+        )
+
+    async def list_people(self) -> list[Person]:
+        return await self._db.all(Person, "SELECT doc FROM people ORDER BY national_number")
+
+    async def people_by_email(self, email: str) -> list[Person]:
+        return await self._db.all(Person, "SELECT doc FROM people WHERE email=?", (email.lower(),))
+
+    # -- cards
+
+    async def add_card(self, card: Card) -> None:
+        await self._db.insert(
+            "INSERT INTO cards(card_number, national_number, doc) VALUES(?, ?, ?)",
+            (card.card_number, card.national_number, dumps(card)),
+            f"card {card.card_number}",
+        )
+
+    async def update_card(self, card: Card) -> None:
+        await self._db.execute(
+            "UPDATE cards SET doc=? WHERE card_number=?", (dumps(card), card.card_number)
+        )
+
+    async def get_card(self, card_number: str) -> Card | None:
+        return await self._db.one(Card, "SELECT doc FROM cards WHERE card_number=?", (card_number,))
+
+    async def list_cards(self, national_number: str | None = None) -> list[Card]:
+        if national_number is None:
+            return await self._db.all(Card, "SELECT doc FROM cards ORDER BY card_number")
+        return await self._db.all(
+            Card,
+            "SELECT doc FROM cards WHERE national_number=? ORDER BY card_number",
+            (national_number,),
+        )
+
+    # -- banks
+
+    async def add_bank(self, bank: Bank) -> None:
+        await self._db.insert(
+            "INSERT INTO banks(bank_id, doc) VALUES(?, ?)",
+            (bank.bank_id, dumps(bank)),
+            f"bank {bank.bank_id}",
+        )
+
+    async def get_bank(self, bank_id: str) -> Bank | None:
+        return await self._db.one(Bank, "SELECT doc FROM banks WHERE bank_id=?", (bank_id,))
+
+    async def list_banks(self) -> list[Bank]:
+        return await self._db.all(Bank, "SELECT doc FROM banks ORDER BY bank_id")
+
+    async def add_customer(self, customer: BankCustomer) -> None:
+        await self._db.insert(
+            "INSERT INTO bank_customers(bank_id, customer_number, national_number, digipass_serial, doc)"
+            " VALUES(?, ?, ?, ?, ?)",
+            (
+                customer.bank_id,
+                customer.customer_number,
+                customer.national_number,
+                customer.digipass_serial,
+                dumps(customer),
+            ),
+            f"customer {customer.customer_number} or digipass {customer.digipass_serial}",
+        )
+
+    async def get_customer(self, bank_id: str, customer_number: str) -> BankCustomer | None:
+        return await self._db.one(
+            BankCustomer,
+            "SELECT doc FROM bank_customers WHERE bank_id=? AND customer_number=?",
+            (bank_id, customer_number),
+        )
+
+    async def customer_by_digipass(self, serial: str) -> BankCustomer | None:
+        return await self._db.one(
+            BankCustomer, "SELECT doc FROM bank_customers WHERE digipass_serial=?", (serial,)
+        )
+
+    async def list_customers(self, bank_id: str | None = None) -> list[BankCustomer]:
+        if bank_id is None:
+            return await self._db.all(
+                BankCustomer, "SELECT doc FROM bank_customers ORDER BY bank_id, customer_number"
+            )
+        return await self._db.all(
+            BankCustomer,
+            "SELECT doc FROM bank_customers WHERE bank_id=? ORDER BY customer_number",
+            (bank_id,),
+        )
+
+    # -- identities and devices
+
+    async def save_identity(self, identity: Identity) -> None:
+        try:
+            await self._db.execute(
+                "INSERT INTO identities(identity_id, national_number, phone, doc) VALUES(?, ?, ?, ?)"
+                " ON CONFLICT(identity_id) DO UPDATE SET phone=excluded.phone, doc=excluded.doc",
+                (
+                    identity.identity_id,
+                    identity.national_number,
+                    identity.phone,
+                    self._decoded.dumps(identity),
+                ),
+            )
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(
+                "This phone number is already linked to another identity", code="number_in_use"
+            ) from exc
+
+    async def get_identity(self, identity_id: str) -> Identity | None:
+        return await self._db.one(
+            Identity,
+            "SELECT doc FROM identities WHERE identity_id=?",
+            (identity_id,),
+            self._decoded,
+        )
+
+    async def identity_of_person(self, national_number: str) -> Identity | None:
+        return await self._db.one(
+            Identity,
+            "SELECT doc FROM identities WHERE national_number=?",
+            (national_number,),
+            self._decoded,
+        )
+
+    async def identity_by_phone(self, phone: str) -> Identity | None:
+        return await self._db.one(
+            Identity, "SELECT doc FROM identities WHERE phone=?", (phone,), self._decoded
+        )
+
+    async def list_identities(self) -> list[Identity]:
+        return await self._db.all(
+            Identity, "SELECT doc FROM identities ORDER BY identity_id", (), self._decoded
+        )
+
+    async def save_device(self, device: Device) -> None:
+        await self._db.execute(
+            "INSERT INTO devices(device_id, identity_id, doc) VALUES(?, ?, ?)"
+            " ON CONFLICT(device_id) DO UPDATE SET doc=excluded.doc",
+            (device.device_id, device.identity_id, self._decoded.dumps(device)),
+        )
+
+    async def get_device(self, device_id: str) -> Device | None:
+        return await self._db.one(
+            Device, "SELECT doc FROM devices WHERE device_id=?", (device_id,), self._decoded
+        )
+
+    async def devices_of(self, identity_id: str) -> list[Device]:
+        return await self._db.all(
+            Device,
+            "SELECT doc FROM devices WHERE identity_id=? ORDER BY rowid",
+            (identity_id,),
+            self._decoded,
+        )
+
+    async def active_device_ids(self, identity_id: str) -> list[str]:
+        rows = await self._db.rows(
+            "SELECT device_id FROM devices WHERE identity_id=? AND json_extract(doc, '$.status')=?"
+            " ORDER BY rowid",
+            (identity_id, DeviceStatus.ACTIVE.value),
+        )
+        return [str(row[0]) for row in rows]
+
+    # -- flows
+
+    async def save_onboarding(self, onboarding: Onboarding) -> None:
+        await self._db.execute(
+            "INSERT INTO onboardings(onboarding_id, expires_at, doc) VALUES(?, ?, ?)"
+            " ON CONFLICT(onboarding_id) DO UPDATE SET doc=excluded.doc",
+            (onboarding.onboarding_id, onboarding.expires_at.timestamp(), dumps(onboarding)),
+        )
+
+    async def get_onboarding(self, onboarding_id: str) -> Onboarding | None:
+        return await self._db.one(
+            Onboarding, "SELECT doc FROM onboardings WHERE onboarding_id=?", (onboarding_id,)
+        )
+
+    async def save_enrolment(self, enrolment: Enrolment) -> None:
+        await self._db.execute(
+            "INSERT INTO enrolments(enrolment_id, token_digest, expires_at, doc) VALUES(?, ?, ?, ?)"
+            " ON CONFLICT(enrolment_id) DO UPDATE SET token_digest=excluded.token_digest, doc=excluded.doc",
+            (
+                enrolment.enrolment_id,
+                enrolment.token_digest or None,
+                enrolment.expires_at.timestamp(),
+                dumps(enrolment),
+            ),
+        )
+
+    async def get_enrolment(self, enrolment_id: str) -> Enrolment | None:
+        return await self._db.one(
+            Enrolment, "SELECT doc FROM enrolments WHERE enrolment_id=?", (enrolment_id,)
+        )
+
+    async def enrolment_by_token(self, token_digest: str) -> Enrolment | None:
+        return await self._db.one(
+            Enrolment, "SELECT doc FROM enrolments WHERE token_digest=?", (token_digest,)
+        )
+
+    # -- outbox
+
+    async def add_message(self, message: Message) -> Message:
+        async with self._db.atomic():
+            return await self._add_message(message)
+
+    async def _add_message(self, message: Message) -> Message:
+        cursor = await self._db.execute(
+            "INSERT INTO messages(channel, recipient, doc) VALUES(?, ?, ?)",
+            (message.channel, message.recipient, dumps(message)),
+        )
+        assert cursor.lastrowid is not None
+        saved = Message(
+            message_id=cursor.lastrowid,
+            channel=message.channel,
+            recipient=message.recipient,
+            subject=message.subject,
+            body=message.body,
+            created_at=message.created_at,
+            extra=message.extra,
+        )
+        await self._db.execute(
+            "UPDATE messages SET doc=? WHERE message_id=?", (dumps(saved), saved.message_id)
+        )
+        return saved
+
+    async def list_messages(
+        self, *, recipient: str | None = None, channel: str | None = None, limit: int = 100
+    ) -> list[Message]:
+        return await self._db.all(
+            Message,
+            "SELECT doc FROM messages WHERE (?1 IS NULL OR recipient=?1) AND (?2 IS NULL OR channel=?2)"
+            " ORDER BY message_id DESC LIMIT ?3",
+            (recipient, channel, limit),
+        )
+
+    # -- replay protection
+
+    async def remember_nonce(self, scope: str, nonce: str, expires_at: datetime) -> bool:
+        cursor = await self._db.execute(
+            "INSERT OR IGNORE INTO nonces(scope, nonce, expires_at) VALUES(?, ?, ?)",
+            (scope, nonce, expires_at.timestamp()),
+        )
+        return cursor.rowcount == 1
+
+    async def purge_expired(self, now: datetime) -> int:
+        cutoff = (now.timestamp(),)
+        gone = 0
+        async with self._db.atomic():
+            for statement in (
+                "DELETE FROM nonces WHERE expires_at < ?",
+                "DELETE FROM onboardings WHERE expires_at < ?",
+                "DELETE FROM enrolments WHERE expires_at < ?",
+            ):
+                gone += (await self._db.execute(statement, cutoff)).rowcount
+        return gone
+
+    # -- leases
+
+    async def take_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        # One statement: taking a free or expired lease and renewing one's own cannot interleave
+        # with another process doing the same.
+        cursor = await self._db.execute(
+            "INSERT INTO leases(name, holder, expires_at) VALUES(?, ?, ?)"
+            " ON CONFLICT(name) DO UPDATE SET holder=excluded.holder, expires_at=excluded.expires_at"
+            " WHERE leases.holder=excluded.holder OR leases.expires_at <= ?",
+            (name, holder, (now + ttl).timestamp(), now.timestamp()),
+        )
+        return cursor.rowcount == 1

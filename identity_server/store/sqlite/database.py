@@ -1,0 +1,229 @@
+"""One SQLite file: its connection, its migrations, and the unit of work every store on it shares."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sqlite3
+import stat
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from identity_server.core.errors import Conflict, SleutelError
+from identity_server.store.codec import DecodedRecords, loads
+from identity_server.store.transactions import AfterCommit, run_hooks
+
+T = TypeVar("T")
+
+# The database holds people's records and (sealed) secrets: only its owner may read it.
+FILE_MODE = 0o600
+FOLDER_MODE = 0o700
+# SQLite's companions of the main file: the write-ahead log, its shared-memory index and the
+# rollback journal (used while journal_mode is being switched to WAL).
+COMPANION_SUFFIXES = ("-wal", "-shm", "-journal")
+
+
+def _tighten(path: Path, mode: int) -> None:
+    """Drop every permission bit beyond `mode` from an existing regular file (never widens)."""
+    with contextlib.suppress(FileNotFoundError):
+        found = path.stat()
+        current = stat.S_IMODE(found.st_mode)
+        if stat.S_ISREG(found.st_mode) and current & ~mode:
+            path.chmod(current & mode)
+
+
+def prepare_private_file(path: Path) -> None:
+    """Create the database file 0600 in a 0700 folder before SQLite opens it, and tighten files
+    left looser by an earlier version.
+
+    SQLite creates the -wal and -shm files with the main file's permission bits (os_unix.c,
+    findCreateFileMode, fchmod-ing past the umask), so a private main file keeps them private
+    without touching the process umask. A folder the user chose and that already exists is left
+    as it is: only the folder we create is made 0700."""
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
+        folder.chmod(FOLDER_MODE)  # whatever the umask
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE))
+    for file in (path, *(path.with_name(path.name + s) for s in COMPANION_SUFFIXES)):
+        _tighten(file, FILE_MODE)
+
+
+def migrations() -> list[tuple[int, str]]:
+    """(version, sql) for every migration shipped with the package, in order."""
+    folder = resources.files("identity_server.store.sqlite") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text("utf-8")))
+    return sorted(found)
+
+
+class SqliteDatabase:
+    """Calls run synchronously on one connection: SQLite answers in microseconds. A transaction
+    belongs to the task that began it (BEGIN IMMEDIATE, so it is the file's one writer); another
+    task's call waits until it ends rather than landing inside it."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        try:
+            self.connection = self._open()
+        except (OSError, sqlite3.Error) as exc:
+            # A folder given as --db, a file that is no database, a folder we may not write:
+            # one line naming the file rather than a traceback.
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise SleutelError(
+                f"cannot open the database {self.path}: {reason}", code="unusable_database"
+            ) from exc
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self._depth = 0
+        self._hooks: list[AfterCommit] = []
+        # Counts the transactions begun on this connection, so caches can tell them apart.
+        self.transactions = 0
+
+    def _open(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            prepare_private_file(Path(self.path))
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode NORMAL keeps every commit across a killed process (kill -9): the WAL
+            # sits in the OS cache. Only a power cut could lose the last commits; FULL would
+            # fsync each one.
+            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA foreign_keys=ON")
+            db.execute("PRAGMA busy_timeout=5000")
+            # 32 MiB of page cache (the default is 2): the random-keyed indexes of login
+            # requests are then read from memory, not from the file, under load.
+            db.execute("PRAGMA cache_size=-32768")
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    async def migrate(self) -> None:
+        db = self.connection
+        async with self._lock:
+            current = db.execute("PRAGMA user_version").fetchone()[0]
+            for version, sql in migrations():
+                if version <= current:
+                    continue
+                try:
+                    db.execute("BEGIN IMMEDIATE")
+                    self.transactions += 1
+                    for statement in sql.split(";\n"):
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute(f"PRAGMA user_version={version:d}")
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+
+    async def close(self) -> None:
+        self.connection.close()
+
+    # -- the unit of work
+
+    def in_transaction(self) -> int | None:
+        """The number of the transaction the current task has open, or None."""
+        if self._owner is not None and self._owner is asyncio.current_task():
+            return self.transactions
+        return None
+
+    @asynccontextmanager
+    async def atomic(
+        self, *, keep_on: type[BaseException] | tuple[type[BaseException], ...] = ()
+    ) -> AsyncIterator[None]:
+        task = asyncio.current_task()
+        if self._owner is not None and self._owner is task:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        async with self._lock:
+            self.connection.execute("BEGIN IMMEDIATE")
+            self.transactions += 1
+            hooks: list[AfterCommit] = []
+            self._owner, self._depth, self._hooks = task, 1, hooks
+            committed = False
+            try:
+                yield
+            except keep_on:
+                self.connection.execute("COMMIT")
+                committed = True
+                raise
+            except BaseException:
+                self.connection.execute("ROLLBACK")
+                raise
+            else:
+                self.connection.execute("COMMIT")
+                committed = True
+            finally:
+                self._owner, self._depth, self._hooks = None, 0, []
+        if committed:
+            await run_hooks(hooks)
+
+    async def after_commit(self, hook: AfterCommit) -> None:
+        if self.in_transaction() is not None:
+            self._hooks.append(hook)
+        else:
+            await run_hooks([hook])
+
+    async def _turn(self) -> None:
+        """Wait while another task's transaction is open, so this call is not part of it."""
+        owner = self._owner
+        if owner is not None and owner is not asyncio.current_task():
+            async with self._lock:
+                pass
+
+    # -- statements, for the stores on this file
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        await self._turn()
+        return self.connection.execute(sql, tuple(params))
+
+    async def rows(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        await self._turn()
+        return self.connection.execute(sql, tuple(params)).fetchall()
+
+    async def one(
+        self,
+        cls: type[T],
+        sql: str,
+        params: Iterable[Any] = (),
+        decoded: DecodedRecords | None = None,
+    ) -> T | None:
+        await self._turn()
+        row = self.connection.execute(sql, tuple(params)).fetchone()
+        if row is None:
+            return None
+        return decoded.loads(cls, row[0]) if decoded is not None else loads(cls, row[0])
+
+    async def all(
+        self,
+        cls: type[T],
+        sql: str,
+        params: Iterable[Any] = (),
+        decoded: DecodedRecords | None = None,
+    ) -> list[T]:
+        await self._turn()
+        rows = self.connection.execute(sql, tuple(params)).fetchall()
+        if decoded is not None:
+            return [decoded.loads(cls, row[0]) for row in rows]
+        return [loads(cls, row[0]) for row in rows]
+
+    async def insert(self, sql: str, params: Iterable[Any], what: str) -> None:
+        await self._turn()
+        try:
+            self.connection.execute(sql, tuple(params))
+        except sqlite3.IntegrityError as exc:
+            raise Conflict(f"{what} already exists", code="already_exists") from exc
