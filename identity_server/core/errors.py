@@ -65,3 +65,11 @@ class TooManyAttempts(SleutelError):
 class RateLimited(SleutelError):
     code = "rate_limited"
     status = 429
+
+
+class Unavailable(SleutelError):
+    """A service the sandbox needs (its database, its message bus) cannot be reached now; the
+    request changed nothing and may be repeated."""
+
+    code = "unavailable"
+    status = 503

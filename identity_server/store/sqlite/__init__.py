@@ -17,4 +17,4 @@ def open_sqlite(path: str | Path) -> Stores:
     return Stores(core=SqliteStore(db), oidc=SqliteOidcStore(db), csam=SqliteCsamStore(db))
 
 
-__all__ = ["SqliteDatabase", "SqliteStore", "SqliteOidcStore", "SqliteCsamStore", "open_sqlite"]
+__all__ = ["SqliteCsamStore", "SqliteDatabase", "SqliteOidcStore", "SqliteStore", "open_sqlite"]

@@ -149,28 +149,31 @@ class SqliteDatabase:
             finally:
                 self._depth -= 1
             return
-        async with self._lock:
-            self.connection.execute("BEGIN IMMEDIATE")
-            self.transactions += 1
-            hooks: list[AfterCommit] = []
-            self._owner, self._depth, self._hooks = task, 1, hooks
-            committed = False
-            try:
-                yield
-            except keep_on:
-                self.connection.execute("COMMIT")
-                committed = True
-                raise
-            except BaseException:
-                self.connection.execute("ROLLBACK")
-                raise
-            else:
-                self.connection.execute("COMMIT")
-                committed = True
-            finally:
-                self._owner, self._depth, self._hooks = None, 0, []
-        if committed:
-            await run_hooks(hooks)
+        hooks: list[AfterCommit] = []
+        committed = False
+        try:
+            async with self._lock:
+                self.connection.execute("BEGIN IMMEDIATE")
+                self.transactions += 1
+                self._owner, self._depth, self._hooks = task, 1, hooks
+                try:
+                    yield
+                except keep_on:
+                    self.connection.execute("COMMIT")
+                    committed = True
+                    raise
+                except BaseException:
+                    self.connection.execute("ROLLBACK")
+                    raise
+                else:
+                    self.connection.execute("COMMIT")
+                    committed = True
+                finally:
+                    self._owner, self._depth, self._hooks = None, 0, []
+        finally:
+            # Also when a `keep_on` refusal is on its way out: what it recorded is committed.
+            if committed:
+                await run_hooks(hooks)
 
     async def after_commit(self, hook: AfterCommit) -> None:
         if self.in_transaction() is not None:

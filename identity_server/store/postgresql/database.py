@@ -1,0 +1,192 @@
+"""One PostgreSQL database shared by every process of a sandbox: a connection pool, versioned
+migrations, and the unit of work its stores share."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, TypeVar
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from identity_server.core.errors import Unavailable
+from identity_server.store.transactions import AfterCommit, run_hooks
+
+T = TypeVar("T")
+
+# Any number, the same in every process: held while migrating, so two processes starting at
+# once do not both create the schema.
+MIGRATION_LOCK = 0x5E1EE7E1
+
+# Losing the server or the network surfaces as one of these; a statement it interrupted
+# committed nothing (or its transaction is rolled back by the server).
+UNREACHABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.AdminShutdownError,
+)
+
+
+def migrations() -> list[tuple[int, str]]:
+    """(version, sql) for every PostgreSQL migration shipped with the package, in order."""
+    folder = resources.files("identity_server.store.postgresql") / "migrations"
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text("utf-8")))
+    return sorted(found)
+
+
+@dataclass
+class _Transaction:
+    connection: PoolConnectionProxy[Any]
+    owner: asyncio.Task[Any] | None
+    hooks: list[AfterCommit] = field(default_factory=list)
+
+
+_current: ContextVar[_Transaction | None] = ContextVar("sleutel_pg_transaction", default=None)
+
+
+class PostgresDatabase:
+    """Calls outside a transaction each take a pooled connection for one autocommitted
+    statement; a transaction keeps one connection for the task that opened it (a context
+    variable: tasks it spawns copy the variable but are not its owner, so they do not join)."""
+
+    def __init__(self, pool: asyncpg.Pool[Any]) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def connect(cls, url: str, *, max_size: int = 10) -> PostgresDatabase:
+        try:
+            pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size, command_timeout=30)
+        except UNREACHABLE as exc:
+            raise Unavailable(
+                f"cannot reach PostgreSQL: {type(exc).__name__}", code="store_unavailable"
+            ) from exc
+        except asyncpg.PostgresError as exc:  # a wrong database name, user or password
+            raise Unavailable(f"PostgreSQL refused: {exc}", code="store_unavailable") from exc
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def migrate(self) -> None:
+        async with self.atomic():
+            await self.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+            await self.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)"
+            )
+            current = await self.fetchval("SELECT max(version) FROM schema_version") or 0
+            for version, sql in migrations():
+                if version > current:
+                    await self.execute(sql)
+                    await self.execute("INSERT INTO schema_version(version) VALUES($1)", version)
+
+    # -- the unit of work
+
+    def _mine(self) -> _Transaction | None:
+        tx = _current.get()
+        if tx is not None and tx.owner is asyncio.current_task():
+            return tx
+        return None
+
+    def in_transaction(self) -> bool:
+        return self._mine() is not None
+
+    @asynccontextmanager
+    async def atomic(
+        self, *, keep_on: type[BaseException] | tuple[type[BaseException], ...] = ()
+    ) -> AsyncIterator[None]:
+        if self._mine() is not None:
+            yield
+            return
+        committed = False
+        connection = await self._reach(self._pool.acquire())
+        tx = _Transaction(connection, asyncio.current_task())
+        try:
+            transaction = connection.transaction()
+            await self._reach(transaction.start())
+            token = _current.set(tx)
+            try:
+                yield
+            except keep_on:
+                await self._reach(transaction.commit())
+                committed = True
+                raise
+            except BaseException:
+                with contextlib.suppress(*UNREACHABLE, asyncpg.PostgresError):
+                    await transaction.rollback()
+                raise
+            else:
+                await self._reach(transaction.commit())
+                committed = True
+            finally:
+                _current.reset(token)
+        finally:
+            await self._pool.release(connection)
+            # Also when a `keep_on` refusal is on its way out: what it recorded is committed.
+            if committed:
+                await run_hooks(tx.hooks)
+
+    async def after_commit(self, hook: AfterCommit) -> None:
+        tx = self._mine()
+        if tx is not None:
+            tx.hooks.append(hook)
+        else:
+            await run_hooks([hook])
+
+    def for_update(self) -> str:
+        """` FOR UPDATE` inside a transaction: a record read to be changed stays locked until
+        the commit, so two processes counting wrong codes on it cannot both read the old count
+        (READ COMMITTED alone would let the second overwrite the first)."""
+        return " FOR UPDATE" if self._mine() is not None else ""
+
+    async def _reach(self, work: Awaitable[T]) -> T:
+        """Await database work; losing the server is a 503 the caller may retry."""
+        try:
+            return await work
+        except UNREACHABLE as exc:
+            raise Unavailable(
+                "The sandbox's database cannot be reached; nothing was changed, try again",
+                code="store_unavailable",
+            ) from exc
+
+    async def _run(self, call: Callable[[Any], Awaitable[T]]) -> T:
+        tx = self._mine()
+        if tx is not None:
+            return await self._reach(call(tx.connection))
+        connection = await self._reach(self._pool.acquire())
+        try:
+            return await self._reach(call(connection))
+        finally:
+            await self._pool.release(connection)
+
+    # -- statements, for the stores on this database
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        """The command tag, e.g. `UPDATE 1`."""
+        return await self._run(lambda db: db.execute(sql, *args))
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        return await self._run(lambda db: db.fetch(sql, *args))
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        return await self._run(lambda db: db.fetchrow(sql, *args))
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._run(lambda db: db.fetchval(sql, *args))
+
+
+def affected(tag: str) -> int:
+    """The row count of a command tag (`DELETE 3` → 3, `INSERT 0 1` → 1)."""
+    return int(tag.rsplit(" ", 1)[-1])
