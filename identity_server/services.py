@@ -17,6 +17,7 @@ from identity_server.core.registers import Registers, TestPki
 from identity_server.csam.service import Csam
 from identity_server.oidc.authorization import CodeFlow
 from identity_server.oidc.ciba import Ciba
+from identity_server.oidc.client_requests import ClientRequests
 from identity_server.oidc.clients import ClientRegistry
 from identity_server.oidc.keys import KeyFactory, SigningKeys
 from identity_server.oidc.push import MAX_PENDING, PushRequests
@@ -46,6 +47,7 @@ class Services:
     tokens: Tokens
     code_flow: CodeFlow
     ciba: Ciba
+    client_requests: ClientRequests
     csam: Csam
 
     @classmethod
@@ -88,6 +90,8 @@ class Services:
             base_url=issuer,
             password_hasher=password_hasher,
         )
+        code_flow = CodeFlow(store, oidc_store, clock, rng, keyring, clients, push, tokens)
+        ciba = Ciba(store, oidc_store, clock, rng, push, tokens)
         services = cls(
             store=store,
             clock=clock,
@@ -103,8 +107,9 @@ class Services:
             clients=clients,
             push=push,
             tokens=tokens,
-            code_flow=CodeFlow(store, oidc_store, clock, rng, keyring, clients, push, tokens),
-            ciba=Ciba(store, oidc_store, clock, rng, push, tokens),
+            code_flow=code_flow,
+            ciba=ciba,
+            client_requests=ClientRequests(store, clients, code_flow, ciba),
             csam=csam,
         )
         if seed_demo:

@@ -13,8 +13,8 @@ from identity_server.core.outbox import Outbox
 from identity_server.core.randomness import Randomness
 from identity_server.core.registers import Registers
 from identity_server.csam.passwords import Passwords
-from identity_server.store.csam import CsamStore
 from identity_server.store.core import Store
+from identity_server.store.csam import CsamStore
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8470"
 

@@ -22,9 +22,9 @@ from identity_server.csam.passwords import Passwords
 from identity_server.csam.recovery import Recoveries
 from identity_server.csam.registration import OfficeDesk
 from identity_server.csam.sessions import Sessions
-from identity_server.store.csam import CsamStore
 from identity_server.csam.video_interview import VideoInterviews
 from identity_server.store.core import Store
+from identity_server.store.csam import CsamStore
 
 
 class Csam:

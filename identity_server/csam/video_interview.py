@@ -29,9 +29,9 @@ from identity_server.csam.records import (
     UploadedDocument,
 )
 from identity_server.csam.registration import IssuedRegistration, issue_registration
-from identity_server.store.csam import StoredFile
 from identity_server.csam.video_mails import MAILS
 from identity_server.csam.video_room import reminder_when
+from identity_server.store.csam import StoredFile
 
 LANGUAGES = ("nl", "fr", "en")
 BOOKING_HORIZON = timedelta(days=14)

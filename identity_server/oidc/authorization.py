@@ -31,9 +31,9 @@ from identity_server.oidc.errors import InvalidGrant, InvalidRequest
 from identity_server.oidc.messages import AuthorizationRequest, TokenRequest, TokenResponse
 from identity_server.oidc.push import PushRequests
 from identity_server.oidc.records import Authorization, Client, Grant, PushRequest, PushStatus
-from identity_server.store.oidc import OidcStore
 from identity_server.oidc.tokens import Tokens
 from identity_server.store.core import Store
+from identity_server.store.oidc import OidcStore
 
 AUTHORIZATION_TTL = timedelta(minutes=10)
 CODE_TTL = timedelta(seconds=60)

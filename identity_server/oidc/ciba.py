@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 import orjson
@@ -32,9 +33,9 @@ from identity_server.oidc.errors import (
 from identity_server.oidc.messages import BackchannelRequest, BackchannelResponse, TokenResponse
 from identity_server.oidc.push import MAX_BINDING_MESSAGE, PushRequests
 from identity_server.oidc.records import CibaRequest, Client, PushRequest, PushStatus
-from identity_server.store.oidc import OidcStore
 from identity_server.oidc.tokens import Tokens
 from identity_server.store.core import Store
+from identity_server.store.oidc import OidcStore
 
 GRANT_TYPE = "urn:openid:params:grant-type:ciba"
 DEFAULT_EXPIRY = 180
@@ -237,32 +238,40 @@ class Ciba:
     async def _notify(
         self, ciba: CibaRequest, request: PushRequest, *, expired: bool = False
     ) -> None:
-        if ciba.mode not in ("ping", "push") or ciba.notified or self.delivery is None:
+        delivery = self.delivery
+        if ciba.mode not in ("ping", "push") or ciba.notified or delivery is None:
             return
-        client = await self._oidc.get_client(ciba.client_id)
-        if client is None:
-            return
-        if expired:
-            # A decision is notified once, when it is made; only an expiry notice needs marking,
-            # so that sweeps after a restart do not send it again.
-            await self._oidc.save_ciba(replace(ciba, notified=True))
-        status = request.effective_status(self._clock.now())
-        auth_req_id, token = self._notification(ciba)
-        payload: dict[str, Any] = {"auth_req_id": auth_req_id}
-        if ciba.mode == "push":
-            if status is PushStatus.APPROVED:
-                try:
-                    payload |= await self._tokens_for(client, ciba, request, auth_req_id)
-                except AccessDenied:
+        async with self._store.atomic():
+            client = await self._oidc.get_client(ciba.client_id)
+            if client is None:
+                return
+            if expired:
+                # A decision is notified once, when it is made; only an expiry notice needs
+                # marking, so that sweeps after a restart do not send it again.
+                await self._oidc.save_ciba(replace(ciba, notified=True))
+            status = request.effective_status(self._clock.now())
+            auth_req_id, token = self._notification(ciba)
+            payload: dict[str, Any] = {"auth_req_id": auth_req_id}
+            if ciba.mode == "push":
+                if status is PushStatus.APPROVED:
+                    try:
+                        payload |= await self._tokens_for(client, ciba, request, auth_req_id)
+                    except AccessDenied:
+                        payload |= {
+                            "error": "access_denied",
+                            "error_description": "The identity is not active",
+                        }
+                elif status is PushStatus.EXPIRED:
+                    payload |= {
+                        "error": "expired_token",
+                        "error_description": "The request expired",
+                    }
+                else:
                     payload |= {
                         "error": "access_denied",
-                        "error_description": "The identity is not active",
+                        "error_description": "The user did not confirm",
                     }
-            elif status is PushStatus.EXPIRED:
-                payload |= {"error": "expired_token", "error_description": "The request expired"}
-            else:
-                payload |= {
-                    "error": "access_denied",
-                    "error_description": "The user did not confirm",
-                }
-        await self.delivery.deliver(client.notification_endpoint, token, payload)
+            # Sent once the tokens it carries (push mode) and the notice's mark are committed.
+            await self._store.after_commit(
+                partial(delivery.deliver, client.notification_endpoint, token, payload)
+            )

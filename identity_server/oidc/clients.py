@@ -26,8 +26,8 @@ from identity_server.oidc.claims import SCOPES
 from identity_server.oidc.errors import InvalidClient
 from identity_server.oidc.messages import ClientAssertion
 from identity_server.oidc.records import Client
-from identity_server.store.oidc import OidcStore
 from identity_server.store.core import Store
+from identity_server.store.oidc import OidcStore
 
 AUTH_METHODS = ("client_secret_basic", "private_key_jwt")
 CIBA_MODES = ("poll", "ping", "push", "")

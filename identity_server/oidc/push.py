@@ -6,19 +6,27 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from typing import Protocol
 
 from identity_server.core.clock import Clock
-from identity_server.core.device_auth import b64u
-from identity_server.core.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
+from identity_server.core.device_auth import SignedRequest, authenticate, b64u
+from identity_server.core.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    RateLimited,
+    SleutelError,
+)
 from identity_server.core.itsme_code import CodeHasher
 from identity_server.core.keyring import Keyring
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import Identity, IdentityStatus
 from identity_server.oidc import icons
 from identity_server.oidc.records import Client, PushRequest, PushStatus
-from identity_server.store.oidc import OidcStore
 from identity_server.store.core import Store
+from identity_server.store.oidc import OidcStore
 
 MAX_CODE_FAILURES = 3
 # Requests one person's app may hold unanswered: enough for a few tabs and services at once,
@@ -34,6 +42,14 @@ class PushEvents(Protocol):
 
     async def created(self, request: PushRequest) -> None: ...
     async def decided(self, request: PushRequest) -> None: ...
+
+
+class Answer(Protocol):
+    """The phone's approval: the icon it picked, then its itsme code or a fingerprint."""
+
+    icon: str | None
+    code: str | None
+    biometric: bool
 
 
 class NoEvents:
@@ -112,7 +128,7 @@ class PushRequests:
             confirmation_text=confirmation_text,
         )
         await self._oidc.save_push(request)
-        await self.events.created(request)
+        await self._store.after_commit(partial(self.events.created, request))
         return request
 
     async def get(self, request_id: str) -> PushRequest:
@@ -144,11 +160,37 @@ class PushRequests:
         await self._oidc.save_push(closed)
         return closed
 
+    async def answer(
+        self, signed: SignedRequest, request_id: str, approval: Answer | None
+    ) -> PushRequest:
+        """Approve (with `approval`) or refuse (None), asked over HTTP or over the live
+        connection alike: the signature covers the same canonical request either way, so one
+        nonce store refuses a replay on either path. One commit for the spent nonce and the
+        decision; a refusal (wrong code, wrong icon) keeps what it recorded."""
+        async with self._store.atomic(keep_on=SleutelError):
+            identity = await authenticate(self._store, signed, self._clock.now())
+            if approval is None:
+                return await self.refuse(identity, request_id)
+            return await self.approve(
+                identity,
+                request_id,
+                device_id=signed.device_id,
+                device_signature=signed.signature,
+                icon=approval.icon,
+                code=approval.code,
+                biometric=approval.biometric,
+            )
+
+    async def _decided(self, request: PushRequest) -> None:
+        """The phone and the waiting relying party hear of a decision once it is committed: a
+        rolled-back answer must not have been announced."""
+        await self._store.after_commit(partial(self.events.decided, request))
+
     async def refuse(self, identity: Identity, request_id: str) -> PushRequest:
         request = await self._close(
             await self._open_for(identity, request_id), PushStatus.DENIED, "refused"
         )
-        await self.events.decided(request)
+        await self._decided(request)
         return request
 
     async def approve(
@@ -167,7 +209,7 @@ class PushRequests:
         request = await self._open_for(identity, request_id)
         if request.icon and icon != request.icon:
             failed = await self._close(request, PushStatus.FAILED, "wrong_icon")
-            await self.events.decided(failed)
+            await self._decided(failed)
             raise Conflict(
                 "That is not the icon the website shows: the request is cancelled",
                 code="wrong_icon",
@@ -194,7 +236,7 @@ class PushRequests:
             device_signature=device_signature,
         )
         await self._oidc.save_push(approved)
-        await self.events.decided(approved)
+        await self._decided(approved)
         return approved
 
     async def _check_code(self, identity: Identity, request: PushRequest, code: str) -> None:
@@ -222,13 +264,12 @@ class PushRequests:
             blocked_reason="three wrong itsme codes",
             updated_at=now,
         )
-        closed: list[PushRequest] = []
         async with self._store.atomic():
             await self._store.save_identity(blocked)
             for pending in await self._oidc.pending_pushes(identity.identity_id, now):
-                closed.append(await self._close(pending, PushStatus.FAILED, "identity_blocked"))
-        for each in closed:
-            await self.events.decided(each)
+                await self._decided(
+                    await self._close(pending, PushStatus.FAILED, "identity_blocked")
+                )
         raise Forbidden("Three wrong codes: your identity is blocked", code="identity_blocked")
 
     async def set_biometrics(self, identity: Identity, enabled: bool) -> Identity:

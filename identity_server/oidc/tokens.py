@@ -17,8 +17,8 @@ from identity_server.oidc.errors import InvalidToken
 from identity_server.oidc.keys import SigningKeys
 from identity_server.oidc.messages import TokenResponse, UserInfo
 from identity_server.oidc.records import Client, Grant, PushRequest
-from identity_server.store.oidc import OidcStore
 from identity_server.store.core import Store
+from identity_server.store.oidc import OidcStore
 
 ACCESS_TOKEN_TTL = timedelta(minutes=10)
 ID_TOKEN_TTL = timedelta(minutes=10)

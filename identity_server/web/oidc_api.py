@@ -5,14 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from identity_server.core.errors import InvalidInput, SleutelError
-from identity_server.oidc.authorization import CodeFlow
 from identity_server.oidc.ciba import DEFAULT_EXPIRY, GRANT_TYPE, MAX_EXPIRY
 from identity_server.oidc.claims import ACR_ADVANCED, ACR_BASIC, SCOPES
 from identity_server.oidc.errors import (
     InvalidRequest,
     InvalidToken,
     OAuthError,
-    UnsupportedGrantType,
 )
 from identity_server.oidc.messages import (
     BackchannelRequest,
@@ -94,12 +92,6 @@ async def jwks(request: web.Request) -> web.Response:
     return response
 
 
-# The token and backchannel endpoints run as one store transaction each, after the body has been
-# read: their several lookups then share one snapshot and one lock instead of taking both per
-# statement, and what a refusal records (a poll's time, a spent assertion, a revoked token)
-# commits with it.
-
-
 @routes.post(
     "/oidc/token",
     "Token request: authorization code (RFC 6749 §4.1.3) or CIBA poll (CIBA Core §10.1)",
@@ -111,17 +103,8 @@ async def jwks(request: web.Request) -> web.Response:
     "CIBA poll errors (authorization_pending, slow_down, expired_token, access_denied) are 400.",
 )
 async def token(request: web.Request, form: TokenRequest) -> web.Response:
-    services = request.app[SERVICES]
-    async with services.store.atomic(keep_on=SleutelError):
-        client = await services.clients.authenticate(request.headers.get("Authorization", ""), form)
-        if form.grant_type == "authorization_code":
-            flow: CodeFlow = services.code_flow
-            return _no_store(await flow.exchange(client, form))
-        if form.grant_type == GRANT_TYPE:
-            return _no_store(await services.ciba.poll(client, form.auth_req_id))
-    if not form.grant_type:
-        raise InvalidRequest("grant_type is required")
-    raise UnsupportedGrantType(f"grant_type {form.grant_type[:60]} is not supported")
+    requests = request.app[SERVICES].client_requests
+    return _no_store(await requests.token(request.headers.get("Authorization", ""), form))
 
 
 def _requested_expiry(raw: str) -> int:
@@ -146,11 +129,10 @@ def _requested_expiry(raw: str) -> int:
 async def backchannel_authentication(
     request: web.Request, form: BackchannelRequest
 ) -> web.Response:
-    services = request.app[SERVICES]
+    requests = request.app[SERVICES].client_requests
     expiry = _requested_expiry(form.requested_expiry)
-    async with services.store.atomic(keep_on=SleutelError):
-        client = await services.clients.authenticate(request.headers.get("Authorization", ""), form)
-        return _no_store(await services.ciba.authenticate(client, form, expiry))
+    authorization = request.headers.get("Authorization", "")
+    return _no_store(await requests.backchannel(authorization, form, expiry))
 
 
 async def _userinfo(request: web.Request) -> web.Response:

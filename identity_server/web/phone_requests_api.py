@@ -10,9 +10,8 @@ import aiohttp
 from aiohttp import web
 from msgspec import Meta, Struct
 
-from identity_server.core.device_auth import HEADER_DEVICE, SignedRequest, authenticate
+from identity_server.core.device_auth import HEADER_DEVICE, SignedRequest
 from identity_server.core.errors import InvalidInput, NotFound, SleutelError
-from identity_server.oidc.records import PushRequest
 from identity_server.services import Services
 from identity_server.web import views
 from identity_server.web.body import BodyError, dumps, from_json, json_object, json_response
@@ -73,28 +72,6 @@ class Approval(Struct, kw_only=True):
     biometric: bool = False
 
 
-async def _answer(
-    services: Services, signed: SignedRequest, request_id: str, approval: Approval | None
-) -> PushRequest:
-    """Approve (with `approval`) or refuse (None), asked over HTTP or over the live connection
-    alike: the signature covers the same canonical request either way, so one nonce store refuses
-    a replay on either path. One commit for the spent nonce and the decision; a refusal (wrong
-    code, wrong icon) keeps what it recorded."""
-    async with services.store.atomic(keep_on=SleutelError):
-        identity = await authenticate(services.store, signed, services.clock.now())
-        if approval is None:
-            return await services.push.refuse(identity, request_id)
-        return await services.push.approve(
-            identity,
-            request_id,
-            device_id=signed.device_id,
-            device_signature=signed.signature,
-            icon=approval.icon,
-            code=approval.code,
-            biometric=approval.biometric,
-        )
-
-
 @routes.post(
     "/api/phone/requests/{request_id}/approve",
     "Approve a request: icon, then itsme code or fingerprint",
@@ -105,7 +82,9 @@ async def _answer(
 async def approve(request: web.Request, body: Approval) -> web.Response:
     # The whole body was read before the store is locked: never while a client is still sending.
     signed = signed_request(request, await request.read())
-    decided = await _answer(request.app[SERVICES], signed, request.match_info["request_id"], body)
+    decided = await request.app[SERVICES].push.answer(
+        signed, request.match_info["request_id"], body
+    )
     return json_response(request_view(decided))
 
 
@@ -117,7 +96,9 @@ async def approve(request: web.Request, body: Approval) -> web.Response:
 )
 async def refuse(request: web.Request) -> web.Response:
     signed = signed_request(request, await request.read())
-    decided = await _answer(request.app[SERVICES], signed, request.match_info["request_id"], None)
+    decided = await request.app[SERVICES].push.answer(
+        signed, request.match_info["request_id"], None
+    )
     return json_response(request_view(decided))
 
 
@@ -223,7 +204,7 @@ async def _live_answer(
             path_qs=f"/api/phone/requests/{frame.request_id}/{frame.action}",
             body=frame.body.encode(),
         )
-        decided = await _answer(services, signed, frame.request_id, approval)
+        decided = await services.push.answer(signed, frame.request_id, approval)
     except SleutelError as exc:
         return answer_refused(frame_id, exc)
     except Exception:
