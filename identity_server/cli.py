@@ -48,10 +48,42 @@ def _port(text: str) -> int:
 
 
 _DB_HELP = "SQLite database (default: $SLEUTEL_DB or ~/.local/share/sleutel)"
+_STORE_HELP = (
+    "where the data lives instead of the SQLite file: postgresql://user@host:port/db, shared by"
+    " every process of one sandbox (default: $SLEUTEL_STORE, else the --db file)"
+)
+_BUS_HELP = (
+    "how processes reach each other's phones: redis://host:port (default: $SLEUTEL_BUS, else"
+    " within this process only)"
+)
+_KEY_FILE_HELP = (
+    "the master key, shared by every process of one sandbox and made by the first that finds"
+    " none (default: $SLEUTEL_KEY_FILE, else beside the --db file)"
+)
+SHARED_OPTIONS = ("--store", "--bus", "--key-file")
+"""Where a sandbox's data, bus and key are: for the commands that open the sandbox (`serve`,
+`admin-token`, the register commands), not for `demo` (it runs a SQLite sandbox of its own) nor
+`phone` (it only talks to a server)."""
+_NOT_SHARED = ("otp", "demo", "phone")
 
 
-def _accept_globals_anywhere(parser: argparse.ArgumentParser) -> None:
-    """Let `--db` follow the sub-command too (`sleutel serve --db PATH`), at every level.
+def _add_global_options(parser: argparse.ArgumentParser, *, shared: bool, top: bool) -> None:
+    """`--db` everywhere but `otp`, the shared options where they mean something. At the top
+    the defaults are None (read from the environment in `main`); below, SUPPRESS: see
+    `_accept_globals_anywhere`."""
+    default = None if top else argparse.SUPPRESS
+    parser.add_argument("--db", type=Path, default=default, help=_DB_HELP)
+    if shared:
+        parser.add_argument("--store", default=default, metavar="URL", help=_STORE_HELP)
+        parser.add_argument("--bus", default=default, metavar="URL", help=_BUS_HELP)
+        parser.add_argument(
+            "--key-file", type=Path, default=default, metavar="PATH", help=_KEY_FILE_HELP
+        )
+
+
+def _accept_globals_anywhere(parser: argparse.ArgumentParser, *, shared: bool = True) -> None:
+    """Let `--db` (and `--store`, `--bus`, `--key-file`) follow the sub-command too (`sleutel
+    serve --db PATH`), at every level.
 
     Sub-parsers get the option with a SUPPRESS default: one not given there then leaves the value
     the top-level parser read untouched, instead of overwriting it with None. The `otp` group keeps
@@ -61,13 +93,14 @@ def _accept_globals_anywhere(parser: argparse.ArgumentParser) -> None:
             for name, child in action.choices.items():
                 if name == "otp":
                     continue
-                child.add_argument("--db", type=Path, default=argparse.SUPPRESS, help=_DB_HELP)
-                _accept_globals_anywhere(child)
+                child_shared = shared and name not in _NOT_SHARED
+                _add_global_options(child, shared=child_shared, top=False)
+                _accept_globals_anywhere(child, shared=child_shared)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sleutel", description=__doc__)
-    parser.add_argument("--db", type=Path, default=None, help=_DB_HELP)
+    _add_global_options(parser, shared=True, top=True)
     sub = parser.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("serve", help="run the identity server")
@@ -326,26 +359,58 @@ _REGISTER_COMMANDS: dict[
 }
 
 
+def _from_option_or_env(given: str | None, variable: str) -> str:
+    """An option given on the command line wins over its environment variable."""
+    return given if given is not None else os.environ.get(variable, "")
+
+
+def sandbox_settings(args: argparse.Namespace, **serving: Any) -> Settings:
+    """Where the sandbox's data, bus and key are, from the options or the environment.
+
+    A SQLite location given with `--store` (`sqlite:///path` or a plain path) is the same as
+    `--db path`: the key file then defaults to beside that file, as with `--db`."""
+    store = _from_option_or_env(args.store, "SLEUTEL_STORE")
+    db = args.db or default_db()
+    if store and ("://" not in store or store.startswith("sqlite://")):
+        db, store = Path(store.removeprefix("sqlite://")), ""
+    key_file = args.key_file or os.environ.get("SLEUTEL_KEY_FILE")
+    return Settings(
+        db_path=db,
+        store=store,
+        bus=_from_option_or_env(args.bus, "SLEUTEL_BUS"),
+        master_key_file=Path(key_file) if key_file else None,
+        **serving,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
     if args.command == "otp":
         from authenticator import cli as otp_cli
 
         return otp_cli.run(args)
+    if args.command in _NOT_SHARED and any(
+        getattr(args, option[2:].replace("-", "_"), None) is not None for option in SHARED_OPTIONS
+    ):
+        parser.error(
+            f"{', '.join(SHARED_OPTIONS)} are for serve, admin-token and the register commands;"
+            f" {args.command} does not take them"
+        )
     try:
-        db = args.db or default_db()
         if args.command in ("demo", "phone"):
             # Imported here: only these commands need the terminal UI.
             from simulator.app.main import run_demo, run_phone
 
+            db = args.db or default_db()
             profiles = db.parent / "phones"
             if args.command == "demo":
                 run_demo(db, profiles, profile=args.profile, port=args.port)
             else:
                 run_phone(args.server, args.profile, profiles)
         elif args.command == "serve":
-            settings = Settings(
-                db_path=db,
+            settings = sandbox_settings(
+                args,
                 host=args.host,
                 port=args.port,
                 public_url=args.public_url,
@@ -357,7 +422,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             run_server(settings)
         else:
-            asyncio.run(_registers(args, Settings(db_path=db)))
+            asyncio.run(_registers(args, sandbox_settings(args)))
     except SleutelError as exc:
         print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
         return 2

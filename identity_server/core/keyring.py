@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
+import secrets
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -53,18 +55,101 @@ class Keyring:
         return hmac.new(self._lookup, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()
 
 
+MASTER_KEY_BYTES = 32
+MAX_KEY_FILE_BYTES = 4096
+"""A key file may hold more than 32 bytes (one made by hand, say 64 hex digits): all of it is the
+master key. Past this size it is no key file, and it is not read whole (a path to a log or to a
+device would otherwise be slurped)."""
+
+
 def load_or_create_master_key(path: Path) -> bytes:
-    """Read the master key file, creating it (mode 0600) on first start."""
-    if path.exists():
-        data = path.read_bytes()
-        if len(data) < 32:
-            raise SleutelError(f"The key file {path} is damaged", code="corrupt_key_file")
-        return data
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = os.urandom(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
+    """Read the master key file, or create it (mode 0600) if there is none.
+
+    Every process of one sandbox shares this file, and several may start at once: the first to
+    finish creating it wins, the others read the winner's key. A key is written whole to a
+    private temporary file in the same folder, flushed to disk, and only then given the key
+    file's name with `link(2)`, which fails if the name exists: so exactly one key is ever
+    published, and nobody can read a half-written one (as `O_EXCL` on the key file itself would
+    allow between its creation and its write)."""
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return _publish_key(path, os.urandom(MASTER_KEY_BYTES))
+    except FileExistsError:
+        pass  # another process published its key first
+    except OSError as exc:
+        raise SleutelError(
+            f"cannot create the key file {path}: {exc.strerror or exc}", code="unusable_key_file"
+        ) from exc
+    try:
+        return _read_key(path)
+    except FileNotFoundError as exc:  # the name exists yet leads nowhere: a dangling link
+        raise SleutelError(
+            f"cannot read the key file {path}: {exc.strerror}", code="unusable_key_file"
+        ) from exc
+
+
+def _read_key(path: Path) -> bytes:
+    """The key in `path`; FileNotFoundError if there is none."""
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_KEY_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:  # a folder, no permission, an unreadable disk
+        raise SleutelError(
+            f"cannot read the key file {path}: {exc.strerror or exc}", code="unusable_key_file"
+        ) from exc
+    if not MASTER_KEY_BYTES <= len(data) <= MAX_KEY_FILE_BYTES:
+        raise SleutelError(
+            f"the key file {path} is damaged: it holds {_size(len(data))}, a key is"
+            f" {MASTER_KEY_BYTES} to {MAX_KEY_FILE_BYTES} bytes",
+            code="corrupt_key_file",
+        )
     return data
+
+
+def _size(length: int) -> str:
+    if length > MAX_KEY_FILE_BYTES:
+        return f"more than {MAX_KEY_FILE_BYTES} bytes"
+    return "1 byte" if length == 1 else f"{length} bytes"
+
+
+def _publish_key(path: Path, key: bytes) -> bytes:
+    """Write `key` under `path` unless a key is there already (FileExistsError)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        try:
+            _write_all(fd, key)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.link(temporary, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+    _sync_folder(path.parent)
+    return key
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the new name itself durable (POSIX; folders cannot be opened so on Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import stdnum.be.nn
 
-from identity_server.cli import _parser, main
+from identity_server.cli import _parser, main, sandbox_settings
 
 
 def _run(capsys: pytest.CaptureFixture[str], db: Path, *argv: str) -> tuple[int, str, str]:
@@ -291,7 +291,18 @@ def test_an_unusable_database_or_key_file_is_one_line(
     db = tmp_path / "s.sqlite3"
     db.with_name(db.name + ".key").mkdir()
     code, _, err = _run(capsys, db, "admin-token")
-    assert (code, err) == (2, f"error: file_error: Is a directory ({db}.key)\n")
+    assert (code, err) == (
+        2,
+        f"error: unusable_key_file: cannot read the key file {db}.key: Is a directory\n",
+    )
+    db.with_name(db.name + ".key").rmdir()
+    db.with_name(db.name + ".key").write_bytes(b"short")
+    code, _, err = _run(capsys, db, "admin-token")
+    assert (code, err) == (
+        2,
+        f"error: corrupt_key_file: the key file {db}.key is damaged: it holds 5 bytes, a key is"
+        " 32 to 4096 bytes\n",
+    )
 
 
 def test_the_default_data_folder_is_made_private(
@@ -305,3 +316,145 @@ def test_the_default_data_folder_is_made_private(
     assert main(["admin-token"]) == 0
     assert folder.stat().st_mode & 0o777 == 0o700
     assert (folder / "sleutel.sqlite3").stat().st_mode & 0o777 == 0o600
+
+
+SANDBOX_OPTIONS = {"--store": "postgresql://db.test/sandbox", "--bus": "redis://bus.test:6379"}
+
+
+def test_every_command_that_opens_the_sandbox_takes_store_bus_and_key_file_anywhere() -> None:
+    for path, leaf in _leaf_parsers(_parser()):
+        takes = path[0] not in ("otp", "demo", "phone")
+        for option in ("--store", "--bus", "--key-file"):
+            assert (option in leaf._option_string_actions) == takes, (path, option)
+    parse = _parser().parse_args
+    options = ["--store", SANDBOX_OPTIONS["--store"], "--bus", SANDBOX_OPTIONS["--bus"]]
+    options += ["--key-file", "shared.key"]
+    for command in (
+        ["serve"],
+        ["admin-token"],
+        ["people", "list"],
+        ["clients", "add", "rp", "--name", "RP"],
+    ):
+        for argv in ([*options, *command], [*command, *options]):
+            args = parse(argv)
+            assert (args.store, args.bus, args.key_file) == (
+                SANDBOX_OPTIONS["--store"],
+                SANDBOX_OPTIONS["--bus"],
+                Path("shared.key"),
+            ), argv
+    assert (parse(["serve"]).store, parse(["serve"]).bus, parse(["serve"]).key_file) == (
+        None,
+        None,
+        None,
+    )
+    assert parse(["--store", "postgresql://a/x", "serve", "--store", "postgresql://b/x"]).store == (
+        "postgresql://b/x"
+    )
+
+
+def test_options_win_over_the_environment_which_wins_over_the_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    parse = _parser().parse_args
+    monkeypatch.setenv("SLEUTEL_DB", "/env/sandbox.sqlite3")
+    monkeypatch.delenv("SLEUTEL_STORE", raising=False)
+    monkeypatch.delenv("SLEUTEL_BUS", raising=False)
+    monkeypatch.delenv("SLEUTEL_KEY_FILE", raising=False)
+    plain = sandbox_settings(parse(["admin-token"]))
+    assert (plain.store_location, plain.bus, plain.key_file) == (
+        "/env/sandbox.sqlite3",
+        "",
+        Path("/env/sandbox.sqlite3.key"),
+    )
+    monkeypatch.setenv("SLEUTEL_STORE", "postgresql://env.test/sandbox")
+    monkeypatch.setenv("SLEUTEL_BUS", "redis://env.test")
+    monkeypatch.setenv("SLEUTEL_KEY_FILE", "/env/shared.key")
+    from_env = sandbox_settings(parse(["people", "list"]))
+    assert (from_env.store_location, from_env.bus, from_env.key_file) == (
+        "postgresql://env.test/sandbox",
+        "redis://env.test",
+        Path("/env/shared.key"),
+    )
+    given = ["--store", "postgresql://opt.test/x", "--bus", "redis://opt.test"]
+    for argv in ([*given, "serve", "--key-file", "/opt/k"], ["serve", *given, "--key-file=/opt/k"]):
+        chosen = sandbox_settings(parse(argv))
+        assert (chosen.store_location, chosen.bus, chosen.key_file) == (
+            "postgresql://opt.test/x",
+            "redis://opt.test",
+            Path("/opt/k"),
+        ), argv
+
+
+def test_a_sqlite_store_is_the_same_as_db(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SLEUTEL_KEY_FILE", raising=False)
+    for store in ("sqlite:///data/s.sqlite3", "/data/s.sqlite3"):
+        settings = sandbox_settings(_parser().parse_args(["admin-token", "--store", store]))
+        assert (settings.store_location, settings.key_file) == (
+            "/data/s.sqlite3",
+            Path("/data/s.sqlite3.key"),
+        )
+
+
+def test_admin_token_follows_the_key_file_not_the_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SLEUTEL_KEY_FILE", raising=False)
+    key = tmp_path / "shared" / "sandbox.key"
+
+    def token(*argv: str) -> str:
+        assert main(list(argv)) == 0
+        return capsys.readouterr().out.strip()
+
+    first = token("--key-file", str(key), "--db", str(tmp_path / "a.sqlite3"), "admin-token")
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert token("admin-token", "--db", str(tmp_path / "b.sqlite3"), "--key-file", str(key)) == (
+        first
+    )
+    monkeypatch.setenv("SLEUTEL_KEY_FILE", str(key))
+    assert token("--db", str(tmp_path / "c.sqlite3"), "admin-token") == first
+    assert not list(tmp_path.glob("*.key")), "no key made beside a database"
+    other_key = str(tmp_path / "other" / "o.key")
+    other = token("--db", str(tmp_path / "d.sqlite3"), "admin-token", "--key-file", other_key)
+    assert other != first and len(other) == 64
+    # A register command opens the sandbox with the same key (it unseals what serve sealed).
+    assert main(["people", "list", "--db", str(tmp_path / "a.sqlite3")]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 6
+
+
+@pytest.mark.parametrize("command", [["admin-token"], ["people", "list"], ["serve"]])
+def test_an_unknown_store_is_one_line_and_exit_2(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    command: list[str],
+) -> None:
+    monkeypatch.delenv("SLEUTEL_KEY_FILE", raising=False)
+    monkeypatch.delenv("SLEUTEL_STORE", raising=False)
+    db = str(tmp_path / "s.sqlite3")
+    code = main([*command, "--db", db, "--store", "mysql://localhost/sandbox"])
+    out, err = capsys.readouterr()
+    assert (code, out, err) == (
+        2,
+        "",
+        "error: unknown_store: unknown store mysql://: use a file path, sqlite:///path or"
+        " postgresql://…\n",
+    )
+    monkeypatch.setenv("SLEUTEL_STORE", "mongodb://localhost")
+    assert main(["--db", db, *command]) == 2
+    assert capsys.readouterr().err.startswith("error: unknown_store: unknown store mongodb://:")
+    assert list(tmp_path.iterdir()) == [], "neither a database nor a key was made"
+
+
+def test_demo_and_phone_refuse_the_sandbox_options(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (
+        ["--store", "postgresql://db.test/x", "demo"],
+        ["--key-file", "k.key", "phone"],
+        ["--bus", "redis://x", "demo", "--port", "9000"],
+    ):
+        with pytest.raises(SystemExit) as stopped:
+            main(argv)
+        assert stopped.value.code == 2
+        assert (
+            "--store, --bus, --key-file are for serve, admin-token and the register commands;"
+            in capsys.readouterr().err
+        )
