@@ -82,6 +82,22 @@ class Keys:
             raise NotFound("No active account", code="unknown_account")
         return account
 
+    async def count_wrong_password(self, account_id: str, now: datetime) -> bool:
+        """One more wrong password, counted on the account as it is now rather than as it was
+        read before the (slow) check: guesses checked at once, in several processes, all count.
+        True when the account is now locked."""
+        async with self._ctx.store.atomic():
+            account = await self._ctx.csam_store.get_account(account_id)  # locked till commit
+            if account is None:
+                raise NotFound("No active account", code="unknown_account")
+            if account.locked_until is not None and account.locked_until > now:
+                return True  # a guess checked beside this one locked it already
+            failures, locked_until = passwords.after_failure(account.password_failures, now)
+            await self._ctx.csam_store.update_account(
+                replace(account, password_failures=failures, locked_until=locked_until)
+            )
+        return locked_until is not None
+
     async def key(self, account_id: str, key_id: str) -> Key:
         key = await self._ctx.csam_store.get_key(key_id)
         if key is None or key.account_id != account_id:
@@ -399,11 +415,7 @@ class Keys:
             now = self._ctx.now()
             passwords.check_not_locked(account.locked_until, now)
             if not await self._ctx.passwords.verify(account.password_hash, current):
-                failures, locked_until = passwords.after_failure(account.password_failures, now)
-                await self._ctx.csam_store.update_account(
-                    replace(account, password_failures=failures, locked_until=locked_until)
-                )
-                if locked_until is not None:
+                if await self.count_wrong_password(account_id, now):
                     raise passwords.wrong_password(True)
                 raise InvalidInput(
                     "The current password is not right", code="wrong_current_password"

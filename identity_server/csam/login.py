@@ -81,11 +81,8 @@ class KeyLogins:
                 await self._unknown_username(name, password, now)
             passwords.check_not_locked(account.locked_until, now)
             if not await self._ctx.passwords.verify(account.password_hash, password):
-                failures, locked_until = passwords.after_failure(account.password_failures, now)
-                await self._ctx.csam_store.update_account(
-                    replace(account, password_failures=failures, locked_until=locked_until)
-                )
-                raise passwords.wrong_password(locked_until is not None)
+                locked = await self._keys.count_wrong_password(account.account_id, now)
+                raise passwords.wrong_password(locked)
             if account.password_failures or account.locked_until:
                 account = replace(account, password_failures=0, locked_until=None)
                 await self._ctx.csam_store.update_account(account)

@@ -114,10 +114,16 @@ class Offices:
                         replace(staff, failures=0, locked_until=None)
                     )
                 return staff
-            failures, locked_until = passwords.after_failure(staff.failures, now)
-            await self._ctx.csam_store.save_staff(
-                replace(staff, failures=failures, locked_until=locked_until)
-            )
+            # Counted on the record as it is now (another process may have counted a guess
+            # meanwhile), in a short transaction of its own.
+            async with self._ctx.store.atomic():
+                fresh = await self._ctx.csam_store.get_staff(staff.username) or staff
+                locked_until = fresh.locked_until
+                if locked_until is None or locked_until <= now:
+                    failures, locked_until = passwords.after_failure(fresh.failures, now)
+                    await self._ctx.csam_store.save_staff(
+                        replace(fresh, failures=failures, locked_until=locked_until)
+                    )
         raise passwords.wrong_password(locked_until is not None)
 
 

@@ -34,8 +34,8 @@ class CsamStore(Protocol):
     """Lookups return None when nothing matches; `save_*` insert or replace.
 
     Transactions are the core store's: wrap several calls in `store.atomic()`; inside it,
-    `get_account`, `get_key`, `get_login`, `get_registration` and `get_appointment` lock the
-    record until the commit.
+    `get_staff`, `get_account`, `get_key`, `get_login`, `get_registration` and `get_appointment`
+    lock the record until the commit.
     """
 
     async def save_office(self, office: Office) -> None: ...
