@@ -1,4 +1,5 @@
-"""The domain core imports neither the web framework nor the terminal UI."""
+"""The domain (core, OIDC, CSAM) imports neither the web framework, the terminal UI, the page
+templates, nor any concrete store or bus: only the storage interfaces of identity_server.store."""
 
 from __future__ import annotations
 
@@ -7,19 +8,38 @@ import subprocess
 import sys
 
 import identity_server.core
+import identity_server.csam
+import identity_server.oidc
+
+DOMAIN = (identity_server.core, identity_server.oidc, identity_server.csam)
+FORBIDDEN = (
+    "aiohttp",
+    "textual",
+    "jinja2",
+    "sqlite3",
+    "asyncpg",
+    "redis",
+    "identity_server.store.sqlite",
+    "identity_server.store.postgresql",
+    "identity_server.web",
+    "identity_server.bus",
+)
 
 
-def test_core_modules_do_not_import_aiohttp_or_textual() -> None:
+def test_domain_modules_import_only_the_store_interfaces() -> None:
     modules = [
-        f"identity_server.core.{m.name}"
-        for m in pkgutil.iter_modules(identity_server.core.__path__)
+        f"{package.__name__}.{m.name}"
+        for package in DOMAIN
+        for m in pkgutil.iter_modules(package.__path__)
     ]
-    assert "identity_server.core.onboarding" in modules
+    assert {"identity_server.core.onboarding", "identity_server.oidc.push"} <= set(modules)
+    assert "identity_server.csam.login" in modules
     script = (
         "import importlib, sys\n"
         f"for name in {modules!r}:\n"
         "    importlib.import_module(name)\n"
-        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('aiohttp', 'textual'))\n"
+        f"forbidden = {FORBIDDEN!r}\n"
+        "bad = sorted(m for m in sys.modules if any(m == f or m.startswith(f + '.') for f in forbidden))\n"
         "print(','.join(bad))\n"
     )
     result = subprocess.run(

@@ -159,6 +159,7 @@ class PostgresDatabase:
             raise Unavailable(
                 "The sandbox's database cannot be reached; nothing was changed, try again",
                 code="store_unavailable",
+                retry_after=1,
             ) from exc
 
     async def _run(self, call: Callable[[Any], Awaitable[T]]) -> T:
