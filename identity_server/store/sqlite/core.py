@@ -74,7 +74,12 @@ class SqliteStore:
         return await self._db.all(Person, "SELECT doc FROM people ORDER BY national_number")
 
     async def people_by_email(self, email: str) -> list[Person]:
-        return await self._db.all(Person, "SELECT doc FROM people WHERE email=?", (email.lower(),))
+        # Ordered as every other listing, so both engines answer alike.
+        return await self._db.all(
+            Person,
+            "SELECT doc FROM people WHERE email=? ORDER BY national_number",
+            (email.lower(),),
+        )
 
     # -- cards
 
@@ -200,11 +205,16 @@ class SqliteStore:
         )
 
     async def save_device(self, device: Device) -> None:
-        await self._db.execute(
-            "INSERT INTO devices(device_id, identity_id, doc) VALUES(?, ?, ?)"
-            " ON CONFLICT(device_id) DO UPDATE SET doc=excluded.doc",
-            (device.device_id, device.identity_id, self._decoded.dumps(device)),
-        )
+        try:
+            await self._db.execute(
+                "INSERT INTO devices(device_id, identity_id, doc) VALUES(?, ?, ?)"
+                " ON CONFLICT(device_id) DO UPDATE SET doc=excluded.doc",
+                (device.device_id, device.identity_id, self._decoded.dumps(device)),
+            )
+        except sqlite3.IntegrityError as exc:  # the foreign key: no such identity
+            raise Conflict(
+                f"No identity {device.identity_id} for this device", code="unknown_identity"
+            ) from exc
 
     async def get_device(self, device_id: str) -> Device | None:
         return await self._db.one(
@@ -242,16 +252,22 @@ class SqliteStore:
         )
 
     async def save_enrolment(self, enrolment: Enrolment) -> None:
-        await self._db.execute(
-            "INSERT INTO enrolments(enrolment_id, token_digest, expires_at, doc) VALUES(?, ?, ?, ?)"
-            " ON CONFLICT(enrolment_id) DO UPDATE SET token_digest=excluded.token_digest, doc=excluded.doc",
-            (
-                enrolment.enrolment_id,
-                enrolment.token_digest or None,
-                enrolment.expires_at.timestamp(),
-                dumps(enrolment),
-            ),
-        )
+        try:
+            await self._db.execute(
+                "INSERT INTO enrolments(enrolment_id, token_digest, expires_at, doc)"
+                " VALUES(?, ?, ?, ?) ON CONFLICT(enrolment_id) DO UPDATE"
+                " SET token_digest=excluded.token_digest, doc=excluded.doc",
+                (
+                    enrolment.enrolment_id,
+                    enrolment.token_digest or None,
+                    enrolment.expires_at.timestamp(),
+                    dumps(enrolment),
+                ),
+            )
+        except sqlite3.IntegrityError as exc:  # enrolments_token: a digest already given out
+            raise Conflict(
+                "This identification token is already in use", code="already_exists"
+            ) from exc
 
     async def get_enrolment(self, enrolment_id: str) -> Enrolment | None:
         return await self._db.one(

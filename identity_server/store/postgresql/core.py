@@ -1,0 +1,512 @@
+"""The core store on PostgreSQL: the national register, identities, flows, outbox, nonces, leases.
+
+Same tables and column meaning as the SQLite store (store/sqlite/core.py), so both engines answer
+alike; where they could differ, the difference is handled here:
+
+- a write refused by a unique or foreign key inside a transaction is fenced by a savepoint, so the
+  transaction goes on (PostgreSQL would otherwise abort it, and a `keep_on` commit would silently
+  keep nothing); SQLite leaves the transaction usable too;
+- PostgreSQL text cannot hold NUL (nor lone surrogates): a lookup by such a value finds nothing,
+  as it would on SQLite, and a write of one is bad input (400), never a driver error.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import asyncpg
+
+from identity_server.core.errors import Conflict, InvalidInput, SleutelError, Unavailable
+from identity_server.core.records import (
+    Bank,
+    BankCustomer,
+    Card,
+    Device,
+    DeviceStatus,
+    Enrolment,
+    Identity,
+    Message,
+    Onboarding,
+    Person,
+)
+from identity_server.store.codec import DecodedRecords, dumps, loads
+from identity_server.store.postgresql.database import PostgresDatabase, affected
+from identity_server.store.transactions import AfterCommit
+
+T = TypeVar("T")
+
+# (message, code) of the Conflict a refused write raises, as on SQLite.
+Refusal = tuple[str, str]
+
+
+def _storable(args: tuple[Any, ...]) -> bool:
+    """False when a text argument holds what PostgreSQL text cannot: NUL, or a lone surrogate
+    (not encodable as UTF-8; asyncpg would raise before sending)."""
+    for arg in args:
+        if isinstance(arg, str):
+            if "\x00" in arg:
+                return False
+            if not arg.isascii():
+                try:
+                    arg.encode("utf-8")
+                except UnicodeEncodeError:
+                    return False
+    return True
+
+
+def _failure(exc: asyncpg.PostgresError) -> SleutelError:
+    """What an error PostgreSQL raised means to the caller; the driver's exception never leaks."""
+    if isinstance(exc, asyncpg.TransactionRollbackError):
+        # A deadlock between two transactions' row locks, or a serialization failure: the server
+        # rolled this one back, so nothing it wrote stays; the request may simply be repeated.
+        return Unavailable(
+            "The sandbox's database was busy and undid this request; try again",
+            code="store_unavailable",
+        )
+    if isinstance(exc, asyncpg.DataError | asyncpg.ProgramLimitExceededError):
+        # A value the column cannot take (out of range, an index entry too long to keep).
+        return InvalidInput("A value is too long or malformed to be stored", code="invalid_request")
+    return Unavailable(
+        f"The sandbox's database refused the request ({exc.sqlstate})", code="store_error"
+    )
+
+
+class PostgresStore:
+    def __init__(self, db: PostgresDatabase) -> None:
+        self._db = db
+        # As on SQLite: a CIBA flow reads its identity and device several times. Only decoding
+        # is saved (by the exact document text); every read still asks the database, which
+        # another process may have changed.
+        self._decoded = DecodedRecords(Identity, Device)
+
+    async def migrate(self) -> None:
+        await self._db.migrate()
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    def atomic(
+        self, *, keep_on: type[BaseException] | tuple[type[BaseException], ...] = ()
+    ) -> AbstractAsyncContextManager[None]:
+        return self._db.atomic(keep_on=keep_on)
+
+    async def after_commit(self, hook: AfterCommit) -> None:
+        await self._db.after_commit(hook)
+
+    # -- statements, with the driver's errors mapped
+
+    def _locking(self, select: str) -> str:
+        """`select` locking the rows it reads until the commit, when inside a transaction: a
+        record read to be changed and saved stays exact when another process does the same."""
+        return select + self._db.for_update()
+
+    async def _execute(self, sql: str, *args: Any, refusal: Refusal | None = None) -> str:
+        """Run a write; the command tag. A unique or foreign key violation becomes `refusal`."""
+        if not _storable(args):
+            raise InvalidInput(
+                "A value holds a character that cannot be stored (NUL or a lone surrogate)",
+                code="invalid_request",
+            )
+        if refusal is None:
+            try:
+                return await self._db.execute(sql, *args)
+            except asyncpg.PostgresError as exc:
+                raise _failure(exc) from exc
+        fenced = self._db.in_transaction()
+        if fenced:
+            await self._db.execute("SAVEPOINT sleutel_write")
+        try:
+            tag = await self._db.execute(sql, *args)
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            if fenced:
+                await self._db.execute("ROLLBACK TO SAVEPOINT sleutel_write")
+            raise Conflict(refusal[0], code=refusal[1]) from exc
+        except asyncpg.PostgresError as exc:
+            raise _failure(exc) from exc
+        if fenced:
+            await self._db.execute("RELEASE SAVEPOINT sleutel_write")
+        return tag
+
+    async def _rows(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        if not _storable(args):
+            return []  # no stored value holds what PostgreSQL cannot store
+        try:
+            return await self._db.fetch(sql, *args)
+        except asyncpg.PostgresError as exc:
+            raise _failure(exc) from exc
+
+    async def _one(
+        self, cls: type[T], sql: str, *args: Any, decoded: DecodedRecords | None = None
+    ) -> T | None:
+        if not _storable(args):
+            return None
+        try:
+            doc = await self._db.fetchval(sql, *args)
+        except asyncpg.PostgresError as exc:
+            raise _failure(exc) from exc
+        if doc is None:
+            return None
+        return decoded.loads(cls, doc) if decoded is not None else loads(cls, doc)
+
+    async def _all(
+        self, cls: type[T], sql: str, *args: Any, decoded: DecodedRecords | None = None
+    ) -> list[T]:
+        rows = await self._rows(sql, *args)
+        if decoded is not None:
+            return [decoded.loads(cls, row[0]) for row in rows]
+        return [loads(cls, row[0]) for row in rows]
+
+    # -- meta
+
+    async def get_meta(self, key: str) -> str | None:
+        # Locked inside a transaction: a watermark (the CIBA sweep's) is read, moved and saved.
+        rows = await self._rows(self._locking("SELECT value FROM meta WHERE key=$1"), key)
+        return None if not rows else str(rows[0][0])
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self._execute(
+            "INSERT INTO meta(key, value) VALUES($1, $2)"
+            " ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+            key,
+            value,
+        )
+
+    # -- people
+
+    async def add_person(self, person: Person) -> None:
+        await self._execute(
+            "INSERT INTO people(national_number, email, doc) VALUES($1, $2, $3)",
+            person.national_number,
+            person.email.lower(),
+            dumps(person),
+            refusal=(f"person {person.national_number} already exists", "already_exists"),
+        )
+
+    async def get_person(self, national_number: str) -> Person | None:
+        return await self._one(
+            Person, "SELECT doc FROM people WHERE national_number=$1", national_number
+        )
+
+    async def list_people(self) -> list[Person]:
+        return await self._all(Person, "SELECT doc FROM people ORDER BY national_number")
+
+    async def people_by_email(self, email: str) -> list[Person]:
+        return await self._all(
+            Person,
+            "SELECT doc FROM people WHERE email=$1 ORDER BY national_number",
+            email.lower(),
+        )
+
+    # -- cards
+
+    async def add_card(self, card: Card) -> None:
+        await self._execute(
+            "INSERT INTO cards(card_number, national_number, doc) VALUES($1, $2, $3)",
+            card.card_number,
+            card.national_number,
+            dumps(card),
+            refusal=(f"card {card.card_number} already exists", "already_exists"),
+        )
+
+    async def update_card(self, card: Card) -> None:
+        await self._execute(
+            "UPDATE cards SET doc=$1 WHERE card_number=$2", dumps(card), card.card_number
+        )
+
+    async def get_card(self, card_number: str) -> Card | None:
+        # Locked inside a transaction: a wrong PIN is counted on the card.
+        return await self._one(
+            Card,
+            self._locking("SELECT doc FROM cards WHERE card_number=$1"),
+            card_number,
+        )
+
+    async def list_cards(self, national_number: str | None = None) -> list[Card]:
+        if national_number is None:
+            return await self._all(Card, "SELECT doc FROM cards ORDER BY card_number")
+        return await self._all(
+            Card,
+            "SELECT doc FROM cards WHERE national_number=$1 ORDER BY card_number",
+            national_number,
+        )
+
+    # -- banks
+
+    async def add_bank(self, bank: Bank) -> None:
+        await self._execute(
+            "INSERT INTO banks(bank_id, doc) VALUES($1, $2)",
+            bank.bank_id,
+            dumps(bank),
+            refusal=(f"bank {bank.bank_id} already exists", "already_exists"),
+        )
+
+    async def get_bank(self, bank_id: str) -> Bank | None:
+        return await self._one(Bank, "SELECT doc FROM banks WHERE bank_id=$1", bank_id)
+
+    async def list_banks(self) -> list[Bank]:
+        return await self._all(Bank, "SELECT doc FROM banks ORDER BY bank_id")
+
+    async def add_customer(self, customer: BankCustomer) -> None:
+        await self._execute(
+            "INSERT INTO bank_customers"
+            "(bank_id, customer_number, national_number, digipass_serial, doc)"
+            " VALUES($1, $2, $3, $4, $5)",
+            customer.bank_id,
+            customer.customer_number,
+            customer.national_number,
+            customer.digipass_serial,
+            dumps(customer),
+            refusal=(
+                f"customer {customer.customer_number} or digipass {customer.digipass_serial}"
+                " already exists",
+                "already_exists",
+            ),
+        )
+
+    async def get_customer(self, bank_id: str, customer_number: str) -> BankCustomer | None:
+        return await self._one(
+            BankCustomer,
+            "SELECT doc FROM bank_customers WHERE bank_id=$1 AND customer_number=$2",
+            bank_id,
+            customer_number,
+        )
+
+    async def customer_by_digipass(self, serial: str) -> BankCustomer | None:
+        return await self._one(
+            BankCustomer, "SELECT doc FROM bank_customers WHERE digipass_serial=$1", serial
+        )
+
+    async def list_customers(self, bank_id: str | None = None) -> list[BankCustomer]:
+        if bank_id is None:
+            return await self._all(
+                BankCustomer, "SELECT doc FROM bank_customers ORDER BY bank_id, customer_number"
+            )
+        return await self._all(
+            BankCustomer,
+            "SELECT doc FROM bank_customers WHERE bank_id=$1 ORDER BY customer_number",
+            bank_id,
+        )
+
+    # -- identities and devices
+    # Identities are read, changed and saved (wrong itsme codes, blocking, a new phone): every
+    # getter locks the row inside a transaction.
+
+    async def save_identity(self, identity: Identity) -> None:
+        await self._execute(
+            "INSERT INTO identities(identity_id, national_number, phone, doc)"
+            " VALUES($1, $2, $3, $4)"
+            " ON CONFLICT (identity_id) DO UPDATE SET phone=excluded.phone, doc=excluded.doc",
+            identity.identity_id,
+            identity.national_number,
+            identity.phone,
+            self._decoded.dumps(identity),
+            refusal=("This phone number is already linked to another identity", "number_in_use"),
+        )
+
+    async def get_identity(self, identity_id: str) -> Identity | None:
+        return await self._one(
+            Identity,
+            self._locking("SELECT doc FROM identities WHERE identity_id=$1"),
+            identity_id,
+            decoded=self._decoded,
+        )
+
+    async def identity_of_person(self, national_number: str) -> Identity | None:
+        return await self._one(
+            Identity,
+            self._locking("SELECT doc FROM identities WHERE national_number=$1"),
+            national_number,
+            decoded=self._decoded,
+        )
+
+    async def identity_by_phone(self, phone: str) -> Identity | None:
+        return await self._one(
+            Identity,
+            self._locking("SELECT doc FROM identities WHERE phone=$1"),
+            phone,
+            decoded=self._decoded,
+        )
+
+    async def list_identities(self) -> list[Identity]:
+        return await self._all(
+            Identity, "SELECT doc FROM identities ORDER BY identity_id", decoded=self._decoded
+        )
+
+    async def save_device(self, device: Device) -> None:
+        await self._execute(
+            "INSERT INTO devices(device_id, identity_id, status, doc) VALUES($1, $2, $3, $4)"
+            " ON CONFLICT (device_id) DO UPDATE SET status=excluded.status, doc=excluded.doc",
+            device.device_id,
+            device.identity_id,
+            device.status.value,
+            self._decoded.dumps(device),
+            refusal=(f"No identity {device.identity_id} for this device", "unknown_identity"),
+        )
+
+    async def get_device(self, device_id: str) -> Device | None:
+        return await self._one(
+            Device,
+            self._locking("SELECT doc FROM devices WHERE device_id=$1"),
+            device_id,
+            decoded=self._decoded,
+        )
+
+    async def devices_of(self, identity_id: str) -> list[Device]:
+        return await self._all(
+            Device,
+            "SELECT doc FROM devices WHERE identity_id=$1 ORDER BY seq",
+            identity_id,
+            decoded=self._decoded,
+        )
+
+    async def active_device_ids(self, identity_id: str) -> list[str]:
+        rows = await self._rows(
+            "SELECT device_id FROM devices WHERE identity_id=$1 AND status=$2 ORDER BY seq",
+            identity_id,
+            DeviceStatus.ACTIVE.value,
+        )
+        return [str(row[0]) for row in rows]
+
+    # -- flows (attempts and resends are counted on them: locked inside a transaction)
+
+    async def save_onboarding(self, onboarding: Onboarding) -> None:
+        await self._execute(
+            "INSERT INTO onboardings(onboarding_id, expires_at, doc) VALUES($1, $2, $3)"
+            " ON CONFLICT (onboarding_id) DO UPDATE SET doc=excluded.doc",
+            onboarding.onboarding_id,
+            onboarding.expires_at.timestamp(),
+            dumps(onboarding),
+        )
+
+    async def get_onboarding(self, onboarding_id: str) -> Onboarding | None:
+        return await self._one(
+            Onboarding,
+            self._locking("SELECT doc FROM onboardings WHERE onboarding_id=$1"),
+            onboarding_id,
+        )
+
+    async def save_enrolment(self, enrolment: Enrolment) -> None:
+        await self._execute(
+            "INSERT INTO enrolments(enrolment_id, token_digest, expires_at, doc)"
+            " VALUES($1, $2, $3, $4)"
+            " ON CONFLICT (enrolment_id) DO UPDATE"
+            " SET token_digest=excluded.token_digest, doc=excluded.doc",
+            enrolment.enrolment_id,
+            enrolment.token_digest or None,
+            enrolment.expires_at.timestamp(),
+            dumps(enrolment),
+            refusal=("This identification token is already in use", "already_exists"),
+        )
+
+    async def get_enrolment(self, enrolment_id: str) -> Enrolment | None:
+        return await self._one(
+            Enrolment,
+            self._locking("SELECT doc FROM enrolments WHERE enrolment_id=$1"),
+            enrolment_id,
+        )
+
+    async def enrolment_by_token(self, token_digest: str) -> Enrolment | None:
+        # Locked inside a transaction: redeeming a token marks it used (single use).
+        return await self._one(
+            Enrolment,
+            self._locking("SELECT doc FROM enrolments WHERE token_digest=$1"),
+            token_digest,
+        )
+
+    # -- outbox
+
+    async def add_message(self, message: Message) -> Message:
+        # The id is drawn first so the stored document carries it; a drawn id that is never
+        # used leaves a gap, nothing else (sequences are outside transactions).
+        try:
+            message_id = await self._db.fetchval(
+                "SELECT nextval(pg_get_serial_sequence('messages', 'message_id'))"
+            )
+        except asyncpg.PostgresError as exc:
+            raise _failure(exc) from exc
+        saved = Message(
+            message_id=int(message_id),
+            channel=message.channel,
+            recipient=message.recipient,
+            subject=message.subject,
+            body=message.body,
+            created_at=message.created_at,
+            extra=message.extra,
+        )
+        await self._execute(
+            "INSERT INTO messages(message_id, channel, recipient, doc) VALUES($1, $2, $3, $4)",
+            saved.message_id,
+            saved.channel,
+            saved.recipient,
+            dumps(saved),
+        )
+        return saved
+
+    async def list_messages(
+        self, *, recipient: str | None = None, channel: str | None = None, limit: int = 100
+    ) -> list[Message]:
+        # One statement per filter combination, so each is planned on its own index.
+        where: list[str] = []
+        args: list[Any] = []
+        for column, value in (("recipient", recipient), ("channel", channel)):
+            if value is not None:
+                args.append(value)
+                where.append(f"{column}=${len(args)}")
+        # A negative limit means none, as SQLite reads it (PostgreSQL: LIMIT NULL).
+        args.append(None if limit < 0 else limit)
+        condition = f" WHERE {' AND '.join(where)}" if where else ""
+        return await self._all(
+            Message,
+            f"SELECT doc FROM messages{condition} ORDER BY message_id DESC LIMIT ${len(args)}",  # noqa: S608 (only placeholders are spliced in)
+            *args,
+        )
+
+    # -- replay protection
+
+    async def remember_nonce(self, scope: str, nonce: str, expires_at: datetime) -> bool:
+        # One statement on the primary key: of several processes offering the same nonce at
+        # once, the unique index lets exactly one insert it.
+        tag = await self._execute(
+            "INSERT INTO nonces(scope, nonce, expires_at) VALUES($1, $2, $3)"
+            " ON CONFLICT (scope, nonce) DO NOTHING",
+            scope,
+            nonce,
+            expires_at.timestamp(),
+        )
+        return affected(tag) == 1
+
+    async def purge_expired(self, now: datetime) -> int:
+        # One statement, so it is atomic on its own; the boundaries are SQLite's (`<`: a row
+        # expiring exactly now stays).
+        try:
+            gone = await self._db.fetchval(
+                "WITH n AS (DELETE FROM nonces WHERE expires_at < $1 RETURNING 1),"
+                " o AS (DELETE FROM onboardings WHERE expires_at < $1 RETURNING 1),"
+                " e AS (DELETE FROM enrolments WHERE expires_at < $1 RETURNING 1)"
+                " SELECT (SELECT count(*) FROM n) + (SELECT count(*) FROM o)"
+                " + (SELECT count(*) FROM e)",
+                now.timestamp(),
+            )
+        except asyncpg.PostgresError as exc:
+            raise _failure(exc) from exc
+        return int(gone)
+
+    # -- leases
+
+    async def take_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
+        # One statement: taking a free or expired lease and renewing one's own cannot interleave
+        # with another process doing the same (the conflicting insert waits for the row, then
+        # re-checks the WHERE on its newest version).
+        tag = await self._execute(
+            "INSERT INTO leases(name, holder, expires_at) VALUES($1, $2, $3)"
+            " ON CONFLICT (name) DO UPDATE SET holder=excluded.holder,"
+            " expires_at=excluded.expires_at"
+            " WHERE leases.holder=excluded.holder OR leases.expires_at <= $4",
+            name,
+            holder,
+            (now + ttl).timestamp(),
+            now.timestamp(),
+        )
+        return affected(tag) == 1
