@@ -1,0 +1,297 @@
+"""The OpenID Connect provider's store on PostgreSQL, on the core store's database and
+transactions.
+
+Same tables and column meaning as the SQLite store (store/sqlite/oidc.py). PostgreSQL text cannot
+hold NUL nor lone surrogates: a lookup by such a key finds nothing and a write of one is bad input
+(400), as on SQLite; no asyncpg exception reaches a caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from identity_server.core.errors import InvalidInput, SleutelError, Unavailable
+from identity_server.oidc.records import (
+    Authorization,
+    CibaRequest,
+    Client,
+    Grant,
+    PushRequest,
+    PushStatus,
+    SigningKey,
+)
+from identity_server.store.codec import DecodedRecords, dumps, loads
+from identity_server.store.postgresql.database import PostgresDatabase, affected
+
+# Keep a day of history so late polls still get expired_token rather than invalid_grant.
+HISTORY_SECONDS = 86400.0
+
+
+def _storable(*texts: str) -> bool:
+    """False when a text holds what PostgreSQL text cannot: NUL, or a lone surrogate (no UTF-8;
+    asyncpg would raise before sending)."""
+    for text in texts:
+        if "\x00" in text:
+            return False
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
+
+
+def _check(*keys: str) -> None:
+    if not _storable(*keys):
+        raise InvalidInput(
+            "A value holds a character that cannot be stored (NUL or a lone surrogate)",
+            code="invalid_request",
+        )
+
+
+def _failure(exc: asyncpg.PostgresError) -> SleutelError:
+    """What an error PostgreSQL raised means to the caller (losing the server is already
+    `Unavailable`, raised by the database)."""
+    if isinstance(exc, asyncpg.TransactionRollbackError):
+        # A deadlock between two transactions' row locks: the server rolled this one back, so
+        # nothing it wrote stays; the request may simply be repeated.
+        return Unavailable(
+            "The sandbox's database was busy and undid this request; try again",
+            code="store_unavailable",
+        )
+    if isinstance(exc, asyncpg.DataError | asyncpg.ProgramLimitExceededError):
+        # A value the column cannot take (e.g. a key too long for its index entry).
+        return InvalidInput("A value is too long or malformed to be stored", code="invalid_request")
+    return Unavailable(
+        f"The sandbox's database refused the request ({exc.sqlstate})", code="store_error"
+    )
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    try:
+        yield
+    except asyncpg.PostgresError as exc:
+        raise _failure(exc) from exc
+
+
+class PostgresOidcStore:
+    """Shares the core store's database, so one `atomic()` covers both.
+
+    Nothing is cached across requests: another process may change a client or rotate the keys at
+    any time, and an indexed lookup costs less than telling when it did. Documents are still
+    decoded once per text (`DecodedRecords`), as on SQLite."""
+
+    def __init__(self, db: PostgresDatabase) -> None:
+        self._db = db
+        # A login request is read back moments after it is written, several times.
+        self._decoded = DecodedRecords(PushRequest, CibaRequest, Grant)
+
+    async def _execute(self, sql: str, *args: Any) -> str:
+        with _refusals():
+            return await self._db.execute(sql, *args)
+
+    async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        with _refusals():
+            return await self._db.fetch(sql, *args)
+
+    async def _doc(self, sql: str, key: str, *, locked: bool = False) -> str | None:
+        """The `doc` of the one row `sql` selects by `key`, or None. `locked`: a record read to
+        be changed and saved stays locked until the commit, when inside a transaction, so a
+        concurrent transaction doing the same waits and then reads the new value (READ
+        COMMITTED alone would let it overwrite this one's change)."""
+        if not _storable(key):
+            return None
+        if locked:
+            sql += self._db.for_update()
+        with _refusals():
+            doc: str | None = await self._db.fetchval(sql, key)
+        return doc
+
+    # -- clients and keys
+
+    async def save_client(self, client: Client) -> None:
+        _check(client.client_id)
+        await self._execute(
+            "INSERT INTO clients(client_id, doc) VALUES($1, $2)"
+            " ON CONFLICT (client_id) DO UPDATE SET doc=excluded.doc",
+            client.client_id,
+            dumps(client),
+        )
+
+    async def get_client(self, client_id: str) -> Client | None:
+        doc = await self._doc("SELECT doc FROM clients WHERE client_id=$1", client_id)
+        return loads(Client, doc) if doc is not None else None
+
+    async def list_clients(self) -> list[Client]:
+        rows = await self._fetch("SELECT doc FROM clients ORDER BY client_id")
+        return [loads(Client, r[0]) for r in rows]
+
+    async def delete_client(self, client_id: str) -> bool:
+        if not _storable(client_id):
+            return False
+        tag = await self._execute("DELETE FROM clients WHERE client_id=$1", client_id)
+        return affected(tag) == 1
+
+    async def save_key(self, key: SigningKey) -> None:
+        _check(key.kid)
+        await self._execute(
+            "INSERT INTO signing_keys(kid, created_at, doc) VALUES($1, $2, $3)"
+            " ON CONFLICT (kid) DO UPDATE SET created_at=excluded.created_at, doc=excluded.doc",
+            key.kid,
+            key.created_at.timestamp(),
+            dumps(key),
+        )
+
+    async def list_keys(self) -> list[SigningKey]:
+        rows = await self._fetch("SELECT doc FROM signing_keys ORDER BY created_at, kid")
+        return [loads(SigningKey, r[0]) for r in rows]
+
+    # -- push requests
+
+    async def save_push(self, request: PushRequest) -> None:
+        _check(request.request_id, request.identity_id)
+        await self._execute(
+            "INSERT INTO push_requests(request_id, identity_id, status, expires_at, doc)"
+            " VALUES($1, $2, $3, $4, $5)"
+            " ON CONFLICT (request_id) DO UPDATE SET identity_id=excluded.identity_id,"
+            " status=excluded.status, expires_at=excluded.expires_at, doc=excluded.doc",
+            request.request_id,
+            request.identity_id,
+            request.status.value,
+            request.expires_at.timestamp(),
+            self._decoded.dumps(request),
+        )
+
+    async def get_push(self, request_id: str) -> PushRequest | None:
+        doc = await self._doc(
+            "SELECT doc FROM push_requests WHERE request_id=$1", request_id, locked=True
+        )
+        return self._decoded.loads(PushRequest, doc) if doc is not None else None
+
+    async def pending_pushes(self, identity_id: str, now: datetime) -> list[PushRequest]:
+        if not _storable(identity_id):
+            return []
+        rows = await self._fetch(
+            "SELECT doc FROM push_requests WHERE identity_id=$1 AND status=$2 AND expires_at>$3"
+            " ORDER BY seq",
+            identity_id,
+            PushStatus.PENDING.value,
+            now.timestamp(),
+        )
+        return [self._decoded.loads(PushRequest, r[0]) for r in rows]
+
+    async def pending_summary(self, identity_id: str, now: datetime) -> tuple[int, datetime | None]:
+        if not _storable(identity_id):
+            return 0, None
+        rows = await self._fetch(
+            "SELECT count(*), min(expires_at) FROM push_requests"
+            " WHERE identity_id=$1 AND status=$2 AND expires_at>$3",
+            identity_id,
+            PushStatus.PENDING.value,
+            now.timestamp(),
+        )
+        count, first = rows[0]
+        expiry = datetime.fromtimestamp(first, tz=UTC) if first is not None else None
+        return int(count), expiry
+
+    # -- authorizations, CIBA requests, grants
+
+    async def save_authorization(self, authorization: Authorization) -> None:
+        _check(authorization.auth_id)
+        await self._execute(
+            "INSERT INTO authorizations(auth_id, expires_at, doc) VALUES($1, $2, $3)"
+            " ON CONFLICT (auth_id) DO UPDATE SET expires_at=excluded.expires_at, doc=excluded.doc",
+            authorization.auth_id,
+            authorization.expires_at.timestamp(),
+            dumps(authorization),
+        )
+
+    async def get_authorization(self, auth_id: str) -> Authorization | None:
+        doc = await self._doc(
+            "SELECT doc FROM authorizations WHERE auth_id=$1", auth_id, locked=True
+        )
+        return loads(Authorization, doc) if doc is not None else None
+
+    async def save_ciba(self, request: CibaRequest) -> None:
+        _check(request.digest)
+        await self._execute(
+            "INSERT INTO ciba_requests(digest, expires_at, doc) VALUES($1, $2, $3)"
+            " ON CONFLICT (digest) DO UPDATE SET expires_at=excluded.expires_at, doc=excluded.doc",
+            request.digest,
+            request.expires_at.timestamp(),
+            self._decoded.dumps(request),
+        )
+
+    async def get_ciba(self, digest: str) -> CibaRequest | None:
+        doc = await self._doc("SELECT doc FROM ciba_requests WHERE digest=$1", digest, locked=True)
+        return self._decoded.loads(CibaRequest, doc) if doc is not None else None
+
+    async def ciba_expired_between(self, after: datetime, until: datetime) -> list[CibaRequest]:
+        rows = await self._fetch(
+            "SELECT doc FROM ciba_requests WHERE expires_at > $1 AND expires_at <= $2"
+            " ORDER BY expires_at, seq",
+            after.timestamp(),
+            until.timestamp(),
+        )
+        found = [self._decoded.loads(CibaRequest, r[0]) for r in rows]
+        return [r for r in found if r.mode in ("ping", "push") and not r.notified]
+
+    async def save_grant(self, digest: str, grant: Grant) -> None:
+        # A revoked token is saved again with its expiry brought forward: the column follows, so
+        # the purge takes it by its new expiry.
+        _check(digest, grant.kind)
+        await self._execute(
+            "INSERT INTO grants(digest, kind, expires_at, doc) VALUES($1, $2, $3, $4)"
+            " ON CONFLICT (digest) DO UPDATE SET kind=excluded.kind,"
+            " expires_at=excluded.expires_at, doc=excluded.doc",
+            digest,
+            grant.kind,
+            grant.expires_at.timestamp(),
+            self._decoded.dumps(grant),
+        )
+
+    async def get_grant(self, digest: str) -> Grant | None:
+        doc = await self._doc("SELECT doc FROM grants WHERE digest=$1", digest, locked=True)
+        return self._decoded.loads(Grant, doc) if doc is not None else None
+
+    # -- browsers
+
+    async def browser_last_used(self, browser_digest: str, identity_id: str) -> datetime | None:
+        if not _storable(browser_digest, identity_id):
+            return None
+        with _refusals():
+            last_used: float | None = await self._db.fetchval(
+                "SELECT last_used FROM browsers WHERE browser_digest=$1 AND identity_id=$2",
+                browser_digest,
+                identity_id,
+            )
+        return datetime.fromtimestamp(last_used, tz=UTC) if last_used is not None else None
+
+    async def touch_browser(self, browser_digest: str, identity_id: str, now: datetime) -> None:
+        _check(browser_digest, identity_id)
+        await self._execute(
+            "INSERT INTO browsers(browser_digest, identity_id, last_used) VALUES($1, $2, $3)"
+            " ON CONFLICT (browser_digest, identity_id) DO UPDATE SET last_used=excluded.last_used",
+            browser_digest,
+            identity_id,
+            now.timestamp(),
+        )
+
+    async def purge_expired(self, now: datetime) -> int:
+        cutoff = now.timestamp() - HISTORY_SECONDS
+        gone = 0
+        async with self._db.atomic():
+            for statement in (
+                "DELETE FROM push_requests WHERE expires_at < $1",
+                "DELETE FROM authorizations WHERE expires_at < $1",
+                "DELETE FROM ciba_requests WHERE expires_at < $1",
+                "DELETE FROM grants WHERE expires_at < $1",
+            ):
+                gone += affected(await self._execute(statement, cutoff))
+        return gone
