@@ -6,9 +6,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from identity_server.core.errors import Conflict
+from identity_server.core.errors import Conflict, InvalidInput, NotFound, SleutelError
 from identity_server.csam.records import (
     Account,
     Appointment,
@@ -27,14 +27,49 @@ from identity_server.store.sqlite.database import SqliteDatabase
 T = TypeVar("T")
 
 
+def _holdable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
+def _check_text(params: Iterable[Any]) -> None:
+    """Refuse what the PostgreSQL store cannot hold (a NUL character, text that is no valid
+    UTF-8), so both engines accept the same records."""
+    if not all(_holdable(p) for p in params if isinstance(p, str)):
+        raise InvalidInput(
+            "A value holds a character that cannot be stored (NUL or a lone surrogate)",
+            code="invalid_request",
+        )
+
+
 class SqliteCsamStore:
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
 
+    async def _write(
+        self, sql: str, params: Iterable[Any], refusal: SleutelError | None = None
+    ) -> sqlite3.Cursor:
+        """A write whose constraint failure (a unique value in use, an unknown account) is
+        `refusal`, never sqlite3's own exception. A failed statement leaves the transaction
+        usable."""
+        params = tuple(params)
+        _check_text(params)
+        try:
+            return await self._db.execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            raise (
+                refusal or Conflict("This record already exists", code="already_exists")
+            ) from exc
+
     # -- offices and staff
 
     async def save_office(self, office: Office) -> None:
-        await self._db.execute(
+        await self._write(
             "INSERT INTO csam_offices(office_id, doc) VALUES(?, ?)"
             " ON CONFLICT(office_id) DO UPDATE SET doc=excluded.doc",
             (office.office_id, dumps(office)),
@@ -49,7 +84,7 @@ class SqliteCsamStore:
         return await self._db.all(Office, "SELECT doc FROM csam_offices ORDER BY office_id")
 
     async def save_staff(self, staff: Staff) -> None:
-        await self._db.execute(
+        await self._write(
             "INSERT INTO csam_staff(username, doc) VALUES(?, ?)"
             " ON CONFLICT(username) DO UPDATE SET doc=excluded.doc",
             (staff.username, dumps(staff)),
@@ -61,7 +96,7 @@ class SqliteCsamStore:
     # -- registrations
 
     async def save_registration(self, registration: Registration) -> None:
-        await self._db.execute(
+        await self._write(
             "INSERT INTO csam_registrations(registration_id, link_digest, national_number, doc)"
             " VALUES(?, ?, ?, ?) ON CONFLICT(registration_id) DO UPDATE SET doc=excluded.doc",
             (
@@ -97,7 +132,7 @@ class SqliteCsamStore:
 
     async def add_account(self, account: Account) -> None:
         try:
-            await self._db.execute(
+            await self._write(
                 "INSERT INTO csam_accounts(account_id, national_number, username, email, doc)"
                 " VALUES(?, ?, ?, ?, ?)",
                 (
@@ -108,17 +143,20 @@ class SqliteCsamStore:
                     dumps(account),
                 ),
             )
-        except sqlite3.IntegrityError as exc:
-            raise Conflict("This username is already in use", code="username_taken") from exc
+        except Conflict:
+            # Which constraint broke decides the answer: the username (any case) before the
+            # person or the id, as on PostgreSQL.
+            if await self.account_by_username(account.username) is not None:
+                raise Conflict("This username is already in use", code="username_taken") from None
+            raise Conflict("This person already has an account", code="already_exists") from None
 
     async def update_account(self, account: Account) -> None:
-        try:
-            await self._db.execute(
-                "UPDATE csam_accounts SET username=?, email=?, doc=? WHERE account_id=?",
-                (account.username, account.email.lower(), dumps(account), account.account_id),
-            )
-        except sqlite3.IntegrityError as exc:
-            raise Conflict("This username is already in use", code="username_taken") from exc
+        # Only the username can break a constraint here.
+        await self._write(
+            "UPDATE csam_accounts SET username=?, email=?, doc=? WHERE account_id=?",
+            (account.username, account.email.lower(), dumps(account), account.account_id),
+            Conflict("This username is already in use", code="username_taken"),
+        )
 
     async def get_account(self, account_id: str) -> Account | None:
         return await self._db.one(
@@ -143,10 +181,12 @@ class SqliteCsamStore:
     # -- keys
 
     async def save_key(self, key: Key) -> None:
-        await self._db.execute(
+        await self._write(
             "INSERT INTO csam_keys(key_id, account_id, target, doc) VALUES(?, ?, ?, ?)"
             " ON CONFLICT(key_id) DO UPDATE SET target=excluded.target, doc=excluded.doc",
             (key.key_id, key.account_id, key.target.lower(), dumps(key)),
+            # The foreign key to csam_accounts is the only constraint left to break.
+            NotFound("No such account", code="unknown_account"),
         )
 
     async def get_key(self, key_id: str) -> Key | None:
@@ -165,7 +205,7 @@ class SqliteCsamStore:
     # -- appointments
 
     async def save_appointment(self, appointment: Appointment) -> None:
-        await self._db.execute(
+        await self._write(
             "INSERT INTO csam_appointments(appointment_id, link_digest, status, doc)"
             " VALUES(?, ?, ?, ?) ON CONFLICT(appointment_id)"
             " DO UPDATE SET link_digest=excluded.link_digest, status=excluded.status,"
@@ -208,7 +248,7 @@ class SqliteCsamStore:
     async def save_appointment_file(
         self, appointment_id: str, file_id: str, file: StoredFile, created_at: datetime
     ) -> None:
-        await self._db.execute(
+        await self._write(
             "INSERT INTO csam_appointment_files"
             "(file_id, appointment_id, media_type, filename, data, created_at)"
             " VALUES(?, ?, ?, ?, ?, ?)",
@@ -233,9 +273,10 @@ class SqliteCsamStore:
     # -- key logins and sessions
 
     async def save_login(self, login: KeyLogin) -> None:
-        await self._db.execute(
+        await self._write(
             "INSERT INTO csam_logins(login_id, expires_at, doc) VALUES(?, ?, ?)"
-            " ON CONFLICT(login_id) DO UPDATE SET doc=excluded.doc",
+            " ON CONFLICT(login_id) DO UPDATE SET expires_at=excluded.expires_at,"
+            " doc=excluded.doc",
             (login.login_id, login.expires_at.timestamp(), dumps(login)),
         )
 
@@ -245,7 +286,7 @@ class SqliteCsamStore:
         )
 
     async def save_session(self, session: Session) -> None:
-        await self._db.execute(
+        await self._write(
             "INSERT INTO csam_sessions(session_digest, expires_at, doc) VALUES(?, ?, ?)"
             " ON CONFLICT(session_digest) DO UPDATE SET expires_at=excluded.expires_at,"
             " doc=excluded.doc",

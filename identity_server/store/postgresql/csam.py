@@ -1,0 +1,439 @@
+"""The CSAM store on PostgreSQL, on the core store's database and transactions (so
+`store.atomic()` spans CSAM and register writes alike). Same tables and meaning as the SQLite
+store (store/sqlite/csam.py): documents in `doc`, searched values in columns, `seq` for the
+insertion order SQLite gets from its rowid."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Iterable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import asyncpg
+
+from identity_server.core.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    SleutelError,
+    Unavailable,
+)
+from identity_server.csam.records import (
+    Account,
+    Appointment,
+    AppointmentStatus,
+    Key,
+    KeyLogin,
+    Office,
+    Registration,
+    Session,
+    Staff,
+)
+from identity_server.store.codec import dumps, loads
+from identity_server.store.csam import StoredFile
+from identity_server.store.postgresql.database import PostgresDatabase, affected
+
+T = TypeVar("T")
+
+# Usernames are compared by lower(username COLLATE "C"): ASCII-only case folding, as SQLite's
+# COLLATE NOCASE (see migrations/0003_csam.sql), and the expression of the unique indexes, so
+# lookups use them.
+USERNAME_INDEX = "csam_accounts_username"
+
+
+def _holdable(args: Iterable[Any]) -> bool:
+    """Whether PostgreSQL text can hold every text argument: no NUL character and valid UTF-8
+    (SQLite's text can hold a NUL). What it cannot hold was never stored, so a lookup of it
+    finds nothing, as on SQLite, instead of the server refusing the query."""
+    for arg in args:
+        if isinstance(arg, str):
+            if "\x00" in arg:
+                return False
+            try:
+                arg.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
+
+
+def _refusal(exc: Exception) -> SleutelError:
+    """What the caller hears instead of a PostgreSQL error: never asyncpg's own exception
+    (connection loss is already `Unavailable` in PostgresDatabase)."""
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        if exc.constraint_name == USERNAME_INDEX:
+            return Conflict("This username is already in use", code="username_taken")
+        return Conflict("This record already exists", code="already_exists")
+    if isinstance(exc, asyncpg.ForeignKeyViolationError):
+        # csam_keys.account_id is the only foreign key of these tables.
+        return NotFound("No such account", code="unknown_account")
+    if isinstance(exc, asyncpg.DataError | UnicodeEncodeError):
+        return InvalidInput("A value is too long or malformed to be stored", code="invalid_request")
+    if isinstance(exc, asyncpg.TransactionRollbackError):
+        # A deadlock between two transactions' row locks, or a serialization failure: the server
+        # rolled this one back, so the request may simply be repeated.
+        return Unavailable(
+            "The sandbox's database was busy and undid this request; try again",
+            code="store_unavailable",
+        )
+    if isinstance(exc, asyncpg.PostgresError):
+        return Unavailable(
+            f"The sandbox's database refused the request ({exc.sqlstate})", code="store_error"
+        )
+    return Unavailable("The sandbox's database refused the request", code="store_error")
+
+
+class PostgresCsamStore:
+    def __init__(self, db: PostgresDatabase) -> None:
+        self._db = db
+
+    # -- statements: every PostgreSQL error becomes a refusal of our own
+
+    def _locking(self, select: str) -> str:
+        """`select` locking the rows it reads until the commit, inside a transaction: a record
+        read to be changed and saved stays exact when another process does the same (issue #11,
+        read-modify-write)."""
+        return select + self._db.for_update()
+
+    async def _call(self, work: Awaitable[T]) -> T:
+        try:
+            return await work
+        except (asyncpg.PostgresError, UnicodeEncodeError) as exc:
+            raise _refusal(exc) from exc
+
+    async def _one(self, cls: type[T], sql: str, *args: Any) -> T | None:
+        if not _holdable(args):
+            return None
+        doc = await self._call(self._db.fetchval(sql, *args))
+        return None if doc is None else loads(cls, doc)
+
+    async def _all(self, cls: type[T], sql: str, *args: Any) -> list[T]:
+        if not _holdable(args):
+            return []
+        rows = await self._call(self._db.fetch(sql, *args))
+        return [loads(cls, row[0]) for row in rows]
+
+    async def _execute(self, sql: str, *args: Any) -> str:
+        if not _holdable(args):
+            # Refused before the server sees it, so the transaction stays usable.
+            raise InvalidInput(
+                "A value holds a character that cannot be stored (NUL or a lone surrogate)",
+                code="invalid_request",
+            )
+        return await self._call(self._db.execute(sql, *args))
+
+    async def _guarded(self, sql: str, *args: Any) -> str:
+        """A write the constraints may refuse (a unique value in use, an unknown account). Inside
+        a transaction it runs under a savepoint: a refused statement then leaves the transaction
+        usable, as on SQLite, instead of aborting it (a caller committing on `keep_on` would
+        otherwise silently lose what it wrote before)."""
+        if not self._db.in_transaction():
+            return await self._execute(sql, *args)
+        await self._db.execute("SAVEPOINT csam_write")
+        try:
+            tag = await self._execute(sql, *args)
+        except SleutelError:
+            await self._db.execute("ROLLBACK TO SAVEPOINT csam_write")
+            raise
+        await self._db.execute("RELEASE SAVEPOINT csam_write")
+        return tag
+
+    # -- offices and staff
+
+    async def save_office(self, office: Office) -> None:
+        await self._execute(
+            "INSERT INTO csam_offices(office_id, doc) VALUES($1, $2)"
+            " ON CONFLICT (office_id) DO UPDATE SET doc=excluded.doc",
+            office.office_id,
+            dumps(office),
+        )
+
+    async def get_office(self, office_id: str) -> Office | None:
+        return await self._one(
+            Office,
+            self._locking("SELECT doc FROM csam_offices WHERE office_id=$1"),
+            office_id,
+        )
+
+    async def list_offices(self) -> list[Office]:
+        # Byte order, as SQLite's BINARY collation, whatever the cluster's locale.
+        return await self._all(
+            Office, 'SELECT doc FROM csam_offices ORDER BY office_id COLLATE "C"'
+        )
+
+    async def save_staff(self, staff: Staff) -> None:
+        # Keeps the username as first written, as SQLite's NOCASE primary key does.
+        await self._execute(
+            "INSERT INTO csam_staff(username, doc) VALUES($1, $2)"
+            ' ON CONFLICT ((lower(username COLLATE "C"))) DO UPDATE SET doc=excluded.doc',
+            staff.username,
+            dumps(staff),
+        )
+
+    async def get_staff(self, username: str) -> Staff | None:
+        # Locked inside a transaction: its failure count is read, changed and saved.
+        return await self._one(
+            Staff,
+            self._locking(
+                'SELECT doc FROM csam_staff WHERE lower(username COLLATE "C")'
+                ' = lower($1::text COLLATE "C")'
+            ),
+            username,
+        )
+
+    # -- registrations
+
+    async def save_registration(self, registration: Registration) -> None:
+        await self._guarded(
+            "INSERT INTO csam_registrations(registration_id, link_digest, national_number, doc)"
+            " VALUES($1, $2, $3, $4)"
+            " ON CONFLICT (registration_id) DO UPDATE SET doc=excluded.doc",
+            registration.registration_id,
+            registration.link_digest,
+            registration.national_number,
+            dumps(registration),
+        )
+
+    async def get_registration(self, registration_id: str) -> Registration | None:
+        return await self._one(
+            Registration,
+            self._locking("SELECT doc FROM csam_registrations WHERE registration_id=$1"),
+            registration_id,
+        )
+
+    async def registration_by_link(self, link_digest: str) -> Registration | None:
+        # Locked inside a transaction: the activation code's tries are counted on it.
+        return await self._one(
+            Registration,
+            self._locking("SELECT doc FROM csam_registrations WHERE link_digest=$1"),
+            link_digest,
+        )
+
+    async def registrations_of(self, national_number: str) -> list[Registration]:
+        return await self._all(
+            Registration,
+            "SELECT doc FROM csam_registrations WHERE national_number=$1 ORDER BY seq",
+            national_number,
+        )
+
+    # -- accounts
+
+    async def add_account(self, account: Account) -> None:
+        # ON CONFLICT DO NOTHING rather than catching the violation: nothing to undo, and a
+        # concurrent insert of the same username is waited for, then refused.
+        tag = await self._execute(
+            "INSERT INTO csam_accounts(account_id, national_number, username, email, doc)"
+            " VALUES($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+            account.account_id,
+            account.national_number,
+            account.username,
+            account.email.lower(),
+            dumps(account),
+        )
+        if affected(tag) == 0:
+            taken = await self._call(
+                self._db.fetchval(
+                    'SELECT 1 FROM csam_accounts WHERE lower(username COLLATE "C")'
+                    ' = lower($1::text COLLATE "C")',
+                    account.username,
+                )
+            )
+            if taken:
+                raise Conflict("This username is already in use", code="username_taken")
+            raise Conflict("This person already has an account", code="already_exists")
+
+    async def update_account(self, account: Account) -> None:
+        await self._guarded(
+            "UPDATE csam_accounts SET username=$1, email=$2, doc=$3 WHERE account_id=$4",
+            account.username,
+            account.email.lower(),
+            dumps(account),
+            account.account_id,
+        )
+
+    async def get_account(self, account_id: str) -> Account | None:
+        return await self._one(
+            Account,
+            self._locking("SELECT doc FROM csam_accounts WHERE account_id=$1"),
+            account_id,
+        )
+
+    async def account_by_username(self, username: str) -> Account | None:
+        # Locked inside a transaction: the password failures are counted on it.
+        return await self._one(
+            Account,
+            self._locking(
+                'SELECT doc FROM csam_accounts WHERE lower(username COLLATE "C")'
+                ' = lower($1::text COLLATE "C")'
+            ),
+            username,
+        )
+
+    async def account_of_person(self, national_number: str) -> Account | None:
+        # Locked inside a transaction: activation reads it, then replaces it.
+        return await self._one(
+            Account,
+            self._locking("SELECT doc FROM csam_accounts WHERE national_number=$1"),
+            national_number,
+        )
+
+    async def accounts_by_email(self, email: str) -> list[Account]:
+        return await self._all(
+            Account,
+            "SELECT doc FROM csam_accounts WHERE email=$1 ORDER BY seq",
+            email.lower(),
+        )
+
+    # -- keys
+
+    async def save_key(self, key: Key) -> None:
+        await self._guarded(
+            "INSERT INTO csam_keys(key_id, account_id, target, doc) VALUES($1, $2, $3, $4)"
+            " ON CONFLICT (key_id) DO UPDATE SET target=excluded.target, doc=excluded.doc",
+            key.key_id,
+            key.account_id,
+            key.target.lower(),
+            dumps(key),
+        )
+
+    async def get_key(self, key_id: str) -> Key | None:
+        return await self._one(
+            Key, self._locking("SELECT doc FROM csam_keys WHERE key_id=$1"), key_id
+        )
+
+    async def keys_of(self, account_id: str) -> list[Key]:
+        return await self._all(
+            Key, "SELECT doc FROM csam_keys WHERE account_id=$1 ORDER BY seq", account_id
+        )
+
+    async def keys_by_target(self, target: str) -> list[Key]:
+        return await self._all(
+            Key, "SELECT doc FROM csam_keys WHERE target=$1 ORDER BY seq", target.lower()
+        )
+
+    # -- appointments
+
+    async def save_appointment(self, appointment: Appointment) -> None:
+        await self._guarded(
+            "INSERT INTO csam_appointments(appointment_id, link_digest, status, doc)"
+            " VALUES($1, $2, $3, $4) ON CONFLICT (appointment_id)"
+            " DO UPDATE SET link_digest=excluded.link_digest, status=excluded.status,"
+            " doc=excluded.doc",
+            appointment.appointment_id,
+            appointment.link_digest,
+            appointment.status.value,
+            dumps(appointment),
+        )
+
+    async def get_appointment(self, appointment_id: str) -> Appointment | None:
+        return await self._one(
+            Appointment,
+            self._locking("SELECT doc FROM csam_appointments WHERE appointment_id=$1"),
+            appointment_id,
+        )
+
+    async def appointment_by_link(self, link_digest: str) -> Appointment | None:
+        # Locked inside a transaction: the security code's tries are counted on it.
+        return await self._one(
+            Appointment,
+            self._locking("SELECT doc FROM csam_appointments WHERE link_digest=$1"),
+            link_digest,
+        )
+
+    async def list_appointments(
+        self, statuses: Iterable[AppointmentStatus] | None = None
+    ) -> list[Appointment]:
+        if statuses is None:
+            return await self._all(Appointment, "SELECT doc FROM csam_appointments ORDER BY seq")
+        return await self._all(
+            Appointment,
+            "SELECT doc FROM csam_appointments WHERE status = ANY($1::text[]) ORDER BY seq",
+            [s.value for s in statuses],
+        )
+
+    async def save_appointment_file(
+        self, appointment_id: str, file_id: str, file: StoredFile, created_at: datetime
+    ) -> None:
+        tag = await self._execute(
+            "INSERT INTO csam_appointment_files"
+            "(file_id, appointment_id, media_type, filename, data, created_at)"
+            " VALUES($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            file_id,
+            appointment_id,
+            file.media_type,
+            file.filename,
+            file.data,
+            created_at.timestamp(),
+        )
+        if affected(tag) == 0:
+            # A file is never replaced: what the interviewer checked stays what was uploaded.
+            raise Conflict("This file already exists", code="already_exists")
+
+    async def appointment_file(self, appointment_id: str, file_id: str) -> StoredFile | None:
+        if not _holdable((appointment_id, file_id)):
+            return None
+        row = await self._call(
+            self._db.fetchrow(
+                "SELECT media_type, filename, data FROM csam_appointment_files"
+                " WHERE file_id=$1 AND appointment_id=$2",
+                file_id,
+                appointment_id,
+            )
+        )
+        return None if row is None else StoredFile(row[0], row[1], bytes(row[2]))
+
+    # -- key logins and sessions
+
+    async def save_login(self, login: KeyLogin) -> None:
+        await self._execute(
+            "INSERT INTO csam_logins(login_id, expires_at, doc) VALUES($1, $2, $3)"
+            " ON CONFLICT (login_id) DO UPDATE SET expires_at=excluded.expires_at,"
+            " doc=excluded.doc",
+            login.login_id,
+            login.expires_at.timestamp(),
+            dumps(login),
+        )
+
+    async def get_login(self, login_id: str) -> KeyLogin | None:
+        return await self._one(
+            KeyLogin,
+            self._locking("SELECT doc FROM csam_logins WHERE login_id=$1"),
+            login_id,
+        )
+
+    async def save_session(self, session: Session) -> None:
+        await self._execute(
+            "INSERT INTO csam_sessions(session_digest, expires_at, doc) VALUES($1, $2, $3)"
+            " ON CONFLICT (session_digest) DO UPDATE SET expires_at=excluded.expires_at,"
+            " doc=excluded.doc",
+            session.session_digest,
+            session.expires_at.timestamp(),
+            dumps(session),
+        )
+
+    async def get_session(self, session_digest: str) -> Session | None:
+        # Locked inside a transaction: renewing it is a read, change and save.
+        return await self._one(
+            Session,
+            self._locking("SELECT doc FROM csam_sessions WHERE session_digest=$1"),
+            session_digest,
+        )
+
+    async def delete_session(self, session_digest: str) -> None:
+        if _holdable((session_digest,)):
+            await self._call(
+                self._db.execute(
+                    "DELETE FROM csam_sessions WHERE session_digest=$1", session_digest
+                )
+            )
+
+    async def purge_expired(self, now: datetime) -> int:
+        # Strictly before `now`, as on SQLite: a record expiring at this instant stays.
+        cutoff = now.timestamp()
+        gone = 0
+        async with self._db.atomic():
+            for statement in (
+                "DELETE FROM csam_logins WHERE expires_at < $1",
+                "DELETE FROM csam_sessions WHERE expires_at < $1",
+            ):
+                gone += affected(await self._call(self._db.execute(statement, cutoff)))
+        return gone
