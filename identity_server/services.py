@@ -27,6 +27,7 @@ from identity_server.store.oidc import OidcStore
 from identity_server.store.stores import Stores
 
 TOKEN_PATH = "/oidc/token"
+LAST_START = "last_start"
 
 
 @dataclass(frozen=True)
@@ -66,8 +67,41 @@ class Services:
     ) -> Services:
         """Migrate the store, load (or make, on first start) the test PKI and signing keys,
         seed the sandbox."""
+        await stores.core.migrate()
+        async with stores.core.atomic():
+            # The first statement writes, so processes starting at once on one new database
+            # take turns here: the second finds the PKI, keys and seed the first one made.
+            await stores.core.set_meta(LAST_START, clock.now().isoformat())
+            services = await cls._wire(
+                stores,
+                clock,
+                rng,
+                master_key,
+                issuer=issuer,
+                password_hasher=password_hasher,
+                key_factory=key_factory,
+                max_pending=max_pending,
+            )
+            if seed_demo:
+                from identity_server.seed import seed_demo_world
+
+                await seed_demo_world(services)
+        return services
+
+    @classmethod
+    async def _wire(
+        cls,
+        stores: Stores,
+        clock: Clock,
+        rng: Randomness,
+        master_key: bytes,
+        *,
+        issuer: str,
+        password_hasher: PasswordHasher | None,
+        key_factory: KeyFactory | None,
+        max_pending: int,
+    ) -> Services:
         store, oidc_store = stores.core, stores.oidc
-        await store.migrate()
         keyring = Keyring(master_key)
         test_pki = await TestPki.load_or_create(store, keyring, rng, clock.now())
         registers = Registers(store, clock, rng, keyring, test_pki)
@@ -92,7 +126,7 @@ class Services:
         )
         code_flow = CodeFlow(store, oidc_store, clock, rng, keyring, clients, push, tokens)
         ciba = Ciba(store, oidc_store, clock, rng, push, tokens)
-        services = cls(
+        return cls(
             store=store,
             clock=clock,
             rng=rng,
@@ -112,8 +146,3 @@ class Services:
             client_requests=ClientRequests(store, clients, code_flow, ciba),
             csam=csam,
         )
-        if seed_demo:
-            from identity_server.seed import seed_demo_world
-
-            await seed_demo_world(services)
-        return services
