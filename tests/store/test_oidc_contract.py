@@ -5,6 +5,8 @@ under concurrency."""
 from __future__ import annotations
 
 import asyncio
+import random
+import string
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -453,6 +455,24 @@ async def test_a_write_under_an_unstorable_key_is_bad_input(engine_stores: Store
     assert await oidc.list_keys() == []
     assert await oidc.get_push("p-1") is None
     assert await oidc.browser_last_used("browser-1", "identity-1") is None
+
+
+async def test_a_key_too_long_to_index_is_bad_input_or_kept_never_a_driver_error(
+    engine_stores: Stores,
+) -> None:
+    """PostgreSQL cannot index a 40 kB key that does not compress (SQLite can): the write is
+    refused as bad input (400) rather than with asyncpg's own exception (a 500)."""
+    oidc = engine_stores.oidc
+    alphabet = string.ascii_letters + string.digits + "-_"
+    long_id = "".join(random.Random(11).choices(alphabet, k=40_000))
+    try:
+        await oidc.save_client(client(long_id))
+    except InvalidInput as refused:
+        assert refused.code == "invalid_request"
+        assert await oidc.list_clients() == []
+    else:
+        assert await oidc.get_client(long_id) == client(long_id)
+    assert await oidc.get_client(long_id[:-1]) is None  # a lookup by such a key is a miss
 
 
 # -- purge --------------------------------------------------------------------------------------
