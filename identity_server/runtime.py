@@ -12,6 +12,7 @@ import signal
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
@@ -115,7 +116,7 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         print(f"  outbox (SMS and e-mail): {settings.base_url}/outbox", flush=True)
         if settings.demo_rp:
             print(f"  demo website (Gemeente Sleutelstad): {settings.demo_rp_url}", flush=True)
-        print(f"  database: {settings.db_path}", flush=True)
+        print(f"  database: {shown_store(settings)}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -133,6 +134,21 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
                 await runner.cleanup()
             offload.THREADS.close()
             offload.PROCESSES.close()
+
+
+def shown_store(settings: Settings) -> str:
+    """Where the data lives, fit to print: a PostgreSQL URL without its password (given in
+    the address or, as libpq allows, as `?password=`)."""
+    if not settings.store:
+        return str(settings.db_path)
+    parts = urlsplit(settings.store)
+    if parts.password is not None:
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1))
+    query = "&".join(
+        "password=***" if field.startswith("password=") else field
+        for field in parts.query.split("&")
+    )
+    return urlunsplit(parts._replace(query=query))
 
 
 def _cannot_listen(exc: OSError, host: str, port: int, option: str) -> SleutelError:

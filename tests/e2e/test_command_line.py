@@ -1,5 +1,6 @@
 """The `sleutel` command as a person types it, run as a real process: `serve --db PATH`, a port
-already taken, and `sleutel demo`, which only ever drives the server it started itself."""
+already taken, `--store`, `--key-file` and their environment variables shared by the server and the
+register commands, and `sleutel demo`, which only ever drives the server it started itself."""
 
 from __future__ import annotations
 
@@ -13,16 +14,19 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from identity_server.core.errors import SleutelError
 from simulator.app import main as phone_main
 from tests.e2e.server import free_port, running_server, wait_ready
+from tests.engines import postgresql_url_fixture  # noqa: F401 (fixture)
 
 SLEUTEL = [sys.executable, "-m", "identity_server.cli"]
 
 
 def _sleutel(*argv: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run `sleutel ARGV` to its end; the environment is the test's (monkeypatch reaches it)."""
     return subprocess.run(
         [*SLEUTEL, *argv],
         capture_output=True,
@@ -177,3 +181,82 @@ def test_demo_starts_its_own_server_and_says_where_its_log_is(
     assert f"  server log: {db.with_suffix('.demo.log')}" in out
     assert "sleutel identity server on" in db.with_suffix(".demo.log").read_text()
     assert phone_main.port_is_free("127.0.0.1", port), "the demo stops the server it started"
+
+
+async def _admin_people(url: str, token: str) -> tuple[int, list[str]]:
+    """The admin API's answer to `token`: its status and the last names it lists."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"{url}/api/admin/people", headers=headers) as response,
+    ):
+        if response.status != 200:
+            return response.status, []
+        return 200, [person["last_name"] for person in (await response.json())["people"]]
+
+
+async def test_admin_token_with_the_key_file_opens_the_running_servers_admin_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server takes its key from $SLEUTEL_KEY_FILE; `admin-token --key-file`, with another
+    database, prints the token that server accepts: the key, not the database, makes it."""
+    key = tmp_path / "shared" / "sandbox.key"
+    port = free_port()
+    monkeypatch.setenv("SLEUTEL_KEY_FILE", str(key))
+    with running_server(tmp_path / "server.sqlite3", port, "--no-demo-rp") as process:
+        await wait_ready(f"http://127.0.0.1:{port}", process)
+        monkeypatch.delenv("SLEUTEL_KEY_FILE")
+        shared = _sleutel("admin-token", "--db", str(tmp_path / "other.sqlite3"),
+                          "--key-file", str(key))  # fmt: skip
+        own = _sleutel("admin-token", "--db", str(tmp_path / "own.sqlite3"))
+        assert (shared.returncode, own.returncode) == (0, 0), shared.stderr + own.stderr
+        status, names = await _admin_people(f"http://127.0.0.1:{port}", shared.stdout.strip())
+        assert status == 200 and "Dewilde" in names
+        assert (await _admin_people(f"http://127.0.0.1:{port}", own.stdout.strip()))[0] == 401
+    assert not (tmp_path / "server.sqlite3.key").exists(), "the server used the shared key"
+    assert key.stat().st_mode & 0o777 == 0o600
+
+
+def test_serve_with_an_unknown_store_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    done = _sleutel("serve", "--store", "mysql://localhost/sandbox", "--port", str(free_port()),
+                    "--db", str(tmp_path / "s.sqlite3"))  # fmt: skip
+    assert done.returncode == 2
+    assert _one_line(done.stderr) == (
+        "error: unknown_store: unknown store mysql://: use a file path, sqlite:///path or"
+        " postgresql://…"
+    )
+    assert "sleutel identity server on" not in done.stdout
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_serve_and_the_register_commands_share_a_postgresql_store(
+    tmp_path: Path, postgresql_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`serve --store postgresql://…` keeps no data in its --db file; a register command run
+    elsewhere with the same store and key file (here from the environment) adds a person the
+    running server then lists."""
+    key = tmp_path / "sandbox.key"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    db = tmp_path / "unused.sqlite3"
+    with running_server(db, port, "--no-demo-rp", "--store", postgresql_url,
+                        "--key-file", str(key)) as process:  # fmt: skip
+        await wait_ready(url, process)
+        monkeypatch.setenv("SLEUTEL_STORE", postgresql_url)
+        monkeypatch.setenv("SLEUTEL_KEY_FILE", str(key))
+        added = _sleutel(
+            "people", "add", "--first-names", "Lotte", "--last-name", "Janssens",
+            "--birth-date", "2001-04-09", "--birth-place", "Leuven", "--sex", "F",
+            "--street", "Bondgenotenlaan 1", "--postal-code", "3000", "--municipality", "Leuven",
+            "--email", "lotte@example.be", "--db", str(tmp_path / "elsewhere.sqlite3"),
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        token = _sleutel("admin-token")
+        assert token.returncode == 0, token.stderr
+        status, names = await _admin_people(url, token.stdout.strip())
+        assert status == 200 and {"Dewilde", "Janssens"} <= set(names)
+        process.send_signal(signal.SIGTERM)
+        out, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert f"database: {postgresql_url}" in out.decode()
+    assert not db.exists() and not (tmp_path / "elsewhere.sqlite3").exists()

@@ -11,6 +11,8 @@ import pytest
 import stdnum.be.nn
 
 from identity_server.cli import _parser, main, sandbox_settings
+from identity_server.runtime import shown_store
+from identity_server.settings import Settings
 
 
 def _run(capsys: pytest.CaptureFixture[str], db: Path, *argv: str) -> tuple[int, str, str]:
@@ -458,3 +460,14 @@ def test_demo_and_phone_refuse_the_sandbox_options(capsys: pytest.CaptureFixture
             "--store, --bus, --key-file are for serve, admin-token and the register commands;"
             in capsys.readouterr().err
         )
+
+
+def test_serve_shows_where_the_data_lives_without_a_password() -> None:
+    stores = {
+        "": "/d/s.sqlite3",
+        "postgresql://sleutel:s3cret@db.test:5432/sandbox": "postgresql://sleutel:***@db.test:5432/sandbox",
+        "postgresql://db.test/x?user=u&password=s3cret&sslmode=disable": "postgresql://db.test/x?user=u&password=***&sslmode=disable",
+        "postgresql://db.test/x": "postgresql://db.test/x",
+    }  # fmt: skip
+    for store, shown in stores.items():
+        assert shown_store(Settings(db_path=Path("/d/s.sqlite3"), store=store)) == shown
