@@ -109,24 +109,24 @@ class PostgresStore:
                 "A value holds a character that cannot be stored (NUL or a lone surrogate)",
                 code="invalid_request",
             )
-        if refusal is None:
-            try:
-                return await self._db.execute(sql, *args)
-            except asyncpg.PostgresError as exc:
-                raise _failure(exc) from exc
-        fenced = self._db.in_transaction()
-        if fenced:
-            await self._db.execute("SAVEPOINT sleutel_write")
+        # Only a write that may be refused inside a transaction pays for the savepoint.
+        fenced = refusal is not None and self._db.in_transaction()
         try:
-            tag = await self._db.execute(sql, *args)
-        except asyncpg.IntegrityConstraintViolationError as exc:
             if fenced:
-                await self._db.execute("ROLLBACK TO SAVEPOINT sleutel_write")
-            raise Conflict(refusal[0], code=refusal[1]) from exc
+                await self._db.execute("SAVEPOINT sleutel_write")
+            try:
+                tag = await self._db.execute(sql, *args)
+            except asyncpg.IntegrityConstraintViolationError as exc:
+                if refusal is None:
+                    raise
+                if fenced:
+                    await self._db.execute("ROLLBACK TO SAVEPOINT sleutel_write")
+                raise Conflict(refusal[0], code=refusal[1]) from exc
+            if fenced:
+                await self._db.execute("RELEASE SAVEPOINT sleutel_write")
         except asyncpg.PostgresError as exc:
+            # Also the savepoint's own statements, in a transaction an earlier error spoiled.
             raise _failure(exc) from exc
-        if fenced:
-            await self._db.execute("RELEASE SAVEPOINT sleutel_write")
         return tag
 
     async def _rows(self, sql: str, *args: Any) -> list[asyncpg.Record]:
