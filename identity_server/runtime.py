@@ -17,10 +17,11 @@ from urllib.parse import urlsplit, urlunsplit
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from identity_server.bus import EventBus, open_bus
 from identity_server.core import offload
 from identity_server.core.clock import Clock, SystemClock
 from identity_server.core.errors import SleutelError
-from identity_server.core.keyring import load_or_create_master_key
+from identity_server.core.keyring import Keyring, load_or_create_master_key
 from identity_server.core.randomness import SystemRandomness
 from identity_server.demo_rp.app import create_demo_rp
 from identity_server.demo_rp.settings import DemoRpSettings
@@ -50,6 +51,23 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
         yield services
     finally:
         await stores.close()
+
+
+@asynccontextmanager
+async def _open_bus(settings: Settings) -> AsyncIterator[EventBus]:
+    """The sandbox's event bus (`--bus`); `bus_unavailable` when Redis does not answer at start
+    (checked first: before the store is opened, so a refused start is quick and changes nothing).
+    Its namespace is derived from the master key every process of one sandbox shares, so two
+    sandboxes on one Redis never hear each other, without anything to configure."""
+    namespace = ""
+    if settings.bus:
+        keyring = Keyring(load_or_create_master_key(settings.key_file))
+        namespace = "sleutel:" + keyring.lookup_digest("event bus namespace", "")[:16]
+    bus = await open_bus(settings.bus, namespace)
+    try:
+        yield bus
+    finally:
+        await bus.close()  # the app closed it already, unless it never started
 
 
 class ProtocolLog(logging.LoggerAdapter):  # type: ignore[type-arg]
@@ -87,10 +105,10 @@ def app_runner(app: web.Application, settings: Settings) -> web.AppRunner:
 
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     """Run the server until SIGINT or SIGTERM."""
-    async with open_services(settings) as services:
+    async with _open_bus(settings) as bus, open_services(settings) as services:
         if settings.clients_file is not None:
             await load_clients(services.clients, settings.clients_file)
-        runners = [app_runner(create_app(settings, services), settings)]
+        runners = [app_runner(create_app(settings, services, bus=bus), settings)]
         if settings.demo_rp:
             secret = await register_demo_client(services, settings.demo_rp_url)
             demo = create_demo_rp(

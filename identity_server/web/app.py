@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TypedDict
 
 import aiohttp
 from aiohttp import web
 
+from identity_server.bus import EventBus
+from identity_server.bus.local import LocalBus
 from identity_server.core.errors import NotFound
 from identity_server.services import Services
 from identity_server.settings import Settings
@@ -30,6 +30,7 @@ from identity_server.web import (
 from identity_server.web import (
     csam as csam_web,
 )
+from identity_server.web.background import BACKGROUND, Background, background_context, server_jobs
 from identity_server.web.body import json_response
 from identity_server.web.endpoints import Endpoints
 from identity_server.web.errors import PAGE_ERROR_RENDERER, error_middleware
@@ -38,8 +39,6 @@ from identity_server.web.live import HttpDelivery, LiveEvents, LiveHub
 from identity_server.web.pages import render, render_error
 
 log = logging.getLogger("sleutel")
-PURGE_EVERY_SECONDS = 300.0
-CIBA_SWEEP_SECONDS = 2.0
 
 
 routes = Endpoints("sandbox")
@@ -87,27 +86,6 @@ async def _nosniff(request: web.Request, response: web.StreamResponse) -> None:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
 
 
-def _every(
-    seconds: float, work: Callable[[], Awaitable[object]]
-) -> Callable[[web.Application], AsyncIterator[None]]:
-    async def context(app: web.Application) -> AsyncIterator[None]:
-        async def loop() -> None:
-            while True:
-                await asyncio.sleep(seconds)
-                try:
-                    await work()
-                except Exception:
-                    log.exception("background work failed")
-
-        task = asyncio.create_task(loop())
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return context
-
-
 async def _delivery(app: web.Application) -> AsyncIterator[None]:
     """The HTTP client for CIBA ping/push notifications lives as long as the app."""
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
@@ -118,17 +96,41 @@ async def _delivery(app: web.Application) -> AsyncIterator[None]:
         app[SERVICES].ciba.delivery = None
 
 
+def _running(bus: EventBus) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The app runs the bus it was given: subscribed before it serves, closed after the last
+    notification went out (the cleanup contexts unwind in reverse)."""
+
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        await bus.start()
+        try:
+            yield
+        finally:
+            await bus.close()
+
+    return context
+
+
 def create_app(
-    settings: Settings, services: Services, *, background: bool = True
+    settings: Settings,
+    services: Services,
+    *,
+    background: bool = True,
+    bus: EventBus | None = None,
 ) -> web.Application:
+    """`bus`: how this process reaches phones connected to the sandbox's other processes (see
+    `identity_server.bus.open_bus`); by default this process alone. The app starts and closes
+    it. `background`: run the sweeps, purges and reminders (in whichever process of the sandbox
+    holds the lease; tests turn it off and call them)."""
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[SERVICES] = services
     app[PAGE_ERROR_RENDERER] = render_error
     hub = LiveHub()
     app[LIVE_HUB] = hub
-    app[LIVE_EVENTS] = events = LiveEvents(services, hub)
+    bus = bus or LocalBus()
+    app[LIVE_EVENTS] = events = LiveEvents(services, hub, bus)
     services.push.events = events
+    app.cleanup_ctx.append(_running(bus))
     app[openapi.OPENAPI_DOC] = {}
     app.on_response_prepare.append(_nosniff)
     app.router.add_routes(routes)
@@ -150,13 +152,6 @@ def create_app(
     app.router.add_routes(csam_web.routes)
     app.cleanup_ctx.append(_delivery)
     if background:
-        app.cleanup_ctx.append(csam_web.reminder_loop)
-
-        async def purge() -> None:
-            now = services.clock.now()
-            await services.store.purge_expired(now)
-            await services.oidc_store.purge_expired(now)
-
-        app.cleanup_ctx.append(_every(PURGE_EVERY_SECONDS, purge))
-        app.cleanup_ctx.append(_every(CIBA_SWEEP_SECONDS, services.ciba.notify_expired))
+        app[BACKGROUND] = Background(services.store, services.clock, server_jobs(services))
+        app.cleanup_ctx.append(background_context)
     return app

@@ -1,5 +1,6 @@
 """Reaching phones at once: live WebSocket connections per device, and the push events that
-use them; CIBA ping/push deliveries run in the background so nobody waits on a client."""
+use them, through the event bus so that any process reaches a phone connected to any other;
+CIBA ping/push deliveries run in the background so nobody waits on a client."""
 
 from __future__ import annotations
 
@@ -9,16 +10,17 @@ from collections import defaultdict
 from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
 import aiohttp
+import msgspec
 import orjson
 from aiohttp import web
-from msgspec import Meta, Struct
+from msgspec import Meta, Raw, Struct
 
+from identity_server.bus import EventBus
 from identity_server.core.errors import SleutelError
 from identity_server.oidc import icons
 from identity_server.oidc.claims import SCOPE_LABELS
 from identity_server.oidc.records import PushRequest
 from identity_server.services import Services
-from identity_server.web.body import dumps
 from identity_server.web.views import IconView, PushRequestView
 
 log = logging.getLogger("sleutel.live")
@@ -113,7 +115,8 @@ def answer_refused(frame_id: str | None, exc: SleutelError) -> AnswerResult:
 
 
 class LiveHub:
-    """device_id → open WebSockets of that phone (a phone may reconnect before the old one closes)."""
+    """device_id → open WebSockets of that phone in this process (a phone may reconnect before
+    the old one closes)."""
 
     def __init__(self) -> None:
         self._sockets: dict[str, set[web.WebSocketResponse]] = defaultdict(set)
@@ -129,11 +132,12 @@ class LiveHub:
     def connected(self, device_id: str) -> bool:
         return device_id in self._sockets
 
-    async def send(self, device_id: str, message: ServerFrame) -> int:
+    async def send(self, device_id: str, frame: bytes) -> int:
+        """Write one JSON text frame, already encoded, to each socket of the device here."""
         sent = 0
         for ws in list(self._sockets.get(device_id, ())):
             try:
-                await ws.send_json(message, dumps=dumps)
+                await ws.send_frame(frame, aiohttp.WSMsgType.TEXT)
                 sent += 1
             except (ConnectionError, RuntimeError):
                 self.remove(device_id, ws)
@@ -146,14 +150,37 @@ class LiveHub:
         self._sockets.clear()
 
 
+LIVE_TOPIC = "live"
+"""The bus topic of frames for phones: every process hears it and writes to the phones it holds."""
+
+
+class Delivery(Struct, frozen=True):
+    """What travels on the bus: a frame for the phones `devices`, wherever they are connected.
+    The frame is the JSON text the phone receives, encoded once by the publisher and written
+    as it is (`Raw`: never decoded on the way)."""
+
+    devices: list[str]
+    frame: Raw
+
+
+_DELIVERY = msgspec.json.Decoder(Delivery)
+_ENCODER = msgspec.json.Encoder()
+
+
 class LiveEvents:
     """PushEvents for a running server. Work is scheduled, never awaited inline: the caller may
-    be inside a store transaction."""
+    be inside a store transaction.
 
-    def __init__(self, services: Services, hub: LiveHub) -> None:
+    A phone's live connection may be held by any process of the sandbox, so frames go out on
+    the bus and every process (this one included) writes them to the phones it holds. Telling
+    the relying party of a decision (CIBA ping/push) is not broadcast: it runs once, here."""
+
+    def __init__(self, services: Services, hub: LiveHub, bus: EventBus) -> None:
         self._services = services
         self._hub = hub
+        self._bus = bus
         self._tasks: set[asyncio.Task[None]] = set()
+        bus.subscribe(LIVE_TOPIC, self.deliver)
 
     def _spawn(self, work: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work)
@@ -172,7 +199,7 @@ class LiveEvents:
         self._spawn(self._decided(request))
 
     async def _decided(self, request: PushRequest) -> None:
-        """One task, not two: the phone's message is written first (it rarely waits), then the
+        """One task, not two: the phone's message is sent first (it rarely waits), then the
         relying party is told. A failure of the first never keeps the second from running."""
         try:
             await self._to_phone(request, closed=True)
@@ -181,17 +208,32 @@ class LiveEvents:
         await self._services.ciba.on_decided(request)
 
     async def _to_phone(self, request: PushRequest, *, closed: bool) -> None:
-        message: RequestFrame | RequestClosedFrame | None = None
-        for device_id in await self._services.store.active_device_ids(request.identity_id):
+        devices = await self._services.store.active_device_ids(request.identity_id)
+        if not self._bus.shared:
+            # Every subscriber is here: a phone not connected here is connected nowhere.
+            devices = [device_id for device_id in devices if self._hub.connected(device_id)]
+        if not devices:
+            return
+        view = request_view(request)
+        message: RequestFrame | RequestClosedFrame = (
+            RequestClosedFrame(type="request_closed", request=view)
+            if closed
+            else RequestFrame(type="request", request=view)
+        )
+        frame = orjson.dumps(message)
+        await self._bus.publish(LIVE_TOPIC, _ENCODER.encode(Delivery(devices, Raw(frame))))
+
+    async def deliver(self, payload: bytes) -> None:
+        """The bus's handler: write the frame to those of its devices connected here."""
+        try:
+            delivery = _DELIVERY.decode(payload)
+        except msgspec.DecodeError:  # another version's message on a shared Redis
+            log.warning("dropped a live frame this version cannot read")
+            return
+        frame = bytes(delivery.frame)
+        for device_id in delivery.devices:
             if self._hub.connected(device_id):
-                if message is None:
-                    view = request_view(request)
-                    message = (
-                        RequestClosedFrame(type="request_closed", request=view)
-                        if closed
-                        else RequestFrame(type="request", request=view)
-                    )
-                await self._hub.send(device_id, message)
+                await self._hub.send(device_id, frame)
 
     async def drain(self) -> None:
         """Wait for scheduled notifications (tests, shutdown)."""

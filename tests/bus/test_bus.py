@@ -1,0 +1,192 @@
+"""The event bus on its own: in one process, and on Redis between processes (two buses in one
+test stand for two server processes), including Redis going away and coming back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from identity_server.bus import EventBus, open_bus
+from identity_server.bus.local import LocalBus
+from identity_server.bus.redis import RedisBus
+from identity_server.core.errors import SleutelError
+from identity_server.runtime import serve
+from identity_server.settings import Settings
+
+TIMEOUT = 5.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _inbox(bus: EventBus, topic: str) -> asyncio.Queue[bytes]:
+    queue: asyncio.Queue[bytes] = asyncio.Queue()
+
+    async def put(payload: bytes) -> None:
+        queue.put_nowait(payload)
+
+    bus.subscribe(topic, put)
+    return queue
+
+
+async def test_local_bus_hands_the_payload_to_the_topic_subscribers_before_publish_returns() -> (
+    None
+):
+    bus = LocalBus()
+    live, other = _inbox(bus, "live"), _inbox(bus, "other")
+
+    async def broken(payload: bytes) -> None:
+        raise RuntimeError("a subscriber that fails")
+
+    bus.subscribe("live", broken)
+    also = _inbox(bus, "live")
+    await bus.start()
+    await bus.publish("live", b"frame")  # the broken subscriber is logged, not raised here
+    assert live.get_nowait() == also.get_nowait() == b"frame"
+    assert other.empty()
+    await bus.close()
+
+
+async def test_open_bus_without_url_is_the_local_bus_and_refuses_other_schemes() -> None:
+    assert isinstance(await open_bus("", "ns"), LocalBus)
+    with pytest.raises(SleutelError) as refused:
+        await open_bus("amqp://127.0.0.1", "ns")
+    assert refused.value.code == "invalid_bus"
+
+
+async def test_a_server_told_to_use_an_unreachable_redis_says_so_in_one_line() -> None:
+    port = _free_port()  # nothing listens there
+    with pytest.raises(SleutelError) as refused:
+        await open_bus(f"redis://:secret@127.0.0.1:{port}/0", "ns")
+    assert refused.value.code == "bus_unavailable"
+    message = refused.value.message
+    assert message.startswith(f"cannot reach the event bus at redis://127.0.0.1:{port}: ")
+    assert "\n" not in message and "secret" not in message
+
+
+@pytest.fixture
+async def redis_bus(redis_url: str, redis_namespace: str) -> AsyncIterator[RedisBus]:
+    bus = await RedisBus.connect(redis_url, redis_namespace)
+    yield bus
+    await bus.close()
+
+
+async def test_redis_bus_reaches_every_process_of_the_sandbox_and_no_other(
+    redis_url: str, redis_namespace: str, redis_bus: RedisBus
+) -> None:
+    other_process = await RedisBus.connect(redis_url, redis_namespace)
+    other_sandbox = await RedisBus.connect(redis_url, redis_namespace + "-other")
+    try:
+        here, there = _inbox(redis_bus, "live"), _inbox(other_process, "live")
+        elsewhere = _inbox(other_sandbox, "live")
+        for bus in (redis_bus, other_process, other_sandbox):
+            await bus.start()
+        await other_sandbox.publish("live", b"not for you")
+        await redis_bus.publish("live", b"frame")
+        # Redis runs one command at a time: had `here` heard the other sandbox, that message
+        # (published first) would come first.
+        assert await asyncio.wait_for(here.get(), TIMEOUT) == b"frame"
+        assert await asyncio.wait_for(there.get(), TIMEOUT) == b"frame"
+        assert await asyncio.wait_for(elsewhere.get(), TIMEOUT) == b"not for you"
+    finally:
+        await other_process.close()
+        await other_sandbox.close()
+
+
+# -- a Redis of the test's own, to lose and bring back ---------------------------------------------
+
+
+class OwnRedis:
+    def __init__(self, folder: Path) -> None:
+        self.port = _free_port()
+        self.folder = folder
+        self.url = f"redis://127.0.0.1:{self.port}"
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        server = shutil.which("redis-server")
+        if server is None:
+            pytest.skip("redis-server is not installed (scripts/install-services)")
+        self.process = await asyncio.create_subprocess_exec(
+            server, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+            "--appendonly", "no", "--dir", str(self.folder),
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        client = Redis.from_url(self.url)
+        try:
+            for _ in range(100):  # a real process: poll briefly until it answers
+                with contextlib.suppress(OSError, ConnectionError, Exception):
+                    if await client.ping():
+                        return
+                await asyncio.sleep(0.05)
+            raise RuntimeError("redis-server did not start")
+        finally:
+            await client.aclose()
+
+    async def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            await self.process.wait()
+            self.process = None
+
+
+@pytest.fixture
+async def own_redis(tmp_path: Path) -> AsyncIterator[OwnRedis]:
+    redis = OwnRedis(tmp_path)
+    yield redis
+    await redis.stop()
+
+
+async def test_losing_redis_costs_frames_not_requests_and_the_subscriber_comes_back(
+    own_redis: OwnRedis, caplog: pytest.LogCaptureFixture
+) -> None:
+    await own_redis.start()
+    bus = await RedisBus.connect(own_redis.url, "ns")
+    inbox = _inbox(bus, "live")
+    await bus.start()
+    try:
+        await own_redis.stop()
+        for _ in range(3):
+            await bus.publish("live", b"lost")  # returns: the caller's work is committed
+        assert bus.lost == 3
+        warnings = [r.message for r in caplog.records if "cannot publish" in r.message]
+        assert len(warnings) == 1  # once per outage, not once per frame
+
+        await own_redis.start()  # same port: Redis is back
+
+        # The subscriber finds it again by itself (backoff of at most a few seconds); until
+        # it has, a publication may find nobody listening, so publish until one arrives.
+        async def until_heard() -> bytes:
+            while True:
+                await bus.publish("live", b"back")
+                with contextlib.suppress(TimeoutError):
+                    return await asyncio.wait_for(inbox.get(), 0.2)
+
+        assert await asyncio.wait_for(until_heard(), 15) == b"back"
+        assert bus.reconnects == 1
+        assert any("works again" in r.message for r in caplog.records)
+    finally:
+        await bus.close()
+
+
+async def test_serve_with_an_unreachable_redis_stops_before_listening(tmp_path: Path) -> None:
+    port = _free_port()
+    settings = Settings(
+        db_path=tmp_path / "sleutel.sqlite3", port=port, demo_rp=False, seed_demo=False,
+        bus=f"redis://127.0.0.1:{_free_port()}",
+    )  # fmt: skip
+    ready = asyncio.Event()
+    with pytest.raises(SleutelError) as refused:
+        await serve(settings, ready)
+    assert refused.value.code == "bus_unavailable"
+    assert not ready.is_set()
