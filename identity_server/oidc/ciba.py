@@ -242,9 +242,13 @@ class Ciba:
         if ciba.mode not in ("ping", "push") or ciba.notified or delivery is None:
             return
         async with self._store.atomic():
+            # Read again inside the transaction (locked till commit on PostgreSQL): a poll may
+            # have changed it since it was read, and another process may have notified it.
+            fresh = await self._oidc.get_ciba(ciba.digest)
             client = await self._oidc.get_client(ciba.client_id)
-            if client is None:
+            if fresh is None or fresh.notified or client is None:
                 return
+            ciba = fresh
             if expired:
                 # A decision is notified once, when it is made; only an expiry notice needs
                 # marking, so that sweeps after a restart do not send it again.
