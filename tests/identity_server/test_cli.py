@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -471,3 +473,20 @@ def test_serve_shows_where_the_data_lives_without_a_password() -> None:
     }  # fmt: skip
     for store, shown in stores.items():
         assert shown_store(Settings(db_path=Path("/d/s.sqlite3"), store=store)) == shown
+
+
+def test_sqlite_needs_no_postgresql_or_redis_client_loaded(tmp_path: Path) -> None:
+    """SQLite stays the default: a register command loads neither asyncpg nor redis."""
+    program = (
+        "import sys; from identity_server.cli import main;"
+        " code = main(['--db', sys.argv[1], 'admin-token']);"
+        " print(code, sorted({'asyncpg', 'redis'} & set(sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", program, str(tmp_path / "s.sqlite3")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.stdout.splitlines()[-1] == "0 []", done.stderr
