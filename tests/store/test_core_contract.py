@@ -32,7 +32,6 @@ from identity_server.core.records import (
 )
 from identity_server.core.sms_code import ControlCode
 from identity_server.store.core import Store
-from identity_server.store.postgresql import PostgresStore
 from identity_server.store.postgresql.database import migrations as postgresql_migrations
 from identity_server.store.sqlite import open_sqlite
 from identity_server.store.sqlite.database import migrations
@@ -719,26 +718,42 @@ async def test_a_token_is_redeemed_once_by_concurrent_transactions(core: Store) 
 # -- bad input
 
 
-async def test_a_nul_character_finds_nothing(core: Store) -> None:
-    """PostgreSQL text cannot hold NUL: looking one up answers like a miss, never a driver error."""
+async def test_what_postgresql_text_cannot_hold_finds_nothing(core: Store) -> None:
+    """PostgreSQL text holds no NUL and no lone surrogate: looking one up answers like a miss on
+    both engines, never a driver error."""
     await _register(core)
+    await core.save_identity(_identity())
     assert await core.get_person("8201\x000262") is None
     assert await core.people_by_email("a@example.be\x00") == []
     assert await core.identity_by_phone("+32\x00") is None
+    assert await core.get_identity("id-\ud800") is None
+    assert await core.devices_of("id-\ud800") == []
     assert await core.enrolment_by_token("\x00") is None
     assert await core.list_messages(recipient="\x00") == []
+    assert await core.list_cards("\ud800") == []
     assert await core.get_meta("\x00") is None
 
 
-async def test_postgresql_refuses_to_store_a_nul_character_as_bad_input(core: Store) -> None:
-    if not isinstance(core, PostgresStore):
-        pytest.skip("SQLite stores NUL in text")
-    with pytest.raises(InvalidInput) as refused:
-        await core.remember_nonce("device:a", "n\x00", NOW)
-    assert refused.value.status == 400
-    with pytest.raises(InvalidInput):
-        await core.set_meta("k", "\ud800")
+async def test_storing_what_postgresql_text_cannot_hold_is_bad_input(core: Store) -> None:
+    """Refused alike on both engines (SQLite could keep a NUL), so a sandbox behaves the same
+    whichever it runs on."""
+    await _register(core)
+    writes: list[Callable[[], Awaitable[object]]] = [
+        lambda: core.remember_nonce("device:a", "n\x00", NOW),
+        lambda: core.set_meta("k", "\ud800"),
+        lambda: core.save_identity(_identity(phone="+32\x00")),
+        lambda: core.add_person(_person(BRAM, "b\x00@example.be")),
+        lambda: core.add_message(Message(0, "sms", "+32\ud800", "", "body", NOW)),
+        lambda: core.take_lease("sweep\x00", "process-a", NOW, timedelta(seconds=30)),
+    ]
+    for write in writes:
+        with pytest.raises(InvalidInput) as refused:
+            await write()
+        assert (refused.value.status, refused.value.code) == (400, "invalid_request")
     assert await core.get_meta("k") is None
+    assert await core.list_identities() == []
+    assert await core.get_person(BRAM) is None
+    assert await core.list_messages() == []
 
 
 async def test_postgresql_deadlock_is_a_503_that_undoes_one_transaction(

@@ -56,6 +56,13 @@ def _storable(args: tuple[Any, ...]) -> bool:
     return True
 
 
+def _unstorable() -> InvalidInput:
+    return InvalidInput(
+        "A value holds a character that cannot be stored (NUL or a lone surrogate)",
+        code="invalid_request",
+    )
+
+
 def _failure(exc: asyncpg.PostgresError) -> SleutelError:
     """What an error PostgreSQL raised means to the caller; the driver's exception never leaks."""
     if isinstance(exc, asyncpg.TransactionRollbackError):
@@ -105,10 +112,7 @@ class PostgresStore:
     async def _execute(self, sql: str, *args: Any, refusal: Refusal | None = None) -> str:
         """Run a write; the command tag. A unique or foreign key violation becomes `refusal`."""
         if not _storable(args):
-            raise InvalidInput(
-                "A value holds a character that cannot be stored (NUL or a lone surrogate)",
-                code="invalid_request",
-            )
+            raise _unstorable()
         # Only a write that may be refused inside a transaction pays for the savepoint.
         fenced = refusal is not None and self._db.in_transaction()
         try:
@@ -418,6 +422,8 @@ class PostgresStore:
     # -- outbox
 
     async def add_message(self, message: Message) -> Message:
+        if not _storable((message.channel, message.recipient)):
+            raise _unstorable()
         # The id is drawn first so the stored document carries it; a drawn id that is never
         # used leaves a gap, nothing else (sequences are outside transactions).
         try:
