@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 
 from identity_server.core.clock import Clock
 from identity_server.core.enrolment import Enrolments
+from identity_server.core.errors import SleutelError
 from identity_server.core.identities import Identities
 from identity_server.core.keyring import Keyring
 from identity_server.core.onboarding import Onboardings
@@ -28,6 +30,23 @@ from identity_server.store.stores import Stores
 
 TOKEN_PATH = "/oidc/token"
 LAST_START = "last_start"
+KEY_CHECK = "master_key_check"
+
+
+async def _check_master_key(store: Store, keyring: Keyring) -> None:
+    """A database opened with another master key than the one it was made with (a process of
+    the sandbox started without the shared --key-file) is refused by name, before any sealed
+    secret fails to open. The check is a keyed digest: it tells nothing about the key."""
+    check = keyring.lookup_digest("master key check", "")
+    kept = await store.get_meta(KEY_CHECK)
+    if kept is None:
+        await store.set_meta(KEY_CHECK, check)
+    elif not hmac.compare_digest(kept, check):
+        raise SleutelError(
+            "This sandbox's data was made with another master key: give every process the same"
+            " --key-file (SLEUTEL_KEY_FILE)",
+            code="wrong_key_file",
+        )
 
 
 @dataclass(frozen=True)
@@ -72,6 +91,7 @@ class Services:
             # The first statement writes, so processes starting at once on one new database
             # take turns here: the second finds the PKI, keys and seed the first one made.
             await stores.core.set_meta(LAST_START, clock.now().isoformat())
+            await _check_master_key(stores.core, Keyring(master_key))
             services = await cls._wire(
                 stores,
                 clock,

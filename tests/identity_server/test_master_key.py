@@ -13,8 +13,13 @@ from pathlib import Path
 import pytest
 
 from identity_server.core import keyring
+from identity_server.core.clock import ManualClock
 from identity_server.core.errors import SleutelError
 from identity_server.core.keyring import load_or_create_master_key
+from identity_server.core.randomness import SystemRandomness
+from identity_server.services import Services
+from identity_server.store.stores import Stores
+from tests.conftest import MASTER_KEY
 
 
 def _leftovers(folder: Path, key: Path) -> list[str]:
@@ -159,3 +164,18 @@ def test_a_key_file_that_cannot_be_read_or_made_is_refused(tmp_path: Path) -> No
             load_or_create_master_key(path)
         assert refused.value.code == "unusable_key_file", path
         assert refused.value.message.startswith(message), refused.value.message
+
+
+async def test_a_sandbox_opened_with_another_master_key_is_refused_by_name(
+    services: Services, stores: Stores, clock: ManualClock
+) -> None:
+    """A process of a shared sandbox started without the shared --key-file made a key of its
+    own: it is told so, not that some encrypted value is damaged."""
+    assert services.keyring.admin_token  # the sandbox exists, made with MASTER_KEY
+    with pytest.raises(SleutelError) as refused:
+        await Services.open(stores, clock, SystemRandomness(), bytes(32), seed_demo=False)
+    assert refused.value.code == "wrong_key_file"
+    assert "--key-file" in refused.value.message
+    # The right key still opens it.
+    again = await Services.open(stores, clock, SystemRandomness(), MASTER_KEY, seed_demo=False)
+    assert again.keyring.admin_token == services.keyring.admin_token
