@@ -3,9 +3,8 @@
 Same tables and column meaning as the SQLite store (store/sqlite/core.py), so both engines answer
 alike; where they could differ, the difference is handled here:
 
-- a write refused by a unique or foreign key inside a transaction is fenced by a savepoint, so the
-  transaction goes on (PostgreSQL would otherwise abort it, and a `keep_on` commit would silently
-  keep nothing); SQLite leaves the transaction usable too;
+- a write refused by a unique or foreign key inside a transaction is fenced by a savepoint
+  (`PostgresDatabase.write`), so the transaction goes on, as on SQLite;
 - PostgreSQL text cannot hold NUL (nor lone surrogates): a lookup by such a value finds nothing,
   as it would on SQLite, and a write of one is bad input (400), never a driver error.
 """
@@ -18,7 +17,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from identity_server.core.errors import Conflict, InvalidInput, SleutelError, Unavailable
+from identity_server.core.errors import Conflict
 from identity_server.core.records import (
     Bank,
     BankCustomer,
@@ -32,52 +31,18 @@ from identity_server.core.records import (
     Person,
 )
 from identity_server.store.codec import DecodedRecords, dumps, loads
-from identity_server.store.postgresql.database import PostgresDatabase, affected
+from identity_server.store.postgresql.database import (
+    PostgresDatabase,
+    affected,
+    storable,
+    unstorable,
+)
 from identity_server.store.transactions import AfterCommit
 
 T = TypeVar("T")
 
 # (message, code) of the Conflict a refused write raises, as on SQLite.
 Refusal = tuple[str, str]
-
-
-def _storable(args: tuple[Any, ...]) -> bool:
-    """False when a text argument holds what PostgreSQL text cannot: NUL, or a lone surrogate
-    (not encodable as UTF-8; asyncpg would raise before sending)."""
-    for arg in args:
-        if isinstance(arg, str):
-            if "\x00" in arg:
-                return False
-            if not arg.isascii():
-                try:
-                    arg.encode("utf-8")
-                except UnicodeEncodeError:
-                    return False
-    return True
-
-
-def _unstorable() -> InvalidInput:
-    return InvalidInput(
-        "A value holds a character that cannot be stored (NUL or a lone surrogate)",
-        code="invalid_request",
-    )
-
-
-def _failure(exc: asyncpg.PostgresError) -> SleutelError:
-    """What an error PostgreSQL raised means to the caller; the driver's exception never leaks."""
-    if isinstance(exc, asyncpg.TransactionRollbackError):
-        # A deadlock between two transactions' row locks, or a serialization failure: the server
-        # rolled this one back, so nothing it wrote stays; the request may simply be repeated.
-        return Unavailable(
-            "The sandbox's database was busy and undid this request; try again",
-            code="store_unavailable",
-        )
-    if isinstance(exc, asyncpg.DataError | asyncpg.ProgramLimitExceededError):
-        # A value the column cannot take (out of range, an index entry too long to keep).
-        return InvalidInput("A value is too long or malformed to be stored", code="invalid_request")
-    return Unavailable(
-        f"The sandbox's database refused the request ({exc.sqlstate})", code="store_error"
-    )
 
 
 class PostgresStore:
@@ -102,54 +67,31 @@ class PostgresStore:
     async def after_commit(self, hook: AfterCommit) -> None:
         await self._db.after_commit(hook)
 
-    # -- statements, with the driver's errors mapped
+    # -- statements (the database maps the driver's errors)
 
     def _locking(self, select: str) -> str:
-        """`select` locking the rows it reads until the commit, when inside a transaction: a
-        record read to be changed and saved stays exact when another process does the same."""
-        return select + self._db.for_update()
+        return self._db.locking(select)
 
     async def _execute(self, sql: str, *args: Any, refusal: Refusal | None = None) -> str:
         """Run a write; the command tag. A unique or foreign key violation becomes `refusal`."""
-        if not _storable(args):
-            raise _unstorable()
-        # Only a write that may be refused inside a transaction pays for the savepoint.
-        fenced = refusal is not None and self._db.in_transaction()
-        try:
-            if fenced:
-                await self._db.execute("SAVEPOINT sleutel_write")
-            try:
-                tag = await self._db.execute(sql, *args)
-            except asyncpg.IntegrityConstraintViolationError as exc:
-                if refusal is None:
-                    raise
-                if fenced:
-                    await self._db.execute("ROLLBACK TO SAVEPOINT sleutel_write")
-                raise Conflict(refusal[0], code=refusal[1]) from exc
-            if fenced:
-                await self._db.execute("RELEASE SAVEPOINT sleutel_write")
-        except asyncpg.PostgresError as exc:
-            # Also the savepoint's own statements, in a transaction an earlier error spoiled.
-            raise _failure(exc) from exc
-        return tag
+        if refusal is not None:
+            message, code = refusal
+            return await self._db.write(sql, *args, refused=lambda _: Conflict(message, code=code))
+        if not storable(args):
+            raise unstorable()
+        return await self._db.execute(sql, *args)
 
     async def _rows(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        if not _storable(args):
+        if not storable(args):
             return []  # no stored value holds what PostgreSQL cannot store
-        try:
-            return await self._db.fetch(sql, *args)
-        except asyncpg.PostgresError as exc:
-            raise _failure(exc) from exc
+        return await self._db.fetch(sql, *args)
 
     async def _one(
         self, cls: type[T], sql: str, *args: Any, decoded: DecodedRecords | None = None
     ) -> T | None:
-        if not _storable(args):
+        if not storable(args):
             return None
-        try:
-            doc = await self._db.fetchval(sql, *args)
-        except asyncpg.PostgresError as exc:
-            raise _failure(exc) from exc
+        doc = await self._db.fetchval(sql, *args)
         if doc is None:
             return None
         return decoded.loads(cls, doc) if decoded is not None else loads(cls, doc)
@@ -422,16 +364,13 @@ class PostgresStore:
     # -- outbox
 
     async def add_message(self, message: Message) -> Message:
-        if not _storable((message.channel, message.recipient)):
-            raise _unstorable()
+        if not storable((message.channel, message.recipient)):
+            raise unstorable()
         # The id is drawn first so the stored document carries it; a drawn id that is never
         # used leaves a gap, nothing else (sequences are outside transactions).
-        try:
-            message_id = await self._db.fetchval(
-                "SELECT nextval(pg_get_serial_sequence('messages', 'message_id'))"
-            )
-        except asyncpg.PostgresError as exc:
-            raise _failure(exc) from exc
+        message_id = await self._db.fetchval(
+            "SELECT nextval(pg_get_serial_sequence('messages', 'message_id'))"
+        )
         saved = Message(
             message_id=int(message_id),
             channel=message.channel,
@@ -486,17 +425,14 @@ class PostgresStore:
     async def purge_expired(self, now: datetime) -> int:
         # One statement, so it is atomic on its own; the boundaries are SQLite's (`<`: a row
         # expiring exactly now stays).
-        try:
-            gone = await self._db.fetchval(
-                "WITH n AS (DELETE FROM nonces WHERE expires_at < $1 RETURNING 1),"
-                " o AS (DELETE FROM onboardings WHERE expires_at < $1 RETURNING 1),"
-                " e AS (DELETE FROM enrolments WHERE expires_at < $1 RETURNING 1)"
-                " SELECT (SELECT count(*) FROM n) + (SELECT count(*) FROM o)"
-                " + (SELECT count(*) FROM e)",
-                now.timestamp(),
-            )
-        except asyncpg.PostgresError as exc:
-            raise _failure(exc) from exc
+        gone = await self._db.fetchval(
+            "WITH n AS (DELETE FROM nonces WHERE expires_at < $1 RETURNING 1),"
+            " o AS (DELETE FROM onboardings WHERE expires_at < $1 RETURNING 1),"
+            " e AS (DELETE FROM enrolments WHERE expires_at < $1 RETURNING 1)"
+            " SELECT (SELECT count(*) FROM n) + (SELECT count(*) FROM o)"
+            " + (SELECT count(*) FROM e)",
+            now.timestamp(),
+        )
         return int(gone)
 
     # -- leases

@@ -5,7 +5,7 @@ insertion order SQLite gets from its rowid."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -13,10 +13,8 @@ import asyncpg
 
 from identity_server.core.errors import (
     Conflict,
-    InvalidInput,
     NotFound,
     SleutelError,
-    Unavailable,
 )
 from identity_server.csam.records import (
     Account,
@@ -31,7 +29,12 @@ from identity_server.csam.records import (
 )
 from identity_server.store.codec import dumps, loads
 from identity_server.store.csam import StoredFile
-from identity_server.store.postgresql.database import PostgresDatabase, affected
+from identity_server.store.postgresql.database import (
+    PostgresDatabase,
+    affected,
+    storable,
+    unstorable,
+)
 
 T = TypeVar("T")
 
@@ -41,24 +44,8 @@ T = TypeVar("T")
 USERNAME_INDEX = "csam_accounts_username"
 
 
-def _holdable(args: Iterable[Any]) -> bool:
-    """Whether PostgreSQL text can hold every text argument: no NUL character and valid UTF-8
-    (SQLite's text can hold a NUL). What it cannot hold was never stored, so a lookup of it
-    finds nothing, as on SQLite, instead of the server refusing the query."""
-    for arg in args:
-        if isinstance(arg, str):
-            if "\x00" in arg:
-                return False
-            try:
-                arg.encode("utf-8")
-            except UnicodeEncodeError:
-                return False
-    return True
-
-
-def _refusal(exc: Exception) -> SleutelError:
-    """What the caller hears instead of a PostgreSQL error: never asyncpg's own exception
-    (connection loss is already `Unavailable` in PostgresDatabase)."""
+def _refused(exc: asyncpg.IntegrityConstraintViolationError) -> SleutelError:
+    """A write the constraints refused, as the SQLite store names it."""
     if isinstance(exc, asyncpg.UniqueViolationError):
         if exc.constraint_name == USERNAME_INDEX:
             return Conflict("This username is already in use", code="username_taken")
@@ -66,76 +53,41 @@ def _refusal(exc: Exception) -> SleutelError:
     if isinstance(exc, asyncpg.ForeignKeyViolationError):
         # csam_keys.account_id is the only foreign key of these tables.
         return NotFound("No such account", code="unknown_account")
-    if isinstance(exc, asyncpg.DataError | UnicodeEncodeError):
-        return InvalidInput("A value is too long or malformed to be stored", code="invalid_request")
-    if isinstance(exc, asyncpg.TransactionRollbackError):
-        # A deadlock between two transactions' row locks, or a serialization failure: the server
-        # rolled this one back, so the request may simply be repeated.
-        return Unavailable(
-            "The sandbox's database was busy and undid this request; try again",
-            code="store_unavailable",
-        )
-    if isinstance(exc, asyncpg.PostgresError):
-        return Unavailable(
-            f"The sandbox's database refused the request ({exc.sqlstate})", code="store_error"
-        )
-    return Unavailable("The sandbox's database refused the request", code="store_error")
+    return Conflict("This record already exists", code="already_exists")
 
 
 class PostgresCsamStore:
     def __init__(self, db: PostgresDatabase) -> None:
         self._db = db
 
-    # -- statements: every PostgreSQL error becomes a refusal of our own
+    # -- statements (the database maps the driver's errors)
 
     def _locking(self, select: str) -> str:
-        """`select` locking the rows it reads until the commit, inside a transaction: a record
-        read to be changed and saved stays exact when another process does the same (issue #11,
-        read-modify-write)."""
-        return select + self._db.for_update()
-
-    async def _call(self, work: Awaitable[T]) -> T:
-        try:
-            return await work
-        except (asyncpg.PostgresError, UnicodeEncodeError) as exc:
-            raise _refusal(exc) from exc
+        """Inside a transaction, a record read to be changed and saved stays locked until the
+        commit (issue #11, read-modify-write)."""
+        return self._db.locking(select)
 
     async def _one(self, cls: type[T], sql: str, *args: Any) -> T | None:
-        if not _holdable(args):
+        if not storable(args):
             return None
-        doc = await self._call(self._db.fetchval(sql, *args))
+        doc = await self._db.fetchval(sql, *args)
         return None if doc is None else loads(cls, doc)
 
     async def _all(self, cls: type[T], sql: str, *args: Any) -> list[T]:
-        if not _holdable(args):
+        if not storable(args):
             return []
-        rows = await self._call(self._db.fetch(sql, *args))
+        rows = await self._db.fetch(sql, *args)
         return [loads(cls, row[0]) for row in rows]
 
     async def _execute(self, sql: str, *args: Any) -> str:
-        if not _holdable(args):
+        if not storable(args):
             # Refused before the server sees it, so the transaction stays usable.
-            raise InvalidInput(
-                "A value holds a character that cannot be stored (NUL or a lone surrogate)",
-                code="invalid_request",
-            )
-        return await self._call(self._db.execute(sql, *args))
+            raise unstorable()
+        return await self._db.execute(sql, *args)
 
     async def _guarded(self, sql: str, *args: Any) -> str:
-        """A write the constraints may refuse (a unique value in use, an unknown account). Inside
-        a transaction it runs under a savepoint: a refused statement then leaves the transaction
-        usable, as on SQLite, instead of aborting it (a caller committing on `keep_on` would
-        otherwise silently lose what it wrote before)."""
-        if not self._db.in_transaction():
-            return await self._execute(sql, *args)
-        await self._db.execute("SAVEPOINT csam_write")
-        try:
-            tag = await self._execute(sql, *args)
-        except SleutelError:
-            await self._db.execute("ROLLBACK TO SAVEPOINT csam_write")
-            raise
-        await self._db.execute("RELEASE SAVEPOINT csam_write")
-        return tag
+        """A write the constraints may refuse (a unique value in use, an unknown account)."""
+        return await self._db.write(sql, *args, refused=_refused)
 
     # -- offices and staff
 
@@ -230,12 +182,10 @@ class PostgresCsamStore:
             dumps(account),
         )
         if affected(tag) == 0:
-            taken = await self._call(
-                self._db.fetchval(
-                    'SELECT 1 FROM csam_accounts WHERE lower(username COLLATE "C")'
-                    ' = lower($1::text COLLATE "C")',
-                    account.username,
-                )
+            taken = await self._db.fetchval(
+                'SELECT 1 FROM csam_accounts WHERE lower(username COLLATE "C")'
+                ' = lower($1::text COLLATE "C")',
+                account.username,
             )
             if taken:
                 raise Conflict("This username is already in use", code="username_taken")
@@ -369,15 +319,13 @@ class PostgresCsamStore:
             raise Conflict("This file already exists", code="already_exists")
 
     async def appointment_file(self, appointment_id: str, file_id: str) -> StoredFile | None:
-        if not _holdable((appointment_id, file_id)):
+        if not storable((appointment_id, file_id)):
             return None
-        row = await self._call(
-            self._db.fetchrow(
-                "SELECT media_type, filename, data FROM csam_appointment_files"
-                " WHERE file_id=$1 AND appointment_id=$2",
-                file_id,
-                appointment_id,
-            )
+        row = await self._db.fetchrow(
+            "SELECT media_type, filename, data FROM csam_appointment_files"
+            " WHERE file_id=$1 AND appointment_id=$2",
+            file_id,
+            appointment_id,
         )
         return None if row is None else StoredFile(row[0], row[1], bytes(row[2]))
 
@@ -419,11 +367,9 @@ class PostgresCsamStore:
         )
 
     async def delete_session(self, session_digest: str) -> None:
-        if _holdable((session_digest,)):
-            await self._call(
-                self._db.execute(
-                    "DELETE FROM csam_sessions WHERE session_digest=$1", session_digest
-                )
+        if storable((session_digest,)):
+            await self._db.execute(
+                "DELETE FROM csam_sessions WHERE session_digest=$1", session_digest
             )
 
     async def purge_expired(self, now: datetime) -> int:
@@ -435,5 +381,5 @@ class PostgresCsamStore:
                 "DELETE FROM csam_logins WHERE expires_at < $1",
                 "DELETE FROM csam_sessions WHERE expires_at < $1",
             ):
-                gone += affected(await self._call(self._db.execute(statement, cutoff)))
+                gone += affected(await self._db.execute(statement, cutoff))
         return gone

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from identity_server.core.errors import Unavailable
+from identity_server.core.errors import Conflict, InvalidInput, SleutelError, Unavailable
 from identity_server.store.transactions import AfterCommit, run_hooks
 
 T = TypeVar("T")
@@ -68,7 +68,9 @@ class PostgresDatabase:
     @classmethod
     async def connect(cls, url: str, *, max_size: int = 10) -> PostgresDatabase:
         try:
-            pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size, command_timeout=30)
+            pool = await asyncpg.create_pool(
+                url, min_size=1, max_size=max_size, command_timeout=30, reset=_reset
+            )
         except UNREACHABLE as exc:
             raise Unavailable(
                 f"cannot reach PostgreSQL: {type(exc).__name__}", code="store_unavailable"
@@ -114,21 +116,20 @@ class PostgresDatabase:
         connection = await self._reach(self._pool.acquire())
         tx = _Transaction(connection, asyncio.current_task())
         try:
-            transaction = connection.transaction()
-            await self._reach(transaction.start())
+            await self._reach(connection.execute("BEGIN"))
             token = _current.set(tx)
             try:
                 yield
             except keep_on:
-                await self._reach(transaction.commit())
+                await self._commit(connection)
                 committed = True
                 raise
             except BaseException:
                 with contextlib.suppress(*UNREACHABLE, asyncpg.PostgresError):
-                    await transaction.rollback()
+                    await connection.execute("ROLLBACK")
                 raise
             else:
-                await self._reach(transaction.commit())
+                await self._commit(connection)
                 committed = True
             finally:
                 _current.reset(token)
@@ -137,6 +138,15 @@ class PostgresDatabase:
             # Also when a `keep_on` refusal is on its way out: what it recorded is committed.
             if committed:
                 await run_hooks(tx.hooks)
+
+    async def _commit(self, connection: PoolConnectionProxy[Any]) -> None:
+        # PostgreSQL answers the COMMIT of a transaction an error aborted with ROLLBACK, and no
+        # error: a refusal committed on `keep_on` must not pass for one whose trace was kept.
+        if await self._reach(connection.execute("COMMIT")) != "COMMIT":
+            raise Unavailable(
+                "The sandbox's database undid this request; nothing was kept, try again",
+                code="store_error",
+            )
 
     async def after_commit(self, hook: AfterCommit) -> None:
         tx = self._mine()
@@ -151,8 +161,14 @@ class PostgresDatabase:
         (READ COMMITTED alone would let the second overwrite the first)."""
         return " FOR UPDATE" if self._mine() is not None else ""
 
-    async def _reach(self, work: Awaitable[T]) -> T:
-        """Await database work; losing the server is a 503 the caller may retry."""
+    def locking(self, select: str) -> str:
+        """`select`, locking the rows it reads until the commit when inside a transaction."""
+        return select + self.for_update()
+
+    async def _reach(self, work: Awaitable[T], *, constraints: bool = False) -> T:
+        """Await database work; no asyncpg exception leaves here. Losing the server is a 503 the
+        caller may retry; an error PostgreSQL raised is `refusal(exc)`, except a constraint
+        violation when the caller maps it (`constraints`)."""
         try:
             return await work
         except UNREACHABLE as exc:
@@ -161,14 +177,18 @@ class PostgresDatabase:
                 code="store_unavailable",
                 retry_after=1,
             ) from exc
+        except asyncpg.PostgresError as exc:
+            if constraints and isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+                raise
+            raise refusal(exc) from exc
 
-    async def _run(self, call: Callable[[Any], Awaitable[T]]) -> T:
+    async def _run(self, call: Callable[[Any], Awaitable[T]], *, constraints: bool = False) -> T:
         tx = self._mine()
         if tx is not None:
-            return await self._reach(call(tx.connection))
+            return await self._reach(call(tx.connection), constraints=constraints)
         connection = await self._reach(self._pool.acquire())
         try:
-            return await self._reach(call(connection))
+            return await self._reach(call(connection), constraints=constraints)
         finally:
             await self._pool.release(connection)
 
@@ -186,6 +206,83 @@ class PostgresDatabase:
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         return await self._run(lambda db: db.fetchval(sql, *args))
+
+    async def write(self, sql: str, *args: Any, refused: Refused) -> str:
+        """A write the constraints may refuse (a unique value in use, an unknown parent): the
+        violation becomes `refused(exc)`. Inside a transaction it runs under a savepoint, so the
+        refused statement leaves the transaction usable, as on SQLite (PostgreSQL would abort
+        it, and a `keep_on` commit would keep nothing)."""
+        if not storable(args):
+            raise unstorable()
+        tx = self._mine()
+        try:
+            if tx is None:
+                return await self._run(lambda db: db.execute(sql, *args), constraints=True)
+            await self.execute("SAVEPOINT sleutel_write")
+            try:
+                tag: str = await self._run(lambda db: db.execute(sql, *args), constraints=True)
+            except asyncpg.IntegrityConstraintViolationError:
+                await self.execute("ROLLBACK TO SAVEPOINT sleutel_write")
+                raise
+            await self.execute("RELEASE SAVEPOINT sleutel_write")
+            return tag
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise refused(exc) from exc
+
+
+Refused = Callable[[asyncpg.IntegrityConstraintViolationError], SleutelError]
+"""What a store makes of a constraint violation: its own Conflict code, as on SQLite."""
+
+
+async def _reset(connection: Any) -> None:
+    """What a connection needs before the pool hands it out again: only a transaction left open
+    by a cancelled task is rolled back. asyncpg's default reset (advisory unlock, CLOSE ALL,
+    UNLISTEN, RESET ALL) is a round trip per release for state these stores never make."""
+    if connection.is_in_transaction():
+        await connection.execute("ROLLBACK")
+
+
+def storable(values: Iterable[Any]) -> bool:
+    """False when a text holds what PostgreSQL text cannot: NUL, or a lone surrogate (no UTF-8;
+    asyncpg would raise before sending). What cannot be stored was never stored: a lookup by it
+    finds nothing, as on SQLite, and a write of it is bad input."""
+    for value in values:
+        if isinstance(value, str):
+            if "\x00" in value:
+                return False
+            if not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    return False
+    return True
+
+
+def unstorable() -> InvalidInput:
+    return InvalidInput(
+        "A value holds a character that cannot be stored (NUL or a lone surrogate)",
+        code="invalid_request",
+    )
+
+
+def refusal(exc: asyncpg.PostgresError) -> SleutelError:
+    """What an error PostgreSQL raised means to the caller; the driver's exception never leaks."""
+    if isinstance(exc, asyncpg.TransactionRollbackError):
+        # A deadlock between two transactions' row locks, or a serialization failure: the server
+        # rolled this one back, so nothing it wrote stays; the request may simply be repeated.
+        return Unavailable(
+            "The sandbox's database was busy and undid this request; try again",
+            code="store_unavailable",
+            retry_after=1,
+        )
+    if isinstance(exc, asyncpg.DataError | asyncpg.ProgramLimitExceededError):
+        # A value the column cannot take (out of range, an index entry too long to keep).
+        return InvalidInput("A value is too long or malformed to be stored", code="invalid_request")
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return Conflict("This record already exists", code="already_exists")
+    return Unavailable(
+        f"The sandbox's database refused the request ({exc.sqlstate})", code="store_error"
+    )
 
 
 def affected(tag: str) -> int:

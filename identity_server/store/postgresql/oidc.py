@@ -8,14 +8,11 @@ hold NUL nor lone surrogates: a lookup by such a key finds nothing and a write o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
-from identity_server.core.errors import InvalidInput, SleutelError, Unavailable
 from identity_server.oidc.records import (
     Authorization,
     CibaRequest,
@@ -26,58 +23,24 @@ from identity_server.oidc.records import (
     SigningKey,
 )
 from identity_server.store.codec import DecodedRecords, dumps, loads
-from identity_server.store.postgresql.database import PostgresDatabase, affected
+from identity_server.store.postgresql.database import (
+    PostgresDatabase,
+    affected,
+    storable,
+    unstorable,
+)
 
 # Keep a day of history so late polls still get expired_token rather than invalid_grant.
 HISTORY_SECONDS = 86400.0
 
 
 def _storable(*texts: str) -> bool:
-    """False when a text holds what PostgreSQL text cannot: NUL, or a lone surrogate (no UTF-8;
-    asyncpg would raise before sending)."""
-    for text in texts:
-        if "\x00" in text:
-            return False
-        if not text.isascii():
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:
-                return False
-    return True
+    return storable(texts)
 
 
 def _check(*keys: str) -> None:
-    if not _storable(*keys):
-        raise InvalidInput(
-            "A value holds a character that cannot be stored (NUL or a lone surrogate)",
-            code="invalid_request",
-        )
-
-
-def _failure(exc: asyncpg.PostgresError) -> SleutelError:
-    """What an error PostgreSQL raised means to the caller (losing the server is already
-    `Unavailable`, raised by the database)."""
-    if isinstance(exc, asyncpg.TransactionRollbackError):
-        # A deadlock between two transactions' row locks: the server rolled this one back, so
-        # nothing it wrote stays; the request may simply be repeated.
-        return Unavailable(
-            "The sandbox's database was busy and undid this request; try again",
-            code="store_unavailable",
-        )
-    if isinstance(exc, asyncpg.DataError | asyncpg.ProgramLimitExceededError):
-        # A value the column cannot take (e.g. a key too long for its index entry).
-        return InvalidInput("A value is too long or malformed to be stored", code="invalid_request")
-    return Unavailable(
-        f"The sandbox's database refused the request ({exc.sqlstate})", code="store_error"
-    )
-
-
-@contextmanager
-def _refusals() -> Iterator[None]:
-    try:
-        yield
-    except asyncpg.PostgresError as exc:
-        raise _failure(exc) from exc
+    if not storable(keys):
+        raise unstorable()
 
 
 class PostgresOidcStore:
@@ -93,12 +56,10 @@ class PostgresOidcStore:
         self._decoded = DecodedRecords(PushRequest, CibaRequest, Grant)
 
     async def _execute(self, sql: str, *args: Any) -> str:
-        with _refusals():
-            return await self._db.execute(sql, *args)
+        return await self._db.execute(sql, *args)
 
     async def _fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
-        with _refusals():
-            return await self._db.fetch(sql, *args)
+        return await self._db.fetch(sql, *args)
 
     async def _doc(self, sql: str, key: str, *, locked: bool = False) -> str | None:
         """The `doc` of the one row `sql` selects by `key`, or None. `locked`: a record read to
@@ -109,8 +70,7 @@ class PostgresOidcStore:
             return None
         if locked:
             sql += self._db.for_update()
-        with _refusals():
-            doc: str | None = await self._db.fetchval(sql, key)
+        doc: str | None = await self._db.fetchval(sql, key)
         return doc
 
     # -- clients and keys
@@ -265,12 +225,11 @@ class PostgresOidcStore:
     async def browser_last_used(self, browser_digest: str, identity_id: str) -> datetime | None:
         if not _storable(browser_digest, identity_id):
             return None
-        with _refusals():
-            last_used: float | None = await self._db.fetchval(
-                "SELECT last_used FROM browsers WHERE browser_digest=$1 AND identity_id=$2",
-                browser_digest,
-                identity_id,
-            )
+        last_used: float | None = await self._db.fetchval(
+            "SELECT last_used FROM browsers WHERE browser_digest=$1 AND identity_id=$2",
+            browser_digest,
+            identity_id,
+        )
         return datetime.fromtimestamp(last_used, tz=UTC) if last_used is not None else None
 
     async def touch_browser(self, browser_digest: str, identity_id: str, now: datetime) -> None:
