@@ -96,13 +96,21 @@ class KeyLogins:
         """Refuse a username that does not exist exactly as a real one with a wrong password:
         the same refusal, the same time spent, and a lock after the 5th failure for 15 minutes
         (counted under a digest of the name), so neither answer nor lock tells names apart."""
-        unknown = self._ctx.passwords.unknown
+        store = self._ctx.csam_store
         key = self._ctx.keyring.lookup_digest("csam:unknown-username", username.lower())
-        failures, locked_until = unknown.state(key, now)
+        _, locked_until = passwords.unknown_state(await store.get_unknown_username(key), now)
         passwords.check_not_locked(locked_until, now)
         await self._ctx.passwords.burn(password)
-        failures, locked_until = passwords.after_failure(failures, now)
-        unknown.record(key, failures, locked_until, now)
+        # Counted in the store (every process shares it), on the count as it is now: another
+        # guess may have been counted while this one burnt its time.
+        async with self._ctx.store.atomic():
+            failures, locked_until = passwords.unknown_state(
+                await store.get_unknown_username(key), now
+            )
+            if locked_until is None:
+                counted = passwords.unknown_failure(key, failures, now)
+                await store.save_unknown_username(counted)
+                locked_until = counted.locked_until
         raise passwords.wrong_password(locked_until is not None)
 
     async def _usable_key(self, account: Account, kind: KeyKind, now: datetime) -> Key:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import re
 import unicodedata
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -20,6 +20,7 @@ from zxcvbn import zxcvbn
 
 from identity_server.core import offload
 from identity_server.core.errors import InvalidInput, TooManyAttempts
+from identity_server.csam.records import UnknownUsername
 
 MIN_SCORE = 3
 MIN_LENGTH = 8
@@ -174,7 +175,6 @@ class Passwords:
         self._dummy = self._hasher.hash("not a real password: timing equaliser")
         self._turns: dict[str, asyncio.Lock] = {}
         self._waiting: Counter[str] = Counter()
-        self.unknown = UnknownFailures()
 
     async def hash(self, password: str) -> str:
         return await self._hashing.run(self._hasher.hash, password)
@@ -240,33 +240,18 @@ class Passwords:
                 del self._waiting[who], self._turns[who]
 
 
-class UnknownFailures:
-    """Failure counts of usernames that do not exist, so that they lock like real ones (5
-    wrong passwords, 15 minutes): otherwise whoever sees a lock learns the username is real.
-    Keyed by a digest of the username (never the name itself), in memory, bounded (past `limit`
-    names the oldest are forgotten) and expiring: a lock when it ends (as a real account's, whose
-    count is then 0), a count a day after its last failure."""
+def unknown_state(record: UnknownUsername | None, now: datetime) -> tuple[int, datetime | None]:
+    """(failures, locked_until) of a username no account has. A lock ends as a real account's
+    does (whose count is then 0); a count is forgotten a day after its last failure."""
+    if record is None or record.expires_at <= now:
+        return 0, None
+    return record.failures, record.locked_until
 
-    def __init__(self, limit: int = 10_000) -> None:
-        self._limit = limit
-        self._entries: OrderedDict[str, tuple[int, datetime | None, datetime]] = OrderedDict()
 
-    def state(self, key: str, now: datetime) -> tuple[int, datetime | None]:
-        """(failures, locked_until) of that username digest."""
-        entry = self._entries.get(key)
-        if entry is None:
-            return 0, None
-        failures, locked_until, last = entry
-        if (locked_until or last + UNKNOWN_COUNT_KEPT) <= now:
-            del self._entries[key]
-            return 0, None
-        return failures, locked_until
-
-    def record(self, key: str, failures: int, locked_until: datetime | None, now: datetime) -> None:
-        self._entries[key] = (failures, locked_until, now)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self._limit:
-            self._entries.popitem(last=False)
+def unknown_failure(digest: str, failures: int, now: datetime) -> UnknownUsername:
+    """The count after one more wrong password with that unknown username."""
+    failures, locked_until = after_failure(failures, now)
+    return UnknownUsername(digest, failures, locked_until, locked_until or now + UNKNOWN_COUNT_KEPT)
 
 
 def check_not_locked(locked_until: datetime | None, now: datetime) -> None:

@@ -216,6 +216,18 @@ class LoginStatus(StrEnum):
 
 
 @dataclass(frozen=True)
+class UnknownUsername:
+    """Wrong passwords given with a username no account has, counted as an account's are (5
+    lock it for 15 minutes), so that a lock tells nobody whether the name exists. Kept under a
+    keyed digest of the name, never the name; forgotten at `expires_at`."""
+
+    digest: str
+    failures: int
+    locked_until: datetime | None
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
 class KeyLogin:
     """A key login in progress: the password was right; the security code is awaited."""
 

@@ -18,6 +18,7 @@ from identity_server.csam.records import (
     Registration,
     Session,
     Staff,
+    UnknownUsername,
 )
 
 
@@ -89,6 +90,12 @@ class CsamStore(Protocol):
         """Only a file of that appointment."""
         ...
 
+    async def get_unknown_username(self, digest: str) -> UnknownUsername | None:
+        """Locked until the commit inside a transaction: the count is read, raised and saved."""
+        ...
+
+    async def save_unknown_username(self, record: UnknownUsername) -> None: ...
+
     async def save_login(self, login: KeyLogin) -> None: ...
     async def get_login(self, login_id: str) -> KeyLogin | None: ...
 
@@ -97,5 +104,6 @@ class CsamStore(Protocol):
     async def delete_session(self, session_digest: str) -> None: ...
 
     async def purge_expired(self, now: datetime) -> int:
-        """Drop expired key logins and sessions; returns how many rows went."""
+        """Drop expired key logins, sessions and unknown-username counts; returns how many
+        rows went."""
         ...

@@ -188,18 +188,16 @@ async def test_unknown_and_known_usernames_get_the_same_answers_and_the_same_loc
     assert error_of(again) == "wrong_credentials"
 
 
-def test_unknown_username_counts_are_bounded_and_expire() -> None:
-    counts = passwords.UnknownFailures(limit=3)
+def test_unknown_username_counts_expire() -> None:
     now = ManualClock().now()
-    for n in range(5):
-        counts.record(f"name-{n}", 2, None, now)
-    assert counts.state("name-0", now) == (0, None)  # forgotten: past the bound
-    assert counts.state("name-4", now) == (2, None)
+    assert passwords.unknown_state(None, now) == (0, None)
+    counted = passwords.unknown_failure("name", 1, now)
+    assert passwords.unknown_state(counted, now) == (2, None)
     later = now + passwords.UNKNOWN_COUNT_KEPT
-    assert counts.state("name-4", later) == (0, None)
-    counts.record("locked", 0, now + passwords.LOCKOUT, now)
-    assert counts.state("locked", now)[1] == now + passwords.LOCKOUT
-    assert counts.state("locked", now + passwords.LOCKOUT) == (0, None)
+    assert passwords.unknown_state(counted, later) == (0, None)  # forgotten a day later
+    locked = passwords.unknown_failure("locked", passwords.MAX_FAILURES - 1, now)
+    assert passwords.unknown_state(locked, now) == (0, now + passwords.LOCKOUT)
+    assert passwords.unknown_state(locked, now + passwords.LOCKOUT) == (0, None)
 
 
 async def test_forgotten_password_through_the_email_key(

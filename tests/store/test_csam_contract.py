@@ -31,6 +31,7 @@ from identity_server.csam.records import (
     Session,
     Staff,
     StaffRole,
+    UnknownUsername,
 )
 from identity_server.store.csam import StoredFile
 from identity_server.store.stores import Stores
@@ -595,3 +596,42 @@ async def test_concurrent_key_code_sends_are_all_counted(engine_stores: Stores) 
     await _count_concurrently(engine_stores, bump)
     counted = await csam.get_key("k-1")
     assert counted is not None and counted.code_sends == 20
+
+
+# -- wrong passwords with usernames no account has
+
+
+async def test_unknown_username_counts_round_trip_and_are_purged(engine_stores: Stores) -> None:
+    csam = engine_stores.csam
+    assert await csam.get_unknown_username("digest-1") is None
+    first = UnknownUsername("digest-1", 1, None, NOW + timedelta(days=1))
+    await csam.save_unknown_username(first)
+    assert await csam.get_unknown_username("digest-1") == first
+    locked = UnknownUsername(
+        "digest-1", 0, NOW + timedelta(minutes=15), NOW + timedelta(minutes=15)
+    )
+    await csam.save_unknown_username(locked)  # replaced, with its new expiry
+    assert await csam.get_unknown_username("digest-1") == locked
+    await csam.save_unknown_username(UnknownUsername("digest-2", 3, None, NOW))
+    # Strictly before `now` goes: the lock ending in 15 minutes stays, a count ending now stays.
+    assert await csam.purge_expired(NOW) == 0
+    assert await csam.purge_expired(NOW + timedelta(minutes=15, seconds=1)) == 2
+    assert await csam.get_unknown_username("digest-1") is None
+    assert await csam.get_unknown_username("digest-2") is None
+
+
+async def test_concurrent_unknown_username_failures_are_all_counted(
+    engine_stores: Stores,
+) -> None:
+    csam = engine_stores.csam
+    await csam.save_unknown_username(UnknownUsername("digest-1", 0, None, NOW + timedelta(days=1)))
+
+    async def bump() -> None:
+        found = await csam.get_unknown_username("digest-1")
+        assert found is not None
+        await asyncio.sleep(0)
+        await csam.save_unknown_username(replace(found, failures=found.failures + 1))
+
+    await _count_concurrently(engine_stores, bump)
+    counted = await csam.get_unknown_username("digest-1")
+    assert counted is not None and counted.failures == 20

@@ -26,6 +26,7 @@ from identity_server.csam.records import (
     Registration,
     Session,
     Staff,
+    UnknownUsername,
 )
 from identity_server.store.codec import dumps, loads
 from identity_server.store.csam import StoredFile
@@ -331,6 +332,23 @@ class PostgresCsamStore:
 
     # -- key logins and sessions
 
+    async def get_unknown_username(self, digest: str) -> UnknownUsername | None:
+        return await self._one(
+            UnknownUsername,
+            self._locking("SELECT doc FROM csam_unknown_usernames WHERE digest=$1"),
+            digest,
+        )
+
+    async def save_unknown_username(self, record: UnknownUsername) -> None:
+        await self._execute(
+            "INSERT INTO csam_unknown_usernames(digest, expires_at, doc) VALUES($1, $2, $3)"
+            " ON CONFLICT (digest) DO UPDATE SET expires_at=excluded.expires_at,"
+            " doc=excluded.doc",
+            record.digest,
+            record.expires_at.timestamp(),
+            dumps(record),
+        )
+
     async def save_login(self, login: KeyLogin) -> None:
         await self._execute(
             "INSERT INTO csam_logins(login_id, expires_at, doc) VALUES($1, $2, $3)"
@@ -380,6 +398,7 @@ class PostgresCsamStore:
             for statement in (
                 "DELETE FROM csam_logins WHERE expires_at < $1",
                 "DELETE FROM csam_sessions WHERE expires_at < $1",
+                "DELETE FROM csam_unknown_usernames WHERE expires_at < $1",
             ):
                 gone += affected(await self._db.execute(statement, cutoff))
         return gone

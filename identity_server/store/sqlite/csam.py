@@ -19,6 +19,7 @@ from identity_server.csam.records import (
     Registration,
     Session,
     Staff,
+    UnknownUsername,
 )
 from identity_server.store.codec import dumps
 from identity_server.store.csam import StoredFile
@@ -272,6 +273,18 @@ class SqliteCsamStore:
 
     # -- key logins and sessions
 
+    async def get_unknown_username(self, digest: str) -> UnknownUsername | None:
+        return await self._db.one(
+            UnknownUsername, "SELECT doc FROM csam_unknown_usernames WHERE digest=?", (digest,)
+        )
+
+    async def save_unknown_username(self, record: UnknownUsername) -> None:
+        await self._db.execute(
+            "INSERT INTO csam_unknown_usernames(digest, expires_at, doc) VALUES(?, ?, ?)"
+            " ON CONFLICT(digest) DO UPDATE SET expires_at=excluded.expires_at, doc=excluded.doc",
+            (record.digest, record.expires_at.timestamp(), dumps(record)),
+        )
+
     async def save_login(self, login: KeyLogin) -> None:
         await self._write(
             "INSERT INTO csam_logins(login_id, expires_at, doc) VALUES(?, ?, ?)"
@@ -310,6 +323,7 @@ class SqliteCsamStore:
             for statement in (
                 "DELETE FROM csam_logins WHERE expires_at < ?",
                 "DELETE FROM csam_sessions WHERE expires_at < ?",
+                "DELETE FROM csam_unknown_usernames WHERE expires_at < ?",
             ):
                 gone += (await self._db.execute(statement, cutoff)).rowcount
         return gone
