@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections import defaultdict
 from typing import Annotated, Any, Literal, NotRequired, TypedDict
 
@@ -157,8 +158,10 @@ LIVE_TOPIC = "live"
 class Delivery(Struct, frozen=True):
     """What travels on the bus: a frame for the phones `devices`, wherever they are connected.
     The frame is the JSON text the phone receives, encoded once by the publisher and written
-    as it is (`Raw`: never decoded on the way)."""
+    as it is (`Raw`: never decoded on the way). `origin` names the publishing process, which
+    has written it to its own phones already."""
 
+    origin: str
     devices: list[str]
     frame: Raw
 
@@ -171,14 +174,17 @@ class LiveEvents:
     """PushEvents for a running server. Work is scheduled, never awaited inline: the caller may
     be inside a store transaction.
 
-    A phone's live connection may be held by any process of the sandbox, so frames go out on
-    the bus and every process (this one included) writes them to the phones it holds. Telling
-    the relying party of a decision (CIBA ping/push) is not broadcast: it runs once, here."""
+    A phone's live connection may be held by any process of the sandbox: a frame is written to
+    the phones connected here at once, and goes out on a shared bus for the other processes to
+    write to theirs (not to this one again: the hop through Redis and back would only add
+    latency). Telling the relying party of a decision (CIBA ping/push) is not broadcast: it
+    runs once, here."""
 
     def __init__(self, services: Services, hub: LiveHub, bus: EventBus) -> None:
         self._services = services
         self._hub = hub
         self._bus = bus
+        self._origin = secrets.token_hex(8)
         self._tasks: set[asyncio.Task[None]] = set()
         bus.subscribe(LIVE_TOPIC, self.deliver)
 
@@ -209,10 +215,9 @@ class LiveEvents:
 
     async def _to_phone(self, request: PushRequest, *, closed: bool) -> None:
         devices = await self._services.store.active_device_ids(request.identity_id)
-        if not self._bus.shared:
-            # Every subscriber is here: a phone not connected here is connected nowhere.
-            devices = [device_id for device_id in devices if self._hub.connected(device_id)]
-        if not devices:
+        here = [device_id for device_id in devices if self._hub.connected(device_id)]
+        # On a bus of this process alone, a phone not connected here is connected nowhere.
+        if not (here or (devices and self._bus.shared)):
             return
         view = request_view(request)
         message: RequestFrame | RequestClosedFrame = (
@@ -221,14 +226,20 @@ class LiveEvents:
             else RequestFrame(type="request", request=view)
         )
         frame = orjson.dumps(message)
-        await self._bus.publish(LIVE_TOPIC, _ENCODER.encode(Delivery(devices, Raw(frame))))
+        for device_id in here:
+            await self._hub.send(device_id, frame)
+        if self._bus.shared:
+            delivery = Delivery(self._origin, devices, Raw(frame))
+            await self._bus.publish(LIVE_TOPIC, _ENCODER.encode(delivery))
 
     async def deliver(self, payload: bytes) -> None:
-        """The bus's handler: write the frame to those of its devices connected here."""
+        """The bus's handler: write another process's frame to its devices connected here."""
         try:
             delivery = _DELIVERY.decode(payload)
         except msgspec.DecodeError:  # another version's message on a shared Redis
             log.warning("dropped a live frame this version cannot read")
+            return
+        if delivery.origin == self._origin:
             return
         frame = bytes(delivery.frame)
         for device_id in delivery.devices:
