@@ -28,6 +28,14 @@ class EventBus(Protocol):
         Subscribe before `start()`."""
         ...
 
+    def receiving(self) -> bool:
+        """True while this process hears what the others publish (always, on the local bus)."""
+        ...
+
+    def when_lost(self, callback: Callable[[], Awaitable[None]]) -> None:
+        """Call `callback` each time this process stops hearing the others (Redis went away)."""
+        ...
+
     async def start(self) -> None:
         """Begin receiving; returns once the subscriptions are in place (a message published
         after that reaches them)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 
 from identity_server.bus import Handler
 
@@ -21,6 +22,12 @@ class LocalBus:
 
     def subscribe(self, topic: str, handler: Handler) -> None:
         self._handlers[topic].append(handler)
+
+    def receiving(self) -> bool:
+        return True
+
+    def when_lost(self, callback: Callable[[], Awaitable[None]]) -> None:
+        pass  # every subscriber is in this process: nothing to lose
 
     async def start(self) -> None:
         pass

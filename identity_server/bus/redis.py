@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
@@ -65,6 +66,8 @@ class RedisBus:
         """Payloads that could not be published (Redis away); phones catch up by polling."""
         self.reconnects = 0
         self._closed = False
+        self._hearing = False
+        self._on_lost: list[Callable[[], Awaitable[None]]] = []
 
     @classmethod
     async def connect(cls, url: str, namespace: str) -> RedisBus:
@@ -95,6 +98,12 @@ class RedisBus:
     def _channel(self, topic: str) -> bytes:
         return f"{self._namespace}:{topic}".encode()
 
+    def receiving(self) -> bool:
+        return self._hearing
+
+    def when_lost(self, callback: Callable[[], Awaitable[None]]) -> None:
+        self._on_lost.append(callback)
+
     def subscribe(self, topic: str, handler: Handler) -> None:
         if self._task is not None:
             raise RuntimeError("subscribe before the bus starts")
@@ -110,6 +119,7 @@ class RedisBus:
                 f"cannot reach the event bus at {self.where}: {_reason(exc)}",
                 code="bus_unavailable",
             ) from exc
+        self._hearing = True
         self._task = asyncio.create_task(self._listen(pubsub), name="sleutel event bus")
 
     async def _subscribe(self) -> PubSub:
@@ -144,6 +154,7 @@ class RedisBus:
                 if pubsub is None:
                     pubsub = await self._subscribe()
                     self.reconnects += 1
+                    self._hearing = True
                     backoff = RETRY_FIRST
                     log.warning("event bus at %s is back; live frames flow again", self.where)
                 message = await pubsub.get_message(timeout=HEALTH_EVERY)
@@ -151,9 +162,15 @@ class RedisBus:
                 if pubsub is not None:
                     await _drop(pubsub)
                     pubsub = None
+                    self._hearing = False
+                    for callback in self._on_lost:
+                        try:
+                            await callback()
+                        except Exception:
+                            log.exception("a listener for the loss of the event bus failed")
                     log.warning(
-                        "lost the event bus at %s (%s): phones connected to this process get "
-                        "no live frames until it is back; retrying",
+                        "lost the event bus at %s (%s): phones' live connections to this process "
+                        "are closed (they poll) until it is back; retrying",
                         self.where,
                         _reason(exc),
                     )

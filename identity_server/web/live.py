@@ -144,10 +144,14 @@ class LiveHub:
                 self.remove(device_id, ws)
         return sent
 
-    async def close_all(self) -> None:
+    async def close_all(
+        self,
+        code: int = aiohttp.WSCloseCode.GOING_AWAY,
+        message: bytes = b"server shutdown",
+    ) -> None:
         for sockets in list(self._sockets.values()):
             for ws in list(sockets):
-                await ws.close(code=aiohttp.WSCloseCode.GOING_AWAY, message=b"server shutdown")
+                await ws.close(code=code, message=message)
         self._sockets.clear()
 
 
@@ -187,6 +191,19 @@ class LiveEvents:
         self._origin = secrets.token_hex(8)
         self._tasks: set[asyncio.Task[None]] = set()
         bus.subscribe(LIVE_TOPIC, self.deliver)
+        bus.when_lost(self._bus_lost)
+
+    def receiving(self) -> bool:
+        """Whether a live connection here would get every frame: not while this process cannot
+        hear the sandbox's other processes (their requests would never reach it)."""
+        return self._bus.receiving()
+
+    async def _bus_lost(self) -> None:
+        # A connection that silently misses frames is worse than none: closed with 1013 (try
+        # again later, RFC 6455 §7.4.1), the phone polls and reconnects once the bus is back.
+        await self._hub.close_all(
+            aiohttp.WSCloseCode.TRY_AGAIN_LATER, b"event bus lost: poll /api/phone/requests"
+        )
 
     def _spawn(self, work: Any) -> None:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(work)

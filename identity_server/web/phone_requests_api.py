@@ -11,12 +11,12 @@ from aiohttp import web
 from msgspec import Meta, Struct
 
 from identity_server.core.device_auth import HEADER_DEVICE, SignedRequest
-from identity_server.core.errors import InvalidInput, NotFound, SleutelError
+from identity_server.core.errors import InvalidInput, NotFound, SleutelError, Unavailable
 from identity_server.services import Services
 from identity_server.web import views
 from identity_server.web.body import BodyError, dumps, from_json, json_object, json_response
 from identity_server.web.endpoints import Endpoints
-from identity_server.web.keys import LIVE_HUB, SERVICES
+from identity_server.web.keys import LIVE_EVENTS, LIVE_HUB, SERVICES
 from identity_server.web.live import (
     MAX_FRAME,
     AnswerFrame,
@@ -134,7 +134,10 @@ async def settings(request: web.Request, body: PhoneSettings) -> web.Response:
     "Pending requests are sent first, then new ones as they come. Every client frame gets an "
     "`answer_result`; a refused frame (not JSON, nested deeper than 32, binary, not an `answer`, "
     "a field missing or wrong) gets one with a stable `error` code and the connection stays "
-    f"open. A frame over {MAX_FRAME} bytes closes it with code 1009 (RFC 6455 §7.4.1).",
+    f"open. A frame over {MAX_FRAME} bytes closes it with code 1009 (RFC 6455 §7.4.1). While "
+    "this process cannot hear the sandbox's other processes (its Redis is away), the upgrade is "
+    "refused with 503 `bus_unavailable` and open connections are closed with 1013: poll "
+    "`/api/phone/requests` meanwhile.",
 )
 async def live(request: web.Request) -> web.WebSocketResponse:
     services = request.app[SERVICES]
@@ -144,6 +147,13 @@ async def live(request: web.Request) -> web.WebSocketResponse:
     if not ws.can_prepare(request).ok:
         # A plain GET, or an upgrade without a valid key or version 13 (RFC 6455 §4.2.1).
         raise InvalidInput("Open this as a WebSocket (RFC 6455)", code="websocket_expected")
+    if not request.app[LIVE_EVENTS].receiving():
+        raise Unavailable(
+            "Live requests are paused while the sandbox's event bus is away: poll"
+            " /api/phone/requests and connect again later",
+            code="bus_unavailable",
+            retry_after=5,
+        )
     await ws.prepare(request)
     hub = request.app[LIVE_HUB]
     hub.add(device_id, ws)

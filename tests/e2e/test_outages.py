@@ -12,11 +12,23 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
+import pytest
 
 from identity_server.core.keyring import Keyring, load_or_create_master_key
+from simulator.phone import HeadlessPhone
 from tests.e2e.proxy import TcpRelay
 from tests.e2e.server import free_port, running_server, wait_ready
-from tests.e2e.test_scale_out import E164, _json, _onboarded, _register
+from tests.e2e.test_scale_out import (
+    E164,
+    FRAME_TIMEOUT,
+    _end_of,
+    _json,
+    _next_request,
+    _onboarded,
+    _register,
+    _wait_live,
+    live,
+)
 from tests.engines import drop_database, fresh_database, postgresql_admin_url, redis_url
 
 
@@ -101,3 +113,47 @@ async def test_losing_postgresql_is_503_then_the_server_recovers(tmp_path: Path)
             data={"scope": "openid", "login_hint": E164},
         )  # fmt: skip
         assert status == 200 and started["auth_req_id"]
+
+
+async def test_losing_redis_pauses_live_connections_and_flows_go_on(tmp_path: Path) -> None:
+    async with server_behind_cables(tmp_path) as server, aiohttp.ClientSession() as rp:
+        phone = await _onboarded(server.url)
+        basic = await _register(rp, server.url, server.admin["Authorization"][7:], "rp-bus")
+        async with phone, live(phone) as events:
+            await _wait_live(phone)
+            await server.bus.cut()
+            # The live connection is closed (1013, try again later): it would miss frames.
+            await asyncio.wait_for(_end_of(events), FRAME_TIMEOUT)
+        async with phone:
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                async for _ in phone.listen():
+                    pass
+            assert refused.value.status == 503
+            # Flows go on: the request is stored, and the phone finds it by polling.
+            status, _ = await _json(
+                rp, "POST", f"{server.url}/oidc/bc-authorize", headers=basic,
+                data={"scope": "openid", "login_hint": E164},
+            )  # fmt: skip
+            assert status == 200
+            (waiting,) = await phone.pending_requests()
+            server.bus.mend()
+            # Back by itself: the live connection opens again and gets the request first.
+            events = await _reconnected(phone)
+            assert (await _next_request(events))["request_id"] == waiting["request_id"]
+
+
+async def _reconnected(phone: HeadlessPhone) -> asyncio.Queue[dict[str, Any] | None]:
+    """The phone's live connection as soon as the server accepts it again (the server's own
+    reconnection to Redis backs off up to 5 s)."""
+    for _ in range(100):
+        try:
+            events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+            stream = phone.listen()
+            first = await asyncio.wait_for(anext(stream), FRAME_TIMEOUT)
+            events.put_nowait(first)
+            await stream.aclose()
+            return events
+        except aiohttp.WSServerHandshakeError as refused:
+            assert refused.status == 503
+            await asyncio.sleep(0.2)
+    raise AssertionError("the live connection never came back")
