@@ -31,12 +31,8 @@ from identity_server.core.records import (
     Person,
 )
 from identity_server.store.codec import DecodedRecords, dumps, loads
-from identity_server.store.postgresql.database import (
-    PostgresDatabase,
-    affected,
-    storable,
-    unstorable,
-)
+from identity_server.store.postgresql.database import PostgresDatabase, affected
+from identity_server.store.storable import storable, unstorable
 from identity_server.store.transactions import AfterCommit
 
 T = TypeVar("T")

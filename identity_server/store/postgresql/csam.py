@@ -30,12 +30,8 @@ from identity_server.csam.records import (
 )
 from identity_server.store.codec import dumps, loads
 from identity_server.store.csam import StoredFile
-from identity_server.store.postgresql.database import (
-    PostgresDatabase,
-    affected,
-    storable,
-    unstorable,
-)
+from identity_server.store.postgresql.database import PostgresDatabase, affected
+from identity_server.store.storable import storable, unstorable
 
 T = TypeVar("T")
 

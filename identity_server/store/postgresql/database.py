@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -16,6 +16,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from identity_server.core.errors import Conflict, InvalidInput, SleutelError, Unavailable
+from identity_server.store.storable import storable, unstorable
 from identity_server.store.transactions import AfterCommit, run_hooks
 
 T = TypeVar("T")
@@ -240,29 +241,6 @@ async def _reset(connection: Any) -> None:
     UNLISTEN, RESET ALL) is a round trip per release for state these stores never make."""
     if connection.is_in_transaction():
         await connection.execute("ROLLBACK")
-
-
-def storable(values: Iterable[Any]) -> bool:
-    """False when a text holds what PostgreSQL text cannot: NUL, or a lone surrogate (no UTF-8;
-    asyncpg would raise before sending). What cannot be stored was never stored: a lookup by it
-    finds nothing, as on SQLite, and a write of it is bad input."""
-    for value in values:
-        if isinstance(value, str):
-            if "\x00" in value:
-                return False
-            if not value.isascii():
-                try:
-                    value.encode("utf-8")
-                except UnicodeEncodeError:
-                    return False
-    return True
-
-
-def unstorable() -> InvalidInput:
-    return InvalidInput(
-        "A value holds a character that cannot be stored (NUL or a lone surrogate)",
-        code="invalid_request",
-    )
 
 
 def refusal(exc: asyncpg.PostgresError) -> SleutelError:

@@ -23,24 +23,11 @@ from identity_server.oidc.records import (
     SigningKey,
 )
 from identity_server.store.codec import DecodedRecords, dumps, loads
-from identity_server.store.postgresql.database import (
-    PostgresDatabase,
-    affected,
-    storable,
-    unstorable,
-)
+from identity_server.store.postgresql.database import PostgresDatabase, affected
+from identity_server.store.storable import check_storable, storable
 
 # Keep a day of history so late polls still get expired_token rather than invalid_grant.
 HISTORY_SECONDS = 86400.0
-
-
-def _storable(*texts: str) -> bool:
-    return storable(texts)
-
-
-def _check(*keys: str) -> None:
-    if not storable(keys):
-        raise unstorable()
 
 
 class PostgresOidcStore:
@@ -66,7 +53,7 @@ class PostgresOidcStore:
         be changed and saved stays locked until the commit, when inside a transaction, so a
         concurrent transaction doing the same waits and then reads the new value (READ
         COMMITTED alone would let it overwrite this one's change)."""
-        if not _storable(key):
+        if not storable((key,)):
             return None
         if locked:
             sql += self._db.for_update()
@@ -76,7 +63,7 @@ class PostgresOidcStore:
     # -- clients and keys
 
     async def save_client(self, client: Client) -> None:
-        _check(client.client_id)
+        check_storable((client.client_id,))
         await self._execute(
             "INSERT INTO clients(client_id, doc) VALUES($1, $2)"
             " ON CONFLICT (client_id) DO UPDATE SET doc=excluded.doc",
@@ -93,13 +80,13 @@ class PostgresOidcStore:
         return [loads(Client, r[0]) for r in rows]
 
     async def delete_client(self, client_id: str) -> bool:
-        if not _storable(client_id):
+        if not storable((client_id,)):
             return False
         tag = await self._execute("DELETE FROM clients WHERE client_id=$1", client_id)
         return affected(tag) == 1
 
     async def save_key(self, key: SigningKey) -> None:
-        _check(key.kid)
+        check_storable((key.kid,))
         await self._execute(
             "INSERT INTO signing_keys(kid, created_at, doc) VALUES($1, $2, $3)"
             " ON CONFLICT (kid) DO UPDATE SET created_at=excluded.created_at, doc=excluded.doc",
@@ -115,7 +102,7 @@ class PostgresOidcStore:
     # -- push requests
 
     async def save_push(self, request: PushRequest) -> None:
-        _check(request.request_id, request.identity_id)
+        check_storable((request.request_id, request.identity_id))
         await self._execute(
             "INSERT INTO push_requests(request_id, identity_id, status, expires_at, doc)"
             " VALUES($1, $2, $3, $4, $5)"
@@ -135,7 +122,7 @@ class PostgresOidcStore:
         return self._decoded.loads(PushRequest, doc) if doc is not None else None
 
     async def pending_pushes(self, identity_id: str, now: datetime) -> list[PushRequest]:
-        if not _storable(identity_id):
+        if not storable((identity_id,)):
             return []
         rows = await self._fetch(
             "SELECT doc FROM push_requests WHERE identity_id=$1 AND status=$2 AND expires_at>$3"
@@ -147,7 +134,7 @@ class PostgresOidcStore:
         return [self._decoded.loads(PushRequest, r[0]) for r in rows]
 
     async def pending_summary(self, identity_id: str, now: datetime) -> tuple[int, datetime | None]:
-        if not _storable(identity_id):
+        if not storable((identity_id,)):
             return 0, None
         rows = await self._fetch(
             "SELECT count(*), min(expires_at) FROM push_requests"
@@ -163,7 +150,7 @@ class PostgresOidcStore:
     # -- authorizations, CIBA requests, grants
 
     async def save_authorization(self, authorization: Authorization) -> None:
-        _check(authorization.auth_id)
+        check_storable((authorization.auth_id,))
         await self._execute(
             "INSERT INTO authorizations(auth_id, expires_at, doc) VALUES($1, $2, $3)"
             " ON CONFLICT (auth_id) DO UPDATE SET expires_at=excluded.expires_at, doc=excluded.doc",
@@ -179,7 +166,7 @@ class PostgresOidcStore:
         return loads(Authorization, doc) if doc is not None else None
 
     async def save_ciba(self, request: CibaRequest) -> None:
-        _check(request.digest)
+        check_storable((request.digest,))
         await self._execute(
             "INSERT INTO ciba_requests(digest, expires_at, doc) VALUES($1, $2, $3)"
             " ON CONFLICT (digest) DO UPDATE SET expires_at=excluded.expires_at, doc=excluded.doc",
@@ -205,7 +192,7 @@ class PostgresOidcStore:
     async def save_grant(self, digest: str, grant: Grant) -> None:
         # A revoked token is saved again with its expiry brought forward: the column follows, so
         # the purge takes it by its new expiry.
-        _check(digest, grant.kind)
+        check_storable((digest, grant.kind))
         await self._execute(
             "INSERT INTO grants(digest, kind, expires_at, doc) VALUES($1, $2, $3, $4)"
             " ON CONFLICT (digest) DO UPDATE SET kind=excluded.kind,"
@@ -223,7 +210,7 @@ class PostgresOidcStore:
     # -- browsers
 
     async def browser_last_used(self, browser_digest: str, identity_id: str) -> datetime | None:
-        if not _storable(browser_digest, identity_id):
+        if not storable((browser_digest, identity_id)):
             return None
         last_used: float | None = await self._db.fetchval(
             "SELECT last_used FROM browsers WHERE browser_digest=$1 AND identity_id=$2",
@@ -233,7 +220,7 @@ class PostgresOidcStore:
         return datetime.fromtimestamp(last_used, tz=UTC) if last_used is not None else None
 
     async def touch_browser(self, browser_digest: str, identity_id: str, now: datetime) -> None:
-        _check(browser_digest, identity_id)
+        check_storable((browser_digest, identity_id))
         await self._execute(
             "INSERT INTO browsers(browser_digest, identity_id, last_used) VALUES($1, $2, $3)"
             " ON CONFLICT (browser_digest, identity_id) DO UPDATE SET last_used=excluded.last_used",

@@ -6,7 +6,7 @@ import sqlite3
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 
-from identity_server.core.errors import Conflict, InvalidInput
+from identity_server.core.errors import Conflict
 from identity_server.core.records import (
     Bank,
     BankCustomer,
@@ -21,32 +21,8 @@ from identity_server.core.records import (
 )
 from identity_server.store.codec import DecodedRecords, dumps
 from identity_server.store.sqlite.database import SqliteDatabase
+from identity_server.store.storable import check_storable, storable
 from identity_server.store.transactions import AfterCommit
-
-
-def _storable(*texts: str | None) -> bool:
-    """False when a text holds NUL or a lone surrogate: PostgreSQL text holds neither (and
-    sqlite3 cannot even encode a surrogate), so neither engine keeps such a value. A lookup by
-    one finds nothing; a write of one is bad input."""
-    for text in texts:
-        if text is None:
-            continue
-        if "\x00" in text:
-            return False
-        if not text.isascii():
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:
-                return False
-    return True
-
-
-def _check(*texts: str) -> None:
-    if not _storable(*texts):
-        raise InvalidInput(
-            "A value holds a character that cannot be stored (NUL or a lone surrogate)",
-            code="invalid_request",
-        )
 
 
 class SqliteStore:
@@ -72,13 +48,13 @@ class SqliteStore:
     # -- meta
 
     async def get_meta(self, key: str) -> str | None:
-        if not _storable(key):
+        if not storable((key,)):
             return None
         row = (await self._db.execute("SELECT value FROM meta WHERE key=?", (key,))).fetchone()
         return None if row is None else str(row[0])
 
     async def set_meta(self, key: str, value: str) -> None:
-        _check(key, value)
+        check_storable((key, value))
         await self._db.execute(
             "INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
             (key, value),
@@ -87,7 +63,7 @@ class SqliteStore:
     # -- people
 
     async def add_person(self, person: Person) -> None:
-        _check(person.national_number, person.email)
+        check_storable((person.national_number, person.email))
         await self._db.insert(
             "INSERT INTO people(national_number, email, doc) VALUES(?, ?, ?)",
             (person.national_number, person.email.lower(), dumps(person)),
@@ -95,7 +71,7 @@ class SqliteStore:
         )
 
     async def get_person(self, national_number: str) -> Person | None:
-        if not _storable(national_number):
+        if not storable((national_number,)):
             return None
         return await self._db.one(
             Person, "SELECT doc FROM people WHERE national_number=?", (national_number,)
@@ -105,7 +81,7 @@ class SqliteStore:
         return await self._db.all(Person, "SELECT doc FROM people ORDER BY national_number")
 
     async def people_by_email(self, email: str) -> list[Person]:
-        if not _storable(email):
+        if not storable((email,)):
             return []
         # Ordered as every other listing, so both engines answer alike.
         return await self._db.all(
@@ -117,7 +93,7 @@ class SqliteStore:
     # -- cards
 
     async def add_card(self, card: Card) -> None:
-        _check(card.card_number, card.national_number)
+        check_storable((card.card_number, card.national_number))
         await self._db.insert(
             "INSERT INTO cards(card_number, national_number, doc) VALUES(?, ?, ?)",
             (card.card_number, card.national_number, dumps(card)),
@@ -125,18 +101,18 @@ class SqliteStore:
         )
 
     async def update_card(self, card: Card) -> None:
-        _check(card.card_number)
+        check_storable((card.card_number,))
         await self._db.execute(
             "UPDATE cards SET doc=? WHERE card_number=?", (dumps(card), card.card_number)
         )
 
     async def get_card(self, card_number: str) -> Card | None:
-        if not _storable(card_number):
+        if not storable((card_number,)):
             return None
         return await self._db.one(Card, "SELECT doc FROM cards WHERE card_number=?", (card_number,))
 
     async def list_cards(self, national_number: str | None = None) -> list[Card]:
-        if not _storable(national_number):
+        if not storable((national_number,)):
             return []
         if national_number is None:
             return await self._db.all(Card, "SELECT doc FROM cards ORDER BY card_number")
@@ -149,7 +125,7 @@ class SqliteStore:
     # -- banks
 
     async def add_bank(self, bank: Bank) -> None:
-        _check(bank.bank_id)
+        check_storable((bank.bank_id,))
         await self._db.insert(
             "INSERT INTO banks(bank_id, doc) VALUES(?, ?)",
             (bank.bank_id, dumps(bank)),
@@ -157,7 +133,7 @@ class SqliteStore:
         )
 
     async def get_bank(self, bank_id: str) -> Bank | None:
-        if not _storable(bank_id):
+        if not storable((bank_id,)):
             return None
         return await self._db.one(Bank, "SELECT doc FROM banks WHERE bank_id=?", (bank_id,))
 
@@ -165,11 +141,13 @@ class SqliteStore:
         return await self._db.all(Bank, "SELECT doc FROM banks ORDER BY bank_id")
 
     async def add_customer(self, customer: BankCustomer) -> None:
-        _check(
-            customer.bank_id,
-            customer.customer_number,
-            customer.national_number,
-            customer.digipass_serial,
+        check_storable(
+            (
+                customer.bank_id,
+                customer.customer_number,
+                customer.national_number,
+                customer.digipass_serial,
+            )
         )
         await self._db.insert(
             "INSERT INTO bank_customers(bank_id, customer_number, national_number, digipass_serial, doc)"
@@ -185,7 +163,7 @@ class SqliteStore:
         )
 
     async def get_customer(self, bank_id: str, customer_number: str) -> BankCustomer | None:
-        if not _storable(bank_id, customer_number):
+        if not storable((bank_id, customer_number)):
             return None
         return await self._db.one(
             BankCustomer,
@@ -194,14 +172,14 @@ class SqliteStore:
         )
 
     async def customer_by_digipass(self, serial: str) -> BankCustomer | None:
-        if not _storable(serial):
+        if not storable((serial,)):
             return None
         return await self._db.one(
             BankCustomer, "SELECT doc FROM bank_customers WHERE digipass_serial=?", (serial,)
         )
 
     async def list_customers(self, bank_id: str | None = None) -> list[BankCustomer]:
-        if not _storable(bank_id):
+        if not storable((bank_id,)):
             return []
         if bank_id is None:
             return await self._db.all(
@@ -216,7 +194,7 @@ class SqliteStore:
     # -- identities and devices
 
     async def save_identity(self, identity: Identity) -> None:
-        _check(identity.identity_id, identity.national_number, identity.phone)
+        check_storable((identity.identity_id, identity.national_number, identity.phone))
         try:
             await self._db.execute(
                 "INSERT INTO identities(identity_id, national_number, phone, doc) VALUES(?, ?, ?, ?)"
@@ -234,7 +212,7 @@ class SqliteStore:
             ) from exc
 
     async def get_identity(self, identity_id: str) -> Identity | None:
-        if not _storable(identity_id):
+        if not storable((identity_id,)):
             return None
         return await self._db.one(
             Identity,
@@ -244,7 +222,7 @@ class SqliteStore:
         )
 
     async def identity_of_person(self, national_number: str) -> Identity | None:
-        if not _storable(national_number):
+        if not storable((national_number,)):
             return None
         return await self._db.one(
             Identity,
@@ -254,7 +232,7 @@ class SqliteStore:
         )
 
     async def identity_by_phone(self, phone: str) -> Identity | None:
-        if not _storable(phone):
+        if not storable((phone,)):
             return None
         return await self._db.one(
             Identity, "SELECT doc FROM identities WHERE phone=?", (phone,), self._decoded
@@ -266,7 +244,7 @@ class SqliteStore:
         )
 
     async def save_device(self, device: Device) -> None:
-        _check(device.device_id, device.identity_id)
+        check_storable((device.device_id, device.identity_id))
         try:
             await self._db.execute(
                 "INSERT INTO devices(device_id, identity_id, doc) VALUES(?, ?, ?)"
@@ -279,14 +257,14 @@ class SqliteStore:
             ) from exc
 
     async def get_device(self, device_id: str) -> Device | None:
-        if not _storable(device_id):
+        if not storable((device_id,)):
             return None
         return await self._db.one(
             Device, "SELECT doc FROM devices WHERE device_id=?", (device_id,), self._decoded
         )
 
     async def devices_of(self, identity_id: str) -> list[Device]:
-        if not _storable(identity_id):
+        if not storable((identity_id,)):
             return []
         return await self._db.all(
             Device,
@@ -296,7 +274,7 @@ class SqliteStore:
         )
 
     async def active_device_ids(self, identity_id: str) -> list[str]:
-        if not _storable(identity_id):
+        if not storable((identity_id,)):
             return []
         rows = await self._db.rows(
             "SELECT device_id FROM devices WHERE identity_id=? AND json_extract(doc, '$.status')=?"
@@ -308,7 +286,7 @@ class SqliteStore:
     # -- flows
 
     async def save_onboarding(self, onboarding: Onboarding) -> None:
-        _check(onboarding.onboarding_id)
+        check_storable((onboarding.onboarding_id,))
         await self._db.execute(
             "INSERT INTO onboardings(onboarding_id, expires_at, doc) VALUES(?, ?, ?)"
             " ON CONFLICT(onboarding_id) DO UPDATE SET doc=excluded.doc",
@@ -316,14 +294,14 @@ class SqliteStore:
         )
 
     async def get_onboarding(self, onboarding_id: str) -> Onboarding | None:
-        if not _storable(onboarding_id):
+        if not storable((onboarding_id,)):
             return None
         return await self._db.one(
             Onboarding, "SELECT doc FROM onboardings WHERE onboarding_id=?", (onboarding_id,)
         )
 
     async def save_enrolment(self, enrolment: Enrolment) -> None:
-        _check(enrolment.enrolment_id, enrolment.token_digest)
+        check_storable((enrolment.enrolment_id, enrolment.token_digest))
         try:
             await self._db.execute(
                 "INSERT INTO enrolments(enrolment_id, token_digest, expires_at, doc)"
@@ -342,14 +320,14 @@ class SqliteStore:
             ) from exc
 
     async def get_enrolment(self, enrolment_id: str) -> Enrolment | None:
-        if not _storable(enrolment_id):
+        if not storable((enrolment_id,)):
             return None
         return await self._db.one(
             Enrolment, "SELECT doc FROM enrolments WHERE enrolment_id=?", (enrolment_id,)
         )
 
     async def enrolment_by_token(self, token_digest: str) -> Enrolment | None:
-        if not _storable(token_digest):
+        if not storable((token_digest,)):
             return None
         return await self._db.one(
             Enrolment, "SELECT doc FROM enrolments WHERE token_digest=?", (token_digest,)
@@ -358,7 +336,7 @@ class SqliteStore:
     # -- outbox
 
     async def add_message(self, message: Message) -> Message:
-        _check(message.channel, message.recipient)
+        check_storable((message.channel, message.recipient))
         async with self._db.atomic():
             return await self._add_message(message)
 
@@ -385,7 +363,7 @@ class SqliteStore:
     async def list_messages(
         self, *, recipient: str | None = None, channel: str | None = None, limit: int = 100
     ) -> list[Message]:
-        if not _storable(recipient, channel):
+        if not storable((recipient, channel)):
             return []
         return await self._db.all(
             Message,
@@ -397,7 +375,7 @@ class SqliteStore:
     # -- replay protection
 
     async def remember_nonce(self, scope: str, nonce: str, expires_at: datetime) -> bool:
-        _check(scope, nonce)
+        check_storable((scope, nonce))
         cursor = await self._db.execute(
             "INSERT OR IGNORE INTO nonces(scope, nonce, expires_at) VALUES(?, ?, ?)",
             (scope, nonce, expires_at.timestamp()),
@@ -419,7 +397,7 @@ class SqliteStore:
     # -- leases
 
     async def take_lease(self, name: str, holder: str, now: datetime, ttl: timedelta) -> bool:
-        _check(name, holder)
+        check_storable((name, holder))
         # One statement: taking a free or expired lease and renewing one's own cannot interleave
         # with another process doing the same.
         cursor = await self._db.execute(

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from identity_server.core.errors import Conflict, InvalidInput, NotFound, SleutelError
+from identity_server.core.errors import Conflict, NotFound, SleutelError
 from identity_server.csam.records import (
     Account,
     Appointment,
@@ -24,28 +24,9 @@ from identity_server.csam.records import (
 from identity_server.store.codec import dumps
 from identity_server.store.csam import StoredFile
 from identity_server.store.sqlite.database import SqliteDatabase
+from identity_server.store.storable import check_storable
 
 T = TypeVar("T")
-
-
-def _holdable(text: str) -> bool:
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate
-        return False
-    return True
-
-
-def _check_text(params: Iterable[Any]) -> None:
-    """Refuse what the PostgreSQL store cannot hold (a NUL character, text that is no valid
-    UTF-8), so both engines accept the same records."""
-    if not all(_holdable(p) for p in params if isinstance(p, str)):
-        raise InvalidInput(
-            "A value holds a character that cannot be stored (NUL or a lone surrogate)",
-            code="invalid_request",
-        )
 
 
 class SqliteCsamStore:
@@ -59,7 +40,7 @@ class SqliteCsamStore:
         `refusal`, never sqlite3's own exception. A failed statement leaves the transaction
         usable."""
         params = tuple(params)
-        _check_text(params)
+        check_storable(params)
         try:
             return await self._db.execute(sql, params)
         except sqlite3.IntegrityError as exc:

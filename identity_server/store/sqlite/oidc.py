@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from identity_server.core.errors import InvalidInput
 from identity_server.oidc.records import (
     Authorization,
     CibaRequest,
@@ -16,29 +15,7 @@ from identity_server.oidc.records import (
 )
 from identity_server.store.codec import DecodedRecords, dumps, loads
 from identity_server.store.sqlite.database import SqliteDatabase
-
-
-def _storable(*texts: str) -> bool:
-    """False when a text holds NUL or a lone surrogate: PostgreSQL text holds neither (and
-    sqlite3 cannot even encode a surrogate), so neither engine keeps such a key. A lookup by one
-    finds nothing; a write of one is bad input."""
-    for text in texts:
-        if "\x00" in text:
-            return False
-        if not text.isascii():
-            try:
-                text.encode("utf-8")
-            except UnicodeEncodeError:
-                return False
-    return True
-
-
-def _check(*keys: str) -> None:
-    if not _storable(*keys):
-        raise InvalidInput(
-            "A value holds a character that cannot be stored (NUL or a lone surrogate)",
-            code="invalid_request",
-        )
+from identity_server.store.storable import check_storable, storable
 
 
 class SqliteOidcStore:
@@ -89,7 +66,7 @@ class SqliteOidcStore:
         self._clients_written_in = self._written_now()
 
     async def save_client(self, client: Client) -> None:
-        _check(client.client_id)
+        check_storable((client.client_id,))
         await self._exec(
             "INSERT INTO clients(client_id, doc) VALUES(?, ?)"
             " ON CONFLICT(client_id) DO UPDATE SET doc=excluded.doc",
@@ -98,7 +75,7 @@ class SqliteOidcStore:
         self._clients_written()
 
     async def get_client(self, client_id: str) -> Client | None:
-        if not _storable(client_id):
+        if not storable((client_id,)):
             return None
         await self._refresh()
         cached = self._clients.get(client_id)
@@ -121,14 +98,14 @@ class SqliteOidcStore:
         ]
 
     async def delete_client(self, client_id: str) -> bool:
-        if not _storable(client_id):
+        if not storable((client_id,)):
             return False
         cursor = await self._db.execute("DELETE FROM clients WHERE client_id=?", (client_id,))
         self._clients_written()
         return cursor.rowcount == 1
 
     async def save_key(self, key: SigningKey) -> None:
-        _check(key.kid)
+        check_storable((key.kid,))
         await self._exec(
             "INSERT INTO signing_keys(kid, created_at, doc) VALUES(?, ?, ?)"
             " ON CONFLICT(kid) DO UPDATE SET created_at=excluded.created_at, doc=excluded.doc",
@@ -149,7 +126,7 @@ class SqliteOidcStore:
         return list(keys)
 
     async def save_push(self, request: PushRequest) -> None:
-        _check(request.request_id, request.identity_id)
+        check_storable((request.request_id, request.identity_id))
         await self._exec(
             "INSERT INTO push_requests(request_id, identity_id, status, expires_at, doc) VALUES(?, ?, ?, ?, ?)"
             " ON CONFLICT(request_id) DO UPDATE SET identity_id=excluded.identity_id,"
@@ -164,13 +141,13 @@ class SqliteOidcStore:
         )
 
     async def get_push(self, request_id: str) -> PushRequest | None:
-        if not _storable(request_id):
+        if not storable((request_id,)):
             return None
         rows = await self._exec("SELECT doc FROM push_requests WHERE request_id=?", (request_id,))
         return self._decoded.loads(PushRequest, str(rows[0][0])) if rows else None
 
     async def pending_pushes(self, identity_id: str, now: datetime) -> list[PushRequest]:
-        if not _storable(identity_id):
+        if not storable((identity_id,)):
             return []
         rows = await self._exec(
             "SELECT doc FROM push_requests WHERE identity_id=? AND status=? AND expires_at>?"
@@ -180,7 +157,7 @@ class SqliteOidcStore:
         return [self._decoded.loads(PushRequest, str(r[0])) for r in rows]
 
     async def pending_summary(self, identity_id: str, now: datetime) -> tuple[int, datetime | None]:
-        if not _storable(identity_id):
+        if not storable((identity_id,)):
             return 0, None
         ((count, first),) = await self._exec(
             "SELECT COUNT(*), MIN(expires_at) FROM push_requests"
@@ -191,7 +168,7 @@ class SqliteOidcStore:
         return int(str(count)), expiry
 
     async def save_authorization(self, authorization: Authorization) -> None:
-        _check(authorization.auth_id)
+        check_storable((authorization.auth_id,))
         await self._exec(
             "INSERT INTO authorizations(auth_id, expires_at, doc) VALUES(?, ?, ?)"
             " ON CONFLICT(auth_id) DO UPDATE SET expires_at=excluded.expires_at, doc=excluded.doc",
@@ -199,13 +176,13 @@ class SqliteOidcStore:
         )
 
     async def get_authorization(self, auth_id: str) -> Authorization | None:
-        if not _storable(auth_id):
+        if not storable((auth_id,)):
             return None
         rows = await self._exec("SELECT doc FROM authorizations WHERE auth_id=?", (auth_id,))
         return loads(Authorization, str(rows[0][0])) if rows else None
 
     async def save_ciba(self, request: CibaRequest) -> None:
-        _check(request.digest)
+        check_storable((request.digest,))
         await self._exec(
             "INSERT INTO ciba_requests(digest, expires_at, doc) VALUES(?, ?, ?)"
             " ON CONFLICT(digest) DO UPDATE SET expires_at=excluded.expires_at, doc=excluded.doc",
@@ -213,7 +190,7 @@ class SqliteOidcStore:
         )
 
     async def get_ciba(self, digest: str) -> CibaRequest | None:
-        if not _storable(digest):
+        if not storable((digest,)):
             return None
         rows = await self._exec("SELECT doc FROM ciba_requests WHERE digest=?", (digest,))
         return self._decoded.loads(CibaRequest, str(rows[0][0])) if rows else None
@@ -230,7 +207,7 @@ class SqliteOidcStore:
     async def save_grant(self, digest: str, grant: Grant) -> None:
         # A revoked token is saved again with its expiry brought forward: the column follows, so
         # the purge takes it by its new expiry.
-        _check(digest, grant.kind)
+        check_storable((digest, grant.kind))
         await self._exec(
             "INSERT INTO grants(digest, kind, expires_at, doc) VALUES(?, ?, ?, ?)"
             " ON CONFLICT(digest) DO UPDATE SET kind=excluded.kind,"
@@ -239,13 +216,13 @@ class SqliteOidcStore:
         )
 
     async def get_grant(self, digest: str) -> Grant | None:
-        if not _storable(digest):
+        if not storable((digest,)):
             return None
         rows = await self._exec("SELECT doc FROM grants WHERE digest=?", (digest,))
         return self._decoded.loads(Grant, str(rows[0][0])) if rows else None
 
     async def browser_last_used(self, browser_digest: str, identity_id: str) -> datetime | None:
-        if not _storable(browser_digest, identity_id):
+        if not storable((browser_digest, identity_id)):
             return None
         rows = await self._exec(
             "SELECT last_used FROM browsers WHERE browser_digest=? AND identity_id=?",
@@ -256,7 +233,7 @@ class SqliteOidcStore:
         return datetime.fromtimestamp(float(str(rows[0][0])), tz=UTC)
 
     async def touch_browser(self, browser_digest: str, identity_id: str, now: datetime) -> None:
-        _check(browser_digest, identity_id)
+        check_storable((browser_digest, identity_id))
         await self._exec(
             "INSERT INTO browsers(browser_digest, identity_id, last_used) VALUES(?, ?, ?)"
             " ON CONFLICT(browser_digest, identity_id) DO UPDATE SET last_used=excluded.last_used",
