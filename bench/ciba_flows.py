@@ -1,13 +1,37 @@
-"""Benchmark: complete CIBA login flows per second with many phones connected, and push latency.
+"""Benchmark: complete CIBA login flows per second with many phones connected, and push latency,
+on one `sleutel serve` process or several sharing one store and one event bus.
 
-The server runs as a real `sleutel serve` process pinned to one core (taskset, when available);
-this process plays the relying party and the phones on the other core. Each flow is:
-backchannel authentication request → the request reaches the phone over its WebSocket → the
-phone approves over the same connection (signed, with its itsme code) → the provider pings the
-relying party → the relying party fetches the tokens. The same run measures trivial HTTP round trips to the same
-server at the same concurrency, so the flow's cost is reported as a ratio of round trips.
+The servers are real `sleutel serve` processes; this process plays the relying party and the
+phones. Each flow is: backchannel authentication request → the request reaches the phone over
+its WebSocket → the phone approves over the same connection (signed, with its itsme code) → the
+provider pings the relying party → the relying party fetches the tokens. The same run measures
+trivial HTTP round trips to the same servers at the same concurrency, so the flow's cost is
+reported as a ratio of round trips.
+
+Stores: a new SQLite file by default; `--store postgresql://…` names a PostgreSQL server on which
+each run creates a database of its own (dropped after), so its user must be allowed to create
+databases. `--bus redis://…` is the servers' event bus (each run has a master key of its own,
+hence a bus namespace of its own). `--processes N` starts N servers on the one store and bus:
+phone k holds its live connection to process k mod N; each phone's logins are sent round robin
+over the processes, starting with the one after the phone's own (its i-th backchannel request to
+process k+1+i mod N, its token request to the process after that, as a load balancer would), so
+(N-1)/N of the pushes cross processes (half with N = 2) and every flow has a step on a process
+other than the phone's; push latency is reported for all pushes and for those that crossed.
+With N > 1 the same figures are first measured with one process on the same engines, and the
+efficiency is the ratio of flows per server CPU-second.
+
+Pinning (taskset, when available): with at least N + 1 cores, server i gets core i and the rest
+is left to this process; with fewer (two cores: N = 2), every server shares core 0, so the
+other core stays free for this process (the heavier side: it signs and verifies for every
+phone; it is not pinned itself). Wall-clock throughput then measures one core however many
+servers there are; flows per server CPU-second (user + system time of every server process, from
+/proc) does not depend on where a server runs, which is why it is the figure to compare.
+PostgreSQL and Redis are not pinned; when they run on this machine their own CPU seconds (the
+postmaster and its children, the Redis server) are read from /proc and reported beside the
+servers'.
 
     .venv/bin/python -m bench.ciba_flows [--phones 50] [--flows 2000]
+        [--store postgresql://user@host:port/db] [--bus redis://host:port] [--processes N]
 """
 
 from __future__ import annotations
@@ -22,41 +46,94 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
+import asyncpg
 from aiohttp import web
+from redis.asyncio import Redis
 
 from simulator.phone import HeadlessPhone
 from tests.e2e.server import free_port, wait_ready
+from tests.engines import drop_database, fresh_database
 
 # Per flow: bc-authorize and token (relying party → server), the request to the phone and its
 # signed answer (one exchange over the phone's WebSocket), and the ping (server → relying party).
 ROUND_TRIPS_PER_FLOW = 4
+# The tree the servers run from unless told otherwise (bench/ab_sqlite.py runs an older one).
+HERE = Path(__file__).resolve().parent.parent
 
 
 @dataclass
 class Run:
     latencies: list[float] = field(default_factory=list)
+    crossed: list[float] = field(default_factory=list)  # pushes made on another process
     flow_times: list[float] = field(default_factory=list)
-    sent_at: dict[str, float] = field(default_factory=dict)  # binding message → send time
+    # binding message → (send time, made on a process other than the phone's)
+    sent_at: dict[str, tuple[float, bool]] = field(default_factory=dict)
     pinged: dict[str, asyncio.Future[None]] = field(default_factory=dict)
 
 
-def _server(db: Path, port: int) -> subprocess.Popen[bytes]:
-    profile = (
-        ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]]
-        if os.environ.get("BENCH_PROFILE")
-        else []
-    )
-    command = [sys.executable, *profile, "-m", "identity_server.cli", "--db", str(db), "serve", "--port", str(port),
-               "--no-demo-rp"]  # fmt: skip
-    if shutil.which("taskset") and (os.cpu_count() or 1) > 1:
-        command = ["taskset", "-c", "0", *command]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603
+@dataclass(frozen=True)
+class Sandbox:
+    """How the servers of one run are started; `tree` is the source they import."""
+
+    tree: Path
+    db: Path
+    store: str = ""  # the run's own PostgreSQL database, or "" for the SQLite file `db`
+    bus: str = ""
+    key_file: Path | None = None
+    public_url: str = ""
+
+    def cli(self, *command: str) -> list[str]:
+        globals_ = ["--db", str(self.db)]
+        # Only the options a sandbox needs: an older tree (the A/B) knows none of these.
+        if self.store:
+            globals_ += ["--store", self.store]
+        if self.bus:
+            globals_ += ["--bus", self.bus]
+        if self.key_file is not None:
+            globals_ += ["--key-file", str(self.key_file)]
+        return [sys.executable, "-m", "identity_server.cli", *globals_, *command]
+
+    def env(self) -> dict[str, str]:
+        # cwd and PYTHONPATH both name the tree, ahead of the editable install's finder.
+        return {**os.environ, "PYTHONPATH": str(self.tree)}
+
+
+def server_cores(index: int, processes: int) -> str | None:
+    """The cores server `index` of `processes` is pinned to (None: not pinned); see the module
+    docstring for why."""
+    cores = sorted(os.sched_getaffinity(0))
+    if not shutil.which("taskset") or len(cores) < 2:
+        return None
+    if len(cores) >= processes + 1:
+        return str(cores[index])
+    return str(cores[0])
+
+
+def _server(sandbox: Sandbox, index: int, processes: int, port: int) -> subprocess.Popen[bytes]:
+    profile_to = os.environ.get("BENCH_PROFILE")
+    if profile_to and processes > 1:
+        profile_to = f"{profile_to}.{index}"
+    profile = ["-m", "cProfile", "-o", profile_to] if profile_to else []
+    command = sandbox.cli("serve", "--port", str(port), "--no-demo-rp")
+    command[1:1] = profile
+    if sandbox.public_url:
+        command += ["--public-url", sandbox.public_url]
+    cores = server_cores(index, processes)
+    if cores is not None:
+        command = ["taskset", "-c", cores, *command]
+    return subprocess.Popen(  # noqa: S603
+        command, cwd=sandbox.tree, env=sandbox.env(),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
 
 
 async def _admin(
@@ -72,8 +149,11 @@ async def _admin(
 async def _onboard(
     session: aiohttp.ClientSession, url: str, token: str, index: int
 ) -> HeadlessPhone:
+    # A birth date each: the register picks the next free national number of a birth date
+    # outside any transaction, so people of one date added at once on PostgreSQL can collide.
+    born = date(1950, 1, 1) + timedelta(days=index)
     person = await _admin(session, url, token, "/api/admin/people", {
-        "first_names": f"Bench{index}", "last_name": "Tester", "birth_date": "1990-01-01",
+        "first_names": f"Bench{index}", "last_name": "Tester", "birth_date": born.isoformat(),
         "birth_place": "Gent", "sex": "M" if index % 2 else "F", "street": "Meir 1", "postal_code": "2000",
         "municipality": "Antwerpen", "email": f"bench{index}@example.be",
     })  # fmt: skip
@@ -97,40 +177,48 @@ async def _phone_loop(phone: HeadlessPhone, run: Run) -> None:
         request = event["request"]
         sent = run.sent_at.pop(request["binding_message"], None)
         if sent is not None:
-            run.latencies.append(time.perf_counter() - sent)
+            latency = time.perf_counter() - sent[0]
+            run.latencies.append(latency)
+            if sent[1]:
+                run.crossed.append(latency)
         await phone.approve(request["request_id"], code="13579")
 
 
 async def _flows(
     session: aiohttp.ClientSession,
-    url: str,
+    urls: list[str],
     auth: str,
     phones: list[HeadlessPhone],
     count: int,
     run: Run,
 ) -> float:
+    """`count` flows, one at a time per phone; phone k is connected to process k mod N and its
+    i-th flow is asked at process k+1+i mod N, its tokens fetched at the process after that."""
     queue: asyncio.Queue[int] = asyncio.Queue()
     for n in range(count):
         queue.put_nowait(n)
     headers = {"Authorization": auth}
+    processes = len(urls)
 
-    async def worker(phone: HeadlessPhone) -> None:
+    async def worker(home: int, phone: HeadlessPhone) -> None:
+        ask = home
         while not queue.empty():
             n = queue.get_nowait()
+            ask = (ask + 1) % processes
             message = f"bench {n}"
             loop = asyncio.get_running_loop()
             started = time.perf_counter()
-            run.sent_at[message] = started
+            run.sent_at[message] = (started, ask != home)
             form = {"scope": "openid", "login_hint": phone.state.phone, "binding_message": message,
                     "client_notification_token": "bench-token"}  # fmt: skip
             async with session.post(
-                url + "/oidc/bc-authorize", data=form, headers=headers
+                urls[ask] + "/oidc/bc-authorize", data=form, headers=headers
             ) as response:
                 auth_req_id = (await response.json())["auth_req_id"]
             pinged = run.pinged[auth_req_id] = loop.create_future()
             await pinged
             async with session.post(
-                url + "/oidc/token",
+                urls[(ask + 1) % processes] + "/oidc/token",
                 data={
                     "grant_type": "urn:openid:params:grant-type:ciba",
                     "auth_req_id": auth_req_id,
@@ -141,7 +229,7 @@ async def _flows(
             run.flow_times.append(time.perf_counter() - started)
 
     began = time.perf_counter()
-    await asyncio.gather(*(worker(p) for p in phones))
+    await asyncio.gather(*(worker(k % processes, p) for k, p in enumerate(phones)))
     return time.perf_counter() - began
 
 
@@ -161,10 +249,14 @@ async def run_concurrently(
 
 
 async def _round_trips(
-    session: aiohttp.ClientSession, url: str, concurrency: int, count: int
+    session: aiohttp.ClientSession, urls: list[str], concurrency: int, count: int
 ) -> float:
+    sent = 0
+
     async def trip() -> None:
-        async with session.get(url + "/api/health") as response:
+        nonlocal sent
+        sent += 1
+        async with session.get(urls[sent % len(urls)] + "/api/health") as response:
             await response.read()
 
     began = time.perf_counter()
@@ -172,10 +264,84 @@ async def _round_trips(
     return time.perf_counter() - began
 
 
-def _cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) the server process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _cpu_seconds(pid: int, *, with_children: bool = False) -> float:
+    """CPU time (user + system) a process has used so far (Linux /proc); with its children's
+    that it has waited for (so a PostgreSQL backend that ended still counts)."""
+    fields = _stat(pid)
+    ticks = int(fields[11]) + int(fields[12])
+    if with_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _local(url: str) -> bool:
+    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def _runs_here(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int(_stat(int(entry.name))[1]) == pid:
+                    found.append(int(entry.name))
+            except (OSError, IndexError, ValueError):  # gone meanwhile
+                continue
+    return found
+
+
+class ServiceCpu:
+    """CPU seconds of the PostgreSQL server (postmaster + children) and the Redis server of a
+    run, when they run on this machine; None for what cannot be read."""
+
+    def __init__(self, postmaster: int | None, redis: int | None) -> None:
+        self.postmaster = postmaster
+        self.redis = redis
+
+    @classmethod
+    async def find(cls, store: str, bus: str) -> ServiceCpu:
+        postmaster = redis = None
+        if store and _local(store):
+            connection = await asyncpg.connect(store)
+            try:
+                backend = await connection.fetchval("SELECT pg_backend_pid()")
+                # Our backend's parent is the postmaster; read while the backend lives, and
+                # only if /proc shows it (it runs here).
+                postmaster = int(_stat(int(backend))[1])
+            except OSError:
+                postmaster = None
+            finally:
+                await connection.close()
+        if bus and _local(bus):
+            client = Redis.from_url(bus)
+            try:
+                pid = int((await client.info("server"))["process_id"])
+            finally:
+                await client.aclose()
+            redis = pid if _runs_here(pid) else None
+        return cls(postmaster, redis)
+
+    def postgresql(self) -> float | None:
+        if self.postmaster is None:
+            return None
+        total = _cpu_seconds(self.postmaster, with_children=True)
+        for child in _children(self.postmaster):
+            try:
+                total += _cpu_seconds(child)
+            except OSError:  # ended meanwhile: now in the postmaster's children's time
+                continue
+        return total
+
+    def redis_server(self) -> float | None:
+        return None if self.redis is None else _cpu_seconds(self.redis)
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -183,16 +349,77 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-async def main(phones_count: int, flows: int) -> dict[str, float]:
+def _spent(before: float | None, after: float | None) -> float:
+    return -1.0 if before is None or after is None else after - before
+
+
+@dataclass
+class Bench:
+    """A running sandbox: its servers, the relying party's session and the connected phones,
+    warmed up and ready for measured flows."""
+
+    session: aiohttp.ClientSession
+    urls: list[str]
+    auth: str
+    phones: list[HeadlessPhone]
+    run: Run
+    servers: list[subprocess.Popen[bytes]]
+    services: ServiceCpu
+
+    def cpu(self) -> float:
+        """CPU seconds every server process of the sandbox has used so far."""
+        return sum(_cpu_seconds(server.pid) for server in self.servers)
+
+    async def flows(self, count: int) -> tuple[float, float]:
+        """`count` complete flows: (wall-clock seconds, server CPU seconds)."""
+        before = self.cpu()
+        seconds = await _flows(self.session, self.urls, self.auth, self.phones, count, self.run)
+        # /proc counts in clock ticks: never divide by zero on a tiny run.
+        return seconds, max(self.cpu() - before, 0.01)
+
+    async def round_trips(self, count: int) -> tuple[float, float]:
+        """`count` trivial round trips, as many at once as there are phones: (wall-clock
+        seconds, server CPU seconds)."""
+        before = self.cpu()
+        seconds = await _round_trips(self.session, self.urls, len(self.phones), count)
+        return seconds, max(self.cpu() - before, 0.01)
+
+
+@asynccontextmanager
+async def running(
+    phones_count: int,
+    *,
+    warm_up: int,
+    store: str = "",
+    bus: str = "",
+    processes: int = 1,
+    tree: Path = HERE,
+) -> AsyncIterator[Bench]:
+    """Servers started from `tree`, a relying party registered, `phones_count` phones onboarded
+    and connected, `warm_up` flows run (and forgotten). `store`: a PostgreSQL server URL (a
+    database of the sandbox's own is made in it and dropped after), or "" for a new SQLite file."""
+    if processes > 1 and not bus:
+        raise SystemExit("several processes need --bus: a phone's push must reach its process")
     workdir = Path(tempfile.mkdtemp(prefix="sleutel-bench-"))
-    port, rp_port = free_port(), free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = _server(workdir / "bench.sqlite3", port)
+    ports, rp_port = [free_port() for _ in range(processes)], free_port()
+    urls = [f"http://127.0.0.1:{port}" for port in ports]
+    database = await fresh_database(store) if store else ""
+    sandbox = Sandbox(
+        tree, workdir / "bench.sqlite3", database, bus,
+        key_file=workdir / "master.key" if database or bus else None,
+        public_url=urls[0] if processes > 1 else "",
+    )  # fmt: skip
+    servers: list[subprocess.Popen[bytes]] = []
     run = Run()
     try:
-        await wait_ready(url, server)
+        services = await ServiceCpu.find(database, bus)
+        # The first start makes the PKI, keys and seed; the others find them.
+        servers.append(_server(sandbox, 0, processes, ports[0]))
+        await wait_ready(urls[0], servers[0])
+        servers += [_server(sandbox, i, processes, ports[i]) for i in range(1, processes)]
+        await asyncio.gather(*(wait_ready(u, s) for u, s in zip(urls, servers, strict=True)))
         token = subprocess.run(  # noqa: S603, ASYNC221 - set-up, before anything is timed
-            [sys.executable, "-m", "identity_server.cli", "--db", str(workdir / "bench.sqlite3"), "admin-token"],
+            sandbox.cli("admin-token"), cwd=tree, env=sandbox.env(),
             capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
 
@@ -207,66 +434,132 @@ async def main(phones_count: int, flows: int) -> dict[str, float]:
         receiver.router.add_post("/ping", ping)
         runner = web.AppRunner(receiver, access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", rp_port).start()
-        connector = aiohttp.TCPConnector(limit=0)
-        async with aiohttp.ClientSession(connector=connector) as session:
-            client = await _admin(session, url, token, "/api/admin/clients", {
-                "client_id": "bench-rp", "name": "Bench RP", "redirect_uris": [], "ciba_mode": "ping",
-                "notification_endpoint": f"http://127.0.0.1:{rp_port}/ping", "id_token_alg": "ES256",
-                "scopes": ["openid"],
-            })  # fmt: skip
-            auth = (
-                "Basic " + base64.b64encode(f"bench-rp:{client['client_secret']}".encode()).decode()
-            )
-            phones = list(
-                await asyncio.gather(
-                    *(_onboard(session, url, token, i) for i in range(phones_count))
-                )
-            )
-            listeners = [asyncio.create_task(_phone_loop(p, run)) for p in phones]
-            await asyncio.sleep(0.3)  # let every phone connect
-            await _flows(session, url, auth, phones, max(phones_count, flows // 10), run)  # warm-up
-            run.latencies.clear()
-            run.flow_times.clear()
-            cpu_before = _cpu_seconds(server.pid)
-            flow_seconds = await _flows(session, url, auth, phones, flows, run)
-            # /proc counts in clock ticks: never divide by zero on a tiny run.
-            cpu_flows = max(_cpu_seconds(server.pid) - cpu_before, 0.01)
-            trip_seconds = await _round_trips(
-                session, url, phones_count, flows * ROUND_TRIPS_PER_FLOW
-            )
-            cpu_trips = max(_cpu_seconds(server.pid) - cpu_before - cpu_flows, 0.01)
-            for task in listeners:
-                task.cancel()
-            await asyncio.gather(*listeners, return_exceptions=True)
-        await runner.cleanup()
+        try:
+            await web.TCPSite(runner, "127.0.0.1", rp_port).start()
+            connector = aiohttp.TCPConnector(limit=0)
+            async with aiohttp.ClientSession(connector=connector) as session:
+                client = await _admin(session, urls[0], token, "/api/admin/clients", {
+                    "client_id": "bench-rp", "name": "Bench RP", "redirect_uris": [],
+                    "ciba_mode": "ping", "notification_endpoint": f"http://127.0.0.1:{rp_port}/ping",
+                    "id_token_alg": "ES256", "scopes": ["openid"],
+                })  # fmt: skip
+                secret = f"bench-rp:{client['client_secret']}".encode()
+                auth = "Basic " + base64.b64encode(secret).decode()
+                phones = list(
+                    await asyncio.gather(
+                        *(_onboard(session, urls[i % processes], token, i)
+                          for i in range(phones_count))
+                    )
+                )  # fmt: skip
+                listeners = [asyncio.create_task(_phone_loop(p, run)) for p in phones]
+                try:
+                    await asyncio.sleep(0.3)  # let every phone connect
+                    await _flows(session, urls, auth, phones, warm_up, run)
+                    run.latencies.clear()
+                    run.crossed.clear()
+                    run.flow_times.clear()
+                    yield Bench(session, urls, auth, phones, run, servers, services)
+                finally:
+                    for task in listeners:
+                        task.cancel()
+                    await asyncio.gather(*listeners, return_exceptions=True)
+        finally:
+            await runner.cleanup()
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=10)
+        if database:
+            await drop_database(database)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def main(
+    phones_count: int,
+    flows: int,
+    *,
+    store: str = "",
+    bus: str = "",
+    processes: int = 1,
+    tree: Path = HERE,
+) -> dict[str, float]:
+    """One run (see `running`). Figures that could not be measured are -1."""
+    load_before = os.getloadavg()[0]
+    async with running(
+        phones_count, warm_up=max(phones_count, flows // 10),
+        store=store, bus=bus, processes=processes, tree=tree,
+    ) as bench:  # fmt: skip
+        pg_before, redis_before = bench.services.postgresql(), bench.services.redis_server()
+        flow_seconds, cpu_flows = await bench.flows(flows)
+        pg_flows = _spent(pg_before, bench.services.postgresql())
+        redis_flows = _spent(redis_before, bench.services.redis_server())
+        trip_seconds, cpu_trips = await bench.round_trips(flows * ROUND_TRIPS_PER_FLOW)
+        run = bench.run
     flow_rate = flows / flow_seconds
     trip_rate = flows * ROUND_TRIPS_PER_FLOW / trip_seconds
+    everything = cpu_flows + max(pg_flows, 0.0) + max(redis_flows, 0.0)
     figures = {
         "phones": phones_count,
         "flows": flows,
+        "processes": processes,
+        "load_1m": (load_before + os.getloadavg()[0]) / 2,
         "flows_per_s": flow_rate,
         "round_trips_per_s": trip_rate,
         "flow_cost_in_round_trips": trip_rate / flow_rate,
         "ratio_to_bare_round_trips": (trip_rate / flow_rate) / ROUND_TRIPS_PER_FLOW,
         "push_latency_p50_ms": statistics.median(run.latencies) * 1000,
         "push_latency_p99_ms": _percentile(run.latencies, 0.99) * 1000,
+        "crossed_pushes": len(run.crossed),
+        "crossed_push_p50_ms": statistics.median(run.crossed) * 1000 if run.crossed else -1.0,
+        "crossed_push_p99_ms": _percentile(run.crossed, 0.99) * 1000 if run.crossed else -1.0,
         "flow_latency_p50_ms": statistics.median(run.flow_times) * 1000,
         # What one server core can do: flows (or round trips) per second of server CPU.
+        "server_cpu_s": cpu_flows,
         "server_flows_per_cpu_s": flows / cpu_flows,
         "server_trips_per_cpu_s": flows * ROUND_TRIPS_PER_FLOW / cpu_trips,
         "server_cpu_ratio": (cpu_flows / flows)
         / (ROUND_TRIPS_PER_FLOW * cpu_trips / (flows * ROUND_TRIPS_PER_FLOW)),
+        "postgresql_cpu_s": pg_flows,
+        "redis_cpu_s": redis_flows,
+        "all_flows_per_cpu_s": flows / everything,
     }
     return figures
 
 
+async def scale_out(
+    phones_count: int, flows: int, *, store: str, bus: str, processes: int, rounds: int = 1
+) -> list[tuple[dict[str, float], dict[str, float]]]:
+    """The same load on one process and on `processes`, on the same engines, `rounds` times,
+    alternating which goes first: on a shared machine the load drifts between two runs, so the
+    efficiency is read as the median over rounds of runs made side by side."""
+    results = []
+    for n in range(rounds):
+        counts = [1, processes] if n % 2 == 0 else [processes, 1]
+        runs = {
+            count: await main(phones_count, flows, store=store, bus=bus, processes=count)
+            for count in counts
+        }
+        results.append((runs[1], runs[processes]))
+        print(f"round {n + 1}: " + efficiency(runs[1], runs[processes]), flush=True)
+    return results
+
+
+def _pinning(processes: int) -> str:
+    cores = [server_cores(i, processes) for i in range(processes)]
+    if cores[0] is None:
+        return "not pinned"
+    return ", ".join(f"server {i} on core {c}" for i, c in enumerate(cores))
+
+
 def report(figures: dict[str, float]) -> str:
+    def cpu(value: float) -> str:
+        return "not read" if value < 0 else f"{value:.1f} s"
+
     rows = [
+        ("server processes", f"{figures['processes']:.0f}"),
+        ("pinning", _pinning(int(figures["processes"]))),
+        ("load average (1 min) meanwhile", f"{figures['load_1m']:.2f}"),
         ("phones connected", f"{figures['phones']:.0f}"),
         ("complete CIBA flows", f"{figures['flows']:.0f}"),
         # Wall clock: this process, on the other core, limits the round trips more than the
@@ -280,16 +573,45 @@ def report(figures: dict[str, float]) -> str:
         ),
         ("push latency p50", f"{figures['push_latency_p50_ms']:.1f} ms"),
         ("push latency p99", f"{figures['push_latency_p99_ms']:.1f} ms"),
+    ]
+    if figures["crossed_pushes"] > 0:
+        rows += [
+            ("pushes across processes", f"{figures['crossed_pushes']:.0f}"),
+            ("  their latency p50", f"{figures['crossed_push_p50_ms']:.1f} ms"),
+            ("  their latency p99", f"{figures['crossed_push_p99_ms']:.1f} ms"),
+        ]
+    rows += [
         ("flow latency p50", f"{figures['flow_latency_p50_ms']:.1f} ms"),
+        ("server CPU during the flows (all processes)", cpu(figures["server_cpu_s"])),
         ("server: flows per CPU-second", f"{figures['server_flows_per_cpu_s']:.0f}"),
         ("server: round trips per CPU-second", f"{figures['server_trips_per_cpu_s']:.0f}"),
         (
             f"server CPU: flow ÷ {ROUND_TRIPS_PER_FLOW} round trips",
             f"{figures['server_cpu_ratio']:.2f}×",
         ),
-    ]
+        ("PostgreSQL CPU during the flows", cpu(figures["postgresql_cpu_s"])),
+        ("Redis CPU during the flows", cpu(figures["redis_cpu_s"])),
+        ("flows per CPU-second, servers + PostgreSQL + Redis", f"{figures['all_flows_per_cpu_s']:.0f}"),
+    ]  # fmt: skip
     width = max(len(name) for name, _ in rows)
     return "\n".join(f"{name:<{width}}  {value:>10}" for name, value in rows)
+
+
+def efficiency(one: dict[str, float], many: dict[str, float]) -> str:
+    ratio = many["server_flows_per_cpu_s"] / one["server_flows_per_cpu_s"]
+    whole = many["all_flows_per_cpu_s"] / one["all_flows_per_cpu_s"]
+    return (
+        f"{many['processes']:.0f} processes vs 1 on the same engines: flows per server CPU-second "
+        f"{many['server_flows_per_cpu_s']:.0f} vs {one['server_flows_per_cpu_s']:.0f} "
+        f"(×{ratio:.2f}); counting PostgreSQL and Redis ×{whole:.2f}; flows per second "
+        f"{many['flows_per_s']:.0f} vs {one['flows_per_s']:.0f}; load "
+        f"{many['load_1m']:.2f} and {one['load_1m']:.2f}"
+    )
+
+
+def medians(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Each figure's median over runs of one set-up."""
+    return {name: statistics.median(run[name] for run in runs) for name in runs[0]}
 
 
 if __name__ == "__main__":
@@ -298,5 +620,27 @@ if __name__ == "__main__":
     )
     parser.add_argument("--phones", type=int, default=50)
     parser.add_argument("--flows", type=int, default=2000)
+    parser.add_argument("--store", default="", help="a PostgreSQL server URL (default: SQLite)")
+    parser.add_argument("--bus", default="", help="redis://host:port (default: in-process)")
+    parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="with --processes N > 1: rounds of 1 and N processes"
+    )
     args = parser.parse_args()
-    print(report(asyncio.run(main(args.phones, args.flows))))
+    if args.processes == 1:
+        print(report(asyncio.run(main(args.phones, args.flows, store=args.store, bus=args.bus))))
+    else:
+        results = asyncio.run(
+            scale_out(args.phones, args.flows, store=args.store, bus=args.bus,
+                      processes=args.processes, rounds=args.rounds)
+        )  # fmt: skip
+        one, many = medians([r[0] for r in results]), medians([r[1] for r in results])
+        ratios = [m["server_flows_per_cpu_s"] / o["server_flows_per_cpu_s"] for o, m in results]
+        title = "" if args.rounds == 1 else f" (medians over {args.rounds} rounds)"
+        print(f"\none process{title}\n" + report(one) + "\n")
+        print(f"{args.processes} processes{title}\n" + report(many) + "\n")
+        print(
+            f"efficiency, {args.processes} processes vs 1 (flows per server CPU-second): "
+            f"median ×{statistics.median(ratios):.2f} over {len(ratios)} rounds "
+            f"(range ×{min(ratios):.2f}–×{max(ratios):.2f})"
+        )

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from bench import flow_floor, loop_latency
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from bench import ab_sqlite, ciba_flows, flow_floor, loop_latency
 from bench.ciba_flows import main, report
+from tests.engines import ServicesMissing, postgresql_admin_url, redis_url
 
 
 async def test_ciba_benchmark_completes_and_reports() -> None:
@@ -39,3 +47,55 @@ def test_the_desk_logins_never_lock_an_account() -> None:
     names = loop_latency.desk_usernames(20)
     assert len(names) == 20
     assert max(names.count(name) for name in loop_latency.DESK_ACCOUNTS) <= 4
+
+
+async def test_ciba_benchmark_on_two_processes_sharing_postgresql_and_redis() -> None:
+    try:
+        store, bus = postgresql_admin_url(), redis_url()
+    except ServicesMissing as missing:
+        pytest.skip(str(missing))
+    figures = await main(phones_count=2, flows=8, store=store, bus=bus, processes=2)
+    assert figures["flows"] == 8 and figures["processes"] == 2
+    # Each phone's logins alternate between the processes, starting with the other one.
+    assert figures["flows"] / 2 <= figures["crossed_pushes"] < figures["flows"]
+    assert figures["crossed_push_p99_ms"] >= figures["crossed_push_p50_ms"] > 0
+    # PostgreSQL and Redis run here: their CPU is read (-1 when it cannot be).
+    assert figures["postgresql_cpu_s"] >= 0 and figures["redis_cpu_s"] >= 0
+    table = report(figures)
+    assert "pushes across processes" in table and "PostgreSQL CPU during the flows" in table
+
+
+def test_servers_get_a_core_each_only_when_one_is_left_for_the_bench(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    assert ciba_flows.server_cores(0, 1) == "0"
+    assert [ciba_flows.server_cores(i, 2) for i in range(2)] == ["0", "0"]
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
+    assert [ciba_flows.server_cores(i, 3) for i in range(3)] == ["0", "1", "2"]
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert ciba_flows.server_cores(0, 1) is None
+
+
+def test_the_ab_compares_against_the_previous_commits_own_server() -> None:
+    results = ab_sqlite.ab(phones=2, flows=8, rounds=1)
+    assert len(results) == 1 and results[0][0] > 0 and results[0][1] > 0
+    assert "median current ÷ previous over 1 rounds" in ab_sqlite.report(results)
+    # The previous commit's worktree is gone afterwards.
+    listed = subprocess.run(
+        ["git", "-C", str(ciba_flows.HERE), "worktree", "list", "--porcelain"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "sleutel-ab-" not in listed
+
+
+def test_the_previous_tree_serves_its_own_source(tmp_path: Path) -> None:
+    with ab_sqlite.worktree(ab_sqlite.PREVIOUS) as tree:
+        sandbox = ciba_flows.Sandbox(tree, tmp_path / "db.sqlite3")
+        where = subprocess.run(
+            [*sandbox.cli()[:1], "-c", "import identity_server; print(identity_server.__file__)"],
+            cwd=tree, env=sandbox.env(), capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        assert Path(where).is_relative_to(tree)
+    assert not tree.exists()
