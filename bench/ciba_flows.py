@@ -17,21 +17,27 @@ over the processes, starting with the one after the phone's own (its i-th backch
 process k+1+i mod N, its token request to the process after that, as a load balancer would), so
 (N-1)/N of the pushes cross processes (half with N = 2) and every flow has a step on a process
 other than the phone's; push latency is reported for all pushes and for those that crossed.
-With N > 1 the same figures are first measured with one process on the same engines, and the
-efficiency is the ratio of flows per server CPU-second.
+With N > 1 the same figures are also measured with one process on the same engines, `--rounds`
+times each way, alternating which goes first, and the efficiency is the ratio of flows per
+server CPU-second (medians over the rounds). Runs made one after the other scatter with the
+machine's other work; `--at-once` runs the one-process and the N-process sandboxes' flows (then
+trivial round trips) at the same time instead, so the noise weighs on both alike, and reports
+only the ratios.
 
 Pinning (taskset, when available): with at least N + 1 cores, server i gets core i and the rest
 is left to this process; with fewer (two cores: N = 2), every server shares core 0, so the
 other core stays free for this process (the heavier side: it signs and verifies for every
-phone; it is not pinned itself). Wall-clock throughput then measures one core however many
-servers there are; flows per server CPU-second (user + system time of every server process, from
-/proc) does not depend on where a server runs, which is why it is the figure to compare.
+phone; it is not pinned itself); `--cores 0,1` pins server i to the i-th listed core instead.
+Wall-clock throughput then measures one core however many servers there are; flows per server
+CPU-second (user + system time of every server process, from /proc) depends far less on where a
+server runs, which is why it is the figure to compare.
 PostgreSQL and Redis are not pinned; when they run on this machine their own CPU seconds (the
 postmaster and its children, the Redis server) are read from /proc and reported beside the
 servers'.
 
     .venv/bin/python -m bench.ciba_flows [--phones 50] [--flows 2000]
         [--store postgresql://user@host:port/db] [--bus redis://host:port] [--processes N]
+        [--rounds R] [--at-once] [--cores 0,1]
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -68,6 +74,7 @@ from tests.engines import drop_database, fresh_database
 ROUND_TRIPS_PER_FLOW = 4
 # The tree the servers run from unless told otherwise (bench/ab_sqlite.py runs an older one).
 HERE = Path(__file__).resolve().parent.parent
+CORES_VARIABLE = "BENCH_SERVER_CORES"
 
 
 @dataclass
@@ -109,10 +116,14 @@ class Sandbox:
 
 def server_cores(index: int, processes: int) -> str | None:
     """The cores server `index` of `processes` is pinned to (None: not pinned); see the module
-    docstring for why."""
+    docstring for why. `--cores` (BENCH_SERVER_CORES) overrides the rule: server i gets the
+    i-th core of the list, taken round."""
     cores = sorted(os.sched_getaffinity(0))
     if not shutil.which("taskset") or len(cores) < 2:
         return None
+    chosen = os.environ.get(CORES_VARIABLE, "").split(",")
+    if chosen != [""]:
+        return chosen[index % len(chosen)].strip()
     if len(cores) >= processes + 1:
         return str(cores[index])
     return str(cores[0])
@@ -545,6 +556,42 @@ async def scale_out(
     return results
 
 
+async def scale_out_at_once(
+    phones_count: int, flows: int, *, store: str, bus: str, processes: int, rounds: int
+) -> list[tuple[float, float]]:
+    """Flows per server CPU-second of one process and of `processes`, on the same engines, both
+    sandboxes running their flows at the same time (as bench/ab_sqlite.py does): the machine's
+    noise weighs on both alike, and since all servers then share the cores, what remains is the
+    cost of the work several processes add (the bus, reading what another process wrote), not
+    the cost of two event loops taking turns on one core."""
+    results: list[tuple[float, float]] = []
+    async with AsyncExitStack() as stack:
+        warm_up = max(phones_count, flows // 5)
+        one, many = [
+            await stack.enter_async_context(
+                running(phones_count, warm_up=warm_up, store=store, bus=bus, processes=count)
+            )
+            for count in (1, processes)
+        ]
+        trips = flows * ROUND_TRIPS_PER_FLOW
+        for n in range(rounds):
+            (_, cpu_one), (_, cpu_many) = await asyncio.gather(one.flows(flows), many.flows(flows))
+            results.append((flows / cpu_one, flows / cpu_many))
+            # The same for trivial round trips: what the processes cost that is no flow's work.
+            (_, trips_one), (_, trips_many) = await asyncio.gather(
+                one.round_trips(trips), many.round_trips(trips)
+            )
+            print(
+                f"round {n + 1}, at once: flows per server CPU-second, 1 process "
+                f"{results[-1][0]:.0f}, {processes} processes {results[-1][1]:.0f} "
+                f"(×{results[-1][1] / results[-1][0]:.2f}); trivial round trips per server "
+                f"CPU-second {trips / trips_one:.0f} and {trips / trips_many:.0f} "
+                f"(×{trips_one / trips_many:.2f}); load {os.getloadavg()[0]:.2f}",
+                flush=True,
+            )
+    return results
+
+
 def _pinning(processes: int) -> str:
     cores = [server_cores(i, processes) for i in range(processes)]
     if cores[0] is None:
@@ -626,8 +673,30 @@ if __name__ == "__main__":
     parser.add_argument(
         "--rounds", type=int, default=1, help="with --processes N > 1: rounds of 1 and N processes"
     )
+    parser.add_argument(
+        "--cores", default="",
+        help="pin server i to the i-th of these cores, e.g. 0,1 (default: see above)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--at-once", action="store_true",
+        help="with --processes N > 1: run the 1-process and the N-process sandboxes' flows at "
+        "the same time and report only flows per server CPU-second",
+    )  # fmt: skip
     args = parser.parse_args()
-    if args.processes == 1:
+    if args.cores:
+        os.environ[CORES_VARIABLE] = args.cores
+    if args.processes > 1 and args.at_once:
+        pairs = asyncio.run(
+            scale_out_at_once(args.phones, args.flows, store=args.store, bus=args.bus,
+                              processes=args.processes, rounds=args.rounds)
+        )  # fmt: skip
+        ratios = [many / one for one, many in pairs]
+        print(
+            f"efficiency at once, {args.processes} processes vs 1 (flows per server CPU-second): "
+            f"median ×{statistics.median(ratios):.2f} over {len(ratios)} rounds "
+            f"(range ×{min(ratios):.2f}–×{max(ratios):.2f})"
+        )
+    elif args.processes == 1:
         print(report(asyncio.run(main(args.phones, args.flows, store=args.store, bus=args.bus))))
     else:
         results = asyncio.run(

@@ -65,15 +65,27 @@ async def test_ciba_benchmark_on_two_processes_sharing_postgresql_and_redis() ->
     assert "pushes across processes" in table and "PostgreSQL CPU during the flows" in table
 
 
+async def test_scale_out_at_once_measures_both_sandboxes_side_by_side() -> None:
+    try:
+        store, bus = postgresql_admin_url(), redis_url()
+    except ServicesMissing as missing:
+        pytest.skip(str(missing))
+    pairs = await ciba_flows.scale_out_at_once(2, 8, store=store, bus=bus, processes=2, rounds=1)
+    assert len(pairs) == 1 and all(rate > 0 for rate in pairs[0])
+
+
 def test_servers_get_a_core_each_only_when_one_is_left_for_the_bench(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.delenv(ciba_flows.CORES_VARIABLE, raising=False)
     monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     assert ciba_flows.server_cores(0, 1) == "0"
     assert [ciba_flows.server_cores(i, 2) for i in range(2)] == ["0", "0"]
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
     assert [ciba_flows.server_cores(i, 3) for i in range(3)] == ["0", "1", "2"]
+    monkeypatch.setenv(ciba_flows.CORES_VARIABLE, "0,1")
+    assert [ciba_flows.server_cores(i, 3) for i in range(3)] == ["0", "1", "0"]
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
     assert ciba_flows.server_cores(0, 1) is None
 
