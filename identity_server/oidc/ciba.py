@@ -3,6 +3,7 @@ a phone number; the phone confirms; tokens are polled (§7.3), pinged (§10.2) o
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -241,14 +242,21 @@ class Ciba:
         delivery = self.delivery
         if ciba.mode not in ("ping", "push") or ciba.notified or delivery is None:
             return
-        async with self._store.atomic():
-            # Read again inside the transaction (locked till commit on PostgreSQL): a poll may
-            # have changed it since it was read, and another process may have notified it.
-            fresh = await self._oidc.get_ciba(ciba.digest)
+        # An expiry notice marks the request and a push carries new tokens: both are written
+        # in one transaction, sent after its commit. A decision's ping writes nothing: it
+        # follows the decision's own commit, and a request is decided once.
+        writes = expired or ciba.mode == "push"
+        async with self._store.atomic() if writes else contextlib.nullcontext():
+            if writes:
+                # Read again inside the transaction (locked till commit on PostgreSQL): a poll
+                # may have changed it, and another process may have notified it.
+                fresh = await self._oidc.get_ciba(ciba.digest)
+                if fresh is None or fresh.notified:
+                    return
+                ciba = fresh
             client = await self._oidc.get_client(ciba.client_id)
-            if fresh is None or fresh.notified or client is None:
+            if client is None:
                 return
-            ciba = fresh
             if expired:
                 # A decision is notified once, when it is made; only an expiry notice needs
                 # marking, so that sweeps after a restart do not send it again.

@@ -71,8 +71,6 @@ class SqliteStore:
         )
 
     async def get_person(self, national_number: str) -> Person | None:
-        if not storable((national_number,)):
-            return None
         return await self._db.one(
             Person, "SELECT doc FROM people WHERE national_number=?", (national_number,)
         )
@@ -81,8 +79,6 @@ class SqliteStore:
         return await self._db.all(Person, "SELECT doc FROM people ORDER BY national_number")
 
     async def people_by_email(self, email: str) -> list[Person]:
-        if not storable((email,)):
-            return []
         # Ordered as every other listing, so both engines answer alike.
         return await self._db.all(
             Person,
@@ -107,13 +103,9 @@ class SqliteStore:
         )
 
     async def get_card(self, card_number: str) -> Card | None:
-        if not storable((card_number,)):
-            return None
         return await self._db.one(Card, "SELECT doc FROM cards WHERE card_number=?", (card_number,))
 
     async def list_cards(self, national_number: str | None = None) -> list[Card]:
-        if not storable((national_number,)):
-            return []
         if national_number is None:
             return await self._db.all(Card, "SELECT doc FROM cards ORDER BY card_number")
         return await self._db.all(
@@ -133,8 +125,6 @@ class SqliteStore:
         )
 
     async def get_bank(self, bank_id: str) -> Bank | None:
-        if not storable((bank_id,)):
-            return None
         return await self._db.one(Bank, "SELECT doc FROM banks WHERE bank_id=?", (bank_id,))
 
     async def list_banks(self) -> list[Bank]:
@@ -163,8 +153,6 @@ class SqliteStore:
         )
 
     async def get_customer(self, bank_id: str, customer_number: str) -> BankCustomer | None:
-        if not storable((bank_id, customer_number)):
-            return None
         return await self._db.one(
             BankCustomer,
             "SELECT doc FROM bank_customers WHERE bank_id=? AND customer_number=?",
@@ -172,15 +160,11 @@ class SqliteStore:
         )
 
     async def customer_by_digipass(self, serial: str) -> BankCustomer | None:
-        if not storable((serial,)):
-            return None
         return await self._db.one(
             BankCustomer, "SELECT doc FROM bank_customers WHERE digipass_serial=?", (serial,)
         )
 
     async def list_customers(self, bank_id: str | None = None) -> list[BankCustomer]:
-        if not storable((bank_id,)):
-            return []
         if bank_id is None:
             return await self._db.all(
                 BankCustomer, "SELECT doc FROM bank_customers ORDER BY bank_id, customer_number"
@@ -212,8 +196,6 @@ class SqliteStore:
             ) from exc
 
     async def get_identity(self, identity_id: str) -> Identity | None:
-        if not storable((identity_id,)):
-            return None
         return await self._db.one(
             Identity,
             "SELECT doc FROM identities WHERE identity_id=?",
@@ -222,8 +204,6 @@ class SqliteStore:
         )
 
     async def identity_of_person(self, national_number: str) -> Identity | None:
-        if not storable((national_number,)):
-            return None
         return await self._db.one(
             Identity,
             "SELECT doc FROM identities WHERE national_number=?",
@@ -232,8 +212,6 @@ class SqliteStore:
         )
 
     async def identity_by_phone(self, phone: str) -> Identity | None:
-        if not storable((phone,)):
-            return None
         return await self._db.one(
             Identity, "SELECT doc FROM identities WHERE phone=?", (phone,), self._decoded
         )
@@ -257,15 +235,11 @@ class SqliteStore:
             ) from exc
 
     async def get_device(self, device_id: str) -> Device | None:
-        if not storable((device_id,)):
-            return None
         return await self._db.one(
             Device, "SELECT doc FROM devices WHERE device_id=?", (device_id,), self._decoded
         )
 
     async def devices_of(self, identity_id: str) -> list[Device]:
-        if not storable((identity_id,)):
-            return []
         return await self._db.all(
             Device,
             "SELECT doc FROM devices WHERE identity_id=? ORDER BY rowid",
@@ -274,8 +248,6 @@ class SqliteStore:
         )
 
     async def active_device_ids(self, identity_id: str) -> list[str]:
-        if not storable((identity_id,)):
-            return []
         rows = await self._db.rows(
             "SELECT device_id FROM devices WHERE identity_id=? AND json_extract(doc, '$.status')=?"
             " ORDER BY rowid",
@@ -294,8 +266,6 @@ class SqliteStore:
         )
 
     async def get_onboarding(self, onboarding_id: str) -> Onboarding | None:
-        if not storable((onboarding_id,)):
-            return None
         return await self._db.one(
             Onboarding, "SELECT doc FROM onboardings WHERE onboarding_id=?", (onboarding_id,)
         )
@@ -320,15 +290,11 @@ class SqliteStore:
             ) from exc
 
     async def get_enrolment(self, enrolment_id: str) -> Enrolment | None:
-        if not storable((enrolment_id,)):
-            return None
         return await self._db.one(
             Enrolment, "SELECT doc FROM enrolments WHERE enrolment_id=?", (enrolment_id,)
         )
 
     async def enrolment_by_token(self, token_digest: str) -> Enrolment | None:
-        if not storable((token_digest,)):
-            return None
         return await self._db.one(
             Enrolment, "SELECT doc FROM enrolments WHERE token_digest=?", (token_digest,)
         )
@@ -363,8 +329,6 @@ class SqliteStore:
     async def list_messages(
         self, *, recipient: str | None = None, channel: str | None = None, limit: int = 100
     ) -> list[Message]:
-        if not storable((recipient, channel)):
-            return []
         return await self._db.all(
             Message,
             "SELECT doc FROM messages WHERE (?1 IS NULL OR recipient=?1) AND (?2 IS NULL OR channel=?2)"

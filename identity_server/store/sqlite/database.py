@@ -7,10 +7,11 @@ import contextlib
 import os
 import sqlite3
 import stat
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
+from contextlib import AbstractAsyncContextManager
 from importlib import resources
 from pathlib import Path
+from types import TracebackType
 from typing import Any, TypeVar
 
 from identity_server.core.errors import Conflict, SleutelError
@@ -82,7 +83,6 @@ class SqliteDatabase:
             ) from exc
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
-        self._depth = 0
         self._hooks: list[AfterCommit] = []
         # Counts the transactions begun on this connection, so caches can tell them apart.
         self.transactions = 0
@@ -137,66 +137,37 @@ class SqliteDatabase:
             return self.transactions
         return None
 
-    @asynccontextmanager
-    async def atomic(
+    def atomic(
         self, *, keep_on: type[BaseException] | tuple[type[BaseException], ...] = ()
-    ) -> AsyncIterator[None]:
-        task = asyncio.current_task()
-        if self._owner is not None and self._owner is task:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
-        hooks: list[AfterCommit] = []
-        committed = False
-        try:
-            async with self._lock:
-                self.connection.execute("BEGIN IMMEDIATE")
-                self.transactions += 1
-                self._owner, self._depth, self._hooks = task, 1, hooks
-                try:
-                    yield
-                except keep_on:
-                    self.connection.execute("COMMIT")
-                    committed = True
-                    raise
-                except BaseException:
-                    self.connection.execute("ROLLBACK")
-                    raise
-                else:
-                    self.connection.execute("COMMIT")
-                    committed = True
-                finally:
-                    self._owner, self._depth, self._hooks = None, 0, []
-        finally:
-            # Also when a `keep_on` refusal is on its way out: what it recorded is committed.
-            if committed:
-                await run_hooks(hooks)
+    ) -> AbstractAsyncContextManager[None]:
+        return _Atomic(self, keep_on)
 
     async def after_commit(self, hook: AfterCommit) -> None:
-        if self.in_transaction() is not None:
+        if self._owner is not None and self._owner is asyncio.current_task():
             self._hooks.append(hook)
         else:
             await run_hooks([hook])
 
-    async def _turn(self) -> None:
+    async def _wait_turn(self) -> None:
         """Wait while another task's transaction is open, so this call is not part of it."""
-        owner = self._owner
-        if owner is not None and owner is not asyncio.current_task():
-            async with self._lock:
-                pass
+        async with self._lock:
+            pass
 
-    # -- statements, for the stores on this file
+    # -- statements, for the stores on this file (each checks its turn inline: a coroutine per
+    # statement would cost more than the check, on the hottest path of every flow)
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
-        await self._turn()
+        if self._owner is not None and self._owner is not asyncio.current_task():
+            await self._wait_turn()
         return self.connection.execute(sql, tuple(params))
 
     async def rows(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
-        await self._turn()
-        return self.connection.execute(sql, tuple(params)).fetchall()
+        if self._owner is not None and self._owner is not asyncio.current_task():
+            await self._wait_turn()
+        try:
+            return self.connection.execute(sql, tuple(params)).fetchall()
+        except UnicodeEncodeError:  # a lone surrogate: no stored text holds one
+            return []
 
     async def one(
         self,
@@ -205,8 +176,12 @@ class SqliteDatabase:
         params: Iterable[Any] = (),
         decoded: DecodedRecords | None = None,
     ) -> T | None:
-        await self._turn()
-        row = self.connection.execute(sql, tuple(params)).fetchone()
+        if self._owner is not None and self._owner is not asyncio.current_task():
+            await self._wait_turn()
+        try:
+            row = self.connection.execute(sql, tuple(params)).fetchone()
+        except UnicodeEncodeError:  # a lone surrogate: no stored text holds one
+            return None
         if row is None:
             return None
         return decoded.loads(cls, row[0]) if decoded is not None else loads(cls, row[0])
@@ -218,15 +193,72 @@ class SqliteDatabase:
         params: Iterable[Any] = (),
         decoded: DecodedRecords | None = None,
     ) -> list[T]:
-        await self._turn()
-        rows = self.connection.execute(sql, tuple(params)).fetchall()
+        if self._owner is not None and self._owner is not asyncio.current_task():
+            await self._wait_turn()
+        try:
+            rows = self.connection.execute(sql, tuple(params)).fetchall()
+        except UnicodeEncodeError:  # a lone surrogate: no stored text holds one
+            return []
         if decoded is not None:
             return [decoded.loads(cls, row[0]) for row in rows]
         return [loads(cls, row[0]) for row in rows]
 
     async def insert(self, sql: str, params: Iterable[Any], what: str) -> None:
-        await self._turn()
+        if self._owner is not None and self._owner is not asyncio.current_task():
+            await self._wait_turn()
         try:
             self.connection.execute(sql, tuple(params))
         except sqlite3.IntegrityError as exc:
             raise Conflict(f"{what} already exists", code="already_exists") from exc
+
+
+class _Atomic:
+    """`SqliteDatabase.atomic()`, a class rather than a generator: a flow opens about a dozen,
+    most of them nested in its use case's own (which then costs two checks)."""
+
+    __slots__ = ("_db", "_hooks", "_keep_on", "_outer")
+
+    def __init__(
+        self, db: SqliteDatabase, keep_on: type[BaseException] | tuple[type[BaseException], ...]
+    ) -> None:
+        self._db = db
+        self._keep_on = keep_on
+        self._outer = False
+        self._hooks: list[AfterCommit] = []
+
+    async def __aenter__(self) -> None:
+        db = self._db
+        task = asyncio.current_task()
+        if db._owner is not None and db._owner is task:
+            return  # joins the task's open transaction
+        await db._lock.acquire()
+        try:
+            db.connection.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            db._lock.release()
+            raise
+        db.transactions += 1
+        db._owner, db._hooks, self._outer = task, self._hooks, True
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if not self._outer:
+            return
+        db = self._db
+        # A `keep_on` refusal commits what it recorded (a spent nonce, a wrong-code count).
+        commit = exc_type is None or issubclass(exc_type, self._keep_on)
+        try:
+            db.connection.execute("COMMIT" if commit else "ROLLBACK")
+        except BaseException:
+            with contextlib.suppress(sqlite3.Error):
+                db.connection.execute("ROLLBACK")
+            raise
+        finally:
+            db._owner, db._hooks = None, []
+            db._lock.release()
+        if commit and self._hooks:
+            await run_hooks(self._hooks)

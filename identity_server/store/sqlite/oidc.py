@@ -75,8 +75,6 @@ class SqliteOidcStore:
         self._clients_written()
 
     async def get_client(self, client_id: str) -> Client | None:
-        if not storable((client_id,)):
-            return None
         await self._refresh()
         cached = self._clients.get(client_id)
         if cached is not None:
@@ -141,14 +139,10 @@ class SqliteOidcStore:
         )
 
     async def get_push(self, request_id: str) -> PushRequest | None:
-        if not storable((request_id,)):
-            return None
         rows = await self._exec("SELECT doc FROM push_requests WHERE request_id=?", (request_id,))
         return self._decoded.loads(PushRequest, str(rows[0][0])) if rows else None
 
     async def pending_pushes(self, identity_id: str, now: datetime) -> list[PushRequest]:
-        if not storable((identity_id,)):
-            return []
         rows = await self._exec(
             "SELECT doc FROM push_requests WHERE identity_id=? AND status=? AND expires_at>?"
             " ORDER BY rowid",
@@ -176,8 +170,6 @@ class SqliteOidcStore:
         )
 
     async def get_authorization(self, auth_id: str) -> Authorization | None:
-        if not storable((auth_id,)):
-            return None
         rows = await self._exec("SELECT doc FROM authorizations WHERE auth_id=?", (auth_id,))
         return loads(Authorization, str(rows[0][0])) if rows else None
 
@@ -190,8 +182,6 @@ class SqliteOidcStore:
         )
 
     async def get_ciba(self, digest: str) -> CibaRequest | None:
-        if not storable((digest,)):
-            return None
         rows = await self._exec("SELECT doc FROM ciba_requests WHERE digest=?", (digest,))
         return self._decoded.loads(CibaRequest, str(rows[0][0])) if rows else None
 
@@ -216,14 +206,10 @@ class SqliteOidcStore:
         )
 
     async def get_grant(self, digest: str) -> Grant | None:
-        if not storable((digest,)):
-            return None
         rows = await self._exec("SELECT doc FROM grants WHERE digest=?", (digest,))
         return self._decoded.loads(Grant, str(rows[0][0])) if rows else None
 
     async def browser_last_used(self, browser_digest: str, identity_id: str) -> datetime | None:
-        if not storable((browser_digest, identity_id)):
-            return None
         rows = await self._exec(
             "SELECT last_used FROM browsers WHERE browser_digest=? AND identity_id=?",
             (browser_digest, identity_id),
