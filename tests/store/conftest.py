@@ -30,4 +30,3 @@ async def engine_stores(request: pytest.FixtureRequest, tmp_path: Path) -> Async
         await stores.close()
         if url is not None:
             await drop_database(url)
-
