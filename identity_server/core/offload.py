@@ -25,6 +25,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -45,6 +46,7 @@ def cores() -> int:
 # Workers run at a lower priority than the event loop: when the cores are busy (argon2 runs
 # 4 threads per verification), the kernel lets the loop answer first (bench/loop_latency.py).
 WORKER_NICENESS = 10
+PARENT_CHECK_SECONDS = 0.5
 
 
 def _lower_priority() -> None:
@@ -71,6 +73,18 @@ def _process_worker_start() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if hasattr(os, "nice"):  # not on Windows
         os.nice(WORKER_NICENESS)
+    threading.Thread(
+        target=_leave_with, args=(os.getppid(),), name="sleutel-parent-watch", daemon=True
+    ).start()
+
+
+def _leave_with(parent: int) -> None:
+    """End this worker once its server is gone. A server killed with SIGKILL cannot shut its
+    pool down, and a worker holds both ends of its call queue's pipe, so it never reads an end
+    of file: it would live on, orphaned, for good."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(0)
 
 
 def process_pool(workers: int) -> Executor:

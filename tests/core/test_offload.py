@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import Any, Literal
 
 import pytest
@@ -119,3 +124,35 @@ async def test_a_process_pool_whose_worker_died_is_replaced() -> None:
         await work.run(os._exit, 3)  # kills its worker, then the fresh one's
     assert await work.run(os.getpid) != os.getpid()
     work.close()
+
+
+def test_a_worker_leaves_when_its_server_is_killed(tmp_path: Path) -> None:
+    """`kill -9` of a server leaves no orphaned worker process behind."""
+    script = (
+        "import os, sys\n"
+        "from identity_server.core.offload import process_pool\n"
+        "if __name__ == '__main__':\n"
+        "    pool = process_pool(1)\n"
+        "    print(pool.submit(os.getpid).result(), flush=True)\n"
+        "    sys.stdin.read()\n"
+    )
+    with subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    ) as server:
+        assert server.stdout is not None
+        worker = int(server.stdout.readline())
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+    for _ in range(100):  # a real process: wait for it, a few seconds at most
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        if (
+            Path(f"/proc/{worker}/stat").exists()
+            and ") Z " in Path(f"/proc/{worker}/stat").read_text()
+        ):
+            return  # exited; only its parent (init) has yet to reap it
+        time.sleep(0.05)
+    os.kill(worker, signal.SIGKILL)
+    raise AssertionError("the worker outlived its server")
