@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from aiohttp import web
 
 from identity_server.core.clock import Clock
+from identity_server.core.errors import SleutelError
 from identity_server.services import Services
 from identity_server.store.core import Store
 
@@ -122,6 +123,8 @@ class Background:
             await asyncio.sleep(self.tick_seconds)
             try:
                 await self.tick()
+            except SleutelError as exc:  # the store away (503): one line, no traceback
+                log.warning("background work skipped: %s (%s)", exc.message, exc.code)
             except Exception:
                 log.exception("background work failed")
 
