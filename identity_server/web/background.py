@@ -105,6 +105,8 @@ class Background:
             self._last_run[job.name] = now
             try:
                 await job.run()
+            except SleutelError as exc:  # the store away (503): one line, tried next time
+                log.warning("background job %s skipped: %s (%s)", job.name, exc.message, exc.code)
             except Exception:  # the loop must survive a bad record; the log keeps the trace
                 log.exception("background job %s failed", job.name)
             ran.append(job.name)
