@@ -3,21 +3,36 @@ end, how many requests the suite sent and how many answers were 5xx."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.engines import drop_database, fresh_database, postgresql_admin_url
 from tests.fuzz.device import started_onboarding
 from tests.fuzz.routes import routes_of
 from tests.fuzz.server import FuzzServer, fuzz_server
 from tests.fuzz.state import Harvest, Session, staff_sessions
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzServer]:
-    with fuzz_server(Path(tmp_path_factory.mktemp("fuzz"))) as running:
-        yield running
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[FuzzServer]:
+    """The whole suite runs against each storage engine: a store that lets a driver error
+    through would answer 500 only there."""
+    folder = Path(tmp_path_factory.mktemp("fuzz"))
+    if request.param == "sqlite":
+        with fuzz_server(folder) as running:
+            yield running
+        return
+    database = asyncio.run(fresh_database(postgresql_admin_url()))
+    try:
+        with fuzz_server(folder, database) as running:
+            yield running
+    finally:
+        asyncio.run(drop_database(database))
 
 
 @pytest.fixture(scope="session")

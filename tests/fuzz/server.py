@@ -117,9 +117,9 @@ class FuzzServer:
             connection.close()
 
 
-def _admin_token(db: Path) -> str:
+def _admin_token(db: Path, store: tuple[str, ...]) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "identity_server.cli", "--db", str(db), "admin-token"],
+        [sys.executable, "-m", "identity_server.cli", "--db", str(db), *store, "admin-token"],
         capture_output=True,
         text=True,
         check=True,
@@ -146,11 +146,12 @@ def _wait_ready(host: str, port: int, process: subprocess.Popen[bytes], log: Pat
 
 
 @contextmanager
-def fuzz_server(folder: Path) -> Iterator[FuzzServer]:
+def fuzz_server(folder: Path, store_url: str = "") -> Iterator[FuzzServer]:
     """`sleutel serve` on a free port with a fresh database (seeded demo people and the demo
     website's client, so lookups find something), production settings otherwise: argon2 at its
-    real cost, uvloop."""
+    real cost, uvloop. `store_url`: an empty PostgreSQL database instead of a SQLite file."""
     db = folder / "fuzz.sqlite3"
+    store = ("--store", store_url) if store_url else ()
     log_path = folder / "server.log"
     host, port = "127.0.0.1", free_port()
     with log_path.open("wb") as log:
@@ -161,6 +162,7 @@ def fuzz_server(folder: Path) -> Iterator[FuzzServer]:
                 "identity_server.cli",
                 "--db",
                 str(db),
+                *store,
                 "serve",
                 "--host",
                 host,
@@ -179,7 +181,7 @@ def fuzz_server(folder: Path) -> Iterator[FuzzServer]:
             base_url=f"http://{host}:{port}",
             host=host,
             port=port,
-            admin_token=_admin_token(db),
+            admin_token=_admin_token(db, store),
             log_path=log_path,
             process=process,
         )
