@@ -215,6 +215,11 @@ class CodeFlow:
         await self._oidc.save_authorization(authorization)
         return authorization, request
 
+    async def forget_old_browsers(self) -> int:
+        """Browsers unused for longer than the icon rule's window are known no more (they would
+        get icon matching anyway): dropped, so the table does not grow for ever."""
+        return await self._oidc.forget_browsers(self._clock.now() - ICON_AFTER)
+
     async def status(self, auth_id: str) -> tuple[Authorization, PushStatus | None]:
         authorization = await self.get(auth_id)
         if not authorization.request_id:

@@ -136,6 +136,7 @@ def server_jobs(services: Services) -> list[Job]:
         now = services.clock.now()
         await services.store.purge_expired(now)
         await services.oidc_store.purge_expired(now)
+        await services.code_flow.forget_old_browsers()
 
     async def reminders() -> None:
         sent = await services.csam.send_due_reminders()

@@ -17,6 +17,7 @@ from authlib.oidc.core import CodeIDToken
 
 from identity_server.core.clock import ManualClock
 from identity_server.services import Services
+from identity_server.web.background import server_jobs
 from simulator.phone import HeadlessPhone
 from tests.oidc.conftest import RelyingParty
 
@@ -354,3 +355,16 @@ async def test_a_phone_full_of_waiting_requests_refuses_one_more_login(
     assert 'data-error-code="too_many_pending_requests"' in html
     assert "Er wachten al te veel aanvragen in je itsme-app" in html
     assert len(await annelies.pending_requests()) == services.push.max_pending
+
+
+async def test_the_purge_forgets_browsers_unused_past_the_icon_window(
+    services: Services, clock: ManualClock
+) -> None:
+    await services.oidc_store.touch_browser("browser-1", "identity-1", clock.now())
+    (purge,) = [job for job in server_jobs(services) if job.name == "purge"]
+    clock.advance(days=30)
+    await purge.run()  # exactly 30 days: still a known browser (no icon matching yet)
+    assert await services.oidc_store.browser_last_used("browser-1", "identity-1") is not None
+    clock.advance(seconds=1)
+    await purge.run()
+    assert await services.oidc_store.browser_last_used("browser-1", "identity-1") is None

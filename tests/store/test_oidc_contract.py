@@ -413,6 +413,17 @@ async def test_a_browser_is_remembered_per_identity_at_its_last_use(engine_store
     assert await oidc.browser_last_used("browser-1", "identity-1") == later
 
 
+async def test_browsers_unused_since_a_moment_are_forgotten(engine_stores: Stores) -> None:
+    oidc = engine_stores.oidc
+    await oidc.touch_browser("browser-old", "identity-1", NOW)
+    await oidc.touch_browser("browser-new", "identity-1", NOW + timedelta(days=1))
+    # Strictly before: a browser last used at that very moment stays.
+    assert await oidc.forget_browsers(NOW) == 0
+    assert await oidc.forget_browsers(NOW + timedelta(seconds=1)) == 1
+    assert await oidc.browser_last_used("browser-old", "identity-1") is None
+    assert await oidc.browser_last_used("browser-new", "identity-1") == NOW + timedelta(days=1)
+
+
 # -- lookups by keys that cannot be stored ------------------------------------------------------
 
 

@@ -229,6 +229,12 @@ class PostgresOidcStore:
             now.timestamp(),
         )
 
+    async def forget_browsers(self, unused_since: datetime) -> int:
+        tag = await self._execute(
+            "DELETE FROM browsers WHERE last_used < $1", unused_since.timestamp()
+        )
+        return affected(tag)
+
     async def purge_expired(self, now: datetime) -> int:
         cutoff = now.timestamp() - HISTORY_SECONDS
         gone = 0

@@ -226,6 +226,12 @@ class SqliteOidcStore:
             (browser_digest, identity_id, now.timestamp()),
         )
 
+    async def forget_browsers(self, unused_since: datetime) -> int:
+        cursor = await self._db.execute(
+            "DELETE FROM browsers WHERE last_used < ?", (unused_since.timestamp(),)
+        )
+        return cursor.rowcount
+
     async def purge_expired(self, now: datetime) -> int:
         # Keep a day of history so late polls still get expired_token rather than invalid_grant.
         cutoff = (now.timestamp() - 86400,)
