@@ -36,14 +36,17 @@ log = logging.getLogger("sleutel")
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, clock: Clock | None = None) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, clock: Clock | None = None, master_key: bytes | None = None
+) -> AsyncIterator[Services]:
+    """`master_key`: the key file's content when the caller read it already."""
     stores = await open_stores(settings.store_location)
     try:
         services = await Services.open(
             stores,
             clock or SystemClock(),
             SystemRandomness(),
-            load_or_create_master_key(settings.key_file),
+            master_key or load_or_create_master_key(settings.key_file),
             issuer=settings.base_url,
             seed_demo=settings.seed_demo,
             max_pending=settings.max_pending,
@@ -54,14 +57,14 @@ async def open_services(settings: Settings, clock: Clock | None = None) -> Async
 
 
 @asynccontextmanager
-async def _open_bus(settings: Settings) -> AsyncIterator[EventBus]:
+async def _open_bus(settings: Settings, master_key: bytes | None) -> AsyncIterator[EventBus]:
     """The sandbox's event bus (`--bus`); `bus_unavailable` when Redis does not answer at start
     (checked first: before the store is opened, so a refused start is quick and changes nothing).
     Its namespace is derived from the master key every process of one sandbox shares, so two
     sandboxes on one Redis never hear each other, without anything to configure."""
     namespace = ""
-    if settings.bus:
-        keyring = Keyring(load_or_create_master_key(settings.key_file))
+    if master_key is not None:
+        keyring = Keyring(master_key)
         namespace = "sleutel:" + keyring.lookup_digest("event bus namespace", "")[:16]
     bus = await open_bus(settings.bus, namespace)
     try:
@@ -105,7 +108,13 @@ def app_runner(app: web.Application, settings: Settings) -> web.AppRunner:
 
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     """Run the server until SIGINT or SIGTERM."""
-    async with _open_bus(settings) as bus, open_services(settings) as services:
+    # The bus's namespace needs the key before the store opens; read once for both. Without a
+    # bus it is read after the store opened (an unusable --store then makes no key file).
+    master_key = load_or_create_master_key(settings.key_file) if settings.bus else None
+    async with (
+        _open_bus(settings, master_key) as bus,
+        open_services(settings, master_key=master_key) as services,
+    ):
         if settings.clients_file is not None:
             await load_clients(services.clients, settings.clients_file)
         runners = [app_runner(create_app(settings, services, bus=bus), settings)]

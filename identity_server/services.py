@@ -91,12 +91,13 @@ class Services:
             # The first statement writes, so processes starting at once on one new database
             # take turns here: the second finds the PKI, keys and seed the first one made.
             await stores.core.set_meta(LAST_START, clock.now().isoformat())
-            await _check_master_key(stores.core, Keyring(master_key))
+            keyring = Keyring(master_key)
+            await _check_master_key(stores.core, keyring)
             services = await cls._wire(
                 stores,
                 clock,
                 rng,
-                master_key,
+                keyring,
                 issuer=issuer,
                 password_hasher=password_hasher,
                 key_factory=key_factory,
@@ -114,7 +115,7 @@ class Services:
         stores: Stores,
         clock: Clock,
         rng: Randomness,
-        master_key: bytes,
+        keyring: Keyring,
         *,
         issuer: str,
         password_hasher: PasswordHasher | None,
@@ -122,7 +123,6 @@ class Services:
         max_pending: int,
     ) -> Services:
         store, oidc_store = stores.core, stores.oidc
-        keyring = Keyring(master_key)
         test_pki = await TestPki.load_or_create(store, keyring, rng, clock.now())
         registers = Registers(store, clock, rng, keyring, test_pki)
         outbox = Outbox(store, clock)

@@ -129,55 +129,13 @@ class Registers:
         if birth_date.year < 1900:
             # National numbers encode births from 1900 to 2099 (belgian_numbers._build).
             raise InvalidInput("the birth date lies before 1900", code="invalid_birth_date")
-        given = national_number is not None
-        taken: set[str] = set()
         if national_number is None:
             if kind not in ("nn", "bis"):
                 raise InvalidInput("kind must be nn or bis", code="invalid_number_kind")
-            taken = {p.national_number for p in await self._store.list_people()}
         else:
             national_number, kind = belgian_numbers.validate_national_or_bis(national_number)
-        for _ in range(NUMBER_TRIES):
-            if not given:
-                national_number = belgian_numbers.next_national_number(
-                    birth_date,
-                    cast(belgian_numbers.Sex, sex),
-                    taken.__contains__,
-                    kind=cast(belgian_numbers.NumberKind, kind),
-                )
-            assert national_number is not None
-            person = self._person(
-                national_number, kind, first_names, last_name, birth_date, birth_place, sex,
-                nationality, address, language, email,
-            )  # fmt: skip
-            try:
-                await self._store.add_person(person)
-            except Conflict:
-                if given:
-                    raise
-                # Another process gave that number to someone born the same day meanwhile:
-                # the next free one (the store's unique key is the arbiter, on every engine).
-                taken.add(national_number)
-                continue
-            return person
-        raise Conflict("No free national number could be found", code="already_exists")
-
-    @staticmethod
-    def _person(
-        national_number: str,
-        kind: str,
-        first_names: str,
-        last_name: str,
-        birth_date: date,
-        birth_place: str,
-        sex: str,
-        nationality: str,
-        address: Address,
-        language: str,
-        email: str,
-    ) -> Person:
-        return Person(
-            national_number=national_number,
+        person = Person(
+            national_number=national_number or "",
             number_kind=kind,
             first_names=first_names.strip(),
             last_name=last_name.strip(),
@@ -189,6 +147,29 @@ class Registers:
             language=language,
             email=check_email(email),
         )
+        if national_number is not None:
+            await self._store.add_person(person)
+            return person
+        taken = {p.national_number for p in await self._store.list_people()}
+        for _ in range(NUMBER_TRIES):
+            numbered = replace(
+                person,
+                national_number=belgian_numbers.next_national_number(
+                    birth_date,
+                    cast(belgian_numbers.Sex, sex),
+                    taken.__contains__,
+                    kind=cast(belgian_numbers.NumberKind, kind),
+                ),
+            )
+            try:
+                await self._store.add_person(numbered)
+            except Conflict:
+                # Another process gave that number to someone born the same day meanwhile:
+                # the next free one (the store's unique key is the arbiter, on every engine).
+                taken.add(numbered.national_number)
+                continue
+            return numbered
+        raise Conflict("No free national number could be found", code="already_exists")
 
     async def person(self, national_number: str) -> Person:
         found = await self._store.get_person(national_number)

@@ -21,6 +21,7 @@ from tests.e2e.server import free_port, running_server, wait_ready
 from tests.e2e.test_scale_out import (
     E164,
     FRAME_TIMEOUT,
+    _backchannel,
     _end_of,
     _json,
     _next_request,
@@ -94,10 +95,7 @@ async def test_losing_postgresql_is_503_then_the_server_recovers(tmp_path: Path)
             assert answer.status == 503
             assert answer.headers["Retry-After"] == "1"
             assert (await answer.json())["error"] == "store_unavailable"
-        status, refused = await _json(
-            rp, "POST", f"{server.url}/oidc/bc-authorize", headers=basic,
-            data={"scope": "openid", "login_hint": E164},
-        )  # fmt: skip
+        status, refused = await _backchannel(rp, server.url, basic)
         assert (status, refused["error"]) == (503, "store_unavailable")
         # The process stays up (liveness) and answers what needs no database.
         async with rp.get(f"{server.url}/api/health") as health:
@@ -108,10 +106,7 @@ async def test_losing_postgresql_is_503_then_the_server_recovers(tmp_path: Path)
         # Nothing of the refused request was kept: the phone has nothing waiting.
         async with phone:
             assert await phone.pending_requests() == []
-        status, started = await _json(
-            rp, "POST", f"{server.url}/oidc/bc-authorize", headers=basic,
-            data={"scope": "openid", "login_hint": E164},
-        )  # fmt: skip
+        status, started = await _backchannel(rp, server.url, basic)
         assert status == 200 and started["auth_req_id"]
 
 
@@ -130,10 +125,7 @@ async def test_losing_redis_pauses_live_connections_and_flows_go_on(tmp_path: Pa
                     pass
             assert refused.value.status == 503
             # Flows go on: the request is stored, and the phone finds it by polling.
-            status, _ = await _json(
-                rp, "POST", f"{server.url}/oidc/bc-authorize", headers=basic,
-                data={"scope": "openid", "login_hint": E164},
-            )  # fmt: skip
+            status, _ = await _backchannel(rp, server.url, basic)
             assert status == 200
             (waiting,) = await phone.pending_requests()
             server.bus.mend()

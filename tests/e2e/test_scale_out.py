@@ -90,6 +90,14 @@ async def _json(
         return response.status, await response.json()
 
 
+async def _backchannel(
+    rp: aiohttp.ClientSession, url: str, basic: dict[str, str], **form: str
+) -> tuple[int, dict[str, Any]]:
+    """A CIBA backchannel authentication request for the phone +32 494 00 12 68."""
+    data = {"scope": "openid", "login_hint": E164} | form
+    return await _json(rp, "POST", f"{url}/oidc/bc-authorize", headers=basic, data=data)
+
+
 class Receiver:
     """The relying party's CIBA notification endpoint."""
 
@@ -197,10 +205,9 @@ async def test_one_sandbox_across_two_processes(tmp_path: Path) -> None:
             await _wait_live(phone)
             # A CIBA request made on B reaches the phone whose live connection A holds.
             began = time.monotonic()
-            status, started = await _json(
-                rp, "POST", f"{b}/oidc/bc-authorize", headers=basic,
-                data={"scope": "openid profile", "login_hint": E164, "client_notification_token": "tok-1"},
-            )  # fmt: skip
+            status, started = await _backchannel(
+                rp, b, basic, scope="openid profile", client_notification_token="tok-1"
+            )
             assert status == 200, started
             request = await _next_request(events)
             latency = time.monotonic() - began
@@ -280,10 +287,7 @@ async def test_a_killed_process_loses_nothing_and_the_phone_moves_on(tmp_path: P
         basic = await _register(rp, b, box.admin_token, "rp-poll")
         async with phone, live(phone) as events:
             await _wait_live(phone)
-            status, started = await _json(
-                rp, "POST", f"{b}/oidc/bc-authorize", headers=basic,
-                data={"scope": "openid", "login_hint": E164},
-            )  # fmt: skip
+            status, started = await _backchannel(rp, b, basic)
             assert status == 200
             request = await _next_request(events)
             os.kill(box.processes[0].pid, signal.SIGKILL)  # A dies mid-flow
@@ -312,10 +316,7 @@ async def test_wrong_codes_in_parallel_on_two_processes_block_after_three(
         a, b = box.urls
         phone = await _onboarded(a)
         basic = await _register(rp, a, box.admin_token, "rp-codes")
-        status, _ = await _json(
-            rp, "POST", f"{b}/oidc/bc-authorize", headers=basic,
-            data={"scope": "openid", "login_hint": E164},
-        )  # fmt: skip
+        status, _ = await _backchannel(rp, b, basic)
         assert status == 200
         (request,) = await phone.pending_requests()
         phones = [_same_phone(phone, a), _same_phone(phone, b)]
@@ -356,11 +357,9 @@ async def test_the_expiry_sweep_notifies_once_across_processes(tmp_path: Path) -
         basic = await _register(
             rp, a, box.admin_token, "rp-sweep", ciba_mode="ping", notification_endpoint=endpoint
         )
-        status, started = await _json(
-            rp, "POST", f"{b}/oidc/bc-authorize", headers=basic,
-            data={"scope": "openid", "login_hint": E164, "client_notification_token": "t",
-                  "requested_expiry": "1"},
-        )  # fmt: skip
+        status, started = await _backchannel(
+            rp, b, basic, client_notification_token="t", requested_expiry="1"
+        )
         assert status == 200
         # Nobody answers: whichever process holds the sweep's lease pings once after expiry.
         ping = await asyncio.wait_for(notices.received.get(), 15)

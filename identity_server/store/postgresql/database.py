@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from identity_server.core.errors import Conflict, InvalidInput, SleutelError, Unavailable
+from identity_server.store.migrations import shipped
 from identity_server.store.storable import storable, unstorable
 from identity_server.store.transactions import AfterCommit, run_hooks
 
@@ -40,12 +40,7 @@ UNREACHABLE: tuple[type[BaseException], ...] = (
 
 def migrations() -> list[tuple[int, str]]:
     """(version, sql) for every PostgreSQL migration shipped with the package, in order."""
-    folder = resources.files("identity_server.store.postgresql") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text("utf-8")))
-    return sorted(found)
+    return shipped("identity_server.store.postgresql")
 
 
 @dataclass

@@ -9,13 +9,13 @@ import sqlite3
 import stat
 from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
-from importlib import resources
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
 from identity_server.core.errors import Conflict, SleutelError
 from identity_server.store.codec import DecodedRecords, loads
+from identity_server.store.migrations import shipped
 from identity_server.store.transactions import AfterCommit, run_hooks
 
 T = TypeVar("T")
@@ -57,12 +57,7 @@ def prepare_private_file(path: Path) -> None:
 
 def migrations() -> list[tuple[int, str]]:
     """(version, sql) for every migration shipped with the package, in order."""
-    folder = resources.files("identity_server.store.sqlite") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        if entry.name.endswith(".sql"):
-            found.append((int(entry.name.split("_", 1)[0]), entry.read_text("utf-8")))
-    return sorted(found)
+    return shipped("identity_server.store.sqlite")
 
 
 class SqliteDatabase:
