@@ -114,6 +114,13 @@ def _parser() -> argparse.ArgumentParser:
         "--clients", type=Path, default=None, help="JSON file of relying parties to register"
     )
     s.add_argument(
+        "--world",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="TOML file declaring people, cards, banks, clients and onboarded identities",
+    )
+    s.add_argument(
         "--no-demo-rp", action="store_true", help="do not start the demo municipality website"
     )
     s.add_argument(
@@ -416,6 +423,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 public_url=args.public_url,
                 seed_demo=not args.no_seed,
                 clients_file=args.clients,
+                world_file=args.world,
                 demo_rp=not args.no_demo_rp,
                 demo_rp_port=args.demo_rp_port,
                 max_pending=args.max_pending,

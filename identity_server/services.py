@@ -24,6 +24,7 @@ from identity_server.oidc.clients import ClientRegistry
 from identity_server.oidc.keys import KeyFactory, SigningKeys
 from identity_server.oidc.push import MAX_PENDING, PushRequests
 from identity_server.oidc.tokens import Tokens
+from identity_server.sandbox.clock import OFFSET_KEY, SandboxClock, decode_offset
 from identity_server.store.core import Store
 from identity_server.store.oidc import OidcStore
 from identity_server.store.stores import Stores
@@ -52,7 +53,8 @@ async def _check_master_key(store: Store, keyring: Keyring) -> None:
 @dataclass(frozen=True)
 class Services:
     store: Store
-    clock: Clock
+    clock: SandboxClock
+    """The injected clock plus the sandbox's offset (`POST /api/sandbox/clock`)."""
     rng: Randomness
     keyring: Keyring
     registers: Registers
@@ -91,11 +93,15 @@ class Services:
             # The first statement writes, so processes starting at once on one new database
             # take turns here: the second finds the PKI, keys and seed the first one made.
             await stores.core.set_meta(LAST_START, clock.now().isoformat())
+            # The sandbox's time survives a restart: a moved clock stays moved.
+            sandbox_clock = SandboxClock(
+                clock, decode_offset(await stores.core.get_meta(OFFSET_KEY))
+            )
             keyring = Keyring(master_key)
             await _check_master_key(stores.core, keyring)
             services = await cls._wire(
                 stores,
-                clock,
+                sandbox_clock,
                 rng,
                 keyring,
                 issuer=issuer,
@@ -113,7 +119,7 @@ class Services:
     async def _wire(
         cls,
         stores: Stores,
-        clock: Clock,
+        clock: SandboxClock,
         rng: Randomness,
         keyring: Keyring,
         *,

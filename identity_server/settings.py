@@ -55,6 +55,11 @@ class Settings:
     master_key_file: Path | None = None
     """The master key every process of one sandbox shares; by default beside the database."""
 
+    world_file: Path | None = None
+    """A TOML file declaring the sandbox's world (people, cards, banks, clients, onboarded
+    identities with robot or scripted phones), loaded at start; `POST /api/sandbox/reset`
+    restores the world as it stood once loaded."""
+
     @property
     def store_location(self) -> str:
         return self.store or str(self.db_path)

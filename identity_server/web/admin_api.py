@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
 from datetime import date
 from typing import Annotated, Any, NotRequired, TypedDict
 
 from aiohttp import web
 from msgspec import Meta, Struct
 
-from identity_server.core.errors import NotFound, Unauthorized
+from identity_server.core.errors import NotFound
 from identity_server.core.records import Address
 from identity_server.oidc.records import Client
 from identity_server.web import views
@@ -18,15 +17,6 @@ from identity_server.web.endpoints import Endpoints
 from identity_server.web.keys import SERVICES
 
 routes = Endpoints("admin")
-
-
-def _require_admin(request: web.Request) -> None:
-    expected = f"Bearer {request.app[SERVICES].keyring.admin_token}"
-    given = request.headers.get("Authorization", "")
-    if not hmac.compare_digest(given.encode(), expected.encode()):
-        raise Unauthorized(
-            "The admin API needs 'Authorization: Bearer <admin token>'", code="unauthorized"
-        )
 
 
 Short = Annotated[str, Meta(max_length=100)]
@@ -60,7 +50,6 @@ class NewPerson(Struct, kw_only=True):
 
 @routes.get("/api/admin/people", "Every person", auth="admin", answers={200: People})
 async def list_people(request: web.Request) -> web.Response:
-    _require_admin(request)
     people = await request.app[SERVICES].store.list_people()
     return json_response(People(people=[views.person(p) for p in people]))
 
@@ -72,7 +61,6 @@ async def list_people(request: web.Request) -> web.Response:
     answers={200: views.PersonView},
 )
 async def show_person(request: web.Request) -> web.Response:
-    _require_admin(request)
     person = await request.app[SERVICES].registers.person(
         request.match_info["national_number"][:16]
     )
@@ -87,7 +75,6 @@ async def show_person(request: web.Request) -> web.Response:
     answers={201: views.PersonView},
 )
 async def add_person(request: web.Request, body: NewPerson) -> web.Response:
-    _require_admin(request)
     person = await request.app[SERVICES].registers.add_person(
         first_names=body.first_names,
         last_name=body.last_name,
@@ -128,7 +115,6 @@ class IssuedCard(views.CardView):
 
 @routes.get("/api/admin/cards", "eID cards", auth="admin", query=CardFilter, answers={200: Cards})
 async def list_cards(request: web.Request, query: CardFilter) -> web.Response:
-    _require_admin(request)
     cards = await request.app[SERVICES].store.list_cards(query.national_number)
     return json_response(Cards(cards=[views.card(c) for c in cards]))
 
@@ -137,7 +123,6 @@ async def list_cards(request: web.Request, query: CardFilter) -> web.Response:
     "/api/admin/cards", "Issue an eID card", auth="admin", body=NewCard, answers={201: IssuedCard}
 )
 async def issue_card(request: web.Request, body: NewCard) -> web.Response:
-    _require_admin(request)
     issued = await request.app[SERVICES].registers.issue_card(
         body.national_number, issue_place=body.issue_place, pin=body.pin, puk=body.puk
     )
@@ -157,7 +142,6 @@ class NewBank(Struct, kw_only=True):
 
 @routes.get("/api/admin/banks", "Banks", auth="admin", answers={200: Banks})
 async def list_banks(request: web.Request) -> web.Response:
-    _require_admin(request)
     banks = await request.app[SERVICES].store.list_banks()
     return json_response(Banks(banks=[views.bank(b) for b in banks]))
 
@@ -166,7 +150,6 @@ async def list_banks(request: web.Request) -> web.Response:
     "/api/admin/banks", "Add a bank", auth="admin", body=NewBank, answers={201: views.BankView}
 )
 async def add_bank(request: web.Request, body: NewBank) -> web.Response:
-    _require_admin(request)
     bank = await request.app[SERVICES].registers.add_bank(body.bank_id, body.name, body.country)
     return json_response(views.bank(bank), status=201)
 
@@ -192,7 +175,6 @@ class NewCustomer(Struct, kw_only=True):
     answers={200: Customers},
 )
 async def list_customers(request: web.Request, query: CustomerFilter) -> web.Response:
-    _require_admin(request)
     customers = await request.app[SERVICES].store.list_customers(query.bank_id)
     return json_response(Customers(customers=[views.customer(c) for c in customers]))
 
@@ -205,7 +187,6 @@ async def list_customers(request: web.Request, query: CustomerFilter) -> web.Res
     answers={201: views.CustomerView},
 )
 async def add_customer(request: web.Request, body: NewCustomer) -> web.Response:
-    _require_admin(request)
     customer = await request.app[SERVICES].registers.add_customer(
         body.bank_id, body.national_number
     )
@@ -224,7 +205,6 @@ class Identities(TypedDict):
     "/api/admin/identities", "Identities and their devices", auth="admin", answers={200: Identities}
 )
 async def list_identities(request: web.Request) -> web.Response:
-    _require_admin(request)
     services = request.app[SERVICES]
     out = []
     for identity in await services.store.list_identities():
@@ -283,7 +263,6 @@ def _client_view(client: Client) -> ClientView:
 
 @routes.get("/api/admin/clients", "Relying parties", auth="admin", answers={200: Clients})
 async def list_clients(request: web.Request) -> web.Response:
-    _require_admin(request)
     clients = await request.app[SERVICES].oidc_store.list_clients()
     return json_response(Clients(clients=[_client_view(c) for c in clients]))
 
@@ -296,7 +275,6 @@ async def list_clients(request: web.Request) -> web.Response:
     answers={201: ClientView},
 )
 async def register_client(request: web.Request, body: NewClient) -> web.Response:
-    _require_admin(request)
     client, secret = await request.app[SERVICES].clients.register(
         client_id=body.client_id,
         name=body.name,
@@ -316,7 +294,6 @@ async def register_client(request: web.Request, body: NewClient) -> web.Response
 
 @routes.delete("/api/admin/clients/{client_id}", "Remove a relying party", auth="admin")
 async def remove_client(request: web.Request) -> web.Response:
-    _require_admin(request)
     if not await request.app[SERVICES].oidc_store.delete_client(
         request.match_info["client_id"][:64]
     ):
@@ -335,5 +312,4 @@ class ActiveKeys(TypedDict):
     answers={200: ActiveKeys},
 )
 async def rotate_keys(request: web.Request) -> web.Response:
-    _require_admin(request)
     return json_response(ActiveKeys(active=await request.app[SERVICES].signing_keys.rotate()))

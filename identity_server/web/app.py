@@ -17,7 +17,9 @@ from identity_server.services import Services
 from identity_server.settings import Settings
 from identity_server.web import (
     admin_api,
+    clock_api,
     enrolment_pages,
+    faults_api,
     hub_pages,
     oidc_api,
     oidc_pages,
@@ -25,6 +27,8 @@ from identity_server.web import (
     outbox_page,
     phone_api,
     phone_requests_api,
+    reset_api,
+    robots_api,
     sandbox_api,
 )
 from identity_server.web import (
@@ -140,6 +144,10 @@ def create_app(
         phone_requests_api,
         admin_api,
         sandbox_api,
+        clock_api,
+        robots_api,
+        faults_api,
+        reset_api,
         outbox_page,
         enrolment_pages,
         oidc_api,
