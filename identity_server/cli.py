@@ -114,6 +114,11 @@ def _parser() -> argparse.ArgumentParser:
         "--clients", type=Path, default=None, help="JSON file of relying parties to register"
     )
     s.add_argument(
+        "--fast-hashing",
+        action="store_true",
+        help="hash passwords at argon2's lowest cost (for test suites, not for real secrets)",
+    )
+    s.add_argument(
         "--world",
         type=Path,
         default=None,
@@ -424,6 +429,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 seed_demo=not args.no_seed,
                 clients_file=args.clients,
                 world_file=args.world,
+                fast_hashing=args.fast_hashing,
                 demo_rp=not args.no_demo_rp,
                 demo_rp_port=args.demo_rp_port,
                 max_pending=args.max_pending,

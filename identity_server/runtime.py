@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from argon2 import PasswordHasher
 
 from identity_server.bus import EventBus, open_bus
 from identity_server.core import offload
@@ -34,6 +35,9 @@ from identity_server.web.app import create_app
 
 log = logging.getLogger("sleutel")
 
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+"""argon2 at its lowest cost (`serve --fast-hashing`); the default is argon2-cffi's."""
+
 
 @asynccontextmanager
 async def open_services(
@@ -50,6 +54,7 @@ async def open_services(
             issuer=settings.base_url,
             seed_demo=settings.seed_demo,
             max_pending=settings.max_pending,
+            password_hasher=FAST_HASHER if settings.fast_hashing else None,
         )
         yield services
     finally:

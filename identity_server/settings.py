@@ -55,6 +55,10 @@ class Settings:
     master_key_file: Path | None = None
     """The master key every process of one sandbox shares; by default beside the database."""
 
+    fast_hashing: bool = False
+    """argon2 at its lowest cost for passwords: for test suites that create many CSAM keys
+    (the pytest plugin's server); never for a sandbox that holds passwords worth guessing."""
+
     world_file: Path | None = None
     """A TOML file declaring the sandbox's world (people, cards, banks, clients, onboarded
     identities with robot or scripted phones), loaded at start; `POST /api/sandbox/reset`
