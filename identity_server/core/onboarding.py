@@ -272,18 +272,44 @@ class Onboardings:
         itsme_code.check_confirmation(code, confirmation)
         load_device_public_key(device_public_key)
         person = await self._registers.person(onboarding.national_number)
+        async with self._store.atomic():
+            identity, device = await self.bind_phone(
+                person,
+                phone=onboarding.phone,
+                email=onboarding.email or person.email,
+                code=code,
+                device_public_key=device_public_key,
+                via="bank" if onboarding.method == "bank" else "eid",
+            )
+            await self._store.save_onboarding(replace(onboarding, step=OnboardingStep.ACTIVATED))
+        return Activation(identity, device, person)
+
+    async def bind_phone(
+        self,
+        person: Person,
+        *,
+        phone: str,
+        email: str,
+        code: str,
+        device_public_key: str,
+        via: str,
+    ) -> tuple[Identity, Device]:
+        """What an activation writes, in one transaction: the person's identity on `phone` with
+        the itsme code's hash, and `device_public_key` as its one active device. The caller has
+        checked the code, the key and the number (the activation, or a sandbox's direct
+        enrolment)."""
         now = self._clock.now()
         async with self._store.atomic():
             existing = await self._store.identity_of_person(person.national_number)
             identity = Identity(
                 identity_id=existing.identity_id if existing else b64u(self._rng.token_bytes(12)),
                 national_number=person.national_number,
-                phone=onboarding.phone,
-                email=onboarding.email or person.email,
+                phone=phone,
+                email=email,
                 status=IdentityStatus.ACTIVE,
                 pin_hash=self._hasher.hash(code, self._rng),
                 pin_failures=0,
-                onboarded_via="bank" if onboarding.method == "bank" else "eid",
+                onboarded_via=via,
                 created_at=existing.created_at if existing else now,
                 updated_at=now,
             )
@@ -302,5 +328,4 @@ class Onboardings:
                 created_at=now,
             )
             await self._store.save_device(device)
-            await self._store.save_onboarding(replace(onboarding, step=OnboardingStep.ACTIVATED))
-        return Activation(identity, device, person)
+        return identity, device
