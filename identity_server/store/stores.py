@@ -8,6 +8,8 @@ from identity_server.core.errors import SleutelError
 from identity_server.store.core import Store
 from identity_server.store.csam import CsamStore
 from identity_server.store.oidc import OidcStore
+from identity_server.store.sandbox import SandboxStore
+from identity_server.store.snapshots import Snapshots
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,9 @@ class Stores:
     core: Store
     oidc: OidcStore
     csam: CsamStore
+    sandbox: SandboxStore
+    snapshots: Snapshots
+    """The world to go back to on `POST /api/sandbox/reset` (store/snapshots.py)."""
 
     async def close(self) -> None:
         await self.core.close()

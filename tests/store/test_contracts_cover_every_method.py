@@ -12,6 +12,8 @@ import pytest
 from identity_server.store.core import Store
 from identity_server.store.csam import CsamStore
 from identity_server.store.oidc import OidcStore
+from identity_server.store.sandbox import SandboxStore
+from identity_server.store.snapshots import Snapshots
 
 HERE = Path(__file__).parent
 
@@ -22,6 +24,8 @@ HERE = Path(__file__).parent
         (Store, "test_core_contract.py"),
         (OidcStore, "test_oidc_contract.py"),
         (CsamStore, "test_csam_contract.py"),
+        (SandboxStore, "test_sandbox_contract.py"),
+        (Snapshots, "test_snapshot_contract.py"),
     ],
 )
 def test_every_method_of_the_interface_is_called_by_its_contract_suite(

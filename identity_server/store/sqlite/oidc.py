@@ -52,6 +52,13 @@ class SqliteOidcStore:
             self._clients.clear()
             self._keys = None
 
+    def forget_cached(self) -> None:
+        """Drop every cached record: this connection rewrote the tables wholesale (a snapshot
+        restored), which changes no `data_version` it could notice."""
+        self._clients.clear()
+        self._keys = None
+        self._clients_written_in = self._keys_written_in = self._written_now()
+
     def _written_now(self) -> int | None:
         """The open transaction's number, or None outside one."""
         return self._db.in_transaction()

@@ -1,0 +1,114 @@
+"""Snapshots on PostgreSQL: copies in the `sleutel_snapshot` schema (see store/snapshots.py).
+
+A restore is one transaction: TRUNCATE of every data table at once (one statement, so foreign
+keys between them need no order, and its ACCESS EXCLUSIVE locks make every other process's
+reads and writes wait for the commit: none sees a half-restored world), then INSERT … SELECT
+from the copies and the identity sequences set back to where they stood."""
+
+# Statements name tables read from the catalog (quoted) and constants, never input.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+from identity_server.store.postgresql.database import PostgresDatabase
+from identity_server.store.snapshots import LEFT_OUT_TABLES, kept_meta, no_snapshot
+
+SCHEMA = "sleutel_snapshot"
+INFO = f"{SCHEMA}._info"
+SEQUENCES = f"{SCHEMA}._sequences"
+# Held while taking or restoring, so two processes never interleave the two.
+SNAPSHOT_LOCK = 0x5E1EE7E2
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+class PostgresSnapshots:
+    def __init__(self, db: PostgresDatabase) -> None:
+        self._db = db
+
+    async def _tables(self) -> list[str]:
+        rows = await self._db.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
+        )
+        return [str(r[0]) for r in rows if str(r[0]) not in LEFT_OUT_TABLES]
+
+    async def _columns(self, table: str) -> str:
+        rows = await self._db.fetch(
+            "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0"
+            " AND NOT attisdropped ORDER BY attnum",
+            _quote(table),
+        )
+        return ", ".join(_quote(str(r[0])) for r in rows)
+
+    async def _version(self) -> int:
+        return int(await self._db.fetchval("SELECT coalesce(max(version), 0) FROM schema_version"))
+
+    async def take_snapshot(self, label: str = "") -> None:
+        db = self._db
+        async with db.atomic():
+            await db.execute("SELECT pg_advisory_xact_lock($1)", SNAPSHOT_LOCK)
+            await db.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+            await db.execute(f"CREATE SCHEMA {SCHEMA}")
+            for table in await self._tables():
+                await db.execute(f"CREATE TABLE {SCHEMA}.{_quote(table)} AS TABLE {_quote(table)}")
+            await db.execute(
+                f"CREATE TABLE {SEQUENCES} AS SELECT sequencename AS name, last_value"
+                " FROM pg_sequences WHERE schemaname = current_schema()"
+            )
+            await db.execute(f"CREATE TABLE {INFO} (label text NOT NULL, schema_version integer)")
+            await db.execute(
+                f"INSERT INTO {INFO} VALUES($1, $2)",
+                label,
+                await self._version(),
+            )
+
+    async def snapshot_label(self) -> str | None:
+        if await self._db.fetchval("SELECT to_regclass($1)", INFO) is None:
+            return None
+        row = await self._db.fetchrow(f"SELECT label, schema_version FROM {INFO}")
+        if row is None or row["schema_version"] != await self._version():
+            return None
+        return str(row["label"])
+
+    async def restore_snapshot(self) -> None:
+        db = self._db
+        async with db.atomic():
+            await db.execute("SELECT pg_advisory_xact_lock($1)", SNAPSHOT_LOCK)
+            if await self.snapshot_label() is None:
+                raise no_snapshot()
+            tables = await self._tables()
+            copies = {
+                str(r[0])
+                for r in await db.fetch(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = $1", SCHEMA
+                )
+            }
+            if any(table not in copies for table in tables):
+                raise no_snapshot("the snapshot misses a table the database has now")
+            kept = [str(r[0]) for r in await db.fetch("SELECT key FROM meta") if kept_meta(r[0])]
+            others = [t for t in tables if t != "meta"]
+            if others:
+                await db.execute(f"TRUNCATE {', '.join(_quote(t) for t in others)}")
+            if "meta" in tables:
+                await db.execute("DELETE FROM meta WHERE NOT (key = ANY($1::text[]))", kept)
+            for table in tables:
+                columns = await self._columns(table)
+                insert = (
+                    f"INSERT INTO {_quote(table)} ({columns}) OVERRIDING SYSTEM VALUE"
+                    f" SELECT {columns} FROM {SCHEMA}.{_quote(table)}"
+                )
+                if table == "meta":
+                    await db.execute(insert + " WHERE NOT (key = ANY($1::text[]))", kept)
+                else:
+                    await db.execute(insert)
+            for name, last_value in await db.fetch(f"SELECT name, last_value FROM {SEQUENCES}"):
+                if await db.fetchval("SELECT to_regclass($1)", _quote(str(name))) is None:
+                    continue
+                if last_value is None:  # never used: the next value is the start again
+                    await db.execute(f"ALTER SEQUENCE {_quote(str(name))} RESTART")
+                else:
+                    await db.execute(
+                        "SELECT setval($1::regclass, $2)", _quote(str(name)), last_value
+                    )
