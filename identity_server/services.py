@@ -25,6 +25,8 @@ from identity_server.oidc.keys import KeyFactory, SigningKeys
 from identity_server.oidc.push import MAX_PENDING, PushRequests
 from identity_server.oidc.tokens import Tokens
 from identity_server.sandbox.clock import OFFSET_KEY, SandboxClock, decode_offset
+from identity_server.sandbox.clock_control import ClockControl
+from identity_server.sandbox.faults import Faults
 from identity_server.store.core import Store
 from identity_server.store.oidc import OidcStore
 from identity_server.store.stores import Stores
@@ -71,6 +73,10 @@ class Services:
     ciba: Ciba
     client_requests: ClientRequests
     csam: Csam
+    clock_control: ClockControl
+    """Moves `clock` (forward only, kept in the store, announced to the other processes)."""
+    faults: Faults
+    """Faults on purpose: dropped or delayed messages, unreachable CIBA endpoints, slow answers."""
 
     @classmethod
     async def open(
@@ -131,13 +137,16 @@ class Services:
         store, oidc_store = stores.core, stores.oidc
         test_pki = await TestPki.load_or_create(store, keyring, rng, clock.now())
         registers = Registers(store, clock, rng, keyring, test_pki)
-        outbox = Outbox(store, clock)
+        faults = Faults(store, clock)
+        await faults.load()
+        outbox = Outbox(store, clock, faults)
         signing_keys = SigningKeys(oidc_store, clock, rng, keyring, key_factory)
         await signing_keys.ensure()
         clients = ClientRegistry(
             oidc_store, store, clock, rng, keyring, (issuer, issuer + TOKEN_PATH)
         )
         push = PushRequests(store, oidc_store, clock, rng, keyring, max_pending=max_pending)
+        push.before_answer = faults.before_answer
         tokens = Tokens(store, oidc_store, clock, rng, keyring, signing_keys, issuer)
         csam = await Csam.open(
             store,
@@ -171,4 +180,6 @@ class Services:
             ciba=ciba,
             client_requests=ClientRequests(store, clients, code_flow, ciba),
             csam=csam,
+            clock_control=ClockControl(store, clock),
+            faults=faults,
         )

@@ -93,7 +93,8 @@ async def _nosniff(request: web.Request, response: web.StreamResponse) -> None:
 async def _delivery(app: web.Application) -> AsyncIterator[None]:
     """The HTTP client for CIBA ping/push notifications lives as long as the app."""
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-        app[SERVICES].ciba.delivery = HttpDelivery(session)
+        # Through the sandbox's `notifications.unreachable` fault (QA kit), when it is set.
+        app[SERVICES].ciba.delivery = app[SERVICES].faults.wrap(HttpDelivery(session))
         yield
         await app[LIVE_EVENTS].drain()
         await app[LIVE_HUB].close_all()
@@ -134,6 +135,8 @@ def create_app(
     bus = bus or LocalBus()
     app[LIVE_EVENTS] = events = LiveEvents(services, hub, bus)
     services.push.events = events
+    clock_api.connect(app, bus)
+    faults_api.connect(app, bus)
     app.cleanup_ctx.append(_running(bus))
     app[openapi.OPENAPI_DOC] = {}
     app.on_response_prepare.append(_nosniff)
@@ -160,6 +163,13 @@ def create_app(
     app.router.add_routes(csam_web.routes)
     app.cleanup_ctx.append(_delivery)
     if background:
-        app[BACKGROUND] = Background(services.store, services.clock, server_jobs(services))
+        # The lease and the jobs' cadence in real time: a jump of the sandbox clock must not
+        # expire the lease (a second leader). Each tick also follows the stored clock offset.
+        app[BACKGROUND] = Background(
+            services.store,
+            services.clock.base,
+            server_jobs(services),
+            follow=services.clock_control.refresh,
+        )
         app.cleanup_ctx.append(background_context)
     return app

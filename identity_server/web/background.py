@@ -55,8 +55,13 @@ class Background:
     then written after notifying) and each expiry's `notified` mark are read and written by one
     sweep at a time: an expiry is notified once. That holds while a sweep ends within the
     lease's time to live; the lease is renewed before each job so every job starts with the
-    full time ahead of it. Times are the injected clock's: the lease compares the clocks of
-    different processes, which NTP keeps within far less than the 6 s."""
+    full time ahead of it. Times are the base clock's (real time, not the sandbox's moved
+    one): the lease compares the clocks of different processes, which NTP keeps within far
+    less than the 6 s, and a jump of the sandbox clock must not make a live lease look expired
+    (a second leader) nor a job look due.
+
+    `follow`, if given, runs every tick in every process, leader or not (the sandbox clock's
+    offset read from the store, for a process that missed the bus's announcement)."""
 
     def __init__(
         self,
@@ -66,6 +71,7 @@ class Background:
         *,
         tick: float = TICK_SECONDS,
         holder: str | None = None,
+        follow: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -75,6 +81,10 @@ class Background:
         self.holder = holder or new_holder()
         self.leading = False
         self._last_run: dict[str, datetime] = {}
+        self._follow = follow
+        self._woken = asyncio.Event()
+        # One tick at a time in a process: the loop's and one asked for (`tick_now`).
+        self._ticking = asyncio.Lock()
 
     async def _hold(self) -> bool:
         held = await self._store.take_lease(LEASE, self.holder, self._clock.now(), self.ttl)
@@ -88,6 +98,18 @@ class Background:
                 log.warning("another process runs the background work now")
                 self._last_run.clear()
         return held
+
+    def wake(self) -> None:
+        """Tick at once rather than at the end of the current wait (the sandbox clock jumped:
+        requests it expired get their CIBA ping/push now, CIBA Core §10.2/§10.3). A process
+        that does not lead tries the lease and does nothing more, as on any tick."""
+        self._woken.set()
+
+    async def tick_now(self) -> list[str]:
+        """One tick now, awaited: the caller's answer then follows what it did (the clock API
+        answers after the expiry notices of its jump went out, in a one-process sandbox)."""
+        async with self._ticking:
+            return await self.tick()
 
     async def tick(self) -> list[str]:
         """One round: take or renew the lease, then run the jobs that are due. Returns the names
@@ -122,9 +144,13 @@ class Background:
     async def run(self) -> None:
         """Tick until cancelled. A tick that fails (the store away) is logged and retried."""
         while True:
-            await asyncio.sleep(self.tick_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._woken.wait(), timeout=self.tick_seconds)
+            self._woken.clear()
             try:
-                await self.tick()
+                if self._follow is not None:
+                    await self._follow()
+                await self.tick_now()
             except SleutelError as exc:  # the store away (503): one line, no traceback
                 log.warning("background work skipped: %s (%s)", exc.message, exc.code)
             except Exception:

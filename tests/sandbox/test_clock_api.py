@@ -1,0 +1,249 @@
+"""The sandbox clock API: forward only, admin only, kept across a restart, heard by the sandbox's
+other processes, and the CIBA expiry ping sent as the jump is answered, not at the next tick."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from identity_server.bus.local import LocalBus
+from identity_server.core.clock import ManualClock
+from identity_server.core.randomness import SystemRandomness
+from identity_server.services import Services
+from identity_server.settings import Settings
+from identity_server.store.sqlite import open_sqlite
+from identity_server.store.stores import Stores
+from identity_server.web.app import create_app
+from identity_server.web.background import BACKGROUND
+from simulator.phone import HeadlessPhone
+from tests.conftest import FAST_ARGON2, MASTER_KEY, pooled_key
+from tests.oidc.conftest import RelyingParty
+
+Client = TestClient[web.Request, web.Application]
+PATH = "/api/sandbox/clock"
+
+
+@pytest.fixture
+def app(settings: Settings, services: Services) -> web.Application:
+    """The server as it serves: with its background work (the expiry sweep)."""
+    return create_app(settings, services)
+
+
+async def _move(client: Client, headers: dict[str, str], body: Any) -> tuple[int, dict[str, Any]]:
+    response = await client.post(PATH, json=body, headers=headers)
+    return response.status, await response.json()
+
+
+async def _open_again(stores: Stores, clock: ManualClock, issuer: str) -> Services:
+    return await Services.open(
+        stores, clock, SystemRandomness(), MASTER_KEY, issuer=issuer,
+        password_hasher=FAST_ARGON2, key_factory=pooled_key,
+    )  # fmt: skip
+
+
+async def test_the_clock_needs_the_admin_token(client: Client) -> None:
+    for response in (
+        await client.get(PATH),
+        await client.post(PATH, json={"advance": 60}),
+        await client.get(PATH, headers={"Authorization": "Bearer nope"}),
+    ):
+        assert response.status == 401
+        assert (await response.json())["error"] == "unauthorized"
+
+
+async def test_advance_and_set_move_the_sandbox_time(
+    client: Client, admin_headers: dict[str, str], clock: ManualClock, services: Services
+) -> None:
+    shown = await (await client.get(PATH, headers=admin_headers)).json()
+    assert shown == {"now": clock.now().isoformat(), "offset_seconds": 0.0}
+
+    status, moved = await _move(client, admin_headers, {"advance": 360})
+    assert status == 200
+    assert moved == {
+        "now": (clock.now() + timedelta(minutes=6)).isoformat(),
+        "offset_seconds": 360.0,
+    }
+    assert services.clock.now() == clock.now() + timedelta(minutes=6)
+
+    target = clock.now() + timedelta(days=14, minutes=6)
+    status, moved = await _move(client, admin_headers, {"set": target.isoformat()})
+    assert status == 200
+    assert datetime.fromisoformat(moved["now"]) == target
+    assert moved["offset_seconds"] == timedelta(days=14, minutes=6).total_seconds()
+    # Any UTC offset names the same instant; the real clock running on adds to the offset.
+    clock.advance(10)
+    later = (target + timedelta(hours=1)).astimezone().isoformat()
+    status, moved = await _move(client, admin_headers, {"set": later})
+    assert status == 200
+    assert moved["offset_seconds"] == timedelta(days=14, minutes=66).total_seconds() - 10
+    assert (await (await client.get(PATH, headers=admin_headers)).json()) == moved
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "field"),
+    [
+        ({"advance": 0}, "clock_backwards", "advance"),
+        ({"advance": -60}, "clock_backwards", "advance"),
+        ({"advance": 1e308}, "clock_too_far", "advance"),
+        ({"advance": 10**30}, "clock_too_far", "advance"),
+        ({"advance": 3.2e9}, "clock_too_far", "advance"),  # a bit over 100 years
+        ({"advance": "60"}, "invalid_field", "advance"),
+        ({"advance": True}, "invalid_field", "advance"),
+        ({"set": "2000-01-01T00:00:00+00:00"}, "clock_backwards", "set"),
+        ({"set": "9999-12-31T23:59:59+00:00"}, "clock_too_far", "set"),
+        ({"set": "9999-12-31T23:59:59-12:00"}, "clock_too_far", "set"),
+        ({"set": "0001-01-01T00:00:00+14:00"}, "clock_backwards", "set"),
+        ({"set": "2030-01-01T09:00:00"}, "invalid_time", "set"),  # no UTC offset
+        ({"set": "next tuesday"}, "invalid_time", "set"),
+        ({"set": "2030-02-30T09:00:00+01:00"}, "invalid_time", "set"),
+        ({"set": 1893456000}, "invalid_field", "set"),
+        ({"set": "x" * 65}, "field_too_long", "set"),
+        ({"advance": 60, "set": "2030-01-01T09:00:00+01:00"}, "conflicting_fields", "set"),
+        ({}, "missing_field", "advance"),
+        ({"advanse": 60}, "missing_field", "advance"),
+    ],
+)
+async def test_bad_moves_are_400_naming_the_field_and_move_nothing(
+    client: Client,
+    admin_headers: dict[str, str],
+    services: Services,
+    body: dict[str, Any],
+    code: str,
+    field: str,
+) -> None:
+    status, refused = await _move(client, admin_headers, body)
+    assert (status, refused["error"], refused.get("field")) == (400, code, field)
+    assert services.clock.offset == timedelta()
+    shown = await (await client.get(PATH, headers=admin_headers)).json()
+    assert shown["offset_seconds"] == 0.0
+
+
+async def test_the_clock_stops_100_years_ahead_however_it_is_approached(
+    client: Client, admin_headers: dict[str, str]
+) -> None:
+    century = timedelta(days=36525).total_seconds()
+    assert (await _move(client, admin_headers, {"advance": century - 60}))[0] == 200
+    status, refused = await _move(client, admin_headers, {"advance": 120})
+    assert (status, refused["error"]) == (400, "clock_too_far")
+    status, moved = await _move(client, admin_headers, {"advance": 60})
+    assert (status, moved["offset_seconds"]) == (200, century)
+
+
+async def test_the_offset_survives_a_restart(
+    client: Client,
+    admin_headers: dict[str, str],
+    stores: Stores,
+    clock: ManualClock,
+    issuer: str,
+) -> None:
+    await _move(client, admin_headers, {"advance": 14 * 86400})
+    restarted = await _open_again(stores, clock, issuer)
+    assert restarted.clock.offset == timedelta(days=14)
+    assert restarted.clock.now() == clock.now() + timedelta(days=14)
+
+
+@pytest.fixture
+async def second_process(
+    tmp_path: Path, clock: ManualClock, issuer: str, services: Services
+) -> AsyncIterator[Services]:
+    """Another process of the sandbox: its own connection to the same database."""
+    stores = open_sqlite(tmp_path / "sleutel.sqlite3")
+    yield await _open_again(stores, clock, issuer)
+    await stores.close()
+
+
+async def test_a_jump_is_heard_by_the_other_processes_and_does_not_hand_over_the_lease(
+    settings: Settings,
+    services: Services,
+    second_process: Services,
+    admin_headers: dict[str, str],
+    clock: ManualClock,
+    port: int,
+) -> None:
+    bus = LocalBus()  # what one process publishes, every process hears (as on Redis)
+    app_a = create_app(settings, services, bus=bus)
+    app_b = create_app(settings, second_process, bus=bus)
+    assert await app_b[BACKGROUND].tick() != []  # B leads the background work
+    async with TestClient(TestServer(app_a, host="127.0.0.1", port=port)) as a:
+        assert (await _move(a, admin_headers, {"advance": 3600}))[0] == 200
+    assert second_process.clock.offset == timedelta(hours=1)
+    assert second_process.clock.now() == services.clock.now()
+    # The lease is kept in real time: an hour's jump does not expire B's lease for A.
+    assert await app_a[BACKGROUND].tick() == []
+    assert (app_a[BACKGROUND].leading, app_b[BACKGROUND].leading) == (False, True)
+
+
+async def test_a_process_that_missed_the_announcement_follows_the_store(
+    services: Services, second_process: Services
+) -> None:
+    # No bus between them: B learns the offset from the store (each background tick).
+    await services.clock_control.advance(600)
+    assert second_process.clock.offset == timedelta()
+    assert await second_process.clock_control.refresh()
+    assert second_process.clock.offset == timedelta(minutes=10)
+    # B moves next: from the stored offset, so A's jump is not lost.
+    await second_process.clock_control.advance(60)
+    await services.clock_control.refresh()
+    assert services.clock.offset == timedelta(minutes=11)
+
+
+class Receiver:
+    """A relying party's CIBA notification endpoint."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, Any]]] = []
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.received.append((request.headers.get("Authorization", ""), await request.json()))
+        return web.Response(status=204)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
+    recorder = Receiver()
+    app = web.Application()
+    app.router.add_post("/ciba", recorder.handle)
+    async with TestServer(app, host="127.0.0.1") as server:
+        yield recorder, str(server.make_url("/ciba"))
+
+
+@pytest.mark.parametrize("mode", ["ping", "push"])
+async def test_a_jump_past_a_ciba_expiry_notifies_the_client_before_it_is_answered(
+    client: Client,
+    services: Services,
+    annelies: HeadlessPhone,
+    admin_headers: dict[str, str],
+    receiver: tuple[Receiver, str],
+    mode: str,
+) -> None:
+    recorder, endpoint = receiver
+    _, secret = await services.clients.register(
+        client_id=f"rp-{mode}", name="Gemeente Ping", redirect_uris=[], ciba_mode=mode,
+        notification_endpoint=endpoint,
+    )  # fmt: skip
+    rp = RelyingParty(f"rp-{mode}", secret, "")
+    form = {"scope": "openid", "login_hint": "+32494001268", "requested_expiry": "60",
+            "client_notification_token": "rp-bearer"}  # fmt: skip
+    started = await (await client.post("/oidc/bc-authorize", data=form, headers=rp.basic)).json()
+
+    assert (await _move(client, admin_headers, {"advance": 59}))[0] == 200
+    assert recorder.received == []  # not expired yet
+    assert (await _move(client, admin_headers, {"advance": 2}))[0] == 200
+    # CIBA Core §10.2 (ping: the auth_req_id alone) and §10.3.1 (push: the error).
+    ((bearer, payload),) = recorder.received
+    assert bearer == "Bearer rp-bearer"
+    assert payload["auth_req_id"] == started["auth_req_id"]
+    if mode == "ping":
+        assert set(payload) == {"auth_req_id"}
+        token_form = {"grant_type": "urn:openid:params:grant-type:ciba",
+                      "auth_req_id": started["auth_req_id"]}  # fmt: skip
+        response = await client.post("/oidc/token", data=token_form, headers=rp.basic)
+        assert (response.status, (await response.json())["error"]) == (400, "expired_token")
+    else:
+        assert payload["error"] == "expired_token"
