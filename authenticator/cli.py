@@ -13,6 +13,7 @@ from authenticator.clock import Clock, SystemClock
 from authenticator.codes import current_code, hotp_code, next_code, seconds_remaining
 from authenticator.errors import AuthenticatorError, DuplicateAccount
 from authenticator.migration import to_migration_uris
+from authenticator.network_time import server_clock
 from authenticator.qr import save_png, to_terminal_text
 from authenticator.uri import parse_uri, to_uri
 from authenticator.vault import ImportResult, collect_accounts
@@ -36,6 +37,11 @@ def add_subparsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParse
     code.add_argument("name")
     code.add_argument("--next", action="store_true", help="show the code of the next period")
     code.add_argument("-q", "--quiet", action="store_true", help="print the code only")
+    code.add_argument(
+        "--server",
+        metavar="URL",
+        help="follow a sandbox's clock (its GET /api/time) instead of this computer's",
+    )
     commands.add_parser("remove", help="delete an account").add_argument("name")
     rename = commands.add_parser("rename", help="change an account's display name")
     rename.add_argument("old")
@@ -103,6 +109,8 @@ def _list(args: argparse.Namespace, clock: Clock) -> int:
 def _code(args: argparse.Namespace, clock: Clock) -> int:
     vault = open_vault(args.vault)
     acc = vault.get(args.name)
+    if getattr(args, "server", None):
+        clock = server_clock(args.server, clock)
     now = clock.now()
     if acc.kind == "hotp" and not args.next:
         # Like a phone app, showing an hotp code consumes its counter value.

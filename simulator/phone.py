@@ -11,24 +11,33 @@ import os
 import re
 from collections.abc import AsyncGenerator
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import msgspec
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from identity_server.core.clock import Clock, SystemClock
-from identity_server.core.device_auth import (
+from identity_server.contract import (
+    FRAME_ANSWER_RESULT,
     HEADER_DEVICE,
     HEADER_NONCE,
     HEADER_SIGNATURE,
     HEADER_TIMESTAMP,
+    LIVE_PATH,
+    STALE_REQUEST,
+    TIME_PATH,
+    AnswerFrame,
+    answer_path,
     b64u,
+    parse_time,
     sign_request,
 )
 from simulator.eid_website import EidWebsite
 from simulator.errors import PhoneApiError
+from simulator.network_clock import Clock, NetworkClock
 
 _SMS_CODE = re.compile(r"\b(\d{5})\b")
 ANSWER_TIMEOUT = 30.0  # seconds to wait for the server's verdict on an answer
@@ -60,7 +69,10 @@ class HeadlessPhone:
         if state is None and profile_path is not None and profile_path.exists():
             state = PhoneState(**json.loads(profile_path.read_text("utf-8")))
         self.state = state or PhoneState()
-        self._clock = clock or SystemClock()
+        # Network time unless told otherwise: a sandbox's clock may be moved (tests give a
+        # ManualClock they move together with the server's, and it is kept as given).
+        self._clock: Clock = clock if clock is not None else NetworkClock()
+        self._time_api = True  # whether the server answers GET /api/time
         self._session = session
         self._owns_session = session is None
         self.onboarding_id = ""
@@ -90,13 +102,62 @@ class HeadlessPhone:
     def activated(self) -> bool:
         return bool(self.state.device_id)
 
+    @property
+    def clock(self) -> Clock:
+        """The phone's time: the server's (a NetworkClock) unless a clock was given."""
+        return self._clock
+
+    # -- network time (see simulator/network_clock.py)
+
+    async def sync_time(self) -> datetime:
+        """Read the server's time (`GET /api/time`) into the phone's network clock; returns the
+        phone's time. A clock that was given is left alone."""
+        clock = self._clock
+        if not isinstance(clock, NetworkClock):
+            return clock.now()
+        sent = clock.local.now()
+        async with self.session.get(self.server_url + TIME_PATH) as response:
+            received = clock.local.now()
+            data = await self._answer(response)
+        try:
+            server_now = parse_time(str(data.get("now", "")))
+        except ValueError:
+            raise PhoneApiError(
+                response.status, "bad_time", "The server's time is unreadable"
+            ) from None
+        clock.learn(server_now, sent, received)
+        return clock.now()
+
+    async def _follow_network_time(self) -> None:
+        """Before talking to the server: read its time when never read, or when a `Date`
+        header showed its clock jumped."""
+        clock = self._clock
+        if isinstance(clock, NetworkClock) and not clock.synced and self._time_api:
+            try:
+                await self.sync_time()
+            except PhoneApiError:
+                self._time_api = False  # a server without /api/time: its Date headers only
+
+    def _resyncs(self, code: str) -> bool:
+        """Whether a refusal means the phone's time lags the server's: re-read it, sign again."""
+        return code == STALE_REQUEST and isinstance(self._clock, NetworkClock)
+
     # -- HTTP
+
+    async def _request(self, method: str, path: str, **options: Any) -> dict[str, Any]:
+        """One request; its answer's `Date` header keeps the network clock on the server's."""
+        await self._follow_network_time()
+        clock = self._clock
+        sent = clock.local.now() if isinstance(clock, NetworkClock) else None
+        async with self.session.request(method, self.server_url + path, **options) as response:
+            if isinstance(clock, NetworkClock) and sent is not None:
+                clock.observe_date(response.headers.get("Date"), sent, clock.local.now())
+            return await self._answer(response)
 
     async def _call(
         self, method: str, path: str, body: dict[str, Any] | None = None
     ) -> dict[str, Any]:
-        async with self.session.request(method, self.server_url + path, json=body) as response:
-            return await self._answer(response)
+        return await self._request(method, path, json=body)
 
     @staticmethod
     async def _answer(response: aiohttp.ClientResponse) -> dict[str, Any]:
@@ -137,13 +198,20 @@ class HeadlessPhone:
         )
 
     async def _signed_raw(self, method: str, path: str, raw: bytes) -> dict[str, Any]:
-        headers = self._signature_headers(method, path, raw)
-        if raw:
-            headers["Content-Type"] = "application/json"
-        async with self.session.request(
-            method, self.server_url + path, data=raw, headers=headers
-        ) as response:
-            return await self._answer(response)
+        await self._follow_network_time()
+        retried = False
+        while True:
+            headers = self._signature_headers(method, path, raw)
+            if raw:
+                headers["Content-Type"] = "application/json"
+            try:
+                return await self._request(method, path, data=raw, headers=headers)
+            except PhoneApiError as refused:
+                # Once: a stale refusal consumed no nonce, so the same request may go again.
+                if retried or not self._resyncs(refused.code):
+                    raise
+            retried = True
+            await self.sync_time()
 
     def _onboarding(self, step: str = "") -> str:
         if not self.onboarding_id:
@@ -159,6 +227,14 @@ class HeadlessPhone:
         self.onboarding_id = str(data["onboarding_id"])
         self.state.phone = str(data["phone"])
         return data
+
+    async def countries(self, query: str = "", language: str = "nl") -> list[dict[str, Any]]:
+        """Countries for the phone-number picker (most chosen first; `query` is part of a name
+        or the start of a calling code), named in `language`."""
+        params = {"lang": language[:2], **({"q": query[:40]} if query else {})}
+        return list(
+            (await self._request("GET", "/api/phone/countries", params=params))["countries"]
+        )
 
     async def banks(self) -> list[dict[str, Any]]:
         return list((await self._call("GET", "/api/phone/banks"))["banks"])
@@ -231,10 +307,10 @@ class HeadlessPhone:
     async def inbox(self) -> list[dict[str, Any]]:
         if not self.state.phone:
             return []
-        async with self.session.get(
-            self.server_url + "/api/outbox", params={"to": self.state.phone, "channel": "sms"}
-        ) as response:
-            return list((await self._answer(response))["messages"])
+        answer = await self._request(
+            "GET", "/api/outbox", params={"to": self.state.phone, "channel": "sms"}
+        )
+        return list(answer["messages"])
 
     async def latest_sms_code(self) -> str:
         for message in await self.inbox():
@@ -317,10 +393,7 @@ class HeadlessPhone:
         """Live events over a signed WebSocket: {"type": "request" | "request_closed", "request": …}.
         Pending requests come first. Ends when the server closes the connection. While it is
         open, `approve` and `refuse` travel over it too (no new HTTP request per answer)."""
-        headers = self._signature_headers("GET", "/api/phone/live", b"")
-        async with self.session.ws_connect(
-            self.server_url + "/api/phone/live", headers=headers
-        ) as ws:
+        async with await self._connect_live() as ws:
             events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
             # A reader of its own: answers must arrive while the caller is busy with an event.
             reader = asyncio.create_task(self._read_live(ws, events))
@@ -334,6 +407,20 @@ class HeadlessPhone:
                 reader.cancel()
                 await asyncio.gather(reader, return_exceptions=True)
 
+    async def _connect_live(self) -> aiohttp.ClientWebSocketResponse:
+        await self._follow_network_time()
+        retried = False
+        while True:
+            headers = self._signature_headers("GET", LIVE_PATH, b"")
+            try:
+                return await self.session.ws_connect(self.server_url + LIVE_PATH, headers=headers)
+            except aiohttp.WSServerHandshakeError as refused:
+                # The handshake's refusal carries no error code: a 401 may be a stale timestamp.
+                if retried or refused.status != 401 or not self._resyncs(STALE_REQUEST):
+                    raise
+            retried = True
+            await self.sync_time()
+
     async def _read_live(
         self, ws: aiohttp.ClientWebSocketResponse, events: asyncio.Queue[dict[str, Any] | None]
     ) -> None:
@@ -342,7 +429,7 @@ class HeadlessPhone:
                 if message.type != aiohttp.WSMsgType.TEXT:
                     break
                 data = dict(json.loads(message.data))
-                if data.get("type") != "answer_result":
+                if data.get("type") != FRAME_ANSWER_RESULT:
                     events.put_nowait(data)
                     continue
                 waiter = self._answers.pop(str(data.get("id")), None)
@@ -360,33 +447,52 @@ class HeadlessPhone:
             events.put_nowait(None)
 
     async def _send_answer(self, request_id: str, action: str, raw: bytes) -> dict[str, Any]:
-        path = f"/api/phone/requests/{request_id}/{action}"
-        ws = self._live
-        if ws is None or ws.closed:
-            return await self._signed_raw("POST", path, raw)
+        path = answer_path(request_id, action)
+        retried = False
+        while True:
+            ws = self._live
+            if ws is None or ws.closed:
+                return await self._signed_raw("POST", path, raw)
+            result = await self._answer_live(ws, request_id, action, path, raw)
+            if result.get("status") == 200:
+                return dict(result["request"])
+            error = str(result.get("error", "live_error"))
+            if retried or not self._resyncs(error):
+                raise PhoneApiError(
+                    int(result.get("status", 0)), error, str(result.get("message", ""))
+                )
+            retried = True
+            await self.sync_time()
+
+    async def _answer_live(
+        self,
+        ws: aiohttp.ClientWebSocketResponse,
+        request_id: str,
+        action: str,
+        path: str,
+        raw: bytes,
+    ) -> dict[str, Any]:
+        """One `answer` frame (the contract's shape) and the server's `answer_result` for it."""
         headers = self._signature_headers("POST", path, raw)
         nonce = headers[HEADER_NONCE]
         waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._answers[nonce] = waiter
-        frame = {
-            "type": "answer", "id": nonce, "request_id": request_id, "action": action,
-            "body": raw.decode(), "timestamp": headers[HEADER_TIMESTAMP], "nonce": nonce,
-            "signature": headers[HEADER_SIGNATURE],
-        }  # fmt: skip
-        await ws.send_str(json.dumps(frame))
+        frame = AnswerFrame(
+            id=nonce,
+            request_id=request_id,
+            action="approve" if action == "approve" else "refuse",
+            body=raw.decode(),
+            timestamp=headers[HEADER_TIMESTAMP],
+            nonce=nonce,
+            signature=headers[HEADER_SIGNATURE],
+        )
+        await ws.send_str(msgspec.json.encode(frame).decode())
         try:
-            result = await asyncio.wait_for(waiter, ANSWER_TIMEOUT)
+            return await asyncio.wait_for(waiter, ANSWER_TIMEOUT)
         except TimeoutError:
             raise PhoneApiError(0, "timeout", "No answer over the live connection") from None
         finally:
             self._answers.pop(nonce, None)
-        if result.get("status") != 200:
-            raise PhoneApiError(
-                int(result.get("status", 0)),
-                str(result.get("error", "live_error")),
-                str(result.get("message", "")),
-            )
-        return dict(result["request"])
 
     async def approve(
         self,

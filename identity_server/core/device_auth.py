@@ -6,39 +6,32 @@ more than `WINDOW` away from its clock, and a nonce it has already seen within t
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+# The signature's form, headers and window are the phone–server contract's: one definition, the
+# phone signs with the same code (re-exported for the server's modules that import them here).
+from identity_server.contract import (
+    ECDSA_SHA256,
+    STALE_REQUEST,
+    WINDOW,
+    canonical_request,
+    unb64u,
+)
+from identity_server.contract import HEADER_DEVICE as HEADER_DEVICE
+from identity_server.contract import HEADER_NONCE as HEADER_NONCE
+from identity_server.contract import HEADER_SIGNATURE as HEADER_SIGNATURE
+from identity_server.contract import HEADER_TIMESTAMP as HEADER_TIMESTAMP
+from identity_server.contract import b64u as b64u
+from identity_server.contract import sign_request as sign_request
 from identity_server.core.errors import Forbidden, InvalidInput, Unauthorized
 from identity_server.core.records import DeviceStatus, Identity
 from identity_server.store.core import Store
-
-WINDOW = timedelta(minutes=5)
-HEADER_DEVICE = "X-Sleutel-Device"
-HEADER_TIMESTAMP = "X-Sleutel-Timestamp"
-HEADER_NONCE = "X-Sleutel-Nonce"
-HEADER_SIGNATURE = "X-Sleutel-Signature"
-_ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
-
-
-def canonical_request(method: str, path_qs: str, timestamp: int, nonce: str, body: bytes) -> bytes:
-    digest = hashlib.sha256(body).hexdigest()
-    return f"sleutel-v1\n{method.upper()}\n{path_qs}\n{timestamp}\n{nonce}\n{digest}".encode()
-
-
-def b64u(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def unb64u(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def load_device_public_key(pem: str) -> ec.EllipticCurvePublicKey:
@@ -61,19 +54,6 @@ def _device_key(pem: str) -> ec.EllipticCurvePublicKey:
     return load_device_public_key(pem)
 
 
-def sign_request(
-    key: ec.EllipticCurvePrivateKey,
-    method: str,
-    path_qs: str,
-    timestamp: int,
-    nonce: str,
-    body: bytes,
-) -> str:
-    """The phone's side: the signature header value."""
-    message = canonical_request(method, path_qs, timestamp, nonce, body)
-    return b64u(key.sign(message, ec.ECDSA(hashes.SHA256())))
-
-
 @dataclass(frozen=True)
 class SignedRequest:
     device_id: str
@@ -92,7 +72,7 @@ async def authenticate(store: Store, request: SignedRequest, now: datetime) -> I
     # ASCII digits only: '²'.isdigit() is true but int('²') fails.
     timestamp = request.timestamp
     if not (timestamp.isascii() and timestamp.isdigit()) or len(timestamp) > 12:
-        raise Unauthorized("Bad request timestamp", code="stale_request")
+        raise Unauthorized("Bad request timestamp", code=STALE_REQUEST)
     # Ids, nonces and signatures are base64url; header bytes outside ASCII reach us as surrogates,
     # which neither the canonical request nor the store can encode.
     if not (16 <= len(request.nonce) <= 64) or not request.nonce.isascii():
@@ -101,7 +81,7 @@ async def authenticate(store: Store, request: SignedRequest, now: datetime) -> I
         raise Unauthorized("Unknown device", code="unknown_device")
     # Compared in seconds before any datetime is made: year 33658 is stale, not an overflow.
     if abs(now.timestamp() - int(timestamp)) > WINDOW.total_seconds():
-        raise Unauthorized("The request is too old or from the future", code="stale_request")
+        raise Unauthorized("The request is too old or from the future", code=STALE_REQUEST)
     sent = datetime.fromtimestamp(int(timestamp), tz=now.tzinfo)
     device = await store.get_device(request.device_id[:64])
     if device is None:
@@ -115,7 +95,7 @@ async def authenticate(store: Store, request: SignedRequest, now: datetime) -> I
     )
     try:
         signature = unb64u(request.signature)
-        _device_key(device.public_key_pem).verify(signature, message, _ECDSA_SHA256)
+        _device_key(device.public_key_pem).verify(signature, message, ECDSA_SHA256)
     except (InvalidSignature, ValueError) as exc:
         raise Unauthorized("The request signature is not valid", code="invalid_signature") from exc
     # Only a correctly signed request may consume a nonce, so nobody can pre-burn a phone's nonces.

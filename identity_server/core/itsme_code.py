@@ -6,91 +6,24 @@ import base64
 import binascii
 import hashlib
 import hmac
-from collections.abc import Callable
-from dataclasses import dataclass
-from itertools import pairwise
+
+# The code's rules are the phone–server contract's: the phone ticks them off while the code is
+# typed, the server refuses a code that breaks one (re-exported for the server's modules).
+from identity_server.contract import CODE_LENGTH as CODE_LENGTH
+from identity_server.contract import RULES as RULES
+from identity_server.contract import Rule as Rule
+from identity_server.contract import broken_rule
+from identity_server.contract import rule_status as rule_status
 
 from .errors import InvalidInput
 from .randomness import Randomness
 
-CODE_LENGTH = 5
-_DIGITS = frozenset("0123456789")
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One rule of the code; `code` is the error code raised when the rule is broken."""
-
-    code: str
-    message: str
-    broken_by: Callable[[str], bool]
-
-
-def _is_five_digits(code: str) -> bool:
-    # ASCII only: str.isdigit() would also let through "١٢٣٤٥" or superscripts.
-    return len(code) == CODE_LENGTH and all(c in _DIGITS for c in code)
-
-
-def _identical(code: str) -> bool:
-    return len(set(code)) == 1
-
-
-def _consecutive(code: str) -> bool:
-    # Strict steps of +1 or −1 without wrapping around: 01234 and 43210 are refused,
-    # 89012 and 90123 (which wrap past 9) are allowed.
-    steps = {int(b) - int(a) for a, b in pairwise(code)}
-    return steps in ({1}, {-1})
-
-
-def _palindrome(code: str) -> bool:
-    return code == code[::-1]
-
-
-# In checking order: 11111 is identical and a palindrome, and is reported as identical.
-RULES: tuple[Rule, ...] = (
-    Rule(
-        "code_not_five_digits",
-        "Your itsme code must be exactly 5 digits.",
-        lambda c: not _is_five_digits(c),
-    ),
-    Rule(
-        "code_identical_digits",
-        "Your itsme code cannot be 5 identical digits.",
-        _identical,
-    ),
-    Rule(
-        "code_consecutive_digits",
-        "Your itsme code cannot be consecutive digits, such as 12345 or 54321.",
-        _consecutive,
-    ),
-    Rule(
-        "code_palindrome",
-        "Your itsme code cannot read the same backwards, such as 12321.",
-        _palindrome,
-    ),
-)
-
 
 def check_code(code: str) -> None:
     """Raise InvalidInput with the code of the first rule the itsme code breaks."""
-    for rule in RULES:
-        if rule.broken_by(code):
-            raise InvalidInput(rule.message, code=rule.code)
-
-
-def rule_status(partial: str) -> dict[str, bool | None]:
-    """Per rule code: True satisfied, False broken, None not decidable yet (under 5 digits).
-
-    Meant for a form that ticks the rules off while the code is typed. Anything other than
-    ASCII digits, or more than 5 of them, breaks the length rule and leaves the others open.
-    """
-    status: dict[str, bool | None] = dict.fromkeys((r.code for r in RULES), None)
-    if _is_five_digits(partial):
-        for rule in RULES:
-            status[rule.code] = not rule.broken_by(partial)
-    elif len(partial) > CODE_LENGTH or not all(c in _DIGITS for c in partial):
-        status[RULES[0].code] = False
-    return status
+    rule = broken_rule(code)
+    if rule is not None:
+        raise InvalidInput(rule.message, code=rule.code)
 
 
 def check_confirmation(code: str, confirmation: str) -> None:

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache
 
 import phonenumbers
 from phonenumbers.geodata.locale import LOCALE_DATA
 
+# What a valid mobile number is, and its E.164 form, is the phone–server contract's (the phone
+# refuses a bad number on its own screen); the country picker's localized lists stay here and
+# reach the phone through GET /api/phone/countries.
+from identity_server.contract import MAX_INPUT_LENGTH as MAX_INPUT_LENGTH
+from identity_server.contract import MOST_SELECTED as MOST_SELECTED
+from identity_server.contract import PhoneNumber as PhoneNumber
+from identity_server.contract import RuleBroken
+from identity_server.contract import parse_phone as _parse_phone
+
 from .errors import InvalidInput
-
-MAX_INPUT_LENGTH = 32
-
-# The countries shown above the full list ("meest geselecteerde landen"), in this order.
-MOST_SELECTED: tuple[str, ...] = ("BE", "NL")
-
-# Only digits, a leading plus and the separators people type; phonenumbers itself would
-# happily read letters as a vanity keypad ("0800-FLOWERS"), which no mobile number uses.
-_ALLOWED = re.compile(r"^\+?[0-9 .\-/()\u00a0]+$")
-
-_ACCEPTED_TYPES = frozenset(
-    {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
-)
 
 # phonenumbers' locale data lacks names for these three regions.
 _EXTRA_NAMES: dict[str, dict[str, str]] = {
@@ -43,66 +38,13 @@ _EXTRA_NAMES: dict[str, dict[str, str]] = {
 }
 
 
-@dataclass(frozen=True)
-class PhoneNumber:
-    """A valid mobile number, kept in E.164 (`+32494001268`), the only form stored or compared."""
-
-    e164: str
-
-    def _parsed(self) -> phonenumbers.PhoneNumber:
-        return phonenumbers.parse(self.e164, None)
-
-    @property
-    def display(self) -> str:
-        """Grouped international form for people: `+32 494 00 12 68`."""
-        return phonenumbers.format_number(
-            self._parsed(), phonenumbers.PhoneNumberFormat.INTERNATIONAL
-        )
-
-    @property
-    def region(self) -> str:
-        """ISO 3166 region code of the number, e.g. `BE`."""
-        return str(phonenumbers.region_code_for_number(self._parsed()))
-
-    @property
-    def country_code(self) -> int:
-        """The calling code, e.g. 32."""
-        code = self._parsed().country_code
-        assert code is not None  # E.164 always carries one
-        return code
-
-    def __str__(self) -> str:
-        return self.e164
-
-
-def _check_region(region: str) -> str:
-    code = region.strip().upper()
-    if code not in phonenumbers.SUPPORTED_REGIONS:
-        raise InvalidInput(f"Unknown country: {region!r}.", code="invalid_country")
-    return code
-
-
-@lru_cache(maxsize=4096)
 def parse_phone(raw: str, default_region: str = "BE") -> PhoneNumber:
-    """Parse what a person typed (national or international form) into a mobile PhoneNumber.
-
-    Cached: phonenumbers is slow and the answer depends on nothing but the arguments
-    (PhoneNumber is frozen; refusals raise and so are never cached)."""
-    region = _check_region(default_region)
-    text = raw.strip()
-    if not text or len(text) > MAX_INPUT_LENGTH or not _ALLOWED.match(text):
-        raise InvalidInput("This is not a valid phone number.", code="invalid_phone_number")
+    """Parse what a person typed (national or international form) into a mobile PhoneNumber;
+    InvalidInput `invalid_phone_number`, `not_a_mobile_number` or `invalid_country`."""
     try:
-        parsed = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException as exc:
-        raise InvalidInput(
-            "This is not a valid phone number.", code="invalid_phone_number"
-        ) from exc
-    if not phonenumbers.is_valid_number(parsed):
-        raise InvalidInput("This is not a valid phone number.", code="invalid_phone_number")
-    if phonenumbers.number_type(parsed) not in _ACCEPTED_TYPES:
-        raise InvalidInput("This is not a mobile phone number.", code="not_a_mobile_number")
-    return PhoneNumber(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+        return _parse_phone(raw, default_region)
+    except RuleBroken as broken:
+        raise InvalidInput(broken.message, code=broken.code) from None
 
 
 @dataclass(frozen=True)

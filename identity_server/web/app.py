@@ -21,6 +21,7 @@ from identity_server.web import (
     enrolment_pages,
     faults_api,
     hub_pages,
+    network_time,
     oidc_api,
     oidc_pages,
     openapi,
@@ -140,6 +141,7 @@ def create_app(
     app.cleanup_ctx.append(_running(bus))
     app[openapi.OPENAPI_DOC] = {}
     app.on_response_prepare.append(_nosniff)
+    network_time.install(app)  # every answer's Date header: the sandbox clock's time
     app.router.add_routes(routes)
     app[STATIC_FILES] = {p.name: p for p in STATIC_FOLDER.iterdir() if p.suffix in STATIC_TYPES}
     for module in (
@@ -156,6 +158,7 @@ def create_app(
         oidc_api,
         oidc_pages,
         hub_pages,
+        network_time,
         openapi,
     ):
         app.router.add_routes(module.routes)

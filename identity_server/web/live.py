@@ -8,15 +8,21 @@ import asyncio
 import logging
 import secrets
 from collections import defaultdict
-from typing import Annotated, Any, Literal, NotRequired, TypedDict
+from typing import Any
 
 import aiohttp
 import msgspec
 import orjson
 from aiohttp import web
-from msgspec import Meta, Raw, Struct
+from msgspec import Raw, Struct
 
 from identity_server.bus import EventBus
+from identity_server.contract import MAX_FRAME as MAX_FRAME
+from identity_server.contract import AnswerFrame as AnswerFrame
+from identity_server.contract import AnswerResult as AnswerResult
+from identity_server.contract import RequestClosedFrame as RequestClosedFrame
+from identity_server.contract import RequestFrame as RequestFrame
+from identity_server.contract import ServerFrame as ServerFrame
 from identity_server.core.errors import SleutelError
 from identity_server.oidc import icons
 from identity_server.oidc.claims import SCOPE_LABELS
@@ -25,7 +31,6 @@ from identity_server.services import Services
 from identity_server.web.views import IconView, PushRequestView
 
 log = logging.getLogger("sleutel.live")
-MAX_FRAME = 16 * 1024  # an answer is a few hundred bytes
 
 
 def request_view(request: PushRequest, status: str | None = None) -> PushRequestView:
@@ -51,54 +56,8 @@ def _icon(icon_id: str) -> IconView:
     return {"id": icon_id, "emoji": emoji, "label": label}
 
 
-# -- the frames of the phone's live connection (GET /api/phone/live) ------------------------------
-
-
-class AnswerFrame(Struct, tag_field="type", tag="answer", kw_only=True):
-    """The phone approves or refuses over its live connection: the same signed request as
-    `POST /api/phone/requests/{request_id}/{action}` (method POST, that path, `body` as the
-    signed bytes), signed by the connection's own device. `id` comes back in the answer_result."""
-
-    id: Annotated[str, Meta(max_length=64)]
-    request_id: Annotated[str, Meta(max_length=64)]
-    action: Literal["approve", "refuse"]
-    body: Annotated[str, Meta(max_length=MAX_FRAME)] = ""
-    timestamp: Annotated[str, Meta(max_length=16)]
-    nonce: Annotated[str, Meta(max_length=64)]
-    signature: Annotated[str, Meta(max_length=200)]
-
-
-class RequestFrame(TypedDict):
-    """A request for this phone: the pending ones when it connects, then each new one."""
-
-    type: Literal["request"]
-    request: PushRequestView
-
-
-class RequestClosedFrame(TypedDict):
-    """A request was answered (here or on another device) or expired."""
-
-    type: Literal["request_closed"]
-    request: PushRequestView
-
-
-class AnswerResult(TypedDict):
-    """The verdict on an `answer` frame, its `id` echoed (null when the frame had none):
-    status 200 with the request, or the refusal's status and stable `error` code, as over HTTP.
-    The connection stays open after a refusal."""
-
-    type: Literal["answer_result"]
-    id: str | None
-    status: int
-    request: NotRequired[PushRequestView]
-    error: NotRequired[str]
-    message: NotRequired[str]
-    field: NotRequired[str]
-    tries_left: NotRequired[int]
-    retry_after: NotRequired[int]
-
-
-ServerFrame = RequestFrame | RequestClosedFrame | AnswerResult
+# -- the frames of the live connection (GET /api/phone/live): the contract's shapes ----------------
+# Re-exported: the phone requests API and the OpenAPI document name them from here.
 
 
 def answer_refused(frame_id: str | None, exc: SleutelError) -> AnswerResult:

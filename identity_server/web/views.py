@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import NotRequired, TypedDict
 
+# The request view travels in the live connection's frames: the phone–server contract's shape.
+from identity_server.contract import IconView as IconView
+from identity_server.contract import PushRequestView as PushRequestView
 from identity_server.core.belgian_numbers import format_card_number, format_national_number
 from identity_server.core.phone import PhoneNumber
 from identity_server.core.records import (
@@ -106,32 +109,6 @@ class OnboardingView(TypedDict):
     bank_id: NotRequired[str]
     sms_code_expires_at: NotRequired[str]
     sms_tries_left: NotRequired[int]
-
-
-class IconView(TypedDict):
-    """An icon the phone offers to match the one the website shows."""
-
-    id: str
-    emoji: str
-    label: str
-
-
-class PushRequestView(TypedDict):
-    """A request in the identity app: who asks (client_name), what (kind, binding_message or
-    confirmation_text), which data (claims), and how to answer it (acr, icon_choices)."""
-
-    request_id: str
-    kind: str
-    client_name: str
-    binding_message: str
-    confirmation_text: str
-    scopes: list[str]
-    claims: list[str]
-    acr: str
-    biometrics_allowed: bool
-    icon_choices: list[IconView] | None
-    expires_at: str
-    status: str
 
 
 class MessageView(TypedDict):

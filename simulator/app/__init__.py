@@ -10,9 +10,9 @@ from pathlib import Path
 
 import aiohttp
 
-from identity_server.core.clock import Clock
 from simulator.app.app import PhoneApp
 from simulator.app.settings import PhoneSettings
+from simulator.network_clock import Clock
 from simulator.phone import HeadlessPhone
 
 __all__ = ["PhoneApp", "PhoneSettings", "create_phone_app", "profile_paths"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -17,17 +18,20 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from identity_server.core.clock import Clock, SystemClock
 from simulator.app.push import PushPhone, push_api
 from simulator.app.settings import PhoneSettings
 from simulator.errors import PhoneApiError
 from simulator.i18n import check_language, error_text, translate
+from simulator.network_clock import Clock, NetworkClock
 from simulator.phone import HeadlessPhone
 
 OPERATOR = "Sleutel Mobile"
 
 # Network trouble the phone shows as "no connection" instead of crashing.
 NETWORK_ERRORS = (aiohttp.ClientError, OSError, TimeoutError)
+# How often an open phone reads the network's time with no other traffic, so authenticator codes
+# and countdowns follow a sandbox clock that was moved (a Date header would show it sooner).
+TIME_SYNC_EVERY = timedelta(seconds=30)
 
 
 @dataclass
@@ -77,7 +81,8 @@ class PhoneApp(App[None]):
         super().__init__()
         self.phone = phone
         self.vault_path = vault_path
-        self.clock: Clock = clock or SystemClock()
+        # The phone's time for countdowns and authenticator codes: its network time by default.
+        self.clock: Clock = clock or phone.clock
         self.settings = settings or PhoneSettings()
         self.vault_kdf_n = vault_kdf_n
         self.sms_poll_seconds = sms_poll_seconds
@@ -125,12 +130,27 @@ class PhoneApp(App[None]):
         self.push_screen(LauncherScreen())
         self.set_interval(self.sms_poll_seconds, self.poll_sms)
         self.poll_sms()
+        if isinstance(self.clock, NetworkClock):
+            self.set_interval(TIME_SYNC_EVERY.total_seconds(), self.follow_network_time)
+            self.follow_network_time()
         if self.listen_for_requests and self.push is not None and self.phone.activated:
             self.listen_requests()
 
     async def on_unmount(self) -> None:
         self.workers.cancel_all()
         await self.phone.close()
+
+    # -- network time
+
+    @work(exclusive=True, group="time")
+    async def follow_network_time(self) -> None:
+        """Read the server's time unless a request did so lately (or it moved since)."""
+        clock = self.clock
+        if not isinstance(clock, NetworkClock) or clock is not self.phone.clock:
+            return
+        if clock.stale(TIME_SYNC_EVERY / 2):
+            with contextlib.suppress(PhoneApiError, *NETWORK_ERRORS):
+                await self.phone.sync_time()
 
     # -- SMS (the sandbox's mobile network delivers into the outbox)
 

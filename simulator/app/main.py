@@ -11,8 +11,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from identity_server.core.errors import SleutelError
 from simulator.app import create_phone_app
+from simulator.errors import SimulatorError
 
 HEALTH_TIMEOUT_SECONDS = 30.0
 # What `sleutel serve` prints once every port is bound (identity_server/runtime.py).
@@ -97,14 +97,14 @@ def wait_until_serving(
         if exited:
             lines = [line for line in output.splitlines() if line.strip()]
             reason = lines[-1].removeprefix("error: ") if lines else f"code {process.returncode}"
-            raise SleutelError(
+            raise SimulatorError(
+                "server_not_started",
                 f"the sandbox server did not start ({reason}); its log: {log}",
-                code="server_not_started",
             )
         time.sleep(0.1)
-    raise SleutelError(
+    raise SimulatorError(
+        "server_not_started",
         f"the sandbox server did not start within {timeout:.0f} s; its log: {log}",
-        code="server_not_started",
     )
 
 
@@ -135,11 +135,11 @@ def run_demo(
     log = server_log(db_path)
     for taken, what in ((port, "the sandbox"), (port + 1, "its demo website")):
         if not port_is_free(host, taken):
-            raise SleutelError(
+            raise SimulatorError(
+                "port_in_use",
                 f"port {taken} on {host} ({what}) is in use: another program listens there,"
                 f" choose another with --port (the demo uses --port and --port + 1);"
                 f" nothing was started (server log: {log})",
-                code="port_in_use",
             )
     offset = log.stat().st_size if log.exists() else 0
     process = start_server(db_path, host, port)

@@ -17,8 +17,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from identity_server.core.errors import SleutelError
 from simulator.app import main as phone_main
+from simulator.errors import SimulatorError
 from tests.e2e.server import free_port, running_server, wait_ready
 from tests.engines import postgresql_url_fixture  # noqa: F401 (fixture)
 
@@ -150,7 +150,7 @@ def test_demo_does_not_take_another_server_for_its_own(tmp_path: Path) -> None:
     with _someone_elses_sandbox(port):
         process = phone_main.start_server(db, "127.0.0.1", port)
         try:
-            with pytest.raises(SleutelError) as refused:
+            with pytest.raises(SimulatorError) as refused:
                 phone_main.wait_until_serving(log, 0, process, timeout=120)
         finally:
             phone_main.stop_server(process)

@@ -1,15 +1,30 @@
-"""The country-code picker: Belgium and the Netherlands first, then A–Z, searchable."""
+"""The country-code picker: Belgium and the Netherlands first, then A–Z, searchable.
+
+The list comes from the server (`GET /api/phone/countries`, names in the phone's language): the
+localized names of every region are the server's data, not part of the phone–server contract
+(see identity_server/contract.py); the contract gives the ordering rule, `MOST_SELECTED` first.
+"""
 
 from __future__ import annotations
 
-from textual import on
+from dataclasses import dataclass
+
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from identity_server.core.phone import MOST_SELECTED, Country, country_choices, search_countries
+from identity_server.contract import MOST_SELECTED
 from simulator.app.dialogs.base import PhoneDialog
+from simulator.errors import PhoneApiError
+
+
+@dataclass(frozen=True)
+class Country:
+    region: str
+    name: str
+    calling_code: int
 
 
 class CountryPickerDialog(PhoneDialog[Country | None]):
@@ -20,18 +35,27 @@ class CountryPickerDialog(PhoneDialog[Country | None]):
             yield OptionList(id="countries")
 
     def on_mount(self) -> None:
+        self._by_id: dict[str, Country] = {}
         self.show_countries("")
 
-    def show_countries(self, query: str) -> None:
-        language = self.phone_app.language
+    @work(exclusive=True, group="countries")
+    async def show_countries(self, query: str) -> None:
+        """The server's list for what is typed; the newest query wins (exclusive worker)."""
+        from simulator.app.app import NETWORK_ERRORS
+
+        try:
+            found = await self.phone_app.phone.countries(query.strip(), self.phone_app.language)
+        except (PhoneApiError, *NETWORK_ERRORS):
+            found = []
+        self._show([Country(c["region"], c["name"], int(c["calling_code"])) for c in found], query)
+
+    def _show(self, found: list[Country], query: str) -> None:
         options: list[Option] = []
-        self._by_id: dict[str, Country] = {}
+        self._by_id = {}
         if query.strip():
-            found = search_countries(query, language)
             options.extend(self._option(c) for c in found)
         else:
-            choices = country_choices(language)
-            top, rest = choices[: len(MOST_SELECTED)], choices[len(MOST_SELECTED) :]
+            top, rest = found[: len(MOST_SELECTED)], found[len(MOST_SELECTED) :]
             options.append(Option(self.t("country.most_selected"), disabled=True))
             options.extend(self._option(c) for c in top)
             options.append(Option("A-Z", disabled=True))

@@ -10,9 +10,8 @@ from textual.containers import Horizontal
 from textual.widgets import Button, Checkbox, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from identity_server.core.errors import InvalidInput
-from identity_server.core.phone import Country, parse_phone
-from simulator.app.dialogs.country_picker import CountryPickerDialog
+from identity_server.contract import RuleBroken, parse_phone
+from simulator.app.dialogs.country_picker import Country, CountryPickerDialog
 from simulator.app.screens.base import PhoneScreen
 from simulator.app.widgets.code_rules import CodeRules
 from simulator.errors import PhoneApiError
@@ -87,7 +86,7 @@ class PhoneNumberScreen(PhoneScreen):
         typed = self.query_one("#phone", Input).value
         try:
             number = parse_phone(typed, flow.region)
-        except InvalidInput as refused:
+        except RuleBroken as refused:
             self.show_error(error_text(self.phone_app.language, refused.code, refused.message))
             return
         self.clear_message()

@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Static
 
-from identity_server.core.itsme_code import rule_status
+from identity_server.contract import rule_status
 
 if TYPE_CHECKING:
     from simulator.app.app import PhoneApp
