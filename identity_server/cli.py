@@ -12,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from identity_server import control_cli
 from identity_server.core.errors import SleutelError
 from identity_server.core.records import Address
 from identity_server.oidc.client_config import load_clients
@@ -20,7 +21,6 @@ from identity_server.runtime import open_services, run_server
 from identity_server.services import Services
 from identity_server.settings import Settings
 from identity_server.web import views
-from simulator.errors import SimulatorError
 
 
 def default_db() -> Path:
@@ -231,6 +231,7 @@ def _parser() -> argparse.ArgumentParser:
         "rotate", help="new signing keys; the current ones stay published until the next rotation"
     )
     _mount_otp(sub)
+    control_cli.add_parsers(sub)
     _accept_globals_anywhere(parser)
     return parser
 
@@ -410,6 +411,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"{', '.join(SHARED_OPTIONS)} are for serve, admin-token and the register commands;"
             f" {args.command} does not take them"
         )
+    if args.command in control_cli.COMMANDS:
+        # A running server's clock and robots, over HTTP; the options only locate the key file.
+        return control_cli.run(args, lambda: sandbox_settings(args).key_file)
     try:
         if args.command in ("demo", "phone"):
             # Imported here: only these commands need the terminal UI.
@@ -438,7 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_server(settings)
         else:
             asyncio.run(_registers(args, sandbox_settings(args)))
-    except (SleutelError, SimulatorError) as exc:  # the phone's launcher has errors of its own
+    except SleutelError as exc:
         print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
         return 2
     except OSError as exc:
