@@ -21,6 +21,7 @@ from identity_server.runtime import open_services, run_server
 from identity_server.services import Services
 from identity_server.settings import Settings
 from identity_server.web import views
+from simulator.errors import SimulatorError
 
 
 def default_db() -> Path:
@@ -442,7 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_server(settings)
         else:
             asyncio.run(_registers(args, sandbox_settings(args)))
-    except SleutelError as exc:
+    except (SleutelError, SimulatorError) as exc:  # the phone's launcher has errors of its own
         print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
         return 2
     except OSError as exc:
