@@ -27,6 +27,8 @@ from identity_server.core.randomness import SystemRandomness
 from identity_server.demo_rp.app import create_demo_rp
 from identity_server.demo_rp.settings import DemoRpSettings
 from identity_server.oidc.client_config import load_clients
+from identity_server.sandbox.reset import keep_start_snapshot, world_label
+from identity_server.sandbox.world import load_world, parse_world
 from identity_server.seed import DEMO_CLIENT_ID, register_demo_client
 from identity_server.services import Services
 from identity_server.settings import Settings
@@ -113,6 +115,8 @@ def app_runner(app: web.Application, settings: Settings) -> web.AppRunner:
 
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     """Run the server until SIGINT or SIGTERM."""
+    if settings.world_file is not None:
+        parse_world(settings.world_file)  # a refused file changes nothing, not even a key file
     # The bus's namespace needs the key before the store opens; read once for both. Without a
     # bus it is read after the store opened (an unusable --store then makes no key file).
     master_key = load_or_create_master_key(settings.key_file) if settings.bus else None
@@ -120,6 +124,8 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         _open_bus(settings, master_key) as bus,
         open_services(settings, master_key=master_key) as services,
     ):
+        if settings.world_file is not None:
+            await load_world(services, settings.world_file)
         if settings.clients_file is not None:
             await load_clients(services.clients, settings.clients_file)
         runners = [app_runner(create_app(settings, services, bus=bus), settings)]
@@ -134,6 +140,9 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
                 )
             )
             runners.append(app_runner(demo, settings))
+        # What `POST /api/sandbox/reset` restores: the declared world, kept across restarts
+        # (identity_server/sandbox/reset.py says why).
+        await keep_start_snapshot(services, world_label(settings))
         ports = [settings.port, settings.demo_rp_port or settings.port + 1]
         for runner, port, option in zip(runners, ports, ("--port", "--demo-rp-port"), strict=False):
             await runner.setup()

@@ -29,6 +29,7 @@ from identity_server.sandbox.clock_control import ClockControl
 from identity_server.sandbox.faults import Faults
 from identity_server.store.core import Store
 from identity_server.store.oidc import OidcStore
+from identity_server.store.snapshots import Snapshots
 from identity_server.store.stores import Stores
 
 TOKEN_PATH = "/oidc/token"
@@ -73,6 +74,8 @@ class Services:
     ciba: Ciba
     client_requests: ClientRequests
     csam: Csam
+    snapshots: Snapshots
+    """The world as it stood after start-up, for `POST /api/sandbox/reset`."""
     clock_control: ClockControl
     """Moves `clock` (forward only, kept in the store, announced to the other processes)."""
     faults: Faults
@@ -180,6 +183,7 @@ class Services:
             ciba=ciba,
             client_requests=ClientRequests(store, clients, code_flow, ciba),
             csam=csam,
+            snapshots=stores.snapshots,
             clock_control=ClockControl(store, clock),
             faults=faults,
         )

@@ -109,6 +109,10 @@ class SigningKeys:
         self._jwks = None
         return [k.kid for k in fresh]
 
+    def forget_cached(self) -> None:
+        """The published key set is read again (the keys were restored by a sandbox reset)."""
+        self._jwks = None
+
     async def jwks(self) -> dict[str, Any]:
         if self._jwks is None:
             keys = [k for k in await self._store.list_keys() if k.status is not KeyStatus.RETIRED]

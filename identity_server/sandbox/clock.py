@@ -45,6 +45,14 @@ class SandboxClock:
         moved.set()
         return True
 
+    def rewind(self) -> None:
+        """Back to the base clock's time (offset 0): for a sandbox reset only, which restores
+        the world as it stood at start-up; the clock API itself never moves backwards. Waiters
+        wake and measure again what is left of their wait."""
+        self._offset = timedelta()
+        moved, self._moved = self._moved, asyncio.Event()
+        moved.set()
+
     def offset_for_advance(self, seconds: float) -> timedelta:
         """The offset after advancing by `seconds`; refused when not forward (field `advance`)."""
         if not seconds > 0:

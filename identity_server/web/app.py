@@ -138,6 +138,7 @@ def create_app(
     services.push.events = events
     clock_api.connect(app, bus)
     faults_api.connect(app, bus)
+    reset_api.connect(app, bus)
     app.cleanup_ctx.append(_running(bus))
     app[openapi.OPENAPI_DOC] = {}
     app.on_response_prepare.append(_nosniff)

@@ -1,7 +1,76 @@
-"""The sandbox's reset controls (the QA kit); every route needs the operator's bearer token."""
+"""The sandbox's reset controls (the QA kit); every route needs the operator's bearer token.
+
+`POST /api/sandbox/reset` restores the world as it stood after start-up (identity_server/sandbox/
+reset.py says which world and why), closes this process's live phone connections and announces
+the reset on the bus (topic `sandbox.reset`): every other process rewinds its clock, cancels its
+robots' pending answers, reloads its caches and closes its phones' connections."""
 
 from __future__ import annotations
 
+import os
+import time
+import uuid
+from typing import TypedDict
+
+from aiohttp import WSCloseCode, web
+
+from identity_server.bus import EventBus
+from identity_server.sandbox.reset import TOPIC, forget_in_memory, reset_world
+from identity_server.web.body import json_response
 from identity_server.web.endpoints import Endpoints
+from identity_server.web.keys import LIVE_HUB, SERVICES
 
 routes = Endpoints("sandbox")
+
+PROCESS = f"{os.getpid()}-{uuid.uuid4().hex[:8]}".encode()
+"""Names this process on the bus, so it skips its own announcement (it did its part)."""
+
+RESET_BUS: web.AppKey[EventBus] = web.AppKey("reset_bus", EventBus)
+
+
+class ResetDone(TypedDict):
+    status: str
+    """Always `reset`."""
+    took_ms: float
+    """How long the reset took, in milliseconds (restore, this process's in-memory state,
+    its phones' connections closed, the announcement published)."""
+
+
+async def _close_phones(app: web.Application) -> None:
+    # 1012 "service restart": the phone may reconnect; a device the reset removed is refused.
+    await app[LIVE_HUB].close_all(code=WSCloseCode.SERVICE_RESTART, message=b"sandbox reset")
+
+
+@routes.post(
+    "/api/sandbox/reset",
+    "Restore the world as it stood after start-up",
+    description="The demo seed, the world file (`serve --world`) and the clients file, as"
+    " loaded at start-up; the clock offset back to 0, faults off, robot phones' pending answers"
+    " cancelled, live phone connections closed. 409 `no_snapshot` when the server took none.",
+    auth="admin",
+    answers={200: ResetDone},
+)
+async def reset(request: web.Request) -> web.Response:
+    app = request.app
+    started = time.perf_counter()
+    await reset_world(app[SERVICES])
+    await _close_phones(app)
+    bus = app.get(RESET_BUS)
+    if bus is not None:
+        await bus.publish(TOPIC, PROCESS)
+    took = (time.perf_counter() - started) * 1000
+    return json_response(ResetDone(status="reset", took_ms=round(took, 3)))
+
+
+def connect(app: web.Application, bus: EventBus) -> None:
+    """Announce this process's resets on `bus` and follow the others' (call before the bus
+    starts)."""
+    app[RESET_BUS] = bus
+
+    async def heard(payload: bytes) -> None:
+        if payload == PROCESS:
+            return
+        await forget_in_memory(app[SERVICES])
+        await _close_phones(app)
+
+    bus.subscribe(TOPIC, heard)

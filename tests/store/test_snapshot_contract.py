@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from identity_server.core.errors import Conflict
-from identity_server.core.records import Address, Bank, Message, Person
+from identity_server.core.records import Address, Bank, BankCustomer, Message, Person
 from identity_server.oidc.records import Client
 from identity_server.store.stores import Stores
 
@@ -57,6 +57,8 @@ async def test_a_restore_brings_back_every_table_as_it_was(engine_stores: Stores
     core, snapshots = engine_stores.core, engine_stores.snapshots
     await core.add_person(_person(ANNELIES, "a@example.be"))
     await core.add_bank(Bank("sleutelbank", "Sleutelbank", "BE"))
+    # Rows whose foreign keys point to other tables come back after their parents.
+    await core.add_customer(BankCustomer("sleutelbank", "C-1", ANNELIES, "DP-1", b"\x10s"))
     await core.set_meta("seed.marker", "seeded")
     first = await core.add_message(_message("first"))
     await engine_stores.oidc.save_client(_client("Before"))
@@ -75,6 +77,7 @@ async def test_a_restore_brings_back_every_table_as_it_was(engine_stores: Stores
 
     assert await _people(engine_stores) == [ANNELIES]
     assert [b.bank_id for b in await core.list_banks()] == ["sleutelbank"]
+    assert [c.customer_number for c in await core.list_customers()] == ["C-1"]
     assert await core.get_meta("seed.marker") == "seeded"
     assert await core.get_meta("later") is None
     assert [m.body for m in await core.list_messages()] == ["first"]

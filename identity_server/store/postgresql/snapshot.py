@@ -34,6 +34,28 @@ class PostgresSnapshots:
         )
         return [str(r[0]) for r in rows if str(r[0]) not in LEFT_OUT_TABLES]
 
+    async def _parents_first(self, tables: list[str]) -> list[str]:
+        """`tables` ordered so each comes after the tables its foreign keys point to (their
+        checks are not deferrable: a child row inserted before its parent is refused)."""
+        rows = await self._db.fetch(
+            "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint"
+            " WHERE contype = 'f' AND connamespace = current_schema()::regnamespace"
+        )
+        parents: dict[str, set[str]] = {t: set() for t in tables}
+        for child, parent in rows:
+            child, parent = str(child).strip('"'), str(parent).strip('"')
+            if child in parents and parent in parents and child != parent:
+                parents[child].add(parent)
+        ordered: list[str] = []
+        while parents:
+            ready = sorted(t for t, waiting in parents.items() if not waiting - set(ordered))
+            if not ready:  # a cycle: none here, and then the order cannot help anyway
+                ready = sorted(parents)
+            for table in ready:
+                ordered.append(table)
+                del parents[table]
+        return ordered
+
     async def _columns(self, table: str) -> str:
         rows = await self._db.fetch(
             "SELECT attname FROM pg_attribute WHERE attrelid = $1::regclass AND attnum > 0"
@@ -93,7 +115,7 @@ class PostgresSnapshots:
                 await db.execute(f"TRUNCATE {', '.join(_quote(t) for t in others)}")
             if "meta" in tables:
                 await db.execute("DELETE FROM meta WHERE NOT (key = ANY($1::text[]))", kept)
-            for table in tables:
+            for table in await self._parents_first(tables):
                 columns = await self._columns(table)
                 insert = (
                     f"INSERT INTO {_quote(table)} ({columns}) OVERRIDING SYSTEM VALUE"
