@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Literal
 
 from identity_server.core.sms_code import ControlCode
 
@@ -178,6 +179,9 @@ class Enrolment:
     token_used_at: datetime | None = None
 
 
+MessageStatus = Literal["delivered", "dropped", "delayed"]
+
+
 @dataclass(frozen=True)
 class Message:
     """An SMS or e-mail captured in the outbox."""
@@ -189,3 +193,15 @@ class Message:
     body: str
     created_at: datetime
     extra: dict[str, str] = field(default_factory=dict)
+    # What the sandbox's faults made of it (identity_server/sandbox/faults.py): "delivered",
+    # "dropped" (never reaches the recipient) or "delayed" (reaches them at `deliver_at`).
+    status: MessageStatus = "delivered"
+    deliver_at: datetime | None = None
+    """When it reaches the recipient; None: at `created_at` (delivered) or never (dropped)."""
+
+    @property
+    def reaches_at(self) -> datetime | None:
+        """When the recipient has it: None for a dropped message."""
+        if self.status == "dropped":
+            return None
+        return self.deliver_at or self.created_at

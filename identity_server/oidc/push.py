@@ -4,6 +4,7 @@ confirm, pick the website's icon, type the itsme code. Three wrong codes block t
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
@@ -78,6 +79,9 @@ class PushRequests:
         self._hasher = CodeHasher(keyring.pepper)
         self.events: PushEvents = events or NoEvents()
         self.max_pending = max_pending
+        self.before_answer: Callable[[str], Awaitable[None]] | None = None
+        """Awaited with the request id before an answer's transaction (the sandbox's answer
+        latency fault): a wait there holds no lock."""
 
     async def create(
         self,
@@ -167,6 +171,8 @@ class PushRequests:
         connection alike: the signature covers the same canonical request either way, so one
         nonce store refuses a replay on either path. One commit for the spent nonce and the
         decision; a refusal (wrong code, wrong icon) keeps what it recorded."""
+        if self.before_answer is not None:
+            await self.before_answer(request_id)
         async with self._store.atomic(keep_on=SleutelError):
             identity = await authenticate(self._store, signed, self._clock.now())
             if approval is None:

@@ -89,9 +89,15 @@ class Store(Transactions, Protocol):
         ...
 
     async def list_messages(
-        self, *, recipient: str | None = None, channel: str | None = None, limit: int = 100
+        self,
+        *,
+        recipient: str | None = None,
+        channel: str | None = None,
+        limit: int = 100,
+        reached_by: datetime | None = None,
     ) -> list[Message]:
-        """Newest first."""
+        """Newest first. With `reached_by`, only the messages that reached their recipient by
+        then (`Message.reaches_at`): no dropped one, no delayed one still on its way."""
         ...
 
     # -- replay protection

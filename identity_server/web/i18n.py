@@ -53,6 +53,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "outbox.title": "Outbox: verstuurde sms'en en e-mails",
         "outbox.filter": "Filter op gsm-nummer of e-mailadres",
         "outbox.empty": "Nog geen berichten.",
+        "outbox.dropped": "Niet afgeleverd (fout met opzet: weggevallen)",
+        "outbox.delayed_until": "Vertraagd (fout met opzet) tot",
+        "outbox.delayed_arrived": "Vertraagd (fout met opzet), aangekomen op",
     },
     "fr": {
         "home.intro": "Le sandbox local de l'identité numérique belge : app de type itsme, cartes eID, banques et une outbox avec chaque SMS et e-mail.",
@@ -99,6 +102,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "outbox.title": "Outbox : SMS et e-mails envoyés",
         "outbox.filter": "Filtrer par numéro de GSM ou adresse e-mail",
         "outbox.empty": "Pas encore de messages.",
+        "outbox.dropped": "Non remis (panne simulée : perdu)",
+        "outbox.delayed_until": "Retardé (panne simulée) jusqu'au",
+        "outbox.delayed_arrived": "Retardé (panne simulée), arrivé le",
     },
     "en": {
         "home.intro": "The local sandbox of Belgium's digital identity: an itsme-style app, eID cards, banks and an outbox with every SMS and e-mail.",
@@ -145,6 +151,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "outbox.title": "Outbox: SMS and e-mails sent",
         "outbox.filter": "Filter by mobile number or e-mail address",
         "outbox.empty": "No messages yet.",
+        "outbox.dropped": "Not delivered (fault on purpose: dropped)",
+        "outbox.delayed_until": "Delayed (fault on purpose) until",
+        "outbox.delayed_arrived": "Delayed (fault on purpose), arrived",
     },
     "de": {
         "home.intro": "Die lokale Sandbox der belgischen digitalen Identität: itsme-artige App, eID-Karten, Banken und eine Outbox mit jeder SMS und E-Mail.",
@@ -191,6 +200,9 @@ CATALOG: dict[str, dict[str, str]] = {
         "outbox.title": "Outbox: gesendete SMS und E-Mails",
         "outbox.filter": "Nach Handynummer oder E-Mail-Adresse filtern",
         "outbox.empty": "Noch keine Nachrichten.",
+        "outbox.dropped": "Nicht zugestellt (absichtlicher Fehler: verloren)",
+        "outbox.delayed_until": "Verzögert (absichtlicher Fehler) bis",
+        "outbox.delayed_arrived": "Verzögert (absichtlicher Fehler), angekommen am",
     },
 }
 

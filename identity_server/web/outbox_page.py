@@ -43,7 +43,9 @@ class OutboxPageFilter(Struct):
     query=OutboxPageFilter,
 )
 async def outbox(request: web.Request, query: OutboxPageFilter) -> web.Response:
-    messages = await request.app[SERVICES].store.list_messages(
-        recipient=recipient_key(query.to), limit=200
+    services = request.app[SERVICES]
+    # Every message, those a fault dropped or delays too, each with its fault marked.
+    messages = await services.store.list_messages(recipient=recipient_key(query.to), limit=200)
+    return render(
+        request, "outbox.html", to=query.to or "", messages=messages, now=services.clock.now()
     )
-    return render(request, "outbox.html", to=query.to or "", messages=messages)

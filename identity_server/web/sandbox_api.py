@@ -74,6 +74,9 @@ class OutboxFilter(Struct):
     to: Recipient | None = None
     channel: Literal["sms", "email"] | None = None
     limit: Annotated[int, Meta(ge=1, le=1000)] = 100
+    status: Literal["all"] | None = None
+    """Left out: only what reached its recipient by the sandbox's now (what a phone or a mail
+    client would show). `all`: also what a fault dropped or still delays."""
 
 
 class Messages(TypedDict):
@@ -82,12 +85,16 @@ class Messages(TypedDict):
 
 @routes.get(
     "/api/outbox",
-    "SMS and e-mails the sandbox sent, newest first",
+    "SMS and e-mails that reached their recipient, newest first (?status=all: every one sent)",
     query=OutboxFilter,
     answers={200: Messages},
 )
 async def outbox(request: web.Request, query: OutboxFilter) -> web.Response:
-    messages = await request.app[SERVICES].store.list_messages(
-        recipient=recipient_key(query.to), channel=query.channel, limit=query.limit
+    services = request.app[SERVICES]
+    messages = await services.store.list_messages(
+        recipient=recipient_key(query.to),
+        channel=query.channel,
+        limit=query.limit,
+        reached_by=None if query.status == "all" else services.clock.now(),
     )
     return json_response(Messages(messages=[views.message(m) for m in messages]))

@@ -17,6 +17,7 @@ from identity_server.core.records import (
     Device,
     Identity,
     Message,
+    MessageStatus,
     Onboarding,
     Person,
 )
@@ -120,6 +121,10 @@ class MessageView(TypedDict):
     subject: str
     body: str
     created_at: str
+    status: MessageStatus
+    """What the sandbox's faults did: dropped (never reaches the recipient) or delayed."""
+    deliver_at: str | None
+    """When it reaches the recipient (null: never, it was dropped)."""
 
 
 def person(p: Person) -> PersonView:
@@ -227,6 +232,8 @@ def message(m: Message) -> MessageView:
         "subject": m.subject,
         "body": m.body,
         "created_at": m.created_at.isoformat(),
+        "status": m.status,
+        "deliver_at": None if (when := m.reaches_at) is None else when.isoformat(),
     }
 
 

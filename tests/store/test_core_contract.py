@@ -464,6 +464,29 @@ async def test_messages_newest_first_with_filters(core: Store) -> None:
     assert len(await core.list_messages(limit=-1)) == 4
 
 
+async def test_messages_keep_what_faults_made_of_them_and_list_what_arrived(core: Store) -> None:
+    later = NOW + timedelta(minutes=5)
+    sent = await core.add_message(Message(0, "sms", "+32494001268", "", "on time", NOW))
+    dropped = await core.add_message(
+        Message(0, "sms", "+32494001268", "", "lost", NOW, status="dropped")
+    )
+    delayed = await core.add_message(
+        Message(0, "email", "a@example.be", "S", "late", NOW, status="delayed", deliver_at=later)
+    )
+    assert (dropped.status, dropped.deliver_at, dropped.reaches_at) == ("dropped", None, None)
+    assert (delayed.status, delayed.reaches_at) == ("delayed", later)
+    assert sent.reaches_at == NOW
+    # Without reached_by: every message, as kept.
+    assert await core.list_messages() == [delayed, dropped, sent]
+    # What reached its recipient by a time: never a dropped one, a delayed one from deliver_at.
+    assert await core.list_messages(reached_by=NOW) == [sent]
+    assert await core.list_messages(reached_by=later - timedelta(microseconds=1)) == [sent]
+    assert await core.list_messages(reached_by=later) == [delayed, sent]
+    assert await core.list_messages(reached_by=NOW - timedelta(seconds=1)) == []
+    assert await core.list_messages(recipient="+32494001268", reached_by=later) == [sent]
+    assert await core.list_messages(channel="email", reached_by=later, limit=1) == [delayed]
+
+
 # -- replay protection and the purge
 
 
@@ -814,6 +837,76 @@ async def test_sqlite_migrations_are_versioned_and_idempotent(tmp_path: Path) ->
     with sqlite3.connect(path) as db:
         version = db.execute("PRAGMA user_version").fetchone()[0]
     assert version == max(v for v, _ in migrations())
+
+
+# A message as the stores wrote it before faults existed (no status, no deliver_at).
+OLD_MESSAGE_TIME = datetime(2026, 1, 5, 9, 0, 0, 250400, tzinfo=UTC)
+OLD_MESSAGE_DOC = (
+    '{"message_id":1,"channel":"sms","recipient":"+32494001268","subject":"","body":"123456",'
+    f'"created_at":"{OLD_MESSAGE_TIME.isoformat()}","extra":{{}}}}'
+)
+
+
+async def _old_message_arrived_when_sent(core: Store) -> None:
+    (message,) = await core.list_messages()
+    assert (message.body, message.status, message.reaches_at) == (
+        "123456",
+        "delivered",
+        OLD_MESSAGE_TIME,
+    )
+    assert await core.list_messages(reached_by=OLD_MESSAGE_TIME) == [message]
+    before = OLD_MESSAGE_TIME - timedelta(milliseconds=1)
+    assert await core.list_messages(reached_by=before) == []
+
+
+async def test_sqlite_messages_sent_before_faults_arrived_when_sent(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        for version, sql in migrations():
+            if version >= 12:  # 0012_message_faults
+                break
+            for statement in sql.split(";\n"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute(f"PRAGMA user_version={version:d}")
+        db.execute(
+            "INSERT INTO messages(channel, recipient, doc) VALUES('sms', '+32494001268', ?)",
+            (OLD_MESSAGE_DOC,),
+        )
+    finally:
+        db.close()
+    stores = open_sqlite(path)
+    try:
+        await stores.core.migrate()
+        await _old_message_arrived_when_sent(stores.core)
+    finally:
+        await stores.close()
+
+
+async def test_postgresql_messages_sent_before_faults_arrived_when_sent(
+    postgresql_url: str,
+) -> None:
+    db = await asyncpg.connect(postgresql_url)
+    try:
+        await db.execute("CREATE TABLE schema_version (version integer NOT NULL)")
+        for version, sql in postgresql_migrations():
+            if version >= 6:  # 0006_message_faults
+                break
+            await db.execute(sql)
+            await db.execute("INSERT INTO schema_version(version) VALUES($1)", version)
+        await db.execute(
+            "INSERT INTO messages(channel, recipient, doc) VALUES('sms', '+32494001268', $1)",
+            OLD_MESSAGE_DOC,
+        )
+    finally:
+        await db.close()
+    stores = await open_stores(postgresql_url)
+    try:
+        await stores.core.migrate()
+        await _old_message_arrived_when_sent(stores.core)
+    finally:
+        await stores.close()
 
 
 async def test_postgresql_migrations_are_versioned_and_idempotent(postgresql_url: str) -> None:

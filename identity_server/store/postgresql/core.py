@@ -375,18 +375,28 @@ class PostgresStore:
             body=message.body,
             created_at=message.created_at,
             extra=message.extra,
+            status=message.status,
+            deliver_at=message.deliver_at,
         )
+        reaches_at = saved.reaches_at
         await self._execute(
-            "INSERT INTO messages(message_id, channel, recipient, doc) VALUES($1, $2, $3, $4)",
+            "INSERT INTO messages(message_id, channel, recipient, doc, deliver_at)"
+            " VALUES($1, $2, $3, $4, $5)",
             saved.message_id,
             saved.channel,
             saved.recipient,
             dumps(saved),
+            None if reaches_at is None else reaches_at.timestamp(),
         )
         return saved
 
     async def list_messages(
-        self, *, recipient: str | None = None, channel: str | None = None, limit: int = 100
+        self,
+        *,
+        recipient: str | None = None,
+        channel: str | None = None,
+        limit: int = 100,
+        reached_by: datetime | None = None,
     ) -> list[Message]:
         # One statement per filter combination, so each is planned on its own index.
         where: list[str] = []
@@ -395,6 +405,10 @@ class PostgresStore:
             if value is not None:
                 args.append(value)
                 where.append(f"{column}=${len(args)}")
+        if reached_by is not None:
+            # A dropped message's deliver_at is NULL: no comparison with it is true.
+            args.append(reached_by.timestamp())
+            where.append(f"deliver_at <= ${len(args)}")
         # A negative limit means none, as SQLite reads it (PostgreSQL: LIMIT NULL).
         args.append(None if limit < 0 else limit)
         condition = f" WHERE {' AND '.join(where)}" if where else ""

@@ -307,9 +307,15 @@ class SqliteStore:
             return await self._add_message(message)
 
     async def _add_message(self, message: Message) -> Message:
+        reaches_at = message.reaches_at
         cursor = await self._db.execute(
-            "INSERT INTO messages(channel, recipient, doc) VALUES(?, ?, ?)",
-            (message.channel, message.recipient, dumps(message)),
+            "INSERT INTO messages(channel, recipient, doc, deliver_at) VALUES(?, ?, ?, ?)",
+            (
+                message.channel,
+                message.recipient,
+                dumps(message),
+                None if reaches_at is None else reaches_at.timestamp(),
+            ),
         )
         assert cursor.lastrowid is not None
         saved = Message(
@@ -320,6 +326,8 @@ class SqliteStore:
             body=message.body,
             created_at=message.created_at,
             extra=message.extra,
+            status=message.status,
+            deliver_at=message.deliver_at,
         )
         await self._db.execute(
             "UPDATE messages SET doc=? WHERE message_id=?", (dumps(saved), saved.message_id)
@@ -327,13 +335,19 @@ class SqliteStore:
         return saved
 
     async def list_messages(
-        self, *, recipient: str | None = None, channel: str | None = None, limit: int = 100
+        self,
+        *,
+        recipient: str | None = None,
+        channel: str | None = None,
+        limit: int = 100,
+        reached_by: datetime | None = None,
     ) -> list[Message]:
+        # A dropped message's deliver_at is NULL: no comparison with it is true.
         return await self._db.all(
             Message,
             "SELECT doc FROM messages WHERE (?1 IS NULL OR recipient=?1) AND (?2 IS NULL OR channel=?2)"
-            " ORDER BY message_id DESC LIMIT ?3",
-            (recipient, channel, limit),
+            " AND (?4 IS NULL OR deliver_at <= ?4) ORDER BY message_id DESC LIMIT ?3",
+            (recipient, channel, limit, None if reached_by is None else reached_by.timestamp()),
         )
 
     # -- replay protection
