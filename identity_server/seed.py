@@ -1,4 +1,5 @@
-"""The demo world seeded on first start: a few people, their cards and their banks.
+"""The demo world seeded on first start: a few people, their cards and their banks, and the fixed
+test numbers' robot phones (docs/test-numbers.md).
 
 Demo card PINs and PUKs are published on purpose (README): they are test data, like a sandbox's
 test users. Everything is stored hashed or sealed like any other record.
@@ -6,20 +7,27 @@ test users. Everything is stored hashed or sealed like any other record.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from identity_server.core import belgian_numbers
+from identity_server.core.errors import Conflict
 from identity_server.core.randomness import SeededRandomness
 from identity_server.core.records import Address
 
 if TYPE_CHECKING:
     from identity_server.services import Services
 
+log = logging.getLogger("sleutel")
+
 DEMO_CARD_PIN = "1234"
 DEMO_CARD_PUK = "111122223333"
 SEED_MARKER = "seed.demo.v1"
+ROBOTS_MARKER = "seed.test_numbers.v1"
+"""The fixed test numbers came later than the demo people: a sandbox seeded before gets them at
+its next start."""
 
 
 @dataclass(frozen=True)
@@ -129,11 +137,81 @@ PEOPLE = [
 ]
 
 
+@dataclass(frozen=True)
+class FixedNumber:
+    """A fixed test number (docs/test-numbers.md): a robot phone of a fictional person."""
+
+    phone: str
+    outcome: str
+    first_names: str
+    last_name: str
+    sex: Literal["M", "F"]
+    delay: float = 0.0
+    offline: bool = False
+
+    @property
+    def national_number(self) -> str:
+        """Stable across sandboxes, so scripts and the table can name it: born 1 January
+        1970 + the number's last digit, day counter 901 (men) or 902 (women)."""
+        day = date(1970, 1, int(self.phone[-1]))
+        return belgian_numbers.national_number(day, self.sex, 901 if self.sex == "M" else 902)
+
+
+TEST_NUMBERS = (
+    FixedNumber("+32470000001", "approve", "Anna", "Akkoord", "F"),
+    FixedNumber("+32470000002", "approve_biometric", "Vera", "Vingerafdruk", "F"),
+    FixedNumber("+32470000003", "refuse", "Wim", "Weigering", "M"),
+    FixedNumber("+32470000004", "wrong_icon", "Ivo", "Icoon", "M"),
+    FixedNumber("+32470000005", "wrong_code", "Cas", "Codefout", "M"),
+    FixedNumber("+32470000006", "never", "Nora", "Nooit", "F"),
+    FixedNumber("+32470000007", "approve", "Tijs", "Traag", "M", delay=10.0),
+    FixedNumber("+32470000008", "approve", "Otto", "Offline", "M", offline=True),
+)
+"""One robot phone per outcome, so a relying party's CI reaches each with no phone running."""
+
+
+async def seed_test_numbers(services: Services) -> bool:
+    """The fixed test numbers' people, identities and robot phones, once (all or nothing);
+    False when the sandbox has them already."""
+    store = services.store
+    if await store.get_meta(ROBOTS_MARKER) is not None:
+        return False
+    async with store.atomic():
+        for number in TEST_NUMBERS:
+            if await store.get_person(number.national_number) is None:
+                await services.registers.add_person(
+                    first_names=number.first_names,
+                    last_name=number.last_name,
+                    birth_date=date(1970, 1, int(number.phone[-1])),
+                    birth_place="Brussel",
+                    sex=number.sex,
+                    nationality="BE",
+                    address=Address("Testlaan 1", "1000", "Brussel"),
+                    language="nl",
+                    email=f"robot{number.phone[-2:]}@example.be",
+                    national_number=number.national_number,
+                )
+            if await store.identity_by_phone(number.phone) is not None:
+                continue  # a person onboarded on it before it was a test number: theirs
+            try:
+                await services.robots.put(
+                    number.phone,
+                    outcome=number.outcome,
+                    delay=number.delay,
+                    offline=number.offline,
+                    national_number=number.national_number,
+                )
+            except Conflict as taken:  # the person has an identity on a phone of their own
+                log.warning("test number %s left out: %s", number.phone, taken.message)
+        await store.set_meta(ROBOTS_MARKER, services.clock.now().isoformat())
+    return True
+
+
 async def seed_demo_world(services: Services) -> bool:
     """Seed once (all or nothing); returns False when the sandbox was already seeded."""
     store = services.store
     if await store.get_meta(SEED_MARKER) is not None:
-        return False
+        return await seed_test_numbers(services)
     registers = services.registers
     async with store.atomic():
         for bank_id, name, country in BANKS:
@@ -168,6 +246,7 @@ async def seed_demo_world(services: Services) -> bool:
                     digipass_serial=demo.digipass_serial,
                 )
         await store.set_meta(SEED_MARKER, services.clock.now().isoformat())
+        await seed_test_numbers(services)
     return True
 
 

@@ -27,6 +27,7 @@ from identity_server.oidc.tokens import Tokens
 from identity_server.sandbox.clock import OFFSET_KEY, SandboxClock, decode_offset
 from identity_server.sandbox.clock_control import ClockControl
 from identity_server.sandbox.faults import Faults
+from identity_server.sandbox.robots import Robots
 from identity_server.store.core import Store
 from identity_server.store.oidc import OidcStore
 from identity_server.store.snapshots import Snapshots
@@ -74,6 +75,8 @@ class Services:
     ciba: Ciba
     client_requests: ClientRequests
     csam: Csam
+    robots: Robots
+    """Robot phones: identities whose phone answers by itself (while the web app runs)."""
     snapshots: Snapshots
     """The world as it stood after start-up, for `POST /api/sandbox/reset`."""
     clock_control: ClockControl
@@ -164,6 +167,8 @@ class Services:
         )
         code_flow = CodeFlow(store, oidc_store, clock, rng, keyring, clients, push, tokens)
         ciba = Ciba(store, oidc_store, clock, rng, push, tokens)
+        onboardings = Onboardings(store, clock, rng, keyring, registers, outbox)
+        robots = Robots(store, stores.sandbox, push, clock, rng, keyring, registers, onboardings)
         return cls(
             store=store,
             clock=clock,
@@ -171,7 +176,7 @@ class Services:
             keyring=keyring,
             registers=registers,
             outbox=outbox,
-            onboardings=Onboardings(store, clock, rng, keyring, registers, outbox),
+            onboardings=onboardings,
             enrolments=Enrolments(store, clock, rng, keyring, registers),
             identities=Identities(store, clock),
             oidc_store=oidc_store,
@@ -183,6 +188,7 @@ class Services:
             ciba=ciba,
             client_requests=ClientRequests(store, clients, code_flow, ciba),
             csam=csam,
+            robots=robots,
             snapshots=stores.snapshots,
             clock_control=ClockControl(store, clock),
             faults=faults,

@@ -61,6 +61,22 @@ class NoEvents:
         return None
 
 
+class FanOut:
+    """PushEvents told to several listeners in turn (the live phones, the sandbox's robot
+    phones), so each hears of a committed request without knowing of the others."""
+
+    def __init__(self, *listeners: PushEvents) -> None:
+        self.listeners = listeners
+
+    async def created(self, request: PushRequest) -> None:
+        for listener in self.listeners:
+            await listener.created(request)
+
+    async def decided(self, request: PushRequest) -> None:
+        for listener in self.listeners:
+            await listener.decided(request)
+
+
 class PushRequests:
     def __init__(
         self,

@@ -3,19 +3,30 @@ file's scripted phones): the same records the activation writes, after the same 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from identity_server.core import itsme_code
 from identity_server.core.device_auth import load_device_public_key
 from identity_server.core.errors import Conflict, InvalidInput, NotFound
+from identity_server.core.onboarding import Onboardings
 from identity_server.core.phone import parse_phone
 from identity_server.core.records import Identity
-
-if TYPE_CHECKING:
-    from identity_server.services import Services
+from identity_server.core.registers import Registers
+from identity_server.store.core import Store
 
 ENROLLED_VIA = "sandbox"
 """`Identity.onboarded_via` of an identity made here: neither the bank nor the eID route."""
+
+
+class Services(Protocol):
+    """What this needs of `identity_server.services.Services` (robots pass a part of it)."""
+
+    @property
+    def store(self) -> Store: ...
+    @property
+    def registers(self) -> Registers: ...
+    @property
+    def onboardings(self) -> Onboardings: ...
 
 
 def _naming(field: str, exc: InvalidInput) -> InvalidInput:

@@ -13,6 +13,7 @@ from aiohttp import web
 from identity_server.bus import EventBus
 from identity_server.bus.local import LocalBus
 from identity_server.core.errors import NotFound
+from identity_server.oidc.push import FanOut
 from identity_server.services import Services
 from identity_server.settings import Settings
 from identity_server.web import (
@@ -135,7 +136,8 @@ def create_app(
     app[LIVE_HUB] = hub
     bus = bus or LocalBus()
     app[LIVE_EVENTS] = events = LiveEvents(services, hub, bus)
-    services.push.events = events
+    # The live phones and the robot phones (QA kit) both hear of each committed request.
+    services.push.events = FanOut(events, services.robots)
     clock_api.connect(app, bus)
     faults_api.connect(app, bus)
     reset_api.connect(app, bus)
@@ -166,6 +168,7 @@ def create_app(
     app[csam_web.CSAM] = services.csam
     app.router.add_routes(csam_web.routes)
     app.cleanup_ctx.append(_delivery)
+    robots_api.connect(app)  # after _delivery: robots stop before the last notices drain
     if background:
         # The lease and the jobs' cadence in real time: a jump of the sandbox clock must not
         # expire the lease (a second leader). Each tick also follows the stored clock offset.
