@@ -24,6 +24,7 @@ from identity_server.settings import Settings
 from identity_server.store.sqlite import open_sqlite
 from identity_server.store.stores import Stores
 from identity_server.web.app import create_app
+from identity_server.web.i18n import CATALOG, LANGUAGES
 from identity_server.web.keys import LIVE_EVENTS
 from simulator.errors import PhoneApiError
 from simulator.phone import HeadlessPhone
@@ -125,6 +126,12 @@ async def test_bad_settings_are_refused_naming_the_field(
     assert await _shown(client, admin_headers) == OFF | {"acted": []}  # nothing changed
 
 
+async def test_the_outbox_view_is_what_arrived_or_all(client: Client) -> None:
+    response = await client.get("/api/outbox", params={"status": "dropped"})
+    assert response.status == 400
+    assert (await response.json())["field"] == "status"
+
+
 # -- messages
 
 
@@ -152,9 +159,10 @@ async def test_a_dropped_sms_never_reaches_the_phone_and_the_outbox_shows_it(
     # ?status=all and the outbox page show it, marked dropped.
     (sent,) = await _outbox(client, to="+32494001268", status="all")
     assert (sent["status"], sent["deliver_at"]) == ("dropped", None)
-    page = await (await client.get("/outbox", params={"lang": "en"})).text()
-    assert "Not delivered (fault on purpose: dropped)" in page
-    assert 'class="message sms dropped"' in page
+    for language in LANGUAGES:  # the page's texts, in each of its languages
+        page = await (await client.get("/outbox", params={"lang": language})).text()
+        assert CATALOG[language]["outbox.dropped"] in page
+        assert 'class="message sms dropped"' in page
 
     # What the fault did: in `acted` and one log line, which never carries the code.
     (acted,) = (await _shown(client, admin_headers))["acted"]
