@@ -351,6 +351,10 @@ class Robots:
         await asyncio.gather(*tasks, return_exceptions=True)
         self._handling.clear()
 
+    def busy(self) -> int:
+        """How many answers are on their way (the poller not counted)."""
+        return sum(1 for task in self._tasks if task is not self._poller and not task.done())
+
     async def drain(self) -> None:
         """Wait for the answers on their way (tests)."""
         while busy := [t for t in self._tasks if t is not self._poller]:

@@ -4,12 +4,15 @@ through CIBA poll, with no phone running; the robots API's refusals."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
 from identity_server.core.records import DeviceStatus, IdentityStatus
 from identity_server.seed import TEST_NUMBERS
@@ -76,6 +79,12 @@ def answered(services: Services, phone: str, count: int = 1) -> Callable[[], Awa
     return check
 
 
+def id_token_claims(tokens: dict[str, Any]) -> dict[str, Any]:
+    """The ID token's payload (its signature is checked by the OIDC suites)."""
+    payload = tokens["id_token"].split(".")[1]
+    return dict(json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
+
+
 async def claims_of(client: Client, tokens: dict[str, Any]) -> dict[str, Any]:
     userinfo = await client.get(
         "/oidc/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
@@ -95,6 +104,7 @@ async def test_approve_gives_tokens_signed_with_the_robots_code(
     status, tokens = await poll(client, rp, auth_req_id)
     assert status == 200, tokens
     assert (await claims_of(client, tokens))["family_name"] == "Akkoord"
+    assert id_token_claims(tokens)["amr"] == ["pin", "hwk"]
 
 
 async def test_approve_biometric_where_the_service_allows_a_fingerprint(
@@ -104,6 +114,7 @@ async def test_approve_biometric_where_the_service_allows_a_fingerprint(
     await until(answered(services, BIOMETRIC))
     status, tokens = await poll(client, rp, auth_req_id)
     assert status == 200, tokens
+    assert id_token_claims(tokens)["amr"] == ["bio", "hwk"]
     identity = await services.store.identity_by_phone(BIOMETRIC)
     assert identity is not None and identity.biometrics
 
@@ -364,3 +375,41 @@ async def test_pending_requests_are_answered_when_a_robot_is_told_to_answer(
         (await services.robots.get(NEVER)).identity_id, services.clock.now()
     )
     assert push == []
+
+
+async def test_expected_refusals_are_one_info_line_each_never_a_traceback(
+    client: Client, rp: RelyingParty, services: Services, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    await backchannel(client, rp, WRONG_CODE)
+    await until(answered(services, WRONG_CODE))
+    await backchannel(client, rp, REFUSE)
+    await until(answered(services, REFUSE))
+    lines = [r for r in caplog.records if r.name == "sleutel.robots"]
+    assert [r.getMessage().rsplit(": ", 1)[-1] for r in lines] == [
+        "wrong_code",
+        "wrong_code",
+        "identity_blocked",
+        "denied",
+    ]
+    assert all(r.levelno == logging.INFO and r.exc_info is None for r in lines)
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_answers_on_their_way_are_cancelled_when_the_server_stops(
+    app: web.Application, port: int, services: Services, rp: RelyingParty
+) -> None:
+    async with TestClient(TestServer(app, host="127.0.0.1", port=port)) as running:
+        await backchannel(running, rp, SLOW)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert services.robots.busy() == 1
+    assert services.robots.busy() == 0
+    # Stopped robots hear nothing more: a request made now waits for its expiry.
+    identity = await services.store.identity_by_phone(APPROVE)
+    assert identity is not None
+    request = await services.push.create(
+        identity, await services.clients.get(rp.client_id), scopes=("openid",), acr="basic"
+    )
+    assert services.robots.busy() == 0
+    assert (await services.push.get(request.request_id)).status.value == "pending"
