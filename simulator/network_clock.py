@@ -42,13 +42,23 @@ class NetworkClock:
         """Whether the offset comes from `GET /api/time` since the last jump a header showed."""
         self.synced_at: datetime | None = None
         """The local time of the last `learn`."""
+        self.follows_date = True
+        """False once `GET /api/time` contradicted a `Date` header's jump: a proxy in front of
+        the sandbox writes its own `Date` (nginx does by default), from the computer's clock.
+        The headers are ignored from then on; the periodic reading and the stale-request
+        retry still follow the sandbox."""
+        self._before_date: timedelta | None = None
 
     def now(self) -> datetime:
         return self.local.now() + self.offset
 
     def learn(self, server_now: datetime, sent: datetime, received: datetime) -> None:
         """The server's time from `GET /api/time`, asked at local `sent`, answered at `received`."""
-        self.offset = server_now - (sent + (received - sent) / 2)
+        offset = server_now - (sent + (received - sent) / 2)
+        if self._before_date is not None and abs(offset - self._before_date) <= TOLERANCE:
+            self.follows_date = False  # the header's "jump" was not the sandbox's clock
+        self._before_date = None
+        self.offset = offset
         self.synced = True
         self.synced_at = received
 
@@ -56,13 +66,15 @@ class NetworkClock:
         """A response's `Date` header (local `sent`/`received` around its request). True when
         it showed the server's clock elsewhere than this clock thought: the offset then follows
         the header, and `synced` is False until `learn` refines it."""
-        date = parse_http_date(header) if header else None
+        date = parse_http_date(header) if header and self.follows_date else None
         if date is None:
             return False
         # The server wrote a time in [date, date + 1 s) somewhere between sent and received.
         earliest, latest = sent + self.offset, received + self.offset
         if earliest - TOLERANCE <= date + DATE_RESOLUTION and date <= latest + TOLERANCE:
             return False
+        if self._before_date is None:
+            self._before_date = self.offset
         self.offset = date + DATE_RESOLUTION / 2 - (sent + (received - sent) / 2)
         self.synced = False
         return True

@@ -28,9 +28,10 @@ def _server_imports(source: str, name: str) -> list[str]:
                 modules = [f"identity_server.{alias.name}" for alias in node.names]
             else:
                 modules = [node.module]
+        line = getattr(node, "lineno", 0)
         for module in modules:
             if module.split(".")[0] == "identity_server" and module != ALLOWED:
-                found.append(f"{name}:{node.lineno} {module}")
+                found.append(f"{name}:{line} {module}")
     return found
 
 
