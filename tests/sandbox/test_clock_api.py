@@ -3,6 +3,7 @@ other processes, and the CIBA expiry ping sent as the jump is answered, not at t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -11,19 +12,26 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from identity_server.bus.local import LocalBus
+from identity_server.bus.redis import RedisBus
 from identity_server.core.clock import ManualClock
 from identity_server.core.randomness import SystemRandomness
+from identity_server.sandbox.enrolled import enrol_directly
 from identity_server.services import Services
 from identity_server.settings import Settings
 from identity_server.store.sqlite import open_sqlite
 from identity_server.store.stores import Stores
 from identity_server.web.app import create_app
-from identity_server.web.background import BACKGROUND
+from identity_server.web.background import BACKGROUND, Background, server_jobs
 from simulator.phone import HeadlessPhone
-from tests.conftest import FAST_ARGON2, MASTER_KEY, pooled_key
+from tests.conftest import ANNELIES, FAST_ARGON2, MASTER_KEY, pooled_key
+from tests.engines import redis_namespace_fixture, redis_url_fixture
 from tests.oidc.conftest import RelyingParty
+
+__all__ = ["redis_namespace_fixture", "redis_url_fixture"]
 
 Client = TestClient[web.Request, web.Application]
 PATH = "/api/sandbox/clock"
@@ -198,9 +206,11 @@ class Receiver:
 
     def __init__(self) -> None:
         self.received: list[tuple[str, dict[str, Any]]] = []
+        self.arrived = asyncio.Event()
 
     async def handle(self, request: web.Request) -> web.Response:
         self.received.append((request.headers.get("Authorization", ""), await request.json()))
+        self.arrived.set()
         return web.Response(status=204)
 
 
@@ -247,3 +257,65 @@ async def test_a_jump_past_a_ciba_expiry_notifies_the_client_before_it_is_answer
         assert (response.status, (await response.json())["error"]) == (400, "expired_token")
     else:
         assert payload["error"] == "expired_token"
+
+
+async def test_across_processes_on_redis_the_leader_sends_the_expiry_ping_when_woken(
+    settings: Settings,
+    services: Services,
+    second_process: Services,
+    receiver: tuple[Receiver, str],
+    admin_headers: dict[str, str],
+    redis_url: str,
+    redis_namespace: str,
+    port: int,
+) -> None:
+    """The jump is asked of process A; process B holds the background lease, hears the jump on
+    Redis and sweeps at once (its own ticks are an hour apart here, so only the wake-up can
+    have sent the ping)."""
+    recorder, endpoint = receiver
+    _, secret = await services.clients.register(
+        client_id="rp-ping", name="Gemeente Ping", redirect_uris=[], ciba_mode="ping",
+        notification_endpoint=endpoint,
+    )  # fmt: skip
+    rp = RelyingParty("rp-ping", secret, "")
+    await enrol_directly(
+        services, national_number=await _national_number(services), phone="0470 12 34 56",
+        code="13579", device_public_key_pem=_public_pem(),
+    )  # fmt: skip
+    bus_a = await RedisBus.connect(redis_url, redis_namespace)
+    bus_b = await RedisBus.connect(redis_url, redis_namespace)
+    app_a = create_app(settings, services, bus=bus_a)
+    app_b = create_app(settings, second_process, bus=bus_b)
+    for app, process in ((app_a, services), (app_b, second_process)):
+        app[BACKGROUND] = Background(
+            process.store, process.clock.base, server_jobs(process), tick=3600
+        )
+    assert await app_b[BACKGROUND].tick() != []  # B leads
+    async with (
+        TestServer(app_b, host="127.0.0.1"),
+        TestClient(TestServer(app_a, host="127.0.0.1", port=port)) as a,
+    ):
+        form = {"scope": "openid", "login_hint": "+32470123456", "requested_expiry": "60",
+                "client_notification_token": "rp-bearer"}  # fmt: skip
+        started = await (await a.post("/oidc/bc-authorize", data=form, headers=rp.basic)).json()
+        assert (await _move(a, admin_headers, {"advance": 61}))[0] == 200
+        # Real processes, a real Redis: poll with a short timeout.
+        async with asyncio.timeout(5):
+            await recorder.arrived.wait()
+    assert second_process.clock.offset == timedelta(seconds=61)
+    assert recorder.received == [("Bearer rp-bearer", {"auth_req_id": started["auth_req_id"]})]
+    assert not app_a[BACKGROUND].leading
+
+
+async def _national_number(services: Services) -> str:
+    (person,) = await services.store.people_by_email(ANNELIES.email)
+    return person.national_number
+
+
+def _public_pem() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
