@@ -423,6 +423,11 @@ class Robots:
         if robot.outcome is Outcome.NEVER:
             return
         await self._clock.sleep_until(request.created_at + timedelta(seconds=robot.delay))
+        # Told otherwise meanwhile (`put`), or removed: the robot answers as it is now.
+        current = await self._sandbox.get_robot(robot.phone)
+        if current is None or current.outcome is Outcome.NEVER:
+            return
+        robot = current
         try:
             await self._answer(robot, request)
         except SleutelError as exc:  # the store away, a key that no longer opens

@@ -413,3 +413,30 @@ async def test_answers_on_their_way_are_cancelled_when_the_server_stops(
     )
     assert services.robots.busy() == 0
     assert (await services.push.get(request.request_id)).status.value == "pending"
+
+
+@pytest.mark.parametrize(
+    ("phone", "body"),
+    [
+        ("%00", {"outcome": "approve"}),
+        ("%ED%A0%80", {"outcome": "approve"}),
+        ("9" * 40, {"outcome": "approve"}),
+        ("0470999999", {"outcome": "approve", "national_number": "\u0000"}),
+        ("0470999999", {"outcome": "approve", "national_number": "\ud800"}),
+        ("0470999999", {"outcome": "approve", "national_number": "99999999999"}),
+        ("%2B32470000001", {"outcome": "approve", "national_number": "\ud800"}),
+        ("%2B32470000001", {"outcome": "approve", "delay": "soon"}),
+        ("%2B32470000001", {"outcome": "approve", "offline": "yes"}),
+    ],
+)
+async def test_odd_robot_input_is_a_4xx_with_a_code(
+    client: Client, admin_headers: dict[str, str], phone: str, body: dict[str, Any]
+) -> None:
+    for method in ("PUT", "DELETE"):
+        response = await client.request(
+            method, f"/api/admin/robots/{phone}", json=body, headers=admin_headers
+        )
+        if method == "DELETE" and response.status == 204:
+            continue  # a well-formed number that had a robot
+        assert 400 <= response.status < 500, await response.text()
+        assert (await response.json())["error"]

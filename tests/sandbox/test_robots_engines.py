@@ -1,0 +1,70 @@
+"""Robot phones on both storage engines: the seeded test numbers, an approval and a wrong-code
+block, on SQLite and on PostgreSQL (the robots use the sandbox store inside the core store's
+transactions)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from identity_server.core.clock import ManualClock
+from identity_server.core.randomness import SystemRandomness
+from identity_server.core.records import IdentityStatus
+from identity_server.oidc.records import PushStatus
+from identity_server.services import Services
+from identity_server.store.stores import open_stores
+from tests.conftest import FAST_ARGON2, MASTER_KEY, pooled_key
+from tests.engines import drop_database, fresh_database, postgresql_admin_url
+from tests.sandbox.test_robots import APPROVE, WRONG_CODE, answered, until
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def running(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Services]:
+    """Services on the engine of the parameter, their robots started as the web app does."""
+    url = None
+    if request.param == "postgresql":
+        url = await fresh_database(postgresql_admin_url())
+    stores = await open_stores(url or str(tmp_path / "robots.sqlite3"))
+    try:
+        services = await Services.open(
+            stores,
+            ManualClock(),
+            SystemRandomness(),
+            MASTER_KEY,
+            password_hasher=FAST_ARGON2,
+            key_factory=pooled_key,
+        )
+        services.push.events = services.robots
+        services.robots.start()
+        try:
+            yield services
+        finally:
+            await services.robots.close()
+    finally:
+        await stores.close()
+        if url is not None:
+            await drop_database(url)
+
+
+async def test_robots_answer_on_every_engine(running: Services) -> None:
+    services = running
+    client, _ = await services.clients.register(
+        client_id="rp-engines", name="Test", redirect_uris=["http://127.0.0.1:9/cb"]
+    )
+    approving = await services.store.identity_by_phone(APPROVE)
+    assert approving is not None
+    request = await services.push.create(approving, client, scopes=("openid",), acr="basic")
+    await until(answered(services, APPROVE))
+    assert (await services.push.get(request.request_id)).status is PushStatus.APPROVED
+
+    blocking = await services.store.identity_by_phone(WRONG_CODE)
+    assert blocking is not None
+    request = await services.push.create(blocking, client, scopes=("openid",), acr="basic")
+    await until(answered(services, WRONG_CODE))
+    failed = await services.push.get(request.request_id)
+    assert (failed.status, failed.failure) == (PushStatus.FAILED, "identity_blocked")
+    blocked = await services.store.get_identity(blocking.identity_id)
+    assert blocked is not None and blocked.status is IdentityStatus.BLOCKED
+    assert [r.answered for r in await services.robots.list()][:5] == [1, 0, 0, 0, 1]
