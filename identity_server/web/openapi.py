@@ -11,6 +11,13 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from identity_server.contract import (
+    HEADER_DEVICE,
+    HEADER_NONCE,
+    HEADER_SIGNATURE,
+    HEADER_TIMESTAMP,
+    SIGNATURE_VERSION,
+)
 from identity_server.web.body import Upload, json_response
 from identity_server.web.endpoints import (
     HTML,
@@ -48,9 +55,10 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
     "device": {
         "type": "apiKey",
         "in": "header",
-        "name": "X-Sleutel-Device",
-        "description": "A phone's device id; the request also carries X-Sleutel-Timestamp, "
-        "X-Sleutel-Nonce and X-Sleutel-Signature (ECDSA P-256 over the canonical request).",
+        "name": HEADER_DEVICE,
+        "description": f"A phone's device id; the request also carries {HEADER_TIMESTAMP}, "
+        f"{HEADER_NONCE} and {HEADER_SIGNATURE} (ECDSA P-256 over the canonical request, "
+        f"{SIGNATURE_VERSION}: identity_server/contract.py).",
     },
     "client": {"type": "http", "scheme": "basic", "description": "client_secret_basic"},
     "bearer": {"type": "http", "scheme": "bearer", "description": "an access token"},
