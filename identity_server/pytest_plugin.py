@@ -19,6 +19,7 @@ The world can be declared with `--sleutel-world FILE` or the ini option `sleutel
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import re
@@ -219,6 +220,12 @@ class QaClient:
     secret: str
     redirect_uri: str = QA_REDIRECT_URI
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """client_secret_basic: id and secret form-encoded, then base64 (RFC 6749 §2.3.1)."""
+        pair = f"{urllib.parse.quote_plus(self.id)}:{urllib.parse.quote_plus(self.secret)}"
+        return {"Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
+
 
 @dataclass(frozen=True)
 class Sandbox:
@@ -382,9 +389,11 @@ class Phones:
             {
                 "first_names": first_names, "last_name": "Tester", "birth_date": "1990-01-01",
                 "birth_place": "Gent", "sex": "F", "street": "Teststraat 1",
-                "postal_code": "9000", "municipality": "Gent", "email": f"{number[1:]}@example.be",
+                "postal_code": "9000", "municipality": "Gent", "email": f"phone-{secrets.token_hex(6)}@example.be",
             },
         )  # fmt: skip
+        # The bank path checks the person's Belgian identity card.
+        api.call("POST", "/api/admin/cards", {"national_number": person["national_number"]})
         customer = api.call(
             "POST",
             "/api/admin/customers",

@@ -13,7 +13,7 @@ from pathlib import Path
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 KIT_TESTS = """
-
+import pytest
 
 
 @pytest.mark.asyncio
