@@ -19,6 +19,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from identity_server.cli import main
+from tests.conftest import ANNELIES
 from tests.e2e.server import free_port, running_server
 
 
@@ -163,6 +164,46 @@ def test_without_a_token_or_key_file_the_cli_says_how_to_give_one(
 def test_a_bad_server_url_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = sleutel(capsys, "clock", "show", "--server", "localhost:8470", "--token", "t")
     assert code == 2 and err.startswith("error: invalid_server: ")
+
+
+def test_robots_list_set_and_remove_on_the_running_server(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, listed, _ = sleutel(capsys, "robots", "list", *on(sandbox))
+    assert code == 0
+    fixed = {robot["phone"]: robot["outcome"] for robot in listed["robots"]}
+    assert fixed["+32470000001"] == "approve" and fixed["+32470000006"] == "never"
+
+    code, robot, _ = sleutel(
+        capsys, "robots", "set", "+32 470 00 00 01", "refuse", "--delay", "2m", *on(sandbox)
+    )
+    assert code == 0
+    assert (robot["phone"], robot["outcome"], robot["delay"]) == ("+32470000001", "refuse", 120)
+    # A number without an identity: made for the person named, on a robot phone, offline.
+    _, people, _ = sleutel(capsys, "people", "list", "--db", str(sandbox.db))
+    (annelies,) = [p["national_number"] for p in people if p["email"] == ANNELIES.email]
+    code, robot, _ = sleutel(
+        capsys, "robots", "set", "0470 99 99 99", "wrong_code", "--offline",
+        "--national-number", annelies, *on(sandbox),
+    )  # fmt: skip
+    assert code == 0
+    assert (robot["phone"], robot["national_number"], robot["offline"]) == (
+        "+32470999999", annelies, True,
+    )  # fmt: skip
+
+    assert sleutel(capsys, "robots", "remove", "0470 99 99 99", *on(sandbox)) == (0, None, "")
+    code, listed, _ = sleutel(capsys, "robots", "list", *on(sandbox))
+    phones = {robot["phone"]: robot for robot in listed["robots"]}
+    assert "+32470999999" not in phones
+    assert phones["+32470000001"]["outcome"] == "refuse"
+    sleutel(capsys, "robots", "set", "+32 470 00 00 01", "approve", *on(sandbox))  # as seeded
+
+    code, out, err = sleutel(capsys, "robots", "remove", "0470 99 99 99", *on(sandbox))
+    assert (code, out) == (2, None) and err.startswith("error: unknown_robot: ")
+    code, out, err = sleutel(capsys, "robots", "set", "0470 88 88 88", "approve", *on(sandbox))
+    assert (code, out) == (2, None)
+    assert err.startswith("error: national_number_required: ")
+    assert err.rstrip().endswith("(field: national_number)")
 
 
 # -- robots: the requests the commands send (the robots API's shapes, common to the QA kit) -------
