@@ -30,6 +30,12 @@ KEPT_META_PREFIX = "pki."
 """Meta keys that keep their live value across a restore (see the module's docstring)."""
 
 
+KEPT_META_SQL = " OR ".join(
+    [*(f"key = '{key}'" for key in KEPT_META), f"key LIKE '{KEPT_META_PREFIX}%'"]
+)
+"""`kept_meta` as an SQL condition on the meta table (constants only: no input in it)."""
+
+
 def kept_meta(key: str) -> bool:
     return key in KEPT_META or key.startswith(KEPT_META_PREFIX)
 
@@ -50,6 +56,21 @@ class Snapshots(Protocol):
     async def snapshot_label(self) -> str | None:
         """The label of the restorable snapshot, or None when there is none."""
         ...
+
+
+def parents_first(tables: list[str], references: list[tuple[str, str]]) -> list[str]:
+    """`tables` ordered so each comes after the tables its foreign keys point to (`references`:
+    (child, parent) pairs). Restored in this order, no row ever waits for its parent: PostgreSQL
+    checks each insert at once, and SQLite's deferred check would scan a child table for every
+    parent inserted after its children."""
+    waiting = {t: {p for c, p in references if c == t and p != t and p in tables} for t in tables}
+    ordered: list[str] = []
+    while waiting:
+        ready = sorted(t for t, parents in waiting.items() if parents <= set(ordered))
+        for table in ready or sorted(waiting):  # a cycle: none in these schemas
+            ordered.append(table)
+            del waiting[table]
+    return ordered
 
 
 def no_snapshot(reason: str = "no snapshot of the sandbox's world was taken") -> Conflict:

@@ -11,7 +11,12 @@ from the copies and the identity sequences set back to where they stood."""
 from __future__ import annotations
 
 from identity_server.store.postgresql.database import PostgresDatabase
-from identity_server.store.snapshots import LEFT_OUT_TABLES, kept_meta, no_snapshot
+from identity_server.store.snapshots import (
+    KEPT_META_SQL,
+    LEFT_OUT_TABLES,
+    no_snapshot,
+    parents_first,
+)
 
 SCHEMA = "sleutel_snapshot"
 INFO = f"{SCHEMA}._info"
@@ -27,6 +32,7 @@ def _quote(name: str) -> str:
 class PostgresSnapshots:
     def __init__(self, db: PostgresDatabase) -> None:
         self._db = db
+        self._scripts: dict[int, str] = {}  # schema version -> the restore's statements
 
     async def _tables(self) -> list[str]:
         rows = await self._db.fetch(
@@ -35,26 +41,11 @@ class PostgresSnapshots:
         return [str(r[0]) for r in rows if str(r[0]) not in LEFT_OUT_TABLES]
 
     async def _parents_first(self, tables: list[str]) -> list[str]:
-        """`tables` ordered so each comes after the tables its foreign keys point to (their
-        checks are not deferrable: a child row inserted before its parent is refused)."""
         rows = await self._db.fetch(
             "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint"
             " WHERE contype = 'f' AND connamespace = current_schema()::regnamespace"
         )
-        parents: dict[str, set[str]] = {t: set() for t in tables}
-        for child, parent in rows:
-            child, parent = str(child).strip('"'), str(parent).strip('"')
-            if child in parents and parent in parents and child != parent:
-                parents[child].add(parent)
-        ordered: list[str] = []
-        while parents:
-            ready = sorted(t for t, waiting in parents.items() if not waiting - set(ordered))
-            if not ready:  # a cycle: none here, and then the order cannot help anyway
-                ready = sorted(parents)
-            for table in ready:
-                ordered.append(table)
-                del parents[table]
-        return ordered
+        return parents_first(tables, [(str(c).strip('"'), str(p).strip('"')) for c, p in rows])
 
     async def _columns(self, table: str) -> str:
         rows = await self._db.fetch(
@@ -100,37 +91,40 @@ class PostgresSnapshots:
             await db.execute("SELECT pg_advisory_xact_lock($1)", SNAPSHOT_LOCK)
             if await self.snapshot_label() is None:
                 raise no_snapshot()
-            tables = await self._tables()
-            copies = {
-                str(r[0])
-                for r in await db.fetch(
-                    "SELECT tablename FROM pg_tables WHERE schemaname = $1", SCHEMA
-                )
-            }
-            if any(table not in copies for table in tables):
-                raise no_snapshot("the snapshot misses a table the database has now")
-            kept = [str(r[0]) for r in await db.fetch("SELECT key FROM meta") if kept_meta(r[0])]
-            others = [t for t in tables if t != "meta"]
-            if others:
-                await db.execute(f"TRUNCATE {', '.join(_quote(t) for t in others)}")
-            if "meta" in tables:
-                await db.execute("DELETE FROM meta WHERE NOT (key = ANY($1::text[]))", kept)
-            for table in await self._parents_first(tables):
-                columns = await self._columns(table)
-                insert = (
-                    f"INSERT INTO {_quote(table)} ({columns}) OVERRIDING SYSTEM VALUE"
-                    f" SELECT {columns} FROM {SCHEMA}.{_quote(table)}"
-                )
-                if table == "meta":
-                    await db.execute(insert + " WHERE NOT (key = ANY($1::text[]))", kept)
-                else:
-                    await db.execute(insert)
-            for name, last_value in await db.fetch(f"SELECT name, last_value FROM {SEQUENCES}"):
-                if await db.fetchval("SELECT to_regclass($1)", _quote(str(name))) is None:
-                    continue
-                if last_value is None:  # never used: the next value is the start again
-                    await db.execute(f"ALTER SEQUENCE {_quote(str(name))} RESTART")
-                else:
-                    await db.execute(
-                        "SELECT setval($1::regclass, $2)", _quote(str(name)), last_value
-                    )
+            version = await self._version()
+            script = self._scripts.get(version)
+            if script is None:
+                script = self._scripts[version] = await self._restore_script()
+            # One round trip: the statements depend only on the schema, so they are made once.
+            await db.execute(script)
+
+    async def _restore_script(self) -> str:
+        db = self._db
+        tables = await self._parents_first(await self._tables())
+        copies = {
+            str(r[0])
+            for r in await db.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", SCHEMA)
+        }
+        if any(table not in copies for table in tables):
+            raise no_snapshot("the snapshot misses a table the database has now")
+        # TRUNCATE, all in one statement (foreign keys between them need no order), not DELETE:
+        # each deleted parent row would have its children's tables scanned for references.
+        # Its ACCESS EXCLUSIVE locks make other transactions wait for the commit.
+        others = [t for t in tables if t != "meta"]
+        statements = [f"TRUNCATE {', '.join(_quote(t) for t in others)}"] if others else []
+        if "meta" in tables:
+            statements.append(f"DELETE FROM meta WHERE NOT ({KEPT_META_SQL})")
+        for table in tables:
+            columns = await self._columns(table)
+            statements.append(
+                f"INSERT INTO {_quote(table)} ({columns}) OVERRIDING SYSTEM VALUE"
+                f" SELECT {columns} FROM {SCHEMA}.{_quote(table)}"
+                + (f" WHERE NOT ({KEPT_META_SQL})" if table == "meta" else "")
+            )
+        # Identity sequences back where they stood (a never-used one to its start).
+        statements.append(
+            "SELECT setval(format('%I', s.name)::regclass, coalesce(s.last_value, q.start_value),"
+            f" s.last_value IS NOT NULL) FROM {SEQUENCES} s JOIN pg_sequences q"
+            " ON q.sequencename = s.name AND q.schemaname = current_schema()"
+        )
+        return ";\n".join(statements)

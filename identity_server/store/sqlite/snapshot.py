@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from identity_server.store.snapshots import LEFT_OUT_TABLES, kept_meta, no_snapshot
+from identity_server.store.snapshots import (
+    LEFT_OUT_TABLES,
+    kept_meta,
+    no_snapshot,
+    parents_first,
+)
 from identity_server.store.sqlite.database import SqliteDatabase
 
 PREFIX = "snapshot__"
@@ -37,6 +42,13 @@ class SqliteSnapshots:
             (len(PREFIX), PREFIX, INFO),
         )
         return [str(r[0]) for r in rows if str(r[0]) not in LEFT_OUT_TABLES]
+
+    async def _parents_first(self, tables: list[str]) -> list[str]:
+        references = []
+        for table in tables:
+            rows = await self._db.rows(f"PRAGMA foreign_key_list({_quote(table)})")
+            references += [(table, str(r[2])) for r in rows]
+        return parents_first(tables, references)
 
     async def _columns(self, table: str) -> str:
         rows = await self._db.rows(f"PRAGMA table_info({_quote(table)})")
@@ -94,10 +106,10 @@ class SqliteSnapshots:
         async with db.atomic():
             if await self.snapshot_label() is None:
                 raise no_snapshot()
-            # The tables are emptied before any is filled: a child row's parent comes back
-            # later in the same transaction, so the foreign keys are checked at the commit.
+            # Children emptied before their parents and filled after them: no foreign key is
+            # ever broken on the way (deferred anyway: the commit checks the whole).
             await db.execute("PRAGMA defer_foreign_keys=ON")
-            tables = await self._tables()
+            tables = await self._parents_first(await self._tables())
             copies = {
                 str(r[0])
                 for r in await db.rows(
@@ -108,7 +120,7 @@ class SqliteSnapshots:
             if any(PREFIX + table not in copies for table in tables):
                 raise no_snapshot("the snapshot misses a table the database has now")
             kept = [str(r[0]) for r in await db.rows("SELECT key FROM meta") if kept_meta(r[0])]
-            for table in tables:
+            for table in reversed(tables):
                 if table == "meta":
                     await db.execute(
                         f"DELETE FROM meta WHERE key NOT IN ({', '.join('?' * len(kept))})",
