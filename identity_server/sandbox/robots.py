@@ -150,6 +150,9 @@ class Robots:
         self._handling: set[str] = set()
         """Request ids a task of this process is answering (a request is answered once)."""
         self._poller: asyncio.Task[None] | None = None
+        self._identities: frozenset[str] = frozenset()
+        """The robots' identities as this process last read them (at start, at each poll, on
+        its own changes): a request of anyone else costs no lookup."""
 
     # -- settings
 
@@ -184,6 +187,7 @@ class Robots:
             else:
                 robot = await self._new_robot(number, national_number, chosen, seconds, offline)
             await self._sandbox.save_robot(robot)
+            self._identities |= {robot.identity_id}
             if chosen is Outcome.APPROVE_BIOMETRIC:
                 identity = await self._store.get_identity(robot.identity_id)
                 if identity is not None and not identity.biometrics:
@@ -318,6 +322,7 @@ class Robots:
             robot = await self._sandbox.get_robot(number)
             if robot is None or not await self._sandbox.delete_robot(number):
                 raise NotFound("This number has no robot", code="unknown_robot")
+            self._identities -= {robot.identity_id}
             device = await self._store.get_device(robot.device_id)
             if device is not None and device.status is DeviceStatus.ACTIVE:
                 await self._store.save_device(
@@ -330,17 +335,20 @@ class Robots:
 
     # -- life cycle
 
-    def start(self) -> None:
-        """Start polling for the offline robots (the web app does, while it runs)."""
+    async def start(self) -> None:
+        """Answer from now on, and poll for the offline robots (the web app does this while it
+        runs; `close` stops it)."""
         if self._poller is None:
+            await self._refresh()
             self._poller = self._spawn(self._poll_forever())
 
     async def cancel_all(self) -> None:
-        """Cancel every answer on its way (a reset, a shutdown); the poller goes on if it ran."""
+        """Cancel every answer on its way (a reset): the robots then answer as the store says
+        (read again), if they were answering."""
         polling = self._poller is not None
         await self.close()
         if polling:
-            self.start()
+            await self.start()
 
     async def close(self) -> None:
         """Cancel the poller and every answer on its way, and wait for them to end."""
@@ -376,6 +384,8 @@ class Robots:
     async def created(self, request: PushRequest) -> None:
         if self._poller is None:
             return  # not started: robots answer while the web app runs (and stops them)
+        if request.identity_id not in self._identities:
+            return  # a person's phone (a robot put by another process is known at our next poll)
         if request.request_id not in self._handling:
             self._handling.add(request.request_id)
             self._spawn(self._heard(request))
@@ -396,11 +406,16 @@ class Robots:
         while True:
             await self._clock.sleep_until(self._clock.now() + timedelta(seconds=POLL_SECONDS))
             try:
-                for robot in await self._sandbox.list_robots():
+                for robot in await self._refresh():
                     if robot.offline:
                         await self._answer_pending(robot)
             except SleutelError as exc:  # the store away: try again at the next poll
                 log.warning("robot phones could not poll: %s", exc.code)
+
+    async def _refresh(self) -> tuple[Robot, ...]:
+        robots = tuple(await self._sandbox.list_robots())
+        self._identities = frozenset(robot.identity_id for robot in robots)
+        return robots
 
     async def _answer_pending(self, robot: Robot) -> None:
         identity = await self._store.get_identity(robot.identity_id)

@@ -131,7 +131,7 @@ async def delete_robot(request: web.Request) -> web.Response:
 
 async def _running(app: web.Application) -> AsyncIterator[None]:
     robots = app[SERVICES].robots
-    robots.start()
+    await robots.start()
     try:
         yield
     finally:

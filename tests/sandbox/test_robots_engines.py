@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from identity_server import seed
 from identity_server.core.clock import ManualClock
 from identity_server.core.randomness import SystemRandomness
 from identity_server.core.records import IdentityStatus
 from identity_server.oidc.records import PushStatus
 from identity_server.services import Services
-from identity_server.store.stores import open_stores
+from identity_server.store.stores import Stores, open_stores
 from tests.conftest import FAST_ARGON2, MASTER_KEY, pooled_key
 from tests.engines import drop_database, fresh_database, postgresql_admin_url
 from tests.sandbox.test_robots import APPROVE, WRONG_CODE, answered, until
@@ -37,7 +38,7 @@ async def running(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
             key_factory=pooled_key,
         )
         services.push.events = services.robots
-        services.robots.start()
+        await services.robots.start()
         try:
             yield services
         finally:
@@ -68,3 +69,36 @@ async def test_robots_answer_on_every_engine(running: Services) -> None:
     blocked = await services.store.get_identity(blocking.identity_id)
     assert blocked is not None and blocked.status is IdentityStatus.BLOCKED
     assert [r.answered for r in await services.robots.list()][:5] == [1, 0, 0, 0, 1]
+
+
+async def _open(path: Path) -> tuple[Stores, Services]:
+    stores = await open_stores(str(path))
+    services = await Services.open(
+        stores,
+        ManualClock(),
+        SystemRandomness(),
+        MASTER_KEY,
+        password_hasher=FAST_ARGON2,
+        key_factory=pooled_key,
+    )
+    return stores, services
+
+
+async def test_a_sandbox_seeded_before_the_test_numbers_gets_them_at_its_next_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def not_yet(services: Services) -> bool:
+        return False
+
+    monkeypatch.setattr(seed, "seed_test_numbers", not_yet)  # the seed of an earlier version
+    stores, services = await _open(tmp_path / "old.sqlite3")
+    assert await services.robots.list() == []
+    people = len(await services.store.list_people())
+    await stores.close()
+    monkeypatch.undo()
+    for _ in range(2):  # the next start seeds them; the one after finds them there
+        stores, services = await _open(tmp_path / "old.sqlite3")
+        robots = await services.robots.list()
+        assert [r.phone for r in robots] == [n.phone for n in seed.TEST_NUMBERS]
+        assert len(await services.store.list_people()) == people + len(seed.TEST_NUMBERS)
+        await stores.close()
