@@ -9,6 +9,9 @@ the shapes are the contract's (identity_server/contract.py).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from functools import lru_cache
+
 from aiohttp import web
 
 from identity_server.contract import TIME_PATH, TimeAnswer, format_http_date, format_time
@@ -35,13 +38,20 @@ async def network_time(request: web.Request) -> web.Response:
     return response
 
 
+@lru_cache(maxsize=4)
+def _http_date(second: int) -> str:
+    # Formatting takes ~8 µs; the text changes once a second, so every answer but the first of
+    # each second takes it from here.
+    return format_http_date(datetime.fromtimestamp(second, UTC))
+
+
 async def sandbox_date(request: web.Request, response: web.StreamResponse) -> None:
     """on_response_prepare: aiohttp writes its own `Date` (the system clock) before the
     application's prepare signal runs (web_response.StreamResponse._start: _prepare_headers, then
     _prepare_hook), so a value set here replaces it."""
     if request.path == TIME_PATH and response.status == 200:
         return  # the handler's own reading
-    response.headers["Date"] = format_http_date(request.app[SERVICES].clock.now())
+    response.headers["Date"] = _http_date(int(request.app[SERVICES].clock.now().timestamp()))
 
 
 def install(app: web.Application) -> None:
