@@ -22,6 +22,9 @@ Decisions:
   code (acr above basic) the server refuses the fingerprint and the request waits until it
   expires, as it would for a person whose phone offers only a fingerprint.
 - `answered` counts the requests a robot answered (whatever the server said), once each.
+- Each process knows which identities are robots (read at start, at each poll, on its own
+  changes), so a person's request costs no lookup; a robot put through another process of the
+  sandbox is heard here from this process's next poll on (5 s).
 - An expected refusal (wrong code, wrong icon, blocked, already closed) is one INFO line.
 """
 
@@ -349,6 +352,10 @@ class Robots:
         await self.close()
         if polling:
             await self.start()
+
+    async def reload(self) -> None:
+        """Read again which identities are robots (the store was restored by a reset)."""
+        await self._refresh()
 
     async def close(self) -> None:
         """Cancel the poller and every answer on its way, and wait for them to end."""

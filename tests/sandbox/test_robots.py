@@ -440,3 +440,29 @@ async def test_odd_robot_input_is_a_4xx_with_a_code(
             continue  # a well-formed number that had a robot
         assert 400 <= response.status < 500, await response.text()
         assert (await response.json())["error"]
+
+
+async def test_after_a_reset_the_blocked_robot_is_back_and_answers_again(
+    client: Client, rp: RelyingParty, services: Services, admin_headers: dict[str, str]
+) -> None:
+    from identity_server.sandbox.reset import keep_start_snapshot
+
+    await keep_start_snapshot(services, "robots world")
+    await backchannel(client, rp, WRONG_CODE)
+    await until(answered(services, WRONG_CODE))
+    slow = await backchannel(client, rp, SLOW)  # an answer on its way when the world goes back
+    reset = await client.post("/api/sandbox/reset", headers=admin_headers)
+    assert reset.status == 200, await reset.text()
+    assert services.robots.busy() == 0
+    identity = await services.store.identity_by_phone(WRONG_CODE)
+    assert identity is not None and identity.status is IdentityStatus.ACTIVE
+    assert (await services.robots.get(WRONG_CODE)).answered == 0
+    # The robots answer in the restored world: an approval, and the wrong codes block again.
+    auth_req_id = await backchannel(client, rp, APPROVE)
+    await until(answered(services, APPROVE))
+    assert (await poll(client, rp, auth_req_id))[0] == 200
+    await backchannel(client, rp, WRONG_CODE)
+    await until(answered(services, WRONG_CODE))
+    blocked = await services.store.identity_by_phone(WRONG_CODE)
+    assert blocked is not None and blocked.status is IdentityStatus.BLOCKED
+    assert (await poll(client, rp, slow))[1]["error"] == "invalid_grant"
