@@ -26,7 +26,7 @@ DEFAULT_SERVER = "http://127.0.0.1:8470"
 COMMANDS = ("clock", "robots")
 OUTCOMES = ("approve", "approve_biometric", "refuse", "wrong_icon", "wrong_code", "never")
 TIMEOUT_SECONDS = 30.0
-"""A clock jump answers after the expiry sweep it causes: its notices may take a few seconds."""
+"""A clock jump answers after the expiry sweep it causes (which it waits for 5 s at most)."""
 
 _DURATION = re.compile(r"(?P<number>\d+(?:\.\d+)?)(?P<unit>[smhdw]?)", re.ASCII)
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}

@@ -6,6 +6,8 @@ work, so the one holding the lease sends the CIBA expiry notices at once."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import datetime, timedelta
 from typing import Annotated, TypedDict
 
@@ -17,12 +19,13 @@ from identity_server.bus import EventBus
 from identity_server.core.errors import InvalidInput
 from identity_server.sandbox.clock import decode_offset, encode_offset
 from identity_server.sandbox.clock_control import ClockReading
-from identity_server.web.background import BACKGROUND
+from identity_server.web.background import BACKGROUND, Background
 from identity_server.web.body import json_response
 from identity_server.web.endpoints import Endpoints
 from identity_server.web.keys import SERVICES
 
 routes = Endpoints("sandbox")
+log = logging.getLogger("sleutel.clock")
 
 TOPIC = "sandbox.clock"
 
@@ -97,10 +100,32 @@ async def move(request: web.Request, body: ClockMove) -> web.Response:
         )
     background = request.app.get(BACKGROUND)
     if background is not None:
-        # In this process, answered after the sweep: the expiry notices went out (the bus woke
-        # the other processes' background work already).
-        await background.tick_now()
+        await _sweep(background)
     return json_response(_view(reading))
+
+
+SWEEP_WAIT_SECONDS = 5.0
+"""How long the answer waits for the sweep a jump causes: long enough for notices to reachable
+endpoints, not for retries to one that never answers (the sweep then finishes on its own)."""
+_sweeps: set[asyncio.Task[list[str]]] = set()
+
+
+async def _sweep(background: Background) -> None:
+    """The background work run now in this process, answered after it (when it leads): the
+    expiry notices of the jump went out. The bus woke the other processes' already. The jump
+    is committed whatever happens here: a failure is logged, never the answer."""
+    task = asyncio.create_task(background.tick_now(), name="sleutel sweep after a clock jump")
+    _sweeps.add(task)
+    task.add_done_callback(_swept)
+    done, _ = await asyncio.wait({task}, timeout=SWEEP_WAIT_SECONDS)
+    if not done:
+        log.warning("the sweep after a clock jump is still running; answered without it")
+
+
+def _swept(task: asyncio.Task[list[str]]) -> None:
+    _sweeps.discard(task)
+    if not task.cancelled() and (error := task.exception()) is not None:
+        log.warning("the sweep after a clock jump failed: %s", error)
 
 
 def connect(app: web.Application, bus: EventBus) -> None:

@@ -24,6 +24,7 @@ from identity_server.services import Services
 from identity_server.settings import Settings
 from identity_server.store.sqlite import open_sqlite
 from identity_server.store.stores import Stores
+from identity_server.web import clock_api
 from identity_server.web.app import create_app
 from identity_server.web.background import BACKGROUND, Background, server_jobs
 from simulator.phone import HeadlessPhone
@@ -319,3 +320,36 @@ def _public_pem() -> str:
         .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         .decode()
     )
+
+
+async def test_an_endpoint_that_does_not_answer_does_not_hold_up_the_jump(
+    client: Client,
+    services: Services,
+    annelies: HeadlessPhone,
+    admin_headers: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(clock_api, "SWEEP_WAIT_SECONDS", 0.2)
+    reached, release = asyncio.Event(), asyncio.Event()
+
+    async def hanging(request: web.Request) -> web.Response:
+        reached.set()
+        await release.wait()
+        return web.Response(status=204)
+
+    endpoint_app = web.Application()
+    endpoint_app.router.add_post("/ciba", hanging)
+    async with TestServer(endpoint_app, host="127.0.0.1") as endpoint:
+        _, secret = await services.clients.register(
+            client_id="rp-slow", name="Gemeente Traag", redirect_uris=[], ciba_mode="ping",
+            notification_endpoint=str(endpoint.make_url("/ciba")),
+        )  # fmt: skip
+        rp = RelyingParty("rp-slow", secret, "")
+        form = {"scope": "openid", "login_hint": "+32494001268", "requested_expiry": "60",
+                "client_notification_token": "t"}  # fmt: skip
+        await client.post("/oidc/bc-authorize", data=form, headers=rp.basic)
+        async with asyncio.timeout(5):  # the 0.2 s bound, not the delivery's 10 s timeout
+            status, moved = await _move(client, admin_headers, {"advance": 61})
+        assert (status, moved["offset_seconds"]) == (200, 61.0)
+        assert reached.is_set()  # the ping was on its way
+        release.set()
