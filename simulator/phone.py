@@ -135,8 +135,11 @@ class HeadlessPhone:
         if isinstance(clock, NetworkClock) and not clock.synced and self._time_api:
             try:
                 await self.sync_time()
-            except PhoneApiError:
-                self._time_api = False  # a server without /api/time: its Date headers only
+            except PhoneApiError as refused:
+                # A server without /api/time (an older sandbox): its Date headers only. Any
+                # other refusal (503: its store away) leaves the next request to try again.
+                if refused.status in (404, 405):
+                    self._time_api = False
 
     def _resyncs(self, code: str) -> bool:
         """Whether a refusal means the phone's time lags the server's: re-read it, sign again."""
