@@ -155,9 +155,7 @@ def _validation_error(source: str, exc: msgspec.ValidationError) -> NoReturn:
     """msgspec's `… - at `$.people[2].email`` as `people[2].email: …`."""
     text = str(exc)
     found = _MSGSPEC_PATH.match(text)
-    if found is None:
-        _refuse(source, "", text)
-    message, where = found["message"], found["path"].removeprefix(".")
+    message, where = (found["message"], found["path"].removeprefix(".")) if found else (text, "")
     if named := _UNKNOWN.match(message):
         where, message = _join(where, named["name"]), "unknown key"
     elif named := _MISSING.match(message):
@@ -353,13 +351,20 @@ async def _identity(services: Services, declared: WorldIdentity, folder: Path) -
         robots: Any = getattr(services, "robots", None)
         if robots is None:
             raise InvalidInput("robot phones are not available", code="invalid_world")
-        await robots.put(
-            declared.phone,
-            outcome=declared.robot.outcome,
-            delay=declared.robot.delay,
-            offline=declared.robot.offline,
-            national_number=number,
-        )
+        try:
+            await robots.put(
+                declared.phone,
+                outcome=declared.robot.outcome,
+                delay=declared.robot.delay,
+                offline=declared.robot.offline,
+                national_number=number,
+            )
+        except SleutelError as exc:
+            field = exc.details.get("field")
+            if field in ("outcome", "delay", "offline"):  # inside `robot = {…}` in the file
+                details = {**exc.details, "field": f"robot.{field}"}
+                raise type(exc)(exc.message, code=exc.code, **details) from None
+            raise
         return None
     if declared.profile is None or declared.code is None:  # checked by _check already
         raise InvalidInput("a scripted phone needs profile and code", code="invalid_world")
