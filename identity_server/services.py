@@ -25,7 +25,7 @@ from identity_server.oidc.keys import KeyFactory, SigningKeys
 from identity_server.oidc.push import MAX_PENDING, PushRequests
 from identity_server.oidc.tokens import Tokens
 from identity_server.sandbox.clock import OFFSET_KEY, SandboxClock, decode_offset
-from identity_server.sandbox.clock_control import ClockControl
+from identity_server.sandbox.clock_control import ClockControl, keep_offset_row
 from identity_server.sandbox.faults import Faults
 from identity_server.sandbox.robots import Robots
 from identity_server.store.core import Store
@@ -109,6 +109,7 @@ class Services:
             sandbox_clock = SandboxClock(
                 clock, decode_offset(await stores.core.get_meta(OFFSET_KEY))
             )
+            await keep_offset_row(stores.core)
             keyring = Keyring(master_key)
             await _check_master_key(stores.core, keyring)
             services = await cls._wire(

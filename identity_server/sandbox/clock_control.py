@@ -77,6 +77,14 @@ class ClockControl:
             await self.announce(offset)
 
 
+async def keep_offset_row(store: Store) -> None:
+    """Store the offset 0 if none is stored: called as a sandbox opens (opens take turns), so
+    the row exists before any move, and moves in two processes at once take turns on its lock
+    (PostgreSQL locks a row read in a transaction; it cannot lock a row not there yet)."""
+    if await store.get_meta(OFFSET_KEY) is None:
+        await store.set_meta(OFFSET_KEY, encode_offset(timedelta()))
+
+
 def _too_far(field: str) -> InvalidInput:
     return InvalidInput(
         f"The sandbox clock runs at most {MAX_OFFSET.days} days ahead of real time",

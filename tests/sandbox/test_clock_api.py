@@ -23,13 +23,20 @@ from identity_server.sandbox.enrolled import enrol_directly
 from identity_server.services import Services
 from identity_server.settings import Settings
 from identity_server.store.sqlite import open_sqlite
-from identity_server.store.stores import Stores
+from identity_server.store.stores import Stores, open_stores
 from identity_server.web import clock_api
 from identity_server.web.app import create_app
 from identity_server.web.background import BACKGROUND, Background, server_jobs
 from simulator.phone import HeadlessPhone
 from tests.conftest import ANNELIES, FAST_ARGON2, MASTER_KEY, pooled_key
-from tests.engines import redis_namespace_fixture, redis_url_fixture
+from tests.engines import (
+    ServicesMissing,
+    drop_database,
+    fresh_database,
+    postgresql_admin_url,
+    redis_namespace_fixture,
+    redis_url_fixture,
+)
 from tests.oidc.conftest import RelyingParty
 
 __all__ = ["redis_namespace_fixture", "redis_url_fixture"]
@@ -200,6 +207,30 @@ async def test_a_process_that_missed_the_announcement_follows_the_store(
     await second_process.clock_control.advance(60)
     await services.clock_control.refresh()
     assert services.clock.offset == timedelta(minutes=11)
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+async def test_processes_moving_the_clock_at_once_lose_no_jump(
+    engine: str, tmp_path: Path, clock: ManualClock, issuer: str
+) -> None:
+    location = str(tmp_path / "shared.sqlite3")
+    if engine == "postgresql":
+        try:
+            location = await fresh_database(postgresql_admin_url())
+        except ServicesMissing as missing:
+            pytest.skip(str(missing))
+    opened = [await open_stores(location) for _ in range(2)]
+    try:
+        a, b = [await _open_again(stores, clock, issuer) for stores in opened]
+        await asyncio.gather(*(p.clock_control.advance(60) for p in (a, b, a, b, a, b)))
+        for process in (a, b):
+            await process.clock_control.refresh()
+            assert process.clock.offset == timedelta(minutes=6)
+    finally:
+        for stores in opened:
+            await stores.close()
+        if engine == "postgresql":
+            await drop_database(location)
 
 
 class Receiver:
