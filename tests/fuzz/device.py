@@ -39,6 +39,7 @@ class Device:
     request_id: str  # a CIBA login request waiting for this phone's answer
     client_basic: str  # the Authorization header of the relying party that sent it
     admin_token: str
+    server: FuzzServer  # its clock offset: the phone signs with the sandbox's time
 
     def credentials(
         self, scheme: str, method: str, target: str, body: bytes
@@ -54,7 +55,7 @@ class Device:
     def headers(self, method: str, target: str, body: bytes) -> tuple[tuple[str, str], ...]:
         """The signature headers for this exact request (the server signs-checks the path as
         aiohttp decodes it, and the body's bytes as sent)."""
-        timestamp = int(time.time())
+        timestamp = int(time.time() + self.server.clock_offset)
         nonce = b64u(os.urandom(16))
         path_qs = URL(target, encoded=True).path_qs
         signature = sign_request(self.key, method, path_qs, timestamp, nonce, body)
@@ -145,6 +146,7 @@ async def _onboard(server: FuzzServer) -> Device:
             str(pending["request_id"]),
             client_basic,
             server.admin_token,
+            server,
         )
 
 

@@ -8,6 +8,7 @@ import http.client
 import socket
 from dataclasses import dataclass, field, replace
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from identity_server.core.device_auth import HEADER_DEVICE
 from tests.fuzz.server import PARSER_REFUSAL, TALLY, FuzzServer, crashed
@@ -136,6 +137,7 @@ class Findings:
         except (OSError, http.client.HTTPException) as exc:
             self._add(route, sent, 0, f"no answer: {exc!r}", server.log_since(offset))
             return None
+        server.keep_sandbox(sent.method, urlsplit(sent.target).path, answer.status)
         log = server.log_since(offset) if server.log_size() != offset else ""
         wrong = problem(
             sent.method,

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +82,35 @@ class FuzzServer:
     admin_token: str
     log_path: Path
     process: subprocess.Popen[bytes]
+    clock_offset: float = 0.0
+    """How far the sandbox clock is ahead of this machine's, in seconds: the fuzz's phones sign
+    with the sandbox's time, as real phones follow network time."""
+
+    def keep_sandbox(self, method: str, path: str, status: int) -> None:
+        """The QA kit's controls act on the whole sandbox, after the case that used them: a
+        fault switched on (an SMS dropped, a minute's latency on answers) would starve or stall
+        every later case, so it is switched off at once; a moved clock is followed."""
+        if status >= 300:
+            return
+        if method == "PUT" and path == "/api/sandbox/faults":
+            self._admin("DELETE", "/api/sandbox/faults")
+        elif method == "POST" and path == "/api/sandbox/clock":
+            before = time.time()
+            now = datetime.fromisoformat(json.loads(self._admin("GET", "/api/time"))["now"])
+            self.clock_offset = now.timestamp() - (before + time.time()) / 2
+
+    def _admin(self, method: str, path: str) -> bytes:
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        try:
+            connection.request(
+                method, path, headers={"Authorization": f"Bearer {self.admin_token}"}
+            )
+            answer = connection.getresponse()
+            body = answer.read()
+            assert answer.status < 300, (method, path, answer.status, body[:300])
+            return body
+        finally:
+            connection.close()
 
     def log_size(self) -> int:
         return self.log_path.stat().st_size

@@ -27,6 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.fuzz.budget import SCHEMATHESIS_EXAMPLES, SCHEMATHESIS_SEED
 from tests.fuzz.device import Device, onboarded_device
+from tests.fuzz.routes import WORLD_RESETS
 from tests.fuzz.server import PARSER_REFUSAL, TALLY, FuzzServer, LogCursor, crashed
 from tests.fuzz.verdict import problem
 
@@ -65,7 +66,9 @@ def fuzzable(doc: dict[str, Any]) -> dict[str, Any]:
     doc = copy.deepcopy(doc)
     for path, operations in doc["paths"].items():
         names = _PLACEHOLDER.findall(path)
-        for operation in operations.values():
+        for method, operation in operations.items():
+            if (method.upper(), path) in WORLD_RESETS:
+                operation["security"] = []
             listed = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
             for name in names:
                 if name not in listed:
@@ -173,6 +176,9 @@ def count_requests() -> Iterator[None]:
         if SIGNER:
             SIGNER[-1].sign(request)
         answer = original(self, request, **kwargs)
+        if SIGNER:
+            path = urlsplit(request.url or "").path
+            SIGNER[-1].server.keep_sandbox(request.method or "", path, answer.status_code)
         TALLY.count("schemathesis", answer.status_code, f"{request.method} {request.url}")
         return answer
 
