@@ -8,7 +8,6 @@ the sandbox's other processes over the event bus by the use case that moves it."
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import datetime, timedelta
 
 from identity_server.core.clock import Clock
@@ -84,9 +83,13 @@ class SandboxClock:
     async def sleep_until(self, when: datetime) -> None:
         """Wait until `now()` reaches `when`: by the base clock's passing or by a jump."""
         while (left := (when - self.now()).total_seconds()) > 0:
-            moved = self._moved
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(moved.wait(), timeout=left)
+            # asyncio.wait, not wait_for: Python 3.11's wait_for can swallow a cancellation that
+            # arrives as the jump wakes it, and the cancelled sleeper would then sleep on.
+            jump = asyncio.ensure_future(self._moved.wait())
+            try:
+                await asyncio.wait((jump,), timeout=left)
+            finally:
+                jump.cancel()
 
 
 def encode_offset(offset: timedelta) -> str:

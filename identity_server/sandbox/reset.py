@@ -110,11 +110,13 @@ async def _cancel_robots(services: Services) -> None:
 async def forget_in_memory(services: Services) -> None:
     """What a process holds in memory about the world: after a reset (here, or announced by
     another process), back to the restored store's state."""
-    services.clock.rewind()
+    # Robots first: a task cancelled at the moment the rewind wakes it could miss its
+    # cancellation (asyncio.wait_for in Python 3.11 may swallow one that races a result).
     await _cancel_robots(services)
     robots: Any = getattr(services, "robots", None)
     if robots is not None and hasattr(robots, "reload"):
         await robots.reload()
+    services.clock.rewind()
     await services.faults.reload()
     services.faults.acted.clear()
     services.signing_keys.forget_cached()

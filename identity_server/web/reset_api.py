@@ -22,10 +22,8 @@ from identity_server.web.keys import LIVE_HUB, SERVICES
 
 routes = Endpoints("sandbox")
 
-PROCESS = f"{os.getpid()}-{uuid.uuid4().hex[:8]}".encode()
-"""Names this process on the bus, so it skips its own announcement (it did its part)."""
-
-RESET_BUS: web.AppKey[EventBus] = web.AppKey("reset_bus", EventBus)
+RESET_BUS: web.AppKey[tuple[EventBus, bytes]] = web.AppKey("reset_bus", tuple)
+"""The bus, and this app's name on it: it skips its own announcement (it did its part)."""
 
 
 class ResetDone(TypedDict):
@@ -55,9 +53,9 @@ async def reset(request: web.Request) -> web.Response:
     started = time.perf_counter()
     await reset_world(app[SERVICES])
     await _close_phones(app)
-    bus = app.get(RESET_BUS)
-    if bus is not None:
-        await bus.publish(TOPIC, PROCESS)
+    if RESET_BUS in app:
+        bus, origin = app[RESET_BUS]
+        await bus.publish(TOPIC, origin)
     took = (time.perf_counter() - started) * 1000
     return json_response(ResetDone(status="reset", took_ms=round(took, 3)))
 
@@ -65,10 +63,11 @@ async def reset(request: web.Request) -> web.Response:
 def connect(app: web.Application, bus: EventBus) -> None:
     """Announce this process's resets on `bus` and follow the others' (call before the bus
     starts)."""
-    app[RESET_BUS] = bus
+    origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}".encode()
+    app[RESET_BUS] = (bus, origin)
 
     async def heard(payload: bytes) -> None:
-        if payload == PROCESS:
+        if payload == origin:
             return
         await forget_in_memory(app[SERVICES])
         await _close_phones(app)

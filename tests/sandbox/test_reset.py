@@ -8,13 +8,17 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
+from identity_server.bus.local import LocalBus
 from identity_server.core.clock import ManualClock
 from identity_server.core.randomness import SystemRandomness
 from identity_server.sandbox.reset import keep_start_snapshot, reset_world
 from identity_server.services import Services
+from identity_server.settings import Settings
+from identity_server.store.sqlite import open_sqlite
 from identity_server.store.stores import Stores
+from identity_server.web.app import create_app
 from identity_server.web.keys import LIVE_HUB
 from simulator.errors import PhoneApiError
 from simulator.phone import HeadlessPhone
@@ -227,3 +231,32 @@ async def test_reset_on_both_engines(engine_stores: Stores) -> None:  # noqa: F8
     # The reset kept the clock at 0 in the store: a restart does not move it again.
     await services.clock_control.refresh()
     assert services.clock.offset.total_seconds() == 0
+
+
+async def test_the_other_processes_rewind_their_clocks_on_the_bus(
+    started: Services, stores: Stores, clock: ManualClock, issuer: str, settings: Settings
+) -> None:
+    """Two processes of one sandbox (two apps on one database and one bus): the reset made
+    through one rewinds the other's clock and turns its faults off too."""
+    other = await Services.open(
+        open_sqlite(settings.db_path),
+        clock,
+        SystemRandomness(),
+        MASTER_KEY,
+        issuer=issuer,
+        password_hasher=FAST_ARGON2,
+        key_factory=pooled_key,
+    )
+    bus = LocalBus()
+    first = create_app(settings, started, background=False, bus=bus)
+    second = create_app(settings, other, background=False, bus=bus)
+    headers = {"Authorization": f"Bearer {started.keyring.admin_token}"}
+    async with TestClient(TestServer(first)) as one, TestClient(TestServer(second)):
+        moved = await one.post("/api/sandbox/clock", json={"advance": 600}, headers=headers)
+        assert moved.status == 200
+        assert other.clock.offset.total_seconds() == 600
+        await one.put("/api/sandbox/faults", json={"sms": {"drop": 1.0}}, headers=headers)
+        assert not other.faults.config.is_off()
+        assert (await one.post("/api/sandbox/reset", headers=headers)).status == 200
+        assert other.clock.offset.total_seconds() == 0
+        assert other.faults.config.is_off()

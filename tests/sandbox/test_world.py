@@ -12,17 +12,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from identity_server.core.clock import ManualClock
 from identity_server.core.errors import InvalidInput
+from identity_server.core.keyring import Keyring
 from identity_server.sandbox.reset import keep_start_snapshot, reset_world
 from identity_server.sandbox.world import load_world
 from identity_server.services import Services
 from simulator.phone import HeadlessPhone
-from tests.e2e.server import free_port
+from tests.e2e.server import free_port, running_server, wait_ready
 
 Client = TestClient[web.Request, web.Application]
 EXAMPLE = Path(__file__).with_name("world_example.toml")
@@ -244,3 +246,44 @@ def test_serve_with_a_bad_world_exits_2_naming_the_field(tmp_path: Path) -> None
         " not a valid Belgian national number"
     )
     assert not (tmp_path / "s.sqlite3").exists()  # refused before anything was made
+
+
+def _admin(db: Path) -> dict[str, str]:
+    key = db.with_name(db.name + ".key").read_bytes()
+    return {"Authorization": f"Bearer {Keyring(key).admin_token}"}
+
+
+async def test_a_restarted_server_resets_to_the_declared_world_not_to_what_it_found(
+    world: Path, tmp_path: Path
+) -> None:
+    """The snapshot is the world as first loaded, kept across restarts with the same file: a
+    restart on a database a run left changed still resets to the declared world."""
+    db, port = tmp_path / "s.sqlite3", free_port()
+    url = f"http://127.0.0.1:{port}"
+    serve = ("--world", str(world), "--no-demo-rp")
+    new_person = {
+        "first_names": "Noor", "last_name": "Janssens", "birth_date": "1999-04-01",
+        "birth_place": "Hasselt", "sex": "F", "street": "Grote Markt 1", "postal_code": "3500",
+        "municipality": "Hasselt", "email": "noor@example.be",
+    }  # fmt: skip
+    async with aiohttp.ClientSession() as http:
+        with running_server(db, port, *serve) as process:
+            await wait_ready(url, process)
+            admin = _admin(db)
+            async with http.get(f"{url}/api/admin/people", headers=admin) as response:
+                declared = await response.json()
+            async with http.post(
+                f"{url}/api/admin/people", json=new_person, headers=admin
+            ) as response:
+                assert response.status == 201
+        profile = (tmp_path / "phones" / "lotte.json").read_bytes()
+        with running_server(db, port, *serve) as process:
+            await wait_ready(url, process)
+            async with http.get(f"{url}/api/admin/people", headers=admin) as response:
+                assert len((await response.json())["people"]) == len(declared["people"]) + 1
+            async with http.post(f"{url}/api/sandbox/reset", headers=admin) as response:
+                assert response.status == 200
+                assert (await response.json())["status"] == "reset"
+            async with http.get(f"{url}/api/admin/people", headers=admin) as response:
+                assert await response.json() == declared
+    assert (tmp_path / "phones" / "lotte.json").read_bytes() == profile
