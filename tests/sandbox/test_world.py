@@ -20,11 +20,15 @@ from aiohttp.test_utils import TestClient
 from identity_server.core.clock import ManualClock
 from identity_server.core.errors import InvalidInput
 from identity_server.core.keyring import Keyring
+from identity_server.core.randomness import SystemRandomness
 from identity_server.sandbox.reset import keep_start_snapshot, reset_world
 from identity_server.sandbox.world import load_world
 from identity_server.services import Services
+from identity_server.store.stores import Stores
 from simulator.phone import HeadlessPhone
+from tests.conftest import FAST_ARGON2, MASTER_KEY, pooled_key
 from tests.e2e.server import free_port, running_server, wait_ready
+from tests.store.conftest import engine_stores  # noqa: F401 (the fixture, on both engines)
 
 Client = TestClient[web.Request, web.Application]
 EXAMPLE = Path(__file__).with_name("world_example.toml")
@@ -287,3 +291,25 @@ async def test_a_restarted_server_resets_to_the_declared_world_not_to_what_it_fo
             async with http.get(f"{url}/api/admin/people", headers=admin) as response:
                 assert await response.json() == declared
     assert (tmp_path / "phones" / "lotte.json").read_bytes() == profile
+
+
+async def test_the_world_loads_and_resets_on_both_engines(
+    engine_stores: Stores,  # noqa: F811
+    world: Path,
+) -> None:
+    services = await Services.open(
+        engine_stores,
+        ManualClock(),
+        SystemRandomness(),
+        MASTER_KEY,
+        password_hasher=FAST_ARGON2,
+        key_factory=pooled_key,
+    )
+    assert await load_world(services, world)
+    assert not await load_world(services, world)
+    await keep_start_snapshot(services, "world")
+    await services.registers.add_bank("laterbank", "Later", "BE")
+    await reset_world(services)
+    assert await services.store.get_bank("laterbank") is None
+    assert await services.store.identity_by_phone(SCRIPTED_PHONE) is not None
+    assert [r.phone for r in await services.robots.list()].count(ROBOT_PHONE) == 1
