@@ -28,6 +28,7 @@ from tests.store.conftest import engine_stores  # noqa: F401 (the fixture, on bo
 
 Client = TestClient[web.Request, web.Application]
 CIBA = "urn:openid:params:grant-type:ciba"
+WORLD_SECRET = "rp-world-secret-0123456789"
 NEW_PERSON = {
     "first_names": "Noor",
     "last_name": "Janssens",
@@ -43,7 +44,11 @@ NEW_PERSON = {
 
 @pytest.fixture
 async def started(services: Services) -> Services:
-    """The services with the start-up snapshot taken, as `sleutel serve` takes it."""
+    """The services with the start-up snapshot taken, as `sleutel serve` takes it, after a
+    relying party of the world (as from a clients file) was registered."""
+    await services.clients.register(
+        client_id="rp-world", name="World", redirect_uris=[], ciba_mode="poll", secret=WORLD_SECRET
+    )
     assert await keep_start_snapshot(services, "test world")
     return services
 
@@ -78,10 +83,10 @@ async def test_changes_made_after_start_are_gone_and_the_seeded_world_is_back(
         digipass_serial=ANNELIES.digipass_serial,
         code="13579",
     )
-    _, secret = await services.clients.register(
+    await services.clients.register(
         client_id="rp-after-start", name="Later", redirect_uris=[], ciba_mode="poll"
     )
-    rp = _basic("rp-after-start", secret)
+    rp = _basic("rp-world", WORLD_SECRET)
     asked = await client.post(
         "/oidc/bc-authorize",
         data={"scope": "openid", "login_hint": "+32494001268", "binding_message": "Reset 1"},
@@ -108,11 +113,12 @@ async def test_changes_made_after_start_are_gone_and_the_seeded_world_is_back(
     clock = await _json(await client.get("/api/sandbox/clock", headers=admin_headers))
     assert clock["offset_seconds"] == 0
     assert services.clock.now() == services.clock.base.now()
-    # The client is gone, so its CIBA request cannot be polled any more either.
+    # The world's client is still there; its CIBA request made after start is not.
+    assert await services.oidc_store.get_client("rp-world") is not None
     polled = await client.post(
         "/oidc/token", data={"grant_type": CIBA, "auth_req_id": auth_req_id}, headers=rp
     )
-    assert polled.status == 401
+    assert (polled.status, (await polled.json())["error"]) == (400, "invalid_grant")
     # The phone onboarded before the reset signs with a device that no longer exists (its
     # clock agrees with the server's again: the refusal is not about time).
     with pytest.raises(PhoneApiError) as refused:
