@@ -202,6 +202,10 @@ def _check(source: str, world: WorldFile) -> None:
                 )
     for i, identity in enumerate(world.identities):
         where = f"identities[{i}]"
+        try:
+            belgian_numbers.validate_national_or_bis(identity.national_number)
+        except InvalidInput:
+            _refuse(source, f"{where}.national_number", "not a valid Belgian national number")
         if (identity.robot is None) == (identity.profile is None):
             _refuse(source, where, 'give either robot = {…} or profile = "path.json"')
         if identity.robot is not None and identity.code is not None:
@@ -214,6 +218,11 @@ def _check(source: str, world: WorldFile) -> None:
             _refuse(source, f"{where}.code", "missing (the scripted phone's itsme code)")
         if identity.profile is not None and not identity.profile.strip():
             _refuse(source, f"{where}.profile", "give a file path")
+
+
+def _number(typed: str) -> str:
+    """The 11 digits of a national or BIS number as people write it (checked by `_check`)."""
+    return belgian_numbers.validate_national_or_bis(typed)[0]
 
 
 def _digest(path: Path) -> str:
@@ -256,7 +265,7 @@ async def load_world(services: Services, path: Path) -> bool:
             await _entry(source, f"clients[{i}]", _client(services, client))
         for i, identity in enumerate(world.identities):
             where = f"identities[{i}]"
-            if await store.get_person(identity.national_number.strip()) is None:
+            if await store.get_person(_number(identity.national_number)) is None:
                 _refuse(source, f"{where}.national_number", "no such person in the world")
             profile = await _entry(source, where, _identity(services, identity, path.parent))
             if profile is not None:
@@ -346,7 +355,7 @@ async def _client(services: Services, entry: _ClientEntry) -> None:
 
 
 async def _identity(services: Services, declared: WorldIdentity, folder: Path) -> _Profile | None:
-    number = declared.national_number.strip()
+    number = _number(declared.national_number)
     if declared.robot is not None:
         robots: Any = getattr(services, "robots", None)
         if robots is None:

@@ -194,6 +194,11 @@ BAD_WORLDS = [
         "world.toml: identities[0]: give either robot = {…} or profile",
     ),
     (
+        PERSON + '[[identities]]\nphone = "0470 12 34 09"\nnational_number = "123"\n'
+        'robot = { outcome = "approve" }\n',
+        "world.toml: identities[0].national_number: not a valid Belgian national number",
+    ),
+    (
         PERSON + '[[identities]]\nphone = "0470 12 34 09"\nnational_number = "84022903795"\n'
         'robot = { outcome = "approve" }\n',
         "world.toml: identities[0].national_number: no such person in the world",
