@@ -7,6 +7,7 @@ robots' pending answers, reloads its caches and closes its phones' connections."
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
@@ -24,19 +25,29 @@ routes = Endpoints("sandbox")
 
 RESET_BUS: web.AppKey[tuple[EventBus, bytes]] = web.AppKey("reset_bus", tuple)
 """The bus, and this app's name on it: it skips its own announcement (it did its part)."""
+CLOSING: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("reset_closing", set)
+"""Closings of live phone connections under way (held: a task nobody holds may be collected)."""
 
 
 class ResetDone(TypedDict):
     status: str
     """Always `reset`."""
     took_ms: float
-    """How long the reset took, in milliseconds (restore, this process's in-memory state,
-    its phones' connections closed, the announcement published)."""
+    """How long the reset took, in milliseconds (restore, this process's in-memory state, the
+    announcement published; its phones' connections are closed meanwhile)."""
 
 
-async def _close_phones(app: web.Application) -> None:
-    # 1012 "service restart": the phone may reconnect; a device the reset removed is refused.
-    await app[LIVE_HUB].close_all(code=WSCloseCode.SERVICE_RESTART, message=b"sandbox reset")
+def _close_phones(app: web.Application) -> None:
+    """Close this process's live phone connections, in the background: each close waits for
+    the phone's answering close frame (up to aiohttp's 10 s for a phone that hangs), which the
+    reset's answer should not wait for. 1012 "service restart": a phone may reconnect, and a
+    device the reset removed is then refused."""
+    closing = app[CLOSING]
+    task = asyncio.ensure_future(
+        app[LIVE_HUB].close_all(code=WSCloseCode.SERVICE_RESTART, message=b"sandbox reset")
+    )
+    closing.add(task)
+    task.add_done_callback(closing.discard)
 
 
 @routes.post(
@@ -52,10 +63,9 @@ async def reset(request: web.Request) -> web.Response:
     app = request.app
     started = time.perf_counter()
     await reset_world(app[SERVICES])
-    await _close_phones(app)
-    if RESET_BUS in app:
-        bus, origin = app[RESET_BUS]
-        await bus.publish(TOPIC, origin)
+    _close_phones(app)
+    bus, origin = app[RESET_BUS]
+    await bus.publish(TOPIC, origin)
     took = (time.perf_counter() - started) * 1000
     return json_response(ResetDone(status="reset", took_ms=round(took, 3)))
 
@@ -65,11 +75,12 @@ def connect(app: web.Application, bus: EventBus) -> None:
     starts)."""
     origin = f"{os.getpid()}-{uuid.uuid4().hex[:8]}".encode()
     app[RESET_BUS] = (bus, origin)
+    app[CLOSING] = set()
 
     async def heard(payload: bytes) -> None:
         if payload == origin:
             return
         await forget_in_memory(app[SERVICES])
-        await _close_phones(app)
+        _close_phones(app)
 
     bus.subscribe(TOPIC, heard)
