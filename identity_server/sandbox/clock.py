@@ -44,13 +44,22 @@ class SandboxClock:
         moved.set()
         return True
 
+    def follow(self, offset: timedelta) -> bool:
+        """Take the stored offset, ahead of this clock's or behind it: the store is the
+        sandbox's truth, and a process that missed a reset on the bus (offset back to 0) must
+        not keep, nor later write back, the time before it. True if the clock moved."""
+        if offset == self._offset:
+            return False
+        self._offset = offset
+        moved, self._moved = self._moved, asyncio.Event()
+        moved.set()
+        return True
+
     def rewind(self) -> None:
         """Back to the base clock's time (offset 0): for a sandbox reset only, which restores
         the world as it stood at start-up; the clock API itself never moves backwards. Waiters
         wake and measure again what is left of their wait."""
-        self._offset = timedelta()
-        moved, self._moved = self._moved, asyncio.Event()
-        moved.set()
+        self.follow(timedelta())
 
     def offset_for_advance(self, seconds: float) -> timedelta:
         """The offset after advancing by `seconds`; refused when not forward (field `advance`)."""

@@ -55,15 +55,16 @@ class ClockControl:
         return await self._move(lambda: self._clock.offset_for_set(when), "set")
 
     async def refresh(self) -> bool:
-        """Take the stored offset if it is ahead of this process's (a jump announced while this
-        process did not hear the bus); True if the clock moved."""
-        return self._clock.forward_to(decode_offset(await self._store.get_meta(OFFSET_KEY)))
+        """Take the stored offset (a jump or a reset announced while this process did not hear
+        the bus); True if the clock moved."""
+        return self._clock.follow(decode_offset(await self._store.get_meta(OFFSET_KEY)))
 
     async def _move(self, offset_for: Callable[[], timedelta], field: str) -> ClockReading:
         async with self._store.atomic():
             # Read inside the transaction (a write lock on SQLite, the row locked on PostgreSQL):
-            # a jump another process committed first is the base of this one, never lost.
-            self._clock.forward_to(decode_offset(await self._store.get_meta(OFFSET_KEY)))
+            # a jump another process committed first is the base of this one, never lost; a
+            # reset this process missed is too (the stored offset is the truth).
+            self._clock.follow(decode_offset(await self._store.get_meta(OFFSET_KEY)))
             offset = offset_for()
             if offset > MAX_OFFSET:
                 raise _too_far(field)

@@ -20,6 +20,7 @@ from identity_server.bus.redis import RedisBus
 from identity_server.core.clock import ManualClock
 from identity_server.core.randomness import SystemRandomness
 from identity_server.sandbox.enrolled import enrol_directly
+from identity_server.sandbox.reset import keep_start_snapshot, reset_world
 from identity_server.services import Services
 from identity_server.settings import Settings
 from identity_server.store.sqlite import open_sqlite
@@ -207,6 +208,20 @@ async def test_a_process_that_missed_the_announcement_follows_the_store(
     await second_process.clock_control.advance(60)
     await services.clock_control.refresh()
     assert services.clock.offset == timedelta(minutes=11)
+
+
+async def test_a_process_that_missed_a_reset_follows_the_store_back(
+    services: Services, second_process: Services
+) -> None:
+    assert await keep_start_snapshot(services, "start")
+    await services.clock_control.advance(600)
+    await second_process.clock_control.refresh()
+    await reset_world(services)  # no bus: B does not hear of it
+    assert await second_process.clock_control.refresh()
+    assert second_process.clock.offset == timedelta()
+    # Its next move starts from the reset clock, not from the time before the reset.
+    await second_process.clock_control.advance(60)
+    assert second_process.clock.offset == timedelta(minutes=1)
 
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
