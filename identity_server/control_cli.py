@@ -1,4 +1,5 @@
-"""`sleutel clock …` and `sleutel robots …`: control a RUNNING sandbox over its admin API.
+"""`sleutel clock …`, `sleutel robots …` and `sleutel reset`: control a RUNNING sandbox over its
+admin API.
 
 They open no database: they talk to the server (`--server`, else $SLEUTEL_SERVER, else
 http://127.0.0.1:8470) with the operator's token (`--token`, else $SLEUTEL_ADMIN_TOKEN, else
@@ -23,7 +24,7 @@ from identity_server.core.errors import SleutelError
 from identity_server.core.keyring import Keyring, load_or_create_master_key
 
 DEFAULT_SERVER = "http://127.0.0.1:8470"
-COMMANDS = ("clock", "robots")
+COMMANDS = ("clock", "robots", "reset")
 OUTCOMES = ("approve", "approve_biometric", "refuse", "wrong_icon", "wrong_code", "never")
 TIMEOUT_SECONDS = 30.0
 """A clock jump answers after the expiry sweep it causes (which it waits for 5 s at most)."""
@@ -49,7 +50,8 @@ def _seconds(text: str) -> float:
 
 
 def add_parsers(sub: Any) -> None:
-    """The `clock` and `robots` command groups, mounted on `sleutel`'s sub-parsers."""
+    """The `clock` and `robots` command groups and `reset`, mounted on `sleutel`'s
+    sub-parsers."""
     clock = sub.add_parser(
         "clock", help="the running sandbox's clock: show it, move it forward"
     ).add_subparsers(dest="action", required=True)
@@ -84,6 +86,12 @@ def add_parsers(sub: Any) -> None:
     remove = robots.add_parser("remove", help="the phone answers no more by itself")
     remove.add_argument("phone")
     _connection(remove)
+    _connection(
+        sub.add_parser(
+            "reset",
+            help="put the running sandbox back to its seeded world (real time, no faults)",
+        )
+    )
 
 
 def _connection(parser: argparse.ArgumentParser) -> None:
@@ -128,11 +136,11 @@ class Server:
                 code="invalid_server",
             )
         self.url = url.rstrip("/")
-        self._token = token
+        self.token = token
 
     def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = None if body is None else json.dumps(body).encode()
-        headers = {"Authorization": f"Bearer {self._token}"}
+        headers = {"Authorization": f"Bearer {self.token}"}
         if data is not None:
             headers["Content-Type"] = "application/json"
         try:
@@ -174,7 +182,9 @@ def _refusal(exc: urllib.error.HTTPError) -> SleutelError:
         message += f" (field: {body['field']})"
     if exc.code == 401:
         message += "; the token is not this sandbox's (--token, $SLEUTEL_ADMIN_TOKEN, --key-file)"
-    return SleutelError(message, code=code)
+    refusal = SleutelError(message, code=code)
+    refusal.status = exc.code  # what the server answered, for scripts (the pytest plugin)
+    return refusal
 
 
 def _print(data: object) -> None:
@@ -186,7 +196,7 @@ def run(args: argparse.Namespace, key_file: Callable[[], Path]) -> int:
     try:
         url = args.server or os.environ.get("SLEUTEL_SERVER") or DEFAULT_SERVER
         server = Server(url, admin_token(args, key_file))
-        _COMMANDS[(args.command, args.action)](server, args)
+        _COMMANDS[(args.command, getattr(args, "action", None))](server, args)
     except SleutelError as exc:
         print(f"error: {exc.code}: {exc.message}", file=sys.stderr)
         return 2
@@ -224,11 +234,16 @@ def _robots_remove(server: Server, args: argparse.Namespace) -> None:
     server.call("DELETE", _robot_path(args.phone))
 
 
-_COMMANDS: dict[tuple[str, str], Callable[[Server, argparse.Namespace], None]] = {
+def _reset(server: Server, _: argparse.Namespace) -> None:
+    _print(server.call("POST", "/api/sandbox/reset"))
+
+
+_COMMANDS: dict[tuple[str, str | None], Callable[[Server, argparse.Namespace], None]] = {
     ("clock", "show"): _clock_show,
     ("clock", "advance"): _clock_advance,
     ("clock", "set"): _clock_set,
     ("robots", "list"): _robots_list,
     ("robots", "set"): _robots_set,
     ("robots", "remove"): _robots_remove,
+    ("reset", None): _reset,
 }

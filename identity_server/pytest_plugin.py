@@ -19,6 +19,7 @@ The world can be declared with `--sleutel-world FILE` or the ini option `sleutel
 
 from __future__ import annotations
 
+import argparse
 import base64
 import contextlib
 import json
@@ -28,7 +29,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
@@ -39,7 +39,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from identity_server.core.errors import SleutelError
+
 if TYPE_CHECKING:
+    from identity_server.control_cli import Server as Api
     from simulator.phone import HeadlessPhone
 
 START_TIMEOUT = 60.0
@@ -62,60 +65,22 @@ TEST_NUMBERS = {
 10 s of sandbox time; `offline` approves when it next polls."""
 
 _CODE = re.compile(r"\b(\d{5,6})\b")
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd]?)$")
-_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+SandboxError = SleutelError
+"""A refusal of the sandbox: its HTTP `status`, stable `code` and `message`."""
 
 
-class SandboxError(Exception):
-    """The sandbox refused a call: its HTTP status and stable error code."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-def seconds(duration: float | str) -> float:
-    """90, "90", "90s", "6m", "2h", "14d" → seconds."""
+def _seconds(duration: float | str) -> float:
+    """90 or "90", "90s", "6m", "2h", "14d" → seconds (the numbers as given: the server refuses
+    what is not forward)."""
     if isinstance(duration, int | float):
         return float(duration)
-    found = _DURATION.match(duration.strip())
-    if found is None:
-        raise ValueError(f"not a duration: {duration!r} (e.g. 90, 90s, 6m, 2h, 14d)")
-    return float(found.group(1)) * _UNIT_SECONDS[found.group(2)]
+    from identity_server.control_cli import duration as parse
 
-
-@dataclass(frozen=True)
-class Api:
-    """JSON over HTTP with the admin token, synchronous: usable from sync and async tests alike
-    (the server is another process, so blocking a test's event loop briefly deadlocks nothing)."""
-
-    url: str
-    admin_token: str
-
-    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(  # noqa: S310 (see below)
-            self.url + path,
-            data=data,
-            method=method,
-            headers={"Authorization": f"Bearer {self.admin_token}"}
-            | ({"Content-Type": "application/json"} if data is not None else {}),
-        )
-        try:
-            # The URL is the sandbox's own http:// address, never a caller's (no file: or ftp:).
-            with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-                raw = response.read()
-        except urllib.error.HTTPError as exc:
-            try:
-                error = json.loads(exc.read() or b"{}")
-            except ValueError:
-                error = {}
-            raise SandboxError(
-                exc.code, str(error.get("error", "http_error")), str(error.get("message", ""))
-            ) from None
-        return json.loads(raw) if raw else None
+    try:
+        return parse(duration)
+    except argparse.ArgumentTypeError as exc:
+        raise ValueError(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -133,7 +98,7 @@ class Clock:
 
     def advance(self, duration: float | str) -> datetime:
         """Move forward by 90, "90s", "6m", "2h" or "14d"."""
-        answer = self.api.call("POST", "/api/sandbox/clock", {"advance": seconds(duration)})
+        answer = self.api.call("POST", "/api/sandbox/clock", {"advance": _seconds(duration)})
         return datetime.fromisoformat(answer["now"])
 
     def set(self, when: datetime | str) -> datetime:
@@ -237,7 +202,7 @@ class Sandbox:
 
     @property
     def admin_token(self) -> str:
-        return self.api.admin_token
+        return self.api.token
 
     @property
     def clock(self) -> Clock:
@@ -299,6 +264,7 @@ def sleutel_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Sandbox]:
     """A `sleutel serve` process for this session (one per xdist worker)."""
+    from identity_server.control_cli import Server
     from identity_server.core.keyring import Keyring
 
     folder = tmp_path_factory.mktemp("sleutel")
@@ -337,7 +303,7 @@ def sleutel_server(
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
     try:
         _wait_healthy(url, process, log_path)
-        yield Sandbox(url, Api(url, Keyring(key).admin_token), client, log_path)
+        yield Sandbox(url, Server(url, Keyring(key).admin_token), client, log_path)
     finally:
         process.terminate()
         try:

@@ -287,3 +287,13 @@ def test_an_unknown_outcome_is_refused_naming_the_argument(
 ) -> None:
     code, _, err = sleutel(capsys, "robots", "set", "0470000001", "maybe", "--token", "t")
     assert code == 2 and "argument outcome" in err
+
+
+def test_reset_puts_the_running_sandbox_back(
+    sandbox: Sandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sleutel(capsys, "clock", "advance", "2h", *on(sandbox))
+    code, answer, _ = sleutel(capsys, "reset", *on(sandbox))
+    assert code == 0 and answer["status"] == "reset"
+    code, shown, _ = sleutel(capsys, "clock", "show", *on(sandbox))
+    assert shown["offset_seconds"] == 0
