@@ -4,7 +4,6 @@ other processes, and the CIBA expiry ping sent as the jump is answered, not at t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,18 +17,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from identity_server.bus.local import LocalBus
 from identity_server.bus.redis import RedisBus
 from identity_server.core.clock import ManualClock
-from identity_server.core.randomness import SystemRandomness
 from identity_server.sandbox.enrolled import enrol_directly
 from identity_server.sandbox.reset import keep_start_snapshot, reset_world
 from identity_server.services import Services
 from identity_server.settings import Settings
-from identity_server.store.sqlite import open_sqlite
 from identity_server.store.stores import Stores, open_stores
 from identity_server.web import clock_api
 from identity_server.web.app import create_app
 from identity_server.web.background import BACKGROUND, Background, server_jobs
 from simulator.phone import HeadlessPhone
-from tests.conftest import ANNELIES, FAST_ARGON2, MASTER_KEY, pooled_key
+from tests.conftest import ANNELIES
 from tests.engines import (
     ServicesMissing,
     drop_database,
@@ -39,6 +36,7 @@ from tests.engines import (
     redis_url_fixture,
 )
 from tests.oidc.conftest import RelyingParty
+from tests.sandbox.conftest import Receiver, notified_client, open_again
 
 __all__ = ["redis_namespace_fixture", "redis_url_fixture"]
 
@@ -55,13 +53,6 @@ def app(settings: Settings, services: Services) -> web.Application:
 async def _move(client: Client, headers: dict[str, str], body: Any) -> tuple[int, dict[str, Any]]:
     response = await client.post(PATH, json=body, headers=headers)
     return response.status, await response.json()
-
-
-async def _open_again(stores: Stores, clock: ManualClock, issuer: str) -> Services:
-    return await Services.open(
-        stores, clock, SystemRandomness(), MASTER_KEY, issuer=issuer,
-        password_hasher=FAST_ARGON2, key_factory=pooled_key,
-    )  # fmt: skip
 
 
 async def test_the_clock_needs_the_admin_token(client: Client) -> None:
@@ -160,19 +151,9 @@ async def test_the_offset_survives_a_restart(
     issuer: str,
 ) -> None:
     await _move(client, admin_headers, {"advance": 14 * 86400})
-    restarted = await _open_again(stores, clock, issuer)
+    restarted = await open_again(stores, clock, issuer)
     assert restarted.clock.offset == timedelta(days=14)
     assert restarted.clock.now() == clock.now() + timedelta(days=14)
-
-
-@pytest.fixture
-async def second_process(
-    tmp_path: Path, clock: ManualClock, issuer: str, services: Services
-) -> AsyncIterator[Services]:
-    """Another process of the sandbox: its own connection to the same database."""
-    stores = open_sqlite(tmp_path / "sleutel.sqlite3")
-    yield await _open_again(stores, clock, issuer)
-    await stores.close()
 
 
 async def test_a_jump_is_heard_by_the_other_processes_and_does_not_hand_over_the_lease(
@@ -236,7 +217,7 @@ async def test_processes_moving_the_clock_at_once_lose_no_jump(
             pytest.skip(str(missing))
     opened = [await open_stores(location) for _ in range(2)]
     try:
-        a, b = [await _open_again(stores, clock, issuer) for stores in opened]
+        a, b = [await open_again(stores, clock, issuer) for stores in opened]
         await asyncio.gather(*(p.clock_control.advance(60) for p in (a, b, a, b, a, b)))
         for process in (a, b):
             await process.clock_control.refresh()
@@ -248,26 +229,15 @@ async def test_processes_moving_the_clock_at_once_lose_no_jump(
             await drop_database(location)
 
 
-class Receiver:
-    """A relying party's CIBA notification endpoint."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, dict[str, Any]]] = []
-        self.arrived = asyncio.Event()
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.received.append((request.headers.get("Authorization", ""), await request.json()))
-        self.arrived.set()
-        return web.Response(status=204)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
-    recorder = Receiver()
-    app = web.Application()
-    app.router.add_post("/ciba", recorder.handle)
-    async with TestServer(app, host="127.0.0.1") as server:
-        yield recorder, str(server.make_url("/ciba"))
+async def _expiring_in_a_minute(
+    client: Client, rp: RelyingParty, login_hint: str = "+32494001268"
+) -> str:
+    """A CIBA request of `rp` (notified with the token "rp-bearer") that expires in 60 s."""
+    form = {"scope": "openid", "login_hint": login_hint, "requested_expiry": "60",
+            "client_notification_token": "rp-bearer"}  # fmt: skip
+    response = await client.post("/oidc/bc-authorize", data=form, headers=rp.basic)
+    assert response.status == 200, await response.text()
+    return str((await response.json())["auth_req_id"])
 
 
 @pytest.mark.parametrize("mode", ["ping", "push"])
@@ -280,14 +250,8 @@ async def test_a_jump_past_a_ciba_expiry_notifies_the_client_before_it_is_answer
     mode: str,
 ) -> None:
     recorder, endpoint = receiver
-    _, secret = await services.clients.register(
-        client_id=f"rp-{mode}", name="Gemeente Ping", redirect_uris=[], ciba_mode=mode,
-        notification_endpoint=endpoint,
-    )  # fmt: skip
-    rp = RelyingParty(f"rp-{mode}", secret, "")
-    form = {"scope": "openid", "login_hint": "+32494001268", "requested_expiry": "60",
-            "client_notification_token": "rp-bearer"}  # fmt: skip
-    started = await (await client.post("/oidc/bc-authorize", data=form, headers=rp.basic)).json()
+    rp = await notified_client(services, mode, endpoint)
+    auth_req_id = await _expiring_in_a_minute(client, rp)
 
     assert (await _move(client, admin_headers, {"advance": 59}))[0] == 200
     assert recorder.received == []  # not expired yet
@@ -295,11 +259,10 @@ async def test_a_jump_past_a_ciba_expiry_notifies_the_client_before_it_is_answer
     # CIBA Core §10.2 (ping: the auth_req_id alone) and §10.3.1 (push: the error).
     ((bearer, payload),) = recorder.received
     assert bearer == "Bearer rp-bearer"
-    assert payload["auth_req_id"] == started["auth_req_id"]
+    assert payload["auth_req_id"] == auth_req_id
     if mode == "ping":
         assert set(payload) == {"auth_req_id"}
-        token_form = {"grant_type": "urn:openid:params:grant-type:ciba",
-                      "auth_req_id": started["auth_req_id"]}  # fmt: skip
+        token_form = {"grant_type": "urn:openid:params:grant-type:ciba", "auth_req_id": auth_req_id}
         response = await client.post("/oidc/token", data=token_form, headers=rp.basic)
         assert (response.status, (await response.json())["error"]) == (400, "expired_token")
     else:
@@ -320,11 +283,7 @@ async def test_across_processes_on_redis_the_leader_sends_the_expiry_ping_when_w
     Redis and sweeps at once (its own ticks are an hour apart here, so only the wake-up can
     have sent the ping)."""
     recorder, endpoint = receiver
-    _, secret = await services.clients.register(
-        client_id="rp-ping", name="Gemeente Ping", redirect_uris=[], ciba_mode="ping",
-        notification_endpoint=endpoint,
-    )  # fmt: skip
-    rp = RelyingParty("rp-ping", secret, "")
+    rp = await notified_client(services, "ping", endpoint)
     await enrol_directly(
         services, national_number=await _national_number(services), phone="0470 12 34 56",
         code="13579", device_public_key_pem=_public_pem(),
@@ -342,15 +301,13 @@ async def test_across_processes_on_redis_the_leader_sends_the_expiry_ping_when_w
         TestServer(app_b, host="127.0.0.1"),
         TestClient(TestServer(app_a, host="127.0.0.1", port=port)) as a,
     ):
-        form = {"scope": "openid", "login_hint": "+32470123456", "requested_expiry": "60",
-                "client_notification_token": "rp-bearer"}  # fmt: skip
-        started = await (await a.post("/oidc/bc-authorize", data=form, headers=rp.basic)).json()
+        auth_req_id = await _expiring_in_a_minute(a, rp, "+32470123456")
         assert (await _move(a, admin_headers, {"advance": 61}))[0] == 200
         # Real processes, a real Redis: poll with a short timeout.
         async with asyncio.timeout(5):
             await recorder.arrived.wait()
     assert second_process.clock.offset == timedelta(seconds=61)
-    assert recorder.received == [("Bearer rp-bearer", {"auth_req_id": started["auth_req_id"]})]
+    assert recorder.received == [("Bearer rp-bearer", {"auth_req_id": auth_req_id})]
     assert not app_a[BACKGROUND].leading
 
 
@@ -386,14 +343,8 @@ async def test_an_endpoint_that_does_not_answer_does_not_hold_up_the_jump(
     endpoint_app = web.Application()
     endpoint_app.router.add_post("/ciba", hanging)
     async with TestServer(endpoint_app, host="127.0.0.1") as endpoint:
-        _, secret = await services.clients.register(
-            client_id="rp-slow", name="Gemeente Traag", redirect_uris=[], ciba_mode="ping",
-            notification_endpoint=str(endpoint.make_url("/ciba")),
-        )  # fmt: skip
-        rp = RelyingParty("rp-slow", secret, "")
-        form = {"scope": "openid", "login_hint": "+32494001268", "requested_expiry": "60",
-                "client_notification_token": "t"}  # fmt: skip
-        await client.post("/oidc/bc-authorize", data=form, headers=rp.basic)
+        rp = await notified_client(services, "ping", str(endpoint.make_url("/ciba")), "rp-slow")
+        await _expiring_in_a_minute(client, rp)
         async with asyncio.timeout(5):  # the 0.2 s bound, not the delivery's 10 s timeout
             status, moved = await _move(client, admin_headers, {"advance": 61})
         assert (status, moved["offset_seconds"]) == (200, 61.0)

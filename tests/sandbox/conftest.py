@@ -1,0 +1,82 @@
+"""What the sandbox tests share: a sandbox process opened again on a store, a second process of
+the same sandbox, and a relying party's CIBA notification endpoint (tests/oidc/test_ciba.py uses
+it too)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from identity_server.core.clock import Clock, ManualClock
+from identity_server.core.randomness import SystemRandomness
+from identity_server.services import Services
+from identity_server.store.sqlite import open_sqlite
+from identity_server.store.stores import Stores
+from tests.conftest import FAST_ARGON2, MASTER_KEY, pooled_key
+from tests.oidc.conftest import RelyingParty
+
+
+async def open_again(
+    stores: Stores, clock: Clock, issuer: str = "http://127.0.0.1:8470"
+) -> Services:
+    """A sandbox process on `stores`, as the server opens one (fast test hashing and keys; the
+    issuer defaults to Services.open's)."""
+    return await Services.open(
+        stores, clock, SystemRandomness(), MASTER_KEY, issuer=issuer,
+        password_hasher=FAST_ARGON2, key_factory=pooled_key,
+    )  # fmt: skip
+
+
+@pytest.fixture
+async def second_process(
+    tmp_path: Path, clock: ManualClock, issuer: str, services: Services
+) -> AsyncIterator[Services]:
+    """Another process of the sandbox: its own connection to the same database."""
+    stores = open_sqlite(tmp_path / "sleutel.sqlite3")
+    yield await open_again(stores, clock, issuer)
+    await stores.close()
+
+
+class Receiver:
+    """A relying party's CIBA notification endpoint: records what the provider sends (the
+    Authorization header and the JSON body, CIBA Core §10.2/§10.3)."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, Any]]] = []
+        self.arrived = asyncio.Event()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.received.append((request.headers.get("Authorization", ""), await request.json()))
+        self.arrived.set()
+        return web.Response(status=204)
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
+    """A Receiver served on a local port, and its URL."""
+    recorder = Receiver()
+    app = web.Application()
+    app.router.add_post("/ciba", recorder.handle)
+    async with TestServer(app, host="127.0.0.1") as server:
+        yield recorder, str(server.make_url("/ciba"))
+
+
+async def notified_client(
+    services: Services, mode: str, endpoint: str, client_id: str | None = None
+) -> RelyingParty:
+    """A CIBA client in ping or push `mode` whose notification endpoint is `endpoint`."""
+    client_id = client_id or f"rp-{mode}"
+    _, secret = await services.clients.register(
+        client_id=client_id,
+        name=f"Gemeente {mode.title()}",
+        redirect_uris=[],
+        ciba_mode=mode,
+        notification_endpoint=endpoint,
+    )
+    return RelyingParty(client_id, secret, "")
