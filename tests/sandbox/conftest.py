@@ -18,7 +18,8 @@ from identity_server.core.randomness import SystemRandomness
 from identity_server.services import Services
 from identity_server.store.sqlite import open_sqlite
 from identity_server.store.stores import Stores
-from tests.conftest import FAST_ARGON2, MASTER_KEY, pooled_key
+from simulator.phone import HeadlessPhone
+from tests.conftest import ANNELIES, FAST_ARGON2, MASTER_KEY, pooled_key
 from tests.oidc.conftest import RelyingParty
 
 
@@ -80,3 +81,13 @@ async def notified_client(
         notification_endpoint=endpoint,
     )
     return RelyingParty(client_id, secret, "")
+
+
+async def until_the_sms(phone: HeadlessPhone, number: str = "0494 00 12 68") -> None:
+    """Onboarding via Annelies's bank (tests/conftest.py ANNELIES) up to the bank's consent,
+    which sends the SMS control code to `number`."""
+    await phone.start_onboarding(number, "bank")
+    await phone.choose_id_country("BE")
+    await phone.choose_bank(ANNELIES.bank)
+    challenge = await phone.bank_login(ANNELIES.customer_number)
+    await phone.bank_consent(await phone.digipass(ANNELIES.digipass_serial, challenge))

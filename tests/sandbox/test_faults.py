@@ -7,9 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,18 +16,16 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from identity_server.bus.local import LocalBus
 from identity_server.core.clock import ManualClock
-from identity_server.core.randomness import SystemRandomness
 from identity_server.services import Services
 from identity_server.settings import Settings
-from identity_server.store.sqlite import open_sqlite
 from identity_server.store.stores import Stores
 from identity_server.web.app import create_app
 from identity_server.web.i18n import CATALOG, LANGUAGES
 from identity_server.web.keys import LIVE_EVENTS
 from simulator.errors import PhoneApiError
 from simulator.phone import HeadlessPhone
-from tests.conftest import ANNELIES, FAST_ARGON2, MASTER_KEY, pooled_key
 from tests.oidc.conftest import RelyingParty
+from tests.sandbox.conftest import Receiver, notified_client, open_again, until_the_sms
 
 Client = TestClient[web.Request, web.Application]
 PATH = "/api/sandbox/faults"
@@ -58,13 +54,6 @@ async def _outbox(client: Client, **query: str) -> list[dict[str, Any]]:
     response = await client.get("/api/outbox", params=query)
     assert response.status == 200
     return list((await response.json())["messages"])
-
-
-async def _open_again(stores: Stores, clock: ManualClock, issuer: str) -> Services:
-    return await Services.open(
-        stores, clock, SystemRandomness(), MASTER_KEY, issuer=issuer,
-        password_hasher=FAST_ARGON2, key_factory=pooled_key,
-    )  # fmt: skip
 
 
 # -- the controls
@@ -143,12 +132,8 @@ async def test_a_dropped_sms_never_reaches_the_phone_and_the_outbox_shows_it(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     await _put(client, admin_headers, {"sms": {"drop": 1}})
-    await phone.start_onboarding("0494 00 12 68", "bank")
-    await phone.choose_id_country("BE")
-    await phone.choose_bank(ANNELIES.bank)
-    challenge = await phone.bank_login(ANNELIES.customer_number)
     with caplog.at_level(logging.INFO, logger="sleutel.faults"):
-        await phone.bank_consent(await phone.digipass(ANNELIES.digipass_serial, challenge))
+        await until_the_sms(phone)
 
     # The phone's inbox (the outbox API's default view) never gets it.
     assert await phone.inbox() == []
@@ -211,11 +196,7 @@ async def test_a_delayed_sms_code_reaches_the_phone_after_the_jump(
     client: Client, admin_headers: dict[str, str], services: Services, phone: HeadlessPhone
 ) -> None:
     await _put(client, admin_headers, {"sms": {"delay": 30}})
-    await phone.start_onboarding("0494 00 12 68", "bank")
-    await phone.choose_id_country("BE")
-    await phone.choose_bank(ANNELIES.bank)
-    challenge = await phone.bank_login(ANNELIES.customer_number)
-    await phone.bank_consent(await phone.digipass(ANNELIES.digipass_serial, challenge))
+    await until_the_sms(phone)
     with pytest.raises(PhoneApiError):
         await phone.latest_sms_code()
     services.clock.forward_to(timedelta(seconds=30))
@@ -242,7 +223,7 @@ async def test_the_same_seed_drops_the_same_messages(
     await _put(client, admin_headers, config)  # each PUT starts the draws over
     assert await _drops(services, 40) == first
     # Kept in the store: a restarted server draws the same pattern from the seed.
-    restarted = await _open_again(stores, clock, issuer)
+    restarted = await open_again(stores, clock, issuer)
     assert await _drops(restarted, 40) == first
     # E-mails draw from their own stream: sending some does not shift the SMS pattern.
     await _put(client, admin_headers, config | {"email": {"drop": 0.5}})
@@ -254,37 +235,6 @@ async def test_the_same_seed_drops_the_same_messages(
 
 
 # -- CIBA notifications
-
-
-class Receiver:
-    """A relying party's CIBA notification endpoint: records what the provider sends."""
-
-    def __init__(self) -> None:
-        self.received: list[dict[str, Any]] = []
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.received.append(await request.json())
-        return web.Response(status=204)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
-    recorder = Receiver()
-    app = web.Application()
-    app.router.add_post("/ciba", recorder.handle)
-    async with TestServer(app, host="127.0.0.1") as server:
-        yield recorder, str(server.make_url("/ciba"))
-
-
-async def _ping_client(services: Services, endpoint: str) -> RelyingParty:
-    _, secret = await services.clients.register(
-        client_id="rp-ping",
-        name="Gemeente Ping",
-        redirect_uris=[],
-        ciba_mode="ping",
-        notification_endpoint=endpoint,
-    )
-    return RelyingParty("rp-ping", secret, "")
 
 
 async def _ciba_approved(client: Client, rp: RelyingParty, annelies: HeadlessPhone) -> str:
@@ -322,7 +272,7 @@ async def test_an_unreachable_ping_endpoint_gets_nothing_and_the_client_still_po
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     recorder, endpoint = receiver
-    rp = await _ping_client(services, endpoint)
+    rp = await notified_client(services, "ping", endpoint)
     await _put(client, admin_headers, {"notifications": {"unreachable": 1}})
     with caplog.at_level(logging.INFO, logger="sleutel.faults"):
         auth_req_id = await _ciba_approved(client, rp, annelies)
@@ -335,7 +285,7 @@ async def test_an_unreachable_ping_endpoint_gets_nothing_and_the_client_still_po
     # Faults off: the next decision is pinged again (CIBA Core §10.2).
     await client.delete(PATH, headers=admin_headers)
     auth_req_id = await _ciba_approved(client, rp, annelies)
-    assert recorder.received == [{"auth_req_id": auth_req_id}]
+    assert recorder.received == [("Bearer rp-bearer", {"auth_req_id": auth_req_id})]
 
 
 # -- phone answers
@@ -359,7 +309,7 @@ async def test_an_answer_waits_its_latency_outside_any_transaction_and_succeeds(
 
     services.faults.sleep = sleeper
     await _put(client, admin_headers, {"phone_answers": {"latency": 2.5}})
-    rp = await _ping_client(services, receiver[1])
+    rp = await notified_client(services, "ping", receiver[1])
     auth_req_id = await _ciba_approved(client, rp, annelies)
     assert waited == [2.5]
     assert await services.store.get_meta("latency.probe") == "written"
@@ -369,16 +319,6 @@ async def test_an_answer_waits_its_latency_outside_any_transaction_and_succeeds(
 
 
 # -- several processes
-
-
-@pytest.fixture
-async def second_process(
-    tmp_path: Path, clock: ManualClock, issuer: str, services: Services
-) -> AsyncIterator[Services]:
-    """Another process of the sandbox: its own connection to the same database."""
-    stores = open_sqlite(tmp_path / "sleutel.sqlite3")
-    yield await _open_again(stores, clock, issuer)
-    await stores.close()
 
 
 async def test_a_change_is_heard_by_the_other_processes(
