@@ -5,12 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from authlib.jose import JsonWebKey
 from authlib.jose import jwt as authlib_jwt
 from authlib.oidc.core import CodeIDToken
@@ -27,6 +26,8 @@ from simulator.errors import PhoneApiError
 from simulator.phone import HeadlessPhone
 from tests.conftest import FAST_ARGON2, MASTER_KEY, pooled_key
 from tests.oidc.conftest import RelyingParty
+from tests.sandbox import conftest as sandbox_fixtures
+from tests.sandbox.conftest import Receiver, notified_client
 
 Client = TestClient[web.Request, web.Application]
 CIBA = "urn:openid:params:grant-type:ciba"
@@ -278,24 +279,8 @@ async def test_blocked_identity_gets_access_denied(
     assert (status, body["error"]) == (403, "access_denied")
 
 
-class Receiver:
-    """A relying party's notification endpoint: records what the provider sends."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, dict[str, Any]]] = []
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.received.append((request.headers.get("Authorization", ""), await request.json()))
-        return web.Response(status=204)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[tuple[Receiver, str]]:
-    recorder = Receiver()
-    app = web.Application()
-    app.router.add_post("/ciba", recorder.handle)
-    async with TestServer(app, host="127.0.0.1") as server:
-        yield recorder, str(server.make_url("/ciba"))
+# A relying party's notification endpoint (what the provider sends it), shared with the sandbox.
+receiver = sandbox_fixtures.receiver
 
 
 @pytest.mark.parametrize("mode", ["ping", "push"])
@@ -307,14 +292,7 @@ async def test_ping_and_push_delivery(
     mode: str,
 ) -> None:
     recorder, endpoint = receiver
-    _, secret = await services.clients.register(
-        client_id=f"rp-{mode}",
-        name="Gemeente Notify",
-        redirect_uris=[],
-        ciba_mode=mode,
-        notification_endpoint=endpoint,
-    )
-    rp = RelyingParty(f"rp-{mode}", secret, "")
+    rp = await notified_client(services, mode, endpoint)
     status, missing_token = await _bc(client, rp)
     assert (status, missing_token["error"]) == (400, "invalid_request")
     _, started = await _bc(client, rp, client_notification_token="rp-bearer-123")
@@ -345,14 +323,7 @@ async def test_push_mode_tells_the_client_about_refusal_and_expiry(
     clock: ManualClock,
 ) -> None:
     recorder, endpoint = receiver
-    _, secret = await services.clients.register(
-        client_id="rp-push",
-        name="Push",
-        redirect_uris=[],
-        ciba_mode="push",
-        notification_endpoint=endpoint,
-    )
-    rp = RelyingParty("rp-push", secret, "")
+    rp = await notified_client(services, "push", endpoint)
     _, refused = await _bc(client, rp, client_notification_token="t1")
     (pending,) = await annelies.pending_requests()
     await annelies.refuse(pending["request_id"])
@@ -378,11 +349,7 @@ async def test_expiry_notices_go_out_once_and_survive_a_restart(
     issuer: str,
 ) -> None:
     recorder, endpoint = receiver
-    _, secret = await services.clients.register(
-        client_id="rp-ping", name="Ping", redirect_uris=[], ciba_mode="ping",
-        notification_endpoint=endpoint,
-    )  # fmt: skip
-    rp = RelyingParty("rp-ping", secret, "")
+    rp = await notified_client(services, "ping", endpoint)
     _, answered = await _bc(client, rp, client_notification_token="t", requested_expiry="30")
     (pending,) = await annelies.pending_requests()
     await annelies.approve(pending["request_id"], code="13579")
