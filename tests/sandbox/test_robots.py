@@ -19,6 +19,7 @@ from identity_server.seed import TEST_NUMBERS
 from identity_server.services import Services
 from simulator.phone import HeadlessPhone
 from tests.conftest import ANNELIES
+from tests.oidc import conftest as oidc_fixtures
 from tests.oidc.conftest import RelyingParty
 
 Client = TestClient[web.Request, web.Application]
@@ -28,16 +29,8 @@ APPROVE, BIOMETRIC, REFUSE, WRONG_ICON, WRONG_CODE, NEVER, SLOW, OFFLINE = (
 )
 
 
-@pytest.fixture
-async def rp(services: Services) -> RelyingParty:
-    _, secret = await services.clients.register(
-        client_id="rp-robots",
-        name="Testwinkel",
-        redirect_uris=["http://127.0.0.1:9/callback"],
-        ciba_mode="poll",
-        id_token_alg="ES256",
-    )
-    return RelyingParty("rp-robots", secret, "http://127.0.0.1:9/callback")
+# The provider's relying party (a poll client, ES256 ID tokens), used here as it is.
+rp = oidc_fixtures.rp
 
 
 async def backchannel(client: Client, rp: RelyingParty, phone: str, **form: str) -> str:
@@ -79,6 +72,23 @@ def answered(services: Services, phone: str, count: int = 1) -> Callable[[], Awa
     return check
 
 
+async def once_answered(
+    client: Client, rp: RelyingParty, services: Services, phone: str, **form: str
+) -> tuple[int, dict[str, Any]]:
+    """A CIBA request to the robot on `phone`, polled once the robot has answered it."""
+    return await poll_when_answered(
+        client, rp, services, phone, await backchannel(client, rp, phone, **form)
+    )
+
+
+async def poll_when_answered(
+    client: Client, rp: RelyingParty, services: Services, phone: str, auth_req_id: str
+) -> tuple[int, dict[str, Any]]:
+    """The poll for `auth_req_id` once the robot on `phone` has answered."""
+    await until(answered(services, phone))
+    return await poll(client, rp, auth_req_id)
+
+
 def id_token_claims(tokens: dict[str, Any]) -> dict[str, Any]:
     """The ID token's payload (its signature is checked by the OIDC suites)."""
     payload = tokens["id_token"].split(".")[1]
@@ -99,9 +109,7 @@ async def claims_of(client: Client, tokens: dict[str, Any]) -> dict[str, Any]:
 async def test_approve_gives_tokens_signed_with_the_robots_code(
     client: Client, rp: RelyingParty, services: Services
 ) -> None:
-    auth_req_id = await backchannel(client, rp, APPROVE)
-    await until(answered(services, APPROVE))
-    status, tokens = await poll(client, rp, auth_req_id)
+    status, tokens = await once_answered(client, rp, services, APPROVE)
     assert status == 200, tokens
     assert (await claims_of(client, tokens))["family_name"] == "Akkoord"
     assert id_token_claims(tokens)["amr"] == ["pin", "hwk"]
@@ -110,9 +118,7 @@ async def test_approve_gives_tokens_signed_with_the_robots_code(
 async def test_approve_biometric_where_the_service_allows_a_fingerprint(
     client: Client, rp: RelyingParty, services: Services
 ) -> None:
-    auth_req_id = await backchannel(client, rp, BIOMETRIC)
-    await until(answered(services, BIOMETRIC))
-    status, tokens = await poll(client, rp, auth_req_id)
+    status, tokens = await once_answered(client, rp, services, BIOMETRIC)
     assert status == 200, tokens
     assert id_token_claims(tokens)["amr"] == ["bio", "hwk"]
     identity = await services.store.identity_by_phone(BIOMETRIC)
@@ -125,8 +131,8 @@ async def test_approve_biometric_is_refused_where_the_code_is_asked_and_expires(
     auth_req_id = await backchannel(
         client, rp, BIOMETRIC, acr_values="http://itsme.services/v2/claim/acr_advanced"
     )
-    await until(answered(services, BIOMETRIC))
-    assert (await poll(client, rp, auth_req_id))[1]["error"] == "authorization_pending"
+    polled = await poll_when_answered(client, rp, services, BIOMETRIC, auth_req_id)
+    assert polled[1]["error"] == "authorization_pending"
     await jump(client, admin_headers, 181)
     assert (await poll(client, rp, auth_req_id))[1]["error"] == "expired_token"
 
@@ -134,9 +140,7 @@ async def test_approve_biometric_is_refused_where_the_code_is_asked_and_expires(
 async def test_refuse_is_access_denied(
     client: Client, rp: RelyingParty, services: Services
 ) -> None:
-    auth_req_id = await backchannel(client, rp, REFUSE)
-    await until(answered(services, REFUSE))
-    assert await poll(client, rp, auth_req_id) == (
+    assert await once_answered(client, rp, services, REFUSE) == (
         400,
         {"error": "access_denied", "error_description": "The user did not confirm (refused)"},
     )
@@ -146,18 +150,14 @@ async def test_wrong_icon_without_icons_approves(
     client: Client, rp: RelyingParty, services: Services
 ) -> None:
     """CIBA shows no icons (the binding message plays that part): nothing to pick wrong."""
-    auth_req_id = await backchannel(client, rp, WRONG_ICON)
-    await until(answered(services, WRONG_ICON))
-    status, tokens = await poll(client, rp, auth_req_id)
+    status, tokens = await once_answered(client, rp, services, WRONG_ICON)
     assert status == 200, tokens
 
 
 async def test_wrong_code_three_times_blocks_the_identity(
     client: Client, rp: RelyingParty, services: Services
 ) -> None:
-    auth_req_id = await backchannel(client, rp, WRONG_CODE)
-    await until(answered(services, WRONG_CODE))
-    assert await poll(client, rp, auth_req_id) == (
+    assert await once_answered(client, rp, services, WRONG_CODE) == (
         400,
         {
             "error": "access_denied",
@@ -197,8 +197,7 @@ async def test_a_slow_robot_answers_once_its_delay_has_passed_in_sandbox_time(
         await asyncio.sleep(0)
     assert (await services.robots.get(SLOW)).answered == 0
     await jump(client, admin_headers, 1)
-    await until(answered(services, SLOW))
-    status, tokens = await poll(client, rp, auth_req_id)
+    status, tokens = await poll_when_answered(client, rp, services, SLOW, auth_req_id)
     assert status == 200, tokens
 
 
@@ -210,8 +209,7 @@ async def test_an_offline_robot_answers_at_its_next_poll(
     assert (await poll(client, rp, auth_req_id))[1]["error"] == "authorization_pending"
     assert (await services.robots.get(OFFLINE)).answered == 0
     await jump(client, admin_headers, 5)  # POLL_SECONDS
-    await until(answered(services, OFFLINE))
-    status, tokens = await poll(client, rp, auth_req_id)
+    status, tokens = await poll_when_answered(client, rp, services, OFFLINE, auth_req_id)
     assert status == 200, tokens
 
 
@@ -345,8 +343,7 @@ async def test_a_new_robot_changed_removed_and_put_again(
     assert (await changed.json())["outcome"] == "approve"
     auth_req_id = await backchannel(client, rp, "+32470999999")
     await jump(client, admin_headers, 3)
-    await until(answered(services, "+32470999999"))
-    assert (await poll(client, rp, auth_req_id))[0] == 200
+    assert (await poll_when_answered(client, rp, services, "+32470999999", auth_req_id))[0] == 200
 
     gone = await client.delete("/api/admin/robots/%2B32470999999", headers=admin_headers)
     assert gone.status == 204
@@ -369,8 +366,8 @@ async def test_pending_requests_are_answered_when_a_robot_is_told_to_answer(
     auth_req_id = await backchannel(client, rp, NEVER)
     await services.robots.drain()
     await services.robots.put(NEVER, outcome="refuse")
-    await until(answered(services, NEVER))
-    assert (await poll(client, rp, auth_req_id))[1]["error"] == "access_denied"
+    status, refused = await poll_when_answered(client, rp, services, NEVER, auth_req_id)
+    assert (status, refused["error"]) == (400, "access_denied")
     push = await services.oidc_store.pending_pushes(
         (await services.robots.get(NEVER)).identity_id, services.clock.now()
     )
@@ -458,9 +455,7 @@ async def test_after_a_reset_the_blocked_robot_is_back_and_answers_again(
     assert identity is not None and identity.status is IdentityStatus.ACTIVE
     assert (await services.robots.get(WRONG_CODE)).answered == 0
     # The robots answer in the restored world: an approval, and the wrong codes block again.
-    auth_req_id = await backchannel(client, rp, APPROVE)
-    await until(answered(services, APPROVE))
-    assert (await poll(client, rp, auth_req_id))[0] == 200
+    assert (await once_answered(client, rp, services, APPROVE))[0] == 200
     await backchannel(client, rp, WRONG_CODE)
     await until(answered(services, WRONG_CODE))
     blocked = await services.store.identity_by_phone(WRONG_CODE)
