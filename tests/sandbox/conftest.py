@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+from aiohttp.test_utils import TestClient, TestServer
 
 from identity_server.core.clock import Clock, ManualClock
 from identity_server.core.randomness import SystemRandomness
@@ -91,3 +91,21 @@ async def until_the_sms(phone: HeadlessPhone, number: str = "0494 00 12 68") -> 
     await phone.choose_bank(ANNELIES.bank)
     challenge = await phone.bank_login(ANNELIES.customer_number)
     await phone.bank_consent(await phone.digipass(ANNELIES.digipass_serial, challenge))
+
+
+async def redeem(
+    client: TestClient[web.Request, web.Application], rp: RelyingParty, code: str, verifier: str
+) -> tuple[int, dict[str, Any]]:
+    """The relying party's token request for an authorization code with its PKCE verifier
+    (RFC 6749 §4.1.3, RFC 7636 §4.5): the status and the body."""
+    response = await client.post(
+        "/oidc/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": rp.redirect_uri,
+            "code_verifier": verifier,
+        },
+        headers=rp.basic,
+    )
+    return response.status, await response.json()

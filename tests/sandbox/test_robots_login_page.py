@@ -6,8 +6,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-from collections.abc import AsyncIterator
-from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
@@ -17,7 +15,9 @@ from aiohttp.test_utils import TestClient
 
 from identity_server.core.records import IdentityStatus
 from identity_server.services import Services
-from tests.oidc.conftest import RelyingParty
+from tests.oidc import conftest as oidc_fixtures
+from tests.oidc.conftest import REDIRECT_URI, RelyingParty
+from tests.sandbox.conftest import redeem
 from tests.sandbox.test_robots import (
     APPROVE,
     BIOMETRIC,
@@ -32,26 +32,12 @@ from tests.sandbox.test_robots import (
     until,
 )
 
+# The provider's relying party and browser, used here as they are.
+rp, browser = oidc_fixtures.rp, oidc_fixtures.browser
+
 Client = TestClient[web.Request, web.Application]
-REDIRECT_URI = "http://127.0.0.1:9/callback"
 VERIFIER = "v" * 48
-
-
-@pytest.fixture
-async def rp(services: Services) -> RelyingParty:
-    _, secret = await services.clients.register(
-        client_id="rp-robots-web",
-        name="Testwinkel",
-        redirect_uris=[REDIRECT_URI],
-        ciba_mode="poll",
-    )
-    return RelyingParty("rp-robots-web", secret, REDIRECT_URI)
-
-
-@pytest.fixture
-async def browser(client: Client) -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
-        yield session
+ADVANCED = "http://itsme.services/v2/claim/acr_advanced"
 
 
 class Login:
@@ -104,129 +90,83 @@ async def status(browser: aiohttp.ClientSession, login: Login) -> str:
         return str((await answer.json())["status"])
 
 
-async def tokens(client: Client, rp: RelyingParty, code: str) -> dict[str, Any]:
-    response = await client.post(
-        "/oidc/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": rp.redirect_uri,
-            "code_verifier": VERIFIER,
-        },
-        headers=rp.basic,
-    )
-    body = dict(await response.json())
-    assert response.status == 200, body
-    return body
-
-
-async def test_approve_picks_the_icon_the_page_shows_and_types_its_code(
-    client: Client, browser: aiohttp.ClientSession, rp: RelyingParty, services: Services
+async def ends_as(
+    client: Client, browser: aiohttp.ClientSession, rp: RelyingParty, login: Login, shown: str
 ) -> None:
-    login = await start_login(client, browser, rp, "0470 00 00 01")
-    assert login.icon is not None, "a new browser gets icon matching"
-    await until(answered(services, APPROVE))
-    assert await status(browser, login) == "approved"
+    """The waiting page shows `shown`; back at the relying party, an approved login's code
+    gives tokens, any other ends in access_denied (OIDC Core §3.1.2.6), the state kept."""
+    assert await status(browser, login) == shown
     query = await back_to_the_rp(browser, login)
     assert query["state"] == ["st4te"]
-    assert "access_token" in await tokens(client, rp, query["code"][0])
+    if shown == "approved":
+        status_code, tokens = await redeem(client, rp, query["code"][0], VERIFIER)
+        assert status_code == 200, tokens
+        assert "access_token" in tokens
+    else:
+        assert query["error"] == ["access_denied"]
 
 
-async def test_approve_biometric_on_the_login_page(
-    client: Client, browser: aiohttp.ClientSession, rp: RelyingParty, services: Services
+@pytest.mark.parametrize(
+    ("phone", "shown", "identity_after"),
+    [
+        (APPROVE, "approved", IdentityStatus.ACTIVE),
+        (BIOMETRIC, "approved", IdentityStatus.ACTIVE),
+        (REFUSE, "denied", IdentityStatus.ACTIVE),
+        (WRONG_ICON, "failed", IdentityStatus.ACTIVE),
+        (WRONG_CODE, "failed", IdentityStatus.BLOCKED),  # three wrong codes block it
+    ],
+)
+async def test_a_robot_answers_the_waiting_page_at_once(
+    client: Client,
+    browser: aiohttp.ClientSession,
+    rp: RelyingParty,
+    services: Services,
+    phone: str,
+    shown: str,
+    identity_after: IdentityStatus,
 ) -> None:
-    login = await start_login(client, browser, rp, BIOMETRIC)
-    await until(answered(services, BIOMETRIC))
-    query = await back_to_the_rp(browser, login)
-    assert "code" in query
+    """Each robot that answers at once, as the page and the relying party see it; a new
+    browser gets icon matching, so the wrong-icon robot has icons to pick wrong."""
+    login = await start_login(client, browser, rp, phone)
+    assert login.icon is not None, "a new browser gets icon matching"
+    await until(answered(services, phone))
+    await ends_as(client, browser, rp, login, shown)
+    identity = await services.store.identity_by_phone(phone)
+    assert identity is not None and identity.status is identity_after
 
 
-async def test_refuse_sends_access_denied_back(
-    client: Client, browser: aiohttp.ClientSession, rp: RelyingParty, services: Services
-) -> None:
-    login = await start_login(client, browser, rp, REFUSE)
-    await until(answered(services, REFUSE))
-    assert (await back_to_the_rp(browser, login))["error"] == ["access_denied"]
-
-
-async def test_wrong_icon_fails_the_login_where_icons_are_shown(
-    client: Client, browser: aiohttp.ClientSession, rp: RelyingParty, services: Services
-) -> None:
-    login = await start_login(client, browser, rp, WRONG_ICON)
-    assert login.icon is not None
-    await until(answered(services, WRONG_ICON))
-    assert await status(browser, login) == "failed"
-    query = await back_to_the_rp(browser, login)
-    assert query["error"] == ["access_denied"]
-    identity = await services.store.identity_by_phone(WRONG_ICON)
-    assert identity is not None and identity.status is IdentityStatus.ACTIVE
-
-
-async def test_wrong_code_blocks_the_identity_and_fails_the_login(
-    client: Client, browser: aiohttp.ClientSession, rp: RelyingParty, services: Services
-) -> None:
-    login = await start_login(client, browser, rp, WRONG_CODE)
-    await until(answered(services, WRONG_CODE))
-    assert (await back_to_the_rp(browser, login))["error"] == ["access_denied"]
-    identity = await services.store.identity_by_phone(WRONG_CODE)
-    assert identity is not None and identity.status is IdentityStatus.BLOCKED
-
-
-async def test_never_leaves_the_page_waiting_until_the_request_expires(
+@pytest.mark.parametrize(
+    ("phone", "extra", "settle", "jump_seconds", "shown"),
+    [
+        # NEVER does not answer: the page waits until the request expires.
+        pytest.param(NEVER, {}, "drain", 181, "expired", id="never"),
+        # SLOW answers after its delay in sandbox time.
+        pytest.param(SLOW, {}, None, 10, "approved", id="slow"),
+        # OFFLINE answers when it polls (every 5 s).
+        pytest.param(OFFLINE, {}, "drain", 5, "approved", id="offline"),
+        # A fingerprint is refused where the service asks for the code: the request expires.
+        pytest.param(BIOMETRIC, {"acr_values": ADVANCED}, "answered", 181, "expired", id="bio"),
+    ],
+)
+async def test_a_waiting_page_is_answered_or_expires_after_a_clock_jump(
     client: Client,
     browser: aiohttp.ClientSession,
     rp: RelyingParty,
     services: Services,
     admin_headers: dict[str, str],
+    phone: str,
+    extra: dict[str, str],
+    settle: str | None,
+    jump_seconds: float,
+    shown: str,
 ) -> None:
-    login = await start_login(client, browser, rp, NEVER)
-    await services.robots.drain()
+    login = await start_login(client, browser, rp, phone, **extra)
+    if settle == "drain":
+        await services.robots.drain()
+    elif settle == "answered":
+        await until(answered(services, phone))
     assert await status(browser, login) == "pending"
-    await jump(client, admin_headers, 181)
-    assert await status(browser, login) == "expired"
-    assert (await back_to_the_rp(browser, login))["error"] == ["access_denied"]
-
-
-async def test_a_slow_robot_answers_the_waiting_page_after_its_delay(
-    client: Client,
-    browser: aiohttp.ClientSession,
-    rp: RelyingParty,
-    services: Services,
-    admin_headers: dict[str, str],
-) -> None:
-    login = await start_login(client, browser, rp, SLOW)
-    assert await status(browser, login) == "pending"
-    await jump(client, admin_headers, 10)
-    await until(answered(services, SLOW))
-    assert "code" in await back_to_the_rp(browser, login)
-
-
-async def test_an_offline_robot_answers_the_waiting_page_when_it_polls(
-    client: Client,
-    browser: aiohttp.ClientSession,
-    rp: RelyingParty,
-    services: Services,
-    admin_headers: dict[str, str],
-) -> None:
-    login = await start_login(client, browser, rp, OFFLINE)
-    await services.robots.drain()
-    assert await status(browser, login) == "pending"
-    await jump(client, admin_headers, 5)
-    await until(answered(services, OFFLINE))
-    assert "code" in await back_to_the_rp(browser, login)
-
-
-async def test_a_fingerprint_is_refused_where_the_service_asks_for_the_code(
-    client: Client,
-    browser: aiohttp.ClientSession,
-    rp: RelyingParty,
-    services: Services,
-    admin_headers: dict[str, str],
-) -> None:
-    login = await start_login(
-        client, browser, rp, BIOMETRIC, acr_values="http://itsme.services/v2/claim/acr_advanced"
-    )
-    await until(answered(services, BIOMETRIC))
-    assert await status(browser, login) == "pending"
-    await jump(client, admin_headers, 181)
-    assert (await back_to_the_rp(browser, login))["error"] == ["access_denied"]
+    await jump(client, admin_headers, jump_seconds)
+    if shown == "approved":
+        await until(answered(services, phone))
+    await ends_as(client, browser, rp, login, shown)
