@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +111,32 @@ async def redeem(
         headers=rp.basic,
     )
     return response.status, await response.json()
+
+
+@dataclass
+class Sandbox:
+    """The running sandbox's clock, read and moved through its admin API only."""
+
+    client: TestClient[web.Request, web.Application]
+    admin: dict[str, str]
+
+    async def now(self) -> datetime:
+        response = await self.client.get("/api/sandbox/clock", headers=self.admin)
+        assert response.status == 200, await response.text()
+        return datetime.fromisoformat((await response.json())["now"])
+
+    async def jump(self, by: timedelta) -> datetime:
+        """Advance the sandbox's clock by `by`; returns its new time."""
+        response = await self.client.post(
+            "/api/sandbox/clock", json={"advance": by.total_seconds()}, headers=self.admin
+        )
+        assert response.status == 200, await response.text()
+        return datetime.fromisoformat((await response.json())["now"])
+
+
+@pytest.fixture
+def sandbox(
+    client: TestClient[web.Request, web.Application], admin_headers: dict[str, str]
+) -> Sandbox:
+    """The running sandbox's clock, through its API (`client` is the running server)."""
+    return Sandbox(client, admin_headers)

@@ -42,10 +42,9 @@ from tests.csam.conftest import (
 )
 from tests.csam.test_video_interview import EMAIL as INTERVIEWEE
 from tests.csam.test_video_interview import accept, proposed
-from tests.sandbox import test_lifetimes_itsme as itsme
-from tests.sandbox.test_lifetimes_itsme import SECOND, Client, Sandbox
+from tests.sandbox.conftest import Sandbox
+from tests.sandbox.test_lifetimes_itsme import SECOND, Client
 
-sandbox = itsme.sandbox  # the fixture: the running sandbox's clock, through its API
 USERNAME = "annelies.d"  # tests/csam/conftest.py `activate`
 MOBILE = "0470 12 34 56"
 

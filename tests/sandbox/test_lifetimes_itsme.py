@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -37,6 +37,7 @@ from tests.oidc import test_code_flow
 from tests.oidc.conftest import RelyingParty
 from tests.oidc.test_ciba import _bc, _claims, _poll
 from tests.oidc.test_code_flow import _finish, _login_in_browser
+from tests.sandbox.conftest import Sandbox, redeem, until_the_sms
 
 # The provider's fixtures (a relying party, a browser, an Authlib client), used here as they are.
 rp, browser, oauth = oidc_fixtures.rp, oidc_fixtures.browser, test_code_flow.oauth
@@ -46,32 +47,6 @@ SECOND = timedelta(seconds=1)
 PHONE = "0494 00 12 68"  # Annelies's (tests/conftest.py `annelies`)
 CODE = "13579"
 VERIFIER = "sandbox-clock-lifetimes-pkce-verifier-0123456789"
-
-
-@dataclass
-class Sandbox:
-    """The running sandbox's clock, read and moved through its admin API only."""
-
-    client: Client
-    admin: dict[str, str]
-
-    async def now(self) -> datetime:
-        response = await self.client.get("/api/sandbox/clock", headers=self.admin)
-        assert response.status == 200, await response.text()
-        return datetime.fromisoformat((await response.json())["now"])
-
-    async def jump(self, by: timedelta) -> datetime:
-        """Advance the sandbox's clock by `by`; returns its new time."""
-        response = await self.client.post(
-            "/api/sandbox/clock", json={"advance": by.total_seconds()}, headers=self.admin
-        )
-        assert response.status == 200, await response.text()
-        return datetime.fromisoformat((await response.json())["now"])
-
-
-@pytest.fixture
-def sandbox(client: Client, admin_headers: dict[str, str]) -> Sandbox:
-    return Sandbox(client, admin_headers)
 
 
 def on_network_time(client: Client, clock: ManualClock) -> HeadlessPhone:
@@ -96,51 +71,52 @@ async def refused(call: Awaitable[object], status: int, code: str) -> None:
 
 async def to_sms_step(phone: HeadlessPhone) -> str:
     """Onboarding via Annelies's bank up to the SMS control code; returns the code."""
-    await phone.start_onboarding(PHONE, "bank")
-    await phone.choose_id_country("BE")
-    await phone.choose_bank(ANNELIES.bank)
-    challenge = await phone.bank_login(ANNELIES.customer_number)
-    await phone.bank_consent(await phone.digipass(ANNELIES.digipass_serial, challenge))
+    await until_the_sms(phone, PHONE)
     return await phone.latest_sms_code()
 
 
-async def waiting_login(
-    oauth: AsyncOAuth2Client, issuer: str, browser: aiohttp.ClientSession, phone: HeadlessPhone
-) -> tuple[str, str, str | None]:
-    """A hosted login (code flow, PKCE with VERIFIER) waiting in the app: (login page base, its
-    request id, the icon the page shows or None)."""
-    url, _ = oauth.create_authorization_url(
-        f"{issuer}/oidc/authorize", code_verifier=VERIFIER, nonce="n"
-    )
-    html, base = await _login_in_browser(browser, url, PHONE)
-    (pending,) = await phone.pending_requests()
-    icon = re.search(r'data-icon="([a-z]+)"', html)
-    return base, pending["request_id"], icon.group(1) if icon else None
+@dataclass
+class HostedLogins:
+    """Hosted logins (code flow, PKCE with VERIFIER) of one browser, answered on Annelies's
+    phone."""
+
+    oauth: AsyncOAuth2Client
+    issuer: str
+    browser: aiohttp.ClientSession
+    phone: HeadlessPhone
+
+    async def waiting(self) -> tuple[str, str, str | None]:
+        """A login waiting in the app: (login page base, its request id, the icon the page
+        shows or None)."""
+        url, _ = self.oauth.create_authorization_url(
+            f"{self.issuer}/oidc/authorize", code_verifier=VERIFIER, nonce="n"
+        )
+        html, base = await _login_in_browser(self.browser, url, PHONE)
+        (pending,) = await self.phone.pending_requests()
+        icon = re.search(r'data-icon="([a-z]+)"', html)
+        return base, pending["request_id"], icon.group(1) if icon else None
+
+    async def approved(self) -> tuple[str, str | None]:
+        """A login approved on the phone: (login page base, the icon shown or None)."""
+        base, request_id, icon = await self.waiting()
+        await self.phone.approve(request_id, icon=icon, code=CODE)
+        return base, icon
 
 
-async def approved_login(
-    oauth: AsyncOAuth2Client, issuer: str, browser: aiohttp.ClientSession, phone: HeadlessPhone
-) -> tuple[str, str | None]:
-    """A hosted login approved on the phone: (login page base, the icon shown or None)."""
-    base, request_id, icon = await waiting_login(oauth, issuer, browser, phone)
-    await phone.approve(request_id, icon=icon, code=CODE)
-    return base, icon
+@pytest.fixture
+def logins(
+    oauth: AsyncOAuth2Client,
+    issuer: str,
+    browser: aiohttp.ClientSession,
+    annelies: HeadlessPhone,
+) -> HostedLogins:
+    return HostedLogins(oauth, issuer, browser, annelies)
 
 
 async def exchange(client: Client, rp: RelyingParty, location: str) -> tuple[int, dict[str, Any]]:
     """The relying party's token request for the code on `location` (RFC 6749 §4.1.3)."""
     (code,) = parse_qs(urlsplit(location).query)["code"]
-    response = await client.post(
-        "/oidc/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": rp.redirect_uri,
-            "code_verifier": VERIFIER,
-        },
-        headers=rp.basic,
-    )
-    return response.status, await response.json()
+    return await redeem(client, rp, code, VERIFIER)
 
 
 async def ciba_tokens(client: Client, rp: RelyingParty, phone: HeadlessPhone) -> dict[str, Any]:
@@ -213,17 +189,13 @@ async def test_eid_website_registration_lifetime(client: Client, sandbox: Sandbo
 
 
 async def test_push_request_lifetime(
-    oauth: AsyncOAuth2Client,
-    issuer: str,
-    browser: aiohttp.ClientSession,
-    annelies: HeadlessPhone,
-    sandbox: Sandbox,
+    logins: HostedLogins, annelies: HeadlessPhone, sandbox: Sandbox
 ) -> None:
-    _, request_id, icon = await waiting_login(oauth, issuer, browser, annelies)
+    _, request_id, icon = await logins.waiting()
     await sandbox.jump(DEFAULT_TTL - SECOND)
     assert (await annelies.approve(request_id, icon=icon, code=CODE))["status"] == "approved"
 
-    _, request_id, icon = await waiting_login(oauth, issuer, browser, annelies)
+    _, request_id, icon = await logins.waiting()
     await sandbox.jump(DEFAULT_TTL + SECOND)
     assert await annelies.pending_requests() == []
     await refused(annelies.approve(request_id, icon=icon, code=CODE), 409, "request_expired")
@@ -254,15 +226,13 @@ async def test_ciba_requested_expiry(
 async def test_authorization_code_lifetime(
     client: Client,
     rp: RelyingParty,
-    oauth: AsyncOAuth2Client,
-    issuer: str,
     browser: aiohttp.ClientSession,
-    annelies: HeadlessPhone,
+    logins: HostedLogins,
     sandbox: Sandbox,
 ) -> None:
     """RFC 6749 §4.1.2: a short-lived code; the token endpoint refuses it after (invalid_grant)."""
-    early, _ = await approved_login(oauth, issuer, browser, annelies)
-    late, _ = await approved_login(oauth, issuer, browser, annelies)
+    early, _ = await logins.approved()
+    late, _ = await logins.approved()
     codes = [await _finish(browser, early), await _finish(browser, late)]  # issued together
     await sandbox.jump(CODE_TTL - SECOND)
     assert (await exchange(client, rp, codes[0]))[0] == 200
@@ -298,23 +268,19 @@ async def test_id_token_is_dated_in_sandbox_time(
 
 
 async def test_icon_matching_again_after_thirty_days(
-    oauth: AsyncOAuth2Client,
-    issuer: str,
-    browser: aiohttp.ClientSession,
-    annelies: HeadlessPhone,
-    sandbox: Sandbox,
+    browser: aiohttp.ClientSession, logins: HostedLogins, sandbox: Sandbox
 ) -> None:
     """Guide 004 §2.2: a browser unused for 30 days gets icon matching again."""
-    base, icon = await approved_login(oauth, issuer, browser, annelies)
+    base, icon = await logins.approved()
     assert icon is not None  # a new browser
     await _finish(browser, base)
     await sandbox.jump(ICON_AFTER - SECOND)
-    base, icon = await approved_login(oauth, issuer, browser, annelies)
+    base, icon = await logins.approved()
     assert icon is None
     await _finish(browser, base)
 
     await sandbox.jump(ICON_AFTER + SECOND)
-    _, icon = await approved_login(oauth, issuer, browser, annelies)
+    _, icon = await logins.approved()
     assert icon is not None
 
 
