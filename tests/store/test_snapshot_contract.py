@@ -4,34 +4,15 @@ engines (the `engine_stores` fixture runs each test on SQLite and on PostgreSQL)
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from identity_server.core.errors import Conflict
-from identity_server.core.records import Address, Bank, BankCustomer, Message, Person
+from identity_server.core.records import Bank, BankCustomer, Message
 from identity_server.oidc.records import Client
 from identity_server.store.stores import Stores
-
-NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-ANNELIES = "82010700262"
-BRAM = "75031400111"
-
-
-def _person(nn: str, email: str) -> Person:
-    return Person(
-        nn,
-        "nn",
-        "Annelies Gustaaf",
-        "Dewilde",
-        date(1982, 1, 7),
-        "Gent",
-        "F",
-        "BE",
-        Address("Kantersteen 12", "1000", "Brussel"),
-        "nl",
-        email,
-    )
+from tests.store.test_core_contract import ANNELIES, BRAM, NOW, _person
 
 
 def _message(body: str) -> Message:
