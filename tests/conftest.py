@@ -120,6 +120,12 @@ async def phone(
 @pytest.fixture
 async def annelies(phone: HeadlessPhone) -> HeadlessPhone:
     """The headless phone, onboarded as Annelies (bank + digipass) with itsme code 13579."""
+    return await onboard_annelies(phone)
+
+
+async def onboard_annelies(phone: HeadlessPhone) -> HeadlessPhone:
+    """Onboard `phone` as Annelies (bank + digipass) with itsme code 13579 (the `annelies`
+    fixture, for a phone of the test's own making)."""
     await phone.onboard_with_bank(
         "0494 00 12 68",
         bank_id=ANNELIES.bank,

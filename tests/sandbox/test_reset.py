@@ -13,7 +13,6 @@ from aiohttp.test_utils import TestClient, TestServer
 from bench import reset as bench_reset
 from identity_server.bus.local import LocalBus
 from identity_server.core.clock import ManualClock
-from identity_server.core.randomness import SystemRandomness
 from identity_server.sandbox.reset import keep_start_snapshot, reset_world
 from identity_server.services import Services
 from identity_server.settings import Settings
@@ -23,7 +22,8 @@ from identity_server.web.app import create_app
 from identity_server.web.keys import LIVE_HUB
 from simulator.errors import PhoneApiError
 from simulator.phone import HeadlessPhone
-from tests.conftest import ANNELIES, FAST_ARGON2, MASTER_KEY, pooled_key
+from tests.conftest import ANNELIES, onboard_annelies
+from tests.sandbox.conftest import open_again
 from tests.store.conftest import engine_stores  # noqa: F401 (the fixture, on both engines)
 
 Client = TestClient[web.Request, web.Application]
@@ -76,13 +76,7 @@ async def test_changes_made_after_start_are_gone_and_the_seeded_world_is_back(
     added = await client.post("/api/admin/people", json=NEW_PERSON, headers=admin_headers)
     assert added.status == 201
     new_number = (await added.json())["national_number"]
-    await phone.onboard_with_bank(
-        "0494 00 12 68",
-        bank_id=ANNELIES.bank,
-        customer_number=ANNELIES.customer_number,
-        digipass_serial=ANNELIES.digipass_serial,
-        code="13579",
-    )
+    await onboard_annelies(phone)
     await services.clients.register(
         client_id="rp-after-start", name="Later", redirect_uris=[], ciba_mode="poll"
     )
@@ -208,14 +202,7 @@ async def test_a_restart_with_the_same_world_keeps_the_first_snapshot(
 
 async def test_reset_on_both_engines(engine_stores: Stores) -> None:  # noqa: F811
     clock = ManualClock()
-    services = await Services.open(
-        engine_stores,
-        clock,
-        SystemRandomness(),
-        MASTER_KEY,
-        password_hasher=FAST_ARGON2,
-        key_factory=pooled_key,
-    )
+    services = await open_again(engine_stores, clock)
     await keep_start_snapshot(services, "engine world")
     seeded = await services.store.list_people()
     person = await services.registers.add_person(
@@ -245,15 +232,7 @@ async def test_the_other_processes_rewind_their_clocks_on_the_bus(
 ) -> None:
     """Two processes of one sandbox (two apps on one database and one bus): the reset made
     through one rewinds the other's clock and turns its faults off too."""
-    other = await Services.open(
-        open_sqlite(settings.db_path),
-        clock,
-        SystemRandomness(),
-        MASTER_KEY,
-        issuer=issuer,
-        password_hasher=FAST_ARGON2,
-        key_factory=pooled_key,
-    )
+    other = await open_again(open_sqlite(settings.db_path), clock, issuer)
     bus = LocalBus()
     first = create_app(settings, started, background=False, bus=bus)
     second = create_app(settings, other, background=False, bus=bus)
