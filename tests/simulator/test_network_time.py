@@ -8,7 +8,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from aiohttp import web
@@ -30,9 +29,12 @@ from simulator.app.screens.authenticator import AccountRow, AccountsScreen
 from simulator.errors import PhoneApiError
 from simulator.network_clock import NetworkClock
 from simulator.phone import HeadlessPhone
-from tests.conftest import ANNELIES
+from tests.conftest import onboard_annelies
 from tests.csam.conftest import activate
+from tests.oidc import conftest as oidc_fixtures
 from tests.oidc.conftest import RelyingParty
+from tests.oidc.test_ciba import _bc, _poll
+from tests.sandbox.conftest import Sandbox
 from tests.simulator.conftest import SIZE, settle
 
 Client = TestClient[web.Request, web.Application]
@@ -40,11 +42,7 @@ Client = TestClient[web.Request, web.Application]
 
 async def jump(client: Client, admin_headers: dict[str, str], seconds: float) -> datetime:
     """Move the sandbox clock as a QA script does; returns the sandbox's time after it."""
-    response = await client.post(
-        "/api/sandbox/clock", json={"advance": seconds}, headers=admin_headers
-    )
-    assert response.status == 200, await response.text()
-    return datetime.fromisoformat(str((await response.json())["now"]))
+    return await Sandbox(client, admin_headers).jump(timedelta(seconds=seconds))
 
 
 @pytest.fixture
@@ -60,42 +58,15 @@ async def network_phone(server_url: str) -> AsyncIterator[HeadlessPhone]:
         yield phone
 
 
-async def _onboard(phone: HeadlessPhone) -> None:
-    await phone.onboard_with_bank(
-        "0494 00 12 68",
-        bank_id=ANNELIES.bank,
-        customer_number=ANNELIES.customer_number,
-        digipass_serial=ANNELIES.digipass_serial,
-        code="13579",
-    )
-
-
-@pytest.fixture
-async def rp(services: Services) -> RelyingParty:
-    _, secret = await services.clients.register(
-        client_id="rp-time",
-        name="Gemeente Tijdstad",
-        redirect_uris=["http://127.0.0.1:9/callback"],
-        ciba_mode="poll",
-        id_token_alg="ES256",
-    )
-    return RelyingParty("rp-time", secret, "http://127.0.0.1:9/callback")
+# The provider's relying party (a poll client, ES256 ID tokens), used here as it is.
+rp = oidc_fixtures.rp
 
 
 async def _ask(client: Client, party: RelyingParty) -> str:
-    data = {"scope": "openid profile", "login_hint": "+32494001268"}
-    response = await client.post("/oidc/bc-authorize", data=data, headers=party.basic)
-    assert response.status == 200, await response.text()
-    return str((await response.json())["auth_req_id"])
-
-
-async def _token(client: Client, party: RelyingParty, auth_req_id: str) -> tuple[int, Any]:
-    response = await client.post(
-        "/oidc/token",
-        data={"grant_type": "urn:openid:params:grant-type:ciba", "auth_req_id": auth_req_id},
-        headers=party.basic,
-    )
-    return response.status, await response.json()
+    """A CIBA request for Annelies (tests/oidc/test_ciba.py `_bc`): its auth_req_id."""
+    status, started = await _bc(client, party)
+    assert status == 200, started
+    return str(started["auth_req_id"])
 
 
 # -- the server's side -----------------------------------------------------------------------------
@@ -135,7 +106,7 @@ async def test_a_phone_on_network_time_signs_and_approves_after_a_jump(
     network_phone: HeadlessPhone,
     rp: RelyingParty,
 ) -> None:
-    await _onboard(network_phone)
+    await onboard_annelies(network_phone)
     assert isinstance(network_phone.clock, NetworkClock)
     assert abs(network_phone.clock.now() - services.clock.now()) < timedelta(seconds=5)
     now = await jump(client, admin_headers, 6 * 60)
@@ -147,7 +118,7 @@ async def test_a_phone_on_network_time_signs_and_approves_after_a_jump(
     auth_req_id = await _ask(client, rp)
     (pending,) = await network_phone.pending_requests()
     await network_phone.approve(pending["request_id"], code="13579")
-    status, tokens = await _token(client, rp, auth_req_id)
+    status, tokens = await _poll(client, rp, auth_req_id)
     assert status == 200 and "id_token" in tokens
 
 
@@ -168,7 +139,7 @@ async def test_a_date_header_shows_a_jump_before_any_refusal(
 ) -> None:
     """Any answer's Date header moves the phone's clock: after a jump, an unsigned request
     (the banks list) is enough for the next signed one to be fresh at the first try."""
-    await _onboard(network_phone)
+    await onboard_annelies(network_phone)
     await network_phone.sync_time()
     clock = network_phone.clock
     assert isinstance(clock, NetworkClock) and clock.synced
@@ -186,7 +157,7 @@ async def test_a_live_answer_refused_as_stale_is_signed_again_once(
     """A phone whose time drifted 10 minutes behind connects and answers over its live
     connection anyway: each stale refusal (the handshake's, the answer's) makes it read the
     network time and sign again."""
-    await _onboard(network_phone)
+    await onboard_annelies(network_phone)
     clock = network_phone.clock
     assert isinstance(clock, NetworkClock)
     events = network_phone.listen()
@@ -198,7 +169,7 @@ async def test_a_live_answer_refused_as_stale_is_signed_again_once(
     decided = await network_phone.approve(first["request"]["request_id"], code="13579")
     assert decided["status"] == "approved"
     await events.aclose()
-    status, _ = await _token(client, rp, auth_req_id)
+    status, _ = await _poll(client, rp, auth_req_id)
     assert status == 200
 
 
