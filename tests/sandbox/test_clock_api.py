@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from identity_server.bus.local import LocalBus
@@ -26,7 +25,6 @@ from identity_server.web import clock_api
 from identity_server.web.app import create_app
 from identity_server.web.background import BACKGROUND, Background, server_jobs
 from simulator.phone import HeadlessPhone
-from tests.conftest import ANNELIES
 from tests.engines import (
     ServicesMissing,
     drop_database,
@@ -36,7 +34,9 @@ from tests.engines import (
     redis_url_fixture,
 )
 from tests.oidc.conftest import RelyingParty
+from tests.oidc.test_ciba import _poll
 from tests.sandbox.conftest import Receiver, notified_client, open_again
+from tests.sandbox.test_robots_enrolled import national_number, public_pem
 
 __all__ = ["redis_namespace_fixture", "redis_url_fixture"]
 
@@ -262,9 +262,8 @@ async def test_a_jump_past_a_ciba_expiry_notifies_the_client_before_it_is_answer
     assert payload["auth_req_id"] == auth_req_id
     if mode == "ping":
         assert set(payload) == {"auth_req_id"}
-        token_form = {"grant_type": "urn:openid:params:grant-type:ciba", "auth_req_id": auth_req_id}
-        response = await client.post("/oidc/token", data=token_form, headers=rp.basic)
-        assert (response.status, (await response.json())["error"]) == (400, "expired_token")
+        status, polled = await _poll(client, rp, auth_req_id)
+        assert (status, polled["error"]) == (400, "expired_token")
     else:
         assert payload["error"] == "expired_token"
 
@@ -285,8 +284,8 @@ async def test_across_processes_on_redis_the_leader_sends_the_expiry_ping_when_w
     recorder, endpoint = receiver
     rp = await notified_client(services, "ping", endpoint)
     await enrol_directly(
-        services, national_number=await _national_number(services), phone="0470 12 34 56",
-        code="13579", device_public_key_pem=_public_pem(),
+        services, national_number=await national_number(services), phone="0470 12 34 56",
+        code="13579", device_public_key_pem=public_pem(ec.generate_private_key(ec.SECP256R1())),
     )  # fmt: skip
     bus_a = await RedisBus.connect(redis_url, redis_namespace)
     bus_b = await RedisBus.connect(redis_url, redis_namespace)
@@ -309,20 +308,6 @@ async def test_across_processes_on_redis_the_leader_sends_the_expiry_ping_when_w
     assert second_process.clock.offset == timedelta(seconds=61)
     assert recorder.received == [("Bearer rp-bearer", {"auth_req_id": auth_req_id})]
     assert not app_a[BACKGROUND].leading
-
-
-async def _national_number(services: Services) -> str:
-    (person,) = await services.store.people_by_email(ANNELIES.email)
-    return person.national_number
-
-
-def _public_pem() -> str:
-    key = ec.generate_private_key(ec.SECP256R1())
-    return (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
 
 
 async def test_an_endpoint_that_does_not_answer_does_not_hold_up_the_jump(

@@ -25,11 +25,11 @@ from identity_server.web.keys import LIVE_EVENTS
 from simulator.errors import PhoneApiError
 from simulator.phone import HeadlessPhone
 from tests.oidc.conftest import RelyingParty
+from tests.oidc.test_ciba import _bc, _poll
 from tests.sandbox.conftest import Receiver, notified_client, open_again, until_the_sms
 
 Client = TestClient[web.Request, web.Application]
 PATH = "/api/sandbox/faults"
-CIBA = "urn:openid:params:grant-type:ciba"
 OFF: dict[str, Any] = {
     "seed": None,
     "sms": {"drop": 0.0, "delay": 0.0},
@@ -238,29 +238,19 @@ async def test_the_same_seed_drops_the_same_messages(
 
 
 async def _ciba_approved(client: Client, rp: RelyingParty, annelies: HeadlessPhone) -> str:
-    response = await client.post(
-        "/oidc/bc-authorize",
-        data={
-            "scope": "openid profile",
-            "login_hint": "+32494001268",
-            "client_notification_token": "rp-bearer",
-        },
-        headers=rp.basic,
-    )
-    assert response.status == 200
-    auth_req_id = str((await response.json())["auth_req_id"])
+    status, started = await _bc(client, rp, client_notification_token="rp-bearer")
+    assert status == 200, started
+    auth_req_id = str(started["auth_req_id"])
     (pending,) = await annelies.pending_requests()
     await annelies.approve(pending["request_id"], code="13579")
     await client.app[LIVE_EVENTS].drain()
     return auth_req_id
 
 
-async def _poll(client: Client, rp: RelyingParty, auth_req_id: str) -> dict[str, Any]:
-    response = await client.post(
-        "/oidc/token", data={"grant_type": CIBA, "auth_req_id": auth_req_id}, headers=rp.basic
-    )
-    assert response.status == 200
-    return dict(await response.json())
+async def _tokens(client: Client, rp: RelyingParty, auth_req_id: str) -> dict[str, Any]:
+    status, tokens = await _poll(client, rp, auth_req_id)
+    assert status == 200, tokens
+    return tokens
 
 
 async def test_an_unreachable_ping_endpoint_gets_nothing_and_the_client_still_polls(
@@ -277,7 +267,7 @@ async def test_an_unreachable_ping_endpoint_gets_nothing_and_the_client_still_po
     with caplog.at_level(logging.INFO, logger="sleutel.faults"):
         auth_req_id = await _ciba_approved(client, rp, annelies)
     assert recorder.received == []  # no request reached the relying party
-    assert "id_token" in await _poll(client, rp, auth_req_id)
+    assert "id_token" in await _tokens(client, rp, auth_req_id)
     (acted,) = (await _shown(client, admin_headers))["acted"]
     assert (acted["fault"], acted["endpoint"]) == ("notifications.unreachable", endpoint)
     assert any("notifications.unreachable" in r.getMessage() for r in caplog.records)
@@ -313,7 +303,7 @@ async def test_an_answer_waits_its_latency_outside_any_transaction_and_succeeds(
     auth_req_id = await _ciba_approved(client, rp, annelies)
     assert waited == [2.5]
     assert await services.store.get_meta("latency.probe") == "written"
-    assert "id_token" in await _poll(client, rp, auth_req_id)
+    assert "id_token" in await _tokens(client, rp, auth_req_id)
     (acted,) = (await _shown(client, admin_headers))["acted"]
     assert (acted["fault"], acted["seconds"]) == ("phone_answers.latency", 2.5)
 

@@ -22,7 +22,7 @@ from identity_server.web.app import create_app
 from identity_server.web.keys import LIVE_HUB
 from simulator.errors import PhoneApiError
 from simulator.phone import HeadlessPhone
-from tests.conftest import ANNELIES, onboard_annelies
+from tests.conftest import onboard_annelies
 from tests.sandbox.conftest import open_again
 from tests.store.conftest import engine_stores  # noqa: F401 (the fixture, on both engines)
 
@@ -120,13 +120,7 @@ async def test_changes_made_after_start_are_gone_and_the_seeded_world_is_back(
     assert (refused.value.status, refused.value.code) == (401, "unknown_device")
     # The world can be used again as on a fresh start: the same number onboards anew.
     async with HeadlessPhone(str(client.make_url("/")), clock=services.clock.base) as again:
-        await again.onboard_with_bank(
-            "0494 00 12 68",
-            bank_id=ANNELIES.bank,
-            customer_number=ANNELIES.customer_number,
-            digipass_serial=ANNELIES.digipass_serial,
-            code="13579",
-        )
+        await onboard_annelies(again)
 
 
 async def test_reset_turns_faults_off(

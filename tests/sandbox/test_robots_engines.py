@@ -11,13 +11,12 @@ import pytest
 
 from identity_server import seed
 from identity_server.core.clock import ManualClock
-from identity_server.core.randomness import SystemRandomness
 from identity_server.core.records import IdentityStatus
 from identity_server.oidc.records import PushStatus
 from identity_server.services import Services
 from identity_server.store.stores import Stores, open_stores
-from tests.conftest import FAST_ARGON2, MASTER_KEY, pooled_key
 from tests.engines import drop_database, fresh_database, postgresql_admin_url
+from tests.sandbox.conftest import open_again
 from tests.sandbox.test_robots import APPROVE, WRONG_CODE, answered, until
 
 
@@ -29,14 +28,7 @@ async def running(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         url = await fresh_database(postgresql_admin_url())
     stores = await open_stores(url or str(tmp_path / "robots.sqlite3"))
     try:
-        services = await Services.open(
-            stores,
-            ManualClock(),
-            SystemRandomness(),
-            MASTER_KEY,
-            password_hasher=FAST_ARGON2,
-            key_factory=pooled_key,
-        )
+        services = await open_again(stores, ManualClock())
         services.push.events = services.robots
         await services.robots.start()
         try:
@@ -73,15 +65,7 @@ async def test_robots_answer_on_every_engine(running: Services) -> None:
 
 async def _open(path: Path) -> tuple[Stores, Services]:
     stores = await open_stores(str(path))
-    services = await Services.open(
-        stores,
-        ManualClock(),
-        SystemRandomness(),
-        MASTER_KEY,
-        password_hasher=FAST_ARGON2,
-        key_factory=pooled_key,
-    )
-    return stores, services
+    return stores, await open_again(stores, ManualClock())
 
 
 async def test_a_sandbox_seeded_before_the_test_numbers_gets_them_at_its_next_start(
