@@ -8,6 +8,7 @@ import base64
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,9 +22,10 @@ from simulator.phone import HeadlessPhone
 from tests.conftest import ANNELIES
 from tests.oidc import conftest as oidc_fixtures
 from tests.oidc.conftest import RelyingParty
+from tests.oidc.test_ciba import _poll as poll
+from tests.sandbox.conftest import Sandbox
 
 Client = TestClient[web.Request, web.Application]
-CIBA = "urn:openid:params:grant-type:ciba"
 APPROVE, BIOMETRIC, REFUSE, WRONG_ICON, WRONG_CODE, NEVER, SLOW, OFFLINE = (
     n.phone for n in TEST_NUMBERS
 )
@@ -41,18 +43,8 @@ async def backchannel(client: Client, rp: RelyingParty, phone: str, **form: str)
     return str(body["auth_req_id"])
 
 
-async def poll(client: Client, rp: RelyingParty, auth_req_id: str) -> tuple[int, dict[str, Any]]:
-    response = await client.post(
-        "/oidc/token", data={"grant_type": CIBA, "auth_req_id": auth_req_id}, headers=rp.basic
-    )
-    return response.status, await response.json()
-
-
 async def jump(client: Client, admin_headers: dict[str, str], seconds: float) -> None:
-    response = await client.post(
-        "/api/sandbox/clock", json={"advance": seconds}, headers=admin_headers
-    )
-    assert response.status == 200, await response.text()
+    await Sandbox(client, admin_headers).jump(timedelta(seconds=seconds))
 
 
 async def until(condition: Callable[[], Awaitable[bool]]) -> None:
@@ -173,12 +165,20 @@ async def test_wrong_code_three_times_blocks_the_identity(
     assert response.status == 403
 
 
+async def left_waiting(client: Client, rp: RelyingParty, services: Services, phone: str) -> str:
+    """A CIBA request to the robot on `phone` that it has not answered once its work is done:
+    the client's poll is told to wait (CIBA Core §11)."""
+    auth_req_id = await backchannel(client, rp, phone)
+    await services.robots.drain()
+    assert (await poll(client, rp, auth_req_id))[1]["error"] == "authorization_pending"
+    assert (await services.robots.get(phone)).answered == 0
+    return auth_req_id
+
+
 async def test_never_answers_and_the_request_expires_after_a_clock_jump(
     client: Client, rp: RelyingParty, services: Services, admin_headers: dict[str, str]
 ) -> None:
-    auth_req_id = await backchannel(client, rp, NEVER)
-    await services.robots.drain()
-    assert (await poll(client, rp, auth_req_id))[1]["error"] == "authorization_pending"
+    auth_req_id = await left_waiting(client, rp, services, NEVER)
     await jump(client, admin_headers, 181)
     assert (await poll(client, rp, auth_req_id))[1]["error"] == "expired_token"
     assert (await services.robots.get(NEVER)).answered == 0
@@ -204,10 +204,7 @@ async def test_a_slow_robot_answers_once_its_delay_has_passed_in_sandbox_time(
 async def test_an_offline_robot_answers_at_its_next_poll(
     client: Client, rp: RelyingParty, services: Services, admin_headers: dict[str, str]
 ) -> None:
-    auth_req_id = await backchannel(client, rp, OFFLINE)
-    await services.robots.drain()
-    assert (await poll(client, rp, auth_req_id))[1]["error"] == "authorization_pending"
-    assert (await services.robots.get(OFFLINE)).answered == 0
+    auth_req_id = await left_waiting(client, rp, services, OFFLINE)
     await jump(client, admin_headers, 5)  # POLL_SECONDS
     status, tokens = await poll_when_answered(client, rp, services, OFFLINE, auth_req_id)
     assert status == 200, tokens
@@ -363,8 +360,7 @@ async def test_pending_requests_are_answered_when_a_robot_is_told_to_answer(
     client: Client, rp: RelyingParty, services: Services, admin_headers: dict[str, str]
 ) -> None:
     """As a phone that connects gets what waits for it."""
-    auth_req_id = await backchannel(client, rp, NEVER)
-    await services.robots.drain()
+    auth_req_id = await left_waiting(client, rp, services, NEVER)
     await services.robots.put(NEVER, outcome="refuse")
     status, refused = await poll_when_answered(client, rp, services, NEVER, auth_req_id)
     assert (status, refused["error"]) == (400, "access_denied")
