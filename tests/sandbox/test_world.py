@@ -4,7 +4,6 @@ identities with robot or scripted phones; each refusal names the file, the entry
 from __future__ import annotations
 
 import asyncio
-import base64
 import shutil
 import stat
 import subprocess
@@ -28,14 +27,16 @@ from identity_server.store.stores import Stores
 from simulator.phone import HeadlessPhone
 from tests.conftest import FAST_ARGON2, MASTER_KEY, pooled_key
 from tests.e2e.server import free_port, running_server, wait_ready
+from tests.oidc.conftest import RelyingParty
+from tests.oidc.test_ciba import _poll as poll
+from tests.sandbox.test_robots import backchannel
 from tests.store.conftest import engine_stores  # noqa: F401 (the fixture, on both engines)
 
 Client = TestClient[web.Request, web.Application]
 EXAMPLE = Path(__file__).with_name("world_example.toml")
-CIBA = "urn:openid:params:grant-type:ciba"
 LOTTE, KARIM = "91061201427", "84022903795"
 SCRIPTED_PHONE, ROBOT_PHONE = "+32470123402", "+32470123401"
-BASIC = {"Authorization": "Basic " + base64.b64encode(b"my-app:my-app-secret").decode()}
+WORLD_CLIENT = RelyingParty("my-app", "my-app-secret", "")  # world_example.toml's client
 
 PERSON = """
 [[people]]
@@ -95,13 +96,7 @@ async def test_a_scripted_phone_approves_a_ciba_login(
     services: Services, world: Path, client: Client
 ) -> None:
     await load_world(services, world)
-    asked = await client.post(
-        "/oidc/bc-authorize",
-        data={"scope": "openid profile", "login_hint": SCRIPTED_PHONE, "binding_message": "W 1"},
-        headers=BASIC,
-    )
-    assert asked.status == 200, await asked.text()
-    auth_req_id = (await asked.json())["auth_req_id"]
+    auth_req_id = await backchannel(client, WORLD_CLIENT, SCRIPTED_PHONE, binding_message="W 1")
     async with HeadlessPhone(
         str(client.make_url("/")),
         profile_path=world.parent / "phones" / "lotte.json",
@@ -110,13 +105,10 @@ async def test_a_scripted_phone_approves_a_ciba_login(
         (pending,) = await phone.pending_requests()
         assert pending["binding_message"] == "W 1"
         await phone.approve(pending["request_id"], code="13579")
-    polled = await client.post(
-        "/oidc/token", data={"grant_type": CIBA, "auth_req_id": auth_req_id}, headers=BASIC
-    )
-    assert polled.status == 200, await polled.text()
+    status, tokens = await poll(client, WORLD_CLIENT, auth_req_id)
+    assert status == 200, tokens
     userinfo = await client.get(
-        "/oidc/userinfo",
-        headers={"Authorization": f"Bearer {(await polled.json())['access_token']}"},
+        "/oidc/userinfo", headers={"Authorization": f"Bearer {tokens['access_token']}"}
     )
     assert (await userinfo.json())["given_name"] == "Lotte"
 
@@ -125,21 +117,14 @@ async def test_a_robot_phone_of_the_world_approves_by_itself(
     services: Services, world: Path, client: Client, clock: ManualClock
 ) -> None:
     await load_world(services, world)
-    asked = await client.post(
-        "/oidc/bc-authorize",
-        data={"scope": "openid", "login_hint": ROBOT_PHONE, "binding_message": "W 2"},
-        headers=BASIC,
-    )
-    auth_req_id = (await asked.json())["auth_req_id"]
+    auth_req_id = await backchannel(client, WORLD_CLIENT, ROBOT_PHONE, binding_message="W 2")
     for _ in range(100):  # the robot answers in a task of its own, through the real answer path
         clock.advance(6)  # past the poll interval
-        polled = await client.post(
-            "/oidc/token", data={"grant_type": CIBA, "auth_req_id": auth_req_id}, headers=BASIC
-        )
-        if polled.status != 400 or (await polled.json())["error"] != "authorization_pending":
+        status, polled = await poll(client, WORLD_CLIENT, auth_req_id)
+        if status != 400 or polled["error"] != "authorization_pending":
             break
         await asyncio.sleep(0.02)
-    assert polled.status == 200, await polled.text()
+    assert status == 200, polled
 
 
 async def test_restarting_with_the_same_file_changes_nothing(
