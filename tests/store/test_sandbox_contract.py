@@ -4,22 +4,20 @@ and PostgreSQL), inside the core store's unit of work."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import pytest
 
 from identity_server.core.errors import Conflict
 from identity_server.sandbox.records import Outcome, Robot
 from identity_server.store.stores import Stores
-
-NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+from tests.store.test_core_contract import ANNELIES, NOW
 
 
 def robot(phone: str = "+32470000001", identity_id: str = "id-1", **changes: object) -> Robot:
     made = Robot(
         phone=phone,
         identity_id=identity_id,
-        national_number="82010700262",
+        national_number=ANNELIES,
         device_id="dev-" + identity_id,
         outcome=Outcome.APPROVE,
         delay=0.0,
