@@ -175,7 +175,7 @@ async def _onboard(
                             {"bank_id": "sleutelbank", "national_number": person["national_number"]})  # fmt: skip
     phone = HeadlessPhone(url, session=session)
     await phone.onboard_with_bank(
-        f"+3247{index:07d}", bank_id="sleutelbank", customer_number=customer["customer_number"],
+        f"+32471{index:06d}", bank_id="sleutelbank", customer_number=customer["customer_number"],
         digipass_serial=customer["digipass_serial"], code="13579",
     )  # fmt: skip
     return phone

@@ -348,7 +348,7 @@ class Phones:
         from simulator.phone import HeadlessPhone
 
         api = self._sandbox.api
-        number = phone or f"+3247{secrets.randbelow(10**7):07d}"
+        number = phone or f"+32471{secrets.randbelow(10**6):06d}"
         person = api.call(
             "POST",
             "/api/admin/people",

@@ -129,7 +129,7 @@ async def _onboard(server: FuzzServer) -> Device:
         )
     async with HeadlessPhone(server.base_url) as phone:
         await phone.onboard_with_bank(
-            f"0470 {os.getpid() % 100:02d} {n // 100 % 100:02d} {n % 100:02d}",
+            f"0471 {os.getpid() % 100:02d} {n // 100 % 100:02d} {n % 100:02d}",
             bank_id="sleutelbank",
             customer_number=customer["customer_number"],
             digipass_serial=customer["digipass_serial"],
@@ -157,7 +157,7 @@ def onboarded_device(server: FuzzServer) -> Device:
 async def _start(server: FuzzServer) -> str:
     async with HeadlessPhone(server.base_url) as phone:
         await phone.start_onboarding(
-            f"0470 {os.getpid() % 100:02d} 99 {next(_NUMBERS) % 100:02d}", "bank"
+            f"0471 {os.getpid() % 100:02d} 99 {next(_NUMBERS) % 100:02d}", "bank"
         )
         return phone.onboarding_id
 

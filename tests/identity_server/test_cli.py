@@ -14,7 +14,10 @@ import stdnum.be.nn
 
 from identity_server.cli import _parser, main, sandbox_settings
 from identity_server.runtime import shown_store
+from identity_server.seed import PEOPLE, TEST_NUMBERS
 from identity_server.settings import Settings
+
+SEEDED_PEOPLE = len(PEOPLE) + len(TEST_NUMBERS)  # the demo people and the test numbers' robots
 
 
 def _run(capsys: pytest.CaptureFixture[str], db: Path, *argv: str) -> tuple[int, str, str]:
@@ -30,7 +33,9 @@ def test_first_use_seeds_the_sandbox_and_lists_it(
     code, out, _ = _run(capsys, db, "people", "list")
     assert code == 0
     names = {p["last_name"] for p in json.loads(out)}
-    assert {"Dewilde", "Marchal", "Peeters", "Wagner", "de Vries", "O'Connor"} == names
+    assert {"Dewilde", "Marchal", "Peeters", "Wagner", "de Vries", "O'Connor"} | {
+        number.last_name for number in TEST_NUMBERS
+    } == names
     assert (db.with_name(db.name + ".key")).stat().st_mode & 0o777 == 0o600
 
 
@@ -166,7 +171,7 @@ def test_register_commands_take_db_after_the_command(
     assert main(["admin-token", "--db", str(db)]) == 0
     token = capsys.readouterr().out.strip()
     assert main(["people", "list", "--db", str(db)]) == 0
-    assert len(json.loads(capsys.readouterr().out)) == 6
+    assert len(json.loads(capsys.readouterr().out)) == SEEDED_PEOPLE
     assert main(["--db", str(db), "admin-token"]) == 0
     assert capsys.readouterr().out.strip() == token  # the same database both ways
 
@@ -422,7 +427,7 @@ def test_admin_token_follows_the_key_file_not_the_database(
     assert other != first and len(other) == 64
     # A register command opens the sandbox with the same key (it unseals what serve sealed).
     assert main(["people", "list", "--db", str(tmp_path / "a.sqlite3")]) == 0
-    assert len(json.loads(capsys.readouterr().out)) == 6
+    assert len(json.loads(capsys.readouterr().out)) == SEEDED_PEOPLE
 
 
 @pytest.mark.parametrize("command", [["admin-token"], ["people", "list"], ["serve"]])
