@@ -34,7 +34,7 @@ from tests.engines import (
     redis_url_fixture,
 )
 from tests.oidc.conftest import RelyingParty
-from tests.oidc.test_ciba import _poll
+from tests.oidc.test_ciba import _bc, _poll
 from tests.sandbox.conftest import Receiver, notified_client, open_again
 from tests.sandbox.test_robots_enrolled import national_number, public_pem
 
@@ -233,11 +233,15 @@ async def _expiring_in_a_minute(
     client: Client, rp: RelyingParty, login_hint: str = "+32494001268"
 ) -> str:
     """A CIBA request of `rp` (notified with the token "rp-bearer") that expires in 60 s."""
-    form = {"scope": "openid", "login_hint": login_hint, "requested_expiry": "60",
-            "client_notification_token": "rp-bearer"}  # fmt: skip
-    response = await client.post("/oidc/bc-authorize", data=form, headers=rp.basic)
-    assert response.status == 200, await response.text()
-    return str((await response.json())["auth_req_id"])
+    status, started = await _bc(
+        client,
+        rp,
+        login_hint=login_hint,
+        requested_expiry="60",
+        client_notification_token="rp-bearer",
+    )
+    assert status == 200, started
+    return str(started["auth_req_id"])
 
 
 @pytest.mark.parametrize("mode", ["ping", "push"])
