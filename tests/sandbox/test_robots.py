@@ -22,6 +22,7 @@ from simulator.phone import HeadlessPhone
 from tests.conftest import ANNELIES
 from tests.oidc import conftest as oidc_fixtures
 from tests.oidc.conftest import RelyingParty
+from tests.oidc.test_ciba import _bc
 from tests.oidc.test_ciba import _poll as poll
 from tests.sandbox.conftest import Sandbox
 
@@ -36,10 +37,11 @@ rp = oidc_fixtures.rp
 
 
 async def backchannel(client: Client, rp: RelyingParty, phone: str, **form: str) -> str:
-    data = {"scope": "openid profile", "login_hint": phone, "binding_message": "Test"} | form
-    response = await client.post("/oidc/bc-authorize", data=data, headers=rp.basic)
-    body = await response.json()
-    assert response.status == 200, body
+    """A CIBA request to `phone` (tests/oidc/test_ciba.py `_bc`), accepted: its auth_req_id."""
+    status, body = await _bc(
+        client, rp, **({"login_hint": phone, "binding_message": "Test"} | form)
+    )
+    assert status == 200, body
     return str(body["auth_req_id"])
 
 
