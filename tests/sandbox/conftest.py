@@ -1,6 +1,7 @@
 """What the sandbox tests share: a sandbox process opened again on a store, a second process of
-the same sandbox, and a relying party's CIBA notification endpoint (tests/oidc/test_ciba.py uses
-it too)."""
+the same sandbox, a relying party's CIBA notification endpoint (tests/oidc/test_ciba.py uses it
+too) and notified client, onboarding up to the SMS code, an authorization code's redemption, and
+the sandbox clock moved through its API."""
 
 from __future__ import annotations
 
