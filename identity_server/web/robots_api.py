@@ -13,7 +13,8 @@ from aiohttp import web
 from msgspec import Meta, Struct
 
 from identity_server.sandbox.records import Robot
-from identity_server.sandbox.robots import MAX_DELAY, POLL_SECONDS
+from identity_server.sandbox.robot_answers import POLL_SECONDS
+from identity_server.sandbox.robots import MAX_DELAY
 from identity_server.web.body import json_response
 from identity_server.web.endpoints import Endpoints
 from identity_server.web.keys import SERVICES
