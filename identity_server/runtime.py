@@ -28,7 +28,8 @@ from identity_server.demo_rp.app import create_demo_rp
 from identity_server.demo_rp.settings import DemoRpSettings
 from identity_server.oidc.client_config import load_clients
 from identity_server.sandbox.reset import keep_start_snapshot, world_label
-from identity_server.sandbox.world import load_world, parse_world
+from identity_server.sandbox.world import load_world
+from identity_server.sandbox.world_file import parse_world
 from identity_server.seed import DEMO_CLIENT_ID, register_demo_client
 from identity_server.services import Services
 from identity_server.settings import Settings

@@ -1,45 +1,23 @@
-"""A declared world (`sleutel serve --world FILE`): banks, people with their eID cards and bank
-accounts, relying parties and already-onboarded identities with a robot or a scripted phone, in one
-TOML file, so a CI run starts from a known world without any onboarding step.
-
-See tests/sandbox/world_example.toml for a documented example. Tables, each a TOML array of tables:
-
-- `[[banks]]`: `id`, `name`, `country` (BE or NL).
-- `[[people]]`: the admin API's person fields (`POST /api/admin/people`); `national_number` is
-  optional but a person without one can only be named by an identity through it, so give it.
-  Optional `card = {pin, puk}` issues an eID card (PIN and PUK optional: random when left out);
-  optional `bank = {bank, customer_number, digipass_serial}` makes them a customer of a bank of
-  the file or of the demo seed.
-- `[[clients]]`: entries of the clients file (`serve --clients`, oidc/client_config.py).
-- `[[identities]]`: `phone`, `national_number`, and either `robot = {outcome, delay, offline}` (a
-  robot phone, identity_server/sandbox/robots.py; its itsme code is the sandbox's own) or
-  `profile = "path.json"` with `code` (a scripted phone: the sandbox makes a P-256 device key,
-  enrols it directly and writes a `HeadlessPhone` profile, 0600, at the path, relative to the
-  world file; a QA script loads it with `HeadlessPhone(url, profile_path=…)`).
+"""Loading a world file (`sleutel serve --world FILE`, read by sandbox/world_file.py) into the
+sandbox: its banks, people, clients and identities, and a profile for each scripted phone.
 
 The world is loaded at start, after the demo seed, in one transaction: a refused entry changes
-nothing. Each refusal names the file, the entry (0-based, in file order) and the field:
-`world.toml: people[2].national_number: This is not a valid national number.` A start with the
-same file again finds its digest in the store and changes nothing; a changed file adds what the
-store lacks (entries already there are kept as they are; clients and robots take the file's
-settings).
+nothing, and its refusal names the file, the entry and the field. A start with the same file
+again finds its digest in the store and changes nothing; a changed file adds what the store lacks
+(entries already there are kept as they are; clients and robots take the file's settings).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
-import tomllib
 from dataclasses import asdict, dataclass
-from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from msgspec import Struct
 
 from identity_server.core import belgian_numbers
 from identity_server.core.errors import InvalidInput, SleutelError
@@ -47,182 +25,23 @@ from identity_server.core.phone import parse_phone
 from identity_server.core.records import Address
 from identity_server.oidc.client_config import _ClientEntry
 from identity_server.sandbox.enrolled import enrol_directly
+from identity_server.sandbox.world_file import (
+    FIELD_OF_CODE,
+    WorldBank,
+    WorldError,
+    WorldIdentity,
+    WorldPerson,
+    field_path,
+    national_digits,
+    parse_world,
+    refuse,
+)
 
 if TYPE_CHECKING:
     from identity_server.services import Services
 
 LOADED_KEY = "sandbox.world"
 """Store meta: the digest of the world file last loaded."""
-
-
-class WorldBank(Struct, forbid_unknown_fields=True, kw_only=True):
-    id: str
-    name: str
-    country: str = "BE"
-
-
-class WorldCard(Struct, forbid_unknown_fields=True, kw_only=True):
-    pin: str | None = None
-    puk: str | None = None
-    issue_place: str | None = None
-
-
-class WorldAccount(Struct, forbid_unknown_fields=True, kw_only=True):
-    bank: str
-    customer_number: str | None = None
-    digipass_serial: str | None = None
-
-
-class WorldPerson(Struct, forbid_unknown_fields=True, kw_only=True):
-    first_names: str
-    last_name: str
-    birth_date: date
-    birth_place: str
-    sex: str
-    nationality: str = "BE"
-    street: str
-    postal_code: str
-    municipality: str
-    country: str = "BE"
-    language: str = "nl"
-    email: str
-    national_number: str | None = None
-    kind: str = "nn"
-    card: WorldCard | None = None
-    bank: WorldAccount | None = None
-
-
-class WorldRobot(Struct, forbid_unknown_fields=True, kw_only=True):
-    outcome: str
-    delay: float = 0.0
-    offline: bool = False
-
-
-class WorldIdentity(Struct, forbid_unknown_fields=True, kw_only=True):
-    phone: str
-    national_number: str
-    code: str | None = None
-    robot: WorldRobot | None = None
-    profile: str | None = None
-
-
-class WorldFile(Struct, forbid_unknown_fields=True, kw_only=True):
-    banks: list[WorldBank] = []
-    people: list[WorldPerson] = []
-    clients: list[_ClientEntry] = []
-    identities: list[WorldIdentity] = []
-
-
-# Which field a domain refusal is about, by its code (the registers do not all name one).
-FIELD_OF_CODE = {
-    "invalid_sex": "sex",
-    "invalid_language": "language",
-    "invalid_nationality": "nationality",
-    "invalid_name": "first_names",
-    "invalid_birth_date": "birth_date",
-    "invalid_number_kind": "kind",
-    "invalid_national_number": "national_number",
-    "invalid_email": "email",
-    "invalid_bank_id": "id",
-    "invalid_country": "country",
-    "invalid_card_pin": "card",
-    "no_eid_for_bis": "card",
-    "unknown_bank": "bank.bank",
-    "invalid_customer": "bank",
-    "unknown_person": "national_number",
-    "number_in_use": "phone",
-    "invalid_phone_number": "phone",
-    "not_a_mobile_number": "phone",
-}
-
-
-class WorldError(InvalidInput):
-    code = "invalid_world"
-
-
-def _refuse(source: str, where: str, message: str) -> NoReturn:
-    if where:
-        raise WorldError(f"{source}: {where}: {message}", field=where)
-    raise WorldError(f"{source}: {message}")
-
-
-_MSGSPEC_PATH = re.compile(r"^(?P<message>.*?) - at `\$(?P<path>[^`]*)`$", re.S)
-_UNKNOWN = re.compile(r"Object contains unknown field `(?P<name>[^`]*)`")
-_MISSING = re.compile(r"Object missing required field `(?P<name>[^`]*)`")
-
-
-def _validation_error(source: str, exc: msgspec.ValidationError) -> NoReturn:
-    """msgspec's `… - at `$.people[2].email`` as `people[2].email: …`."""
-    text = str(exc)
-    found = _MSGSPEC_PATH.match(text)
-    message, where = (found["message"], found["path"].removeprefix(".")) if found else (text, "")
-    if named := _UNKNOWN.match(message):
-        where, message = _join(where, named["name"]), "unknown key"
-    elif named := _MISSING.match(message):
-        where, message = _join(where, named["name"]), "missing"
-    else:
-        message = message[:1].lower() + message[1:]
-    _refuse(source, where, message)
-
-
-def _join(where: str, name: str) -> str:
-    return f"{where}.{name}" if where else name
-
-
-def parse_world(path: Path) -> WorldFile:
-    """The world file's declarations, types checked; refusals name the field (`invalid_world`)."""
-    source = path.name
-    try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except OSError as exc:
-        _refuse(source, "", f"cannot read {path}: {exc.strerror or exc}")
-    except UnicodeDecodeError:
-        _refuse(source, "", "not UTF-8 text")
-    except tomllib.TOMLDecodeError as exc:
-        _refuse(source, "", f"not valid TOML: {exc}")
-    try:
-        world = msgspec.convert(data, WorldFile)
-    except msgspec.ValidationError as exc:
-        _validation_error(source, exc)
-    _check(source, world)
-    return world
-
-
-def _check(source: str, world: WorldFile) -> None:
-    """What can be told without the store: numbers, references between entries, choices."""
-    for i, person in enumerate(world.people):
-        if person.national_number is not None:
-            try:
-                belgian_numbers.validate_national_or_bis(person.national_number)
-            except InvalidInput:
-                _refuse(
-                    source,
-                    f"people[{i}].national_number",
-                    "not a valid Belgian national number",
-                )
-    for i, identity in enumerate(world.identities):
-        where = f"identities[{i}]"
-        try:
-            belgian_numbers.validate_national_or_bis(identity.national_number)
-        except InvalidInput:
-            _refuse(source, f"{where}.national_number", "not a valid Belgian national number")
-        if (identity.robot is None) == (identity.profile is None):
-            _refuse(source, where, 'give either robot = {…} or profile = "path.json"')
-        if identity.robot is not None and identity.code is not None:
-            _refuse(
-                source,
-                f"{where}.code",
-                "a robot phone's itsme code is the sandbox's own: leave code out",
-            )
-        if identity.profile is not None and identity.code is None:
-            _refuse(source, f"{where}.code", "missing (the scripted phone's itsme code)")
-        if identity.profile is not None and not identity.profile.strip():
-            _refuse(source, f"{where}.profile", "give a file path")
-
-
-def _number(typed: str) -> str:
-    """The 11 digits of a national or BIS number as people write it (checked by `_check`)."""
-    return belgian_numbers.validate_national_or_bis(typed)[0]
 
 
 def _digest(path: Path) -> str:
@@ -259,14 +78,14 @@ async def load_world(services: Services, path: Path) -> bool:
                 and account.bank not in declared_banks
                 and await store.get_bank(account.bank) is None
             ):
-                _refuse(source, f"{where}.bank.bank", f"unknown bank {account.bank!r}")
+                refuse(source, f"{where}.bank.bank", f"unknown bank {account.bank!r}")
             await _entry(source, where, _person(services, person))
         for i, client in enumerate(world.clients):
             await _entry(source, f"clients[{i}]", _client(services, client))
         for i, identity in enumerate(world.identities):
             where = f"identities[{i}]"
-            if await store.get_person(_number(identity.national_number)) is None:
-                _refuse(source, f"{where}.national_number", "no such person in the world")
+            if await store.get_person(national_digits(identity.national_number)) is None:
+                refuse(source, f"{where}.national_number", "no such person in the world")
             profile = await _entry(source, where, _identity(services, identity, path.parent))
             if profile is not None:
                 profiles.append(profile)
@@ -285,7 +104,7 @@ async def _entry(source: str, where: str, work: Any) -> Any:
         raise
     except SleutelError as exc:
         field = exc.details.get("field") or FIELD_OF_CODE.get(exc.code)
-        _refuse(source, _join(where, str(field)) if field else where, exc.message)
+        refuse(source, field_path(where, str(field)) if field else where, exc.message)
 
 
 async def _bank(services: Services, bank: WorldBank) -> None:
@@ -355,7 +174,7 @@ async def _client(services: Services, entry: _ClientEntry) -> None:
 
 
 async def _identity(services: Services, declared: WorldIdentity, folder: Path) -> _Profile | None:
-    number = _number(declared.national_number)
+    number = national_digits(declared.national_number)
     if declared.robot is not None:
         robots: Any = getattr(services, "robots", None)
         if robots is None:
@@ -375,7 +194,7 @@ async def _identity(services: Services, declared: WorldIdentity, folder: Path) -
                 raise type(exc)(exc.message, code=exc.code, **details) from None
             raise
         return None
-    if declared.profile is None or declared.code is None:  # checked by _check already
+    if declared.profile is None or declared.code is None:  # checked by parse_world already
         raise InvalidInput("a scripted phone needs profile and code", code="invalid_world")
     path = folder / declared.profile
     existing = await services.store.identity_by_phone(parse_phone(declared.phone).e164)
