@@ -1,7 +1,7 @@
 """The sandbox's robot phones (the QA kit); every route needs the operator's bearer token.
 
 A robot answers its identity's push requests by itself, through the same signed answer path as
-a person's phone (identity_server/sandbox/robots.py). The robots run while the app runs: they
+a person's phone (identity_server/sandbox/robot_answers.py). The robots run while the app runs: they
 start with it and every answer on its way is cancelled when it stops."""
 
 from __future__ import annotations
