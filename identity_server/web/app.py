@@ -171,12 +171,14 @@ def create_app(
     robots_api.connect(app)  # after _delivery: robots stop before the last notices drain
     if background:
         # The lease and the jobs' cadence in real time: a jump of the sandbox clock must not
-        # expire the lease (a second leader). Each tick also follows the stored clock offset.
+        # expire the lease (a second leader). Each tick also follows the stored clock offset
+        # and fault configuration: a process that missed the bus message catches up.
+        async def follow_store() -> None:
+            await services.clock_control.refresh()
+            await services.faults.load()
+
         app[BACKGROUND] = Background(
-            services.store,
-            services.clock.base,
-            server_jobs(services),
-            follow=services.clock_control.refresh,
+            services.store, services.clock.base, server_jobs(services), follow=follow_store
         )
         app.cleanup_ctx.append(background_context)
     return app

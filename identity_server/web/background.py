@@ -134,6 +134,12 @@ class Background:
             ran.append(job.name)
         return ran
 
+    async def round(self) -> list[str]:
+        """One pass of `run`: follow the store (every process, leader or not), then tick."""
+        if self._follow is not None:
+            await self._follow()
+        return await self.tick_now()
+
     async def release(self) -> None:
         """Let go of the lease at shutdown, so another process takes over at its next tick
         instead of after the time to live (a lease of no time left is free to anyone)."""
@@ -148,9 +154,7 @@ class Background:
                 await asyncio.wait_for(self._woken.wait(), timeout=self.tick_seconds)
             self._woken.clear()
             try:
-                if self._follow is not None:
-                    await self._follow()
-                await self.tick_now()
+                await self.round()
             except SleutelError as exc:  # the store away (503): one line, no traceback
                 log.warning("background work skipped: %s (%s)", exc.message, exc.code)
             except Exception:

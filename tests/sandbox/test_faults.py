@@ -16,10 +16,12 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from identity_server.bus.local import LocalBus
 from identity_server.core.clock import ManualClock
+from identity_server.sandbox.faults import FaultConfig, MessageFaults
 from identity_server.services import Services
 from identity_server.settings import Settings
 from identity_server.store.stores import Stores
 from identity_server.web.app import create_app
+from identity_server.web.background import BACKGROUND
 from identity_server.web.i18n import CATALOG, LANGUAGES
 from identity_server.web.keys import LIVE_EVENTS
 from simulator.errors import PhoneApiError
@@ -328,3 +330,15 @@ async def test_a_change_is_heard_by_the_other_processes(
         assert sent.status == "dropped"
         assert (await a.delete(PATH, headers=admin_headers)).status == 204
         assert second_process.faults.config.sms.drop == 0.0
+
+
+async def test_a_process_that_missed_the_bus_catches_up_at_its_next_tick(
+    settings: Settings, services: Services, second_process: Services
+) -> None:
+    # No bus between them: B reads the store's configuration at each background tick.
+    await services.faults.configure(FaultConfig(seed=3, sms=MessageFaults(drop=1.0)))
+    app_b = create_app(settings, second_process)
+    assert second_process.faults.config.sms.drop == 0.0
+    await app_b[BACKGROUND].round()
+    assert second_process.faults.config.sms.drop == 1.0
+    assert (await second_process.outbox.send_sms("+32494001268", "hallo")).status == "dropped"
