@@ -32,7 +32,7 @@ import hashlib
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from identity_server.oidc.ciba import SWEPT_UNTIL
 from identity_server.sandbox.clock import OFFSET_KEY, encode_offset
@@ -78,7 +78,7 @@ async def reset_world(services: Services) -> float:
     the milliseconds it took. Raises Conflict `no_snapshot` when no snapshot was taken."""
     started = time.perf_counter()
     # First, so no robot answers into the world being replaced.
-    await _cancel_robots(services)
+    await services.robots.cancel_all()
     store = services.store
     async with store.atomic():
         await services.snapshots.restore_snapshot()
@@ -101,21 +101,13 @@ def _later(iso: str, now: datetime) -> bool:
         return True
 
 
-async def _cancel_robots(services: Services) -> None:
-    robots: Any = getattr(services, "robots", None)
-    if robots is not None and hasattr(robots, "cancel_all"):
-        await robots.cancel_all()
-
-
 async def forget_in_memory(services: Services) -> None:
     """What a process holds in memory about the world: after a reset (here, or announced by
     another process), back to the restored store's state."""
     # Robots first: a task cancelled at the moment the rewind wakes it could miss its
     # cancellation (asyncio.wait_for in Python 3.11 may swallow one that races a result).
-    await _cancel_robots(services)
-    robots: Any = getattr(services, "robots", None)
-    if robots is not None and hasattr(robots, "reload"):
-        await robots.reload()
+    await services.robots.cancel_all()
+    await services.robots.reload()
     services.clock.rewind()
     await services.faults.reload()
     services.faults.acted.clear()

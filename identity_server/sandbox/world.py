@@ -176,11 +176,8 @@ async def _client(services: Services, entry: _ClientEntry) -> None:
 async def _identity(services: Services, declared: WorldIdentity, folder: Path) -> _Profile | None:
     number = national_digits(declared.national_number)
     if declared.robot is not None:
-        robots: Any = getattr(services, "robots", None)
-        if robots is None:
-            raise InvalidInput("robot phones are not available", code="invalid_world")
         try:
-            await robots.put(
+            await services.robots.put(
                 declared.phone,
                 outcome=declared.robot.outcome,
                 delay=declared.robot.delay,
