@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import msgspec
 from msgspec import Meta, Struct
@@ -78,17 +78,20 @@ class FaultConfig(Struct, frozen=True, forbid_unknown_fields=True, kw_only=True)
 OFF = FaultConfig()
 
 
+FaultName = Literal[
+    "sms.drop",
+    "sms.delay",
+    "email.drop",
+    "email.delay",
+    "notifications.unreachable",
+    "phone_answers.latency",
+]
+
+
 class Acted(Struct, frozen=True, omit_defaults=True, kw_only=True):
     """One thing a fault did. `fault` names the setting that acted, e.g. `sms.drop`."""
 
-    fault: Literal[
-        "sms.drop",
-        "sms.delay",
-        "email.drop",
-        "email.delay",
-        "notifications.unreachable",
-        "phone_answers.latency",
-    ]
+    fault: FaultName
     at: datetime
     """The sandbox's time when it acted."""
     message_id: int | None = None
@@ -214,34 +217,26 @@ class Faults:
 
     async def message_sent(self, message: Message) -> None:
         """Record a fault that acted on a sent message (run once the message is committed)."""
-        if message.status == "dropped":
-            self._acted(
-                Acted(
-                    fault="sms.drop" if message.channel == "sms" else "email.drop",
-                    at=self._clock.now(),
-                    message_id=message.message_id,
-                    to=message.recipient,
-                ),
-                "fault %s.drop: message %d to %s dropped",
-                message.channel,
-                message.message_id,
-                message.recipient,
-            )
-        elif message.status == "delayed" and message.deliver_at is not None:
-            self._acted(
-                Acted(
-                    fault="sms.delay" if message.channel == "sms" else "email.delay",
-                    at=self._clock.now(),
-                    message_id=message.message_id,
-                    to=message.recipient,
-                    deliver_at=message.deliver_at,
-                ),
-                "fault %s.delay: message %d to %s delayed until %s",
-                message.channel,
-                message.message_id,
-                message.recipient,
-                message.deliver_at.isoformat(),
-            )
+        if message.status not in ("dropped", "delayed"):
+            return
+        kind = "drop" if message.status == "dropped" else "delay"
+        until = f" until {message.deliver_at.isoformat()}" if message.deliver_at else ""
+        self._acted(
+            Acted(
+                fault=cast(FaultName, f"{message.channel}.{kind}"),
+                at=self._clock.now(),
+                message_id=message.message_id,
+                to=message.recipient,
+                deliver_at=message.deliver_at,
+            ),
+            "fault %s.%s: message %d to %s %s%s",
+            message.channel,
+            kind,
+            message.message_id,
+            message.recipient,
+            message.status,
+            until,
+        )
 
     async def before_answer(self, request_id: str) -> None:
         """A phone answer waits out the latency before its transaction starts (never inside
