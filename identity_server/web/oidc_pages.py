@@ -3,9 +3,11 @@ icon; the page moves on when the phone confirms, refuses, or the request expires
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated, NoReturn
 
 from aiohttp import web
+from markupsafe import Markup
 from msgspec import Meta, Struct
 
 from identity_server.core.errors import InvalidInput, SleutelError
@@ -108,6 +110,21 @@ TEXTS = {
 }
 
 
+@lru_cache(maxsize=64)
+def country_options(language: str, selected: str) -> Markup:
+    """The phone page's <option> list of every country in `language`, `selected` marked: the
+    same for every request, so escaped and joined once per (language, selection) instead of
+    per request (it was a fifth of the server's CPU on a code-flow login, issue #15). Markup's
+    format escapes each name and region; `selected` (user input, at most 2 characters) only
+    selects, it is never written. Bounded: any other selection just selects nothing."""
+    option = Markup('<option value="{}"{}>{} (+{})</option>')
+    marked = Markup(" selected")
+    return Markup("").join(
+        option.format(c.region, marked if c.region == selected else "", c.name, c.calling_code)
+        for c in country_choices(language)
+    )
+
+
 def _redirect(location: str) -> NoReturn:
     raise web.HTTPFound(location)
 
@@ -186,8 +203,7 @@ async def _phone_page(
         catalog=TEXTS,
         auth_id=authorization.auth_id,
         client_name=client.name,
-        countries=country_choices(i18n.language_of(request)),
-        region=form.region if form else "BE",
+        country_options=country_options(i18n.language_of(request), form.region if form else "BE"),
         phone=form.phone if form else authorization.login_hint,
     )
 
