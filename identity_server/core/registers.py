@@ -150,17 +150,21 @@ class Registers:
         if national_number is not None:
             await self._store.add_person(person)
             return person
-        taken = {p.national_number for p in await self._store.list_people()}
-        for _ in range(NUMBER_TRIES):
-            numbered = replace(
-                person,
-                national_number=belgian_numbers.next_national_number(
-                    birth_date,
-                    cast(belgian_numbers.Sex, sex),
-                    taken.__contains__,
-                    kind=cast(belgian_numbers.NumberKind, kind),
-                ),
+
+        def next_free(taken: set[str]) -> str:
+            return belgian_numbers.next_national_number(
+                birth_date,
+                cast(belgian_numbers.Sex, sex),
+                taken.__contains__,
+                kind=cast(belgian_numbers.NumberKind, kind),
             )
+
+        # Every candidate shares its first six digits (the birth date, the BIS month shift):
+        # only that day's numbers are read, by a range of the register's key, not the register.
+        day = next_free(set())[:6]
+        taken = set(await self._store.national_numbers_with_prefix(day))
+        for _ in range(NUMBER_TRIES):
+            numbered = replace(person, national_number=next_free(taken))
             try:
                 await self._store.add_person(numbered)
             except Conflict:

@@ -20,6 +20,16 @@ from identity_server.core.records import (
 from identity_server.store.transactions import Transactions
 
 
+def number_range(prefix: str) -> tuple[str, str] | None:
+    """The key range [low, high) of the national numbers beginning with `prefix`; None when no
+    number can (anything but 1 to 11 digits). Numbers are digits and ':' follows '9' in ASCII,
+    so the range holds exactly the numbers with that prefix (both engines compare keys bytewise:
+    SQLite's BINARY, PostgreSQL's COLLATE "C")."""
+    if not (prefix.isascii() and prefix.isdigit() and len(prefix) <= 11):
+        return None
+    return prefix, prefix + ":"
+
+
 class Store(Transactions, Protocol):
     """Every method is atomic on its own; `atomic()` groups several into one transaction, and
     covers the OIDC and CSAM stores of the same database too.
@@ -43,6 +53,13 @@ class Store(Transactions, Protocol):
     async def add_person(self, person: Person) -> None: ...
     async def get_person(self, national_number: str) -> Person | None: ...
     async def list_people(self) -> list[Person]: ...
+    async def national_numbers_with_prefix(self, prefix: str) -> list[str]:
+        """The stored national (and BIS) numbers that begin with the digits `prefix`, in order.
+
+        With a number's first six digits (its birth date) this is the day's taken counters: a
+        range of the primary key, as cheap with ten people as with a million."""
+        ...
+
     async def people_by_email(self, email: str) -> list[Person]: ...
 
     # -- eID cards

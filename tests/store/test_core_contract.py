@@ -174,6 +174,25 @@ async def test_people_are_listed_by_national_number(core: Store) -> None:
     assert [p.national_number for p in await core.list_people()] == [BRAM, ANNELIES, CHLOE]
 
 
+async def test_national_numbers_with_a_prefix_are_one_days_taken_numbers(core: Store) -> None:
+    same_day, next_day = "82010700351", "82010800115"
+    await _register(
+        core,
+        (same_day, "s@example.be"),
+        (next_day, "n@example.be"),
+        (ANNELIES, "a@example.be"),
+        (BRAM, "b@example.be"),
+    )
+    assert await core.national_numbers_with_prefix("820107") == [ANNELIES, same_day]
+    assert await core.national_numbers_with_prefix("820108") == [next_day]
+    assert await core.national_numbers_with_prefix("8201") == [ANNELIES, same_day, next_day]
+    assert await core.national_numbers_with_prefix(ANNELIES) == [ANNELIES]
+    assert await core.national_numbers_with_prefix("820109") == []
+    # Not digits: no number begins with it (and nothing reaches the database).
+    for odd in ("", "82%", "82_1", "8201\x00", "82010700262999"):
+        assert await core.national_numbers_with_prefix(odd) == []
+
+
 async def test_people_by_email_ignores_case(core: Store) -> None:
     await _register(
         core, (CHLOE, "Shared@Example.be"), (ANNELIES, "a@example.be"), (BRAM, "shared@example.BE")

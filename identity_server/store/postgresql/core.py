@@ -31,6 +31,7 @@ from identity_server.core.records import (
     Person,
 )
 from identity_server.store.codec import DecodedRecords, dumps, loads
+from identity_server.store.core import number_range
 from identity_server.store.postgresql.database import PostgresDatabase, affected
 from identity_server.store.storable import storable, unstorable
 from identity_server.store.transactions import AfterCommit
@@ -39,6 +40,12 @@ T = TypeVar("T")
 
 # (message, code) of the Conflict a refused write raises, as on SQLite.
 Refusal = tuple[str, str]
+
+# A range of the primary key (store.core.number_range), as on SQLite.
+NUMBERS_IN_RANGE = (
+    "SELECT national_number FROM people WHERE national_number >= $1 AND national_number < $2"
+    " ORDER BY national_number"
+)
 
 
 class PostgresStore:
@@ -133,6 +140,13 @@ class PostgresStore:
 
     async def list_people(self) -> list[Person]:
         return await self._all(Person, "SELECT doc FROM people ORDER BY national_number")
+
+    async def national_numbers_with_prefix(self, prefix: str) -> list[str]:
+        bounds = number_range(prefix)
+        if bounds is None:
+            return []
+        rows = await self._rows(NUMBERS_IN_RANGE, *bounds)
+        return [str(row[0]) for row in rows if str(row[0]).startswith(prefix)]
 
     async def people_by_email(self, email: str) -> list[Person]:
         return await self._all(

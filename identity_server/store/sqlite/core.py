@@ -20,9 +20,17 @@ from identity_server.core.records import (
     Person,
 )
 from identity_server.store.codec import DecodedRecords, dumps
+from identity_server.store.core import number_range
 from identity_server.store.sqlite.database import SqliteDatabase
 from identity_server.store.storable import check_storable, storable
 from identity_server.store.transactions import AfterCommit
+
+# A range of the primary key (store.core.number_range), not a LIKE: SQLite uses no index for
+# LIKE under its default case-insensitive matching.
+NUMBERS_IN_RANGE = (
+    "SELECT national_number FROM people WHERE national_number >= ? AND national_number < ?"
+    " ORDER BY national_number"
+)
 
 
 class SqliteStore:
@@ -77,6 +85,13 @@ class SqliteStore:
 
     async def list_people(self) -> list[Person]:
         return await self._db.all(Person, "SELECT doc FROM people ORDER BY national_number")
+
+    async def national_numbers_with_prefix(self, prefix: str) -> list[str]:
+        bounds = number_range(prefix)
+        if bounds is None:
+            return []
+        rows = await self._db.rows(NUMBERS_IN_RANGE, bounds)
+        return [str(row[0]) for row in rows if str(row[0]).startswith(prefix)]
 
     async def people_by_email(self, email: str) -> list[Person]:
         # Ordered as every other listing, so both engines answer alike.
@@ -342,12 +357,24 @@ class SqliteStore:
         limit: int = 100,
         reached_by: datetime | None = None,
     ) -> list[Message]:
-        # A dropped message's deliver_at is NULL: no comparison with it is true.
+        # One statement per filter combination (as on PostgreSQL): "?1 IS NULL OR recipient=?1"
+        # is planned before the value is known, as a scan of the whole table.
+        where: list[str] = []
+        params: list[object] = []
+        for column, value in (("recipient", recipient), ("channel", channel)):
+            if value is not None:
+                params.append(value)
+                where.append(f"{column}=?")
+        if reached_by is not None:
+            # A dropped message's deliver_at is NULL: no comparison with it is true.
+            params.append(reached_by.timestamp())
+            where.append("deliver_at <= ?")
+        params.append(limit)
+        condition = f" WHERE {' AND '.join(where)}" if where else ""
         return await self._db.all(
             Message,
-            "SELECT doc FROM messages WHERE (?1 IS NULL OR recipient=?1) AND (?2 IS NULL OR channel=?2)"
-            " AND (?4 IS NULL OR deliver_at <= ?4) ORDER BY message_id DESC LIMIT ?3",
-            (recipient, channel, limit, None if reached_by is None else reached_by.timestamp()),
+            f"SELECT doc FROM messages{condition} ORDER BY message_id DESC LIMIT ?",  # noqa: S608 (only placeholders are spliced in)
+            params,
         )
 
     # -- replay protection

@@ -1,0 +1,169 @@
+"""Benchmark: onboarding cost as the register grows (issue #15 item 2).
+
+A real `sleutel serve --fast-hashing --no-demo-rp` process runs on a new store (a temporary
+SQLite file, or with `--store postgresql://…` a database of its own created on that server and
+dropped after, so its user must be allowed to create databases). This process onboards `--phones`
+phones one batch of `--batch` after the other: for each, through the admin API, a person (the
+register picks the national number), an eID card and a bank customer with a digipass; then the
+headless phone (simulator/phone.py) onboards with the bank (SMS code read from the outbox,
+activation with an itsme code). `--concurrency` onboardings run at once. Each batch's wall time
+is reported per 1,000 phones, and the ratio of the last batch's to the first's: with every
+register and outbox query on an index it stays near 1 however large the register grows.
+
+Phones are +32 471 xxx xxx (the +32 470 00 00 0x numbers are the sandbox's fixed test numbers).
+Birth dates repeat every 2,000 people, so later people also share a day with earlier ones (the
+register then picks the next free day counter).
+
+    .venv/bin/python -m bench.onboarding [--phones 2000] [--batch 1000] [--concurrency 8]
+        [--store postgresql://user@host:port/db]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from simulator.phone import HeadlessPhone
+from tests.e2e.server import free_port, wait_ready
+from tests.engines import drop_database, fresh_database
+
+HERE = Path(__file__).resolve().parent.parent
+BANK = "sleutelbank"
+BIRTH_DAYS = 2000
+
+
+def _cli(db: Path, store: str, key_file: Path | None, *command: str) -> list[str]:
+    options = ["--db", str(db)]
+    if store:
+        options += ["--store", store]
+    if key_file is not None:
+        options += ["--key-file", str(key_file)]
+    return [sys.executable, "-m", "identity_server.cli", *options, *command]
+
+
+def _serve(command: list[str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(  # noqa: S603
+        [*command, "--fast-hashing", "--no-demo-rp"],
+        cwd=HERE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+
+
+async def _admin(
+    session: aiohttp.ClientSession, url: str, token: str, path: str, body: dict[str, Any]
+) -> Any:
+    async with session.post(
+        url + path, json=body, headers={"Authorization": f"Bearer {token}"}
+    ) as response:
+        assert response.status == 201, await response.text()
+        return await response.json()
+
+
+async def onboard(session: aiohttp.ClientSession, url: str, token: str, index: int) -> None:
+    """Person, card and bank customer through the admin API, then the phone onboards."""
+    born = date(1950, 1, 1) + timedelta(days=index % BIRTH_DAYS)
+    person = await _admin(session, url, token, "/api/admin/people", {
+        "first_names": f"Onboard{index}", "last_name": "Bench", "birth_date": born.isoformat(),
+        "birth_place": "Gent", "sex": "M" if index % 2 else "F", "street": "Meir 1",
+        "postal_code": "2000", "municipality": "Antwerpen", "email": f"onboard{index}@example.be",
+    })  # fmt: skip
+    number = person["national_number"]
+    await _admin(session, url, token, "/api/admin/cards", {"national_number": number})
+    customer = await _admin(
+        session, url, token, "/api/admin/customers", {"bank_id": BANK, "national_number": number}
+    )
+    phone = HeadlessPhone(url, session=session)
+    await phone.onboard_with_bank(
+        f"+32471{index:06d}", bank_id=BANK, customer_number=customer["customer_number"],
+        digipass_serial=customer["digipass_serial"], code="13579",
+    )  # fmt: skip
+
+
+async def _batch(
+    session: aiohttp.ClientSession, url: str, token: str, indices: range, concurrency: int
+) -> None:
+    queue = iter(indices)
+
+    async def worker() -> None:
+        for index in queue:
+            await onboard(session, url, token, index)
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+
+async def main(
+    phones: int = 2000, batch: int = 1000, concurrency: int = 8, store: str = ""
+) -> dict[str, Any]:
+    """Onboard `phones` phones in batches of `batch`; the figures of each batch."""
+    workdir = Path(tempfile.mkdtemp(prefix="sleutel-bench-onboarding-"))
+    database = await fresh_database(store) if store else ""
+    key_file = workdir / "master.key" if database else None
+    db = workdir / "bench.sqlite3"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = _serve(_cli(db, database, key_file, "serve", "--port", str(port)))
+    seconds: list[float] = []
+    try:
+        await wait_ready(url, server)
+        token = subprocess.run(  # noqa: S603, ASYNC221 - set-up, before anything is timed
+            _cli(db, database, key_file, "admin-token"),
+            cwd=HERE, capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            for start in range(0, phones, batch):
+                indices = range(start, min(start + batch, phones))
+                began = time.perf_counter()
+                await _batch(session, url, token, indices, concurrency)
+                seconds.append(time.perf_counter() - began)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        if database:
+            await drop_database(database)
+        shutil.rmtree(workdir, ignore_errors=True)
+    sizes = [min(batch, phones - start) for start in range(0, phones, batch)]
+    per_1000 = [s / n * 1000 for s, n in zip(seconds, sizes, strict=True)]
+    return {
+        "phones": phones,
+        "batch": batch,
+        "engine": "postgresql" if store else "sqlite",
+        "batches": len(seconds),
+        "seconds": sum(seconds),
+        "seconds_per_1000": per_1000,
+        "last_over_first": per_1000[-1] / per_1000[0],
+    }
+
+
+def report(figures: dict[str, Any]) -> str:
+    lines = [
+        f"onboarding {figures['phones']} phones on {figures['engine']}"
+        f" in batches of {figures['batch']}: {figures['seconds']:.1f} s",
+    ]
+    for i, per in enumerate(figures["seconds_per_1000"]):
+        first = i * figures["batch"]
+        lines.append(f"  phones {first:>6}..: {per:8.1f} s per 1,000")
+    lines.append(f"  last ÷ first batch: {figures['last_over_first']:.2f}")
+    return "\n".join(lines)
+
+
+def _args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--phones", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--store", default="", help="postgresql://… (a database per run)")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    args = _args()
+    print(report(asyncio.run(main(args.phones, args.batch, args.concurrency, args.store))))
