@@ -24,8 +24,6 @@ from identity_server.core.clock import Clock, SystemClock
 from identity_server.core.errors import SleutelError
 from identity_server.core.keyring import Keyring, load_or_create_master_key
 from identity_server.core.randomness import SystemRandomness
-from identity_server.demo_rp.app import create_demo_rp
-from identity_server.demo_rp.settings import DemoRpSettings
 from identity_server.oidc.client_config import load_clients
 from identity_server.sandbox.reset import keep_start_snapshot, world_label
 from identity_server.sandbox.world import load_world
@@ -131,6 +129,10 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
             await load_clients(services.clients, settings.clients_file)
         runners = [app_runner(create_app(settings, services, bus=bus), settings)]
         if settings.demo_rp:
+            # Imported here: `--no-demo-rp` (every test and benchmark server) never loads it.
+            from identity_server.demo_rp.app import create_demo_rp
+            from identity_server.demo_rp.settings import DemoRpSettings
+
             secret = await register_demo_client(services, settings.demo_rp_url)
             demo = create_demo_rp(
                 DemoRpSettings(

@@ -1,13 +1,21 @@
-"""Mobile phone numbers: parsing what people type into E.164, and the country picker."""
+"""Mobile phone numbers: parsing what people type into E.164, and the country picker.
+
+`phonenumbers` is imported where it is used, not here: importing this module (which the server's
+start-up does, through every use case that takes a phone number) loads neither the library nor
+its locale table of region names; the first request that needs them does (tests/identity_server/
+test_startup.py holds the server to that).
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-
-import phonenumbers
-from phonenumbers.geodata.locale import LOCALE_DATA
+from pathlib import Path
+from typing import cast
 
 # What a valid mobile number is, and its E.164 form, is the phone–server contract's (the phone
 # refuses a bad number on its own screen); the country picker's localized lists stay here and
@@ -54,6 +62,28 @@ class Country:
     calling_code: int
 
 
+@cache
+def _locale_data() -> Mapping[str, Mapping[str, str]]:
+    """phonenumbers' region names per language (`phonenumbers.geodata.locale.LOCALE_DATA`), loaded
+    once. Imported the ordinary way, that module first runs its package's `__init__`, which loads
+    the geocoding tables of every number prefix (half a second and tens of MB) that nothing here
+    reads; so the table's own file is executed instead, as the same module, without its package
+    (`from ..util import u` in it resolves to phonenumbers.util all the same). Where that file is
+    not, or the package is loaded already, the ordinary import gives the same table."""
+    import phonenumbers
+
+    path = Path(phonenumbers.__file__).parent / "geodata" / "locale.py"
+    spec = importlib.util.spec_from_file_location("phonenumbers.geodata.locale", path)
+    alone = "phonenumbers.geodata" not in sys.modules and path.is_file()
+    if alone and spec is not None and spec.loader is not None:
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return cast("Mapping[str, Mapping[str, str]]", module.LOCALE_DATA)
+    from phonenumbers.geodata.locale import LOCALE_DATA
+
+    return cast("Mapping[str, Mapping[str, str]]", LOCALE_DATA)
+
+
 def _language(language: str) -> str:
     # "nl-BE" and "nl_BE" both mean Dutch names.
     return language.replace("_", "-").split("-")[0].strip().lower() or "en"
@@ -62,7 +92,7 @@ def _language(language: str) -> str:
 def country_name(region: str, language: str = "nl") -> str:
     """The region's name in the language; English when that language has none, else the code."""
     lang = _language(language)
-    names = LOCALE_DATA.get(region)
+    names = _locale_data().get(region)
     if names is not None:
         for candidate in (lang, "en", "aa"):
             name = names.get(candidate, "")
@@ -83,6 +113,8 @@ def _sort_key(name: str) -> str:
 
 @cache
 def _choices(lang: str) -> tuple[Country, ...]:
+    import phonenumbers
+
     def country(region: str) -> Country:
         return Country(
             region=region,

@@ -6,7 +6,9 @@ runs them off the event loop (identity_server/core/offload.py), so its methods a
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
+import secrets
 import unicodedata
 from collections import Counter
 from collections.abc import AsyncIterator, Iterable, Sequence
@@ -16,7 +18,7 @@ from datetime import date, datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from zxcvbn import zxcvbn
+from argon2.low_level import ARGON2_VERSION
 
 from identity_server.core import offload
 from identity_server.core.errors import InvalidInput, TooManyAttempts
@@ -144,6 +146,10 @@ def strength(password: str, user_inputs: Sequence[str] = ()) -> Strength:
     """zxcvbn's score, computed here and now: on the event loop, use `Passwords.strength`."""
     if not password:
         return Strength(0, "", ())  # zxcvbn fails (IndexError) on an empty password
+    # Imported here: its dictionaries are not loaded at the server's start-up but in the worker
+    # process that scores (core/offload.py), at its first password.
+    from zxcvbn import zxcvbn
+
     result = zxcvbn(
         password[:SCORED_LENGTH],
         user_inputs=[u for u in user_inputs if u],
@@ -154,6 +160,22 @@ def strength(password: str, user_inputs: Sequence[str] = ()) -> Strength:
         int(result["score"]),
         str(feedback.get("warning", "")),
         tuple(str(s) for s in feedback.get("suggestions", [])),
+    )
+
+
+def _unmatchable_hash(hasher: PasswordHasher) -> str:
+    """An argon2 hash in `hasher`'s encoding (RFC 9106 parameters, PHC string format) of random
+    salt and random output: verifying any password against it costs exactly what verifying a
+    real hash of this hasher costs, and never matches. Made without hashing, which at the default
+    cost takes a tenth of a second or more of every server start."""
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode("ascii").rstrip("=")
+
+    return (
+        f"$argon2{hasher.type.name.lower()}$v={ARGON2_VERSION}"
+        f"$m={hasher.memory_cost},t={hasher.time_cost},p={hasher.parallelism}"
+        f"${b64(secrets.token_bytes(hasher.salt_len))}${b64(secrets.token_bytes(hasher.hash_len))}"
     )
 
 
@@ -172,7 +194,7 @@ class Passwords:
         self._hashing = hashing or offload.THREADS
         self._scoring = scoring or offload.PROCESSES
         # Verified when the username is unknown, so that timing does not reveal usernames.
-        self._dummy = self._hasher.hash("not a real password: timing equaliser")
+        self._dummy = _unmatchable_hash(self._hasher)
         self._turns: dict[str, asyncio.Lock] = {}
         self._waiting: Counter[str] = Counter()
 

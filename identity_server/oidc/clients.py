@@ -13,9 +13,6 @@ from typing import Any, TypeGuard
 from urllib.parse import unquote, urlsplit
 
 import orjson
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
@@ -132,6 +129,11 @@ class ClientRegistry:
                 raise InvalidInput(
                     "private_key_jwt needs the client's public keys (jwks)", code="invalid_jwks"
                 )
+            # joserfc is imported where it checks keys: private_key_jwt clients are the rare
+            # case, and nothing else here needs it (the server's start-up does not load it).
+            from joserfc.errors import JoseError
+            from joserfc.jwk import KeySet
+
             try:
                 KeySet.import_key_set(jwks)  # type: ignore[arg-type]
             except (JoseError, ValueError, TypeError, KeyError) as exc:
@@ -209,6 +211,10 @@ class ClientRegistry:
         client = await self._store.get_client(client_id[:64])
         if client is None or client.auth_method != "private_key_jwt":
             raise InvalidClient("Client authentication failed")
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+        from joserfc.jwk import KeySet
+
         try:
             keys = KeySet.import_key_set(json.loads(client.jwks))
             token = jwt.decode(assertion, keys, algorithms=["RS256", "ES256", "PS256", "EdDSA"])

@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from joserfc.jwk import ECKey, KeyParameters, KeySet, RSAKey
 
 from identity_server.core import offload
 from identity_server.core.clock import Clock
@@ -22,8 +21,13 @@ from identity_server.core.randomness import Randomness
 from identity_server.oidc.records import KeyStatus, SigningKey
 from identity_server.store.oidc import OidcStore
 
+if TYPE_CHECKING:
+    from joserfc.jwk import KeySet
+
 ALGORITHMS = ("RS256", "ES256")
-_KeyType = RSAKey | ECKey
+# joserfc is imported only where keys are made or a key set is built: signing needs none of it
+# (`sign` below), so neither the server's start-up nor its first token loads it.
+_PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
 # alg -> a new private key as PEM; injectable so tests need not make RSA keys over and over.
 KeyFactory = Callable[[str], bytes]
 
@@ -37,9 +41,8 @@ def _json_b64(data: dict[str, Any]) -> bytes:
     return b64u(orjson.dumps(data)).encode("ascii")
 
 
-def _signature(key: _KeyType, alg: str, message: bytes) -> bytes:
+def _signature(private: _PrivateKey, alg: str, message: bytes) -> bytes:
     """RS256 (RSASSA-PKCS1-v1_5) or ES256 (raw r || s, RFC 7518 §3.4) over the signing input."""
-    private = key.private_key
     if alg == "ES256" and isinstance(private, ec.EllipticCurvePrivateKey):
         r, s = decode_dss_signature(private.sign(message, _ECDSA_SHA256))
         return r.to_bytes(32, "big") + s.to_bytes(32, "big")
@@ -49,7 +52,11 @@ def _signature(key: _KeyType, alg: str, message: bytes) -> bytes:
 
 
 def generate_pem(alg: str) -> bytes:
-    key: _KeyType = RSAKey.generate_key(2048) if alg == "RS256" else ECKey.generate_key("P-256")
+    from joserfc.jwk import ECKey, RSAKey
+
+    key: RSAKey | ECKey = (
+        RSAKey.generate_key(2048) if alg == "RS256" else ECKey.generate_key("P-256")
+    )
     return key.as_pem(private=True)
 
 
@@ -67,7 +74,7 @@ class SigningKeys:
         self._clock = clock
         self._rng = rng
         self._keyring = keyring
-        self._private: dict[str, _KeyType] = {}  # kid -> key, unsealed once per process
+        self._private: dict[str, _PrivateKey] = {}  # kid -> key, unsealed once per process
         self._jwks: dict[str, Any] | None = None
 
     async def ensure(self) -> None:
@@ -79,6 +86,8 @@ class SigningKeys:
         self._jwks = None
 
     async def _generate(self, alg: str) -> SigningKey:
+        from joserfc.jwk import ECKey, KeyParameters, RSAKey
+
         kid = f"{alg.lower()}-{b64u(self._rng.token_bytes(9))}"
         params: KeyParameters = {"kid": kid, "use": "sig", "alg": alg}
         cls = RSAKey if alg == "RS256" else ECKey
@@ -119,13 +128,15 @@ class SigningKeys:
             self._jwks = {"keys": [json.loads(k.public_jwk) for k in keys]}
         return self._jwks
 
-    async def _active(self, alg: str) -> tuple[str, _KeyType]:
+    async def _active(self, alg: str) -> tuple[str, _PrivateKey]:
         for key in reversed(await self._store.list_keys()):
             if key.alg == alg and key.status is KeyStatus.ACTIVE:
                 if key.kid not in self._private:
                     pem = self._keyring.unseal(key.private_pem_sealed, f"jwk:{key.kid}")
-                    cls = RSAKey if alg == "RS256" else ECKey
-                    self._private[key.kid] = cls.import_key(pem, {"kid": key.kid, "alg": alg})
+                    private = serialization.load_pem_private_key(pem, None)
+                    if not isinstance(private, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+                        raise LookupError(f"the stored {alg} key {key.kid} is of no usable type")
+                    self._private[key.kid] = private
                 return key.kid, self._private[key.kid]
         raise LookupError(f"no active {alg} key")
 
@@ -138,4 +149,6 @@ class SigningKeys:
         return signing_input.decode("ascii") + "." + signature
 
     async def key_set(self) -> KeySet:
+        from joserfc.jwk import KeySet
+
         return KeySet.import_key_set(await self.jwks())  # type: ignore[arg-type]
