@@ -6,7 +6,8 @@ dropped after, so its user must be allowed to create databases). This process on
 phones one batch of `--batch` after the other: for each, through the admin API, a person (the
 register picks the national number), an eID card and a bank customer with a digipass; then the
 headless phone (simulator/phone.py) onboards with the bank (SMS code read from the outbox,
-activation with an itsme code). `--concurrency` onboardings run at once. Each batch's wall time
+activation with an itsme code). `--concurrency` onboardings run at once. BENCH_PROFILE=FILE
+runs the server under cProfile (written to FILE when it stops). Each batch's wall time
 is reported per 1,000 phones, and the ratio of the last batch's to the first's: with every
 register and outbox query on an index it stays near 1 however large the register grows.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import shutil
 import subprocess
 import sys
@@ -52,6 +54,10 @@ def _cli(db: Path, store: str, key_file: Path | None, *command: str) -> list[str
 
 
 def _serve(command: list[str]) -> subprocess.Popen[bytes]:
+    # BENCH_PROFILE=FILE: the server runs under cProfile, written to FILE when it stops.
+    profile_to = os.environ.get("BENCH_PROFILE")
+    if profile_to:
+        command[1:1] = ["-m", "cProfile", "-o", profile_to]
     return subprocess.Popen(  # noqa: S603
         [*command, "--fast-hashing", "--no-demo-rp"],
         cwd=HERE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
