@@ -15,6 +15,9 @@ _env = jinja2.Environment(
     loader=jinja2.PackageLoader("identity_server.web", "templates"),
     autoescape=jinja2.select_autoescape(["html"]),
     undefined=jinja2.StrictUndefined,
+    # The templates ship with the package and do not change while the server runs: compiled
+    # once, not checked against their files (a stat of each, base included) on every page.
+    auto_reload=False,
 )
 
 
