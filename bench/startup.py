@@ -11,9 +11,14 @@ microseconds Python itself counts for that module and the heaviest modules under
 
 With `--against REV` the same is measured on the source of that git revision (exported with
 `git archive` into a temporary folder; this working tree is not touched), the two alternating
-run by run so that both see the same machine, and the ratios are printed beside the figures:
+run by run so that both see the same machine, and the ratios are printed beside the figures.
+The children compile their bytecode once into a cache of their own (PYTHONPYCACHEPREFIX), as an
+installed sleutel has it, even where the environment forbids writing bytecode
+(PYTHONDONTWRITEBYTECODE, as in this project's sessions); `--no-bytecode-cache` measures that
+environment instead:
 
     .venv/bin/python -m bench.startup [--restarts 10] [--imports 10] [--against HEAD]
+        [--no-bytecode-cache]
 """
 
 from __future__ import annotations
@@ -202,6 +207,7 @@ def main(
 
 def report(figures: dict[str, object]) -> str:
     names = [n for n, v in figures.items() if isinstance(v, dict)]
+    labels = [n[:10] for n in names]  # a revision's hash, shortened
     rows = [
         ("first start, new database (s)", "first_start_s"),
         (f"restart on it, median of {figures['restarts']} (s)", "restart_median_s"),
@@ -210,7 +216,9 @@ def report(figures: dict[str, object]) -> str:
         ("the same, by -X importtime (s)", "importtime_s"),
     ]
     lines = [
-        f"{'':52}" + "".join(f"{n:>12}" for n in names) + ("       ratio" if len(names) > 1 else "")
+        f"{'':52}"
+        + "".join(f"{n:>12}" for n in labels)
+        + ("       ratio" if len(names) > 1 else "")
     ]
     for label, key in rows:
         values = [float(figures[n][key]) for n in names]  # type: ignore[index]
@@ -218,10 +226,10 @@ def report(figures: dict[str, object]) -> str:
         if len(values) > 1 and values[1] > 0:
             line += f"{values[0] / values[1]:12.2f}"
         lines.append(line)
-    for name in names:
+    for name, label in zip(names, labels, strict=True):
         heaviest = figures[name]["heaviest"]  # type: ignore[index]
         shown = ", ".join(f"{m} {s:.3f}" for s, m in heaviest)
-        lines.append(f"heaviest third-party imports ({name}, s): {shown}")
+        lines.append(f"heaviest third-party imports ({label}, s): {shown}")
     return "\n".join(lines)
 
 

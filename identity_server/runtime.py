@@ -26,8 +26,6 @@ from identity_server.core.keyring import Keyring, load_or_create_master_key
 from identity_server.core.randomness import SystemRandomness
 from identity_server.oidc.client_config import load_clients
 from identity_server.sandbox.reset import keep_start_snapshot, world_label
-from identity_server.sandbox.world import load_world
-from identity_server.sandbox.world_file import parse_world
 from identity_server.seed import DEMO_CLIENT_ID, register_demo_client
 from identity_server.services import Services
 from identity_server.settings import Settings
@@ -115,6 +113,10 @@ def app_runner(app: web.Application, settings: Settings) -> web.AppRunner:
 async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
     """Run the server until SIGINT or SIGTERM."""
     if settings.world_file is not None:
+        # Imported here, as the demo website below: only `--world` loads the world file's code.
+        from identity_server.sandbox.world import load_world
+        from identity_server.sandbox.world_file import parse_world
+
         parse_world(settings.world_file)  # a refused file changes nothing, not even a key file
     # The bus's namespace needs the key before the store opens; read once for both. Without a
     # bus it is read after the store opened (an unusable --store then makes no key file).
