@@ -158,11 +158,11 @@ async def _admin(
 
 
 async def _onboard(
-    session: aiohttp.ClientSession, url: str, token: str, index: int
+    session: aiohttp.ClientSession, url: str, token: str, index: int, *, born: date | None = None
 ) -> HeadlessPhone:
-    # A birth date each: the register picks the next free national number of a birth date
-    # outside any transaction, so people of one date added at once on PostgreSQL can collide.
-    born = date(1950, 1, 1) + timedelta(days=index)
+    """Person, card and bank customer through the admin API, then the phone onboards. By
+    default a birth date each (`born` repeats dates on purpose: bench/onboarding.py)."""
+    born = born or date(1950, 1, 1) + timedelta(days=index)
     person = await _admin(session, url, token, "/api/admin/people", {
         "first_names": f"Bench{index}", "last_name": "Tester", "birth_date": born.isoformat(),
         "birth_place": "Gent", "sex": "M" if index % 2 else "F", "street": "Meir 1", "postal_code": "2000",

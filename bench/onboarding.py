@@ -35,12 +35,10 @@ from typing import Any
 
 import aiohttp
 
-from simulator.phone import HeadlessPhone
+from bench.ciba_flows import HERE, _onboard
 from tests.e2e.server import free_port, wait_ready
 from tests.engines import drop_database, fresh_database
 
-HERE = Path(__file__).resolve().parent.parent
-BANK = "sleutelbank"
 BIRTH_DAYS = 2000
 
 
@@ -64,34 +62,11 @@ def _serve(command: list[str]) -> subprocess.Popen[bytes]:
     )  # fmt: skip
 
 
-async def _admin(
-    session: aiohttp.ClientSession, url: str, token: str, path: str, body: dict[str, Any]
-) -> Any:
-    async with session.post(
-        url + path, json=body, headers={"Authorization": f"Bearer {token}"}
-    ) as response:
-        assert response.status == 201, await response.text()
-        return await response.json()
-
-
 async def onboard(session: aiohttp.ClientSession, url: str, token: str, index: int) -> None:
-    """Person, card and bank customer through the admin API, then the phone onboards."""
+    """One phone onboarded; birth dates repeat every BIRTH_DAYS people, so a date's taken
+    national numbers grow as the register does."""
     born = date(1950, 1, 1) + timedelta(days=index % BIRTH_DAYS)
-    person = await _admin(session, url, token, "/api/admin/people", {
-        "first_names": f"Onboard{index}", "last_name": "Bench", "birth_date": born.isoformat(),
-        "birth_place": "Gent", "sex": "M" if index % 2 else "F", "street": "Meir 1",
-        "postal_code": "2000", "municipality": "Antwerpen", "email": f"onboard{index}@example.be",
-    })  # fmt: skip
-    number = person["national_number"]
-    await _admin(session, url, token, "/api/admin/cards", {"national_number": number})
-    customer = await _admin(
-        session, url, token, "/api/admin/customers", {"bank_id": BANK, "national_number": number}
-    )
-    phone = HeadlessPhone(url, session=session)
-    await phone.onboard_with_bank(
-        f"+32471{index:06d}", bank_id=BANK, customer_number=customer["customer_number"],
-        digipass_serial=customer["digipass_serial"], code="13579",
-    )  # fmt: skip
+    await _onboard(session, url, token, index, born=born)
 
 
 async def _batch(
