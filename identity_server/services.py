@@ -17,6 +17,7 @@ from identity_server.core.outbox import Outbox
 from identity_server.core.randomness import Randomness
 from identity_server.core.registers import Registers, TestPki
 from identity_server.csam.service import Csam
+from identity_server.oidc import request_objects
 from identity_server.oidc.authorization import CodeFlow
 from identity_server.oidc.ciba import Ciba
 from identity_server.oidc.client_requests import ClientRequests
@@ -33,7 +34,6 @@ from identity_server.store.oidc import OidcStore
 from identity_server.store.snapshots import Snapshots
 from identity_server.store.stores import Stores
 
-TOKEN_PATH = "/oidc/token"
 LAST_START = "last_start"
 KEY_CHECK = "master_key_check"
 
@@ -149,12 +149,12 @@ class Services:
         outbox = Outbox(store, clock, faults)
         signing_keys = SigningKeys(oidc_store, clock, rng, keyring, key_factory)
         await signing_keys.ensure()
-        clients = ClientRegistry(
-            oidc_store, store, clock, rng, keyring, (issuer, issuer + TOKEN_PATH)
-        )
+        clients = ClientRegistry(oidc_store, store, clock, rng, keyring, issuer)
         push = PushRequests(store, oidc_store, clock, rng, keyring, max_pending=max_pending)
         push.before_answer = faults.before_answer
-        tokens = Tokens(store, oidc_store, clock, rng, keyring, signing_keys, issuer)
+        tokens = Tokens(
+            store, oidc_store, clock, rng, keyring, signing_keys, issuer, request_objects.seal
+        )
         csam = await Csam.open(
             store,
             stores.csam,

@@ -11,6 +11,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
+import orjson
+
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
 from identity_server.core.errors import Conflict, Expired, Forbidden, NotFound, SleutelError
@@ -18,15 +20,9 @@ from identity_server.core.keyring import Keyring
 from identity_server.core.phone import MAX_INPUT_LENGTH, parse_phone
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import IdentityStatus
-from identity_server.oidc.claims import (
-    ACR_BY_LEVEL,
-    PHONE_KEY_LEVEL,
-    level_acr,
-    level_of,
-    requested_min_level,
-    scope_tokens,
-)
+from identity_server.oidc.claims import PHONE_KEY_LEVEL, scope_tokens
 from identity_server.oidc.clients import ClientRegistry
+from identity_server.oidc.dialects import Dialect, profile_of
 from identity_server.oidc.errors import InvalidGrant, InvalidRequest
 from identity_server.oidc.messages import AuthorizationRequest, TokenRequest, TokenResponse
 from identity_server.oidc.push import PushRequests
@@ -36,7 +32,6 @@ from identity_server.store.core import Store
 from identity_server.store.oidc import OidcStore
 
 AUTHORIZATION_TTL = timedelta(minutes=10)
-CODE_TTL = timedelta(seconds=60)
 ICON_AFTER = timedelta(days=30)  # icon matching again after this long without use (guide 004 §2.2)
 _PKCE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
 
@@ -81,6 +76,22 @@ def require_level(authorization: Authorization, level: int) -> None:
         raise Forbidden("This key is not strong enough for this service", code="level_too_low")
 
 
+def _claims_request(raw: str) -> str | None:
+    """The `claims` parameter (OIDC Core §5.5): a JSON object whose id_token and userinfo
+    members, when given, are objects. Kept as compact JSON; None when it is not one."""
+    if not raw:
+        return ""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(value, dict) or any(
+        not isinstance(value.get(member, {}), dict) for member in ("id_token", "userinfo")
+    ):
+        return None
+    return orjson.dumps(value).decode()
+
+
 def s256(verifier: str) -> str:
     return (
         base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
@@ -108,21 +119,32 @@ class CodeFlow:
         self._push = push
         self._tokens = tokens
 
-    async def check_client(self, client_id: str, redirect_uri: str) -> Client:
+    async def check_client(
+        self, client_id: str, redirect_uri: str, dialect: str = Dialect.GENERIC
+    ) -> Client:
         """The client and its redirect URI, before anything is sent there: while either is in
-        doubt, errors are shown to the person, never redirected (RFC 6749 §4.1.2.1)."""
+        doubt, errors are shown to the person, never redirected (RFC 6749 §4.1.2.1). A client
+        of another dialect is unknown at this issuer."""
         try:
             client = await self._clients.get(client_id)
         except NotFound as exc:
             raise ClientPageError("Unknown client_id", code="invalid_client") from exc
+        if client.dialect != dialect:
+            raise ClientPageError(
+                f"This client is registered for the {client.dialect} issuer, not this one",
+                code="invalid_client",
+            )
         if redirect_uri not in client.redirect_uris:  # exact match (OIDC Core §3.1.2.1)
             raise ClientPageError(
                 "redirect_uri is not registered for this client", code="invalid_redirect_uri"
             )
         return client
 
-    async def start(self, params: AuthorizationRequest, language: str) -> Authorization:
-        client = await self.check_client(params.client_id, params.redirect_uri)
+    async def start(
+        self, params: AuthorizationRequest, language: str, dialect: str = Dialect.GENERIC
+    ) -> Authorization:
+        client = await self.check_client(params.client_id, params.redirect_uri, dialect)
+        profile = profile_of(dialect)
         redirect_uri = params.redirect_uri
         state = params.state
 
@@ -143,6 +165,9 @@ class CodeFlow:
             raise refuse("invalid_request", "PKCE with code_challenge_method=S256 is required")
         if params.prompt == "none":
             raise refuse("login_required", "The phone must confirm every login")
+        claims = _claims_request(params.claims)
+        if claims is None:
+            raise refuse("invalid_request", "claims must be a JSON object (OIDC Core §5.5)")
         now = self._clock.now()
         authorization = Authorization(
             auth_id=b64u(self._rng.token_bytes(18)),
@@ -152,13 +177,14 @@ class CodeFlow:
             state=state,
             nonce=params.nonce,
             code_challenge=challenge,
-            acr=level_of(params.acr_values),
-            min_level=requested_min_level(params.acr_values),
+            acr=profile.phone_level(params.acr_values),
+            min_level=profile.min_level(params.acr_values),
             language=language,
             created_at=now,
             expires_at=now + AUTHORIZATION_TTL,
             # A hint only prefills the phone field: one that cannot be a number is dropped.
             login_hint=params.login_hint if len(params.login_hint) <= MAX_INPUT_LENGTH else "",
+            claims=claims,
         )
         await self._oidc.save_authorization(authorization)
         return authorization
@@ -247,6 +273,7 @@ class CodeFlow:
                 {"error": "access_denied", "error_description": reason, **state},
             )
         request = await self._push.get(authorization.request_id)
+        client = await self.client_of(authorization)
         identity = await self._store.get_identity(request.identity_id)
         if identity is None:
             raise NotFound("The identity disappeared", code="unknown_identity")
@@ -254,7 +281,12 @@ class CodeFlow:
             await self._oidc.touch_browser(
                 authorization.browser_digest, identity.identity_id, self._clock.now()
             )
-        acr = level_acr(PHONE_KEY_LEVEL) if authorization.min_level else ACR_BY_LEVEL[request.acr]
+        profile = profile_of(client.dialect)
+        acr = (
+            profile.level_acr(PHONE_KEY_LEVEL)
+            if authorization.min_level
+            else profile.phone_acr(request.acr)
+        )
         return await self._issue_code(
             authorization,
             identity.national_number,
@@ -274,7 +306,10 @@ class CodeFlow:
             raise Conflict("This login is already finished", code="wrong_step")
         require_level(authorization, level)
         await self._oidc.save_authorization(replace(authorization, completed=True))
-        return await self._issue_code(authorization, national_number, acr=level_acr(level), amr=amr)
+        profile = profile_of((await self.client_of(authorization)).dialect)
+        return await self._issue_code(
+            authorization, national_number, acr=profile.level_acr(level), amr=amr
+        )
 
     async def _issue_code(
         self,
@@ -289,6 +324,7 @@ class CodeFlow:
     ) -> str:
         code = b64u(self._rng.token_bytes(32))
         now = self._clock.now()
+        ttl = profile_of((await self.client_of(authorization)).dialect).code_ttl
         await self._oidc.save_grant(
             self._tokens.digest("code", code),
             Grant(
@@ -300,11 +336,12 @@ class CodeFlow:
                 acr=acr,
                 amr=amr,
                 auth_time=auth_time or now,
-                expires_at=now + CODE_TTL,
+                expires_at=now + ttl,
                 redirect_uri=authorization.redirect_uri,
                 code_challenge=authorization.code_challenge,
                 nonce=authorization.nonce,
                 request_id=request_id,
+                claims=authorization.claims,
             ),
         )
         params = {"code": code}
@@ -349,6 +386,7 @@ class CodeFlow:
             amr=grant.amr,
             auth_time=grant.auth_time,
             nonce=grant.nonce,
+            claims_request=grant.claims,
         )
         issued = self._tokens.digest("access_token", answer["access_token"])
         await self._oidc.save_grant(digest, replace(grant, used=True, access_token_digest=issued))

@@ -17,7 +17,8 @@ from identity_server.core.errors import RateLimited, SleutelError
 from identity_server.core.phone import parse_phone
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import IdentityStatus
-from identity_server.oidc.claims import ACR_BY_LEVEL, level_of, scope_tokens
+from identity_server.oidc.claims import scope_tokens
+from identity_server.oidc.dialects import profile_of
 from identity_server.oidc.errors import (
     AccessDenied,
     AccessDeniedAtToken,
@@ -121,7 +122,7 @@ class Ciba:
                     identity,
                     client,
                     scopes=scopes,
-                    acr=level_of(form.acr_values),
+                    acr=profile_of(client.dialect).phone_level(form.acr_values),
                     binding_message=form.binding_message,
                     confirmation_text=form.request_text,
                     ttl=ttl,
@@ -171,7 +172,7 @@ class Ciba:
                 identity.national_number,
                 identity=identity,
                 scopes=request.scopes,
-                acr=ACR_BY_LEVEL[request.acr],
+                acr=profile_of(client.dialect).phone_acr(request.acr),
                 amr=request.amr,
                 auth_time=request.decided_at or self._clock.now(),
                 extra=extra,

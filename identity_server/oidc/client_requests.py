@@ -7,6 +7,7 @@ from identity_server.core.errors import SleutelError
 from identity_server.oidc.authorization import CodeFlow
 from identity_server.oidc.ciba import GRANT_TYPE, Ciba
 from identity_server.oidc.clients import ClientRegistry
+from identity_server.oidc.dialects import Dialect
 from identity_server.oidc.errors import InvalidRequest, UnsupportedGrantType
 from identity_server.oidc.messages import (
     BackchannelRequest,
@@ -30,10 +31,13 @@ class ClientRequests:
         self._code_flow = code_flow
         self._ciba = ciba
 
-    async def token(self, authorization: str, form: TokenRequest) -> TokenResponse:
-        """RFC 6749 §4.1.3 (authorization code) or CIBA Core §10.1 (poll)."""
+    async def token(
+        self, authorization: str, form: TokenRequest, dialect: str = Dialect.GENERIC
+    ) -> TokenResponse:
+        """RFC 6749 §4.1.3 (authorization code) or CIBA Core §10.1 (poll), at the token
+        endpoint of the dialect's issuer."""
         async with self._store.atomic(keep_on=SleutelError):
-            client = await self._clients.authenticate(authorization, form)
+            client = await self._clients.authenticate(authorization, form, dialect)
             if form.grant_type == "authorization_code":
                 return await self._code_flow.exchange(client, form)
             if form.grant_type == GRANT_TYPE:
@@ -43,9 +47,13 @@ class ClientRequests:
         raise UnsupportedGrantType(f"grant_type {form.grant_type[:60]} is not supported")
 
     async def backchannel(
-        self, authorization: str, form: BackchannelRequest, expiry: int
+        self,
+        authorization: str,
+        form: BackchannelRequest,
+        expiry: int,
+        dialect: str = Dialect.GENERIC,
     ) -> BackchannelResponse:
         """CIBA Core §7.1: the request is stored and the phone told only once it is committed."""
         async with self._store.atomic(keep_on=SleutelError):
-            client = await self._clients.authenticate(authorization, form)
+            client = await self._clients.authenticate(authorization, form, dialect)
             return await self._ciba.authenticate(client, form, expiry)

@@ -19,7 +19,7 @@ from identity_server.core.device_auth import b64u
 from identity_server.core.errors import InvalidInput, NotFound
 from identity_server.core.keyring import Keyring
 from identity_server.core.randomness import Randomness
-from identity_server.oidc.claims import SCOPES
+from identity_server.oidc.dialects import NAMES, Dialect, profile_of
 from identity_server.oidc.errors import InvalidClient
 from identity_server.oidc.messages import ClientAssertion
 from identity_server.oidc.records import Client
@@ -30,6 +30,8 @@ AUTH_METHODS = ("client_secret_basic", "private_key_jwt")
 CIBA_MODES = ("poll", "ping", "push", "")
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
+_SERVICE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+SERVICE_PREFIX = "service:"
 
 
 def _check_url(url: str, what: str) -> str:
@@ -68,14 +70,20 @@ class ClientRegistry:
         clock: Clock,
         rng: Randomness,
         keyring: Keyring,
-        audiences: tuple[str, ...],
+        base_url: str,
     ) -> None:
         self._store = store
         self._nonces = nonces
         self._clock = clock
         self._rng = rng
         self._keyring = keyring
-        self._audiences = audiences  # the issuer and the token endpoint, for client assertions
+        self._base_url = base_url  # each dialect's issuer is under it, for client assertions
+
+    def audiences(self, dialect: str) -> tuple[str, ...]:
+        """What a client assertion's aud may name: the dialect's issuer or one of its endpoints."""
+        profile = profile_of(dialect)
+        issuer = profile.issuer(self._base_url)
+        return (issuer, *(issuer + path for path in profile.assertion_paths))
 
     def _digest(self, secret: str) -> str:
         return self._keyring.lookup_digest("client-secret", secret)
@@ -93,6 +101,8 @@ class ClientRegistry:
         id_token_alg: str = "RS256",
         jwks: dict[str, Any] | None = None,
         secret: str | None = None,
+        dialect: str = Dialect.GENERIC,
+        service_codes: list[str] | None = None,
     ) -> tuple[Client, str]:
         """Create or replace a client; returns it with its secret in clear (shown once)."""
         if not _CLIENT_ID.match(client_id):
@@ -118,10 +128,31 @@ class ClientRegistry:
             _check_url(notification_endpoint, "notification_endpoint")
         if id_token_alg not in ("RS256", "ES256"):
             raise InvalidInput("id_token_alg must be RS256 or ES256", code="invalid_alg")
-        chosen = tuple(scopes or SCOPES)
-        if "openid" not in chosen or any(s not in SCOPES for s in chosen):
+        if dialect not in NAMES:
+            raise InvalidInput(f"dialect must be one of {', '.join(NAMES)}", code="invalid_dialect")
+        profile = profile_of(dialect)
+        codes = tuple(dict.fromkeys(service_codes or ()))
+        if dialect == Dialect.ITSME:
+            # itsme: every request names one of the client's services (scope service:<CODE>),
+            # and only private_key_jwt authenticates a client (CIBA QR login, "API Reference").
+            if not codes or not all(_SERVICE_CODE.match(c) for c in codes):
+                raise InvalidInput(
+                    "An itsme client registers its service codes (letters, digits, '_', '-')",
+                    code="invalid_service_codes",
+                )
+            if auth_method != "private_key_jwt":
+                raise InvalidInput(
+                    "itsme clients authenticate with private_key_jwt", code="invalid_auth_method"
+                )
+        elif codes:
             raise InvalidInput(
-                f"scopes must include openid, from {' '.join(SCOPES)}", code="invalid_scope"
+                "Only itsme clients register service codes", code="invalid_service_codes"
+            )
+        allowed = profile.scopes
+        chosen = tuple(scopes or allowed)
+        if "openid" not in chosen or any(s not in allowed for s in chosen):
+            raise InvalidInput(
+                f"scopes must include openid, from {' '.join(allowed)}", code="invalid_scope"
             )
         jwks_text = ""
         if auth_method == "private_key_jwt":
@@ -153,6 +184,8 @@ class ClientRegistry:
             ciba_mode=ciba_mode,
             notification_endpoint=notification_endpoint,
             id_token_alg=id_token_alg,
+            dialect=dialect,
+            service_codes=codes,
         )
         await self._store.save_client(client)
         return client, secret if auth_method == "client_secret_basic" else ""
@@ -168,17 +201,26 @@ class ClientRegistry:
         await self._store.save_client(client)
         return client
 
-    async def authenticate(self, authorization: str, form: ClientAssertion) -> Client:
+    async def authenticate(
+        self, authorization: str, form: ClientAssertion, dialect: str = Dialect.GENERIC
+    ) -> Client:
         """RFC 6749 §2.3.1 (HTTP Basic) or RFC 7523 §2.2 (a JWT signed with the client's key).
-        Whatever the header or the assertion holds, a refusal is invalid_client (§5.2)."""
+        Whatever the header or the assertion holds, a refusal is invalid_client (§5.2); a
+        client registered for another dialect is unknown at this issuer."""
         scheme, _, credentials = authorization.partition(" ")
         if scheme.lower() == "basic":  # auth schemes are case-insensitive (RFC 9110 §11.1)
-            return await self._basic(credentials.strip())
-        if form.client_assertion_type == ASSERTION_TYPE and form.client_assertion:
-            return await self._assertion(form.client_assertion)
-        raise InvalidClient(
-            "Client authentication is required (client_secret_basic or private_key_jwt)"
-        )
+            client = await self._basic(credentials.strip())
+        elif form.client_assertion_type == ASSERTION_TYPE and form.client_assertion:
+            client = await self._assertion(form.client_assertion, dialect)
+        else:
+            raise InvalidClient(
+                "Client authentication is required (client_secret_basic or private_key_jwt)"
+            )
+        if client.dialect != dialect:
+            raise InvalidClient(
+                f"This client is registered for the {client.dialect} issuer, not this one"
+            )
+        return client
 
     async def _basic(self, credentials: str) -> Client:
         try:
@@ -198,7 +240,7 @@ class ClientRegistry:
             raise InvalidClient("Client authentication failed")
         return client
 
-    async def _assertion(self, assertion: str) -> Client:
+    async def _assertion(self, assertion: str, dialect: str) -> Client:
         try:
             # Read the issuer first to find the client's keys; the signature is checked next.
             # orjson bounds the nesting depth, which json.loads would recurse through.
@@ -231,7 +273,7 @@ class ClientRegistry:
         # as json.loads reads it may hold NaN and Infinity: only finite numbers count.
         if (
             claims.get("sub") != client.client_id
-            or not any(isinstance(a, str) and a in self._audiences for a in audiences)
+            or not any(isinstance(a, str) and a in self.audiences(dialect) for a in audiences)
             or isinstance(exp, bool)
             or not isinstance(exp, int | float)
             or not math.isfinite(exp)

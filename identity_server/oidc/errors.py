@@ -88,3 +88,9 @@ class AccessDeniedAtToken(AccessDenied):
     for every error but invalid_client: access_denied is 403 only at the backchannel endpoint."""
 
     status = 400
+
+
+class InvalidRequestObject(OAuthError):
+    """OIDC Core §6.1 / §3.1.2.6: the `request` parameter holds an invalid Request Object."""
+
+    code = "invalid_request_object"

@@ -24,7 +24,10 @@ from identity_server.store.oidc import OidcStore
 if TYPE_CHECKING:
     from joserfc.jwk import KeySet
 
-ALGORITHMS = ("RS256", "ES256")
+ALGORITHMS = ("RS256", "ES256")  # signing
+# itsme's relying parties encrypt request objects to the provider: RSA-OAEP-256 (RFC 7518 §4.3).
+ENCRYPTION_ALG = "RSA-OAEP-256"
+KEY_ALGORITHMS = (*ALGORITHMS, ENCRYPTION_ALG)
 # joserfc is imported only where keys are made or a key set is built: signing needs none of it
 # (`sign` below), so neither the server's start-up nor its first token loads it.
 _PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
@@ -55,7 +58,7 @@ def generate_pem(alg: str) -> bytes:
     from joserfc.jwk import ECKey, RSAKey
 
     key: RSAKey | ECKey = (
-        RSAKey.generate_key(2048) if alg == "RS256" else ECKey.generate_key("P-256")
+        ECKey.generate_key("P-256") if alg == "ES256" else RSAKey.generate_key(2048)
     )
     return key.as_pem(private=True)
 
@@ -75,22 +78,23 @@ class SigningKeys:
         self._rng = rng
         self._keyring = keyring
         self._private: dict[str, _PrivateKey] = {}  # kid -> key, unsealed once per process
-        self._jwks: dict[str, Any] | None = None
+        self._jwks: dict[bool, dict[str, Any]] = {}  # with the encryption key or not
 
     async def ensure(self) -> None:
         """Make one active key per algorithm when there is none (first start)."""
         active = {k.alg for k in await self._store.list_keys() if k.status is KeyStatus.ACTIVE}
-        for alg in ALGORITHMS:
+        for alg in KEY_ALGORITHMS:
             if alg not in active:
                 await self._store.save_key(await self._generate(alg))
-        self._jwks = None
+        self._jwks = {}
 
     async def _generate(self, alg: str) -> SigningKey:
         from joserfc.jwk import ECKey, KeyParameters, RSAKey
 
         kid = f"{alg.lower()}-{b64u(self._rng.token_bytes(9))}"
-        params: KeyParameters = {"kid": kid, "use": "sig", "alg": alg}
-        cls = RSAKey if alg == "RS256" else ECKey
+        use = "enc" if alg == ENCRYPTION_ALG else "sig"
+        params: KeyParameters = {"kid": kid, "use": use, "alg": alg}
+        cls = ECKey if alg == "ES256" else RSAKey
         # An RSA key takes 50-200 ms to make: off the event loop (OpenSSL releases the GIL).
         key = cls.import_key(await offload.THREADS.run(self._factory, alg), params)
         return SigningKey(
@@ -107,7 +111,7 @@ class SigningKeys:
     async def rotate(self) -> list[str]:
         """New active keys; the current ones stay published as 'previous'; older ones retire."""
         # Made first, off the loop: the statuses below then change without a pause between.
-        fresh = [await self._generate(alg) for alg in ALGORITHMS]
+        fresh = [await self._generate(alg) for alg in KEY_ALGORITHMS]
         for key in await self._store.list_keys():
             if key.status is KeyStatus.PREVIOUS:
                 await self._store.save_key(replace(key, status=KeyStatus.RETIRED))
@@ -115,18 +119,36 @@ class SigningKeys:
                 await self._store.save_key(replace(key, status=KeyStatus.PREVIOUS))
         for key in fresh:
             await self._store.save_key(key)
-        self._jwks = None
+        self._jwks = {}
         return [k.kid for k in fresh]
 
     def forget_cached(self) -> None:
         """The published key set is read again (the keys were restored by a sandbox reset)."""
-        self._jwks = None
+        self._jwks = {}
 
-    async def jwks(self) -> dict[str, Any]:
-        if self._jwks is None:
-            keys = [k for k in await self._store.list_keys() if k.status is not KeyStatus.RETIRED]
-            self._jwks = {"keys": [json.loads(k.public_jwk) for k in keys]}
-        return self._jwks
+    async def jwks(self, *, encryption: bool = False) -> dict[str, Any]:
+        """The published keys: signing keys, and with `encryption` the key relying parties
+        encrypt to (only dialects that take encrypted request objects publish it)."""
+        if encryption not in self._jwks:
+            keys = [
+                k
+                for k in await self._store.list_keys()
+                if k.status is not KeyStatus.RETIRED and (encryption or k.alg in ALGORITHMS)
+            ]
+            self._jwks[encryption] = {"keys": [json.loads(k.public_jwk) for k in keys]}
+        return self._jwks[encryption]
+
+    async def decryption_keys(self) -> KeySet:
+        """The private encryption keys still published (active and previous: a relying party
+        may encrypt to a key it cached before a rotation), by kid."""
+        from joserfc.jwk import KeySet, RSAKey
+
+        keys = []
+        for key in await self._store.list_keys():
+            if key.alg == ENCRYPTION_ALG and key.status is not KeyStatus.RETIRED:
+                pem = self._keyring.unseal(key.private_pem_sealed, f"jwk:{key.kid}")
+                keys.append(RSAKey.import_key(pem, json.loads(key.public_jwk)))
+        return KeySet(keys)  # type: ignore[arg-type]
 
     async def _active(self, alg: str) -> tuple[str, _PrivateKey]:
         for key in reversed(await self._store.list_keys()):

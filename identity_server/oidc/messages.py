@@ -44,6 +44,8 @@ class AuthorizationRequest(Struct, kw_only=True):
     acr_values: Scope = ""
     ui_locales: Word = ""
     login_hint: Annotated[str, Meta(max_length=254)] = ""
+    # OIDC Core §5.5 (JSON); itsme's Confirm templates ride in it (up to 7,500 characters).
+    claims: Annotated[str, Meta(max_length=16384)] = ""
 
 
 class ClientAssertion(Struct, kw_only=True):

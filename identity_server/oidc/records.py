@@ -22,6 +22,8 @@ class Client:
     notification_endpoint: str = ""
     id_token_alg: str = "RS256"  # RS256 | ES256
     sector: str = ""  # pairwise subject sector; defaults to the client id
+    dialect: str = "generic"  # generic | itsme | fas: the issuer it speaks to (oidc/dialects.py)
+    service_codes: tuple[str, ...] = ()  # itsme: the services it may name as service:<CODE>
 
 
 class KeyStatus(StrEnum):
@@ -100,6 +102,7 @@ class Authorization:
     phone: str = ""
     browser_digest: str = ""
     completed: bool = False
+    claims: str = ""  # the `claims` request parameter (OIDC Core §5.5) as JSON, "" when none
 
 
 @dataclass(frozen=True)
@@ -140,3 +143,4 @@ class Grant:
     identity_id: str = ""  # set when the phone was the key
     used: bool = False
     access_token_digest: str = ""  # a code's: the token issued from it, revoked if it is reused
+    claims: str = ""  # the `claims` request parameter (OIDC Core §5.5) as JSON, "" when none

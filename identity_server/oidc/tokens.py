@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, cast
+
+import orjson
 
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
 from identity_server.core.keyring import Keyring
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import Identity, IdentityStatus
-from identity_server.oidc.claims import claims_for, pairwise_subject
+from identity_server.oidc.claims import pairwise_subject
+from identity_server.oidc.dialect import ClaimSource
+from identity_server.oidc.dialects import profile_of
 from identity_server.oidc.errors import InvalidToken
 from identity_server.oidc.keys import SigningKeys
 from identity_server.oidc.messages import TokenResponse, UserInfo
@@ -22,6 +27,8 @@ from identity_server.store.oidc import OidcStore
 
 ACCESS_TOKEN_TTL = timedelta(minutes=10)
 ID_TOKEN_TTL = timedelta(minutes=10)
+# Seals a signed JWT for a client (JWE to its encryption key), for dialects that encrypt.
+Encrypt = Callable[[Client, str], Awaitable[str]]
 # The hash of each ID token algorithm's JOSE header, for at_hash (OIDC Core §3.1.3.6).
 _AT_HASH = {"RS256": hashlib.sha256, "ES256": hashlib.sha256}
 
@@ -42,6 +49,7 @@ class Tokens:
         keyring: Keyring,
         keys: SigningKeys,
         issuer: str,
+        encrypt: Encrypt | None = None,
     ) -> None:
         self._store = store
         self._oidc = oidc_store
@@ -49,7 +57,20 @@ class Tokens:
         self._rng = rng
         self._keyring = keyring
         self._keys = keys
-        self.issuer = issuer
+        self.issuer = issuer  # the base URL: the generic issuer, the dialects' are under it
+        self._encrypt = encrypt
+
+    def issuer_of(self, client: Client) -> str:
+        return profile_of(client.dialect).issuer(self.issuer)
+
+    async def seal_for(self, client: Client, signed: str) -> str:
+        """A signed JWT as the client's dialect sends it: as it is, or encrypted to the client
+        (itsme: "signed and then encrypted", a Nested JWT, RFC 7519 §5.2)."""
+        if not profile_of(client.dialect).encrypts:
+            return signed
+        if self._encrypt is None:
+            raise LookupError("this provider was built without JWE encryption")
+        return await self._encrypt(client, signed)
 
     def digest(self, kind: str, value: str) -> str:
         return self._keyring.lookup_digest(kind, value)
@@ -79,6 +100,7 @@ class Tokens:
         auth_time: datetime,
         nonce: str = "",
         extra: dict[str, Any] | None = None,
+        claims_request: str = "",
     ) -> TokenResponse:
         """The token response of RFC 6749 §5.1 with an OIDC ID token (OIDC Core §3.1.3.3)."""
         now = self._clock.now()
@@ -95,10 +117,11 @@ class Tokens:
                 amr=amr,
                 auth_time=auth_time,
                 expires_at=now + ACCESS_TOKEN_TTL,
+                claims=claims_request,
             ),
         )
         claims: dict[str, Any] = {
-            "iss": self.issuer,
+            "iss": self.issuer_of(client),
             "sub": self.subject(client, national_number),
             "aud": client.client_id,
             "iat": int(now.timestamp()),
@@ -112,13 +135,52 @@ class Tokens:
         }
         if nonce:
             claims["nonce"] = nonce
-        claims.update(extra or {})
+        person_claims = await self._person_claims(
+            client, national_number, identity, scopes, "id_token", claims_request
+        )
+        claims = person_claims | claims | (extra or {})
+        signed = await self._keys.sign(claims, client.id_token_alg)
         return TokenResponse(
             access_token=access_token,
             token_type="Bearer",
             expires_in=int(ACCESS_TOKEN_TTL.total_seconds()),
             scope=" ".join(scopes),
-            id_token=await self._keys.sign(claims, client.id_token_alg),
+            id_token=await self.seal_for(client, signed),
+        )
+
+    async def _person_claims(
+        self,
+        client: Client,
+        national_number: str,
+        identity: Identity | None,
+        scopes: tuple[str, ...],
+        target: str,
+        claims_request: str,
+    ) -> dict[str, object]:
+        """The person's claims for an ID token or a userinfo answer, named as the client's
+        dialect names them. The person and card are read only for a target that can hold any
+        (the generic ID token holds none)."""
+        profile = profile_of(client.dialect)
+        if target == "id_token" and not profile.id_token_claims:
+            return {}
+        requested = orjson.loads(claims_request).get(target, {}) if claims_request else {}
+        now = self._clock.now()
+        person = await self._store.get_person(national_number)
+        if person is None:
+            raise InvalidToken("The grant no longer stands for a person")
+        cards = [
+            c for c in await self._store.list_cards(national_number) if c.valid_until >= now.date()
+        ]
+        return profile.claims(
+            ClaimSource(
+                scopes=scopes,
+                identity=identity,
+                person=person,
+                card=cards[-1] if cards else None,
+                today=now.date(),
+                target=target,
+                requested=requested if isinstance(requested, dict) else {},
+            )
         )
 
     @staticmethod
@@ -133,7 +195,9 @@ class Tokens:
             }
         }
 
-    async def userinfo(self, access_token: str) -> UserInfo:
+    async def userinfo(self, access_token: str, dialect: str = "generic") -> UserInfo:
+        """The claims an access token stands for (OIDC Core §5.3.2), named as its client's
+        dialect names them; a token from another dialect's client is unknown here."""
         # Ours are 43 characters of base64url (RFC 6750 §2.1's b64token is ASCII in any case).
         if not (access_token.isascii() and len(access_token) <= 256):
             raise InvalidToken("The access token is malformed")
@@ -142,23 +206,22 @@ class Tokens:
         if grant is None or grant.kind != "access_token" or now >= grant.expires_at:
             raise InvalidToken("The access token is unknown or expired")
         client = await self._oidc.get_client(grant.client_id)
-        person = await self._store.get_person(grant.national_number)
-        if client is None or person is None:
-            raise InvalidToken("The access token no longer stands for a person")
+        if client is None or client.dialect != dialect:
+            raise InvalidToken("The access token is unknown or expired")
         identity = None
         if grant.identity_id:
             identity = await self._store.get_identity(grant.identity_id)
             if identity is None or identity.status is not IdentityStatus.ACTIVE:
                 raise InvalidToken("The access token no longer stands for an active identity")
-        cards = [
-            c
-            for c in await self._store.list_cards(person.national_number)
-            if c.valid_until >= now.date()
-        ]
-        claims = claims_for(
-            grant.scopes, identity, person, cards[-1] if cards else None, now.date()
+        claims = await self._person_claims(
+            client, grant.national_number, identity, grant.scopes, "userinfo", grant.claims
         )
-        return cast(UserInfo, {"sub": self.subject(client, person.national_number)} | claims)
+        return cast(UserInfo, {"sub": self.subject(client, grant.national_number)} | claims)
+
+    async def client_of_token(self, access_token: str) -> Client | None:
+        """The client an access token was issued to (for dialects that seal userinfo to it)."""
+        grant = await self._oidc.get_grant(self.digest("access_token", access_token[:256]))
+        return None if grant is None else await self._oidc.get_client(grant.client_id)
 
     async def revoke(self, digest: str, grant: Grant) -> None:
         await self._oidc.save_grant(digest, replace(grant, expires_at=self._clock.now()))

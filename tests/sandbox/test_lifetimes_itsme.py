@@ -23,7 +23,8 @@ from identity_server.core import identification_token, sms_code
 from identity_server.core.clock import ManualClock
 from identity_server.core.enrolment import ENROLMENT_TTL
 from identity_server.core.onboarding import ONBOARDING_TTL
-from identity_server.oidc.authorization import AUTHORIZATION_TTL, CODE_TTL, ICON_AFTER
+from identity_server.oidc.authorization import AUTHORIZATION_TTL, ICON_AFTER
+from identity_server.oidc.dialects import GENERIC
 from identity_server.oidc.push import DEFAULT_TTL
 from identity_server.oidc.tokens import ACCESS_TOKEN_TTL, ID_TOKEN_TTL
 from identity_server.services import Services
@@ -234,7 +235,7 @@ async def test_authorization_code_lifetime(
     early, _ = await logins.approved()
     late, _ = await logins.approved()
     codes = [await _finish(browser, early), await _finish(browser, late)]  # issued together
-    await sandbox.jump(CODE_TTL - SECOND)
+    await sandbox.jump(GENERIC.code_ttl - SECOND)
     assert (await exchange(client, rp, codes[0]))[0] == 200
 
     await sandbox.jump(2 * SECOND)
