@@ -22,6 +22,8 @@ _FIELDS = {
     "id_token_alg",
     "jwks",
     "secret",
+    "dialect",
+    "service_codes",
 }
 
 
@@ -39,6 +41,8 @@ class _ClientEntry(msgspec.Struct, forbid_unknown_fields=True):
     id_token_alg: str = "RS256"
     jwks: dict[str, Any] | None = None
     secret: str | None = None
+    dialect: str = "generic"
+    service_codes: list[str] = []
 
 
 def parse_clients_file(path: Path) -> list[dict[str, Any]]:
@@ -88,6 +92,8 @@ async def load_clients(registry: ClientRegistry, path: Path) -> list[Client]:
             id_token_alg=str(item.get("id_token_alg", "RS256")),
             jwks=item.get("jwks"),
             secret=item.get("secret"),
+            dialect=str(item.get("dialect", "generic")),
+            service_codes=item.get("service_codes"),
         )
         loaded.append(client)
     return loaded

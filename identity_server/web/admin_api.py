@@ -226,6 +226,8 @@ class ClientView(TypedDict):
     ciba_mode: str
     notification_endpoint: str
     id_token_alg: str
+    dialect: str
+    service_codes: list[str]
     client_secret: NotRequired[str]
 
 
@@ -246,6 +248,10 @@ class NewClient(Struct, kw_only=True):
     notification_endpoint: Annotated[str, Meta(max_length=500)] = ""
     id_token_alg: Annotated[str, Meta(max_length=8)] = "RS256"
     jwks: dict[str, Any] | None = None
+    # The issuer it speaks to: generic ("/"), itsme ("/itsme/v2") or fas ("/fas/oauth2").
+    dialect: Annotated[str, Meta(max_length=16)] = "generic"
+    # itsme: the service codes its requests may name as scope service:<CODE>.
+    service_codes: Annotated[list[Annotated[str, Meta(max_length=64)]], Meta(max_length=20)] = []
 
 
 def _client_view(client: Client) -> ClientView:
@@ -258,6 +264,8 @@ def _client_view(client: Client) -> ClientView:
         ciba_mode=client.ciba_mode,
         notification_endpoint=client.notification_endpoint,
         id_token_alg=client.id_token_alg,
+        dialect=client.dialect,
+        service_codes=list(client.service_codes),
     )
 
 
@@ -285,6 +293,8 @@ async def register_client(request: web.Request, body: NewClient) -> web.Response
         notification_endpoint=body.notification_endpoint,
         id_token_alg=body.id_token_alg,
         jwks=body.jwks,
+        dialect=body.dialect,
+        service_codes=body.service_codes,
     )
     answer = _client_view(client)
     if secret:
