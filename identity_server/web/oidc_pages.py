@@ -14,6 +14,7 @@ from identity_server.core.errors import InvalidInput, SleutelError
 from identity_server.core.phone import MAX_INPUT_LENGTH, PhoneNumber, country_choices
 from identity_server.oidc import icons
 from identity_server.oidc.authorization import FLOW_GONE, ClientPageError, RedirectError
+from identity_server.oidc.dialect import Dialect
 from identity_server.oidc.messages import STATE_LENGTH, AuthorizationRequest, LoginStatus
 from identity_server.web import i18n
 from identity_server.web.body import from_pairs, json_response, query_pairs
@@ -141,7 +142,7 @@ def _given_once(pairs: list[tuple[str, str]], name: str) -> str:
     return values[0] if values else ""
 
 
-async def _authorization_request(request: web.Request) -> AuthorizationRequest:
+async def _authorization_request(request: web.Request, dialect: str) -> AuthorizationRequest:
     """The query, read in the order RFC 6749 §4.1.2.1 needs: until the client and its redirect
     URI are known to be valid, a malformed request is shown on an error page; after that it goes
     back to the redirect URI as invalid_request (a repeated parameter, §3.1, included)."""
@@ -150,7 +151,7 @@ async def _authorization_request(request: web.Request) -> AuthorizationRequest:
     except SleutelError as exc:
         raise ClientPageError(exc.message) from None
     client_id, redirect_uri = _given_once(pairs, "client_id"), _given_once(pairs, "redirect_uri")
-    await request.app[SERVICES].code_flow.check_client(client_id, redirect_uri)
+    await request.app[SERVICES].code_flow.check_client(client_id, redirect_uri, dialect)
     try:
         return from_pairs(pairs, AuthorizationRequest)
     except InvalidInput as exc:
@@ -174,12 +175,18 @@ async def _authorization_request(request: web.Request) -> AuthorizationRequest:
     "redirect_uri, is shown on an error page instead (Sleutel-Error header).",
 )
 async def authorize(request: web.Request) -> web.Response:
+    return await start_login(request, Dialect.GENERIC)
+
+
+async def start_login(request: web.Request, dialect: str) -> web.Response:
+    """The authorization endpoint of an issuer (the generic one here, a dialect's under its own
+    path): the hosted login starts, or the browser goes back with an error."""
     services = request.app[SERVICES]
     try:
-        params = await _authorization_request(request)
+        params = await _authorization_request(request, dialect)
         language = params.ui_locales.split(" ")[0][:2]
         language = language if language in i18n.LANGUAGES else i18n.language_of(request)
-        authorization = await services.code_flow.start(params, language)
+        authorization = await services.code_flow.start(params, language, dialect)
     except RedirectError as refused:
         _redirect(refused.location)
     except ClientPageError as exc:
