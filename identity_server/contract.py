@@ -230,6 +230,63 @@ FRAME_ANSWER: Literal["answer"] = "answer"
 FRAME_ANSWER_RESULT: Literal["answer_result"] = "answer_result"
 
 
+# -- scanning a QR code (itsme's user discovery, the hosted login page) -----------------------------
+# A website shows a QR code; the identity app scans it and sends its payload, signed by the device,
+# to `POST /api/phone/scan`. The payload carries no URL (nothing for a phone to open or a phisher
+# to swap): a short prefix naming the format, then a random single-use token (24 bytes,
+# base64url). The server keeps only a keyed digest of the token.
+
+SCAN_PATH = "/api/phone/scan"
+QR_PREFIX = "SLQR1:"
+QR_TOKEN_LENGTH = 32  # 24 random bytes in base64url, no padding
+MAX_QR_PAYLOAD = 128  # what the scan endpoint reads; a longer text is no payload of ours
+_QR_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
+QR_UNREADABLE = "qr_unreadable"
+"""A scanned text that is not a sleutel QR payload (another app's QR, a web address)."""
+
+
+def qr_payload(token: str) -> str:
+    """The text a QR code encodes for a token made by the server."""
+    return QR_PREFIX + token
+
+
+def qr_token(payload: str) -> str:
+    """The token of a scanned payload; RuleBroken `qr_unreadable` for anything else. Surrounding
+    whitespace (a scanner's trailing newline, a pasted space) is ignored."""
+    text = payload.strip()
+    token = text.removeprefix(QR_PREFIX)
+    if token == text or not _QR_TOKEN.match(token):
+        raise RuleBroken("This QR code is not an itsme code.", code=QR_UNREADABLE)
+    return token
+
+
+class ScanBody(TypedDict):
+    """`POST /api/phone/scan`'s body: the scanned text, as read."""
+
+    payload: str
+
+
+class ScanView(TypedDict):
+    """What the phone shows after a scan. `kind` is `user_discovery` (a website asked who you
+    are: it will send you a request next) or `login` (the hosted login page: `request_id` is the
+    login request now waiting in the app, as after typing one's number there). `message` is the
+    sentence to show, `client_name` who asked."""
+
+    kind: Literal["user_discovery", "login"]
+    client_name: str
+    message: str
+    request_id: str | None
+
+
+# Refusals of a scan, each with its own stable code (besides QR_UNREADABLE, and the signed
+# request's own): the QR is unknown, expired, replaced by a newer one on the website, or already
+# scanned; the identity is blocked.
+QR_UNKNOWN = "qr_unknown"
+QR_EXPIRED = "qr_expired"
+QR_REPLACED = "qr_replaced"
+QR_USED = "qr_used"
+
+
 # -- the itsme code (5 digits) ---------------------------------------------------------------------
 
 CODE_LENGTH = 5

@@ -25,6 +25,7 @@ from identity_server.oidc.clients import ClientRegistry
 from identity_server.oidc.keys import KeyFactory, SigningKeys
 from identity_server.oidc.push import MAX_PENDING, PushRequests
 from identity_server.oidc.tokens import Tokens
+from identity_server.oidc.user_discovery import UserDiscovery
 from identity_server.sandbox.clock import OFFSET_KEY, SandboxClock, decode_offset
 from identity_server.sandbox.clock_control import ClockControl, keep_offset_row
 from identity_server.sandbox.faults import Faults
@@ -83,6 +84,8 @@ class Services:
     """Moves `clock` (forward only, kept in the store, announced to the other processes)."""
     faults: Faults
     """Faults on purpose: dropped or delayed messages, unreachable CIBA endpoints, slow answers."""
+    user_discovery: UserDiscovery
+    """itsme's QR user discovery (CIBA QR login) and the hosted login page's QR."""
 
     @classmethod
     async def open(
@@ -193,4 +196,5 @@ class Services:
             snapshots=stores.snapshots,
             clock_control=ClockControl(store, clock),
             faults=faults,
+            user_discovery=UserDiscovery(store, oidc_store, clock, rng, keyring, code_flow),
         )

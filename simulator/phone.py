@@ -27,6 +27,7 @@ from identity_server.contract import (
     HEADER_SIGNATURE,
     HEADER_TIMESTAMP,
     LIVE_PATH,
+    SCAN_PATH,
     STALE_REQUEST,
     TIME_PATH,
     AnswerFrame,
@@ -515,6 +516,11 @@ class HeadlessPhone:
 
     async def refuse(self, request_id: str) -> dict[str, Any]:
         return await self._send_answer(request_id, "refuse", b"")
+
+    async def scan(self, payload: str) -> dict[str, Any]:
+        """Send a scanned QR code's text (signed, `POST /api/phone/scan`): the contract's
+        ScanView, `kind` user_discovery (a request follows) or login (`request_id` waits)."""
+        return await self.signed("POST", SCAN_PATH, {"payload": payload})
 
     async def set_biometrics(self, enabled: bool) -> dict[str, Any]:
         return await self.signed("POST", "/api/phone/settings", {"biometrics": enabled})

@@ -69,6 +69,8 @@ class PushRequest:
     icon: str = ""  # the icon the website shows; "" when no icon matching is asked
     icon_choices: tuple[str, ...] = ()
     confirmation_text: str = ""
+    # itsme Confirm: the WYSIWYS template's claims as JSON (oidc/approval_templates.py), "" if none
+    approval: str = ""
     decided_at: datetime | None = None
     failure: str = ""  # wrong_icon | refused | identity_blocked | expired
     amr: tuple[str, ...] = ()
@@ -144,3 +146,28 @@ class Grant:
     used: bool = False
     access_token_digest: str = ""  # a code's: the token issued from it, revoked if it is reused
     claims: str = ""  # the `claims` request parameter (OIDC Core §5.5) as JSON, "" when none
+
+
+@dataclass(frozen=True)
+class DiscoverySession:
+    """A QR code a website shows so that a phone tells who its person is: itsme's user discovery
+    session (CIBA with QR login), or the QR beside the phone-number form of the hosted login page
+    (`auth_id` set). Secrets are kept as keyed digests only: the QR token shown now (older ones
+    stay findable by their digest in the store, so a replaced QR is told apart from an unknown
+    one) and the user_identifier_token, once handed to the client."""
+
+    session_id: str
+    client_id: str
+    created_at: datetime
+    expires_at: datetime  # no polling nor scanning after this
+    qr_digest: str
+    qr_expires_at: datetime
+    interval: int = 5
+    auth_id: str = ""  # the hosted login page's authorization; "" for a discovery session
+    browser_digest: str = ""  # hosted page: the browser that showed the QR (icon matching)
+    identity_id: str = ""  # set by the scan
+    scanned_at: datetime | None = None
+    last_polled_at: datetime | None = None
+    token_digest: str = ""  # the user_identifier_token's, once the client was told it
+    token_expires_at: datetime | None = None
+    token_used: bool = False

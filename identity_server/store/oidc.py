@@ -10,6 +10,7 @@ from identity_server.oidc.records import (
     Authorization,
     CibaRequest,
     Client,
+    DiscoverySession,
     Grant,
     PushRequest,
     SigningKey,
@@ -51,6 +52,16 @@ class OidcStore(Protocol):
 
     async def ciba_expired_between(self, after: datetime, until: datetime) -> list[CibaRequest]:
         """Ping/push requests not yet notified whose deadline fell in (after, until], oldest first."""
+        ...
+
+    async def save_discovery(self, session: DiscoverySession) -> None:
+        """Insert or replace; its `qr_digest` and `token_digest` (when set) are also kept as keys
+        that find it, and stay so after they are replaced (until the session is purged)."""
+        ...
+
+    async def get_discovery(self, session_id: str) -> DiscoverySession | None: ...
+    async def discovery_by_digest(self, digest: str) -> DiscoverySession | None:
+        """The session a QR token's or user_identifier_token's keyed digest was ever saved in."""
         ...
 
     async def save_grant(self, digest: str, grant: Grant) -> None: ...

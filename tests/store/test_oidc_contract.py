@@ -20,6 +20,7 @@ from identity_server.oidc.records import (
     Authorization,
     CibaRequest,
     Client,
+    DiscoverySession,
     Grant,
     KeyStatus,
     PushRequest,
@@ -749,3 +750,65 @@ async def test_a_client_or_key_changed_by_another_process_is_seen_at_once(
     assert await other.oidc.delete_client("rp-1") is True
     assert await server.oidc.get_client("rp-1") is None
     assert await server.oidc.list_clients() == []
+
+
+# -- user discovery sessions (itsme QR login) ---------------------------------------------------
+
+
+def discovery(session_id: str = "s-1", **changes: object) -> DiscoverySession:
+    made = DiscoverySession(
+        session_id=session_id,
+        client_id="rp-1",
+        created_at=NOW,
+        expires_at=NOW + timedelta(minutes=10),
+        qr_digest=f"qr-{session_id}-1",
+        qr_expires_at=NOW + timedelta(minutes=1),
+    )
+    return replace(made, **changes)  # type: ignore[arg-type]
+
+
+async def test_a_discovery_session_is_found_by_id_and_by_every_digest_it_was_saved_with(
+    engine_stores: Stores,
+) -> None:
+    oidc = engine_stores.oidc
+    assert await oidc.get_discovery("s-1") is None
+    assert await oidc.discovery_by_digest("qr-s-1-1") is None
+    await oidc.save_discovery(discovery())
+    await oidc.save_discovery(discovery("s-2"))
+    assert await oidc.get_discovery("s-1") == discovery()
+    assert await oidc.discovery_by_digest("qr-s-1-1") == discovery()
+    # A poll replaces the QR: the old digest still finds the session (told apart from unknown).
+    replaced = discovery(qr_digest="qr-s-1-2", last_polled_at=NOW + timedelta(seconds=5))
+    await oidc.save_discovery(replaced)
+    assert await oidc.get_discovery("s-1") == replaced
+    assert await oidc.discovery_by_digest("qr-s-1-1") == replaced
+    assert await oidc.discovery_by_digest("qr-s-1-2") == replaced
+    # The scan, then the user_identifier_token: found by its digest too.
+    told = replace(
+        replaced,
+        identity_id="identity-1",
+        scanned_at=NOW + timedelta(seconds=6),
+        token_digest="token-1",
+        token_expires_at=NOW + timedelta(minutes=2),
+    )
+    await oidc.save_discovery(told)
+    assert await oidc.discovery_by_digest("token-1") == told
+    assert await oidc.discovery_by_digest("TOKEN-1") is None  # digests are exact
+    assert await oidc.discovery_by_digest("qr-s-2-1") == discovery("s-2")
+    # A digest never moves to another session.
+    await oidc.save_discovery(discovery("s-3", qr_digest="qr-s-1-1"))
+    assert await oidc.discovery_by_digest("qr-s-1-1") == told
+    with pytest.raises(InvalidInput):
+        await oidc.save_discovery(discovery("s-\x00"))
+
+
+async def test_discovery_sessions_are_purged_a_day_after_they_expire(engine_stores: Stores) -> None:
+    oidc = engine_stores.oidc
+    await oidc.save_discovery(discovery("s-gone", expires_at=NOW - DAY - timedelta(seconds=1)))
+    await oidc.save_discovery(discovery("s-kept", expires_at=NOW - DAY))
+    assert await oidc.purge_expired(NOW) == 2  # the session and its QR's key
+    assert await oidc.get_discovery("s-gone") is None
+    assert await oidc.discovery_by_digest("qr-s-gone-1") is None
+    assert await oidc.discovery_by_digest("qr-s-kept-1") == discovery(
+        "s-kept", expires_at=NOW - DAY
+    )

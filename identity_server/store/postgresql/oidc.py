@@ -17,6 +17,7 @@ from identity_server.oidc.records import (
     Authorization,
     CibaRequest,
     Client,
+    DiscoverySession,
     Grant,
     PushRequest,
     PushStatus,
@@ -189,6 +190,42 @@ class PostgresOidcStore:
         found = [self._decoded.loads(CibaRequest, r[0]) for r in rows]
         return [r for r in found if r.mode in ("ping", "push") and not r.notified]
 
+    async def save_discovery(self, session: DiscoverySession) -> None:
+        keys = tuple(d for d in (session.qr_digest, session.token_digest) if d)
+        check_storable((session.session_id, *keys))
+        expires = session.expires_at.timestamp()
+        await self._execute(
+            "INSERT INTO discovery_sessions(session_id, expires_at, doc) VALUES($1, $2, $3)"
+            " ON CONFLICT (session_id) DO UPDATE SET expires_at=excluded.expires_at,"
+            " doc=excluded.doc",
+            session.session_id,
+            expires,
+            dumps(session),
+        )
+        for digest in keys:
+            await self._execute(
+                "INSERT INTO discovery_keys(digest, session_id, expires_at) VALUES($1, $2, $3)"
+                " ON CONFLICT (digest) DO UPDATE SET expires_at=excluded.expires_at"
+                " WHERE discovery_keys.session_id=excluded.session_id",
+                digest,
+                session.session_id,
+                expires,
+            )
+
+    async def get_discovery(self, session_id: str) -> DiscoverySession | None:
+        doc = await self._doc(
+            "SELECT doc FROM discovery_sessions WHERE session_id=$1", session_id, locked=True
+        )
+        return loads(DiscoverySession, doc) if doc is not None else None
+
+    async def discovery_by_digest(self, digest: str) -> DiscoverySession | None:
+        session_id: str | None = (
+            await self._db.fetchval("SELECT session_id FROM discovery_keys WHERE digest=$1", digest)
+            if storable((digest,))
+            else None
+        )
+        return await self.get_discovery(session_id) if session_id is not None else None
+
     async def save_grant(self, digest: str, grant: Grant) -> None:
         # A revoked token is saved again with its expiry brought forward: the column follows, so
         # the purge takes it by its new expiry.
@@ -244,6 +281,8 @@ class PostgresOidcStore:
                 "DELETE FROM authorizations WHERE expires_at < $1",
                 "DELETE FROM ciba_requests WHERE expires_at < $1",
                 "DELETE FROM grants WHERE expires_at < $1",
+                "DELETE FROM discovery_sessions WHERE expires_at < $1",
+                "DELETE FROM discovery_keys WHERE expires_at < $1",
             ):
                 gone += affected(await self._execute(statement, cutoff))
         return gone

@@ -8,6 +8,7 @@ from identity_server.oidc.records import (
     Authorization,
     CibaRequest,
     Client,
+    DiscoverySession,
     Grant,
     PushRequest,
     PushStatus,
@@ -201,6 +202,38 @@ class SqliteOidcStore:
         found = [loads(CibaRequest, str(r[0])) for r in rows]
         return [r for r in found if r.mode in ("ping", "push") and not r.notified]
 
+    async def save_discovery(self, session: DiscoverySession) -> None:
+        keys = tuple(d for d in (session.qr_digest, session.token_digest) if d)
+        check_storable((session.session_id, *keys))
+        expires = session.expires_at.timestamp()
+        await self._exec(
+            "INSERT INTO discovery_sessions(session_id, expires_at, doc) VALUES(?, ?, ?)"
+            " ON CONFLICT(session_id) DO UPDATE SET expires_at=excluded.expires_at,"
+            " doc=excluded.doc",
+            (session.session_id, expires, dumps(session)),
+        )
+        for digest in keys:
+            await self._exec(
+                "INSERT INTO discovery_keys(digest, session_id, expires_at) VALUES(?, ?, ?)"
+                " ON CONFLICT(digest) DO UPDATE SET expires_at=excluded.expires_at"
+                " WHERE discovery_keys.session_id=excluded.session_id",
+                (digest, session.session_id, expires),
+            )
+
+    async def get_discovery(self, session_id: str) -> DiscoverySession | None:
+        rows = await self._exec(
+            "SELECT doc FROM discovery_sessions WHERE session_id=?", (session_id,)
+        )
+        return loads(DiscoverySession, str(rows[0][0])) if rows else None
+
+    async def discovery_by_digest(self, digest: str) -> DiscoverySession | None:
+        rows = await self._exec(
+            "SELECT s.doc FROM discovery_keys k JOIN discovery_sessions s"
+            " ON s.session_id = k.session_id WHERE k.digest=?",
+            (digest,),
+        )
+        return loads(DiscoverySession, str(rows[0][0])) if rows else None
+
     async def save_grant(self, digest: str, grant: Grant) -> None:
         # A revoked token is saved again with its expiry brought forward: the column follows, so
         # the purge takes it by its new expiry.
@@ -249,6 +282,8 @@ class SqliteOidcStore:
                 "DELETE FROM authorizations WHERE expires_at < ?",
                 "DELETE FROM ciba_requests WHERE expires_at < ?",
                 "DELETE FROM grants WHERE expires_at < ?",
+                "DELETE FROM discovery_sessions WHERE expires_at < ?",
+                "DELETE FROM discovery_keys WHERE expires_at < ?",
             ):
                 gone += (await self._db.execute(statement, cutoff)).rowcount
         return gone

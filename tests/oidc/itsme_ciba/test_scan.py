@@ -1,0 +1,79 @@
+"""The identity app scans a website's QR code (POST /api/phone/scan): what it shows, and each
+refusal's own code."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from identity_server.contract import QR_PREFIX, qr_token
+from identity_server.core.clock import ManualClock
+from identity_server.core.records import IdentityStatus
+from identity_server.oidc.user_discovery import QR_TTL
+from identity_server.services import Services
+from simulator.errors import PhoneApiError
+from simulator.phone import HeadlessPhone
+from tests.itsme_rp import ItsmeRelyingParty
+
+
+async def _started(services: Services, rp: ItsmeRelyingParty) -> str:
+    client = await services.oidc_store.get_client(rp.client_id)
+    assert client is not None
+    return (await services.user_discovery.start(client)).qr_payload
+
+
+async def test_a_scanned_qr_tells_who_asks(
+    services: Services, itsme_rp: ItsmeRelyingParty, annelies: HeadlessPhone
+) -> None:
+    payload = await _started(services, itsme_rp)
+    assert payload.startswith(QR_PREFIX) and "://" not in payload
+    shown = await annelies.scan(payload)
+    assert shown == {
+        "kind": "user_discovery",
+        "client_name": "Itsme Test Bank",
+        "message": "Itsme Test Bank wants to know who you are",
+        "request_id": None,
+    }
+    with pytest.raises(PhoneApiError) as again:
+        await annelies.scan(payload)
+    assert (again.value.status, again.value.code) == (409, "qr_used")
+
+
+async def test_unreadable_and_unknown_qr_codes_are_refused_by_name(
+    services: Services, itsme_rp: ItsmeRelyingParty, annelies: HeadlessPhone
+) -> None:
+    payload = await _started(services, itsme_rp)
+    for text, status, code in (
+        ("https://evil.example/login", 400, "qr_unreadable"),
+        (QR_PREFIX + "short", 400, "qr_unreadable"),
+        (QR_PREFIX + "A" * 32, 404, "qr_unknown"),
+    ):
+        with pytest.raises(PhoneApiError) as refused:
+            await annelies.scan(text)
+        assert (refused.value.status, refused.value.code) == (status, code)
+    # A trailing newline from the scanner does not matter.
+    assert qr_token(payload + "\n") == payload.removeprefix(QR_PREFIX)
+    assert (await annelies.scan(payload + "\n"))["kind"] == "user_discovery"
+
+
+async def test_an_expired_qr_is_refused(
+    services: Services, itsme_rp: ItsmeRelyingParty, annelies: HeadlessPhone, clock: ManualClock
+) -> None:
+    payload = await _started(services, itsme_rp)
+    clock.advance(QR_TTL.total_seconds() + 1)
+    with pytest.raises(PhoneApiError) as refused:
+        await annelies.scan(payload)
+    assert (refused.value.status, refused.value.code) == (409, "qr_expired")
+
+
+async def test_a_blocked_identity_cannot_scan(
+    services: Services, itsme_rp: ItsmeRelyingParty, annelies: HeadlessPhone
+) -> None:
+    payload = await _started(services, itsme_rp)
+    identity = await services.store.get_identity(annelies.state.identity_id)
+    assert identity is not None
+    await services.store.save_identity(replace(identity, status=IdentityStatus.BLOCKED))
+    with pytest.raises(PhoneApiError) as refused:
+        await annelies.scan(payload)
+    assert (refused.value.status, refused.value.code) == (403, "identity_blocked")
