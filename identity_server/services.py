@@ -196,5 +196,7 @@ class Services:
             snapshots=stores.snapshots,
             clock_control=ClockControl(store, clock),
             faults=faults,
-            user_discovery=UserDiscovery(store, oidc_store, clock, rng, keyring, code_flow),
+            user_discovery=UserDiscovery(
+                store, oidc_store, clock, rng, keyring, code_flow, clients, ciba, signing_keys
+            ),
         )

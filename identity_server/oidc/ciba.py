@@ -16,7 +16,7 @@ from identity_server.core.device_auth import b64u
 from identity_server.core.errors import RateLimited, SleutelError
 from identity_server.core.phone import parse_phone
 from identity_server.core.randomness import Randomness
-from identity_server.core.records import IdentityStatus
+from identity_server.core.records import Identity, IdentityStatus
 from identity_server.oidc.claims import scope_tokens
 from identity_server.oidc.dialects import profile_of
 from identity_server.oidc.errors import (
@@ -79,10 +79,17 @@ class Ciba:
         return self._tokens.digest("auth_req_id", auth_req_id)
 
     async def authenticate(
-        self, client: Client, form: BackchannelRequest, expiry: int = DEFAULT_EXPIRY
+        self,
+        client: Client,
+        form: BackchannelRequest,
+        expiry: int = DEFAULT_EXPIRY,
+        *,
+        identity: Identity | None = None,
     ) -> BackchannelResponse:
         """The backchannel authentication endpoint (§7.1–7.3). `expiry` is the requested_expiry,
-        already read as whole seconds within 1..MAX_EXPIRY."""
+        already read as whole seconds within 1..MAX_EXPIRY. `identity`: the person was found
+        from another hint (itsme's login_hint_token, oidc/user_discovery.py); the form then
+        carries no hint of its own."""
         if not client.ciba_mode:
             raise UnauthorizedClient("This client is not registered for CIBA")
         scopes = scope_tokens(form.scope)
@@ -90,20 +97,20 @@ class Ciba:
             raise InvalidRequest("The scope must include openid")
         if any(s not in client.scopes for s in scopes):
             raise InvalidScope("A requested scope is not allowed for this client")
-        if not form.login_hint or form.login_hint_token or form.id_token_hint:
+        hints = (form.login_hint, form.login_hint_token, form.id_token_hint)
+        if identity is not None and any(hints):
+            raise InvalidRequest("The person is named by login_hint_token only")
+        if identity is None and (
+            not form.login_hint or form.login_hint_token or form.id_token_hint
+        ):
             raise InvalidRequest("Give exactly one hint: login_hint, the phone number")  # §7.1
         if len(form.binding_message) > MAX_BINDING_MESSAGE:
             raise InvalidBindingMessage("binding_message is too long (max 64)")
         token = form.client_notification_token
         if client.ciba_mode in ("ping", "push") and not token:
             raise InvalidRequest("client_notification_token is required in ping and push modes")
-        try:
-            number = parse_phone(form.login_hint)
-        except SleutelError as exc:
-            raise UnknownUserId("login_hint is not a mobile number") from exc
-        identity = await self._store.identity_by_phone(number.e164)
         if identity is None:
-            raise UnknownUserId("No identity is bound to this phone number")
+            identity = await self._identity_of_hint(form.login_hint)
         if identity.status is not IdentityStatus.ACTIVE:
             raise AccessDenied("This identity is blocked")
         now = self._clock.now()
@@ -146,6 +153,16 @@ class Ciba:
         if client.ciba_mode == "push":
             return BackchannelResponse(auth_req_id=auth_req_id, expires_in=expiry)
         return BackchannelResponse(auth_req_id=auth_req_id, expires_in=expiry, interval=INTERVAL)
+
+    async def _identity_of_hint(self, login_hint: str) -> Identity:
+        try:
+            number = parse_phone(login_hint)
+        except SleutelError as exc:
+            raise UnknownUserId("login_hint is not a mobile number") from exc
+        identity = await self._store.identity_by_phone(number.e164)
+        if identity is None:
+            raise UnknownUserId("No identity is bound to this phone number")
+        return identity
 
     def _notification(self, ciba: CibaRequest) -> tuple[str, str]:
         """The auth_req_id and client_notification_token of a ping or push request."""

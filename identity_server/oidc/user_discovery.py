@@ -24,7 +24,9 @@ import json
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
+
+from msgspec import Meta
 
 from identity_server.contract import (
     QR_EXPIRED,
@@ -42,18 +44,31 @@ from identity_server.core.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
-    RateLimited,
+    SleutelError,
 )
 from identity_server.core.keyring import Keyring
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import Identity, IdentityStatus
+from identity_server.oidc import request_objects
 from identity_server.oidc.authorization import CodeFlow
+from identity_server.oidc.ciba import DEFAULT_EXPIRY, MAX_EXPIRY, Ciba
+from identity_server.oidc.clients import SERVICE_PREFIX, ClientRegistry
+from identity_server.oidc.dialect import Dialect
 from identity_server.oidc.errors import (
     AccessDenied,
     InvalidRequest,
+    InvalidScope,
     OAuthError,
     UnauthorizedClient,
     UnknownUserId,
+)
+from identity_server.oidc.keys import SigningKeys
+from identity_server.oidc.messages import (
+    BackchannelRequest,
+    BackchannelResponse,
+    ClientAssertion,
+    Jwt,
+    Scope,
 )
 from identity_server.oidc.records import Client, DiscoverySession
 from identity_server.store.core import Store
@@ -65,6 +80,19 @@ TOKEN_TTL = timedelta(minutes=2)
 INTERVAL = 5  # the doc's default: "If no interval value is present, default to 5 seconds"
 TOKEN_TYPE = "user_identifier_token"
 MAX_TOKEN = 128
+MAX_PARAMETER = 8192
+MAX_NOTIFICATION_TOKEN = 1024  # itsme doc: client_notification_token "Max 1024 chars"
+
+
+class SignedBackchannelRequest(ClientAssertion, kw_only=True):
+    """itsme's backchannel authentication request: `request`, a request object signed by the
+    client, and its client assertion. The plain parameters are named only to be refused."""
+
+    request: Annotated[str, Meta(max_length=32768)] = ""
+    scope: Scope = ""
+    login_hint: Annotated[str, Meta(max_length=254)] = ""
+    login_hint_token: Jwt = ""
+    id_token_hint: Jwt = ""
 
 
 class ExpiredLoginHintToken(OAuthError):
@@ -75,11 +103,15 @@ class ExpiredLoginHintToken(OAuthError):
 
 class SessionError(OAuthError):
     """A poll refused with 400 (itsme doc: "Authentication request not valid"), with our own
-    stable code saying why."""
+    stable code saying why (unknown_session, session_expired, session_finished)."""
 
-    def __init__(self, message: str, *, code: str) -> None:
-        super().__init__(message)
-        self.code = code
+
+class TooManyPolls(OAuthError):
+    """itsme doc, CIBA QR login, User Discovery Poll: 429 "Too many requests. Returned when the
+    Client does not respect the polling interval." """
+
+    code = "too_many_requests"
+    status = 429
 
 
 @dataclass(frozen=True)
@@ -109,6 +141,9 @@ class UserDiscovery:
         rng: Randomness,
         keyring: Keyring,
         code_flow: CodeFlow,
+        clients: ClientRegistry,
+        ciba: Ciba,
+        signing_keys: SigningKeys,
     ) -> None:
         self._store = store
         self._oidc = oidc_store
@@ -116,6 +151,9 @@ class UserDiscovery:
         self._rng = rng
         self._keyring = keyring
         self._code_flow = code_flow
+        self._clients = clients
+        self._ciba = ciba
+        self._signing_keys = signing_keys
 
     def _digest(self, kind: str, value: str) -> str:
         return self._keyring.lookup_digest(f"user discovery {kind}", value)
@@ -128,6 +166,84 @@ class UserDiscovery:
             qr_expires_at=min(now + QR_TTL, session.expires_at),
         )
         return fresh, qr_payload(token)
+
+    # -- the client's requests, each one transaction with its client authentication
+
+    async def create_session(self, authorization: str, form: ClientAssertion) -> Poll:
+        """`POST /itsme/v2/user_discovery_sessions`."""
+        async with self._store.atomic(keep_on=SleutelError):
+            client = await self._clients.authenticate(authorization, form, Dialect.ITSME)
+            return await self.start(client)
+
+    async def poll_session(
+        self, authorization: str, form: ClientAssertion, session_id: str
+    ) -> Poll:
+        """`POST /itsme/v2/user_discovery_sessions/{user_discovery_session_id}`."""
+        async with self._store.atomic(keep_on=SleutelError):
+            client = await self._clients.authenticate(authorization, form, Dialect.ITSME)
+            return await self.poll(client, session_id)
+
+    async def backchannel(
+        self, authorization: str, form: SignedBackchannelRequest
+    ) -> BackchannelResponse:
+        """`POST /itsme/v2/backchannel/authentication` (itsme doc, CIBA QR login, Authentication
+        Request): only a request object signed by the client (encrypted to our key too, if the
+        client likes: a Nested JWT, as itsme's code flow takes), naming the person with a
+        login_hint_token. The token is spent with the request, in one commit."""
+        async with self._store.atomic(keep_on=SleutelError):
+            client = await self._clients.authenticate(authorization, form, Dialect.ITSME)
+            if not client.ciba_mode:
+                raise UnauthorizedClient("This client is not registered for CIBA")
+            if form.login_hint or form.id_token_hint or form.login_hint_token or form.scope:
+                raise InvalidRequest(
+                    "Only a signed request object is taken: put every parameter in `request`"
+                )
+            if not form.request:
+                raise InvalidRequest("request (a signed request object) is required")
+            claims = await request_objects.read(
+                client,
+                form.request,
+                self._signing_keys,
+                audience=self._clients.audiences(Dialect.ITSME)[0],
+                now=self._clock.now().timestamp(),
+                encrypted=form.request.count(".") == 4,
+            )
+            ciba_form, expiry = self._backchannel_form(client, claims)
+            identity, session = await self.identity_of(
+                client, self.token_value(_text(claims, "login_hint_token"), client)
+            )
+            answer = await self._ciba.authenticate(client, ciba_form, expiry, identity=identity)
+            await self.spend(session)
+            return answer
+
+    def _backchannel_form(
+        self, client: Client, claims: dict[str, Any]
+    ) -> tuple[BackchannelRequest, int]:
+        if claims.get("login_hint") or claims.get("id_token_hint"):
+            raise InvalidRequest("login_hint and id_token_hint are not taken: use login_hint_token")
+        if not claims.get("login_hint_token"):
+            raise InvalidRequest("login_hint_token is required")
+        scopes = _text(claims, "scope").split()
+        services = [s for s in scopes if s.startswith(SERVICE_PREFIX)]
+        # itsme doc, Authentication Request, scope: openid and service:<CODE> are required.
+        if len(services) != 1 or services[0].removeprefix(SERVICE_PREFIX) not in (
+            client.service_codes
+        ):
+            raise InvalidScope("The scope must name one of this client's services: service:<CODE>")
+        expiry = claims.get("requested_expiry", DEFAULT_EXPIRY)
+        if isinstance(expiry, str) and expiry.isascii() and expiry.isdigit() and len(expiry) < 6:
+            expiry = int(expiry)
+        if isinstance(expiry, bool) or not isinstance(expiry, int) or not 1 <= expiry <= MAX_EXPIRY:
+            raise InvalidRequest(f"requested_expiry must be 1 to {MAX_EXPIRY} seconds")
+        form = BackchannelRequest(
+            scope=" ".join(s for s in scopes if s not in services),
+            acr_values=_text(claims, "acr_values"),
+            binding_message=_text(claims, "binding_message"),
+            client_notification_token=_text(claims, "client_notification_token"),
+        )
+        if len(form.client_notification_token) > MAX_NOTIFICATION_TOKEN:
+            raise InvalidRequest("client_notification_token is too long (max 1024)")
+        return form, expiry
 
     # -- the client's side (itsme doc, CIBA QR login, "User Discovery Request")
 
@@ -168,9 +284,8 @@ class UserDiscovery:
         last = session.last_polled_at
         if last is not None and now - last < timedelta(seconds=session.interval):
             wait = session.interval - (now - last).total_seconds()
-            raise RateLimited(
+            raise TooManyPolls(
                 f"Poll at most every {session.interval} seconds",
-                code="too_many_requests",
                 retry_after=max(1, math.ceil(wait)),
             )
         if session.identity_id:
@@ -300,6 +415,14 @@ class UserDiscovery:
 
     async def spend(self, session: DiscoverySession) -> None:
         await self._oidc.save_discovery(replace(session, token_used=True))
+
+
+def _text(claims: dict[str, Any], name: str) -> str:
+    """A request object's string parameter; "" when absent; invalid_request when not a string."""
+    value = claims.get(name, "")
+    if not isinstance(value, str) or len(value) > MAX_PARAMETER:
+        raise InvalidRequest(f"{name} must be a string (at most {MAX_PARAMETER} characters)")
+    return value
 
 
 def _unb64(text: str) -> bytes:
