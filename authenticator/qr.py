@@ -38,17 +38,25 @@ def _describe(source: object) -> str:
     return "the given bytes" if isinstance(source, bytes) else str(source)
 
 
+def read_texts(source: str | os.PathLike[str] | bytes | Image.Image) -> list[str]:
+    """The text of every code in the image (a QR alone, or a screenshot of a page holding one),
+    in reading order, without repeats or empty ones; [] when there is none. Shared by the
+    authenticator (otpauth URIs) and the identity app's "Scan QR" (itsme user discovery)."""
+    # All formats, filtered by content: the format enum changed shape between zxing-cpp releases.
+    found: list[str] = []
+    for barcode in zxingcpp.read_barcodes(_load(source)):
+        text = str(barcode.text).strip()
+        if text and text not in found:
+            found.append(text)
+    return found
+
+
 def read_uris(source: str | os.PathLike[str] | bytes | Image.Image) -> list[str]:
     """Every otpauth / otpauth-migration URI in the image, in reading order, without repeats."""
-    # All formats, filtered by content: the format enum changed shape between zxing-cpp releases.
-    barcodes = zxingcpp.read_barcodes(_load(source))
-    found: list[str] = []
-    for barcode in barcodes:
-        text = str(barcode.text).strip()
-        if text.lower().startswith(OTP_PREFIXES) and text not in found:
-            found.append(text)
+    texts = read_texts(source)
+    found = [text for text in texts if text.lower().startswith(OTP_PREFIXES)]
     if not found:
-        detail = f"{len(barcodes)} QR code(s), none with an otpauth URI" if barcodes else "none"
+        detail = f"{len(texts)} QR code(s), none with an otpauth URI" if texts else "none"
         raise NoQrCode(f"no otpauth QR code in {_describe(source)} (found {detail})")
     return found
 

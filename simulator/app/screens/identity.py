@@ -19,6 +19,7 @@ class IdentityHomeScreen(PhoneScreen):
         yield Static(state.phone, id="home-phone", classes="muted centered")
         yield Static("", id="identity-status", classes="centered")
         yield Button(self._requests_label(), id="notifications", variant="primary", classes="wide")
+        yield Button(self.t("home.scan"), id="scan-qr", classes="wide")
 
     def _requests_label(self) -> str:
         return self.t("home.requests", count=len(self.phone_app.pending))
@@ -46,3 +47,9 @@ class IdentityHomeScreen(PhoneScreen):
         from simulator.app.screens.push import NotificationsScreen
 
         self.app.push_screen(NotificationsScreen())
+
+    @on(Button.Pressed, "#scan-qr")
+    def scan_qr(self) -> None:
+        from simulator.app.screens.scan import ScanScreen
+
+        self.app.push_screen(ScanScreen())
