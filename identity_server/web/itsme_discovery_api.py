@@ -13,13 +13,15 @@ from typing import Literal, NotRequired, TypedDict
 from aiohttp import web
 
 from identity_server.core import offload
-from identity_server.core.errors import SleutelError
+from identity_server.core.errors import NotFound, SleutelError
+from identity_server.oidc.dialect import Dialect
 from identity_server.oidc.errors import InvalidRequest, OAuthError
 from identity_server.oidc.messages import BackchannelResponse, ClientAssertion
 from identity_server.oidc.user_discovery import Poll, SignedBackchannelRequest
 from identity_server.web.body import json_response
 from identity_server.web.endpoints import Endpoints
 from identity_server.web.keys import SERVICES
+from identity_server.web.oidc_pages import BROWSER_COOKIE
 
 
 def _oauth_refusal(exc: SleutelError) -> SleutelError:
@@ -52,13 +54,18 @@ class DiscoverySessionAnswer(TypedDict):
     interval: NotRequired[int]
 
 
-def qr_png(payload: str) -> str:
-    """The payload drawn as a QR code, PNG in base64 (what itsme's `qr_code` holds)."""
+def qr_png(payload: str) -> bytes:
+    """The payload drawn as a QR code (PNG)."""
     import segno  # here, not at start-up: only QR pages and sessions draw one
 
     buffer = io.BytesIO()
     segno.make_qr(payload, error="m").save(buffer, kind="png", scale=6, border=4)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return buffer.getvalue()
+
+
+def qr_base64(payload: str) -> str:
+    """The QR code as itsme's `qr_code` holds it: a PNG in base64."""
+    return base64.b64encode(qr_png(payload)).decode("ascii")
 
 
 def _zulu(when: datetime) -> str:
@@ -78,7 +85,7 @@ async def _answer(poll: Poll) -> web.Response:
             user_discovery_session_id=session.session_id,
             status="PENDING_USER_DISCOVERY",
             user_discovery_token=UserDiscoveryToken(
-                qr_code=await offload.THREADS.run(qr_png, poll.qr_payload),
+                qr_code=await offload.THREADS.run(qr_base64, poll.qr_payload),
                 expires_at=_zulu(session.qr_expires_at),
             ),
             interval=session.interval,
@@ -149,3 +156,26 @@ async def backchannel(request: web.Request, form: SignedBackchannelRequest) -> w
     response = json_response(answer)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@routes.get(
+    "/oidc/login/{auth_id}/qr",
+    "The hosted itsme login page's QR code: the itsme app scans it to log in",
+    answers={200: "image/png"},
+    description="Each fetch draws a new single-use QR code (the page's previous one is then "
+    "refused as `qr_replaced`); it lives as long as the login. Scanning it "
+    "(`POST /api/phone/scan`) sends the scanner the login request, as typing its number "
+    "would; the page's status poll follows it. 404 `no_qr` for a login that is not an itsme "
+    "client's phone login.",
+)
+async def login_qr(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    authorization = await services.code_flow.get(request.match_info["auth_id"])
+    client = await services.code_flow.client_of(authorization)
+    if client.dialect != Dialect.ITSME or authorization.completed or authorization.min_level:
+        raise NotFound("This login shows no QR code", code="no_qr")
+    browser = request.cookies.get(BROWSER_COOKIE, "")[:96]
+    digest = services.keyring.lookup_digest("browser", browser) if browser else ""
+    payload, _ = await services.user_discovery.login_qr(authorization.auth_id, digest)
+    png = await offload.THREADS.run(qr_png, payload)
+    return web.Response(body=png, content_type="image/png", headers={"Cache-Control": "no-store"})

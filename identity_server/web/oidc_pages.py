@@ -32,6 +32,7 @@ TEXTS = {
         "login.country": "Kies je land",
         "login.search": "Zoeken",
         "login.send": "Verstuur",
+        "login.qr": "Of scan deze QR-code met je itsme-app.",
         "wait.title": "Bewijs dat jij het bent",
         "wait.intro": "Een melding wacht in je itsme-app op je telefoonnummer {phone}.",
         "wait.icon": "Tik op de kaart en kies dit icoon om verder te gaan.",
@@ -54,6 +55,7 @@ TEXTS = {
         "login.country": "Choisissez votre pays",
         "login.search": "Rechercher",
         "login.send": "Envoyer",
+        "login.qr": "Ou scannez ce code QR avec votre app itsme.",
         "wait.title": "Prouvez que c'est vous",
         "wait.intro": "Une notification vous attend dans votre app itsme sur le numéro {phone}.",
         "wait.icon": "Touchez la carte et choisissez cette icône pour continuer.",
@@ -76,6 +78,7 @@ TEXTS = {
         "login.country": "Choose your country",
         "login.search": "Search",
         "login.send": "Send",
+        "login.qr": "Or scan this QR code with your itsme app.",
         "wait.title": "Prove it's you",
         "wait.intro": "A notification is waiting in your itsme app on your phone number {phone}.",
         "wait.icon": "Tap the card and choose this icon to continue.",
@@ -94,6 +97,7 @@ TEXTS = {
         "login.country": "Wählen Sie Ihr Land",
         "login.search": "Suchen",
         "login.send": "Senden",
+        "login.qr": "Oder scannen Sie diesen QR-Code mit Ihrer itsme-App.",
         "wait.title": "Beweisen Sie, dass Sie es sind",
         "wait.intro": "Eine Mitteilung wartet in Ihrer itsme-App auf der Nummer {phone}.",
         "wait.icon": "Tippen Sie auf die Karte und wählen Sie dieses Symbol.",
@@ -212,6 +216,8 @@ async def _phone_page(
         client_name=client.name,
         country_options=country_options(i18n.language_of(request), form.region if form else "BE"),
         phone=form.phone if form else authorization.login_hint,
+        # itsme's hosted page also logs in by scanning a QR with the app (web/phone_scan_api.py).
+        qr=client.dialect == Dialect.ITSME,
     )
 
 

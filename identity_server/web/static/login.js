@@ -14,6 +14,24 @@
       if (first) select.value = first.value;
     });
   }
+  // itsme's page shows a QR beside the form: once the app scanned it, the request waits there.
+  const qr = document.getElementById("qr-login");
+  if (qr) {
+    async function scanned() {
+      try {
+        const response = await fetch(qr.dataset.statusUrl, { headers: { Accept: "application/json" } });
+        const body = await response.json().catch(() => ({}));
+        if (body.status && body.status !== "no_request") {
+          window.location.assign(qr.dataset.waitUrl);
+          return;
+        }
+      } catch (error) {
+        // The server may restart: keep trying.
+      }
+      setTimeout(scanned, 1000);
+    }
+    setTimeout(scanned, 1000);
+  }
   const status = document.getElementById("login-status");
   if (!status) return;
   async function poll() {
