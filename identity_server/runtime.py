@@ -26,7 +26,6 @@ from identity_server.core.keyring import Keyring, load_or_create_master_key
 from identity_server.core.randomness import SystemRandomness
 from identity_server.oidc.client_config import load_clients
 from identity_server.sandbox.reset import keep_start_snapshot, world_label
-from identity_server.seed import DEMO_CLIENT_ID, register_demo_client
 from identity_server.services import Services
 from identity_server.settings import Settings
 from identity_server.store.stores import open_stores
@@ -133,17 +132,16 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         if settings.demo_rp:
             # Imported here: `--no-demo-rp` (every test and benchmark server) never loads it.
             from identity_server.demo_rp.app import create_demo_rp
-            from identity_server.demo_rp.settings import DemoRpSettings
-
-            secret = await register_demo_client(services, settings.demo_rp_url)
-            demo = create_demo_rp(
-                DemoRpSettings(
-                    issuer=settings.base_url,
-                    client_id=DEMO_CLIENT_ID,
-                    client_secret=secret,
-                    base_url=settings.demo_rp_url,
-                )
+            from identity_server.demo_rp.sandbox import (
+                KEYS_FILE,
+                load_or_create_private_jwks,
+                register_in_sandbox,
             )
+
+            # Its clients at the generic, FAS and itsme issuers; its itsme keys beside the
+            # master key file (made on the first start).
+            keys = load_or_create_private_jwks(settings.key_file.with_name(KEYS_FILE))
+            demo = create_demo_rp(await register_in_sandbox(services, settings.demo_rp_url, keys))
             runners.append(app_runner(demo, settings))
         # What `POST /api/sandbox/reset` restores: the declared world, kept across restarts
         # (identity_server/sandbox/reset.py says why).

@@ -2,7 +2,10 @@
 
 Routes:
   GET  /              login choices, or "Aangemeld als NAME — als burger"
-  GET  /login         start the redirect login (`?acr=advanced` for the advanced level)
+  GET  /login         start the redirect login: `?dialect=generic|fas|itsme` (generic when
+                      absent) and `?acr=` a level of that dialect (choices.py: basic, advanced,
+                      level1..level5; Level500, Level450, Level400, Level200)
+  POST /confirm       itsme Confirm: a payment (adv_payment) or a text (free_text) to approve
   GET  /callback      the redirect URI: authorization response → tokens → ID token → userinfo
   POST /ciba          start a CIBA login for the phone number in the form
   GET  /ciba/wait     "Een melding wacht in je app" with the binding message
@@ -29,11 +32,11 @@ import aiohttp
 import jinja2
 from aiohttp import web
 
-from identity_server.demo_rp import i18n
+from identity_server.demo_rp import choices, confirm_claims, i18n
 from identity_server.demo_rp.flows import Flows, LoginError
 from identity_server.demo_rp.oidc_client import OidcClient
 from identity_server.demo_rp.sessions import FailedLogin, Session, SessionStore
-from identity_server.demo_rp.settings import DemoRpSettings
+from identity_server.demo_rp.settings import GENERIC, ITSME, DemoRpSettings
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +61,13 @@ class DemoRp:
     sessions: SessionStore
     clock: Callable[[], float]
     session_factory: SessionFactory
-    oidc: OidcClient | None = None
+    oidc: dict[str, OidcClient] = field(default_factory=dict)
+    """One OIDC client per dialect the site speaks (generic, fas, itsme)."""
     http: aiohttp.ClientSession | None = field(default=None, repr=False)
 
     @property
     def flows(self) -> Flows:
-        if self.oidc is None:
+        if not self.oidc:
             raise RuntimeError("the demo RP is not started")
         return Flows(self.settings, self.oidc, self.clock)
 
@@ -101,6 +105,7 @@ def create_demo_rp(
     app.router.add_get("/", home)
     app.router.add_get("/login", login)
     app.router.add_get("/callback", callback)
+    app.router.add_post("/confirm", confirm)
     app.router.add_post("/ciba", ciba_start)
     app.router.add_get("/ciba/wait", ciba_wait)
     app.router.add_get("/ciba/status", ciba_status)
@@ -116,12 +121,15 @@ def create_demo_rp(
 async def _http_client(app: web.Application) -> AsyncIterator[None]:
     rp = app[DEMO_RP]
     rp.http = rp.session_factory()
-    rp.oidc = OidcClient(rp.settings, rp.http, clock=rp.clock)
+    rp.oidc = {
+        dialect: OidcClient(rp.settings, rp.http, clock=rp.clock, dialect=dialect)
+        for dialect in rp.settings.dialects
+    }
     try:
         yield
     finally:
         await rp.http.close()
-        rp.oidc = rp.http = None
+        rp.oidc, rp.http = {}, None
 
 
 # -- rendering -------------------------------------------------------------------------------
@@ -218,25 +226,52 @@ async def _checked_form(request: web.Request) -> tuple[Session, dict[str, str]]:
 async def home(request: web.Request) -> web.Response:
     rp = request.app[DEMO_RP]
     session = rp.sessions.open(request)
+    lang = i18n.language_of(request)
+    user = session.user
     return _render(
         request,
         "home.html",
-        user=session.user,
+        user=user,
         csrf=session.csrf_token,
         phone="",
-        acr_advanced=rp.settings.acr_advanced,
+        dialects=rp.settings.dialects,
+        levels={d: choices.levels_of(d) for d in rp.settings.dialects},
+        level_name=i18n.level_label(lang, user.acr) if user else "",
+        confirmed=_confirmed(user.id_token_claims) if user else {},
     )
+
+
+def _confirmed(claims: dict[str, Any]) -> dict[str, str]:
+    """What the person approved in an itsme Confirm, by field name (amount, currency, iban…)."""
+    return {
+        name.removeprefix(confirm_claims.CLAIM)
+        .removeprefix("claim_approval_")
+        .removesuffix("_key"): str(value)
+        for name, value in claims.items()
+        if name.startswith(confirm_claims.CLAIM + "claim_approval_")
+    }
 
 
 async def login(request: web.Request) -> web.Response:
     rp = request.app[DEMO_RP]
     session = rp.sessions.open(request)
-    url = await rp.flows.begin_redirect(
-        session,
-        advanced=request.query.get("acr") == "advanced",
-        lang=i18n.language_of(request),
-    )
+    dialect = request.query.get("dialect", GENERIC)
+    choice = rp.flows.choice(dialect, request.query.get("acr") or "basic")
+    url = await rp.flows.begin_redirect(session, lang=i18n.language_of(request), choice=choice)
     return web.Response(status=302, headers={"Location": url})
+
+
+async def confirm(request: web.Request) -> web.Response:
+    """itsme Confirm (itsme doc, Confirmation API): the code flow through itsme with a WYSIWYS
+    template in the claims request; the app shows it, the signed ID token carries it back."""
+    rp = request.app[DEMO_RP]
+    session, form = await _checked_form(request)
+    claims = confirm_claims.request(form)
+    choice = rp.flows.choice(ITSME, "advanced", service=choices.ITSME_CONFIRM_SERVICE)
+    url = await rp.flows.begin_redirect(
+        session, lang=i18n.language_of(request), choice=choice, claims=claims
+    )
+    return _see_other(url)
 
 
 async def callback(request: web.Request) -> web.Response:

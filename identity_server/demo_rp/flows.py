@@ -1,4 +1,5 @@
-"""The two ways into the e-loket, one browser session at a time: redirect login and CIBA poll.
+"""The ways into the e-loket, one browser session at a time: redirect login (through any dialect
+the site speaks, at any of its levels, and itsme's Confirm) and CIBA poll.
 
 The handlers stay thin: they read the request, call one of these and render the outcome.
 Everything a browser could tamper with (`state`, `nonce`, PKCE verifier, `auth_req_id`) stays in
@@ -12,7 +13,9 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from identity_server.demo_rp.choices import Choice, choose
 from identity_server.demo_rp.i18n import texts
 from identity_server.demo_rp.oidc_client import Login, OidcClient, OidcError
 from identity_server.demo_rp.sessions import (
@@ -22,7 +25,7 @@ from identity_server.demo_rp.sessions import (
     Session,
     SignedInUser,
 )
-from identity_server.demo_rp.settings import DemoRpSettings
+from identity_server.demo_rp.settings import GENERIC, DemoRpSettings
 
 log = logging.getLogger(__name__)
 
@@ -59,22 +62,45 @@ class CibaStatus:
 
 class Flows:
     def __init__(
-        self, settings: DemoRpSettings, oidc: OidcClient, clock: Callable[[], float]
+        self,
+        settings: DemoRpSettings,
+        clients: Mapping[str, OidcClient],
+        clock: Callable[[], float],
     ) -> None:
         self._settings = settings
-        self._oidc = oidc
+        self._clients = clients
+        self._oidc = clients[GENERIC]
         self._clock = clock
 
-    def _acr(self, advanced: bool) -> str:
-        return self._settings.acr_advanced if advanced else self._settings.acr_basic
+    def choice(self, dialect: str, level: str, *, service: str = "") -> Choice:
+        try:
+            return choose(self._settings, dialect, level, service=service)
+        except ValueError as exc:
+            raise LoginError("unknown_level") from exc
+
+    def client(self, dialect: str) -> OidcClient:
+        if dialect not in self._clients:
+            raise LoginError("unknown_level")
+        return self._clients[dialect]
 
     # -- redirect flow -----------------------------------------------------------------------
 
-    async def begin_redirect(self, session: Session, *, advanced: bool, lang: str) -> str:
-        """Prepare an authorization request; the URL to send the browser to."""
-        acr = self._acr(advanced)
+    async def begin_redirect(
+        self,
+        session: Session,
+        *,
+        lang: str,
+        advanced: bool = False,
+        choice: Choice | None = None,
+        claims: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Prepare an authorization request; the URL to send the browser to. Without `choice`:
+        the generic issuer's phone login, basic or `advanced`."""
+        choice = choice or self.choice(GENERIC, "advanced" if advanced else "basic")
         try:
-            request = await self._oidc.authorization_request(acr_values=acr, ui_locales=lang)
+            request = await self.client(choice.dialect).authorization_request(
+                acr_values=choice.acr_values, ui_locales=lang, scope=choice.scope, claims=claims
+            )
         except OidcError as exc:
             raise LoginError.from_oidc(exc) from exc
         session.add_pending(
@@ -82,11 +108,12 @@ class Flows:
                 state=request.state,
                 nonce=request.nonce,
                 code_verifier=request.code_verifier,
-                required_acr=acr if advanced else None,
+                accepted_acrs=choice.accepted_acrs,
                 started_at=self._clock(),
+                dialect=choice.dialect,
             )
         )
-        log.info("redirect login started (acr %s)", acr)
+        log.info("redirect login started (%s, acr %s)", choice.dialect, choice.acr_values)
         return request.url
 
     async def finish_redirect(self, session: Session | None, query: Mapping[str, str]) -> None:
@@ -97,7 +124,8 @@ class Flows:
             log.warning("authorization response refused: state does not match a login under way")
             raise LoginError("state_mismatch")
         # RFC 9207: when the provider names itself, it must be the provider we asked.
-        if "iss" in query and query["iss"].rstrip("/") != self._settings.issuer:
+        issuer = self._settings.client(pending.dialect).issuer
+        if "iss" in query and query["iss"].rstrip("/") != issuer:
             raise LoginError("wrong_issuer")
         if "error" in query:
             log.info("authorization response carries error %s", query["error"][:64])
@@ -105,15 +133,16 @@ class Flows:
         code = query.get("code")
         if not code:
             raise LoginError("missing_code")
+        oidc = self.client(pending.dialect)
         try:
-            tokens = await self._oidc.exchange_code(code, pending.code_verifier)
-            login = await self._oidc.login(
-                tokens, nonce=pending.nonce, required_acr=pending.required_acr
+            tokens = await oidc.exchange_code(code, pending.code_verifier)
+            login = await oidc.login(
+                tokens, nonce=pending.nonce, accepted_acrs=pending.accepted_acrs
             )
         except OidcError as exc:
             log.warning("redirect login refused: %s (%s)", exc.code, exc.description)
             raise LoginError.from_oidc(exc) from exc
-        self._sign_in(session, login, "redirect")
+        self._sign_in(session, login, "redirect", pending.dialect)
 
     # -- CIBA, poll mode ---------------------------------------------------------------------
 
@@ -122,10 +151,10 @@ class Flows:
         if not E164.fullmatch(login_hint):
             raise LoginError("invalid_phone")
         binding_message = f"{texts(lang)['ciba.binding']} {secrets.randbelow(10_000):04d}"
-        acr = self._acr(advanced)
+        choice = self.choice(GENERIC, "advanced" if advanced else "basic")
         try:
             answer = await self._oidc.start_ciba(
-                login_hint=login_hint, binding_message=binding_message, acr_values=acr
+                login_hint=login_hint, binding_message=binding_message, acr_values=choice.acr_values
             )
         except OidcError as exc:
             log.info("backchannel authentication request refused: %s", exc.code)
@@ -138,7 +167,7 @@ class Flows:
             interval=answer.interval,
             next_poll_at=now + answer.interval,
             expires_at=now + answer.expires_in,
-            required_acr=acr if advanced else None,
+            accepted_acrs=choice.accepted_acrs,
         )
         log.info(
             "CIBA login started (interval %ss, expires in %ss)", answer.interval, answer.expires_in
@@ -159,8 +188,9 @@ class Flows:
                 return self._fail(session, FailedLogin("expired_token"))
             if now < pending.next_poll_at:
                 return CibaStatus("pending", retry_after=pending.next_poll_at - now)
+            oidc = self.client(pending.dialect)
             try:
-                tokens = await self._oidc.poll_ciba(pending.auth_req_id)
+                tokens = await oidc.poll_ciba(pending.auth_req_id)
             except OidcError as exc:
                 if exc.code == "authorization_pending":
                     pending.next_poll_at = now + pending.interval
@@ -177,14 +207,12 @@ class Flows:
                 log.info("CIBA login ended: %s", exc.code)
                 return self._fail(session, FailedLogin(exc.code, exc.description))
             try:
-                login = await self._oidc.login(
-                    tokens, nonce=None, required_acr=pending.required_acr
-                )
+                login = await oidc.login(tokens, nonce=None, accepted_acrs=pending.accepted_acrs)
             except OidcError as exc:
                 log.warning("CIBA login refused: %s (%s)", exc.code, exc.description)
                 return self._fail(session, FailedLogin(exc.code, exc.description))
             session.ciba = None
-            self._sign_in(session, login, "ciba")
+            self._sign_in(session, login, "ciba", pending.dialect)
             return CibaStatus("done", signed_in=True)
 
     def cancel_ciba(self, session: Session) -> None:
@@ -200,13 +228,14 @@ class Flows:
     # -- both --------------------------------------------------------------------------------
 
     @staticmethod
-    def _sign_in(session: Session, login: Login, flow: str) -> None:
+    def _sign_in(session: Session, login: Login, flow: str, dialect: str = GENERIC) -> None:
         session.pending.clear()
         session.user = SignedInUser(
             name=login.display_name,
             subject=login.subject,
             flow=flow,
             acr=login.id_token.claims.get("acr"),
+            dialect=dialect,
             id_token_header=login.id_token.header,
             id_token_claims=login.id_token.claims,
             userinfo=login.userinfo,

@@ -2,7 +2,11 @@
 
 - OpenID Connect Discovery 1.0 (the provider's metadata, fetched once and cached);
 - authorization code flow (RFC 6749) with PKCE S256 (RFC 7636), `state` and `nonce`;
-- client authentication `client_secret_basic` (RFC 6749 §2.3.1);
+- client authentication `client_secret_basic` (RFC 6749 §2.3.1) or, with a private JWK set,
+  `private_key_jwt` (OIDC Core §9, RFC 7523);
+- with a private JWK set also request objects signed then encrypted to the provider (OIDC Core
+  §6.1, Nested JWT), and ID tokens and userinfo answers encrypted to the client (OIDC Core
+  §10.2: decrypt with our `enc` key, then verify the signature inside) — itsme's way;
 - ID token validation (OpenID Connect Core §3.1.3.7) against the provider's JWKS, fetched again
   once when a token names a key the cached set does not have (key rotation);
 - userinfo (OpenID Connect Core §5.3) with the access token as a Bearer token;
@@ -18,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import json
 import logging
 import secrets
 import time
@@ -27,7 +32,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import aiohttp
-from joserfc import jws, jwt
+from joserfc import jwe, jws, jwt
 from joserfc.errors import (
     BadSignatureError,
     DecodeError,
@@ -39,11 +44,20 @@ from joserfc.errors import (
 from joserfc.jwk import ECKey, KeySet, RSAKey
 from yarl import URL
 
-from identity_server.demo_rp.settings import DemoRpSettings
+from identity_server.demo_rp.settings import GENERIC, DemoRpSettings
 
 log = logging.getLogger(__name__)
 
 CIBA_GRANT_TYPE = "urn:openid:params:grant-type:ciba"
+ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+# What we encrypt request objects with when the provider's metadata names nothing (itsme doc,
+# JOSE appendix: RSA-OAEP-256 keys; A128CBC-HS256 content encryption).
+DEFAULT_REQUEST_OBJECT_ENC = "A128CBC-HS256"
+# joserfc allows only its "recommended" JWE algorithms unless told; these are the ones itsme's
+# JOSE appendix lists for request objects, ID tokens and userinfo.
+JWE_REGISTRY = jwe.JWERegistry(
+    algorithms=["RSA-OAEP-256", "RSA-OAEP", "A128CBC-HS256", "A256CBC-HS512", "A128GCM", "A256GCM"]
+)
 # Only asymmetric signatures: never `none`, never a MAC keyed with the client secret.
 ASYMMETRIC_ALGS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"}
@@ -88,6 +102,9 @@ class ProviderMetadata:
     jwks_uri: str
     backchannel_authentication_endpoint: str | None
     id_token_signing_alg_values_supported: tuple[str, ...]
+    user_discovery_endpoint: str | None = None
+    """itsme's CIBA QR login: where a user discovery session starts (its discovery document)."""
+    request_object_encryption_enc_values_supported: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], expected_issuer: str) -> ProviderMetadata:
@@ -100,6 +117,10 @@ class ProviderMetadata:
                 raise ProviderUnavailable(f"discovery document lacks {name}")
         algs = data.get("id_token_signing_alg_values_supported") or ["RS256"]
         bc = data.get("backchannel_authentication_endpoint")
+        discovery = data.get("user_discovery_sessions_endpoint") or data.get(
+            "user_discovery_sessions"
+        )
+        encs = data.get("request_object_encryption_enc_values_supported") or ()
         return cls(
             issuer=expected_issuer,
             authorization_endpoint=data["authorization_endpoint"],
@@ -108,6 +129,8 @@ class ProviderMetadata:
             jwks_uri=data["jwks_uri"],
             backchannel_authentication_endpoint=bc if isinstance(bc, str) else None,
             id_token_signing_alg_values_supported=tuple(str(a) for a in algs),
+            user_discovery_endpoint=discovery if isinstance(discovery, str) else None,
+            request_object_encryption_enc_values_supported=tuple(str(e) for e in encs),
         )
 
 
@@ -194,8 +217,18 @@ class OidcClient:
         http: aiohttp.ClientSession,
         *,
         clock: Clock = time.time,
+        dialect: str = GENERIC,
     ) -> None:
         self._settings = settings
+        self.dialect = dialect
+        self._client = settings.client(dialect)
+        # private_key_jwt: our signing key; ID tokens and userinfo may be encrypted to our
+        # encryption key (both from the configured private JWK set).
+        self._own_keys = (
+            KeySet.import_key_set(dict(self._client.private_jwks))  # type: ignore[arg-type]
+            if self._client.private_jwks
+            else None
+        )
         self._http = http
         self._clock = clock
         self._timeout = aiohttp.ClientTimeout(total=settings.http_timeout)
@@ -210,8 +243,8 @@ class OidcClient:
         if self._metadata is None:
             async with self._lock:
                 if self._metadata is None:
-                    data = await self._get_json(self._settings.discovery_url)
-                    self._metadata = ProviderMetadata.from_json(data, self._settings.issuer)
+                    data = await self._get_json(self._client.discovery_url)
+                    self._metadata = ProviderMetadata.from_json(data, self._client.issuer)
         return self._metadata
 
     async def _key_set(self, *, refresh: bool = False) -> KeySet:
@@ -228,18 +261,27 @@ class OidcClient:
     # -- authorization code flow -------------------------------------------------------------
 
     async def authorization_request(
-        self, *, acr_values: str | None = None, ui_locales: str | None = None
+        self,
+        *,
+        acr_values: str | None = None,
+        ui_locales: str | None = None,
+        scope: str | None = None,
+        claims: Mapping[str, Any] | None = None,
     ) -> AuthorizationRequest:
-        """A fresh `state`, `nonce` and PKCE verifier, and the authorization URL carrying them."""
+        """A fresh `state`, `nonce` and PKCE verifier, and the authorization URL carrying them.
+
+        `claims` is OIDC Core §5.5's claims request. With a private JWK set every parameter goes
+        in a request object, signed and then encrypted to the provider (OIDC Core §6.1; itsme
+        doc, authorization request: "request"); the query repeats only what OAuth requires."""
         metadata = await self.metadata()
         state = secrets.token_urlsafe(32)
         nonce = secrets.token_urlsafe(32)
         verifier = secrets.token_urlsafe(64)  # 86 characters of [A-Za-z0-9_-]
-        params = {
+        params: dict[str, Any] = {
             "response_type": "code",
-            "client_id": self._settings.client_id,
+            "client_id": self._client.client_id,
             "redirect_uri": self._settings.redirect_uri,
-            "scope": self._settings.scope,
+            "scope": scope or self._settings.scope,
             "state": state,
             "nonce": nonce,
             "code_challenge": pkce_challenge(verifier),
@@ -249,8 +291,96 @@ class OidcClient:
             params["acr_values"] = acr_values
         if ui_locales:
             params["ui_locales"] = ui_locales
-        url = URL(metadata.authorization_endpoint).update_query(params)
+        if claims:
+            params["claims"] = dict(claims)
+        if self._own_keys is not None:
+            query = {
+                "client_id": params["client_id"],
+                "response_type": "code",
+                "scope": params["scope"],
+                "redirect_uri": params["redirect_uri"],
+                "request": await self.request_object(params, encrypt=True),
+            }
+        else:
+            query = {k: json.dumps(v) if isinstance(v, dict) else v for k, v in params.items()}
+        url = URL(metadata.authorization_endpoint).update_query(query)
         return AuthorizationRequest(str(url), state, nonce, verifier)
+
+    # -- request objects and client assertions (private JWK set) -----------------------------
+
+    def _signing_key(self) -> RSAKey | ECKey:
+        keys = self._own_keys.keys if self._own_keys is not None else []
+        for key in keys:
+            if isinstance(key, RSAKey | ECKey) and key.get("use") in (None, "sig"):
+                return key
+        raise OidcError("no_signing_key", "the private JWK set holds no signing key")
+
+    def _sign(self, claims: Mapping[str, Any]) -> str:
+        key = self._signing_key()
+        alg = str(key.get("alg") or ("ES256" if isinstance(key, ECKey) else "RS256"))
+        return jwt.encode({"alg": alg, "kid": key.kid, "typ": "JWT"}, dict(claims), key)
+
+    async def request_object(self, params: Mapping[str, Any], *, encrypt: bool) -> str:
+        """A request object (OIDC Core §6.1; CIBA Core §7.1.1): signed with our key, with `iss`
+        = our client id and `aud` = the issuer, then (`encrypt`) encrypted to the provider's
+        `enc` key from its JWKS (a Nested JWT, `cty: JWT`)."""
+        now = int(self._clock())
+        claims = {
+            "iss": self._client.client_id,
+            "aud": self._client.issuer,
+            "iat": now,
+            "nbf": now,
+            "exp": now + 300,
+            "jti": secrets.token_urlsafe(16),
+        } | dict(params)
+        signed = self._sign(claims)
+        if not encrypt:
+            return signed
+        metadata = await self.metadata()
+        key = _encryption_key(await self._key_set()) or _encryption_key(
+            await self._key_set(refresh=True)
+        )
+        if key is None:
+            raise ProviderUnavailable("the provider's JWKS has no encryption key")
+        offered = metadata.request_object_encryption_enc_values_supported
+        enc = DEFAULT_REQUEST_OBJECT_ENC
+        if offered and enc not in offered:
+            enc = offered[0]
+        header = {"alg": str(key.get("alg") or "RSA-OAEP-256"), "enc": enc, "cty": "JWT"}
+        if key.kid:
+            header["kid"] = key.kid
+        try:
+            return jwe.encrypt_compact(header, signed.encode("ascii"), key, registry=JWE_REGISTRY)
+        except JoseError as exc:
+            raise ProviderUnavailable("cannot encrypt to the provider's key") from exc
+
+    def _client_assertion(self, audience: str) -> dict[str, str]:
+        """private_key_jwt (OIDC Core §9, RFC 7523 §2.2): a short-lived JWT about ourselves."""
+        now = int(self._clock())
+        claims = {
+            "iss": self._client.client_id,
+            "sub": self._client.client_id,
+            "aud": audience,
+            "jti": secrets.token_urlsafe(24),
+            "iat": now,
+            "exp": now + 60,
+        }
+        return {"client_assertion_type": ASSERTION_TYPE, "client_assertion": self._sign(claims)}
+
+    def _opened(self, token: str) -> str:
+        """An ID token or userinfo answer as the JWS inside: encrypted ones (five parts) are
+        decrypted with our `enc` key first (OIDC Core §10.2, "signed then encrypted")."""
+        if token.count(".") != 4:
+            return token
+        keys = [k for k in (self._own_keys.keys if self._own_keys else []) if k.get("use") == "enc"]
+        for key in keys:
+            try:
+                opened = jwe.decrypt_compact(token.encode("ascii"), key, registry=JWE_REGISTRY)
+            except (JoseError, ValueError):
+                continue
+            if opened.plaintext is not None:
+                return opened.plaintext.decode("ascii")
+        raise InvalidIdToken("decryption")
 
     async def exchange_code(self, code: str, code_verifier: str) -> TokenSet:
         metadata = await self.metadata()
@@ -273,10 +403,12 @@ class OidcClient:
         *,
         nonce: str | None,
         access_token: str | None = None,
-        required_acr: str | None = None,
+        accepted_acrs: tuple[str, ...] | None = None,
     ) -> IdToken:
-        """OpenID Connect Core §3.1.3.7. `nonce` None: the flow sent none (CIBA)."""
+        """OpenID Connect Core §3.1.3.7. `nonce` None: the flow sent none (CIBA).
+        `accepted_acrs`: the levels that satisfy what was asked (None: any)."""
         metadata = await self.metadata()
+        id_token = self._opened(id_token)
         try:
             header = dict(jws.extract_compact(id_token.encode("ascii")).headers())
         except (JoseError, ValueError, UnicodeError) as exc:
@@ -295,8 +427,8 @@ class OidcClient:
         claims = _verified_claims(id_token, keys, alg)
 
         expectations: dict[str, Any] = {
-            "iss": {"essential": True, "value": self._settings.issuer},
-            "aud": {"essential": True, "value": self._settings.client_id},
+            "iss": {"essential": True, "value": self._client.issuer},
+            "aud": {"essential": True, "value": self._client.client_id},
             "sub": {"essential": True},
             "exp": {"essential": True},
             "iat": {"essential": True},
@@ -319,7 +451,7 @@ class OidcClient:
         audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
         azp = claims.get("azp")
         if (len(audiences) > 1 and azp is None) or (
-            azp is not None and azp != self._settings.client_id
+            azp is not None and azp != self._client.client_id
         ):
             raise InvalidIdToken("audience")
         at_hash = claims.get("at_hash")
@@ -329,7 +461,7 @@ class OidcClient:
             and not secrets.compare_digest(str(at_hash), _half_hash(access_token, alg))
         ):
             raise InvalidIdToken("at_hash")
-        if required_acr is not None and claims.get("acr") != required_acr:
+        if accepted_acrs is not None and claims.get("acr") not in accepted_acrs:
             raise InvalidIdToken("acr")
         return IdToken(
             header={k: header[k] for k in ("alg", "kid", "typ") if k in header}, claims=claims
@@ -364,8 +496,9 @@ class OidcClient:
         """A userinfo answer signed as a JWT (Core §5.3.2): verified with the provider's keys."""
         metadata = await self.metadata()
         try:
+            token = self._opened(token)
             header = dict(jws.extract_compact(token.encode("ascii")).headers())
-        except (JoseError, ValueError, UnicodeError) as exc:
+        except (JoseError, ValueError, UnicodeError, InvalidIdToken) as exc:
             raise ProviderUnavailable("signed userinfo is malformed") from exc
         alg = str(header.get("alg"))
         if alg not in ASYMMETRIC_ALGS.intersection(metadata.id_token_signing_alg_values_supported):
@@ -377,7 +510,7 @@ class OidcClient:
             claims = _verified_claims(token, keys, alg)
         except InvalidIdToken as exc:
             raise ProviderUnavailable("signed userinfo failed verification") from exc
-        if "iss" in claims and claims["iss"] != self._settings.issuer:
+        if "iss" in claims and claims["iss"] != self._client.issuer:
             raise ProviderUnavailable("signed userinfo names another issuer")
         return claims
 
@@ -386,14 +519,14 @@ class OidcClient:
         tokens: TokenSet,
         *,
         nonce: str | None,
-        required_acr: str | None = None,
+        accepted_acrs: tuple[str, ...] | None = None,
     ) -> Login:
         """Verify the ID token of a token response, then fetch userinfo with its access token."""
         id_token = await self.verify_id_token(
             tokens.id_token,
             nonce=nonce,
             access_token=tokens.access_token,
-            required_acr=required_acr,
+            accepted_acrs=accepted_acrs,
         )
         userinfo = await self.userinfo(tokens.access_token, subject=id_token.subject)
         return Login(id_token=id_token, userinfo=userinfo)
@@ -406,13 +539,14 @@ class OidcClient:
         login_hint: str,
         binding_message: str,
         acr_values: str | None = None,
+        scope: str | None = None,
     ) -> CibaRequest:
         """A backchannel authentication request (CIBA Core §7.1)."""
         metadata = await self.metadata()
         if metadata.backchannel_authentication_endpoint is None:
             raise OidcError("ciba_not_supported", "the provider offers no backchannel endpoint")
         form = {
-            "scope": self._settings.scope,
+            "scope": scope or self._settings.scope,
             "login_hint": login_hint,
             "binding_message": binding_message,
         }
@@ -448,7 +582,7 @@ class OidcClient:
     def _client_auth(self) -> str:
         """The `Authorization` header of client_secret_basic. RFC 6749 §2.3.1: id and secret
         are form-urlencoded before they go into Basic."""
-        pair = f"{quote_plus(self._settings.client_id)}:{quote_plus(self._settings.client_secret)}"
+        pair = f"{quote_plus(self._client.client_id)}:{quote_plus(self._client.client_secret)}"
         return "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")
 
     async def _get_json(self, url: str) -> dict[str, Any]:
@@ -466,13 +600,19 @@ class OidcClient:
         return data
 
     async def _post_form(self, url: str, form: Mapping[str, str]) -> dict[str, Any]:
-        """POST with client_secret_basic; OAuth error answers become `OidcError`."""
+        """POST with our client authentication; OAuth error answers become `OidcError`.
+
+        private_key_jwt: the assertion's `aud` is the endpoint's URL (RFC 7523 §3), without a
+        session id a path may end in (the discovery session polls: their collection's URL)."""
+        headers = {"Accept": "application/json"}
+        body = dict(form)
+        if self._own_keys is not None:
+            body |= self._client_assertion(await self._assertion_audience(url))
+        else:
+            headers["Authorization"] = self._client_auth()
         try:
             async with self._http.post(
-                url,
-                data=dict(form),
-                headers={"Accept": "application/json", "Authorization": self._client_auth()},
-                timeout=self._timeout,
+                url, data=body, headers=headers, timeout=self._timeout
             ) as response:
                 status = response.status
                 try:
@@ -487,6 +627,13 @@ class OidcClient:
         if status != 200 or not isinstance(data, dict):
             raise ProviderUnavailable(f"{URL(url).path} answered HTTP {status}")
         return data
+
+    async def _assertion_audience(self, url: str) -> str:
+        metadata = await self.metadata()
+        discovery = metadata.user_discovery_endpoint
+        if discovery is not None and url.startswith(discovery + "/"):
+            return discovery
+        return url
 
     @staticmethod
     def _token_set(data: Mapping[str, Any]) -> TokenSet:
@@ -504,6 +651,14 @@ class OidcClient:
             id_token=id_token,
             expires_in=expires_in if isinstance(expires_in, int) else None,
         )
+
+
+def _encryption_key(key_set: KeySet) -> RSAKey | None:
+    """The provider's key for encrypting to it: an RSA key marked `use: enc`."""
+    for key in key_set.keys:
+        if isinstance(key, RSAKey) and key.get("use") == "enc":
+            return key
+    return None
 
 
 def _candidate_keys(key_set: KeySet, header: Mapping[str, Any]) -> list[ECKey | RSAKey]:

@@ -28,8 +28,9 @@ class PendingAuthorization:
     state: str = field(repr=False)
     nonce: str = field(repr=False)
     code_verifier: str = field(repr=False)
-    required_acr: str | None
+    accepted_acrs: tuple[str, ...] | None
     started_at: float
+    dialect: str = "generic"
 
 
 @dataclass
@@ -41,7 +42,8 @@ class PendingCiba:
     interval: int
     next_poll_at: float
     expires_at: float
-    required_acr: str | None
+    accepted_acrs: tuple[str, ...] | None
+    dialect: str = "generic"
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class SignedInUser:
     id_token_header: dict[str, Any]
     id_token_claims: dict[str, Any]
     userinfo: dict[str, Any]
+    dialect: str = "generic"
 
 
 @dataclass(frozen=True)

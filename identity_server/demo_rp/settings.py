@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 ACR_BASIC = "http://itsme.services/v2/claim/acr_basic"
 ACR_ADVANCED = "http://itsme.services/v2/claim/acr_advanced"
+GENERIC, FAS, ITSME = "generic", "fas", "itsme"
+
+
+@dataclass(frozen=True)
+class DialectClient:
+    """The e-loket's registration at one more service (FAS, itsme): its issuer URL, its client
+    id and its keys — a secret (client_secret_basic: FAS) or a private JWK set (itsme: a `sig`
+    key for private_key_jwt and request objects, an `enc` key that ID tokens and userinfo are
+    encrypted to). Going to production means changing exactly these three."""
+
+    issuer: str
+    client_id: str
+    client_secret: str = field(default="", repr=False)
+    private_jwks: Mapping[str, Any] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.issuer.startswith(("http://", "https://")) or not self.client_id:
+            raise ValueError("a dialect client needs an absolute issuer URL and a client id")
+        if not self.client_secret and not self.private_jwks:
+            raise ValueError(f"the client {self.client_id} needs a secret or a private JWK set")
+        object.__setattr__(self, "issuer", self.issuer.rstrip("/"))
+
+    @property
+    def discovery_url(self) -> str:
+        return self.issuer + "/.well-known/openid-configuration"
 
 
 @dataclass(frozen=True)
@@ -33,6 +61,10 @@ class DemoRpSettings:
     """`requested_expiry` sent with a backchannel authentication request (None: let the OP decide)."""
     session_lifetime: int = 3600
     """Seconds a browser session lives without being used."""
+    fas: DialectClient | None = None
+    """The federal login hub (FAS): client_secret_basic. None: the site offers no FAS login."""
+    itsme: DialectClient | None = None
+    """itsme: private_key_jwt with `private_jwks`. None: the site offers no itsme login."""
 
     def __post_init__(self) -> None:
         for name in ("issuer", "client_id", "client_secret", "base_url"):
@@ -51,6 +83,21 @@ class DemoRpSettings:
     def discovery_url(self) -> str:
         return self.issuer + "/.well-known/openid-configuration"
 
+    def client(self, dialect: str) -> DialectClient:
+        """The registration the site uses to speak `dialect` (the generic one: the top fields)."""
+        if dialect == GENERIC:
+            return DialectClient(self.issuer, self.client_id, client_secret=self.client_secret)
+        chosen = self.fas if dialect == FAS else self.itsme if dialect == ITSME else None
+        if chosen is None:
+            raise LookupError(f"the e-loket speaks no {dialect}")
+        return chosen
+
+    @property
+    def dialects(self) -> tuple[str, ...]:
+        """The dialects this site logs in through (generic always)."""
+        extra = ((FAS, self.fas), (ITSME, self.itsme))
+        return (GENERIC, *(name for name, client in extra if client is not None))
+
     @property
     def secure_cookies(self) -> bool:
         """Cookies carry `Secure` whenever the RP is served over HTTPS."""
@@ -59,7 +106,9 @@ class DemoRpSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DemoRpSettings:
         """Read `DEMO_RP_ISSUER`, `DEMO_RP_CLIENT_ID`, `DEMO_RP_CLIENT_SECRET`, `DEMO_RP_BASE_URL`
-        and the optional `DEMO_RP_HTTP_TIMEOUT`."""
+        and the optional `DEMO_RP_HTTP_TIMEOUT`; FAS with `DEMO_RP_FAS_ISSUER`,
+        `DEMO_RP_FAS_CLIENT_ID`, `DEMO_RP_FAS_CLIENT_SECRET`; itsme with `DEMO_RP_ITSME_ISSUER`,
+        `DEMO_RP_ITSME_CLIENT_ID` and `DEMO_RP_ITSME_KEYS` (the path of a private JWK set)."""
         env = os.environ if env is None else env
         missing = [
             f"DEMO_RP_{n}"
@@ -74,4 +123,27 @@ class DemoRpSettings:
             client_secret=env["DEMO_RP_CLIENT_SECRET"],
             base_url=env["DEMO_RP_BASE_URL"],
             http_timeout=float(env.get("DEMO_RP_HTTP_TIMEOUT", "10")),
+            fas=_from_env(env, "FAS", "CLIENT_SECRET"),
+            itsme=_from_env(env, "ITSME", "KEYS"),
         )
+
+
+def _from_env(env: Mapping[str, str], name: str, key: str) -> DialectClient | None:
+    """A dialect's three settings, all or none."""
+    names = [f"DEMO_RP_{name}_{part}" for part in ("ISSUER", "CLIENT_ID", key)]
+    given = [n for n in names if env.get(n)]
+    if not given:
+        return None
+    if len(given) < len(names):
+        missing = [n for n in names if n not in given]
+        raise ValueError("missing configuration: " + ", ".join(missing))
+    issuer, client_id, credential = (env[n] for n in names)
+    if key == "KEYS":
+        try:
+            jwks = json.loads(Path(credential).read_text())
+        except (OSError, ValueError) as exc:
+            raise ValueError(
+                f"DEMO_RP_{name}_KEYS: cannot read a JWK set from {credential}"
+            ) from exc
+        return DialectClient(issuer, client_id, private_jwks=jwks)
+    return DialectClient(issuer, client_id, client_secret=credential)

@@ -162,7 +162,7 @@ async def test_ciba_advanced_level(rp: RpClient, op: FakeOp, clock: HandClock) -
     await status(rp)
     clock.advance(5)
     assert (await status(rp))["status"] == "done"
-    assert "Zekerheidsniveau: geavanceerd" in await (await rp.get("/")).text()
+    assert ">itsme-app, geavanceerd (met je code)</span>" in await (await rp.get("/")).text()
 
 
 async def test_ciba_bad_id_token_is_refused(rp: RpClient, op: FakeOp, clock: HandClock) -> None:

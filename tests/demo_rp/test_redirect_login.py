@@ -53,7 +53,7 @@ async def test_advanced_level_is_asked_and_checked(rp: RpClient, op: FakeOp) -> 
     html = await (await rp.get("/login", params={"acr": "advanced"})).text()
     assert op.authorize_requests[-1]["acr_values"] == ACR_ADVANCED
     assert signed_in_line(html) == ANNELIES_LINE
-    assert "Zekerheidsniveau: geavanceerd" in html
+    assert ">itsme-app, geavanceerd (met je code)</span>" in html
 
 
 async def test_downgraded_level_is_refused(rp: RpClient, op: FakeOp) -> None:

@@ -1,0 +1,70 @@
+"""The e-loket against a real in-process sandbox, registered as `sleutel serve` registers it
+(identity_server/demo_rp/sandbox.py): a browser (a cookie-keeping HTTP client) logs in through
+each dialect and level, headless phones, eID cards and CSAM keys answering on the sandbox."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer, unused_port
+
+from identity_server.core.clock import ManualClock
+from identity_server.demo_rp import create_demo_rp
+from identity_server.demo_rp.access_log import PathOnlyAccessLogger
+from identity_server.demo_rp.sandbox import create_private_jwks, register_in_sandbox
+from identity_server.services import Services
+
+Client = TestClient[web.Request, web.Application]
+_KEYS: dict[str, Any] = {}  # RSA keys are slow to make: once per test process
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """The sandbox's clock (tests/demo_rp/conftest.py's hand clock is for the fake OP)."""
+    return ManualClock()
+
+
+@pytest.fixture
+async def eloket(client: Client, services: Services) -> AsyncIterator[str]:
+    """The e-loket's URL: its clients registered in the sandbox, its clock the sandbox's."""
+    if not _KEYS:
+        _KEYS.update(create_private_jwks())
+    port = unused_port()
+    settings = await register_in_sandbox(services, f"http://127.0.0.1:{port}", dict(_KEYS))
+    app = create_demo_rp(settings, clock=lambda: services.clock.now().timestamp())
+    server = TestServer(app, host="127.0.0.1", port=port)
+    await server.start_server(access_log_class=PathOnlyAccessLogger)
+    yield f"http://127.0.0.1:{port}"
+    await server.close()
+
+
+@pytest.fixture
+async def browser(client: Client) -> AsyncIterator[aiohttp.ClientSession]:
+    # unsafe=True: keep cookies from 127.0.0.1, as a real browser does.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+        yield session
+
+
+def signed_in(html: str) -> str | None:
+    match = re.search(r'<p class="signed-in"[^>]*>([^<]*)</p>', html)
+    return match.group(1) if match else None
+
+
+def shown_acr(html: str) -> str | None:
+    match = re.search(r'data-acr="([^"]*)"', html)
+    return match.group(1) if match else None
+
+
+def shown_dialect(html: str) -> str | None:
+    match = re.search(r'<span data-dialect="([^"]*)"', html)
+    return match.group(1) if match else None
+
+
+def icon_on(html: str) -> str | None:
+    match = re.search(r'data-icon="([a-z]+)"', html)
+    return match.group(1) if match else None
