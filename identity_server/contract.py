@@ -161,9 +161,22 @@ class IconView(TypedDict):
     label: str
 
 
+class ApprovalView(TypedDict):
+    """itsme Confirm: the WYSIWYS template the app shows for a transaction. `template` is
+    `adv_payment` (amount, currency, iban grouped by four) or `free_text` (text, in which the
+    app renders <b> <i> <u> <br> and shows no other tag)."""
+
+    template: str
+    amount: NotRequired[str]
+    currency: NotRequired[str]
+    iban: NotRequired[str]
+    text: NotRequired[str]
+
+
 class PushRequestView(TypedDict):
     """A request in the identity app: who asks (client_name), what (kind, binding_message or
-    confirmation_text), which data (claims), and how to answer it (acr, icon_choices)."""
+    confirmation_text, or an itsme Confirm template: approval), which data (claims), and how to
+    answer it (acr, icon_choices)."""
 
     request_id: str
     kind: str
@@ -177,6 +190,7 @@ class PushRequestView(TypedDict):
     icon_choices: list[IconView] | None
     expires_at: str
     status: str
+    approval: NotRequired[ApprovalView]
 
 
 class AnswerFrame(Struct, tag_field="type", tag="answer", kw_only=True):

@@ -6,7 +6,9 @@ decrypted with its own key and verified with the provider's. Tests of the itsme 
 
 from __future__ import annotations
 
+import base64
 import itertools
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +22,8 @@ ISSUER_PATH = "/itsme/v2"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _KEYS: dict[str, RSAKey] = {}  # made once per test process: RSA keys are slow to make
 _JTI = itertools.count()
+# itsme's JOSE appendix: RSA-OAEP-256 and A128CBC-HS256 (joserfc allows neither by default).
+JWE_ALGORITHMS = ("RSA-OAEP-256", "A128CBC-HS256")
 
 
 def _rsa(kid: str, use: str, alg: str) -> RSAKey:
@@ -95,22 +99,38 @@ class ItsmeRelyingParty:
     def signed(self, claims: dict[str, Any]) -> str:
         return jwt.encode({"alg": "RS256", "kid": self.signing.kid}, claims, self.signing)
 
-    async def request_object(self, claims: dict[str, Any], *, encrypt: bool = True) -> str:
-        """A request object: signed with our key, then encrypted to the provider's (Nested JWT)."""
+    async def request_object(
+        self, claims: dict[str, Any], *, encrypt: bool = True, alg: str = "RS256"
+    ) -> str:
+        """A request object: signed with our key, then encrypted to the provider's (Nested JWT).
+        alg="none" makes an unsigned one (RFC 7519 §6), which a provider must refuse."""
         now = self.now()
         body = {"iss": self.client_id, "aud": self.issuer, "iat": now, "exp": now + 300} | claims
-        signed = self.signed(body)
+        signed = self.signed(body) if alg != "none" else _unsecured(body)
         if not encrypt:
             return signed
         keys = await self.provider_keys()
         enc_key = next(k for k in keys.keys if k.get("use") == "enc")
-        header = {"alg": "RSA-OAEP-256", "enc": "A128CBC-HS256", "cty": "JWT", "kid": enc_key.kid}
-        return jwe.encrypt_compact(header, signed, enc_key)
+        return self.encrypt_to(signed, enc_key)
+
+    @staticmethod
+    def encrypt_to(text: str, key: Any) -> str:
+        header = {"alg": "RSA-OAEP-256", "enc": "A128CBC-HS256", "cty": "JWT", "kid": key.kid}
+        return jwe.encrypt_compact(header, text, key, algorithms=list(JWE_ALGORITHMS))
 
     async def open(self, sealed: str) -> dict[str, Any]:
         """An ID token or userinfo answer: decrypted with our key, verified with the provider's."""
-        decrypted = jwe.decrypt_compact(sealed, self.encryption)
+        decrypted = jwe.decrypt_compact(sealed, self.encryption, algorithms=list(JWE_ALGORITHMS))
         assert decrypted.protected["cty"] == "JWT"
         assert decrypted.plaintext is not None
         token = jwt.decode(decrypted.plaintext, await self.provider_keys(), algorithms=["RS256"])
         return dict(token.claims)
+
+
+def _unsecured(claims: dict[str, Any]) -> str:
+    """An unsecured JWT (RFC 7519 §6.1): header {"alg": "none"}, no signature."""
+
+    def part(value: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."

@@ -20,8 +20,9 @@ from identity_server.core.keyring import Keyring
 from identity_server.core.phone import MAX_INPUT_LENGTH, parse_phone
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import IdentityStatus
+from identity_server.oidc import approval_templates
 from identity_server.oidc.claims import PHONE_KEY_LEVEL, scope_tokens
-from identity_server.oidc.clients import ClientRegistry
+from identity_server.oidc.clients import SERVICE_PREFIX, ClientRegistry
 from identity_server.oidc.dialects import Dialect, profile_of
 from identity_server.oidc.errors import InvalidGrant, InvalidRequest
 from identity_server.oidc.messages import AuthorizationRequest, TokenRequest, TokenResponse
@@ -125,6 +126,16 @@ class CodeFlow:
         """The client and its redirect URI, before anything is sent there: while either is in
         doubt, errors are shown to the person, never redirected (RFC 6749 §4.1.2.1). A client
         of another dialect is unknown at this issuer."""
+        client = await self.client_by_id(client_id, dialect)
+        if redirect_uri not in client.redirect_uris:  # exact match (OIDC Core §3.1.2.1)
+            raise ClientPageError(
+                "redirect_uri is not registered for this client", code="invalid_redirect_uri"
+            )
+        return client
+
+    async def client_by_id(self, client_id: str, dialect: str = Dialect.GENERIC) -> Client:
+        """The client of an authorization request, known at this issuer (shown on an error page
+        otherwise: nothing is redirected before the redirect URI is checked too)."""
         try:
             client = await self._clients.get(client_id)
         except NotFound as exc:
@@ -133,10 +144,6 @@ class CodeFlow:
             raise ClientPageError(
                 f"This client is registered for the {client.dialect} issuer, not this one",
                 code="invalid_client",
-            )
-        if redirect_uri not in client.redirect_uris:  # exact match (OIDC Core §3.1.2.1)
-            raise ClientPageError(
-                "redirect_uri is not registered for this client", code="invalid_redirect_uri"
             )
         return client
 
@@ -156,7 +163,18 @@ class CodeFlow:
         scopes = scope_tokens(params.scope)
         if "openid" not in scopes:
             raise refuse("invalid_scope", "The scope must include openid")
-        if any(s not in client.scopes for s in scopes):
+        services = [s for s in scopes if s.startswith(SERVICE_PREFIX)]
+        if client.dialect == Dialect.ITSME:
+            # itsme doc, Authorization Request, `scope`: "The basic (and required) scopes are
+            # openid and service", service:<CODE> naming one of the client's registered codes.
+            if len(services) != 1:
+                raise refuse("invalid_scope", "The scope must name one service:<CODE>")
+            if services[0].removeprefix(SERVICE_PREFIX) not in client.service_codes:
+                raise refuse("invalid_scope", "This service code is not registered for the client")
+            services = []
+        if services or any(
+            s not in client.scopes for s in scopes if not s.startswith(SERVICE_PREFIX)
+        ):
             raise refuse("invalid_scope", "A requested scope is not allowed for this client")
         challenge = params.code_challenge
         if params.code_challenge_method != "S256" or not re.fullmatch(
@@ -224,11 +242,18 @@ class CodeFlow:
         )
         with_icon = last is None or self._clock.now() - last > ICON_AFTER
         client = await self.client_of(authorization)
+        # itsme Confirm: the template (checked at the authorization endpoint) goes to the app.
+        approval = (
+            approval_templates.parse(authorization.claims)
+            if client.dialect == Dialect.ITSME
+            else None
+        )
         request = await self._push.create(
             identity,
             client,
             scopes=authorization.scopes,
             acr=authorization.acr,
+            approval=approval.to_json() if approval else "",
             with_icon=with_icon,
             origin=f"authorize:{authorization.auth_id}",
         )
@@ -377,6 +402,13 @@ class CodeFlow:
             identity = await self._store.get_identity(grant.identity_id)
             if identity is None or identity.status is not IdentityStatus.ACTIVE:
                 raise InvalidGrant("The identity is no longer active")
+        # itsme Confirm: what the person approved on the phone, signed in the ID token under
+        # the template's own claim names (itsme doc, Confirmation API, WYSIWYS template).
+        approved = (
+            approval_templates.stored((await self._push.get(grant.request_id)).approval)
+            if grant.request_id
+            else {}
+        )
         answer = await self._tokens.issue(
             client,
             grant.national_number,
@@ -386,6 +418,7 @@ class CodeFlow:
             amr=grant.amr,
             auth_time=grant.auth_time,
             nonce=grant.nonce,
+            extra=approved or None,
             claims_request=grant.claims,
         )
         issued = self._tokens.digest("access_token", answer["access_token"])

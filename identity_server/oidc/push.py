@@ -108,6 +108,7 @@ class PushRequests:
         acr: str,
         binding_message: str = "",
         confirmation_text: str = "",
+        approval: str = "",
         ttl: timedelta = DEFAULT_TTL,
         with_icon: bool = False,
         origin: str = "",
@@ -135,7 +136,7 @@ class PushRequests:
             identity_id=identity.identity_id,
             client_id=client.client_id,
             client_name=client.name,
-            kind="confirmation" if confirmation_text else "login",
+            kind="confirmation" if confirmation_text or approval else "login",
             binding_message=binding_message,
             scopes=scopes,
             acr=acr,
@@ -146,6 +147,7 @@ class PushRequests:
             icon=icon,
             icon_choices=choices,
             confirmation_text=confirmation_text,
+            approval=approval,
         )
         await self._oidc.save_push(request)
         await self._store.after_commit(partial(self.events.created, request))

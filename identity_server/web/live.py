@@ -8,7 +8,7 @@ import asyncio
 import logging
 import secrets
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
 import aiohttp
 import msgspec
@@ -20,11 +20,12 @@ from identity_server.bus import EventBus
 from identity_server.contract import MAX_FRAME as MAX_FRAME
 from identity_server.contract import AnswerFrame as AnswerFrame
 from identity_server.contract import AnswerResult as AnswerResult
+from identity_server.contract import ApprovalView
 from identity_server.contract import RequestClosedFrame as RequestClosedFrame
 from identity_server.contract import RequestFrame as RequestFrame
 from identity_server.contract import ServerFrame as ServerFrame
 from identity_server.core.errors import SleutelError
-from identity_server.oidc import icons
+from identity_server.oidc import approval_templates, icons
 from identity_server.oidc.claims import SCOPE_LABELS
 from identity_server.oidc.records import PushRequest
 from identity_server.services import Services
@@ -35,7 +36,7 @@ log = logging.getLogger("sleutel.live")
 
 def request_view(request: PushRequest, status: str | None = None) -> PushRequestView:
     """What the identity app shows: who asks (Aanmelden), what (Info), which data."""
-    return {
+    view: PushRequestView = {
         "request_id": request.request_id,
         "kind": request.kind,
         "client_name": request.client_name,
@@ -49,6 +50,10 @@ def request_view(request: PushRequest, status: str | None = None) -> PushRequest
         "expires_at": request.expires_at.isoformat(),
         "status": status or request.status.value,
     }
+    approval = approval_templates.view(request.approval)
+    if approval is not None:  # itsme Confirm: the transaction, as the app shows it
+        view["approval"] = cast(ApprovalView, approval)
+    return view
 
 
 def _icon(icon_id: str) -> IconView:

@@ -3,6 +3,7 @@ icon; the page moves on when the phone confirms, refuses, or the request expires
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Annotated, NoReturn
 
@@ -13,7 +14,7 @@ from msgspec import Meta, Struct
 from identity_server.core.errors import InvalidInput, SleutelError
 from identity_server.core.phone import MAX_INPUT_LENGTH, PhoneNumber, country_choices
 from identity_server.oidc import icons
-from identity_server.oidc.authorization import FLOW_GONE, ClientPageError, RedirectError
+from identity_server.oidc.authorization import FLOW_GONE, ClientPageError, CodeFlow, RedirectError
 from identity_server.oidc.dialect import Dialect
 from identity_server.oidc.messages import STATE_LENGTH, AuthorizationRequest, LoginStatus
 from identity_server.web import i18n
@@ -146,16 +147,28 @@ def _given_once(pairs: list[tuple[str, str]], name: str) -> str:
     return values[0] if values else ""
 
 
+def given_once(pairs: list[tuple[str, str]], name: str) -> str:
+    """A parameter of an authorization request, "" when absent; ClientPageError when repeated."""
+    return _given_once(pairs, name)
+
+
 async def _authorization_request(request: web.Request, dialect: str) -> AuthorizationRequest:
-    """The query, read in the order RFC 6749 §4.1.2.1 needs: until the client and its redirect
-    URI are known to be valid, a malformed request is shown on an error page; after that it goes
-    back to the redirect URI as invalid_request (a repeated parameter, §3.1, included)."""
     try:
         pairs = query_pairs(request)
     except SleutelError as exc:
         raise ClientPageError(exc.message) from None
+    return await read_authorization_request(request.app[SERVICES].code_flow, pairs, dialect)
+
+
+async def read_authorization_request(
+    code_flow: CodeFlow, pairs: list[tuple[str, str]], dialect: str
+) -> AuthorizationRequest:
+    """The parameters, read in the order RFC 6749 §4.1.2.1 needs: until the client and its
+    redirect URI are known to be valid, a malformed request is shown on an error page; after
+    that it goes back to the redirect URI as invalid_request (a repeated parameter, §3.1,
+    included)."""
     client_id, redirect_uri = _given_once(pairs, "client_id"), _given_once(pairs, "redirect_uri")
-    await request.app[SERVICES].code_flow.check_client(client_id, redirect_uri, dialect)
+    await code_flow.check_client(client_id, redirect_uri, dialect)
     try:
         return from_pairs(pairs, AuthorizationRequest)
     except InvalidInput as exc:
@@ -182,12 +195,17 @@ async def authorize(request: web.Request) -> web.Response:
     return await start_login(request, Dialect.GENERIC)
 
 
-async def start_login(request: web.Request, dialect: str) -> web.Response:
+async def start_login(
+    request: web.Request,
+    dialect: str,
+    read: Callable[[], Awaitable[AuthorizationRequest]] | None = None,
+) -> web.Response:
     """The authorization endpoint of an issuer (the generic one here, a dialect's under its own
-    path): the hosted login starts, or the browser goes back with an error."""
+    path): the hosted login starts, or the browser goes back with an error. `read` gives the
+    request's parameters when the dialect reads them itself (itsme: a request object)."""
     services = request.app[SERVICES]
     try:
-        params = await _authorization_request(request, dialect)
+        params = await (read() if read else _authorization_request(request, dialect))
         language = params.ui_locales.split(" ")[0][:2]
         language = language if language in i18n.LANGUAGES else i18n.language_of(request)
         authorization = await services.code_flow.start(params, language, dialect)
