@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Annotated, Any
@@ -81,6 +82,7 @@ INTERVAL = 5  # the doc's default: "If no interval value is present, default to 
 TOKEN_TYPE = "user_identifier_token"
 MAX_TOKEN = 128
 MAX_PARAMETER = 8192
+_SESSION_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # as made: base64url
 MAX_NOTIFICATION_TOKEN = 1024  # itsme doc: client_notification_token "Max 1024 chars"
 
 
@@ -266,7 +268,9 @@ class UserDiscovery:
         return Poll(session, qr_payload=payload)
 
     async def poll(self, client: Client, session_id: str) -> Poll:
-        session = await self._oidc.get_discovery(session_id[:64])
+        session = (
+            await self._oidc.get_discovery(session_id) if _SESSION_ID.match(session_id) else None
+        )
         if session is None or session.client_id != client.client_id or session.auth_id:
             # Another client's session is not told apart from none (itsme doc: 400).
             raise SessionError("Unknown user discovery session", code="unknown_session")
@@ -382,7 +386,7 @@ class UserDiscovery:
         try:
             header = json.loads(_unb64(parts[0]))
             claims = json.loads(_unb64(parts[1]))
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:
             raise InvalidRequest("login_hint_token is not a readable JWT") from exc
         if not isinstance(header, dict) or not isinstance(claims, dict):
             raise InvalidRequest("login_hint_token is not a readable JWT")
@@ -393,7 +397,9 @@ class UserDiscovery:
             raise InvalidRequest(
                 'login_hint_token\'s payload must be {"type": "user_identifier_token", "value": …}'
             )
-        return value[:MAX_TOKEN]
+        if len(value) > MAX_TOKEN or not value.isascii():
+            raise UnknownUserId("The login_hint_token names nobody (unknown token)")
+        return value
 
     async def identity_of(self, client: Client, token: str) -> tuple[Identity, DiscoverySession]:
         """The identity a user_identifier_token names, not yet spent (see `spend`)."""
@@ -422,6 +428,10 @@ def _text(claims: dict[str, Any], name: str) -> str:
     value = claims.get(name, "")
     if not isinstance(value, str) or len(value) > MAX_PARAMETER:
         raise InvalidRequest(f"{name} must be a string (at most {MAX_PARAMETER} characters)")
+    try:
+        value.encode("utf-8")  # JSON may carry lone surrogates, which nothing can store
+    except UnicodeEncodeError:
+        raise InvalidRequest(f"{name} is not valid text") from None
     return value
 
 
