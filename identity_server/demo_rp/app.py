@@ -31,6 +31,7 @@ from typing import Any
 import aiohttp
 import jinja2
 from aiohttp import web
+from yarl import URL
 
 from identity_server.demo_rp import choices, confirm_claims, i18n
 from identity_server.demo_rp.flows import Flows, LoginError
@@ -258,7 +259,7 @@ async def login(request: web.Request) -> web.Response:
     dialect = request.query.get("dialect", GENERIC)
     choice = rp.flows.choice(dialect, request.query.get("acr") or "basic")
     url = await rp.flows.begin_redirect(session, lang=i18n.language_of(request), choice=choice)
-    return web.Response(status=302, headers={"Location": url})
+    return _to_provider(request, url)
 
 
 async def confirm(request: web.Request) -> web.Response:
@@ -271,7 +272,26 @@ async def confirm(request: web.Request) -> web.Response:
     url = await rp.flows.begin_redirect(
         session, lang=i18n.language_of(request), choice=choice, claims=claims
     )
-    return _see_other(url)
+    return _to_provider(request, url)
+
+
+# Longer authorization URLs go by POST (OIDC Core §3.1.2.1 allows both): a request object with
+# a free text of 7,500 characters is some 30 kB, more than a request line may carry (servers
+# commonly stop at 8 kB: aiohttp at 8,190 bytes).
+MAX_REDIRECT = 6000
+
+
+def _to_provider(request: web.Request, url: str) -> web.Response:
+    """The browser on its way to the authorization endpoint: a redirect, or a form it posts."""
+    if len(url) <= MAX_REDIRECT:
+        return web.Response(status=302, headers={"Location": url})
+    target = URL(url)
+    return _render(
+        request,
+        "post_form.html",
+        action=str(target.with_query(None)),
+        fields=list(target.query.items()),
+    )
 
 
 async def callback(request: web.Request) -> web.Response:

@@ -357,6 +357,7 @@ def error_text(lang: str, code: str, detail: str | None = None) -> str:
 # The levels and dialects (generic hub levels, FAS, itsme code flow, Confirm and QR login).
 _DIALECT_TEXTS: dict[str, dict[str, str]] = {
     "nl": {
+        "continue": "Verder",
         "login.level": "Zekerheidsniveau",
         "level.basic": "itsme-app, basis",
         "level.advanced": "itsme-app, geavanceerd (met je code)",
@@ -405,6 +406,7 @@ _DIALECT_TEXTS: dict[str, dict[str, str]] = {
         "error.discovery_failed": "De QR-code kon niet worden opgevraagd of is verlopen. Begin opnieuw.",
     },
     "fr": {
+        "continue": "Continuer",
         "login.level": "Niveau de garantie",
         "level.basic": "app itsme, de base",
         "level.advanced": "app itsme, avancé (avec votre code)",
@@ -453,6 +455,7 @@ _DIALECT_TEXTS: dict[str, dict[str, str]] = {
         "error.discovery_failed": "Le code QR n'a pas pu être obtenu ou a expiré. Recommencez.",
     },
     "en": {
+        "continue": "Continue",
         "login.level": "Level of assurance",
         "level.basic": "itsme app, basic",
         "level.advanced": "itsme app, advanced (with your code)",
@@ -501,6 +504,7 @@ _DIALECT_TEXTS: dict[str, dict[str, str]] = {
         "error.discovery_failed": "The QR code could not be obtained or has expired. Start again.",
     },
     "de": {
+        "continue": "Weiter",
         "login.level": "Vertrauensniveau",
         "level.basic": "itsme-App, Basis",
         "level.advanced": "itsme-App, erweitert (mit Ihrem Code)",

@@ -117,8 +117,17 @@ class ProviderMetadata:
                 raise ProviderUnavailable(f"discovery document lacks {name}")
         algs = data.get("id_token_signing_alg_values_supported") or ["RS256"]
         bc = data.get("backchannel_authentication_endpoint")
-        discovery = data.get("user_discovery_sessions_endpoint") or data.get(
-            "user_discovery_sessions"
+        discovery = next(
+            (
+                data[name]
+                for name in (
+                    "user_discovery_session_endpoint",
+                    "user_discovery_sessions_endpoint",
+                    "user_discovery_sessions",
+                )
+                if isinstance(data.get(name), str)
+            ),
+            None,
         )
         encs = data.get("request_object_encryption_enc_values_supported") or ()
         return cls(
@@ -189,9 +198,13 @@ class Login:
         name = self.claim("name")
         if isinstance(name, str) and name.strip():
             return name.strip()
-        parts = [self.claim("given_name"), self.claim("family_name")]
-        joined = " ".join(p for p in parts if isinstance(p, str) and p.strip())
-        return joined or self.subject
+        # OIDC Core §5.1's names, else FAS's (givenName, surname).
+        for first, last in (("given_name", "family_name"), ("givenName", "surname")):
+            parts = [self.claim(first), self.claim(last)]
+            joined = " ".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
+            if joined:
+                return joined
+        return self.subject
 
 
 def pkce_challenge(verifier: str) -> str:

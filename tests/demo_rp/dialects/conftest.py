@@ -12,12 +12,14 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer, unused_port
+from yarl import URL
 
 from identity_server.core.clock import ManualClock
 from identity_server.demo_rp import create_demo_rp
 from identity_server.demo_rp.access_log import PathOnlyAccessLogger
 from identity_server.demo_rp.sandbox import create_private_jwks, register_in_sandbox
 from identity_server.services import Services
+from simulator.phone import HeadlessPhone
 
 Client = TestClient[web.Request, web.Application]
 _KEYS: dict[str, Any] = {}  # RSA keys are slow to make: once per test process
@@ -68,3 +70,30 @@ def shown_dialect(html: str) -> str | None:
 def icon_on(html: str) -> str | None:
     match = re.search(r'data-icon="([a-z]+)"', html)
     return match.group(1) if match else None
+
+
+async def to_provider(browser: aiohttp.ClientSession, eloket: str, **query: str) -> URL:
+    """Click a login button of the e-loket: the provider's page the browser lands on."""
+    async with browser.get(f"{eloket}/login", params=query) as page:
+        assert page.status == 200, await page.text()
+        return page.url.with_query({})
+
+
+async def phone_approves(browser: aiohttp.ClientSession, login: URL, phone: HeadlessPhone) -> str:
+    """Type the number on the provider's page, approve on the phone, come back: the home page."""
+    async with browser.post(login, data={"region": "BE", "phone": "0494001268"}) as wait:
+        icon = icon_on(await wait.text())
+    (pending,) = await phone.pending_requests()
+    assert pending["client_name"] == "Gemeente Sleutelstad"
+    await phone.approve(pending["request_id"], icon=icon, code="13579")
+    async with browser.get(f"{login}/done") as home:
+        assert home.url.path == "/", home.url
+        return await home.text()
+
+
+async def card_login(browser: aiohttp.ClientSession, keys: URL, card: str) -> str:
+    """On the login hub's key list: the eID card with its PIN; the e-loket's home page."""
+    login = keys.with_path(keys.path.removesuffix("/keys") + "/eid")
+    async with browser.post(login, data={"card_number": card, "pin": "1234"}) as home:
+        assert home.url.path == "/", home.url
+        return await home.text()

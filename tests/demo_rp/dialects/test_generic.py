@@ -5,39 +5,25 @@ from __future__ import annotations
 
 import aiohttp
 import pytest
-from yarl import URL
 
 from identity_server.services import Services
 from simulator.phone import HeadlessPhone
 from tests.conftest import card_of
-from tests.demo_rp.dialects.conftest import icon_on, shown_acr, shown_dialect, signed_in
-
-
-async def _to_provider(browser: aiohttp.ClientSession, eloket: str, **query: str) -> URL:
-    """Click a login button of the e-loket: the provider's page the browser lands on."""
-    async with browser.get(f"{eloket}/login", params=query) as page:
-        assert page.status == 200, await page.text()
-        return page.url.with_query({})
-
-
-async def _phone_approves(browser: aiohttp.ClientSession, login: URL, phone: HeadlessPhone) -> str:
-    """Type the number on the provider's page, approve on the phone, come back: the home page."""
-    async with browser.post(login, data={"region": "BE", "phone": "0494001268"}) as wait:
-        icon = icon_on(await wait.text())
-    (pending,) = await phone.pending_requests()
-    assert pending["client_name"] == "Gemeente Sleutelstad"
-    await phone.approve(pending["request_id"], icon=icon, code="13579")
-    async with browser.get(f"{login}/done") as home:
-        assert home.url.path == "/", home.url
-        return await home.text()
+from tests.demo_rp.dialects.conftest import (
+    phone_approves,
+    shown_acr,
+    shown_dialect,
+    signed_in,
+    to_provider,
+)
 
 
 async def test_phone_login_through_the_generic_issuer(
     browser: aiohttp.ClientSession, eloket: str, annelies: HeadlessPhone
 ) -> None:
-    login = await _to_provider(browser, eloket, acr="advanced")
+    login = await to_provider(browser, eloket, acr="advanced")
     assert login.path.startswith("/oidc/login/")
-    html = await _phone_approves(browser, login, annelies)
+    html = await phone_approves(browser, login, annelies)
     assert signed_in(html) == "Aangemeld als Annelies Gustaaf Dewilde — als burger"
     assert shown_dialect(html) == "generic"
     assert shown_acr(html) == "http://itsme.services/v2/claim/acr_advanced"
@@ -46,9 +32,9 @@ async def test_phone_login_through_the_generic_issuer(
 async def test_hub_level_four_with_the_phone(
     browser: aiohttp.ClientSession, eloket: str, annelies: HeadlessPhone
 ) -> None:
-    keys = await _to_provider(browser, eloket, acr="level4")
+    keys = await to_provider(browser, eloket, acr="level4")
     assert keys.path.endswith("/keys")
-    html = await _phone_approves(browser, keys.with_path(keys.path.removesuffix("/keys")), annelies)
+    html = await phone_approves(browser, keys.with_path(keys.path.removesuffix("/keys")), annelies)
     assert signed_in(html) == "Aangemeld als Annelies Gustaaf Dewilde — als burger"
     assert shown_acr(html) == "urn:sleutel:level:4"
     assert "app op je telefoon (niveau 4)" in html
@@ -59,7 +45,7 @@ async def test_hub_levels_with_the_eid_card(
     browser: aiohttp.ClientSession, eloket: str, services: Services, asked: str
 ) -> None:
     """The card reaches level 5, so it answers every level asked; the site shows level 5."""
-    keys = await _to_provider(browser, eloket, acr=asked)
+    keys = await to_provider(browser, eloket, acr=asked)
     card = await card_of(services, "hugues.marchal@example.be")
     login = keys.with_path(keys.path.removesuffix("/keys") + "/eid")
     async with browser.post(login, data={"card_number": card, "pin": "1234"}) as home:
