@@ -186,6 +186,10 @@ class CodeFlow:
         claims = _claims_request(params.claims)
         if claims is None:
             raise refuse("invalid_request", "claims must be a JSON object (OIDC Core §5.5)")
+        try:
+            min_level = profile.min_level(params.acr_values)
+        except ValueError as exc:  # a dialect that refuses acr values it does not know (FAS)
+            raise refuse("invalid_request", str(exc)) from None
         now = self._clock.now()
         authorization = Authorization(
             auth_id=b64u(self._rng.token_bytes(18)),
@@ -196,7 +200,7 @@ class CodeFlow:
             nonce=params.nonce,
             code_challenge=challenge,
             acr=profile.phone_level(params.acr_values),
-            min_level=profile.min_level(params.acr_values),
+            min_level=min_level,
             language=language,
             created_at=now,
             expires_at=now + AUTHORIZATION_TTL,

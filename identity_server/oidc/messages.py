@@ -195,3 +195,66 @@ class LoginStatus(TypedDict):
 
     status: str
     error: NotRequired[str]
+
+
+# -- the FAS issuer (/fas/oauth2) -----------------------------------------------------------------
+
+
+class IntrospectionRequest(ClientAssertion, kw_only=True):
+    """Token introspection (RFC 7662 §2.1), the client authenticated as at the token endpoint."""
+
+    token: Token = ""
+    token_type_hint: Word = ""
+
+
+class IntrospectionResponse(TypedDict):
+    """RFC 7662 §2.2: `active` only, when the token is not an active one of this client."""
+
+    active: bool
+    scope: NotRequired[str]
+    client_id: NotRequired[str]
+    token_type: NotRequired[str]
+    exp: NotRequired[int]
+    iat: NotRequired[int]
+    sub: NotRequired[str]
+    aud: NotRequired[str]
+    iss: NotRequired[str]
+    acr: NotRequired[str]
+    auth_time: NotRequired[int]
+
+
+class EndSessionRequest(Struct, kw_only=True):
+    """RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §2)."""
+
+    id_token_hint: Jwt = ""
+    post_logout_redirect_uri: Uri = ""
+    client_id: ClientId = ""
+    state: Annotated[str, Meta(max_length=STATE_LENGTH)] = ""
+
+
+class FasDiscovery(TypedDict):
+    """OpenID Connect Discovery 1.0 §3 as FAS publishes it: no CIBA, with end_session_endpoint
+    (RP-Initiated Logout 1.0 §3.1) and introspection_endpoint (RFC 8414 §2)."""
+
+    issuer: str
+    authorization_endpoint: str
+    token_endpoint: str
+    userinfo_endpoint: str
+    jwks_uri: str
+    end_session_endpoint: str
+    introspection_endpoint: str
+    scopes_supported: list[str]
+    response_types_supported: list[str]
+    response_modes_supported: list[str]
+    grant_types_supported: list[str]
+    subject_types_supported: list[str]
+    id_token_signing_alg_values_supported: list[str]
+    userinfo_signing_alg_values_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    token_endpoint_auth_signing_alg_values_supported: list[str]
+    introspection_endpoint_auth_methods_supported: list[str]
+    code_challenge_methods_supported: list[str]
+    claims_supported: list[str]
+    claims_parameter_supported: bool
+    acr_values_supported: list[str]
+    ui_locales_supported: list[str]

@@ -15,8 +15,9 @@ from identity_server.core.device_auth import b64u
 from identity_server.core.keyring import Keyring
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import Identity, IdentityStatus
+from identity_server.oidc import fas_dialect
 from identity_server.oidc.claims import pairwise_subject
-from identity_server.oidc.dialect import ClaimSource
+from identity_server.oidc.dialect import ClaimSource, Dialect
 from identity_server.oidc.dialects import profile_of
 from identity_server.oidc.errors import InvalidToken
 from identity_server.oidc.keys import SigningKeys
@@ -136,7 +137,7 @@ class Tokens:
         if nonce:
             claims["nonce"] = nonce
         person_claims = await self._person_claims(
-            client, national_number, identity, scopes, "id_token", claims_request
+            client, national_number, identity, scopes, "id_token", claims_request, amr
         )
         claims = person_claims | claims | (extra or {})
         signed = await self._keys.sign(claims, client.id_token_alg)
@@ -156,6 +157,7 @@ class Tokens:
         scopes: tuple[str, ...],
         target: str,
         claims_request: str,
+        amr: tuple[str, ...] = (),
     ) -> dict[str, object]:
         """The person's claims for an ID token or a userinfo answer, named as the client's
         dialect names them. The person and card are read only for a target that can hold any
@@ -171,17 +173,24 @@ class Tokens:
         cards = [
             c for c in await self._store.list_cards(national_number) if c.valid_until >= now.date()
         ]
-        return profile.claims(
+        card = cards[-1] if cards else None
+        claims = profile.claims(
             ClaimSource(
                 scopes=scopes,
                 identity=identity,
                 person=person,
-                card=cards[-1] if cards else None,
+                card=card,
                 today=now.date(),
                 target=target,
                 requested=requested if isinstance(requested, dict) else {},
             )
         )
+        if profile.dialect == Dialect.FAS and target == "userinfo":
+            # FAS's claims of the login itself: fedid (a keyed digest, the same for every
+            # client) and, when the card was the key, its certificate (certificateInfo).
+            fedid_digest = self._keyring.lookup_digest("fas-fedid", national_number)
+            claims |= fas_dialect.login_claims(scopes, amr, card, fedid_digest)
+        return claims
 
     @staticmethod
     def confirmation_claim(request: PushRequest) -> dict[str, Any]:
@@ -214,9 +223,86 @@ class Tokens:
             if identity is None or identity.status is not IdentityStatus.ACTIVE:
                 raise InvalidToken("The access token no longer stands for an active identity")
         claims = await self._person_claims(
-            client, grant.national_number, identity, grant.scopes, "userinfo", grant.claims
+            client,
+            grant.national_number,
+            identity,
+            grant.scopes,
+            "userinfo",
+            grant.claims,
+            grant.amr,
         )
         return cast(UserInfo, {"sub": self.subject(client, grant.national_number)} | claims)
+
+    async def signed_userinfo(self, access_token: str, dialect: str) -> str:
+        """The userinfo answer as a signed JWT (OIDC Core §5.3.2: with iss and aud), signed
+        with the client's ID token algorithm and sealed as its dialect seals (FAS: signed)."""
+        claims = dict(await self.userinfo(access_token, dialect))
+        client = await self.client_of_token(access_token)
+        if client is None:  # userinfo above found it: only a concurrent reset gets here
+            raise InvalidToken("The access token is unknown or expired")
+        now = int(self._clock.now().timestamp())
+        claims |= {"iss": self.issuer_of(client), "aud": client.client_id, "iat": now}
+        return await self.seal_for(client, await self._keys.sign(claims, client.id_token_alg))
+
+    async def introspect(self, client: Client, token: str) -> dict[str, Any]:
+        """Token introspection (RFC 7662 §2.2) for an authenticated client. Only its own
+        active access tokens are active: a token unknown, expired, revoked, of another client
+        (§4: a client must not learn of others' tokens) or of an identity no longer active is
+        `{"active": false}` and nothing else."""
+        inactive: dict[str, Any] = {"active": False}
+        if not (token.isascii() and 0 < len(token) <= 256):
+            return inactive
+        grant = await self._oidc.get_grant(self.digest("access_token", token))
+        if (
+            grant is None
+            or grant.kind != "access_token"
+            or grant.client_id != client.client_id
+            or self._clock.now() >= grant.expires_at
+        ):
+            return inactive
+        if grant.identity_id:
+            identity = await self._store.get_identity(grant.identity_id)
+            if identity is None or identity.status is not IdentityStatus.ACTIVE:
+                return inactive
+        return {
+            "active": True,
+            "scope": " ".join(grant.scopes),
+            "client_id": client.client_id,
+            "token_type": "Bearer",
+            "exp": int(grant.expires_at.timestamp()),
+            "iat": int((grant.expires_at - ACCESS_TOKEN_TTL).timestamp()),
+            "sub": self.subject(client, grant.national_number),
+            "aud": client.client_id,
+            "iss": self.issuer_of(client),
+            "acr": grant.acr,
+            "auth_time": int(grant.auth_time.timestamp()),
+        }
+
+    async def client_of_id_token(self, id_token: str, dialect: str) -> Client | None:
+        """The client an ID token of ours was issued to, for RP-initiated logout's
+        id_token_hint (OpenID Connect RP-Initiated Logout 1.0 §2): our signature and the
+        dialect's issuer are checked; an expired one still names its client (§4: the OP
+        should accept it). None when it is not such a token."""
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+
+        try:
+            token = jwt.decode(id_token, await self._keys.key_set(), algorithms=["RS256", "ES256"])
+        except (JoseError, ValueError, TypeError, RecursionError):
+            return None
+        audience = token.claims.get("aud")
+        if isinstance(audience, list) and len(audience) == 1:
+            audience = audience[0]
+        if not isinstance(audience, str):
+            return None
+        client = await self._oidc.get_client(audience[:64])
+        if (
+            client is None
+            or client.dialect != dialect
+            or token.claims.get("iss") != self.issuer_of(client)
+        ):
+            return None
+        return client
 
     async def client_of_token(self, access_token: str) -> Client | None:
         """The client an access token was issued to (for dialects that seal userinfo to it)."""

@@ -1,7 +1,248 @@
-"""The federal login hub's issuer (/fas/oauth2), shaped like FAS."""
+"""The federal login hub's issuer (/fas/oauth2), shaped like FAS (ForgeRock AM): discovery,
+authorize (the login hub "Kies uw digitale sleutel"), access_token, userinfo as a signed JWT,
+connect/jwk_uri, connect/endSession and introspect. The rules (levels, scopes, claim names) are
+in identity_server/oidc/fas_dialect.py; the flows are the generic issuer's."""
 
 from __future__ import annotations
 
-from identity_server.web.endpoints import Endpoints
+from typing import NoReturn
 
-routes = Endpoints("fas")
+from aiohttp import web
+
+from identity_server.core.errors import InvalidInput, NotFound, SleutelError
+from identity_server.oidc import fas_dialect
+from identity_server.oidc.authorization import redirect_with
+from identity_server.oidc.dialect import Dialect
+from identity_server.oidc.errors import InvalidToken
+from identity_server.oidc.messages import (
+    AuthorizationRequest,
+    EndSessionRequest,
+    FasDiscovery,
+    IntrospectionRequest,
+    IntrospectionResponse,
+    Jwks,
+    TokenRequest,
+    TokenResponse,
+)
+from identity_server.oidc.records import Client
+from identity_server.web import i18n, oidc_pages
+from identity_server.web.body import from_pairs, json_response, query_pairs
+from identity_server.web.endpoints import HTML, Endpoints
+from identity_server.web.keys import SERVICES
+from identity_server.web.oidc_api import _oauth_refusal
+from identity_server.web.pages import render
+
+routes = Endpoints("fas", refuse=_oauth_refusal)
+PATH = fas_dialect.PROFILE.path
+JWT = "application/jwt"
+AUTH_METHODS = ["client_secret_basic", "private_key_jwt"]
+
+TEXTS = {
+    "nl": {
+        "logout.title": "U bent afgemeld",
+        "logout.done": "U bent afgemeld bij de federale authenticatiedienst.",
+    },
+    "fr": {
+        "logout.title": "Vous êtes déconnecté",
+        "logout.done": "Vous êtes déconnecté du service fédéral d'authentification.",
+    },
+    "en": {
+        "logout.title": "You are logged out",
+        "logout.done": "You are logged out of the federal authentication service.",
+    },
+    "de": {
+        "logout.title": "Sie sind abgemeldet",
+        "logout.done": "Sie sind beim föderalen Authentifizierungsdienst abgemeldet.",
+    },
+}
+
+
+def _no_store(response: web.Response) -> web.Response:
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def _issuer(request: web.Request) -> str:
+    return fas_dialect.PROFILE.issuer(request.app[SERVICES].tokens.issuer)
+
+
+@routes.get(
+    f"{PATH}/.well-known/openid-configuration",
+    "FAS: OpenID Provider metadata (OpenID Connect Discovery 1.0 §3)",
+    answers={200: FasDiscovery},
+)
+async def discovery(request: web.Request) -> web.Response:
+    issuer = _issuer(request)
+    return json_response(
+        FasDiscovery(
+            issuer=issuer,
+            authorization_endpoint=f"{issuer}/authorize",
+            token_endpoint=f"{issuer}/access_token",
+            userinfo_endpoint=f"{issuer}/userinfo",
+            jwks_uri=f"{issuer}/connect/jwk_uri",
+            end_session_endpoint=f"{issuer}/connect/endSession",
+            introspection_endpoint=f"{issuer}/introspect",
+            scopes_supported=list(fas_dialect.SCOPES),
+            response_types_supported=["code"],
+            response_modes_supported=["query"],
+            grant_types_supported=["authorization_code"],
+            subject_types_supported=["pairwise"],
+            id_token_signing_alg_values_supported=["RS256", "ES256"],
+            userinfo_signing_alg_values_supported=["RS256", "ES256"],
+            token_endpoint_auth_methods_supported=AUTH_METHODS,
+            token_endpoint_auth_signing_alg_values_supported=["RS256", "ES256", "PS256", "EdDSA"],
+            introspection_endpoint_auth_methods_supported=AUTH_METHODS,
+            code_challenge_methods_supported=["S256"],
+            claims_supported=list(fas_dialect.CLAIMS),
+            claims_parameter_supported=True,
+            acr_values_supported=list(fas_dialect.ACR_VALUES),
+            ui_locales_supported=list(i18n.LANGUAGES),
+        )
+    )
+
+
+@routes.get(
+    f"{PATH}/authorize",
+    "FAS: authorization request (OIDC Core §3.1.2): the login hub, keys by the level asked",
+    query=AuthorizationRequest,
+    reads_itself=True,  # in RFC 6749 §4.1.2.1's order, as the generic authorize endpoint
+    answers={302: None, 400: HTML},
+    description="acr_values names FAS levels (urn:be:fedict:iam:fas:Level500, Level450, "
+    "Level400, Level200; the lowest named counts, Level200 when none); any other value is "
+    "invalid_request. A client of another issuer is invalid_client, shown on an error page.",
+)
+async def authorize(request: web.Request) -> web.Response:
+    return await oidc_pages.start_login(request, Dialect.FAS)
+
+
+@routes.post(
+    f"{PATH}/access_token",
+    "FAS: token request (RFC 6749 §4.1.3, PKCE RFC 7636 §4.5)",
+    form=TokenRequest,
+    auth="client",
+    answers={200: TokenResponse},
+    oauth_errors=True,
+    description="Client authentication by HTTP Basic (client_secret_basic) or private_key_jwt.",
+)
+async def access_token(request: web.Request, form: TokenRequest) -> web.Response:
+    requests = request.app[SERVICES].client_requests
+    answer = await requests.token(request.headers.get("Authorization", ""), form, Dialect.FAS)
+    return _no_store(json_response(answer))
+
+
+async def _userinfo(request: web.Request) -> web.Response:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():  # RFC 6750 §2.1
+        raise InvalidToken("Send the access token as 'Authorization: Bearer …'")
+    signed = await request.app[SERVICES].tokens.signed_userinfo(token.strip(), Dialect.FAS)
+    # OIDC Core §5.3.2: a signed answer is a JWT with the content type application/jwt.
+    # (bytes: application/jwt has no charset parameter, RFC 7519 §10.3.1)
+    return _no_store(web.Response(body=signed.encode("ascii"), content_type=JWT))
+
+
+_USERINFO = {
+    "auth": "bearer",
+    "answers": {200: JWT},
+    "oauth_errors": True,
+    "description": "The claims as a JWT signed with the client's ID token algorithm (keys at "
+    "connect/jwk_uri), with iss and aud (OIDC Core §5.3.2); refusals are invalid_token (401).",
+}
+routes.get(f"{PATH}/userinfo", "FAS: claims about the person, signed", **_USERINFO)(_userinfo)
+routes.post(f"{PATH}/userinfo", "FAS: claims about the person, signed", **_USERINFO)(_userinfo)
+
+
+@routes.get(
+    f"{PATH}/connect/jwk_uri", "FAS: the provider's public signing keys", answers={200: Jwks}
+)
+async def jwk_uri(request: web.Request) -> web.Response:
+    response = json_response(await request.app[SERVICES].signing_keys.jwks())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+@routes.post(
+    f"{PATH}/introspect",
+    "FAS: token introspection (RFC 7662)",
+    form=IntrospectionRequest,
+    auth="client",
+    answers={200: IntrospectionResponse},
+    oauth_errors=True,
+    description="The client authenticates as at the token endpoint. Only its own active access "
+    'tokens are active; anything else is {"active": false}.',
+)
+async def introspect(request: web.Request, form: IntrospectionRequest) -> web.Response:
+    services = request.app[SERVICES]
+    async with services.store.atomic(keep_on=SleutelError):  # a spent assertion is kept
+        client = await services.clients.authenticate(
+            request.headers.get("Authorization", ""), form, Dialect.FAS
+        )
+        answer = await services.tokens.introspect(client, form.token)
+    return _no_store(json_response(answer))
+
+
+class LogoutRefused(InvalidInput):
+    """An end-session request that cannot be followed: shown, never redirected."""
+
+
+def _redirect(location: str) -> NoReturn:
+    raise web.HTTPFound(location)
+
+
+async def _logout_client(request: web.Request, params: EndSessionRequest) -> Client | None:
+    """The client the logout comes from: the audience of id_token_hint (an ID token this
+    issuer signed; an expired one still names it), or client_id; both must agree."""
+    services = request.app[SERVICES]
+    client = None
+    if params.id_token_hint:
+        client = await services.tokens.client_of_id_token(params.id_token_hint, Dialect.FAS)
+        if client is None:
+            raise LogoutRefused(
+                "id_token_hint is not an ID token of this issuer", code="invalid_id_token_hint"
+            )
+    if params.client_id:
+        if client is not None and client.client_id != params.client_id:
+            raise LogoutRefused(
+                "client_id is not the id_token_hint's audience", code="invalid_client"
+            )
+        try:
+            client = await services.clients.get(params.client_id)
+        except NotFound:
+            client = None
+        if client is None or client.dialect != Dialect.FAS:
+            raise LogoutRefused("Unknown client_id", code="invalid_client")
+    return client
+
+
+@routes.get(
+    f"{PATH}/connect/endSession",
+    "FAS: RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0)",
+    query=EndSessionRequest,
+    reads_itself=True,  # refusals are shown on a page, never redirected
+    answers={200: HTML, 302: None, 400: HTML},
+    description="post_logout_redirect_uri must be one of the redirect URIs the client registered "
+    "(exact match), the client known from id_token_hint or client_id; otherwise, or when the "
+    "hint is not an ID token of this issuer, the refusal is shown and nobody is redirected. "
+    "Without post_logout_redirect_uri a page says the person is logged out. sleutel keeps no "
+    "login session at the provider, so there is nothing more to end.",
+)
+async def end_session(request: web.Request) -> web.Response:
+    try:
+        params = from_pairs(query_pairs(request), EndSessionRequest)
+        client = await _logout_client(request, params)
+        uri = params.post_logout_redirect_uri
+        if uri:
+            if client is None:
+                raise LogoutRefused(
+                    "post_logout_redirect_uri needs id_token_hint or client_id",
+                    code="invalid_request",
+                )
+            if uri not in client.redirect_uris:  # exact match: never an open redirect
+                raise LogoutRefused(
+                    "post_logout_redirect_uri is not registered for this client",
+                    code="invalid_post_logout_redirect_uri",
+                )
+            _redirect(redirect_with(uri, {"state": params.state}) if params.state else uri)
+    except SleutelError as exc:
+        return render(request, "error.html", status=400, error=exc, back="/")
+    return render(request, "hub_logout.html", catalog=TEXTS)

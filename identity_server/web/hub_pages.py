@@ -3,7 +3,7 @@ relying party's minimum level, each leading back to it through the same authoriz
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, NoReturn
 
 from aiohttp import web
@@ -11,8 +11,10 @@ from msgspec import Meta, Struct
 
 from identity_server.core.errors import SleutelError
 from identity_server.csam.levels import KEY_LEVELS, LEVEL_EID, KeyKind, key_kind
+from identity_server.oidc import fas_dialect
 from identity_server.oidc.authorization import FLOW_GONE, require_level
 from identity_server.oidc.claims import PHONE_KEY_LEVEL
+from identity_server.oidc.dialect import Dialect
 from identity_server.oidc.records import Authorization
 from identity_server.web import views
 from identity_server.web.endpoints import HTML, Endpoints
@@ -155,6 +157,7 @@ class KeyChoice:
     kind: str
     level: int
     href: str
+    acr: str = ""  # the level as the client's dialect names it, where it names its own (FAS)
 
 
 def _redirect(location: str) -> NoReturn:
@@ -186,6 +189,9 @@ async def hub(request: web.Request) -> web.Response:
     authorization = await _authorization(request)
     client = await services.code_flow.client_of(authorization)
     choices = key_choices(authorization)
+    if client.dialect == Dialect.FAS:
+        # FAS shows the same two groups; each key is labelled with the FAS level it reaches.
+        choices = [replace(k, acr=fas_dialect.level_acr(k.level)) for k in choices]
     groups = [
         {"title": "hub.group.identity", "keys": [k for k in choices if k.kind in ("eid", "phone")]},
         {
