@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Center, Grid, Horizontal, Vertical
@@ -15,6 +17,32 @@ from simulator.app.screens.base import PhoneScreen
 from simulator.errors import PhoneApiError
 
 PIN_LENGTH = 5
+# The tags itsme's free text template renders (itsme doc, Confirmation API, WYSIWYS template:
+# "<b> <i> <u> <br>. Tags that are not rendered are ignored").
+_TAG = re.compile(r"<\s*(/?)\s*([A-Za-z][A-Za-z0-9]*)[^<>]*>")
+_STYLES = {"b": "bold", "i": "italic", "u": "underline"}
+
+
+def free_text(raw: str) -> Text:
+    """itsme's free text as the app shows it: bold, italic, underline and line breaks rendered,
+    any other tag left out; the text itself is never read as markup."""
+    out = Text()
+    depth = dict.fromkeys(_STYLES, 0)
+    position = 0
+
+    def style() -> str:
+        return " ".join(_STYLES[tag] for tag, n in depth.items() if n > 0)
+
+    for tag in _TAG.finditer(raw):
+        out.append(raw[position : tag.start()], style=style())
+        closing, name = tag.group(1) == "/", tag.group(2).lower()
+        if name == "br":
+            out.append("\n")
+        elif name in depth:
+            depth[name] = max(0, depth[name] + (-1 if closing else 1))
+        position = tag.end()
+    out.append(raw[position:], style=style())
+    return out
 
 
 class PushScreen(PhoneScreen):
@@ -101,9 +129,13 @@ class ConfirmationScreen(PushScreen):
         request = self.request
         yield Static(self.t("confirm.who"), classes="section")
         yield Static(str(request.get("client_name", "")), id="client-name", classes="lead")
-        yield Static(self.t("confirm.info"), classes="section")
-        info = str(request.get("binding_message") or "") or self.t("confirm.no_info")
-        yield Static(info, id="binding-message")
+        approval = request.get("approval")
+        if isinstance(approval, dict):
+            yield from self.compose_approval(approval)
+        else:
+            yield Static(self.t("confirm.info"), classes="section")
+            info = str(request.get("binding_message") or "") or self.t("confirm.no_info")
+            yield Static(info, id="binding-message")
         yield Static(self.t("confirm.data"), classes="section")
         claims = [str(c) for c in request.get("claims") or []]
         yield Static("\n".join(f"• {c}" for c in claims) or "—", id="claims")
@@ -114,6 +146,19 @@ class ConfirmationScreen(PushScreen):
         with Horizontal(classes="buttons"):
             yield Button(self.t("confirm.approve"), id="approve", variant="success")
             yield Button(self.t("confirm.refuse"), id="refuse", variant="error")
+
+    def compose_approval(self, approval: dict[str, Any]) -> ComposeResult:
+        """itsme Confirm: the transaction as its template lays it out — the amount and the
+        account for a payment, the website's own text otherwise."""
+        yield Static(self.t("confirm.approval"), classes="section")
+        if approval.get("template") == "adv_payment":
+            amount = f"{approval.get('amount', '')} {approval.get('currency', '')}"
+            yield Static(self.t("confirm.amount"), classes="muted")
+            yield Static(amount, id="approval-amount", classes="lead")
+            yield Static(self.t("confirm.iban"), classes="muted")
+            yield Static(str(approval.get("iban", "")), id="approval-iban")
+        else:
+            yield Static(free_text(str(approval.get("text", ""))), id="approval-text")
 
     @on(Button.Pressed, "#approve")
     def approve(self) -> None:
