@@ -26,7 +26,7 @@ from identity_server.oidc.messages import (
 )
 from identity_server.oidc.records import Client
 from identity_server.web import i18n, oidc_pages
-from identity_server.web.body import from_pairs, json_response, query_pairs
+from identity_server.web.body import form_pairs, from_pairs, json_response, query_pairs
 from identity_server.web.endpoints import HTML, Endpoints
 from identity_server.web.keys import SERVICES
 from identity_server.web.oidc_api import _oauth_refusal
@@ -214,21 +214,21 @@ async def _logout_client(request: web.Request, params: EndSessionRequest) -> Cli
     return client
 
 
-@routes.get(
-    f"{PATH}/connect/endSession",
-    "FAS: RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0)",
-    query=EndSessionRequest,
-    reads_itself=True,  # refusals are shown on a page, never redirected
-    answers={200: HTML, 302: None, 400: HTML},
-    description="post_logout_redirect_uri must be one of the redirect URIs the client registered "
-    "(exact match), the client known from id_token_hint or client_id; otherwise, or when the "
-    "hint is not an ID token of this issuer, the refusal is shown and nobody is redirected. "
-    "Without post_logout_redirect_uri a page says the person is logged out. sleutel keeps no "
-    "login session at the provider, so there is nothing more to end.",
-)
-async def end_session(request: web.Request) -> web.Response:
+_END_SESSION = {
+    "query": EndSessionRequest,
+    "reads_itself": True,  # refusals are shown on a page, never redirected
+    "answers": {200: HTML, 302: None, 400: HTML},
+    "description": "post_logout_redirect_uri must be one of the redirect URIs the client "
+    "registered (exact match), the client known from id_token_hint or client_id; otherwise, or "
+    "when the hint is not an ID token of this issuer, the refusal is shown and nobody is "
+    "redirected. Without post_logout_redirect_uri a page says the person is logged out. sleutel "
+    "keeps no login session at the provider, so there is nothing more to end.",
+}
+
+
+async def _end_session(request: web.Request, pairs: list[tuple[str, str]]) -> web.Response:
     try:
-        params = from_pairs(query_pairs(request), EndSessionRequest)
+        params = from_pairs(pairs, EndSessionRequest)
         client = await _logout_client(request, params)
         uri = params.post_logout_redirect_uri
         if uri:
@@ -246,3 +246,29 @@ async def end_session(request: web.Request) -> web.Response:
     except SleutelError as exc:
         return render(request, "error.html", status=400, error=exc, back="/")
     return render(request, "hub_logout.html", catalog=TEXTS)
+
+
+@routes.get(
+    f"{PATH}/connect/endSession",
+    "FAS: RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0 §2), in the query",
+    **_END_SESSION,
+)
+async def end_session(request: web.Request) -> web.Response:
+    try:
+        pairs = query_pairs(request)
+    except SleutelError as exc:
+        return render(request, "error.html", status=400, error=exc, back="/")
+    return await _end_session(request, pairs)
+
+
+@routes.post(
+    f"{PATH}/connect/endSession",
+    "FAS: RP-initiated logout, as a form post (RP-Initiated Logout 1.0 §2: GET and POST)",
+    **(_END_SESSION | {"query": None, "form": EndSessionRequest}),
+)
+async def end_session_form(request: web.Request) -> web.Response:
+    try:
+        pairs, _ = await form_pairs(request)
+    except SleutelError as exc:
+        return render(request, "error.html", status=exc.status, error=exc, back="/")
+    return await _end_session(request, pairs)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import re
+import secrets
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -13,6 +14,7 @@ import httpx
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from joserfc import jwt
+from joserfc.jwk import RSAKey
 
 from identity_server.core.clock import ManualClock
 from identity_server.services import Services
@@ -269,6 +271,70 @@ async def test_end_session(
     assert (status, location) == (302, fas.redirect_uri)
     status, _, html = await end(id_token_hint=id_token)
     assert status == 200 and 'data-logged-out="true"' in html
+    # RP-Initiated Logout §2: the same as a form post.
+    async with browser.post(
+        fas.meta["end_session_endpoint"],
+        data={"id_token_hint": id_token, "post_logout_redirect_uri": fas.redirect_uri},
+        allow_redirects=False,
+    ) as posted:
+        assert (posted.status, posted.headers["Location"]) == (302, fas.redirect_uri)
+    async with browser.post(
+        fas.meta["end_session_endpoint"],
+        data={"client_id": fas.client_id, "post_logout_redirect_uri": "https://evil.example/"},
+        allow_redirects=False,
+    ) as posted:
+        assert posted.status == 400 and "Location" not in posted.headers
     # A generic issuer's client cannot use the FAS logout to bounce a browser.
     status, _, html = await end(client_id="rp-none", post_logout_redirect_uri=fas.redirect_uri)
     assert status == 400 and re.search(r'data-error-code="invalid_client"', html)
+
+
+async def test_private_key_jwt_at_the_token_and_introspection_endpoints(
+    fas: FasRelyingParty, browser: Browser, services: Services
+) -> None:
+    """A FAS client may authenticate with a JWT signed by its own key (RFC 7523 §2.2), its
+    `aud` the endpoint it is sent to (or the issuer)."""
+    key = RSAKey.generate_key(2048, parameters={"kid": "rp-1", "use": "sig"})
+    await services.clients.register(
+        client_id="fas-jwt",
+        name="FOD Sleuteldienst",
+        redirect_uris=[fas.redirect_uri],
+        ciba_mode="",
+        dialect="fas",
+        auth_method="private_key_jwt",
+        jwks={"keys": [key.as_dict(private=False)]},
+    )
+    rp = FasRelyingParty(fas.issuer, "fas-jwt", "", fas.redirect_uri, fas.now)
+    rp.meta = fas.meta
+
+    def assertion(audience: str) -> dict[str, str]:
+        now = fas.now()
+        claims = {"iss": "fas-jwt", "sub": "fas-jwt", "aud": audience, "jti": secrets.token_hex(8)}
+        signed = jwt.encode({"alg": "RS256"}, claims | {"iat": now, "exp": now + 60}, key)
+        return {
+            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            "client_assertion": signed,
+        }
+
+    login = rp.login(f"{LEVEL}500")
+    code = _query(await card_login(rp, browser, services, login))["code"]
+    async with httpx.AsyncClient() as http:
+        token_url = fas.meta["token_endpoint"]
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": rp.redirect_uri,
+            "code_verifier": login.verifier,
+        }
+        # The generic issuer's token endpoint as the audience: not an assertion for FAS.
+        generic = fas.issuer.removesuffix("/fas/oauth2") + "/oidc/token"
+        wrong = await http.post(token_url, data=form | assertion(generic))
+        assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
+        answer = await http.post(token_url, data=form | assertion(token_url))
+        assert answer.status_code == 200, answer.text
+        access_token = answer.json()["access_token"]
+        assert (await rp.verify(answer.json()["id_token"]))["acr"].endswith("Level500")
+        url = fas.meta["introspection_endpoint"]
+        seen = await http.post(url, data={"token": access_token} | assertion(url))
+        assert seen.status_code == 200 and seen.json()["active"] is True
+        assert seen.json()["client_id"] == "fas-jwt"
