@@ -11,7 +11,12 @@ Routes:
   GET  /ciba/wait     "Een melding wacht in je app" with the binding message
   GET  /ciba/status   JSON for the page's script: one poll step (pending, done or failed)
   GET  /ciba/check    the same step without script: the page again, home, or the error
-  POST /ciba/cancel   give up the CIBA login
+  POST /ciba/cancel   give up the CIBA login (or the QR login)
+  POST /itsme/qr      itsme's QR login: open a user discovery session
+  GET  /itsme/qr/wait   the QR code to scan (replaced at each poll)
+  GET  /itsme/qr/status JSON for the page's script: one poll step (pending with the new QR,
+                        discovered: on to /ciba/wait, or failed)
+  GET  /itsme/qr/check  the same step without script
   GET  /claims        the ID token and userinfo claims received (for developers)
   GET  /logout        confirmation; POST /logout ends the session
   GET  /static/…      the stylesheet
@@ -50,7 +55,7 @@ _env = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 # Pages whose address may be shown again with another `?lang=` (others fall back to home).
-_RELOADABLE = frozenset({"/", "/claims", "/ciba/wait", "/logout"})
+_RELOADABLE = frozenset({"/", "/claims", "/ciba/wait", "/itsme/qr/wait", "/logout"})
 _TIME_CLAIMS = ("exp", "iat", "auth_time", "nbf")
 
 
@@ -112,6 +117,10 @@ def create_demo_rp(
     app.router.add_get("/ciba/status", ciba_status)
     app.router.add_get("/ciba/check", ciba_check)
     app.router.add_post("/ciba/cancel", ciba_cancel)
+    app.router.add_post("/itsme/qr", qr_start)
+    app.router.add_get("/itsme/qr/wait", qr_wait)
+    app.router.add_get("/itsme/qr/status", qr_status)
+    app.router.add_get("/itsme/qr/check", qr_check)
     app.router.add_get("/claims", claims)
     app.router.add_get("/logout", logout_page)
     app.router.add_post("/logout", logout)
@@ -151,7 +160,9 @@ def _render(
     )
     response = web.Response(text=html, content_type="text/html", status=status)
     response.headers["Content-Security-Policy"] = (
-        f"default-src 'self'; script-src 'nonce-{nonce}'; object-src 'none'; base-uri 'none'; "
+        # img-src data:: the QR code of itsme's QR login comes as a PNG inside JSON.
+        f"default-src 'self'; img-src 'self' data:; script-src 'nonce-{nonce}'; "
+        "object-src 'none'; base-uri 'none'; "
         "frame-ancestors 'none'"
     )
     return response
@@ -421,3 +432,73 @@ async def logout(request: web.Request) -> web.Response:
     rp.sessions.end(session)
     log.info("signed out")
     return _see_other("/")
+
+
+# -- itsme: QR login (CIBA with user discovery) -----------------------------------------------
+
+
+async def qr_start(request: web.Request) -> web.Response:
+    rp = request.app[DEMO_RP]
+    session, _ = await _checked_form(request)
+    await rp.flows.begin_qr(session)
+    return _see_other("/itsme/qr/wait")
+
+
+def _qr_page(
+    request: web.Request, session: Session, *, still_pending: bool = False
+) -> web.Response:
+    rp = request.app[DEMO_RP]
+    pending = session.discovery
+    assert pending is not None
+    return _render(
+        request,
+        "qr_wait.html",
+        qr_png=pending.qr_png,
+        retry_after=max(1, round(pending.next_poll_at - rp.clock())),
+        still_pending=still_pending,
+        csrf=session.csrf_token,
+    )
+
+
+async def qr_wait(request: web.Request) -> web.Response:
+    session = request.app[DEMO_RP].sessions.find(request)
+    if session is None or session.discovery is None:
+        if session is not None and session.ciba is not None:
+            return _see_other("/ciba/wait")
+        if session is not None and session.ciba_failure is not None and session.user is None:
+            failure = session.ciba_failure
+            return _error_page(request, failure.code, failure.detail, 400)
+        return _see_other("/")
+    return _qr_page(request, session)
+
+
+async def qr_status(request: web.Request) -> web.Response:
+    rp = request.app[DEMO_RP]
+    session = rp.sessions.find(request)
+    if session is None:
+        return _status_json(request, "failed", failure=FailedLogin("session_expired"))
+    status = await rp.flows.poll_qr(session, lang=i18n.language_of(request))
+    if status.state == "pending":
+        body: dict[str, Any] = {
+            "status": "pending",
+            "retry_after": max(1, round(status.retry_after)),
+            "qr": status.qr_png,
+        }
+        return web.json_response(body)
+    if status.state == "discovered":
+        return web.json_response({"status": "discovered", "location": "/ciba/wait"})
+    return _status_json(request, "failed", failure=status.failure)
+
+
+async def qr_check(request: web.Request) -> web.Response:
+    rp = request.app[DEMO_RP]
+    session = rp.sessions.find(request)
+    if session is None:
+        raise LoginError("session_expired")
+    status = await rp.flows.poll_qr(session, lang=i18n.language_of(request))
+    if status.state == "pending":
+        return _qr_page(request, session, still_pending=True)
+    if status.state == "discovered":
+        return _see_other("/ciba/wait")
+    failure = status.failure or FailedLogin("generic")
+    return _error_page(request, failure.code, failure.detail, 400)

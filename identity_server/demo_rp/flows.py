@@ -22,10 +22,11 @@ from identity_server.demo_rp.sessions import (
     FailedLogin,
     PendingAuthorization,
     PendingCiba,
+    PendingDiscovery,
     Session,
     SignedInUser,
 )
-from identity_server.demo_rp.settings import GENERIC, DemoRpSettings
+from identity_server.demo_rp.settings import GENERIC, ITSME, DemoRpSettings
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,17 @@ class LoginError(Exception):
     def from_oidc(cls, error: OidcError) -> LoginError:
         status = 502 if error.code == "provider_unavailable" else 400
         return cls(error.code, error.description, status=status)
+
+
+@dataclass(frozen=True)
+class QrStatus:
+    """Where a QR login stands after one step: `pending` (show `qr_png`), `discovered` (the
+    request is on its way to the phone: on to the CIBA wait page) or `failed`."""
+
+    state: str
+    qr_png: str = ""
+    retry_after: float = 0.0
+    failure: FailedLogin | None = None
 
 
 @dataclass(frozen=True)
@@ -218,6 +230,85 @@ class Flows:
     def cancel_ciba(self, session: Session) -> None:
         session.ciba = None
         session.ciba_failure = None
+        session.discovery = None
+
+    # -- itsme: CIBA with QR user discovery, poll mode ------------------------------------------
+
+    async def begin_qr(self, session: Session) -> None:
+        """itsme doc, CIBA QR login: open a user discovery session; its QR goes on the page."""
+        try:
+            found = await self.client(ITSME).start_discovery()
+        except OidcError as exc:
+            log.info("user discovery session refused: %s", exc.code)
+            raise LoginError.from_oidc(exc) from exc
+        session.ciba, session.ciba_failure = None, None
+        session.discovery = PendingDiscovery(
+            session_id=found.session_id,
+            qr_png=found.qr_png,
+            interval=found.interval,
+            next_poll_at=self._clock() + found.interval,
+        )
+        log.info("QR login started (interval %ss)", found.interval)
+
+    async def poll_qr(self, session: Session, *, lang: str) -> QrStatus:
+        """One step of a QR login: at most one poll per `interval`; once the person is found,
+        the signed backchannel request, and the CIBA login goes on as with a phone number."""
+        async with session.lock:
+            pending = session.discovery
+            if pending is None:
+                if session.ciba is not None or session.user is not None:
+                    return QrStatus("discovered")
+                failure = session.ciba_failure or FailedLogin("session_expired")
+                return QrStatus("failed", failure=failure)
+            now = self._clock()
+            if now < pending.next_poll_at:
+                return QrStatus("pending", pending.qr_png, pending.next_poll_at - now)
+            oidc = self.client(ITSME)
+            try:
+                found = await oidc.poll_discovery(pending.session_id)
+            except OidcError as exc:
+                if exc.code in ("too_many_requests", "slow_down", "provider_unavailable"):
+                    # itsme doc: 429 when the interval is not respected; wait longer.
+                    pending.interval += SLOW_DOWN_STEP
+                    pending.next_poll_at = now + pending.interval
+                    return QrStatus("pending", pending.qr_png, pending.interval)
+                log.info("QR login ended: %s", exc.code)
+                return self._fail_qr(session, FailedLogin("discovery_failed", exc.code))
+            if not found.user_identifier_token:
+                pending.qr_png = found.qr_png or pending.qr_png
+                pending.interval = found.interval
+                pending.next_poll_at = now + found.interval
+                return QrStatus("pending", pending.qr_png, found.interval)
+            choice = self.choice(ITSME, "basic")
+            binding_message = f"{texts(lang)['ciba.binding']} {secrets.randbelow(10_000):04d}"
+            try:
+                answer = await oidc.start_discovered_ciba(
+                    user_identifier_token=found.user_identifier_token,
+                    scope=choice.scope,
+                    acr_values=choice.acr_values,
+                    binding_message=binding_message,
+                )
+            except OidcError as exc:
+                log.info("backchannel authentication request refused: %s", exc.code)
+                return self._fail_qr(session, FailedLogin(exc.code, exc.description))
+            session.discovery = None
+            session.ciba = PendingCiba(
+                auth_req_id=answer.auth_req_id,
+                binding_message=binding_message,
+                interval=answer.interval,
+                next_poll_at=now + answer.interval,
+                expires_at=now + answer.expires_in,
+                accepted_acrs=choice.accepted_acrs,
+                dialect=ITSME,
+            )
+            log.info("QR login: person found, backchannel request sent")
+            return QrStatus("discovered")
+
+    @staticmethod
+    def _fail_qr(session: Session, failure: FailedLogin) -> QrStatus:
+        session.discovery = None
+        session.ciba_failure = failure
+        return QrStatus("failed", failure=failure)
 
     @staticmethod
     def _fail(session: Session, failure: FailedLogin) -> CibaStatus:

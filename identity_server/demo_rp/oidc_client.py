@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 import aiohttp
 from joserfc import jwe, jws, jwt
@@ -177,6 +177,18 @@ class CibaRequest:
     auth_req_id: str = field(repr=False)
     expires_in: int = 120
     interval: int = DEFAULT_CIBA_INTERVAL
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """A user discovery session as its last poll left it (itsme doc, CIBA QR login): the QR to
+    show while pending (a base64 PNG, replaced at each poll), or the user_identifier_token."""
+
+    session_id: str = field(repr=False)
+    qr_png: str = field(default="", repr=False)
+    expires_at: str = ""
+    interval: int = DEFAULT_CIBA_INTERVAL
+    user_identifier_token: str = field(default="", repr=False)
 
 
 @dataclass(frozen=True)
@@ -568,6 +580,11 @@ class OidcClient:
         if self._settings.ciba_requested_expiry is not None:
             form["requested_expiry"] = str(self._settings.ciba_requested_expiry)
         data = await self._post_form(metadata.backchannel_authentication_endpoint, form)
+        return self._ciba_request(data)
+
+    @staticmethod
+    def _ciba_request(data: Mapping[str, Any]) -> CibaRequest:
+        """CIBA Core §7.3's successful answer."""
         auth_req_id, expires_in = data.get("auth_req_id"), data.get("expires_in")
         interval = data.get("interval", DEFAULT_CIBA_INTERVAL)
         if (
@@ -578,6 +595,73 @@ class OidcClient:
         ):
             raise ProviderUnavailable("malformed backchannel authentication response")
         return CibaRequest(auth_req_id, expires_in, max(interval, 1))
+
+    # -- itsme: CIBA with QR user discovery (itsme doc, "CIBA QR login") ---------------------
+
+    async def start_discovery(self) -> Discovery:
+        """User Discovery Request: a session whose QR code the person scans with the app."""
+        metadata = await self.metadata()
+        if metadata.user_discovery_endpoint is None:
+            raise OidcError("ciba_not_supported", "the provider offers no user discovery")
+        return self._discovery(await self._post_form(metadata.user_discovery_endpoint, {}))
+
+    async def poll_discovery(self, session_id: str) -> Discovery:
+        """User Discovery Poll: a new QR while nobody scanned, the token once someone did;
+        `OidcError` with the provider's error (400 once the session ended, 429 too fast)."""
+        metadata = await self.metadata()
+        if metadata.user_discovery_endpoint is None:
+            raise OidcError("ciba_not_supported", "the provider offers no user discovery")
+        url = f"{metadata.user_discovery_endpoint}/{quote(session_id, safe='')}"
+        return self._discovery(await self._post_form(url, {}))
+
+    @staticmethod
+    def _discovery(data: Mapping[str, Any]) -> Discovery:
+        session_id = data.get("user_discovery_session_id")
+        token = data.get("user_discovery_token")
+        interval = data.get("interval", DEFAULT_CIBA_INTERVAL)
+        if not isinstance(session_id, str) or not isinstance(interval, int):
+            raise ProviderUnavailable("malformed user discovery answer")
+        found = data.get("user_identifier_token")
+        if isinstance(found, str) and found:
+            return Discovery(session_id, interval=max(interval, 1), user_identifier_token=found)
+        if not isinstance(token, dict) or not isinstance(token.get("qr_code"), str):
+            raise ProviderUnavailable("malformed user discovery answer")
+        return Discovery(
+            session_id,
+            qr_png=token["qr_code"],
+            expires_at=str(token.get("expires_at", "")),
+            interval=max(interval, 1),
+        )
+
+    async def start_discovered_ciba(
+        self,
+        *,
+        user_identifier_token: str,
+        scope: str,
+        acr_values: str,
+        binding_message: str,
+    ) -> CibaRequest:
+        """itsme's backchannel authentication request (itsme doc, CIBA QR login, Authentication
+        Request): every parameter in a request object signed with our key (CIBA Core §7.1.1),
+        the person named by a `login_hint_token` JWT of type user_identifier_token (signed too:
+        the provider reads either)."""
+        metadata = await self.metadata()
+        if metadata.backchannel_authentication_endpoint is None:
+            raise OidcError("ciba_not_supported", "the provider offers no backchannel endpoint")
+        hint = self._sign({"type": "user_identifier_token", "value": user_identifier_token})
+        params: dict[str, Any] = {
+            "scope": scope,
+            "acr_values": acr_values,
+            "login_hint_token": hint,
+            "binding_message": binding_message,
+        }
+        if self._settings.ciba_requested_expiry is not None:
+            params["requested_expiry"] = self._settings.ciba_requested_expiry
+        request = await self.request_object(params, encrypt=False)
+        data = await self._post_form(
+            metadata.backchannel_authentication_endpoint, {"request": request}
+        )
+        return self._ciba_request(data)
 
     async def poll_ciba(self, auth_req_id: str) -> TokenSet:
         """One token request for a pending CIBA authentication (CIBA Core §10.1).

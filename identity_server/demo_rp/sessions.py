@@ -46,6 +46,17 @@ class PendingCiba:
     dialect: str = "generic"
 
 
+@dataclass
+class PendingDiscovery:
+    """itsme's QR login under way, before anyone scanned: the session id stays on the server,
+    the QR (a base64 PNG, new at each poll) is what the page shows."""
+
+    session_id: str = field(repr=False)
+    qr_png: str = field(repr=False)
+    interval: int
+    next_poll_at: float
+
+
 @dataclass(frozen=True)
 class SignedInUser:
     name: str
@@ -72,6 +83,7 @@ class Session:
     pending: dict[str, PendingAuthorization] = field(default_factory=dict)
     ciba: PendingCiba | None = None
     ciba_failure: FailedLogin | None = None
+    discovery: PendingDiscovery | None = None
     user: SignedInUser | None = None
     lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
