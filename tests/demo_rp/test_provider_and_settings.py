@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -78,6 +80,43 @@ def test_settings_from_env() -> None:
     assert settings.http_timeout == 3.0 and not settings.secure_cookies
     with pytest.raises(ValueError, match="DEMO_RP_CLIENT_SECRET"):
         DemoRpSettings.from_env({k: v for k, v in env.items() if k != "DEMO_RP_CLIENT_SECRET"})
+
+
+def test_settings_from_env_per_dialect(tmp_path: Path) -> None:
+    """Each dialect: its issuer URL, client id and keys (a secret, or a private JWK set file);
+    all three or none."""
+    keys = tmp_path / "itsme-keys.json"
+    keys.write_text(json.dumps({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}))
+    env = {
+        "DEMO_RP_ISSUER": "http://127.0.0.1:8080",
+        "DEMO_RP_CLIENT_ID": "e-loket",
+        "DEMO_RP_CLIENT_SECRET": "geheim",
+        "DEMO_RP_BASE_URL": "http://127.0.0.1:8090",
+        "DEMO_RP_FAS_ISSUER": "https://idp.iamfas.int.belgium.be/fas/oauth2/",
+        "DEMO_RP_FAS_CLIENT_ID": "e-loket-fas",
+        "DEMO_RP_FAS_CLIENT_SECRET": "fas-geheim",
+        "DEMO_RP_ITSME_ISSUER": "https://idp.e2e.itsme.services/v2",
+        "DEMO_RP_ITSME_CLIENT_ID": "e-loket-itsme",
+        "DEMO_RP_ITSME_KEYS": str(keys),
+    }
+    settings = DemoRpSettings.from_env(env)
+    assert settings.dialects == ("generic", "fas", "itsme")
+    fas = settings.client("fas")
+    assert (fas.issuer, fas.client_id, fas.client_secret) == (
+        "https://idp.iamfas.int.belgium.be/fas/oauth2",
+        "e-loket-fas",
+        "fas-geheim",
+    )
+    assert fas.discovery_url.endswith("/fas/oauth2/.well-known/openid-configuration")
+    itsme = settings.client("itsme")
+    assert itsme.private_jwks == {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}
+    assert DemoRpSettings.from_env(
+        {k: v for k, v in env.items() if "_FAS_" not in k and "_ITSME_" not in k}
+    ).dialects == ("generic",)
+    with pytest.raises(ValueError, match="DEMO_RP_ITSME_CLIENT_ID"):
+        DemoRpSettings.from_env({k: v for k, v in env.items() if k != "DEMO_RP_ITSME_CLIENT_ID"})
+    with pytest.raises(ValueError, match="DEMO_RP_ITSME_KEYS"):
+        DemoRpSettings.from_env(env | {"DEMO_RP_ITSME_KEYS": str(tmp_path / "missing.json")})
 
 
 def test_main_without_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
