@@ -1,7 +1,9 @@
 """Run the e-loket: `python -m identity_server.demo_rp [--host H] [--port P]`.
 
 Configuration comes from the environment (see `DemoRpSettings.from_env`): DEMO_RP_ISSUER,
-DEMO_RP_CLIENT_ID, DEMO_RP_CLIENT_SECRET, DEMO_RP_BASE_URL and optionally DEMO_RP_HTTP_TIMEOUT.
+DEMO_RP_CLIENT_ID, DEMO_RP_CLIENT_SECRET, DEMO_RP_BASE_URL and optionally DEMO_RP_HTTP_TIMEOUT;
+FAS with DEMO_RP_FAS_ISSUER, _CLIENT_ID, _CLIENT_SECRET; itsme with DEMO_RP_ITSME_ISSUER,
+_CLIENT_ID, _KEYS (a private JWK set file).
 """
 
 from __future__ import annotations
