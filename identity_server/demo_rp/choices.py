@@ -69,9 +69,12 @@ def choose(settings: DemoRpSettings, dialect: str, level: str, *, service: str =
             tuple(HUB_LEVEL + n.removeprefix("level") for n in at_least),
             settings.scope,
         )
-    acr = ACR_ADVANCED if level == "advanced" else ACR_BASIC
-    accepted = (ACR_ADVANCED,) if level == "advanced" else None
     if dialect == ITSME:
+        # itsme's own values, whatever the generic issuer was configured with.
+        acr = ACR_ADVANCED if level == "advanced" else ACR_BASIC
+        accepted = (ACR_ADVANCED,) if level == "advanced" else None
         scope = f"openid service:{service or ITSME_LOGIN_SERVICE} {ITSME_CLAIM_SCOPES}"
         return Choice(dialect, level, acr, accepted, scope)
+    acr = settings.acr_advanced if level == "advanced" else settings.acr_basic
+    accepted = (settings.acr_advanced,) if level == "advanced" else None
     return Choice(dialect, level, acr, accepted, settings.scope)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -22,6 +23,7 @@ from simulator.app.screens.push import NotificationsScreen
 from simulator.app.screens.scan import ScanScreen
 from tests.conftest import ANNELIES
 from tests.itsme_rp import ItsmeRelyingParty
+from tests.oidc.itsme_ciba.test_hosted_qr import hosted_page
 from tests.simulator.conftest import BIG, AppFactory, click, message_of, screen_text, type_into
 
 Client = TestClient[web.Request, web.Application]
@@ -165,3 +167,26 @@ async def test_bad_files_foreign_and_expired_codes_get_clear_messages(
         await _scan(pilot, expiring)
         assert message_of(pilot) == "Ce code QR a expiré. Rechargez la page du site web."
         assert "veut savoir qui vous êtes" not in screen_text(pilot)
+
+
+async def test_the_hosted_login_pages_qr_sends_the_login_request(
+    make_app: AppFactory,
+    client: Client,
+    shop: ItsmeRelyingParty,
+    tmp_path: Path,
+) -> None:
+    """itsme's hosted login page shows a QR beside its phone-number form: scanned from a file,
+    the phone says who asks to log in, and the request waits among its notifications."""
+    app = await _onboarded(make_app, "de")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as browser:
+        base = await hosted_page(shop, browser)
+        async with browser.get(client.make_url(f"{base}/qr")) as image:
+            assert image.status == 200
+            (tmp_path / "login.png").write_bytes(await image.read())
+    async with app.run_test(size=BIG) as pilot:
+        await _open_scan(pilot, app)
+        await _scan(pilot, str(tmp_path / "login.png"))
+        assert "Webwinkel Sleutelstad bittet Sie, sich anzumelden." in screen_text(pilot)
+        await click(pilot, "#scan-notifications")
+        assert isinstance(app.screen, NotificationsScreen)
+        assert "Webwinkel Sleutelstad" in screen_text(pilot)
