@@ -1,4 +1,5 @@
-"""The relying-party registry and client authentication (client_secret_basic, private_key_jwt)."""
+"""The relying-party registry and client authentication (client_secret_basic, private_key_jwt;
+client_secret_post for FAS clients)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ from identity_server.oidc.records import Client
 from identity_server.store.core import Store
 from identity_server.store.oidc import OidcStore
 
-AUTH_METHODS = ("client_secret_basic", "private_key_jwt")
+AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt")
+SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 CIBA_MODES = ("poll", "ping", "push", "")
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
@@ -148,6 +150,11 @@ class ClientRegistry:
             raise InvalidInput(
                 "Only itsme clients register service codes", code="invalid_service_codes"
             )
+        if auth_method == "client_secret_post" and dialect != Dialect.FAS:
+            # FAS (ForgeRock AM) takes the secret in the body too; the other issuers do not.
+            raise InvalidInput(
+                "client_secret_post is for FAS clients only", code="invalid_auth_method"
+            )
         allowed = profile.scopes
         chosen = tuple(scopes or allowed)
         if "openid" not in chosen or any(s not in allowed for s in chosen):
@@ -178,7 +185,7 @@ class ClientRegistry:
             name=name.strip(),
             redirect_uris=uris,
             auth_method=auth_method,
-            secret_digest=self._digest(secret) if auth_method == "client_secret_basic" else "",
+            secret_digest=self._digest(secret) if auth_method in SECRET_METHODS else "",
             jwks=jwks_text,
             scopes=chosen,
             ciba_mode=ciba_mode,
@@ -188,7 +195,7 @@ class ClientRegistry:
             service_codes=codes,
         )
         await self._store.save_client(client)
-        return client, secret if auth_method == "client_secret_basic" else ""
+        return client, secret if auth_method in SECRET_METHODS else ""
 
     async def get(self, client_id: str) -> Client:
         client = await self._store.get_client(client_id[:64])
@@ -208,10 +215,14 @@ class ClientRegistry:
         Whatever the header or the assertion holds, a refusal is invalid_client (§5.2); a
         client registered for another dialect is unknown at this issuer."""
         scheme, _, credentials = authorization.partition(" ")
+        # Only the FAS endpoints' forms have the field (client_secret_post, RFC 6749 §2.3.1).
+        posted_secret = getattr(form, "client_secret", "")
         if scheme.lower() == "basic":  # auth schemes are case-insensitive (RFC 9110 §11.1)
             client = await self._basic(credentials.strip())
         elif form.client_assertion_type == ASSERTION_TYPE and form.client_assertion:
             client = await self._assertion(form.client_assertion, dialect)
+        elif posted_secret and form.client_id:
+            client = await self._secret(form.client_id, posted_secret, "client_secret_post")
         else:
             raise InvalidClient(
                 "Client authentication is required (client_secret_basic or private_key_jwt)"
@@ -230,11 +241,15 @@ class ClientRegistry:
         except ValueError as exc:  # binascii.Error and UnicodeDecodeError are ValueErrors
             raise InvalidClient("Malformed Basic credentials") from exc
         # §2.3.1: both are form-urlencoded first; unquote replaces invalid UTF-8.
-        client = await self._store.get_client(unquote(raw_id)[:64])
-        given = self._digest(unquote(raw_secret))
+        return await self._secret(unquote(raw_id), unquote(raw_secret), "client_secret_basic")
+
+    async def _secret(self, client_id: str, secret: str, method: str) -> Client:
+        """The secret, sent the way the client registered (OIDC Core §9: one method each)."""
+        client = await self._store.get_client(client_id[:64])
+        given = self._digest(secret)
         if (
             client is None
-            or client.auth_method != "client_secret_basic"
+            or client.auth_method != method
             or not hmac.compare_digest(given, client.secret_digest)
         ):
             raise InvalidClient("Client authentication failed")

@@ -200,7 +200,20 @@ class LoginStatus(TypedDict):
 # -- the FAS issuer (/fas/oauth2) -----------------------------------------------------------------
 
 
-class IntrospectionRequest(ClientAssertion, kw_only=True):
+class SecretPost(ClientAssertion, kw_only=True):
+    """FAS also takes the client's secret in the body (client_secret_post, RFC 6749 §2.3.1),
+    from clients registered for it."""
+
+    client_secret: Annotated[str, Meta(max_length=256)] = ""
+
+
+class FasTokenRequest(TokenRequest, kw_only=True):
+    """The token request at the FAS issuer: the generic one, with client_secret_post."""
+
+    client_secret: Annotated[str, Meta(max_length=256)] = ""
+
+
+class IntrospectionRequest(SecretPost, kw_only=True):
     """Token introspection (RFC 7662 §2.1), the client authenticated as at the token endpoint."""
 
     token: Token = ""

@@ -18,10 +18,10 @@ from identity_server.oidc.messages import (
     AuthorizationRequest,
     EndSessionRequest,
     FasDiscovery,
+    FasTokenRequest,
     IntrospectionRequest,
     IntrospectionResponse,
     Jwks,
-    TokenRequest,
     TokenResponse,
 )
 from identity_server.oidc.records import Client
@@ -35,7 +35,7 @@ from identity_server.web.pages import render
 routes = Endpoints("fas", refuse=_oauth_refusal)
 PATH = fas_dialect.PROFILE.path
 JWT = "application/jwt"
-AUTH_METHODS = ["client_secret_basic", "private_key_jwt"]
+AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 
 TEXTS = {
     "nl": {
@@ -119,13 +119,15 @@ async def authorize(request: web.Request) -> web.Response:
 @routes.post(
     f"{PATH}/access_token",
     "FAS: token request (RFC 6749 §4.1.3, PKCE RFC 7636 §4.5)",
-    form=TokenRequest,
+    form=FasTokenRequest,
     auth="client",
     answers={200: TokenResponse},
     oauth_errors=True,
-    description="Client authentication by HTTP Basic (client_secret_basic) or private_key_jwt.",
+    description="Client authentication by HTTP Basic (client_secret_basic), client_id and "
+    "client_secret in the body (client_secret_post, for clients registered so) or "
+    "private_key_jwt.",
 )
-async def access_token(request: web.Request, form: TokenRequest) -> web.Response:
+async def access_token(request: web.Request, form: FasTokenRequest) -> web.Response:
     requests = request.app[SERVICES].client_requests
     answer = await requests.token(request.headers.get("Authorization", ""), form, Dialect.FAS)
     return _no_store(json_response(answer))

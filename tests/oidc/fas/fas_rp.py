@@ -38,6 +38,7 @@ class FasRelyingParty:
     redirect_uri: str
     now: Callable[[], int]  # the provider's clock (the sandbox's), for exp checks
     meta: dict[str, Any] = field(default_factory=dict)
+    auth_method: str = "client_secret_basic"  # or client_secret_post
 
     def _client(self, scope: str = SCOPE) -> AsyncOAuth2Client:
         return AsyncOAuth2Client(
@@ -46,7 +47,8 @@ class FasRelyingParty:
             scope=scope,
             redirect_uri=self.redirect_uri,
             code_challenge_method="S256",
-            token_endpoint_auth_method="client_secret_basic",
+            token_endpoint_auth_method=self.auth_method,
+            revocation_endpoint_auth_method=self.auth_method,  # introspection's too
         )
 
     async def discover(self) -> dict[str, Any]:

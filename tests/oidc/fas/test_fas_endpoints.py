@@ -11,12 +11,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import httpx
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from identity_server.core.clock import ManualClock
+from identity_server.core.errors import InvalidInput
 from identity_server.services import Services
 from tests.oidc.conftest import RelyingParty
 from tests.oidc.fas.browser import Browser, card_login, open_hub
@@ -338,3 +340,56 @@ async def test_private_key_jwt_at_the_token_and_introspection_endpoints(
         seen = await http.post(url, data={"token": access_token} | assertion(url))
         assert seen.status_code == 200 and seen.json()["active"] is True
         assert seen.json()["client_id"] == "fas-jwt"
+
+
+async def test_client_secret_post(
+    fas: FasRelyingParty, browser: Browser, services: Services, rp: RelyingParty
+) -> None:
+    """A FAS client registered for client_secret_post sends its secret in the body (RFC 6749
+    §2.3.1), and only so; the other issuers take no client_secret_post client."""
+    _, secret = await services.clients.register(
+        client_id="fas-post",
+        name="FOD Formulieren",
+        redirect_uris=[fas.redirect_uri],
+        ciba_mode="",
+        dialect="fas",
+        auth_method="client_secret_post",
+    )
+    assert secret
+    post = FasRelyingParty(
+        fas.issuer, "fas-post", secret, fas.redirect_uri, fas.now, auth_method="client_secret_post"
+    )
+    post.meta = fas.meta
+    assert "client_secret_post" in fas.meta["token_endpoint_auth_methods_supported"]
+    login = post.login(f"{LEVEL}500")
+    tokens = await post.finish(login, await card_login(post, browser, services, login))
+    assert tokens["claims"]["aud"] == "fas-post"  # type: ignore[index]
+    status, answer = await post.introspect(str(tokens["access_token"]))
+    assert status == 200 and answer["active"] is True
+    status, answer = await post.introspect(str(tokens["access_token"]), secret="wrong")
+    assert status == 401 and answer["error"] == "invalid_client"
+    # The method registered is the one taken: the same secret by Basic is refused …
+    basic = FasRelyingParty(fas.issuer, "fas-post", secret, fas.redirect_uri, fas.now)
+    basic.meta = fas.meta
+    status, answer = await basic.introspect(str(tokens["access_token"]))
+    assert status == 401 and answer["error"] == "invalid_client"
+    # … and a Basic client's secret in the body too.
+    by_post = FasRelyingParty(
+        fas.issuer,
+        fas.client_id,
+        fas.secret,
+        fas.redirect_uri,
+        fas.now,
+        auth_method="client_secret_post",
+    )
+    by_post.meta = fas.meta
+    status, answer = await by_post.introspect(str(tokens["access_token"]))
+    assert status == 401 and answer["error"] == "invalid_client"
+    with pytest.raises(InvalidInput) as refused:
+        await services.clients.register(
+            client_id="generic-post",
+            name="Generic",
+            redirect_uris=[rp.redirect_uri],
+            auth_method="client_secret_post",
+        )
+    assert refused.value.code == "invalid_auth_method"
