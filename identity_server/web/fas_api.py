@@ -95,7 +95,9 @@ async def discovery(request: web.Request) -> web.Response:
             introspection_endpoint_auth_methods_supported=AUTH_METHODS,
             code_challenge_methods_supported=["S256"],
             claims_supported=list(fas_dialect.CLAIMS),
-            claims_parameter_supported=True,
+            # Claims come by scope only: a `claims` request could otherwise reach past the
+            # scopes the client registered.
+            claims_parameter_supported=False,
             acr_values_supported=list(fas_dialect.ACR_VALUES),
             ui_locales_supported=list(i18n.LANGUAGES),
         )

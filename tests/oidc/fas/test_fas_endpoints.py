@@ -63,6 +63,7 @@ async def test_discovery_document(fas: FasRelyingParty, issuer: str) -> None:
     )
     assert "client_secret_basic" in meta["token_endpoint_auth_methods_supported"]
     assert meta["userinfo_signing_alg_values_supported"]
+    assert meta["claims_parameter_supported"] is False  # claims by scope only
     assert "backchannel_authentication_endpoint" not in meta  # FAS has no CIBA
     keys = await fas.keys()
     assert keys.keys  # connect/jwk_uri publishes the signing keys
