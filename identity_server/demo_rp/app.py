@@ -283,7 +283,7 @@ async def confirm(request: web.Request) -> web.Response:
     url = await rp.flows.begin_redirect(
         session, lang=i18n.language_of(request), choice=choice, claims=claims
     )
-    return _to_provider(request, url)
+    return _to_provider(request, url, status=303)  # after a POST: the provider gets a GET
 
 
 # Longer authorization URLs go by POST (OIDC Core §3.1.2.1 allows both): a request object with
@@ -292,10 +292,10 @@ async def confirm(request: web.Request) -> web.Response:
 MAX_REDIRECT = 6000
 
 
-def _to_provider(request: web.Request, url: str) -> web.Response:
+def _to_provider(request: web.Request, url: str, *, status: int = 302) -> web.Response:
     """The browser on its way to the authorization endpoint: a redirect, or a form it posts."""
     if len(url) <= MAX_REDIRECT:
-        return web.Response(status=302, headers={"Location": url})
+        return web.Response(status=status, headers={"Location": url})
     target = URL(url)
     return _render(
         request,
