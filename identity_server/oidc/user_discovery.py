@@ -312,6 +312,7 @@ class UserDiscovery:
         """A QR for the hosted page: scanning it sends the login request to the scanner. A new
         one replaces the page's previous QR; it lives as long as the login."""
         authorization = await self._code_flow.get(auth_id)
+        auth_id = authorization.auth_id
         now = self._clock.now()
         session_id = "login:" + auth_id
         session = await self._oidc.get_discovery(session_id)

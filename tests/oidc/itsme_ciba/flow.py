@@ -53,10 +53,15 @@ def hint(token: str) -> str:
 
 
 async def backchannel(
-    rp: ItsmeRelyingParty, claims: dict[str, Any], *, encrypt: bool = False, **form: str
+    rp: ItsmeRelyingParty,
+    claims: dict[str, Any],
+    *,
+    encrypt: bool = False,
+    form: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, Any]]:
+    """The signed request object holds `claims`; `form` adds plain parameters beside it."""
     body = {"scope": f"openid service:{rp.service_code}"} | claims
-    data = {"request": await rp.request_object(body, encrypt=encrypt)} | form
+    data = {"request": await rp.request_object(body, encrypt=encrypt)} | (form or {})
     response = await rp.client.post(
         "/itsme/v2/backchannel/authentication",
         data=data | rp.assertion(f"{rp.issuer}/backchannel/authentication"),

@@ -4,8 +4,11 @@ refusal's own code."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 
 from identity_server.contract import QR_PREFIX, qr_token
 from identity_server.core.clock import ManualClock
@@ -15,6 +18,9 @@ from identity_server.services import Services
 from simulator.errors import PhoneApiError
 from simulator.phone import HeadlessPhone
 from tests.itsme_rp import ItsmeRelyingParty
+from tests.oidc.itsme_ciba import flow
+
+Client = TestClient[web.Request, web.Application]
 
 
 async def _started(services: Services, rp: ItsmeRelyingParty) -> str:
@@ -77,3 +83,35 @@ async def test_a_blocked_identity_cannot_scan(
     with pytest.raises(PhoneApiError) as refused:
         await annelies.scan(payload)
     assert (refused.value.status, refused.value.code) == (403, "identity_blocked")
+
+
+async def test_an_unsigned_scan_is_refused(client: Client) -> None:
+    response = await client.post("/api/phone/scan", json={"payload": QR_PREFIX + "A" * 32})
+    assert response.status == 401
+    assert (await response.json())["error"] == "unsigned_request"
+
+
+async def test_qr_tokens_and_user_identifier_tokens_are_kept_as_digests_only(
+    client: Client,
+    tmp_path: Path,
+    itsme_rp: ItsmeRelyingParty,
+    annelies: HeadlessPhone,
+    clock: ManualClock,
+) -> None:
+    _, pending = await flow.start(itsme_rp)
+    payload = flow.qr_text(pending)
+    await annelies.scan(payload)
+    clock.advance(5)
+    _, found = await flow.poll(itsme_rp, pending["user_discovery_session_id"])
+    stored = _database_bytes(tmp_path)
+    # The session is where the test looks (its id is no secret), its tokens are not.
+    assert pending["user_discovery_session_id"].encode() in stored
+    for secret in (payload.removeprefix(QR_PREFIX), found["user_identifier_token"]):
+        assert secret.encode() not in stored
+
+
+def _database_bytes(folder: Path) -> bytes:
+    """The SQLite file and its write-ahead log, as they lie on disk."""
+    return b"".join(
+        path.read_bytes() for path in folder.iterdir() if path.name.startswith("sleutel.sqlite")
+    )

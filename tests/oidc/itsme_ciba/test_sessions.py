@@ -180,7 +180,7 @@ async def test_bad_backchannel_requests_are_refused_by_name_and_spend_no_token(
 ) -> None:
     token = await discovered(itsme_rp, annelies, clock)
     got, refused = await flow.backchannel(
-        itsme_rp, {"login_hint_token": flow.hint(token)} | claims, **form
+        itsme_rp, {"login_hint_token": flow.hint(token)} | claims, form=form
     )
     assert (got, refused["error"]) == (status, error), refused
     got, _ = await flow.backchannel(itsme_rp, {"login_hint_token": flow.hint(token)})
