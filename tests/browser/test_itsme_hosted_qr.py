@@ -1,0 +1,70 @@
+"""The hosted itsme login page in a real browser: the QR beside the phone-number form is drawn
+(same-origin PNG, within the page's Content-Security-Policy), a phone's camera reads it from the
+screen, and after the scan the page moves on to the wait page by itself, then home."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from playwright.async_api import Page, expect
+
+from authenticator.qr import read_texts
+from simulator.phone import HeadlessPhone
+from tests.browser.conftest import Console, Sandbox
+from tests.conftest import ANNELIES
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+PHONE = "0494 00 12 68"
+CODE = "13579"
+SLOW_MS = 15_000
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def phone(sandbox: Sandbox) -> AsyncIterator[HeadlessPhone]:
+    async with HeadlessPhone(sandbox.url) as annelies:
+        await annelies.onboard_with_bank(
+            PHONE,
+            bank_id=ANNELIES.bank,
+            customer_number=ANNELIES.customer_number,
+            digipass_serial=ANNELIES.digipass_serial,
+            code=CODE,
+        )
+        yield annelies
+
+
+async def _request_on(phone: HeadlessPhone) -> dict[str, Any]:
+    for _ in range(300):
+        pending = await phone.pending_requests()
+        if pending:
+            return pending[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError("no request reached the phone")
+
+
+async def test_the_hosted_pages_qr_is_scanned_and_the_page_follows(
+    page: Page, sandbox: Sandbox, phone: HeadlessPhone, console: Console
+) -> None:
+    await page.goto(f"{sandbox.rp}/?lang=en")
+    await page.locator('section[data-dialect="itsme"] button[type="submit"]').click()
+    await expect(page).to_have_url(re.compile(rf"^{re.escape(sandbox.url)}/oidc/login/[^/]+"))
+    qr = page.locator("#qr-login img")
+    await expect(qr).to_be_visible()
+    assert await qr.evaluate("image => image.naturalWidth") > 0  # the CSP let it in
+    (payload,) = read_texts(await page.screenshot(full_page=True))
+    shown = await phone.scan(payload)
+    assert shown["kind"] == "login"
+
+    await page.wait_for_url(re.compile(r"/oidc/login/[^/]+/wait$"), timeout=SLOW_MS)
+    icon = await page.locator("#icon").get_attribute("data-icon")
+    request = await _request_on(phone)
+    assert request["request_id"] == shown["request_id"]
+    await phone.approve(str(request["request_id"]), icon=icon, code=CODE)
+    await page.wait_for_url(f"{sandbox.rp}/", timeout=SLOW_MS)
+    await expect(page.locator("p.signed-in")).to_contain_text("Annelies Gustaaf Dewilde")
+    assert console.errors == []
