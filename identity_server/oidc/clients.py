@@ -146,6 +146,12 @@ class ClientRegistry:
                 raise InvalidInput(
                     "itsme clients authenticate with private_key_jwt", code="invalid_auth_method"
                 )
+            if ciba_mode == "push":
+                # itsme's CIBA delivers by poll or ping only (CIBA QR login, "Initiating the
+                # OIDC CIBA Flow": "We support the POLL and PING token delivery modes").
+                raise InvalidInput(
+                    "itsme clients use CIBA in poll or ping mode", code="invalid_ciba_mode"
+                )
         elif codes:
             raise InvalidInput(
                 "Only itsme clients register service codes", code="invalid_service_codes"

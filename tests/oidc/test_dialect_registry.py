@@ -64,6 +64,10 @@ async def test_each_dialect_refuses_what_it_does_not_speak(
         (_itsme(service_codes=[]), "invalid_service_codes"),
         (_itsme(service_codes=["has space"]), "invalid_service_codes"),
         (_itsme(auth_method="client_secret_basic", jwks=None), "invalid_auth_method"),
+        (
+            _itsme(ciba_mode="push", notification_endpoint="https://bank.example/n"),
+            "invalid_ciba_mode",
+        ),
         # itsme's scopes are its own: "egovnrn" is FAS's, "age" the generic issuer's
         (_itsme(scopes=["openid", "egovnrn"]), "invalid_scope"),
         (_itsme(scopes=["openid", "age"]), "invalid_scope"),
