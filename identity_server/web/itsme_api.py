@@ -34,6 +34,7 @@ from identity_server.web.body import form_pairs, json_response, query_pairs
 from identity_server.web.endpoints import HTML, Endpoints
 from identity_server.web.keys import SERVICES
 from identity_server.web.oidc_pages import given_once, read_authorization_request, start_login
+from identity_server.web.openapi import OAuthError as OAuthErrorBody
 
 
 def _oauth_refusal(exc: SleutelError) -> SleutelError:
@@ -332,7 +333,8 @@ async def _userinfo(request: web.Request) -> web.Response:
 
 _USERINFO: dict[str, Any] = {
     "auth": "bearer",
-    "answers": {200: JWT},
+    # The JSON refusal named too, so the document (and the server) answer 4xx in OAuth's shape.
+    "answers": {200: JWT, 401: OAuthErrorBody},
     "oauth_errors": True,
     "description": "The access token in the Authorization header (RFC 6750 §2.1); the answer "
     "is an application/jwt, signed then encrypted to the client. Refusals are invalid_token.",
