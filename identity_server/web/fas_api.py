@@ -147,7 +147,8 @@ async def _userinfo(request: web.Request) -> web.Response:
 
 _USERINFO = {
     "auth": "bearer",
-    "answers": {200: JWT},
+    # Refusals are OAuth's JSON (RFC 6750 §3.1), not a page: declared, so the document says so.
+    "answers": {200: JWT, 401: "application/json"},
     "oauth_errors": True,
     "description": "The claims as a JWT signed with the client's ID token algorithm (keys at "
     "connect/jwk_uri), with iss and aud (OIDC Core §5.3.2); refusals are invalid_token (401).",
