@@ -364,7 +364,7 @@ async def test_client_secret_post(
     assert "client_secret_post" in fas.meta["token_endpoint_auth_methods_supported"]
     login = post.login(f"{LEVEL}500")
     tokens = await post.finish(login, await card_login(post, browser, services, login))
-    assert tokens["claims"]["aud"] == "fas-post"  # type: ignore[index]
+    assert tokens["claims"]["aud"] == "fas-post"
     status, answer = await post.introspect(str(tokens["access_token"]))
     assert status == 200 and answer["active"] is True
     status, answer = await post.introspect(str(tokens["access_token"]), secret="wrong")
