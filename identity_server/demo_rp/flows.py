@@ -17,7 +17,9 @@ from typing import Any
 
 from identity_server.demo_rp.choices import Choice, choose
 from identity_server.demo_rp.i18n import texts
-from identity_server.demo_rp.oidc_client import Login, OidcClient, OidcError
+from identity_server.demo_rp.itsme_client import ItsmeClient
+from identity_server.demo_rp.oidc_client import OidcClient
+from identity_server.demo_rp.oidc_messages import CibaRequest, Login, OidcError
 from identity_server.demo_rp.sessions import (
     FailedLogin,
     PendingAuthorization,
@@ -95,6 +97,12 @@ class Flows:
             raise LoginError("unknown_level")
         return self._clients[dialect]
 
+    def _itsme(self) -> ItsmeClient:
+        client = self.client(ITSME)
+        if not isinstance(client, ItsmeClient):
+            raise LoginError("unknown_level")
+        return client
+
     # -- redirect flow -----------------------------------------------------------------------
 
     async def begin_redirect(
@@ -162,7 +170,7 @@ class Flows:
         login_hint = re.sub(r"[\s./-]", "", phone)
         if not E164.fullmatch(login_hint):
             raise LoginError("invalid_phone")
-        binding_message = f"{texts(lang)['ciba.binding']} {secrets.randbelow(10_000):04d}"
+        binding_message = _binding_message(lang)
         choice = self.choice(GENERIC, "advanced" if advanced else "basic")
         try:
             answer = await self._oidc.start_ciba(
@@ -171,16 +179,8 @@ class Flows:
         except OidcError as exc:
             log.info("backchannel authentication request refused: %s", exc.code)
             raise LoginError.from_oidc(exc) from exc
-        now = self._clock()
         session.ciba_failure = None
-        session.ciba = PendingCiba(
-            auth_req_id=answer.auth_req_id,
-            binding_message=binding_message,
-            interval=answer.interval,
-            next_poll_at=now + answer.interval,
-            expires_at=now + answer.expires_in,
-            accepted_acrs=choice.accepted_acrs,
-        )
+        session.ciba = _pending_ciba(answer, binding_message, choice, self._clock())
         log.info(
             "CIBA login started (interval %ss, expires in %ss)", answer.interval, answer.expires_in
         )
@@ -237,7 +237,7 @@ class Flows:
     async def begin_qr(self, session: Session) -> None:
         """itsme doc, CIBA QR login: open a user discovery session; its QR goes on the page."""
         try:
-            found = await self.client(ITSME).start_discovery()
+            found = await self._itsme().start_discovery()
         except OidcError as exc:
             log.info("user discovery session refused: %s", exc.code)
             raise LoginError.from_oidc(exc) from exc
@@ -263,7 +263,7 @@ class Flows:
             now = self._clock()
             if now < pending.next_poll_at:
                 return QrStatus("pending", pending.qr_png, pending.next_poll_at - now)
-            oidc = self.client(ITSME)
+            oidc = self._itsme()
             try:
                 found = await oidc.poll_discovery(pending.session_id)
             except OidcError as exc:
@@ -280,7 +280,7 @@ class Flows:
                 pending.next_poll_at = now + found.interval
                 return QrStatus("pending", pending.qr_png, found.interval)
             choice = self.choice(ITSME, "basic")
-            binding_message = f"{texts(lang)['ciba.binding']} {secrets.randbelow(10_000):04d}"
+            binding_message = _binding_message(lang)
             try:
                 answer = await oidc.start_discovered_ciba(
                     user_identifier_token=found.user_identifier_token,
@@ -292,15 +292,7 @@ class Flows:
                 log.info("backchannel authentication request refused: %s", exc.code)
                 return self._fail_qr(session, FailedLogin(exc.code, exc.description))
             session.discovery = None
-            session.ciba = PendingCiba(
-                auth_req_id=answer.auth_req_id,
-                binding_message=binding_message,
-                interval=answer.interval,
-                next_poll_at=now + answer.interval,
-                expires_at=now + answer.expires_in,
-                accepted_acrs=choice.accepted_acrs,
-                dialect=ITSME,
-            )
+            session.ciba = _pending_ciba(answer, binding_message, choice, now)
             log.info("QR login: person found, backchannel request sent")
             return QrStatus("discovered")
 
@@ -332,3 +324,23 @@ class Flows:
             userinfo=login.userinfo,
         )
         log.info("signed in through %s", flow)
+
+
+def _binding_message(lang: str) -> str:
+    """What the phone shows beside the request, so the person can tell it is this one."""
+    return f"{texts(lang)['ciba.binding']} {secrets.randbelow(10_000):04d}"
+
+
+def _pending_ciba(
+    answer: CibaRequest, binding_message: str, choice: Choice, now: float
+) -> PendingCiba:
+    """A CIBA login under way at `choice`'s dialect, polled from `now + interval` on."""
+    return PendingCiba(
+        auth_req_id=answer.auth_req_id,
+        binding_message=binding_message,
+        interval=answer.interval,
+        next_poll_at=now + answer.interval,
+        expires_at=now + answer.expires_in,
+        accepted_acrs=choice.accepted_acrs,
+        dialect=choice.dialect,
+    )
