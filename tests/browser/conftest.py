@@ -8,9 +8,11 @@ Every fixture lives on the module's event loop: the test modules say
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -22,8 +24,11 @@ from playwright.async_api import (
     Page,
     Response,
     async_playwright,
+    expect,
 )
 
+from simulator.phone import HeadlessPhone
+from tests.conftest import onboard_annelies
 from tests.e2e.server import free_port, running_server, wait_ready
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -39,6 +44,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 TIMEOUT_MS = 10_000
+# Annelies' phone (the `phone` fixture): her number and itsme code.
+PHONE = "0494 00 12 68"
+CODE = "13579"
 
 
 @dataclass(frozen=True)
@@ -136,3 +144,31 @@ async def page(context: BrowserContext, console: Console) -> Page:
 
 def is_png(path: Path) -> bool:
     return path.stat().st_size > 100 and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def phone(sandbox: Sandbox) -> AsyncIterator[HeadlessPhone]:
+    """Annelies' phone, onboarded with her bank and digipass on the module's sandbox."""
+    async with HeadlessPhone(sandbox.url) as annelies:
+        yield await onboard_annelies(annelies)
+
+
+async def request_on(phone: HeadlessPhone) -> dict[str, Any]:
+    """The first request waiting on the phone, once one arrived (a real server: poll)."""
+    for _ in range(300):
+        pending = await phone.pending_requests()
+        if pending:
+            return pending[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError("no request reached the phone")
+
+
+async def phone_number_typed(page: Page) -> str | None:
+    """On the provider's hosted login page: Annelies' number typed and sent; the icon the
+    waiting page shows (the phone asks for it)."""
+    await page.locator('input[name="phone"]').fill(PHONE)
+    await page.locator('form[action^="/oidc/login/"] button[type="submit"]').click()
+    await expect(page).to_have_url(re.compile(r"/oidc/login/[^/]+/wait$"))
+    icon = page.locator("#icon")
+    await expect(icon).to_be_visible()
+    return await icon.get_attribute("data-icon")

@@ -4,61 +4,32 @@ follows the phone by itself, and the way back to the website; plus the outbox pa
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import Page, expect
 
 from simulator.phone import HeadlessPhone
-from tests.browser.conftest import Console, Sandbox, is_png
-from tests.conftest import ANNELIES
+from tests.browser.conftest import (
+    CODE,
+    Console,
+    Sandbox,
+    is_png,
+    phone_number_typed,
+    request_on,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-PHONE = "0494 00 12 68"
-CODE = "13579"
 
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def phone(sandbox: Sandbox) -> AsyncIterator[HeadlessPhone]:
-    """Annelies' phone, onboarded with her bank and digipass."""
-    async with HeadlessPhone(sandbox.url) as annelies:
-        await annelies.onboard_with_bank(
-            PHONE,
-            bank_id=ANNELIES.bank,
-            customer_number=ANNELIES.customer_number,
-            digipass_serial=ANNELIES.digipass_serial,
-            code=CODE,
-        )
-        yield annelies
-
-
-async def _request_on(phone: HeadlessPhone) -> dict[str, Any]:
-    for _ in range(100):
-        pending = await phone.pending_requests()
-        if pending:
-            return pending[0]
-        await asyncio.sleep(0.05)
-    raise AssertionError("no request reached the phone")
-
-
-async def _to_wait_page(page: Page, sandbox: Sandbox) -> str:
+async def _to_wait_page(page: Page, sandbox: Sandbox) -> str | None:
     """From the website's home to the provider's waiting page; returns the icon shown."""
     await page.goto(f"{sandbox.rp}/")
     await page.get_by_role("button", name="Aanmelden", exact=True).click()
     await expect(page).to_have_url(re.compile(rf"^{re.escape(sandbox.url)}/oidc/login/[^/]+$"))
     await expect(page.locator("main")).to_contain_text("Gemeente Sleutelstad")
-    await page.locator('input[name="phone"]').fill(PHONE)
-    await page.locator('form[action^="/oidc/login/"] button[type="submit"]').click()
-    await expect(page).to_have_url(re.compile(r"/oidc/login/[^/]+/wait$"))
-    icon = page.locator("#icon")
-    await expect(icon).to_be_visible()
-    return await icon.get_attribute("data-icon") or ""
+    return await phone_number_typed(page)
 
 
 async def test_country_search_picks_the_first_match(
@@ -93,7 +64,7 @@ async def test_phone_approves_and_the_browser_moves_on_by_itself(
     await page.screenshot(path=shot, full_page=True)
     assert is_png(shot)
 
-    request = await _request_on(phone)
+    request = await request_on(phone)
     assert request["client_name"] == "Gemeente Sleutelstad"
     await phone.approve(str(request["request_id"]), icon=icon, code=CODE)
 
@@ -110,7 +81,7 @@ async def test_phone_refuses_and_the_website_shows_access_denied(
     page: Page, sandbox: Sandbox, phone: HeadlessPhone, console: Console
 ) -> None:
     await _to_wait_page(page, sandbox)
-    request = await _request_on(phone)
+    request = await request_on(phone)
     await phone.refuse(str(request["request_id"]))
 
     await page.wait_for_url(re.compile(rf"^{re.escape(sandbox.rp)}/"))

@@ -4,47 +4,18 @@ screen, and after the scan the page moves on to the wait page by itself, then ho
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
-import pytest_asyncio
 from playwright.async_api import Page, expect
 
 from authenticator.qr import read_texts
 from simulator.phone import HeadlessPhone
-from tests.browser.conftest import Console, Sandbox
-from tests.conftest import ANNELIES
+from tests.browser.conftest import CODE, Console, Sandbox, request_on
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-PHONE = "0494 00 12 68"
-CODE = "13579"
 SLOW_MS = 15_000
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def phone(sandbox: Sandbox) -> AsyncIterator[HeadlessPhone]:
-    async with HeadlessPhone(sandbox.url) as annelies:
-        await annelies.onboard_with_bank(
-            PHONE,
-            bank_id=ANNELIES.bank,
-            customer_number=ANNELIES.customer_number,
-            digipass_serial=ANNELIES.digipass_serial,
-            code=CODE,
-        )
-        yield annelies
-
-
-async def _request_on(phone: HeadlessPhone) -> dict[str, Any]:
-    for _ in range(300):
-        pending = await phone.pending_requests()
-        if pending:
-            return pending[0]
-        await asyncio.sleep(0.05)
-    raise AssertionError("no request reached the phone")
 
 
 async def test_the_hosted_pages_qr_is_scanned_and_the_page_follows(
@@ -62,7 +33,7 @@ async def test_the_hosted_pages_qr_is_scanned_and_the_page_follows(
 
     await page.wait_for_url(re.compile(r"/oidc/login/[^/]+/wait$"), timeout=SLOW_MS)
     icon = await page.locator("#icon").get_attribute("data-icon")
-    request = await _request_on(phone)
+    request = await request_on(phone)
     assert request["request_id"] == shown["request_id"]
     await phone.approve(str(request["request_id"]), icon=icon, code=CODE)
     await page.wait_for_url(f"{sandbox.rp}/", timeout=SLOW_MS)

@@ -52,24 +52,25 @@ async def browser(client: Client) -> AsyncIterator[aiohttp.ClientSession]:
         yield session
 
 
-def signed_in(html: str) -> str | None:
-    match = re.search(r'<p class="signed-in"[^>]*>([^<]*)</p>', html)
+def _first(pattern: str, html: str) -> str | None:
+    match = re.search(pattern, html)
     return match.group(1) if match else None
+
+
+def signed_in(html: str) -> str | None:
+    return _first(r'<p class="signed-in"[^>]*>([^<]*)</p>', html)
 
 
 def shown_acr(html: str) -> str | None:
-    match = re.search(r'data-acr="([^"]*)"', html)
-    return match.group(1) if match else None
+    return _first(r'data-acr="([^"]*)"', html)
 
 
 def shown_dialect(html: str) -> str | None:
-    match = re.search(r'<span data-dialect="([^"]*)"', html)
-    return match.group(1) if match else None
+    return _first(r'<span data-dialect="([^"]*)"', html)
 
 
 def icon_on(html: str) -> str | None:
-    match = re.search(r'data-icon="([a-z]+)"', html)
-    return match.group(1) if match else None
+    return _first(r'data-icon="([a-z]+)"', html)
 
 
 async def to_provider(browser: aiohttp.ClientSession, eloket: str, **query: str) -> URL:
