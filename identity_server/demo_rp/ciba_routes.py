@@ -1,23 +1,13 @@
 """The CIBA login from the e-loket (CIBA Core, poll mode): the phone number in the form, the page
-that waits for the app with the binding message, and its poll step — as JSON for the page's
-script, or as the page again without script."""
+that waits for the app with the binding message, and its poll step (waiting.py)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from identity_server.demo_rp import i18n
-from identity_server.demo_rp.flows import LoginError
-from identity_server.demo_rp.pages import (
-    DEMO_RP,
-    checked_form,
-    failed_page,
-    nothing_to_wait_for,
-    see_other,
-    session_expired,
-    status_json,
-    wait_page,
-)
+from identity_server.demo_rp import i18n, waiting
+from identity_server.demo_rp.flows import LoginStep
+from identity_server.demo_rp.pages import DEMO_RP, checked_form, see_other
 from identity_server.demo_rp.sessions import Session
 
 routes = web.RouteTableDef()
@@ -36,10 +26,10 @@ async def ciba_start(request: web.Request) -> web.Response:
     return see_other("/ciba/wait")
 
 
-def _wait_page(request: web.Request, session: Session, *, still_pending: bool) -> web.Response:
+def _wait_page(request: web.Request, session: Session, still_pending: bool) -> web.Response:
     pending = session.ciba
     assert pending is not None
-    return wait_page(
+    return waiting.wait_page(
         request,
         "ciba_wait.html",
         session,
@@ -49,42 +39,30 @@ def _wait_page(request: web.Request, session: Session, *, still_pending: bool) -
     )
 
 
+async def _poll(request: web.Request, session: Session) -> LoginStep:
+    rp = request.app[DEMO_RP]
+    step = await rp.flows.poll_ciba(session)
+    if step.signed_in:
+        rp.sessions.renew(session)
+    return step
+
+
 @routes.get("/ciba/wait")
 async def ciba_wait(request: web.Request) -> web.Response:
     session = request.app[DEMO_RP].sessions.find(request)
     if session is None or session.ciba is None:
-        return nothing_to_wait_for(request, session)
-    return _wait_page(request, session, still_pending=False)
+        return waiting.nothing_to_wait_for(request, session)
+    return _wait_page(request, session, False)
 
 
 @routes.get("/ciba/status")
 async def ciba_status(request: web.Request) -> web.Response:
-    rp = request.app[DEMO_RP]
-    session = rp.sessions.find(request)
-    if session is None:
-        return session_expired(request)
-    status = await rp.flows.poll_ciba(session)
-    if status.signed_in:
-        rp.sessions.renew(session)
-    return status_json(
-        request, status.state, retry_after=status.retry_after, failure=status.failure
-    )
+    return await waiting.status(request, _poll, next_page="/")
 
 
 @routes.get("/ciba/check")
 async def ciba_check(request: web.Request) -> web.Response:
-    rp = request.app[DEMO_RP]
-    session = rp.sessions.find(request)
-    if session is None:
-        raise LoginError("session_expired")
-    status = await rp.flows.poll_ciba(session)
-    if status.signed_in:
-        rp.sessions.renew(session)
-    if status.state == "pending":
-        return _wait_page(request, session, still_pending=True)
-    if status.state == "done":
-        return see_other("/")
-    return failed_page(request, status.failure)
+    return await waiting.check(request, _poll, _wait_page, next_page="/")
 
 
 @routes.post("/ciba/cancel")

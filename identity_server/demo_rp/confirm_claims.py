@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from identity_server.demo_rp.flows import LoginError
+from identity_server.demo_rp.login_flow import LoginError
 
 CLAIM = "http://itsme.services/v2/claim/"
 TEMPLATE = CLAIM + "claim_approval_template_name"

@@ -1,6 +1,5 @@
 """What the e-loket's handlers share: the application's state, rendering a page (with its
-Content-Security-Policy), the error page, the CSRF-checked form, and the pages and JSON of a login
-that waits for the phone (CIBA, itsme's QR login)."""
+Content-Security-Policy), the error page and the CSRF-checked form."""
 
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ from aiohttp import web
 from identity_server.demo_rp import i18n
 from identity_server.demo_rp.flows import Flows, LoginError
 from identity_server.demo_rp.oidc_client import OidcClient
-from identity_server.demo_rp.sessions import FailedLogin, Session, SessionStore
+from identity_server.demo_rp.sessions import Session, SessionStore
 from identity_server.demo_rp.settings import DemoRpSettings
 
 SessionFactory = Callable[[], aiohttp.ClientSession]
@@ -96,63 +95,3 @@ async def checked_form(request: web.Request) -> tuple[Session, dict[str, str]]:
     if not isinstance(token, str) or not secrets.compare_digest(token, session.csrf_token):
         raise LoginError("csrf", status=403)
     return session, {k: v for k, v in form.items() if isinstance(v, str)}
-
-
-# -- a login waiting for the phone (CIBA, itsme's QR login) ---------------------------------
-
-
-def wait_page(
-    request: web.Request,
-    template: str,
-    session: Session,
-    *,
-    next_poll_at: float,
-    still_pending: bool,
-    **context: Any,
-) -> web.Response:
-    """The page that waits: its script asks again after `retry_after` seconds."""
-    return render(
-        request,
-        template,
-        retry_after=max(1, round(next_poll_at - request.app[DEMO_RP].clock())),
-        still_pending=still_pending,
-        csrf=session.csrf_token,
-        **context,
-    )
-
-
-def failed_page(request: web.Request, failure: FailedLogin | None) -> web.Response:
-    failure = failure or FailedLogin("generic")
-    return error_page(request, failure.code, failure.detail, 400)
-
-
-def nothing_to_wait_for(request: web.Request, session: Session | None) -> web.Response:
-    """A wait page with no login under way: why the last one failed, else home."""
-    if session is not None and session.ciba_failure is not None and session.user is None:
-        return failed_page(request, session.ciba_failure)
-    return see_other("/")
-
-
-def status_json(
-    request: web.Request,
-    state: str,
-    *,
-    retry_after: float = 0.0,
-    failure: FailedLogin | None = None,
-    **extra: str,
-) -> web.Response:
-    """One poll step for the wait page's script: pending (ask again after `retry_after`), done
-    or discovered (go to `location`), or failed (the sentence to show)."""
-    body: dict[str, Any] = {"status": state}
-    if state == "pending":
-        body["retry_after"] = max(1, round(retry_after))
-    elif state == "done":
-        body["location"] = "/"
-    elif failure is not None:
-        body["code"] = failure.code
-        body["message"] = i18n.error_text(i18n.language_of(request), failure.code, failure.detail)
-    return web.json_response(body | extra)
-
-
-def session_expired(request: web.Request) -> web.Response:
-    return status_json(request, "failed", failure=FailedLogin("session_expired"))
