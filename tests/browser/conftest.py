@@ -21,12 +21,14 @@ from playwright.async_api import (
     Browser,
     BrowserContext,
     ConsoleMessage,
+    Locator,
     Page,
     Response,
     async_playwright,
     expect,
 )
 
+from authenticator.qr import read_texts
 from simulator.phone import HeadlessPhone
 from tests.conftest import onboard_annelies
 from tests.e2e.server import free_port, running_server, wait_ready
@@ -172,3 +174,12 @@ async def phone_number_typed(page: Page) -> str | None:
     icon = page.locator("#icon")
     await expect(icon).to_be_visible()
     return await icon.get_attribute("data-icon")
+
+
+async def scanned(page: Page, qr: Locator, phone: HeadlessPhone) -> dict[str, Any]:
+    """The QR image on the page is drawn (the Content-Security-Policy let it in) and the phone's
+    camera reads it from a screenshot of the whole page; what the phone shows after the scan."""
+    await expect(qr).to_be_visible()
+    assert await qr.evaluate("image => image.naturalWidth") > 0
+    (payload,) = read_texts(await page.screenshot(full_page=True))
+    return await phone.scan(payload)

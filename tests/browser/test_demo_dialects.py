@@ -10,9 +10,15 @@ import re
 import pytest
 from playwright.async_api import Page, expect
 
-from authenticator.qr import read_texts
 from simulator.phone import HeadlessPhone
-from tests.browser.conftest import CODE, Console, Sandbox, phone_number_typed, request_on
+from tests.browser.conftest import (
+    CODE,
+    Console,
+    Sandbox,
+    phone_number_typed,
+    request_on,
+    scanned,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -26,12 +32,7 @@ async def test_itsme_qr_login_follows_the_scan_by_itself(
     await page.goto(f"{sandbox.rp}/")
     await page.get_by_role("button", name="Toon de QR-code").click()
     await expect(page).to_have_url(f"{sandbox.rp}/itsme/qr/wait")
-    qr = page.locator("img#qr")
-    await expect(qr).to_be_visible()
-    assert await qr.evaluate("image => image.naturalWidth") > 0  # CSP let the data: image in
-    # The phone's camera sees the screen: the QR is read from a screenshot of the whole page.
-    (payload,) = read_texts(await page.screenshot(full_page=True))
-    shown = await phone.scan(payload)
+    shown = await scanned(page, page.locator("img#qr"), phone)  # a data: image
     assert shown["client_name"] == "Gemeente Sleutelstad"
 
     await page.wait_for_url(f"{sandbox.rp}/ciba/wait", timeout=SLOW_MS)
