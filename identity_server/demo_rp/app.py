@@ -22,7 +22,8 @@ Routes:
   GET  /static/…      the stylesheet
 
 The handlers live by flow: account_routes.py (home, claims, logout), redirect_routes.py (login,
-Confirm, callback), ciba_routes.py and qr_routes.py; what they share in pages.py.
+Confirm, callback), ciba_routes.py and qr_routes.py (the wait pages of both: waiting.py); what
+they share in pages.py. The logins themselves: flows.py.
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ class Provider:
 
     async def verified(self, token: str) -> tuple[dict[str, Any], dict[str, Any]]:
         """The protected header and the claims of a JWT the provider signed (OIDC Core §3.1.3.7
-        steps 6-8): an asymmetric algorithm its metadata allows, a signing key of its JWKS.
+        steps 6-7): an asymmetric algorithm its metadata allows, a signing key of its JWKS.
         `InvalidIdToken` names the check that failed."""
         metadata = await self.metadata()
         try:
