@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from identity_server import control_cli
-from identity_server.core.errors import SleutelError
+from identity_server.core.errors import InvalidInput, SleutelError
 from identity_server.core.records import Address
 from identity_server.oidc.client_config import load_clients
 from identity_server.oidc.push import MAX_PENDING
@@ -223,6 +223,28 @@ def _parser(*, otp: bool = True) -> argparse.ArgumentParser:
     add_client.add_argument("--notification-endpoint", default="")
     add_client.add_argument("--id-token-alg", choices=["RS256", "ES256"], default="RS256")
     add_client.add_argument("--scope", action="append", default=None, dest="scopes")
+    add_client.add_argument(
+        "--dialect",
+        choices=["generic", "itsme", "fas"],
+        default="generic",
+        help="the issuer it speaks to: / (generic), /itsme/v2 or /fas/oauth2",
+    )
+    add_client.add_argument(
+        "--service-code",
+        action="append",
+        default=None,
+        dest="service_codes",
+        help="itsme: a service code its requests name as scope service:<CODE> (repeatable)",
+    )
+    add_client.add_argument(
+        "--auth-method",
+        choices=["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        default=None,
+        help="default: private_key_jwt with --jwks, else client_secret_basic",
+    )
+    add_client.add_argument(
+        "--jwks", type=Path, default=None, help="JSON file of the client's public keys (JWKS)"
+    )
     load = clients.add_parser("load", help="register every client of a JSON file")
     load.add_argument("file", type=Path)
     remove = clients.add_parser("remove")
@@ -334,20 +356,31 @@ async def _admin_token(s: Services, _: argparse.Namespace) -> None:
 
 async def _clients_list(s: Services, _: argparse.Namespace) -> None:
     _print([{"client_id": c.client_id, "name": c.name, "redirect_uris": list(c.redirect_uris),
-             "ciba_mode": c.ciba_mode} for c in await s.oidc_store.list_clients()])  # fmt: skip
+             "ciba_mode": c.ciba_mode, "dialect": c.dialect}
+            for c in await s.oidc_store.list_clients()])  # fmt: skip
 
 
 async def _clients_add(s: Services, a: argparse.Namespace) -> None:
+    jwks = None
+    if a.jwks is not None:
+        try:
+            jwks = json.loads(a.jwks.read_text())
+        except (OSError, ValueError) as exc:
+            raise InvalidInput(f"Cannot read {a.jwks}: {exc}", code="invalid_jwks") from None
     client, secret = await s.clients.register(
         client_id=a.client_id,
         name=a.name,
         redirect_uris=a.redirect_uris,
+        auth_method=a.auth_method or ("private_key_jwt" if jwks else "client_secret_basic"),
+        jwks=jwks,
         ciba_mode=a.ciba_mode,
         notification_endpoint=a.notification_endpoint,
         id_token_alg=a.id_token_alg,
         scopes=a.scopes,
+        dialect=a.dialect,
+        service_codes=a.service_codes,
     )
-    _print({"client_id": client.client_id, "client_secret": secret})
+    _print({"client_id": client.client_id, "client_secret": secret, "dialect": client.dialect})
 
 
 async def _clients_load(s: Services, a: argparse.Namespace) -> None:

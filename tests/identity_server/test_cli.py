@@ -495,3 +495,36 @@ def test_sqlite_needs_no_postgresql_or_redis_client_loaded(tmp_path: Path) -> No
         check=False,
     )
     assert done.stdout.splitlines()[-1] == "0 []", done.stderr
+
+
+def test_clients_add_names_the_dialect_service_codes_and_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from joserfc.jwk import RSAKey
+
+    db = tmp_path / "s.sqlite3"
+    keys = tmp_path / "jwks.json"
+    key = RSAKey.generate_key(2048, parameters={"kid": "enc-1", "use": "enc"})
+    keys.write_text(json.dumps({"keys": [key.as_dict(private=False)]}))
+    code, out, _ = _run(
+        capsys, db, "clients", "add", "bank", "--name", "Bank", "--redirect-uri",
+        "https://bank.example/cb", "--dialect", "itsme", "--service-code", "BANK_LOGIN",
+        "--jwks", str(keys),
+    )  # fmt: skip
+    # private_key_jwt (a JWKS given): no secret is made.
+    assert code == 0 and json.loads(out) == {
+        "client_id": "bank",
+        "client_secret": "",
+        "dialect": "itsme",
+    }
+    code, out, _ = _run(capsys, db, "clients", "list")
+    assert {"client_id": "bank", "dialect": "itsme"}.items() <= next(
+        c for c in json.loads(out) if c["client_id"] == "bank"
+    ).items()
+    # An itsme client without service codes, and a JWKS file that is not JSON: one line each.
+    code, _, err = _run(capsys, db, "clients", "add", "xxx", "--name", "X", "--redirect-uri",
+                        "https://x.example/cb", "--dialect", "itsme", "--jwks", str(keys))  # fmt: skip
+    assert code == 2 and err.startswith("error: invalid_service_codes: ")
+    keys.write_text("{not json")
+    code, _, err = _run(capsys, db, "clients", "add", "yyy", "--name", "Y", "--jwks", str(keys))
+    assert code == 2 and err.startswith("error: invalid_jwks: ")
