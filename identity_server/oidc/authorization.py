@@ -3,68 +3,32 @@ the website asks the phone number, a request waits in the app, the page follows 
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import re
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
-from urllib.parse import urlencode
-
-import orjson
+from dataclasses import replace
+from datetime import timedelta
 
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
-from identity_server.core.errors import Conflict, Expired, Forbidden, NotFound, SleutelError
+from identity_server.core.errors import Conflict, Expired, Forbidden, NotFound
 from identity_server.core.keyring import Keyring
 from identity_server.core.phone import MAX_INPUT_LENGTH, parse_phone
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import IdentityStatus
-from identity_server.oidc import approval_templates
+from identity_server.oidc import approval_templates, claims_request, pkce, service_scope
+from identity_server.oidc.authorization_codes import AuthorizationCodes
 from identity_server.oidc.claims import PHONE_KEY_LEVEL, scope_tokens
-from identity_server.oidc.clients import SERVICE_PREFIX, ClientRegistry
+from identity_server.oidc.clients import ClientRegistry
 from identity_server.oidc.dialects import Dialect, profile_of
-from identity_server.oidc.errors import InvalidGrant, InvalidRequest
-from identity_server.oidc.messages import AuthorizationRequest, TokenRequest, TokenResponse
+from identity_server.oidc.errors import InvalidScope
+from identity_server.oidc.messages import AuthorizationRequest
 from identity_server.oidc.push import PushRequests
-from identity_server.oidc.records import Authorization, Client, Grant, PushRequest, PushStatus
+from identity_server.oidc.records import Authorization, Client, PushRequest, PushStatus
+from identity_server.oidc.redirects import ClientPageError, RedirectError, redirect_with
 from identity_server.oidc.tokens import Tokens
 from identity_server.store.core import Store
 from identity_server.store.oidc import OidcStore
 
 AUTHORIZATION_TTL = timedelta(minutes=10)
 ICON_AFTER = timedelta(days=30)  # icon matching again after this long without use (guide 004 §2.2)
-_PKCE = re.compile(r"^[A-Za-z0-9._~-]{43,128}$")
-
-
-class ClientPageError(SleutelError):
-    """The client or redirect URI is wrong: show the error, never redirect (RFC 6749 §4.1.2.1)."""
-
-    code = "invalid_request"
-    status = 400
-
-
-@dataclass(frozen=True)
-class RedirectError(Exception):
-    """An error sent back to the relying party on its redirect URI."""
-
-    redirect_uri: str
-    error: str
-    description: str
-    state: str
-
-    @property
-    def location(self) -> str:
-        params = {"error": self.error, "error_description": self.description}
-        if self.state:
-            params["state"] = self.state
-        return redirect_with(self.redirect_uri, params)
-
-
-def redirect_with(uri: str, params: dict[str, str]) -> str:
-    """RFC 6749 §3.1.2: a registered URI's own query is kept, the parameters added to it."""
-    separator = "&" if "?" in uri else "?"
-    return f"{uri}{separator}{urlencode(params)}"
 
 
 # Refusals after which the login page cannot be shown again: the browser must start over.
@@ -75,28 +39,6 @@ def require_level(authorization: Authorization, level: int) -> None:
     """Refuse a key weaker than the relying party's minimum (level 1 at the very least)."""
     if level < max(authorization.min_level, 1):
         raise Forbidden("This key is not strong enough for this service", code="level_too_low")
-
-
-def _claims_request(raw: str) -> str | None:
-    """The `claims` parameter (OIDC Core §5.5): a JSON object whose id_token and userinfo
-    members, when given, are objects. Kept as compact JSON; None when it is not one."""
-    if not raw:
-        return ""
-    try:
-        value = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return None
-    if not isinstance(value, dict) or any(
-        not isinstance(value.get(member, {}), dict) for member in ("id_token", "userinfo")
-    ):
-        return None
-    return orjson.dumps(value).decode()
-
-
-def s256(verifier: str) -> str:
-    return (
-        base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    )
 
 
 class CodeFlow:
@@ -115,10 +57,9 @@ class CodeFlow:
         self._oidc = oidc_store
         self._clock = clock
         self._rng = rng
-        self._keyring = keyring
         self._clients = clients
         self._push = push
-        self._tokens = tokens
+        self.codes = AuthorizationCodes(store, oidc_store, clock, rng, push, tokens)
 
     async def check_client(
         self, client_id: str, redirect_uri: str, dialect: str = Dialect.GENERIC
@@ -163,27 +104,21 @@ class CodeFlow:
         scopes = scope_tokens(params.scope)
         if "openid" not in scopes:
             raise refuse("invalid_scope", "The scope must include openid")
-        services = [s for s in scopes if s.startswith(SERVICE_PREFIX)]
+        others = list(scopes)
         if client.dialect == Dialect.ITSME:
-            # itsme doc, Authorization Request, `scope`: "The basic (and required) scopes are
-            # openid and service", service:<CODE> naming one of the client's registered codes.
-            if len(services) != 1:
-                raise refuse("invalid_scope", "The scope must name one service:<CODE>")
-            if services[0].removeprefix(SERVICE_PREFIX) not in client.service_codes:
-                raise refuse("invalid_scope", "This service code is not registered for the client")
-            services = []
-        if services or any(
-            s not in client.scopes for s in scopes if not s.startswith(SERVICE_PREFIX)
-        ):
+            try:
+                others = service_scope.without_service(scopes, client)
+            except InvalidScope as exc:
+                raise refuse(exc.code, exc.message) from None
+        # A service:<CODE> is a scope of itsme's alone, and only the one its rule allows.
+        if any(service_scope.is_service(s) or s not in client.scopes for s in others):
             raise refuse("invalid_scope", "A requested scope is not allowed for this client")
         challenge = params.code_challenge
-        if params.code_challenge_method != "S256" or not re.fullmatch(
-            r"[A-Za-z0-9_-]{43}", challenge
-        ):
+        if not pkce.is_s256_challenge(params.code_challenge_method, challenge):
             raise refuse("invalid_request", "PKCE with code_challenge_method=S256 is required")
         if params.prompt == "none":
             raise refuse("login_required", "The phone must confirm every login")
-        claims = _claims_request(params.claims)
+        claims = claims_request.parse(params.claims)
         if claims is None:
             raise refuse("invalid_request", "claims must be a JSON object (OIDC Core §5.5)")
         try:
@@ -316,8 +251,9 @@ class CodeFlow:
             if authorization.min_level
             else profile.phone_acr(request.acr)
         )
-        return await self._issue_code(
+        return await self.codes.issue(
             authorization,
+            client,
             identity.national_number,
             acr=acr,
             amr=request.amr,
@@ -335,103 +271,6 @@ class CodeFlow:
             raise Conflict("This login is already finished", code="wrong_step")
         require_level(authorization, level)
         await self._oidc.save_authorization(replace(authorization, completed=True))
-        profile = profile_of((await self.client_of(authorization)).dialect)
-        return await self._issue_code(
-            authorization, national_number, acr=profile.level_acr(level), amr=amr
-        )
-
-    async def _issue_code(
-        self,
-        authorization: Authorization,
-        national_number: str,
-        *,
-        acr: str,
-        amr: tuple[str, ...],
-        auth_time: datetime | None = None,
-        identity_id: str = "",
-        request_id: str = "",
-    ) -> str:
-        code = b64u(self._rng.token_bytes(32))
-        now = self._clock.now()
-        ttl = profile_of((await self.client_of(authorization)).dialect).code_ttl
-        await self._oidc.save_grant(
-            self._tokens.digest("code", code),
-            Grant(
-                kind="code",
-                client_id=authorization.client_id,
-                national_number=national_number,
-                identity_id=identity_id,
-                scopes=authorization.scopes,
-                acr=acr,
-                amr=amr,
-                auth_time=auth_time or now,
-                expires_at=now + ttl,
-                redirect_uri=authorization.redirect_uri,
-                code_challenge=authorization.code_challenge,
-                nonce=authorization.nonce,
-                request_id=request_id,
-                claims=authorization.claims,
-            ),
-        )
-        params = {"code": code}
-        if authorization.state:
-            params["state"] = authorization.state
-        return redirect_with(authorization.redirect_uri, params)
-
-    async def exchange(self, client: Client, form: TokenRequest) -> TokenResponse:
-        """The token request for grant_type=authorization_code (RFC 6749 §4.1.3, RFC 7636 §4.6)."""
-        if not form.code or not form.code_verifier:
-            raise InvalidRequest("code and code_verifier are required")
-        if not _PKCE.match(form.code_verifier):
-            raise InvalidGrant("The code_verifier is malformed")
-        digest = self._tokens.digest("code", form.code)
-        grant = await self._oidc.get_grant(digest)
-        now = self._clock.now()
-        if grant is None or grant.kind != "code" or grant.client_id != client.client_id:
-            raise InvalidGrant("The code is unknown")
-        if grant.used:
-            # RFC 6749 §4.1.2: a code used twice may have been stolen; what it gave is revoked.
-            # (The caller's transaction keeps this write although the request is refused.)
-            await self._revoke_issued(grant)
-            raise InvalidGrant("The code was already used")
-        if now >= grant.expires_at:
-            raise InvalidGrant("The code has expired")
-        if form.redirect_uri != grant.redirect_uri:
-            raise InvalidGrant("redirect_uri differs from the authorization request")
-        if not hmac.compare_digest(s256(form.code_verifier), grant.code_challenge):
-            raise InvalidGrant("The code_verifier does not match the code_challenge")
-        await self._oidc.save_grant(digest, replace(grant, used=True))
-        identity = None
-        if grant.identity_id:
-            identity = await self._store.get_identity(grant.identity_id)
-            if identity is None or identity.status is not IdentityStatus.ACTIVE:
-                raise InvalidGrant("The identity is no longer active")
-        # itsme Confirm: what the person approved on the phone, signed in the ID token under
-        # the template's own claim names (itsme doc, Confirmation API, WYSIWYS template).
-        approved = (
-            approval_templates.stored((await self._push.get(grant.request_id)).approval)
-            if grant.request_id
-            else {}
-        )
-        answer = await self._tokens.issue(
-            client,
-            grant.national_number,
-            identity=identity,
-            scopes=grant.scopes,
-            acr=grant.acr,
-            amr=grant.amr,
-            auth_time=grant.auth_time,
-            nonce=grant.nonce,
-            extra=approved or None,
-            claims_request=grant.claims,
-        )
-        issued = self._tokens.digest("access_token", answer["access_token"])
-        await self._oidc.save_grant(digest, replace(grant, used=True, access_token_digest=issued))
-        return answer
-
-    async def _revoke_issued(self, code: Grant) -> None:
-        if not code.access_token_digest:
-            return
-        token = await self._oidc.get_grant(code.access_token_digest)
-        if token is not None and token.expires_at > self._clock.now():
-            await self._tokens.revoke(code.access_token_digest, token)
+        client = await self.client_of(authorization)
+        acr = profile_of(client.dialect).level_acr(level)
+        return await self.codes.issue(authorization, client, national_number, acr=acr, amr=amr)

@@ -88,7 +88,7 @@ class Ciba:
     ) -> BackchannelResponse:
         """The backchannel authentication endpoint (§7.1–7.3). `expiry` is the requested_expiry,
         already read as whole seconds within 1..MAX_EXPIRY. `identity`: the person was found
-        from another hint (itsme's login_hint_token, oidc/user_discovery.py); the form then
+        from another hint (itsme's login_hint_token, oidc/login_hint_token.py); the form then
         carries no hint of its own."""
         if not client.ciba_mode:
             raise UnauthorizedClient("This client is not registered for CIBA")

@@ -39,7 +39,7 @@ class ClientRequests:
         async with self._store.atomic(keep_on=SleutelError):
             client = await self._clients.authenticate(authorization, form, dialect)
             if form.grant_type == "authorization_code":
-                return await self._code_flow.exchange(client, form)
+                return await self._code_flow.codes.exchange(client, form)
             if form.grant_type == GRANT_TYPE:
                 return await self._ciba.poll(client, form.auth_req_id)
         if not form.grant_type:

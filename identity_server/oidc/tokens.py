@@ -8,8 +8,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-import orjson
-
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
 from identity_server.core.keyring import Keyring
@@ -17,6 +15,7 @@ from identity_server.core.randomness import Randomness
 from identity_server.core.records import Identity, IdentityStatus
 from identity_server.oidc import fas_dialect
 from identity_server.oidc.claims import pairwise_subject
+from identity_server.oidc.claims_request import requested as requested_claims
 from identity_server.oidc.dialect import ClaimSource, Dialect
 from identity_server.oidc.dialects import profile_of
 from identity_server.oidc.errors import InvalidToken
@@ -72,6 +71,14 @@ class Tokens:
         if self._encrypt is None:
             raise LookupError("this provider was built without JWE encryption")
         return await self._encrypt(client, signed)
+
+    async def sign_for(self, client: Client, claims: dict[str, Any]) -> str:
+        """`claims` as a JWT for the client: signed with its ID token algorithm, then sealed as
+        its dialect seals (see seal_for)."""
+        return await self.seal_for(client, await self._keys.sign(claims, client.id_token_alg))
+
+    def now(self) -> datetime:
+        return self._clock.now()
 
     def digest(self, kind: str, value: str) -> str:
         return self._keyring.lookup_digest(kind, value)
@@ -140,13 +147,12 @@ class Tokens:
             client, national_number, identity, scopes, "id_token", claims_request, amr
         )
         claims = person_claims | claims | (extra or {})
-        signed = await self._keys.sign(claims, client.id_token_alg)
         return TokenResponse(
             access_token=access_token,
             token_type="Bearer",
             expires_in=int(ACCESS_TOKEN_TTL.total_seconds()),
             scope=" ".join(scopes),
-            id_token=await self.seal_for(client, signed),
+            id_token=await self.sign_for(client, claims),
         )
 
     async def _person_claims(
@@ -165,7 +171,6 @@ class Tokens:
         profile = profile_of(client.dialect)
         if target == "id_token" and not profile.id_token_claims:
             return {}
-        requested = orjson.loads(claims_request).get(target, {}) if claims_request else {}
         now = self._clock.now()
         person = await self._store.get_person(national_number)
         if person is None:
@@ -182,7 +187,7 @@ class Tokens:
                 card=card,
                 today=now.date(),
                 target=target,
-                requested=requested if isinstance(requested, dict) else {},
+                requested=requested_claims(claims_request, target),
             )
         )
         if profile.dialect == Dialect.FAS and target == "userinfo":
@@ -210,18 +215,11 @@ class Tokens:
         # Ours are 43 characters of base64url (RFC 6750 §2.1's b64token is ASCII in any case).
         if not (access_token.isascii() and len(access_token) <= 256):
             raise InvalidToken("The access token is malformed")
-        grant = await self._oidc.get_grant(self.digest("access_token", access_token))
-        now = self._clock.now()
-        if grant is None or grant.kind != "access_token" or now >= grant.expires_at:
+        grant = await self.live_grant(access_token)
+        client = None if grant is None else await self._oidc.get_client(grant.client_id)
+        if grant is None or client is None or client.dialect != dialect:
             raise InvalidToken("The access token is unknown or expired")
-        client = await self._oidc.get_client(grant.client_id)
-        if client is None or client.dialect != dialect:
-            raise InvalidToken("The access token is unknown or expired")
-        identity = None
-        if grant.identity_id:
-            identity = await self._store.get_identity(grant.identity_id)
-            if identity is None or identity.status is not IdentityStatus.ACTIVE:
-                raise InvalidToken("The access token no longer stands for an active identity")
+        identity = await self.identity_of(grant)
         claims = await self._person_claims(
             client,
             grant.national_number,
@@ -233,50 +231,25 @@ class Tokens:
         )
         return cast(UserInfo, {"sub": self.subject(client, grant.national_number)} | claims)
 
-    async def signed_userinfo(self, access_token: str, dialect: str) -> str:
-        """The userinfo answer as a signed JWT (OIDC Core §5.3.2: with iss and aud), signed
-        with the client's ID token algorithm and sealed as its dialect seals (FAS: signed)."""
-        claims = dict(await self.userinfo(access_token, dialect))
-        client = await self.client_of_token(access_token)
-        if client is None:  # userinfo above found it: only a concurrent reset gets here
-            raise InvalidToken("The access token is unknown or expired")
-        now = int(self._clock.now().timestamp())
-        claims |= {"iss": self.issuer_of(client), "aud": client.client_id, "iat": now}
-        return await self.seal_for(client, await self._keys.sign(claims, client.id_token_alg))
+    async def live_grant(self, access_token: str) -> Grant | None:
+        """The grant of one of our access tokens, unexpired and not revoked; None for any other
+        text (ours are 43 characters of base64url; RFC 6750 §2.1's b64token is ASCII)."""
+        if not (access_token.isascii() and 0 < len(access_token) <= 256):
+            return None
+        grant = await self._oidc.get_grant(self.digest("access_token", access_token))
+        if grant is None or grant.kind != "access_token" or self._clock.now() >= grant.expires_at:
+            return None
+        return grant
 
-    async def introspect(self, client: Client, token: str) -> dict[str, Any]:
-        """Token introspection (RFC 7662 §2.2) for an authenticated client. Only its own
-        active access tokens are active: a token unknown, expired, revoked, of another client
-        (§4: a client must not learn of others' tokens) or of an identity no longer active is
-        `{"active": false}` and nothing else."""
-        inactive: dict[str, Any] = {"active": False}
-        if not (token.isascii() and 0 < len(token) <= 256):
-            return inactive
-        grant = await self._oidc.get_grant(self.digest("access_token", token))
-        if (
-            grant is None
-            or grant.kind != "access_token"
-            or grant.client_id != client.client_id
-            or self._clock.now() >= grant.expires_at
-        ):
-            return inactive
-        if grant.identity_id:
-            identity = await self._store.get_identity(grant.identity_id)
-            if identity is None or identity.status is not IdentityStatus.ACTIVE:
-                return inactive
-        return {
-            "active": True,
-            "scope": " ".join(grant.scopes),
-            "client_id": client.client_id,
-            "token_type": "Bearer",
-            "exp": int(grant.expires_at.timestamp()),
-            "iat": int((grant.expires_at - ACCESS_TOKEN_TTL).timestamp()),
-            "sub": self.subject(client, grant.national_number),
-            "aud": client.client_id,
-            "iss": self.issuer_of(client),
-            "acr": grant.acr,
-            "auth_time": int(grant.auth_time.timestamp()),
-        }
+    async def identity_of(self, grant: Grant) -> Identity | None:
+        """The identity a grant stands for (None for a login without one, the login hub's
+        keys); InvalidToken when that identity is no longer active."""
+        if not grant.identity_id:
+            return None
+        identity = await self._store.get_identity(grant.identity_id)
+        if identity is None or identity.status is not IdentityStatus.ACTIVE:
+            raise InvalidToken("The access token no longer stands for an active identity")
+        return identity
 
     async def client_of_id_token(self, id_token: str, dialect: str) -> Client | None:
         """The client an ID token of ours was issued to, for RP-initiated logout's

@@ -10,10 +10,8 @@ from typing import NoReturn
 from aiohttp import web
 
 from identity_server.core.errors import InvalidInput, NotFound, SleutelError
-from identity_server.oidc import fas_dialect
-from identity_server.oidc.authorization import redirect_with
+from identity_server.oidc import fas_dialect, fas_tokens
 from identity_server.oidc.dialect import Dialect
-from identity_server.oidc.errors import InvalidToken
 from identity_server.oidc.messages import (
     AuthorizationRequest,
     EndSessionRequest,
@@ -25,14 +23,15 @@ from identity_server.oidc.messages import (
     TokenResponse,
 )
 from identity_server.oidc.records import Client
+from identity_server.oidc.redirects import redirect_with
 from identity_server.web import i18n, oidc_pages
 from identity_server.web.body import form_pairs, from_pairs, json_response, query_pairs
 from identity_server.web.endpoints import HTML, Endpoints
 from identity_server.web.keys import SERVICES
-from identity_server.web.oidc_api import _oauth_refusal
+from identity_server.web.oauth_http import bearer_token, no_store, oauth_refusal
 from identity_server.web.pages import render
 
-routes = Endpoints("fas", refuse=_oauth_refusal)
+routes = Endpoints("fas", refuse=oauth_refusal)
 PATH = fas_dialect.PROFILE.path
 JWT = "application/jwt"
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
@@ -55,12 +54,6 @@ TEXTS = {
         "logout.done": "Sie sind beim föderalen Authentifizierungsdienst abgemeldet.",
     },
 }
-
-
-def _no_store(response: web.Response) -> web.Response:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    return response
 
 
 def _issuer(request: web.Request) -> str:
@@ -132,17 +125,15 @@ async def authorize(request: web.Request) -> web.Response:
 async def access_token(request: web.Request, form: FasTokenRequest) -> web.Response:
     requests = request.app[SERVICES].client_requests
     answer = await requests.token(request.headers.get("Authorization", ""), form, Dialect.FAS)
-    return _no_store(json_response(answer))
+    return no_store(json_response(answer))
 
 
 async def _userinfo(request: web.Request) -> web.Response:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():  # RFC 6750 §2.1
-        raise InvalidToken("Send the access token as 'Authorization: Bearer …'")
-    signed = await request.app[SERVICES].tokens.signed_userinfo(token.strip(), Dialect.FAS)
+    tokens = request.app[SERVICES].tokens
+    signed = await fas_tokens.signed_userinfo(tokens, bearer_token(request), Dialect.FAS)
     # OIDC Core §5.3.2: a signed answer is a JWT with the content type application/jwt.
     # (bytes: application/jwt has no charset parameter, RFC 7519 §10.3.1)
-    return _no_store(web.Response(body=signed.encode("ascii"), content_type=JWT))
+    return no_store(web.Response(body=signed.encode("ascii"), content_type=JWT))
 
 
 _USERINFO = {
@@ -182,8 +173,8 @@ async def introspect(request: web.Request, form: IntrospectionRequest) -> web.Re
         client = await services.clients.authenticate(
             request.headers.get("Authorization", ""), form, Dialect.FAS
         )
-        answer = await services.tokens.introspect(client, form.token)
-    return _no_store(json_response(answer))
+        answer = await fas_tokens.introspect(services.tokens, client, form.token)
+    return no_store(json_response(answer))
 
 
 class LogoutRefused(InvalidInput):

@@ -3,26 +3,20 @@ itsme's OpenID API v2 (belgianmobileid.github.io/doc, "Confirmation API" and "AP
 
 from __future__ import annotations
 
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, Any
 
 import orjson
 from aiohttp import web
 from msgspec import Meta
 
-from identity_server.core.errors import SleutelError
 from identity_server.oidc import approval_templates, request_objects
-from identity_server.oidc.authorization import ClientPageError, RedirectError
-from identity_server.oidc.ciba import GRANT_TYPE
-from identity_server.oidc.claims import ACR_ADVANCED, ACR_BASIC
 from identity_server.oidc.dialect import Dialect
 from identity_server.oidc.errors import (
-    InvalidRequest,
     InvalidRequestObject,
     InvalidToken,
-    OAuthError,
 )
-from identity_server.oidc.itsme_dialect import CLAIM, LANGUAGES, PROFILE, SCOPES
-from identity_server.oidc.keys import ENCRYPTION_ALG
+from identity_server.oidc.itsme_dialect import PROFILE
+from identity_server.oidc.itsme_metadata import ItsmeDiscovery, itsme_discovery
 from identity_server.oidc.messages import (
     STATE_LENGTH,
     AuthorizationRequest,
@@ -30,73 +24,22 @@ from identity_server.oidc.messages import (
     TokenRequest,
     TokenResponse,
 )
-from identity_server.web.body import form_pairs, json_response, query_pairs
+from identity_server.oidc.redirects import ClientPageError, RedirectError
+from identity_server.web.body import json_response
 from identity_server.web.endpoints import HTML, Endpoints
 from identity_server.web.keys import SERVICES
-from identity_server.web.oidc_pages import given_once, read_authorization_request, start_login
+from identity_server.web.oauth_http import bearer_token, no_store, oauth_refusal
+from identity_server.web.oidc_pages import (
+    given_once,
+    read_authorization_request,
+    request_pairs,
+    start_login,
+)
 from identity_server.web.openapi import OAuthError as OAuthErrorBody
 
-
-def _oauth_refusal(exc: SleutelError) -> SleutelError:
-    """A token or userinfo request that cannot be read is invalid_request (RFC 6749 §5.2)."""
-    return exc if isinstance(exc, OAuthError) else InvalidRequest(exc.message)
-
-
-routes = Endpoints("itsme", refuse=_oauth_refusal)
+routes = Endpoints("itsme", refuse=oauth_refusal)
 BASE = PROFILE.path
 JWT = "application/jwt"  # OIDC Core §5.3.2: a signed (and here encrypted) userinfo answer
-SIGNING_ALGS = list(request_objects.SIGNING_ALGORITHMS)
-ENCRYPTION_ENCS = list(request_objects.CONTENT_ALGORITHMS)
-# The names the itsme doc lists (Authorization Request, `claims`), those sleutel gives.
-CLAIMS = [
-    "sub", "name", "given_name", "family_name", "birthdate", "gender", "locale", "email",
-    "email_verified", "phone_number", "phone_number_verified", "address",
-    "age_gte_16", "age_gte_18", "age_gte_21", "age_gte_30",
-    *(CLAIM + name for name in (
-        "BENationalNumber", "BEeidSn", "IDDocumentSN", "IDDocumentType", "IDIssuingCountry",
-        "validityFrom", "validityTo", "birthdate_as_string", "claim_citizenship",
-        "claim_citizenship_as_iso", "place_of_birth", "physical_person_photo",
-    )),
-    *approval_templates.NAMES,
-]  # fmt: skip
-
-
-class ItsmeDiscovery(TypedDict):
-    """OpenID Connect Discovery 1.0 §3 with CIBA Core §4 and itsme's user discovery sessions."""
-
-    issuer: str
-    authorization_endpoint: str
-    token_endpoint: str
-    userinfo_endpoint: str
-    jwks_uri: str
-    backchannel_authentication_endpoint: str
-    user_discovery_session_endpoint: str
-    scopes_supported: list[str]
-    response_types_supported: list[str]
-    response_modes_supported: list[str]
-    grant_types_supported: list[str]
-    subject_types_supported: list[str]
-    id_token_signing_alg_values_supported: list[str]
-    id_token_encryption_alg_values_supported: list[str]
-    id_token_encryption_enc_values_supported: list[str]
-    userinfo_signing_alg_values_supported: list[str]
-    userinfo_encryption_alg_values_supported: list[str]
-    userinfo_encryption_enc_values_supported: list[str]
-    request_object_signing_alg_values_supported: list[str]
-    request_object_encryption_alg_values_supported: list[str]
-    request_object_encryption_enc_values_supported: list[str]
-    request_parameter_supported: bool
-    request_uri_parameter_supported: bool
-    token_endpoint_auth_methods_supported: list[str]
-    token_endpoint_auth_signing_alg_values_supported: list[str]
-    code_challenge_methods_supported: list[str]
-    claims_parameter_supported: bool
-    claims_supported: list[str]
-    acr_values_supported: list[str]
-    ui_locales_supported: list[str]
-    backchannel_token_delivery_modes_supported: list[str]
-    backchannel_authentication_request_signing_alg_values_supported: list[str]
-    backchannel_user_code_parameter_supported: bool
 
 
 class ItsmeAuthorizationRequest(AuthorizationRequest, kw_only=True):
@@ -112,56 +55,13 @@ def _issuer(request: web.Request) -> str:
     return PROFILE.issuer(request.app[SERVICES].tokens.issuer)
 
 
-def _no_store(response: web.Response) -> web.Response:
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    return response
-
-
 @routes.get(
     f"{BASE}/.well-known/openid-configuration",
     "itsme's discovery document (OpenID Connect Discovery 1.0, CIBA Core §4)",
     answers={200: ItsmeDiscovery},
 )
 async def discovery(request: web.Request) -> web.Response:
-    issuer = _issuer(request)
-    return json_response(
-        ItsmeDiscovery(
-            issuer=issuer,
-            authorization_endpoint=f"{issuer}/authorization",
-            token_endpoint=f"{issuer}/token",
-            userinfo_endpoint=f"{issuer}/userinfo",
-            jwks_uri=f"{issuer}/jwkSet",
-            backchannel_authentication_endpoint=f"{issuer}/backchannel/authentication",
-            user_discovery_session_endpoint=f"{issuer}/user_discovery_sessions",
-            scopes_supported=[*SCOPES, "service"],
-            response_types_supported=["code"],
-            response_modes_supported=["query"],
-            grant_types_supported=["authorization_code", GRANT_TYPE],
-            subject_types_supported=["pairwise"],
-            id_token_signing_alg_values_supported=["RS256", "ES256"],
-            id_token_encryption_alg_values_supported=[ENCRYPTION_ALG],
-            id_token_encryption_enc_values_supported=[request_objects.SEALING_ENC],
-            userinfo_signing_alg_values_supported=["RS256", "ES256"],
-            userinfo_encryption_alg_values_supported=[ENCRYPTION_ALG],
-            userinfo_encryption_enc_values_supported=[request_objects.SEALING_ENC],
-            request_object_signing_alg_values_supported=SIGNING_ALGS,
-            request_object_encryption_alg_values_supported=[ENCRYPTION_ALG],
-            request_object_encryption_enc_values_supported=ENCRYPTION_ENCS,
-            request_parameter_supported=True,
-            request_uri_parameter_supported=False,
-            token_endpoint_auth_methods_supported=["private_key_jwt"],
-            token_endpoint_auth_signing_alg_values_supported=SIGNING_ALGS,
-            code_challenge_methods_supported=["S256"],
-            claims_parameter_supported=True,
-            claims_supported=CLAIMS,
-            acr_values_supported=[ACR_BASIC, ACR_ADVANCED],
-            ui_locales_supported=list(LANGUAGES),
-            backchannel_token_delivery_modes_supported=["poll", "ping"],
-            backchannel_authentication_request_signing_alg_values_supported=SIGNING_ALGS,
-            backchannel_user_code_parameter_supported=False,
-        )
-    )
+    return json_response(itsme_discovery(_issuer(request)))
 
 
 @routes.get(
@@ -191,11 +91,12 @@ def _request_object_params(claims: dict[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-async def _read(request: web.Request, pairs: list[tuple[str, str]]) -> AuthorizationRequest:
+async def _read(request: web.Request, *, form: bool) -> AuthorizationRequest:
     """itsme's authorization request: with a `request` object, its claims supersede the query's
     parameters (OIDC Core §6.1; itsme doc, Authorization Request, `request`: "signed then
     encrypted", aud the issuer); client_id is read from the query and the object must agree
     (RFC 9101 §5). A Confirm template must come inside that encrypted object."""
+    pairs = await request_pairs(request, form=form)
     services = request.app[SERVICES]
     code_flow = services.code_flow
     client_id = given_once(pairs, "client_id")
@@ -269,14 +170,7 @@ _AUTHORIZATION: dict[str, Any] = {
     **_AUTHORIZATION,
 )
 async def authorization(request: web.Request) -> web.Response:
-    async def read() -> AuthorizationRequest:
-        try:
-            pairs = query_pairs(request)
-        except SleutelError as exc:
-            raise ClientPageError(exc.message) from None
-        return await _read(request, pairs)
-
-    return await start_login(request, Dialect.ITSME, read)
+    return await start_login(request, Dialect.ITSME, lambda: _read(request, form=False))
 
 
 @routes.post(
@@ -286,14 +180,7 @@ async def authorization(request: web.Request) -> web.Response:
     **_AUTHORIZATION,
 )
 async def authorization_form(request: web.Request) -> web.Response:
-    async def read() -> AuthorizationRequest:
-        try:
-            pairs, _ = await form_pairs(request)
-        except SleutelError as exc:
-            raise ClientPageError(exc.message) from None
-        return await _read(request, pairs)
-
-    return await start_login(request, Dialect.ITSME, read)
+    return await start_login(request, Dialect.ITSME, lambda: _read(request, form=True))
 
 
 @routes.post(
@@ -309,26 +196,21 @@ async def authorization_form(request: web.Request) -> web.Response:
 async def token(request: web.Request, form: TokenRequest) -> web.Response:
     requests = request.app[SERVICES].client_requests
     answer = await requests.token(request.headers.get("Authorization", ""), form, Dialect.ITSME)
-    return _no_store(json_response(answer))
+    return no_store(json_response(answer))
 
 
 async def _userinfo(request: web.Request) -> web.Response:
     """OIDC Core §5.3.2: the claims as a JWT, signed by the issuer (iss, aud as §5.3.2 asks of
     a signed answer), then encrypted to the client (itsme: "signed and then encrypted")."""
-    scheme, _, access_token = request.headers.get("Authorization", "").partition(" ")
-    access_token = access_token.strip()
-    if scheme.lower() != "bearer" or not access_token:  # RFC 6750 §2.1
-        raise InvalidToken("Send the access token as 'Authorization: Bearer …'")
-    services = request.app[SERVICES]
-    tokens = services.tokens
+    access_token = bearer_token(request)
+    tokens = request.app[SERVICES].tokens
     claims = dict(await tokens.userinfo(access_token, Dialect.ITSME))
     client = await tokens.client_of_token(access_token)
     if client is None:  # the token was valid an instant ago: it is gone now
         raise InvalidToken("The access token is unknown or expired")
     claims |= {"iss": tokens.issuer_of(client), "aud": client.client_id}
-    signed = await services.signing_keys.sign(claims, client.id_token_alg)
-    sealed = await tokens.seal_for(client, signed)
-    return _no_store(web.Response(body=sealed.encode(), content_type=JWT))
+    sealed = await tokens.sign_for(client, claims)
+    return no_store(web.Response(body=sealed.encode(), content_type=JWT))
 
 
 _USERINFO: dict[str, Any] = {

@@ -13,25 +13,18 @@ from typing import Literal, NotRequired, TypedDict
 from aiohttp import web
 
 from identity_server.core import offload
-from identity_server.core.errors import NotFound, SleutelError
+from identity_server.core.errors import NotFound
 from identity_server.oidc.dialect import Dialect
-from identity_server.oidc.errors import InvalidRequest, OAuthError
 from identity_server.oidc.messages import BackchannelResponse, ClientAssertion
-from identity_server.oidc.user_discovery import Poll, SignedBackchannelRequest
+from identity_server.oidc.qr_backchannel import SignedBackchannelRequest
+from identity_server.oidc.user_discovery import Poll
 from identity_server.web.body import json_response
 from identity_server.web.endpoints import Endpoints
 from identity_server.web.keys import SERVICES
+from identity_server.web.oauth_http import oauth_refusal
 from identity_server.web.oidc_pages import BROWSER_COOKIE
 
-
-def _oauth_refusal(exc: SleutelError) -> SleutelError:
-    """A request these endpoints cannot read is invalid_request (RFC 6749 §5.2's shape)."""
-    if isinstance(exc, OAuthError):
-        return exc
-    return InvalidRequest(exc.message)
-
-
-routes = Endpoints("itsme", refuse=_oauth_refusal)
+routes = Endpoints("itsme", refuse=oauth_refusal)
 PATH = "/itsme/v2"
 
 
@@ -151,8 +144,8 @@ async def poll_session(request: web.Request, form: ClientAssertion) -> web.Respo
     "unauthorized_client, access_denied (403), invalid_client (401).",
 )
 async def backchannel(request: web.Request, form: SignedBackchannelRequest) -> web.Response:
-    discovery = request.app[SERVICES].user_discovery
-    answer = await discovery.backchannel(request.headers.get("Authorization", ""), form)
+    backchannel = request.app[SERVICES].user_discovery.backchannel
+    answer = await backchannel.authenticate(request.headers.get("Authorization", ""), form)
     response = json_response(answer)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -176,6 +169,6 @@ async def login_qr(request: web.Request) -> web.Response:
         raise NotFound("This login shows no QR code", code="no_qr")
     browser = request.cookies.get(BROWSER_COOKIE, "")[:96]
     digest = services.keyring.lookup_digest("browser", browser) if browser else ""
-    payload, _ = await services.user_discovery.login_qr(authorization.auth_id, digest)
+    payload, _ = await services.user_discovery.scans.login_qr(authorization.auth_id, digest)
     png = await offload.THREADS.run(qr_png, payload)
     return web.Response(body=png, content_type="image/png", headers={"Cache-Control": "no-store"})

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from identity_server.core.errors import InvalidInput, SleutelError
+from identity_server.core.errors import InvalidInput
 from identity_server.oidc.ciba import DEFAULT_EXPIRY, GRANT_TYPE, MAX_EXPIRY
 from identity_server.oidc.claims import ACR_ADVANCED, ACR_BASIC, SCOPES
 from identity_server.oidc.errors import (
     InvalidRequest,
-    InvalidToken,
-    OAuthError,
 )
 from identity_server.oidc.messages import (
     BackchannelRequest,
@@ -25,17 +23,9 @@ from identity_server.web.body import ascii_int, json_response
 from identity_server.web.endpoints import Endpoints
 from identity_server.web.i18n import LANGUAGES
 from identity_server.web.keys import SERVICES
+from identity_server.web.oauth_http import bearer_token, no_store, oauth_refusal
 
-
-def _oauth_refusal(exc: SleutelError) -> SleutelError:
-    """A request these endpoints cannot read is invalid_request in RFC 6749 §5.2's shape: a body
-    that is not urlencoded UTF-8, a parameter given twice (§3.1, §3.2), a value out of bounds."""
-    if isinstance(exc, OAuthError):
-        return exc
-    return InvalidRequest(exc.message)
-
-
-routes = Endpoints("oidc", refuse=_oauth_refusal)
+routes = Endpoints("oidc", refuse=oauth_refusal)
 CLAIMS = [
     "sub", "name", "given_name", "family_name", "birthdate", "gender", "locale", "email",
     "email_verified", "phone_number", "phone_number_verified", "address", "BENationalNumber",
@@ -44,10 +34,7 @@ CLAIMS = [
 
 
 def _no_store(body: TokenResponse | BackchannelResponse | UserInfo) -> web.Response:
-    response = json_response(body)
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["Pragma"] = "no-cache"
-    return response
+    return no_store(json_response(body))
 
 
 @routes.get(
@@ -136,10 +123,7 @@ async def backchannel_authentication(
 
 
 async def _userinfo(request: web.Request) -> web.Response:
-    scheme, _, access_token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not access_token.strip():  # RFC 6750 §2.1
-        raise InvalidToken("Send the access token as 'Authorization: Bearer …'")
-    return _no_store(await request.app[SERVICES].tokens.userinfo(access_token.strip()))
+    return _no_store(await request.app[SERVICES].tokens.userinfo(bearer_token(request)))
 
 
 _USERINFO = {

@@ -14,11 +14,12 @@ from msgspec import Meta, Struct
 from identity_server.core.errors import InvalidInput, SleutelError
 from identity_server.core.phone import MAX_INPUT_LENGTH, PhoneNumber, country_choices
 from identity_server.oidc import icons
-from identity_server.oidc.authorization import FLOW_GONE, ClientPageError, CodeFlow, RedirectError
+from identity_server.oidc.authorization import FLOW_GONE, CodeFlow
 from identity_server.oidc.dialect import Dialect
 from identity_server.oidc.messages import STATE_LENGTH, AuthorizationRequest, LoginStatus
+from identity_server.oidc.redirects import ClientPageError, RedirectError
 from identity_server.web import i18n
-from identity_server.web.body import from_pairs, json_response, query_pairs
+from identity_server.web.body import form_pairs, from_pairs, json_response, query_pairs
 from identity_server.web.endpoints import HTML, Endpoints
 from identity_server.web.keys import SERVICES
 from identity_server.web.pages import render
@@ -140,23 +141,25 @@ class PhoneForm(Struct, kw_only=True):
     region: Annotated[str, Meta(max_length=2)] = "BE"
 
 
-def _given_once(pairs: list[tuple[str, str]], name: str) -> str:
+def given_once(pairs: list[tuple[str, str]], name: str) -> str:
+    """A parameter of an authorization request, "" when absent; ClientPageError when repeated."""
     values = [value for key, value in pairs if key == name]
     if len(values) > 1:  # RFC 6749 §3.1
         raise ClientPageError(f"Parameter {name} must be given once")
     return values[0] if values else ""
 
 
-def given_once(pairs: list[tuple[str, str]], name: str) -> str:
-    """A parameter of an authorization request, "" when absent; ClientPageError when repeated."""
-    return _given_once(pairs, name)
+async def request_pairs(request: web.Request, *, form: bool = False) -> list[tuple[str, str]]:
+    """An authorization request's parameters, from its query or its form (OIDC Core §3.1.2.1:
+    GET or POST); ones that cannot be read are shown on an error page."""
+    try:
+        return (await form_pairs(request))[0] if form else query_pairs(request)
+    except SleutelError as exc:
+        raise ClientPageError(exc.message) from None
 
 
 async def _authorization_request(request: web.Request, dialect: str) -> AuthorizationRequest:
-    try:
-        pairs = query_pairs(request)
-    except SleutelError as exc:
-        raise ClientPageError(exc.message) from None
+    pairs = await request_pairs(request)
     return await read_authorization_request(request.app[SERVICES].code_flow, pairs, dialect)
 
 
@@ -167,13 +170,13 @@ async def read_authorization_request(
     redirect URI are known to be valid, a malformed request is shown on an error page; after
     that it goes back to the redirect URI as invalid_request (a repeated parameter, §3.1,
     included)."""
-    client_id, redirect_uri = _given_once(pairs, "client_id"), _given_once(pairs, "redirect_uri")
+    client_id, redirect_uri = given_once(pairs, "client_id"), given_once(pairs, "redirect_uri")
     await code_flow.check_client(client_id, redirect_uri, dialect)
     try:
         return from_pairs(pairs, AuthorizationRequest)
     except InvalidInput as exc:
         try:
-            state = _given_once(pairs, "state")
+            state = given_once(pairs, "state")
         except ClientPageError:
             state = ""
         state = state if len(state) <= STATE_LENGTH else ""  # one the client could have sent

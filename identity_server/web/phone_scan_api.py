@@ -45,7 +45,7 @@ async def scan(request: web.Request, body: ScanRequest) -> web.Response:
     # One commit for the spent nonce and the scan; a refused scan keeps its spent nonce.
     async with services.store.atomic(keep_on=SleutelError):
         identity = await authenticate(services.store, signed, services.clock.now())
-        found = await services.user_discovery.scan(identity, body.payload)
+        found = await services.user_discovery.scans.scan(identity, body.payload)
     if found.kind == "login":
         message = f"{found.client_name} asks you to log in: confirm the request in this app"
         return json_response(
