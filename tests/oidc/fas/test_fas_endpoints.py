@@ -7,6 +7,8 @@ from __future__ import annotations
 import base64
 import re
 import secrets
+from dataclasses import replace
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
@@ -33,10 +35,16 @@ def _query(url: str) -> dict[str, str]:
 
 
 async def _tokens(
-    fas: FasRelyingParty, browser: Browser, services: Services, **extra: str
-) -> dict[str, object]:
-    login = fas.login(f"{LEVEL}500", **extra)
-    return await fas.finish(login, await card_login(fas, browser, services, login))
+    rp: FasRelyingParty, browser: Browser, services: Services, **extra: str
+) -> dict[str, Any]:
+    """The token answer of a login at Level500 (the eID card) by the FAS client `rp`."""
+    login = rp.login(f"{LEVEL}500", **extra)
+    return await rp.finish(login, await card_login(rp, browser, services, login))
+
+
+@pytest.fixture
+async def tokens(fas: FasRelyingParty, browser: Browser, services: Services) -> dict[str, Any]:
+    return await _tokens(fas, browser, services)
 
 
 async def test_discovery_document(fas: FasRelyingParty, issuer: str) -> None:
@@ -71,12 +79,12 @@ async def test_discovery_document(fas: FasRelyingParty, issuer: str) -> None:
 
 async def test_userinfo_is_a_signed_jwt_and_fedid_is_per_person(
     fas: FasRelyingParty,
+    tokens: dict[str, Any],
     browser: Browser,
     services: Services,
     issuer: str,
     clock: ManualClock,
 ) -> None:
-    tokens = await _tokens(fas, browser, services)
     status, content_type, body = await fas.userinfo(str(tokens["access_token"]))
     assert status == 200 and content_type == "application/jwt"
     header = jwt.decode(body, await fas.keys()).header
@@ -85,8 +93,7 @@ async def test_userinfo_is_a_signed_jwt_and_fedid_is_per_person(
     # A second FAS client: another (pairwise) sub, the same fedid.
     other = await register_fas(services, issuer, clock, "fas-rp-2")
     await other.discover()
-    login = other.login(f"{LEVEL}500")
-    tokens2 = await other.finish(login, await card_login(other, browser, services, login))
+    tokens2 = await _tokens(other, browser, services)
     info2 = await other.verify((await other.userinfo(str(tokens2["access_token"])))[2])
     assert info2["sub"] != info["sub"]
     assert info2["fedid"] == info["fedid"] != info["sub"]
@@ -105,25 +112,23 @@ async def test_userinfo_is_a_signed_jwt_and_fedid_is_per_person(
 async def test_scopes_decide_the_claims(
     fas: FasRelyingParty, browser: Browser, services: Services
 ) -> None:
-    login = fas.login(f"{LEVEL}500", scope="openid egovnrn")
-    tokens = await fas.finish(login, await card_login(fas, browser, services, login))
+    tokens = await _tokens(fas, browser, services, scope="openid egovnrn")
     info = await fas.verify((await fas.userinfo(str(tokens["access_token"])))[2])
     assert set(info) == {"sub", "iss", "aud", "iat", "egovNRN"}
 
 
 async def test_introspection(
     fas: FasRelyingParty,
-    browser: Browser,
+    tokens: dict[str, Any],
     services: Services,
     issuer: str,
     clock: ManualClock,
 ) -> None:
-    tokens = await _tokens(fas, browser, services)
     access_token = str(tokens["access_token"])
     status, answer = await fas.introspect(access_token)
     assert status == 200 and answer["active"] is True
     assert answer["client_id"] == fas.client_id
-    assert answer["sub"] == tokens["claims"]["sub"]  # type: ignore[index]
+    assert answer["sub"] == tokens["claims"]["sub"]
     assert answer["acr"] == "urn:be:fedict:iam:fas:Level500"
     assert set(answer["scope"].split()) >= {"openid", "egovnrn"}
     assert answer["token_type"] == "Bearer" and answer["exp"] > fas.now()
@@ -198,8 +203,7 @@ async def test_bad_authorization_requests_go_back_with_an_error(
         scopes=["openid", "profile"],
         secret="s3cret-s3cret",
     )
-    narrow = FasRelyingParty(fas.issuer, "fas-narrow", "s3cret-s3cret", fas.redirect_uri, fas.now)
-    narrow.meta = fas.meta
+    narrow = replace(fas, client_id="fas-narrow", secret="s3cret-s3cret")
     refused = await _refusal(browser, narrow.login(f"{LEVEL}500", scope="openid egovnrn").url)
     assert refused["error"] == "invalid_scope"
     # A scope FAS does not have at all (the generic issuer's "email").
@@ -224,13 +228,8 @@ async def test_the_hub_speaks_the_language_of_ui_locales(
 
 
 async def test_end_session(
-    fas: FasRelyingParty,
-    browser: Browser,
-    services: Services,
-    issuer: str,
-    clock: ManualClock,
+    fas: FasRelyingParty, tokens: dict[str, Any], browser: Browser, clock: ManualClock
 ) -> None:
-    tokens = await _tokens(fas, browser, services)
     id_token = str(tokens["id_token"])
 
     async def end(**params: str) -> tuple[int, str, str]:
@@ -307,8 +306,7 @@ async def test_private_key_jwt_at_the_token_and_introspection_endpoints(
         auth_method="private_key_jwt",
         jwks={"keys": [key.as_dict(private=False)]},
     )
-    rp = FasRelyingParty(fas.issuer, "fas-jwt", "", fas.redirect_uri, fas.now)
-    rp.meta = fas.meta
+    rp = replace(fas, client_id="fas-jwt", secret="")
 
     def assertion(audience: str) -> dict[str, str]:
         now = fas.now()
@@ -357,33 +355,20 @@ async def test_client_secret_post(
         auth_method="client_secret_post",
     )
     assert secret
-    post = FasRelyingParty(
-        fas.issuer, "fas-post", secret, fas.redirect_uri, fas.now, auth_method="client_secret_post"
-    )
-    post.meta = fas.meta
+    post = replace(fas, client_id="fas-post", secret=secret, auth_method="client_secret_post")
     assert "client_secret_post" in fas.meta["token_endpoint_auth_methods_supported"]
-    login = post.login(f"{LEVEL}500")
-    tokens = await post.finish(login, await card_login(post, browser, services, login))
+    tokens = await _tokens(post, browser, services)
     assert tokens["claims"]["aud"] == "fas-post"
     status, answer = await post.introspect(str(tokens["access_token"]))
     assert status == 200 and answer["active"] is True
     status, answer = await post.introspect(str(tokens["access_token"]), secret="wrong")
     assert status == 401 and answer["error"] == "invalid_client"
     # The method registered is the one taken: the same secret by Basic is refused …
-    basic = FasRelyingParty(fas.issuer, "fas-post", secret, fas.redirect_uri, fas.now)
-    basic.meta = fas.meta
+    basic = replace(fas, client_id="fas-post", secret=secret)
     status, answer = await basic.introspect(str(tokens["access_token"]))
     assert status == 401 and answer["error"] == "invalid_client"
     # … and a Basic client's secret in the body too.
-    by_post = FasRelyingParty(
-        fas.issuer,
-        fas.client_id,
-        fas.secret,
-        fas.redirect_uri,
-        fas.now,
-        auth_method="client_secret_post",
-    )
-    by_post.meta = fas.meta
+    by_post = replace(fas, auth_method="client_secret_post")
     status, answer = await by_post.introspect(str(tokens["access_token"]))
     assert status == 401 and answer["error"] == "invalid_client"
     with pytest.raises(InvalidInput) as refused:

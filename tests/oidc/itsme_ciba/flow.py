@@ -69,6 +69,11 @@ async def backchannel(
     return response.status, await response.json()
 
 
+async def request_login(rp: ItsmeRelyingParty, token: str) -> tuple[int, dict[str, Any]]:
+    """The backchannel request naming the person by a user_identifier_token, and no more."""
+    return await backchannel(rp, {"login_hint_token": hint(token)})
+
+
 async def tokens(rp: ItsmeRelyingParty, auth_req_id: str) -> tuple[int, dict[str, Any]]:
     response = await rp.client.post(
         "/itsme/v2/token",
