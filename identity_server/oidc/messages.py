@@ -145,15 +145,14 @@ class UserInfo(TypedDict):
     age_gte_65: NotRequired[bool]
 
 
-class Discovery(TypedDict):
-    """OpenID Connect Discovery 1.0 §3 with CIBA Core §4's metadata."""
+class ProviderMetadata(TypedDict):
+    """OpenID Connect Discovery 1.0 §3: what every issuer here publishes."""
 
     issuer: str
     authorization_endpoint: str
     token_endpoint: str
     userinfo_endpoint: str
     jwks_uri: str
-    backchannel_authentication_endpoint: str
     scopes_supported: list[str]
     response_types_supported: list[str]
     response_modes_supported: list[str]
@@ -166,6 +165,12 @@ class Discovery(TypedDict):
     claims_supported: list[str]
     acr_values_supported: list[str]
     ui_locales_supported: list[str]
+
+
+class Discovery(ProviderMetadata):
+    """The generic issuer's: with CIBA Core §4's metadata."""
+
+    backchannel_authentication_endpoint: str
     backchannel_token_delivery_modes_supported: list[str]
     backchannel_user_code_parameter_supported: bool
 
@@ -245,29 +250,12 @@ class EndSessionRequest(Struct, kw_only=True):
     state: Annotated[str, Meta(max_length=STATE_LENGTH)] = ""
 
 
-class FasDiscovery(TypedDict):
+class FasDiscovery(ProviderMetadata):
     """OpenID Connect Discovery 1.0 §3 as FAS publishes it: no CIBA, with end_session_endpoint
     (RP-Initiated Logout 1.0 §3.1) and introspection_endpoint (RFC 8414 §2)."""
 
-    issuer: str
-    authorization_endpoint: str
-    token_endpoint: str
-    userinfo_endpoint: str
-    jwks_uri: str
     end_session_endpoint: str
     introspection_endpoint: str
-    scopes_supported: list[str]
-    response_types_supported: list[str]
-    response_modes_supported: list[str]
-    grant_types_supported: list[str]
-    subject_types_supported: list[str]
-    id_token_signing_alg_values_supported: list[str]
     userinfo_signing_alg_values_supported: list[str]
-    token_endpoint_auth_methods_supported: list[str]
-    token_endpoint_auth_signing_alg_values_supported: list[str]
     introspection_endpoint_auth_methods_supported: list[str]
-    code_challenge_methods_supported: list[str]
-    claims_supported: list[str]
     claims_parameter_supported: bool
-    acr_values_supported: list[str]
-    ui_locales_supported: list[str]
