@@ -24,7 +24,8 @@ from identity_server.oidc.messages import (
 )
 from identity_server.oidc.records import Client
 from identity_server.oidc.redirects import redirect_with
-from identity_server.web import i18n, oidc_pages
+from identity_server.web import i18n
+from identity_server.web.authorization_endpoint import start_login
 from identity_server.web.body import form_pairs, from_pairs, json_response, query_pairs
 from identity_server.web.endpoints import HTML, Endpoints
 from identity_server.web.keys import SERVICES
@@ -108,7 +109,7 @@ async def discovery(request: web.Request) -> web.Response:
     "invalid_request. A client of another issuer is invalid_client, shown on an error page.",
 )
 async def authorize(request: web.Request) -> web.Response:
-    return await oidc_pages.start_login(request, Dialect.FAS)
+    return await start_login(request, Dialect.FAS)
 
 
 @routes.post(

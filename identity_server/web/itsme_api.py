@@ -25,16 +25,16 @@ from identity_server.oidc.messages import (
     TokenResponse,
 )
 from identity_server.oidc.redirects import ClientPageError, RedirectError
-from identity_server.web.body import json_response
-from identity_server.web.endpoints import HTML, Endpoints
-from identity_server.web.keys import SERVICES
-from identity_server.web.oauth_http import bearer_token, no_store, oauth_refusal
-from identity_server.web.oidc_pages import (
+from identity_server.web.authorization_endpoint import (
     given_once,
     read_authorization_request,
     request_pairs,
     start_login,
 )
+from identity_server.web.body import json_response
+from identity_server.web.endpoints import HTML, Endpoints
+from identity_server.web.keys import SERVICES
+from identity_server.web.oauth_http import bearer_token, no_store, oauth_refusal
 from identity_server.web.openapi import OAuthError as OAuthErrorBody
 
 routes = Endpoints("itsme", refuse=oauth_refusal)
