@@ -251,32 +251,6 @@ class Tokens:
             raise InvalidToken("The access token no longer stands for an active identity")
         return identity
 
-    async def client_of_id_token(self, id_token: str, dialect: str) -> Client | None:
-        """The client an ID token of ours was issued to, for RP-initiated logout's
-        id_token_hint (OpenID Connect RP-Initiated Logout 1.0 §2): our signature and the
-        dialect's issuer are checked; an expired one still names its client (§4: the OP
-        should accept it). None when it is not such a token."""
-        from joserfc import jwt
-        from joserfc.errors import JoseError
-
-        try:
-            token = jwt.decode(id_token, await self._keys.key_set(), algorithms=["RS256", "ES256"])
-        except (JoseError, ValueError, TypeError, RecursionError):
-            return None
-        audience = token.claims.get("aud")
-        if isinstance(audience, list) and len(audience) == 1:
-            audience = audience[0]
-        if not isinstance(audience, str):
-            return None
-        client = await self._oidc.get_client(audience[:64])
-        if (
-            client is None
-            or client.dialect != dialect
-            or token.claims.get("iss") != self.issuer_of(client)
-        ):
-            return None
-        return client
-
     async def client_of_token(self, access_token: str) -> Client | None:
         """The client an access token was issued to (for dialects that seal userinfo to it)."""
         grant = await self._oidc.get_grant(self.digest("access_token", access_token[:256]))

@@ -9,7 +9,7 @@ from typing import NoReturn
 
 from aiohttp import web
 
-from identity_server.core.errors import InvalidInput, NotFound, SleutelError
+from identity_server.core.errors import SleutelError
 from identity_server.oidc import fas_dialect, fas_tokens
 from identity_server.oidc.dialect import Dialect
 from identity_server.oidc.messages import (
@@ -22,8 +22,7 @@ from identity_server.oidc.messages import (
     Jwks,
     TokenResponse,
 )
-from identity_server.oidc.records import Client
-from identity_server.oidc.redirects import redirect_with
+from identity_server.oidc.rp_logout import RpLogout
 from identity_server.web import i18n
 from identity_server.web.authorization_endpoint import start_login
 from identity_server.web.body import form_pairs, from_pairs, json_response, query_pairs
@@ -178,37 +177,8 @@ async def introspect(request: web.Request, form: IntrospectionRequest) -> web.Re
     return no_store(json_response(answer))
 
 
-class LogoutRefused(InvalidInput):
-    """An end-session request that cannot be followed: shown, never redirected."""
-
-
 def _redirect(location: str) -> NoReturn:
     raise web.HTTPFound(location)
-
-
-async def _logout_client(request: web.Request, params: EndSessionRequest) -> Client | None:
-    """The client the logout comes from: the audience of id_token_hint (an ID token this
-    issuer signed; an expired one still names it), or client_id; both must agree."""
-    services = request.app[SERVICES]
-    client = None
-    if params.id_token_hint:
-        client = await services.tokens.client_of_id_token(params.id_token_hint, Dialect.FAS)
-        if client is None:
-            raise LogoutRefused(
-                "id_token_hint is not an ID token of this issuer", code="invalid_id_token_hint"
-            )
-    if params.client_id:
-        if client is not None and client.client_id != params.client_id:
-            raise LogoutRefused(
-                "client_id is not the id_token_hint's audience", code="invalid_client"
-            )
-        try:
-            client = await services.clients.get(params.client_id)
-        except NotFound:
-            client = None
-        if client is None or client.dialect != Dialect.FAS:
-            raise LogoutRefused("Unknown client_id", code="invalid_client")
-    return client
 
 
 _END_SESSION = {
@@ -224,24 +194,14 @@ _END_SESSION = {
 
 
 async def _end_session(request: web.Request, pairs: list[tuple[str, str]]) -> web.Response:
+    services = request.app[SERVICES]
+    logout = RpLogout(services.tokens, services.signing_keys, services.clients, Dialect.FAS)
     try:
-        params = from_pairs(pairs, EndSessionRequest)
-        client = await _logout_client(request, params)
-        uri = params.post_logout_redirect_uri
-        if uri:
-            if client is None:
-                raise LogoutRefused(
-                    "post_logout_redirect_uri needs id_token_hint or client_id",
-                    code="invalid_request",
-                )
-            if uri not in client.redirect_uris:  # exact match: never an open redirect
-                raise LogoutRefused(
-                    "post_logout_redirect_uri is not registered for this client",
-                    code="invalid_post_logout_redirect_uri",
-                )
-            _redirect(redirect_with(uri, {"state": params.state}) if params.state else uri)
+        location = await logout.location(from_pairs(pairs, EndSessionRequest))
     except SleutelError as exc:
         return render(request, "error.html", status=400, error=exc, back="/")
+    if location:
+        _redirect(location)
     return render(request, "hub_logout.html", catalog=TEXTS)
 
 
