@@ -20,6 +20,7 @@ from identity_server.core.device_auth import b64u
 from identity_server.core.errors import InvalidInput, NotFound
 from identity_server.core.keyring import Keyring
 from identity_server.core.randomness import Randomness
+from identity_server.oidc import dialect_rules
 from identity_server.oidc.dialects import NAMES, Dialect, profile_of
 from identity_server.oidc.errors import InvalidClient
 from identity_server.oidc.messages import ClientAssertion
@@ -32,8 +33,6 @@ SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 CIBA_MODES = ("poll", "ping", "push", "")
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9._-]{3,64}$")
-_SERVICE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-SERVICE_PREFIX = "service:"
 
 
 def _check_url(url: str, what: str) -> str:
@@ -134,33 +133,7 @@ class ClientRegistry:
             raise InvalidInput(f"dialect must be one of {', '.join(NAMES)}", code="invalid_dialect")
         profile = profile_of(dialect)
         codes = tuple(dict.fromkeys(service_codes or ()))
-        if dialect == Dialect.ITSME:
-            # itsme: every request names one of the client's services (scope service:<CODE>),
-            # and only private_key_jwt authenticates a client (CIBA QR login, "API Reference").
-            if not codes or not all(_SERVICE_CODE.match(c) for c in codes):
-                raise InvalidInput(
-                    "An itsme client registers its service codes (letters, digits, '_', '-')",
-                    code="invalid_service_codes",
-                )
-            if auth_method != "private_key_jwt":
-                raise InvalidInput(
-                    "itsme clients authenticate with private_key_jwt", code="invalid_auth_method"
-                )
-            if ciba_mode == "push":
-                # itsme's CIBA delivers by poll or ping only (CIBA QR login, "Initiating the
-                # OIDC CIBA Flow": "We support the POLL and PING token delivery modes").
-                raise InvalidInput(
-                    "itsme clients use CIBA in poll or ping mode", code="invalid_ciba_mode"
-                )
-        elif codes:
-            raise InvalidInput(
-                "Only itsme clients register service codes", code="invalid_service_codes"
-            )
-        if auth_method == "client_secret_post" and dialect != Dialect.FAS:
-            # FAS (ForgeRock AM) takes the secret in the body too; the other issuers do not.
-            raise InvalidInput(
-                "client_secret_post is for FAS clients only", code="invalid_auth_method"
-            )
+        dialect_rules.check(dialect, codes, auth_method, ciba_mode)
         allowed = profile.scopes
         chosen = tuple(scopes or allowed)
         if "openid" not in chosen or any(s not in allowed for s in chosen):

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from identity_server.oidc.clients import SERVICE_PREFIX
 from identity_server.oidc.errors import InvalidScope
 from identity_server.oidc.records import Client
+
+SERVICE_PREFIX = "service:"
 
 
 def is_service(scope: str) -> bool:
