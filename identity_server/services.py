@@ -169,7 +169,7 @@ class Services:
             base_url=issuer,
             password_hasher=password_hasher,
         )
-        code_flow = CodeFlow(store, oidc_store, clock, rng, keyring, clients, push, tokens)
+        code_flow = CodeFlow(store, oidc_store, clock, rng, clients, push, tokens)
         ciba = Ciba(store, oidc_store, clock, rng, push, tokens)
         onboardings = Onboardings(store, clock, rng, keyring, registers, outbox)
         robots = Robots(store, stores.sandbox, push, clock, rng, keyring, registers, onboardings)

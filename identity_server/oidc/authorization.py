@@ -9,7 +9,6 @@ from datetime import timedelta
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
 from identity_server.core.errors import Conflict, Expired, Forbidden, NotFound
-from identity_server.core.keyring import Keyring
 from identity_server.core.phone import MAX_INPUT_LENGTH, parse_phone
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import IdentityStatus
@@ -48,7 +47,6 @@ class CodeFlow:
         oidc_store: OidcStore,
         clock: Clock,
         rng: Randomness,
-        keyring: Keyring,
         clients: ClientRegistry,
         push: PushRequests,
         tokens: Tokens,
