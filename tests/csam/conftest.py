@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from argon2 import PasswordHasher
 
+from authenticator.codes import current_code
+from authenticator.uri import OtpAccount, parse_uri
 from identity_server.core.clock import ManualClock
 from identity_server.core.records import Message
 from identity_server.csam.keys import TRUSTED_CALLER
@@ -131,6 +133,17 @@ async def add_key(csam: Csam, account_id: str, kind: KeyKind, **kwargs: str | bo
         code = code_in(await last_message(csam, key.target, channel))
         await csam.keys.confirm(account_id, key.key_id, code, session_level=TRUSTED_CALLER)
     return key.key_id
+
+
+async def add_app_key(csam: Csam, account_id: str, now: datetime) -> OtpAccount:
+    """Choose an authenticator-app key and confirm it with the app's code at `now`, as a person
+    scanning its QR would; returns the app's account, to make login codes with. Move the clock
+    past this code before logging in with the app (a code works once)."""
+    chosen = await csam.keys.choose(account_id, KeyKind.TOTP, session_level=TRUSTED_CALLER)
+    app = parse_uri(chosen.otpauth_uri)
+    code = current_code(app, now)
+    await csam.keys.confirm(account_id, chosen.key.key_id, code, session_level=TRUSTED_CALLER)
+    return app
 
 
 @pytest.fixture

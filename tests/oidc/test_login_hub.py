@@ -18,9 +18,7 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 
 from authenticator.codes import current_code
-from authenticator.uri import parse_uri
 from identity_server.core.clock import ManualClock
-from identity_server.csam.keys import TRUSTED_CALLER
 from identity_server.csam.levels import KeyKind
 from identity_server.csam.records import Staff
 from identity_server.csam.service import Csam
@@ -30,6 +28,7 @@ from tests.csam.conftest import (
     ANNELIES_EMAIL,
     PASSWORD,
     activate,
+    add_app_key,
     add_key,
     code_in,
     csam,
@@ -226,11 +225,7 @@ async def test_app_code_key_login_and_a_code_works_once(
     clock: ManualClock,
 ) -> None:
     account = await activate(csam, officer)
-    chosen = await csam.keys.choose(account, KeyKind.TOTP, session_level=TRUSTED_CALLER)
-    app = parse_uri(chosen.otpauth_uri)
-    await csam.keys.confirm(
-        account, chosen.key.key_id, current_code(app, clock.now()), session_level=TRUSTED_CALLER
-    )
+    app = await add_app_key(csam, account, clock.now())
     clock.advance(30)
     url, html, verifier = await _start(browser, issuer, rp, "urn:sleutel:level:3")
     assert "email" not in _keys_on(html) and "totp" in _keys_on(html)

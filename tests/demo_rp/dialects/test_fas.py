@@ -8,16 +8,14 @@ import aiohttp
 from yarl import URL
 
 from authenticator.codes import current_code
-from authenticator.uri import parse_uri
 from identity_server.core.clock import ManualClock
-from identity_server.csam.keys import TRUSTED_CALLER
 from identity_server.csam.levels import KeyKind
 from identity_server.csam.records import Staff
 from identity_server.csam.service import Csam
 from identity_server.services import Services
 from simulator.phone import HeadlessPhone
 from tests.conftest import card_of
-from tests.csam.conftest import PASSWORD, activate, add_key, csam, officer
+from tests.csam.conftest import PASSWORD, activate, add_app_key, add_key, csam, officer
 from tests.demo_rp.dialects.conftest import (
     card_login,
     phone_approves,
@@ -84,11 +82,7 @@ async def test_level400_with_an_authenticator_app(
     clock: ManualClock,
 ) -> None:
     account = await activate(csam, officer)
-    chosen = await csam.keys.choose(account, KeyKind.TOTP, session_level=TRUSTED_CALLER)
-    app = parse_uri(chosen.otpauth_uri)
-    await csam.keys.confirm(
-        account, chosen.key.key_id, current_code(app, clock.now()), session_level=TRUSTED_CALLER
-    )
+    app = await add_app_key(csam, account, clock.now())
     clock.advance(30)
     keys = await _fas_hub(browser, eloket, "Level400")
     login = _login_of(keys)

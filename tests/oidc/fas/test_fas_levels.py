@@ -12,16 +12,14 @@ from urllib.parse import parse_qs, urlsplit
 from cryptography import x509
 
 from authenticator.codes import current_code
-from authenticator.uri import parse_uri
 from identity_server.core.clock import ManualClock
-from identity_server.csam.keys import TRUSTED_CALLER
 from identity_server.csam.levels import KeyKind
 from identity_server.csam.records import Staff
 from identity_server.csam.service import Csam
 from identity_server.services import Services
 from simulator.phone import HeadlessPhone
 from tests.conftest import card_of
-from tests.csam.conftest import ANNELIES_NN, PASSWORD, activate, add_key, csam, officer
+from tests.csam.conftest import ANNELIES_NN, PASSWORD, activate, add_app_key, add_key, csam, officer
 from tests.oidc.fas.browser import Browser, open_hub, post
 from tests.oidc.fas.fas_rp import LEVEL, FasRelyingParty
 
@@ -103,11 +101,7 @@ async def test_level400_with_an_authenticator_app(
 ) -> None:
     account = await activate(csam, officer)
     await add_key(csam, account, KeyKind.SMS, mobile=MOBILE)  # weaker: not offered at Level400
-    chosen = await csam.keys.choose(account, KeyKind.TOTP, session_level=TRUSTED_CALLER)
-    app = parse_uri(chosen.otpauth_uri)
-    await csam.keys.confirm(
-        account, chosen.key.key_id, current_code(app, clock.now()), session_level=TRUSTED_CALLER
-    )
+    app = await add_app_key(csam, account, clock.now())
     clock.advance(30)
     login = fas.login(f"{LEVEL}400")
     base, _, keys = await open_hub(browser, login)
