@@ -7,12 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from authenticator.codes import current_code
-from authenticator.uri import parse_uri
 from identity_server.core.belgian_time import from_local, slot_text
 from identity_server.core.clock import ManualClock
 from identity_server.core.errors import Conflict, InvalidInput, TooManyAttempts
-from identity_server.csam.keys import TRUSTED_CALLER
-from identity_server.csam.levels import KeyKind
 from identity_server.csam.records import AppointmentStatus, Staff
 from identity_server.csam.service import Csam
 from identity_server.csam.video_interview import (
@@ -21,7 +18,7 @@ from identity_server.csam.video_interview import (
 )
 from identity_server.csam.video_room import reminder_when
 
-from .conftest import PASSWORD, last_message, link_token
+from .conftest import PASSWORD, add_app_key, last_message, link_token
 
 EMAIL = "maria.garcia@example.es"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
@@ -98,14 +95,7 @@ async def test_video_interview_to_first_login_with_the_app(
     account = await csam.activation.set_credentials(
         registration.registration_id, "maria.garcia", PASSWORD, PASSWORD
     )
-    chosen = await csam.keys.choose(account.account_id, KeyKind.TOTP, session_level=TRUSTED_CALLER)
-    app = parse_uri(chosen.otpauth_uri)
-    await csam.keys.confirm(
-        account.account_id,
-        chosen.key.key_id,
-        current_code(app, clock.now()),
-        session_level=TRUSTED_CALLER,
-    )
+    app = await add_app_key(csam, account.account_id, clock.now())
     clock.advance(30)
     started = await csam.start_key_login("maria.garcia", PASSWORD, "totp")
     result = await csam.finish_key_login(started.login_id, current_code(app, clock.now()))
