@@ -24,6 +24,7 @@ from identity_server.core.clock import Clock, SystemClock
 from identity_server.core.errors import SleutelError
 from identity_server.core.keyring import Keyring, load_or_create_master_key
 from identity_server.core.randomness import SystemRandomness
+from identity_server.fd_limit import FdLimit, current, describe, raise_fd_limit
 from identity_server.oidc.client_config import load_clients
 from identity_server.sandbox.reset import keep_start_snapshot, world_label
 from identity_server.services import Services
@@ -109,8 +110,11 @@ def app_runner(app: web.Application, settings: Settings) -> web.AppRunner:
     )
 
 
-async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
-    """Run the server until SIGINT or SIGTERM."""
+async def serve(
+    settings: Settings, ready: asyncio.Event | None = None, fds: FdLimit | None = None
+) -> None:
+    """Run the server until SIGINT or SIGTERM. `fds`: the descriptor limit as `run_server`
+    raised it (else the one in force), for the start-up line."""
     if settings.world_file is not None:
         # Imported here, as the demo website below: only `--world` loads the world file's code.
         from identity_server.sandbox.world import load_world
@@ -161,6 +165,9 @@ async def serve(settings: Settings, ready: asyncio.Event | None = None) -> None:
         if settings.demo_rp:
             print(f"  demo website (Gemeente Sleutelstad): {settings.demo_rp_url}", flush=True)
         print(f"  database: {shown_store(settings)}", flush=True)
+        if (fds := fds or current()) is not None:
+            print(f"  {describe(fds)}", flush=True)
+            log.info(describe(fds))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -213,10 +220,12 @@ def _cannot_listen(exc: OSError, host: str, port: int, option: str) -> SleutelEr
 
 def run_server(settings: Settings) -> None:
     """`sleutel serve`: on uvloop where it is installed (not on Windows), whose event loop and
-    transports cost less per request than asyncio's own; the same code runs on either."""
+    transports cost less per request than asyncio's own; the same code runs on either. The
+    descriptor limit is raised first, before anything is opened (identity_server/fd_limit.py)."""
+    fds = raise_fd_limit()
     try:
         import uvloop
     except ImportError:
-        asyncio.run(serve(settings))
+        asyncio.run(serve(settings, fds=fds))
     else:
-        uvloop.run(serve(settings))
+        uvloop.run(serve(settings, fds=fds))
