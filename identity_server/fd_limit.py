@@ -7,6 +7,10 @@ desktops), and a server at its soft limit refuses the next connection with EMFIL
 (`raise_fd_limit`, setrlimit(2): an unprivileged process may raise its soft limit up to its
 hard one), and says in its start-up lines how many phones that leaves room for.
 
+The figure is an upper bound: every descriptor left after the reserve could be a phone's
+WebSocket, but relying parties' requests and phones that poll instead of listening draw from the
+same pool, so under such load fewer phones fit.
+
 Nothing here ever stops the server from starting: where the system refuses (or, on Windows, has
 no such limit to read), it keeps the limit it has.
 """
