@@ -33,6 +33,9 @@ class ClaimSource:
     today: date
     target: str  # "id_token" | "userinfo"
     requested: dict[str, Any]
+    amr: tuple[str, ...] = ()  # how the person logged in (RFC 8176 values)
+    # A keyed digest of the national number, the same for every relying party (FAS's fedid).
+    pseudonym: str = ""
 
 
 @dataclass(frozen=True)

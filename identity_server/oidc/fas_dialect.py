@@ -87,7 +87,7 @@ def fas_claims(source: ClaimSource) -> dict[str, object]:
         # No roles are invented: the sandbox gives a citizen none (FAS's roles come from the
         # services' own role management, which the sandbox does not have).
         out["roles"] = []
-    return out
+    return out | login_claims(source.scopes, source.amr, source.card, source.pseudonym)
 
 
 def fedid(digest: str) -> str:

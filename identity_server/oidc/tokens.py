@@ -13,10 +13,9 @@ from identity_server.core.device_auth import b64u
 from identity_server.core.keyring import Keyring
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import Identity, IdentityStatus
-from identity_server.oidc import fas_dialect
 from identity_server.oidc.claims import pairwise_subject
 from identity_server.oidc.claims_request import requested as requested_claims
-from identity_server.oidc.dialect import ClaimSource, Dialect
+from identity_server.oidc.dialect import ClaimSource
 from identity_server.oidc.dialects import profile_of
 from identity_server.oidc.errors import InvalidToken
 from identity_server.oidc.keys import SigningKeys
@@ -179,7 +178,7 @@ class Tokens:
             c for c in await self._store.list_cards(national_number) if c.valid_until >= now.date()
         ]
         card = cards[-1] if cards else None
-        claims = profile.claims(
+        return profile.claims(
             ClaimSource(
                 scopes=scopes,
                 identity=identity,
@@ -188,14 +187,10 @@ class Tokens:
                 today=now.date(),
                 target=target,
                 requested=requested_claims(claims_request, target),
+                amr=amr,
+                pseudonym=self._keyring.lookup_digest("pseudonym", national_number),
             )
         )
-        if profile.dialect == Dialect.FAS and target == "userinfo":
-            # FAS's claims of the login itself: fedid (a keyed digest, the same for every
-            # client) and, when the card was the key, its certificate (certificateInfo).
-            fedid_digest = self._keyring.lookup_digest("fas-fedid", national_number)
-            claims |= fas_dialect.login_claims(scopes, amr, card, fedid_digest)
-        return claims
 
     @staticmethod
     def confirmation_claim(request: PushRequest) -> dict[str, Any]:
