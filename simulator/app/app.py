@@ -210,8 +210,15 @@ class PhoneApp(App[None]):
             ]
         except (PhoneApiError, *NETWORK_ERRORS):
             pass
+        from simulator.app.screens.identity import IdentityHomeScreen
         from simulator.app.screens.push import NotificationsScreen
+        from simulator.app.widgets.status_bar import StatusBar
 
+        # `self.pending` is the one count: the status bar and the home screen show it at once.
+        for bar in self.screen.query(StatusBar):
+            bar.refresh_status()
+        if isinstance(self.screen, IdentityHomeScreen):
+            self.screen.show_count()
         if isinstance(self.screen, NotificationsScreen):
             await self.screen.show_requests()
         return self.pending

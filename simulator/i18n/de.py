@@ -236,4 +236,9 @@ TEXTS: dict[str, str] = {
     "error.qr_expired": "Dieser QR-Code ist abgelaufen. Laden Sie die Seite der Website neu.",
     "error.qr_replaced": "Die Website zeigt inzwischen einen neuen QR-Code: Scannen Sie diesen.",
     "error.qr_used": "Dieser QR-Code wurde bereits gescannt.",
+    # key hints under every screen
+    "hints.enter": "wählen",
+    "hints.tab": "weiter",
+    "hints.back": "zurück",
+    "hints.quit": "beenden",
 }

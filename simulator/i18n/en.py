@@ -236,4 +236,9 @@ TEXTS: dict[str, str] = {
     "error.qr_expired": "This QR code has expired. Reload the website's page.",
     "error.qr_replaced": "The website shows a new QR code by now: scan that one.",
     "error.qr_used": "This QR code was already scanned.",
+    # key hints under every screen
+    "hints.enter": "select",
+    "hints.tab": "next",
+    "hints.back": "back",
+    "hints.quit": "quit",
 }

@@ -236,4 +236,9 @@ TEXTS: dict[str, str] = {
     "error.qr_expired": "Ce code QR a expiré. Rechargez la page du site web.",
     "error.qr_replaced": "Le site web affiche entre-temps un nouveau code QR : scannez celui-là.",
     "error.qr_used": "Ce code QR a déjà été scanné.",
+    # key hints under every screen
+    "hints.enter": "valider",
+    "hints.tab": "suivant",
+    "hints.back": "retour",
+    "hints.quit": "quitter",
 }

@@ -236,4 +236,9 @@ TEXTS: dict[str, str] = {
     "error.qr_expired": "Deze QR-code is verlopen. Vernieuw de pagina van de website.",
     "error.qr_replaced": "De website toont intussen een nieuwe QR-code: scan die.",
     "error.qr_used": "Deze QR-code werd al gescand.",
+    # key hints under every screen
+    "hints.enter": "kiezen",
+    "hints.tab": "volgende",
+    "hints.back": "terug",
+    "hints.quit": "stoppen",
 }

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
 
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Label, Static
+from textual.widget import Widget
+from textual.widgets import Button, Input, Label, Static
 
 from simulator.app.widgets.status_bar import StatusBar
 from simulator.errors import PhoneApiError
@@ -33,6 +35,9 @@ class PhoneScreen(Screen[Any]):
 
     TITLE_KEY: ClassVar[str] = ""
     CAN_GO_BACK: ClassVar[bool] = True
+    # Textual's default ("*") focuses the first focusable widget, which is the scrolling body:
+    # digits typed on arrival then went nowhere until Tab. `focus_first` chooses instead.
+    AUTO_FOCUS: ClassVar[str | None] = ""
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back", show=False)]
 
     def __init__(self) -> None:
@@ -62,6 +67,15 @@ class PhoneScreen(Screen[Any]):
             with VerticalScroll(id="body"):
                 yield from self.compose_body()
             yield Static("", id="message")
+            yield Static(self.key_hints(), id="key-hints")
+
+    def key_hints(self) -> str:
+        """The keys that work here, in the phone's language (Esc only where it goes back)."""
+        hints = [f"Enter = {self.t('hints.enter')}", f"Tab = {self.t('hints.tab')}"]
+        if self.CAN_GO_BACK:
+            hints.append(f"Esc = {self.t('hints.back')}")
+        hints.append(f"Ctrl+Q = {self.t('hints.quit')}")
+        return " · ".join(hints)
 
     def compose_body(self) -> ComposeResult:
         yield from ()
@@ -69,10 +83,38 @@ class PhoneScreen(Screen[Any]):
     def screen_title(self) -> str:
         return self.t(self.TITLE_KEY) if self.TITLE_KEY else ""
 
+    @on(events.Mount)
+    def _focus_on_arrival(self) -> None:
+        self.focus_first()
+
     async def on_screen_resume(self) -> None:
         # Textual also calls this for subclasses that define their own handler (MRO dispatch).
         if self._composed_language and self._composed_language != self.phone_app.language:
             await self.relabel()
+        self.focus_first()
+        for bar in self.query(StatusBar):
+            bar.refresh_status()
+
+    def focus_first(self) -> None:
+        """Put the focus where the person types: the first input, else the main (primary)
+        button, else the first control. Only when nothing is focused, so a screen coming back
+        keeps the focus it had."""
+        if self.focused is not None or not self.query("#body"):
+            return
+        controls = [
+            widget
+            for widget in self.query_one("#body", VerticalScroll).query("*")
+            if widget.focusable and not isinstance(widget, VerticalScroll)
+        ]
+        first: Widget | None = next((w for w in controls if isinstance(w, Input)), None)
+        if first is None:
+            first = next(
+                (w for w in controls if isinstance(w, Button) and w.variant == "primary"), None
+            )
+        if first is None and controls:
+            first = controls[0]
+        if first is not None:
+            self.set_focus(first, scroll_visible=False)
 
     async def relabel(self) -> None:
         """Redraw in the current language (after a language switch)."""

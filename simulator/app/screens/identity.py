@@ -24,6 +24,13 @@ class IdentityHomeScreen(PhoneScreen):
     def _requests_label(self) -> str:
         return self.t("home.requests", count=len(self.phone_app.pending))
 
+    def show_count(self) -> None:
+        """The waiting requests, as many as the status bar's bell shows (both read app.pending)."""
+        self.query_one("#notifications", Button).label = self._requests_label()
+
+    async def on_screen_resume(self) -> None:
+        self.show_count()
+
     def on_mount(self) -> None:
         self.start(self._check())
 
@@ -38,7 +45,7 @@ class IdentityHomeScreen(PhoneScreen):
         app = self.phone_app
         if app.push is not None:
             await app.refresh_pending()
-            self.query_one("#notifications", Button).label = self._requests_label()
+            self.show_count()
             if app.listen_for_requests:
                 app.listen_requests()
 

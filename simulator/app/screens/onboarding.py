@@ -14,6 +14,7 @@ from identity_server.contract import RuleBroken, parse_phone
 from simulator.app.dialogs.country_picker import Country, CountryPickerDialog
 from simulator.app.screens.base import PhoneScreen
 from simulator.app.widgets.code_rules import CodeRules
+from simulator.app.widgets.toggles import TickBox
 from simulator.errors import PhoneApiError
 from simulator.i18n import error_text
 
@@ -36,8 +37,8 @@ class TermsScreen(PhoneScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static(self.t("terms.text"))
-        yield Checkbox(self.t("terms.accept_terms"), id="accept-terms")
-        yield Checkbox(self.t("terms.accept_privacy"), id="accept-privacy")
+        yield TickBox(self.t("terms.accept_terms"), id="accept-terms")
+        yield TickBox(self.t("terms.accept_privacy"), id="accept-privacy")
         yield Button(self.t("button.continue"), id="continue", variant="primary", disabled=True)
 
     @on(Checkbox.Changed)
@@ -197,7 +198,7 @@ class BankConsentScreen(PhoneScreen):
             yield Input(placeholder=self.t("bank.serial"), id="serial", max_length=20)
             yield Button(self.t("bank.use_digipass"), id="use-digipass")
         yield Input(placeholder=self.t("bank.response"), id="response", max_length=16)
-        yield Checkbox(self.t("bank.consent"), id="consent")
+        yield TickBox(self.t("bank.consent"), id="consent")
         yield Button(self.t("button.continue"), id="continue", variant="primary")
 
     @on(Input.Submitted, "#customer")

@@ -5,10 +5,11 @@ from __future__ import annotations
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
-from textual.widgets import Button, RadioButton, RadioSet, Static, Switch
+from textual.widgets import Button, RadioSet, Static, Switch
 
 from simulator.app.dialogs.confirm import ConfirmDialog
 from simulator.app.screens.base import PhoneScreen
+from simulator.app.widgets.toggles import RadioChoice
 from simulator.i18n import LANGUAGES
 
 
@@ -20,7 +21,7 @@ class SettingsScreen(PhoneScreen):
         yield Static(self.t("settings.language"), classes="section")
         with RadioSet(id="language"):
             for language in LANGUAGES:
-                yield RadioButton(
+                yield RadioChoice(
                     self.t(f"language.{language}"),
                     value=language == app.language,
                     id=f"lang-{language}",
