@@ -23,6 +23,7 @@ from simulator.app.screens.onboarding import (
     WelcomeScreen,
 )
 from simulator.app.screens.problem import ProblemScreen
+from simulator.app.screens.push import ConfirmationScreen, NotificationsScreen
 from simulator.app.screens.scan import ScanScreen
 from simulator.app.widgets.toggles import TickBox
 from tests.conftest import ANNELIES
@@ -197,3 +198,9 @@ async def test_home_count_matches_the_status_bar(
         await settle(pilot)
         home, bar = _counts(app)
         assert home == "Meldingen (3)" and "🔔3" in bar
+        await pilot.press("enter")  # the focus is on "Meldingen"…
+        await settle(pilot)
+        assert isinstance(app.screen, NotificationsScreen)
+        await pilot.press("enter")  # …then on the first request, which opens
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmationScreen)

@@ -109,6 +109,7 @@ class NotificationsScreen(PhoneScreen):
             label = f"🔔 {request.get('client_name', '')} — {self.t(kind)}"
             buttons.append(Button(label, id=f"request-{index}", classes="wide request"))
         await box.mount_all(buttons)
+        self.focus_first()  # the list arrives after the screen: Enter opens the newest request
 
     @on(Button.Pressed, ".request")
     def open_request(self, event: Button.Pressed) -> None:
