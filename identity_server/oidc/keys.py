@@ -79,6 +79,8 @@ class SigningKeys:
         self._keyring = keyring
         self._private: dict[str, _PrivateKey] = {}  # kid -> key, unsealed once per process
         self._jwks: dict[bool, dict[str, Any]] = {}  # with the encryption key or not
+        # Unsealed once, like the signing keys; dropped with the published set it matches.
+        self._decryption: KeySet | None = None
 
     async def ensure(self) -> None:
         """Make one active key per algorithm when there is none (first start)."""
@@ -87,6 +89,7 @@ class SigningKeys:
             if alg not in active:
                 await self._store.save_key(await self._generate(alg))
         self._jwks = {}
+        self._decryption = None
 
     async def _generate(self, alg: str) -> SigningKey:
         from joserfc.jwk import ECKey, KeyParameters, RSAKey
@@ -120,11 +123,13 @@ class SigningKeys:
         for key in fresh:
             await self._store.save_key(key)
         self._jwks = {}
+        self._decryption = None
         return [k.kid for k in fresh]
 
     def forget_cached(self) -> None:
         """The published key set is read again (the keys were restored by a sandbox reset)."""
         self._jwks = {}
+        self._decryption = None
 
     async def jwks(self, *, encryption: bool = False) -> dict[str, Any]:
         """The published keys: signing keys, and with `encryption` the key relying parties
@@ -141,14 +146,16 @@ class SigningKeys:
     async def decryption_keys(self) -> KeySet:
         """The private encryption keys still published (active and previous: a relying party
         may encrypt to a key it cached before a rotation), by kid."""
-        from joserfc.jwk import KeySet, RSAKey
+        if self._decryption is None:
+            from joserfc.jwk import KeySet, RSAKey
 
-        keys = []
-        for key in await self._store.list_keys():
-            if key.alg == ENCRYPTION_ALG and key.status is not KeyStatus.RETIRED:
-                pem = self._keyring.unseal(key.private_pem_sealed, f"jwk:{key.kid}")
-                keys.append(RSAKey.import_key(pem, json.loads(key.public_jwk)))
-        return KeySet(keys)  # type: ignore[arg-type]
+            keys = []
+            for key in await self._store.list_keys():
+                if key.alg == ENCRYPTION_ALG and key.status is not KeyStatus.RETIRED:
+                    pem = self._keyring.unseal(key.private_pem_sealed, f"jwk:{key.kid}")
+                    keys.append(RSAKey.import_key(pem, json.loads(key.public_jwk)))
+            self._decryption = KeySet(keys)  # type: ignore[arg-type]
+        return self._decryption
 
     async def _active(self, alg: str) -> tuple[str, _PrivateKey]:
         for key in reversed(await self._store.list_keys()):
