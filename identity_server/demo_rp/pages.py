@@ -17,6 +17,7 @@ from identity_server.demo_rp.flows import Flows, LoginError
 from identity_server.demo_rp.oidc_client import OidcClient
 from identity_server.demo_rp.sessions import Session, SessionStore
 from identity_server.demo_rp.settings import DemoRpSettings
+from identity_server.i18n import jinja as i18n_templates
 
 SessionFactory = Callable[[], aiohttp.ClientSession]
 
@@ -25,6 +26,7 @@ _env = jinja2.Environment(
     autoescape=jinja2.select_autoescape(["html"]),
     undefined=jinja2.StrictUndefined,
 )
+i18n_templates.install(_env, "demo")
 # Pages whose address may be shown again with another `?lang=` (others fall back to home).
 _RELOADABLE = frozenset({"/", "/claims", "/ciba/wait", "/itsme/qr/wait", "/logout"})
 

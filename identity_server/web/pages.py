@@ -9,6 +9,7 @@ import jinja2
 from aiohttp import web
 
 from identity_server.core.errors import SleutelError
+from identity_server.i18n import jinja as i18n_templates
 from identity_server.web import i18n
 
 _env = jinja2.Environment(
@@ -19,6 +20,7 @@ _env = jinja2.Environment(
     # once, not checked against their files (a stat of each, base included) on every page.
     auto_reload=False,
 )
+i18n_templates.install(_env, "pages")
 
 
 def render(
