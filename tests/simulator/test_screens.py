@@ -23,7 +23,6 @@ from simulator.app.screens.onboarding import (
 from simulator.app.screens.problem import ProblemScreen
 from simulator.app.screens.settings import SettingsScreen
 from simulator.errors import PhoneApiError
-from simulator.i18n import CATALOGS, LANGUAGES, error_text, translate
 from tests.conftest import ANNELIES
 from tests.simulator.conftest import (
     BIG,
@@ -36,29 +35,6 @@ from tests.simulator.conftest import (
     text_of,
     type_into,
 )
-
-
-def test_all_catalogs_have_the_same_keys_and_placeholders() -> None:
-    assert tuple(CATALOGS) == LANGUAGES
-    dutch = CATALOGS["nl"]
-    for language, texts in CATALOGS.items():
-        assert texts.keys() == dutch.keys(), language
-        for key, text in texts.items():
-            assert text.strip(), (language, key)
-            assert sorted(_fields(text)) == sorted(_fields(dutch[key])), (language, key)
-
-
-def _fields(text: str) -> list[str]:
-    import string
-
-    return [name for _, name, _, _ in string.Formatter().parse(text) if name]
-
-
-def test_errors_use_the_catalog_then_the_server_message() -> None:
-    assert error_text("fr", "wrong_sms_code", "x") == "Code de contrôle erroné. Réessayez."
-    assert error_text("de", "something_new", "Server says no") == "Server says no"
-    assert error_text("nl", "something_new", "") == "Er ging iets mis (something_new)."
-    assert translate("xx", "button.continue") == "Doorgaan"  # unknown language: Dutch
 
 
 async def test_welcome_screen_text(make_app: AppFactory) -> None:
