@@ -107,6 +107,7 @@ class Identity:
 class DeviceStatus(StrEnum):
     ACTIVE = "active"
     DEACTIVATED = "deactivated"
+    REPLACED = "replaced"  # the identity was activated on another phone since (lost phone)
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,17 @@ class Device:
     status: DeviceStatus
     created_at: datetime
     deactivated_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class BlockRequests:
+    """The web block requests (lost phone) made for one phone number in a window, counted
+    whether the number has an identity or not, so that the limit tells nobody which numbers
+    do. Kept under a keyed digest of the number, never the number; forgotten at `expires_at`."""
+
+    digest: str
+    requests: int
+    expires_at: datetime
 
 
 class OnboardingStep(StrEnum):

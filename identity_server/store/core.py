@@ -9,6 +9,7 @@ from typing import Protocol
 from identity_server.core.records import (
     Bank,
     BankCustomer,
+    BlockRequests,
     Card,
     Device,
     Enrolment,
@@ -93,6 +94,13 @@ class Store(Transactions, Protocol):
         """The ids of the identity's active devices (what live pushes need, without the records)."""
         ...
 
+    # -- block requests from the web (lost phone), per phone number
+    async def get_block_requests(self, digest: str) -> BlockRequests | None:
+        """Locked until the commit inside a transaction: the count is read, raised and saved."""
+        ...
+
+    async def save_block_requests(self, record: BlockRequests) -> None: ...
+
     # -- flows in progress
     async def save_onboarding(self, onboarding: Onboarding) -> None: ...
     async def get_onboarding(self, onboarding_id: str) -> Onboarding | None: ...
@@ -123,7 +131,7 @@ class Store(Transactions, Protocol):
         ...
 
     async def purge_expired(self, now: datetime) -> int:
-        """Drop expired nonces and flows; returns how many rows went."""
+        """Drop expired nonces, flows and block-request counts; returns how many rows went."""
         ...
 
     # -- background work done by one process of several

@@ -18,6 +18,7 @@ from identity_server.core.records import (
     Address,
     Bank,
     BankCustomer,
+    BlockRequests,
     Card,
     Device,
     DeviceStatus,
@@ -949,3 +950,40 @@ async def test_postgresql_migrations_are_versioned_and_idempotent(postgresql_url
     finally:
         await db.close()
     assert versions == [v for v, _ in postgresql_migrations()]
+
+
+# -- block requests from the web (lost phone)
+
+
+async def test_block_request_counts_round_trip_and_are_purged(core: Store) -> None:
+    assert await core.get_block_requests("digest-1") is None
+    first = BlockRequests("digest-1", 1, NOW + timedelta(days=1))
+    await core.save_block_requests(first)
+    assert await core.get_block_requests("digest-1") == first
+    second = BlockRequests("digest-1", 2, NOW + timedelta(days=1))
+    await core.save_block_requests(second)  # replaced
+    assert await core.get_block_requests("digest-1") == second
+    await core.save_block_requests(BlockRequests("digest-2", 5, NOW))
+    # Strictly before `now` goes: a count ending now stays, one ending tomorrow too.
+    assert await core.purge_expired(NOW) == 0
+    assert await core.purge_expired(NOW + timedelta(days=1, seconds=1)) == 2
+    assert await core.get_block_requests("digest-1") is None
+    assert await core.get_block_requests("digest-2") is None
+
+
+async def test_concurrent_block_requests_are_all_counted(core: Store) -> None:
+    """Twenty block requests for one number at once, each in its own transaction: the attempt
+    limit sees every one (SQLite serialises them; PostgreSQL locks the row it read)."""
+    await core.save_block_requests(BlockRequests("digest-1", 0, NOW + timedelta(days=1)))
+
+    async def count() -> None:
+        async with core.atomic():
+            found = await core.get_block_requests("digest-1")
+            assert found is not None
+            await asyncio.sleep(0)
+            await core.save_block_requests(replace(found, requests=found.requests + 1))
+
+    await _warm(core)
+    await asyncio.gather(*(count() for _ in range(20)))
+    counted = await core.get_block_requests("digest-1")
+    assert counted is not None and counted.requests == 20

@@ -21,6 +21,7 @@ from identity_server.core.errors import Conflict
 from identity_server.core.records import (
     Bank,
     BankCustomer,
+    BlockRequests,
     Card,
     Device,
     DeviceStatus,
@@ -432,6 +433,25 @@ class PostgresStore:
             *args,
         )
 
+    # -- block requests (lost phone)
+
+    async def get_block_requests(self, digest: str) -> BlockRequests | None:
+        return await self._one(
+            BlockRequests,
+            self._locking("SELECT doc FROM block_requests WHERE digest=$1"),
+            digest,
+        )
+
+    async def save_block_requests(self, record: BlockRequests) -> None:
+        await self._execute(
+            "INSERT INTO block_requests(digest, expires_at, doc) VALUES($1, $2, $3)"
+            " ON CONFLICT (digest) DO UPDATE SET expires_at=excluded.expires_at,"
+            " doc=excluded.doc",
+            record.digest,
+            record.expires_at.timestamp(),
+            dumps(record),
+        )
+
     # -- replay protection
 
     async def remember_nonce(self, scope: str, nonce: str, expires_at: datetime) -> bool:
@@ -452,9 +472,10 @@ class PostgresStore:
         gone = await self._db.fetchval(
             "WITH n AS (DELETE FROM nonces WHERE expires_at < $1 RETURNING 1),"
             " o AS (DELETE FROM onboardings WHERE expires_at < $1 RETURNING 1),"
-            " e AS (DELETE FROM enrolments WHERE expires_at < $1 RETURNING 1)"
+            " e AS (DELETE FROM enrolments WHERE expires_at < $1 RETURNING 1),"
+            " b AS (DELETE FROM block_requests WHERE expires_at < $1 RETURNING 1)"
             " SELECT (SELECT count(*) FROM n) + (SELECT count(*) FROM o)"
-            " + (SELECT count(*) FROM e)",
+            " + (SELECT count(*) FROM e) + (SELECT count(*) FROM b)",
             now.timestamp(),
         )
         return int(gone)

@@ -6,10 +6,12 @@ import sqlite3
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 
+from identity_server.core.error_codes import ALREADY_EXISTS, NUMBER_IN_USE, UNKNOWN_IDENTITY
 from identity_server.core.errors import Conflict
 from identity_server.core.records import (
     Bank,
     BankCustomer,
+    BlockRequests,
     Card,
     Device,
     DeviceStatus,
@@ -207,7 +209,7 @@ class SqliteStore:
             )
         except sqlite3.IntegrityError as exc:
             raise Conflict(
-                "This phone number is already linked to another identity", code="number_in_use"
+                "This phone number is already linked to another identity", code=NUMBER_IN_USE
             ) from exc
 
     async def get_identity(self, identity_id: str) -> Identity | None:
@@ -246,7 +248,8 @@ class SqliteStore:
             )
         except sqlite3.IntegrityError as exc:  # the foreign key: no such identity
             raise Conflict(
-                f"No identity {device.identity_id} for this device", code="unknown_identity"
+                f"No identity {device.identity_id} for this device",
+                code=UNKNOWN_IDENTITY.with_status(409),
             ) from exc
 
     async def get_device(self, device_id: str) -> Device | None:
@@ -301,7 +304,7 @@ class SqliteStore:
             )
         except sqlite3.IntegrityError as exc:  # enrolments_token: a digest already given out
             raise Conflict(
-                "This identification token is already in use", code="already_exists"
+                "This identification token is already in use", code=ALREADY_EXISTS
             ) from exc
 
     async def get_enrolment(self, enrolment_id: str) -> Enrolment | None:
@@ -377,6 +380,21 @@ class SqliteStore:
             params,
         )
 
+    # -- block requests (lost phone)
+
+    async def get_block_requests(self, digest: str) -> BlockRequests | None:
+        return await self._db.one(
+            BlockRequests, "SELECT doc FROM block_requests WHERE digest=?", (digest,)
+        )
+
+    async def save_block_requests(self, record: BlockRequests) -> None:
+        check_storable((record.digest,))
+        await self._db.execute(
+            "INSERT INTO block_requests(digest, expires_at, doc) VALUES(?, ?, ?)"
+            " ON CONFLICT(digest) DO UPDATE SET expires_at=excluded.expires_at, doc=excluded.doc",
+            (record.digest, record.expires_at.timestamp(), dumps(record)),
+        )
+
     # -- replay protection
 
     async def remember_nonce(self, scope: str, nonce: str, expires_at: datetime) -> bool:
@@ -395,6 +413,7 @@ class SqliteStore:
                 "DELETE FROM nonces WHERE expires_at < ?",
                 "DELETE FROM onboardings WHERE expires_at < ?",
                 "DELETE FROM enrolments WHERE expires_at < ?",
+                "DELETE FROM block_requests WHERE expires_at < ?",
             ):
                 gone += (await self._db.execute(statement, cutoff)).rowcount
         return gone
