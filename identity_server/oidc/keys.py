@@ -54,6 +54,17 @@ def _signature(private: _PrivateKey, alg: str, message: bytes) -> bytes:
     raise LookupError(f"no private {alg} key")
 
 
+def _load_private(pem: bytes) -> _PrivateKey:
+    """A private key of our own: made here (or by the injected factory) and kept sealed by the
+    keyring's authenticated encryption. OpenSSL's RSA consistency check (tens of milliseconds of
+    arithmetic per load, paid at start-up and by every test's fresh provider) proves nothing the
+    seal has not already proved, so it is skipped."""
+    private = serialization.load_pem_private_key(pem, None, unsafe_skip_rsa_key_validation=True)
+    if not isinstance(private, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise LookupError("a stored key is of no usable type")
+    return private
+
+
 def generate_pem(alg: str) -> bytes:
     from joserfc.jwk import ECKey, RSAKey
 
@@ -99,7 +110,8 @@ class SigningKeys:
         params: KeyParameters = {"kid": kid, "use": use, "alg": alg}
         cls = ECKey if alg == "ES256" else RSAKey
         # An RSA key takes 50-200 ms to make: off the event loop (OpenSSL releases the GIL).
-        key = cls.import_key(await offload.THREADS.run(self._factory, alg), params)
+        native = _load_private(await offload.THREADS.run(self._factory, alg))
+        key = cls(native, native, params)  # type: ignore[arg-type]
         return SigningKey(
             kid=kid,
             alg=alg,
@@ -153,7 +165,8 @@ class SigningKeys:
             for key in await self._store.list_keys():
                 if key.alg == ENCRYPTION_ALG and key.status is not KeyStatus.RETIRED:
                     pem = self._keyring.unseal(key.private_pem_sealed, f"jwk:{key.kid}")
-                    keys.append(RSAKey.import_key(pem, json.loads(key.public_jwk)))
+                    native = _load_private(pem)
+                    keys.append(RSAKey(native, native, json.loads(key.public_jwk)))  # type: ignore[arg-type]
             self._decryption = KeySet(keys)  # type: ignore[arg-type]
         return self._decryption
 
@@ -162,10 +175,7 @@ class SigningKeys:
             if key.alg == alg and key.status is KeyStatus.ACTIVE:
                 if key.kid not in self._private:
                     pem = self._keyring.unseal(key.private_pem_sealed, f"jwk:{key.kid}")
-                    private = serialization.load_pem_private_key(pem, None)
-                    if not isinstance(private, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
-                        raise LookupError(f"the stored {alg} key {key.kid} is of no usable type")
-                    self._private[key.kid] = private
+                    self._private[key.kid] = _load_private(pem)
                 return key.kid, self._private[key.kid]
         raise LookupError(f"no active {alg} key")
 
