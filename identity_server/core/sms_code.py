@@ -8,18 +8,12 @@ from datetime import datetime, timedelta
 from identity_server.core.errors import Expired, InvalidInput, RateLimited, TooManyAttempts
 from identity_server.core.itsme_code import CodeHasher
 from identity_server.core.randomness import Randomness, digits
+from identity_server.i18n import text as catalog_text
 
 CODE_TTL = timedelta(minutes=5)
 TRIES = 3
 RESEND_AFTER = timedelta(seconds=30)
 MAX_SENDS = 5
-
-TEXTS = {
-    "nl": "Uw itsme-controlecode is {code}. Geef deze code aan niemand door.",
-    "fr": "Votre code de contrôle itsme est {code}. Ne le communiquez à personne.",
-    "en": "Your itsme control code is {code}. Never share this code with anyone.",
-    "de": "Ihr itsme-Kontrollcode ist {code}. Geben Sie diesen Code niemandem weiter.",
-}
 
 
 @dataclass(frozen=True)
@@ -86,4 +80,5 @@ def wrong_code_error(state: ControlCode) -> InvalidInput | TooManyAttempts:
 
 
 def text(language: str, code: str) -> str:
-    return TEXTS.get(language, TEXTS["nl"]).format(code=code)
+    """The SMS in the person's language (messages catalog; Dutch when unknown): no link in it."""
+    return catalog_text("messages", language, "sms.control_code", code=code)

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from identity_server import i18n
 from identity_server.core.belgian_numbers import validate_national_or_bis
 from identity_server.core.belgian_time import slot_text
 from identity_server.core.errors import Conflict, InvalidInput
@@ -26,60 +27,21 @@ from identity_server.csam.records import (
     Staff,
     StaffRole,
 )
+from identity_server.i18n import N_
 
 LINK_TTL = timedelta(days=14)
 DOCUMENT_KINDS = ("eid", "passport", "residence_card")
 _DOCUMENT_NUMBER = re.compile(r"[A-Z0-9]{6,20}")
-ACTIVATION_SUBJECT = "CSAM – Mijn digitale sleutels: activatie"
-
-_ACTIVATION_MAIL = {
-    "nl": (
-        "Beste {name},\n\n"
-        "Uw identiteit werd geregistreerd. Activeer nu uw digitale sleutels:\n\n"
-        "Activeer uw digitale sleutels: {link}\n\n"
-        "Geef daar de persoonlijke activatiecode in die u {where} ontving.\n"
-        "Deze link is 14 dagen geldig, tot {until}.\n\n"
-        "CSAM – Mijn digitale sleutels"
-    ),
-    "fr": (
-        "Bonjour {name},\n\n"
-        "Votre identité a été enregistrée. Activez maintenant vos clés numériques :\n\n"
-        "Activer vos clés numériques : {link}\n\n"
-        "Introduisez-y le code d'activation personnel reçu {where}.\n"
-        "Ce lien est valable 14 jours, jusqu'au {until}.\n\n"
-        "CSAM – Mes clés numériques"
-    ),
-    "en": (
-        "Dear {name},\n\n"
-        "Your identity was registered. Now activate your digital keys:\n\n"
-        "Activate your digital keys: {link}\n\n"
-        "Enter the personal activation code you received {where}.\n"
-        "This link is valid for 14 days, until {until}.\n\n"
-        "CSAM – My digital keys"
-    ),
-    "de": (
-        "Guten Tag {name},\n\n"
-        "Ihre Identität wurde registriert. Aktivieren Sie jetzt Ihre digitalen Schlüssel:\n\n"
-        "Ihre digitalen Schlüssel aktivieren: {link}\n\n"
-        "Geben Sie dort den persönlichen Aktivierungscode ein, den Sie {where} erhalten haben.\n"
-        "Dieser Link ist 14 Tage gültig, bis {until}.\n\n"
-        "CSAM – Meine digitalen Schlüssel"
-    ),
-}
+# Where the person got the activation code the e-mail asks for.
 _WHERE = {
-    "office": {
-        "nl": "op papier aan het loket",
-        "fr": "sur papier au guichet",
-        "en": "on paper at the desk",
-        "de": "auf Papier am Schalter",
-    },
-    "video": {
-        "nl": "tijdens het video-interview",
-        "fr": "pendant l'interview vidéo",
-        "en": "during the video interview",
-        "de": "während des Videointerviews",
-    },
+    "office": N_("activation.where.office"),
+    "video": N_("activation.where.video"),
 }
+
+
+def activation_subject(language: str) -> str:
+    """The activation e-mail's subject, in the person's language like its body."""
+    return i18n.text("messages", language, "activation.subject")
 
 
 @dataclass(frozen=True)
@@ -186,15 +148,18 @@ async def issue_registration(
             deactivated_keys=len(existing.keys),
         )
         await ctx.csam_store.save_registration(registration)
-        language = person.language if person.language in _ACTIVATION_MAIL else "nl"
+        language = i18n.language(person.language)
         await ctx.outbox.send_email(
             email,
-            ACTIVATION_SUBJECT,
-            _ACTIVATION_MAIL[language].format(
+            activation_subject(language),
+            i18n.text(
+                "messages",
+                language,
+                "activation.body",
                 name=person.full_name,
                 # The link opens the pages in the person's language, the date in Belgian time.
                 link=ctx.url(f"/csam/activate/{token}?lang={language}"),
-                where=_WHERE[channel][language],
+                where=i18n.text("messages", language, _WHERE[channel]),
                 until=slot_text(registration.link_expires_at, language),
             ),
         )

@@ -29,7 +29,7 @@ from identity_server.csam.records import (
     UploadedDocument,
 )
 from identity_server.csam.registration import IssuedRegistration, issue_registration
-from identity_server.csam.video_mails import MAILS
+from identity_server.csam.video_mails import mail
 from identity_server.csam.video_room import reminder_when
 from identity_server.store.csam import StoredFile
 
@@ -617,7 +617,7 @@ class VideoInterviews:
         now: datetime | None = None,
     ) -> None:
         lang = appointment.language if appointment.language in LANGUAGES else "nl"
-        subject, body = MAILS[kind][lang]
+        subject, body = mail(kind, lang)
         slot = appointment.slot
         values = {
             "slot": slot_text(slot, lang) if slot else "",

@@ -8,24 +8,21 @@ from datetime import datetime, timedelta
 
 from identity_server.core.belgian_time import BRUSSELS
 from identity_server.csam.records import Appointment, AppointmentStatus
-
-_TOMORROW = {"nl": "morgen", "fr": "demain", "en": "tomorrow"}
-_IN_HOURS = {"nl": "binnen {n} uur", "fr": "dans {n} h", "en": "in {n} hours"}
-_IN_ONE_HOUR = {"nl": "binnen 1 uur", "fr": "dans 1 h", "en": "in 1 hour"}
-_IN_MINUTES = {"nl": "binnen {n} minuten", "fr": "dans {n} minutes", "en": "in {n} minutes"}
+from identity_server.i18n import text
 
 
 def reminder_when(slot: datetime, now: datetime, language: str) -> str:
     """How far the slot is, in words: "morgen" only when the slot falls on tomorrow's date in
     Brussels; otherwise the hours (or minutes) left."""
-    lang = language if language in _TOMORROW else "nl"
     if slot.astimezone(BRUSSELS).date() == now.astimezone(BRUSSELS).date() + timedelta(days=1):
-        return _TOMORROW[lang]
+        return text("messages", language, "video.when.tomorrow")
     minutes = max(1, math.ceil((slot - now).total_seconds() / 60))
     if minutes < 60:
-        return _IN_MINUTES[lang].format(n=minutes)
+        return text("messages", language, "video.when.in_minutes", n=minutes)
     hours = round(minutes / 60)
-    return _IN_ONE_HOUR[lang] if hours == 1 else _IN_HOURS[lang].format(n=hours)
+    if hours == 1:
+        return text("messages", language, "video.when.in_one_hour")
+    return text("messages", language, "video.when.in_hours", n=hours)
 
 
 # What the person sees in the interview room, by the appointment's state.

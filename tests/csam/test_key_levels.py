@@ -327,7 +327,7 @@ async def test_notices_follow_the_persons_language(
         annelies_keys.account_id, annelies_keys.email_id, session_level=TRUSTED_CALLER
     )
     mail = await last_message(csam, ANNELIES_EMAIL)
-    assert mail.subject == key_notices.KEY_REMOVED["fr"].subject
+    assert mail.subject == key_notices.KEY_REMOVED.in_language("fr").subject
     assert "Code de sécurité par e-mail" in mail.body and "helpdesk CSAM" in mail.body
 
 
