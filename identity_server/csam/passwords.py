@@ -23,6 +23,7 @@ from argon2.low_level import ARGON2_VERSION
 from identity_server.core import offload
 from identity_server.core.errors import InvalidInput, TooManyAttempts
 from identity_server.csam.records import UnknownUsername
+from identity_server.i18n import N_
 
 MIN_SCORE = 3
 MIN_LENGTH = 8
@@ -103,43 +104,48 @@ def user_inputs(
     return tuple(found)
 
 
-# zxcvbn's feedback is fixed English text: each string it can give, named so the pages can
-# show it in the person's language (catalog key `c.pw.<name>`). An unknown string (a newer
-# zxcvbn) is shown as the generic hint `c.pw.generic`, never in English on a Dutch page.
+# zxcvbn's feedback is fixed English text (zxcvbn 4.x, zxcvbn/feedback.py): each string it can
+# give, with the `csam` catalog key that shows it in the person's language. An unknown string (a
+# newer zxcvbn) is shown as the generic hint `c.pw.generic`, never in English on a Dutch page.
+GENERIC_FEEDBACK = N_("c.pw.generic")
 FEEDBACK = {
-    "Use a few words, avoid common phrases.": "few_words",
-    "No need for symbols, digits, or uppercase letters.": "no_symbols_needed",
-    "Add another word or two. Uncommon words are better.": "another_word",
-    "Straight rows of keys are easy to guess.": "straight_rows",
-    "Short keyboard patterns are easy to guess.": "keyboard_pattern",
-    "Use a longer keyboard pattern with more turns.": "longer_pattern",
-    'Repeats like "aaa" are easy to guess.': "repeats",
-    'Repeats like "abcabcabc" are only slightly harder to guess than "abc".': "repeats_words",
-    "Avoid repeated words and characters.": "avoid_repeats",
-    'Sequences like "abc" or "6543" are easy to guess.': "sequences",
-    "Avoid sequences.": "avoid_sequences",
-    "Recent years are easy to guess.": "recent_years",
-    "Avoid recent years.": "avoid_recent_years",
-    "Avoid years that are associated with you.": "avoid_your_years",
-    "Dates are often easy to guess.": "dates",
-    "Avoid dates and years that are associated with you.": "avoid_your_dates",
-    "This is a top-10 common password.": "top10",
-    "This is a top-100 common password.": "top100",
-    "This is a very common password.": "very_common",
-    "This is similar to a commonly used password.": "similar_common",
-    "A word by itself is easy to guess.": "word_by_itself",
-    "Names and surnames by themselves are easy to guess.": "names",
-    "Common names and surnames are easy to guess.": "common_names",
-    "Capitalization doesn't help very much.": "capitalization",
-    "All-uppercase is almost as easy to guess as all-lowercase.": "all_uppercase",
-    "Reversed words aren't much harder to guess.": "reversed",
-    "Predictable substitutions like '@' instead of 'a' don't help very much.": "substitutions",
+    "Use a few words, avoid common phrases.": N_("c.pw.few_words"),
+    "No need for symbols, digits, or uppercase letters.": N_("c.pw.no_symbols_needed"),
+    "Add another word or two. Uncommon words are better.": N_("c.pw.another_word"),
+    "Straight rows of keys are easy to guess.": N_("c.pw.straight_rows"),
+    "Short keyboard patterns are easy to guess.": N_("c.pw.keyboard_pattern"),
+    "Use a longer keyboard pattern with more turns.": N_("c.pw.longer_pattern"),
+    'Repeats like "aaa" are easy to guess.': N_("c.pw.repeats"),
+    'Repeats like "abcabcabc" are only slightly harder to guess than "abc".': N_(
+        "c.pw.repeats_words"
+    ),
+    "Avoid repeated words and characters.": N_("c.pw.avoid_repeats"),
+    'Sequences like "abc" or "6543" are easy to guess.': N_("c.pw.sequences"),
+    "Avoid sequences.": N_("c.pw.avoid_sequences"),
+    "Recent years are easy to guess.": N_("c.pw.recent_years"),
+    "Avoid recent years.": N_("c.pw.avoid_recent_years"),
+    "Avoid years that are associated with you.": N_("c.pw.avoid_your_years"),
+    "Dates are often easy to guess.": N_("c.pw.dates"),
+    "Avoid dates and years that are associated with you.": N_("c.pw.avoid_your_dates"),
+    "This is a top-10 common password.": N_("c.pw.top10"),
+    "This is a top-100 common password.": N_("c.pw.top100"),
+    "This is a very common password.": N_("c.pw.very_common"),
+    "This is similar to a commonly used password.": N_("c.pw.similar_common"),
+    "A word by itself is easy to guess.": N_("c.pw.word_by_itself"),
+    "Names and surnames by themselves are easy to guess.": N_("c.pw.names"),
+    "Common names and surnames are easy to guess.": N_("c.pw.common_names"),
+    "Capitalization doesn't help very much.": N_("c.pw.capitalization"),
+    "All-uppercase is almost as easy to guess as all-lowercase.": N_("c.pw.all_uppercase"),
+    "Reversed words aren't much harder to guess.": N_("c.pw.reversed"),
+    "Predictable substitutions like '@' instead of 'a' don't help very much.": N_(
+        "c.pw.substitutions"
+    ),
 }
 
 
 def feedback_key(text: str) -> str:
     """The catalog key of one of zxcvbn's warnings or suggestions."""
-    return f"c.pw.{FEEDBACK.get(text, 'generic')}"
+    return FEEDBACK.get(text, GENERIC_FEEDBACK)
 
 
 def strength(password: str, user_inputs: Sequence[str] = ()) -> Strength:

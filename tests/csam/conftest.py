@@ -146,6 +146,31 @@ async def add_app_key(csam: Csam, account_id: str, now: datetime) -> OtpAccount:
     return app
 
 
+async def activation_session(
+    http: TestClient[web.Request, web.Application], csam: Csam, officer: Staff, email: str
+) -> None:
+    """Register the person with this e-mail at the desk and enter the activation code through
+    the pages: the browser holds the activation session (the credentials form is next)."""
+    (person,) = await csam.ctx.store.people_by_email(email)
+    issued = await csam.desk.register(
+        officer,
+        national_number=person.national_number,
+        document_kind="passport",
+        document_number="EP123456",
+        document_expires_on=DOC_EXPIRY,
+        email=email,
+        fee_paid=True,
+        confirm_email_reuse=True,
+    )
+    token = link_token(await last_message(csam, email))
+    entered = await http.post(
+        f"/csam/activate/{token}",
+        data={"activation_code": issued.activation_code},
+        allow_redirects=False,
+    )
+    assert entered.status == 303, await entered.text()
+
+
 @pytest.fixture
 async def http(
     settings: Settings, services: Services, csam: Csam

@@ -296,7 +296,7 @@ async def test_video_interview_pages_end_to_end(
     approved = await form(http, f"/csam/interviewer/{appointment_id}/approve", {})
     activation_code = attr(approved, "data-code")
     mail = await last_message(csam, email)
-    assert mail.subject == "CSAM – Mijn digitale sleutels: activatie"
+    assert mail.subject == "CSAM – My digital keys: activation"  # the interview was in English
 
     await form(http, f"/csam/activate/{link_token(mail)}", {"activation_code": activation_code})
     await form(

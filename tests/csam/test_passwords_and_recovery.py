@@ -22,13 +22,12 @@ from identity_server.csam.service import Csam
 
 from .conftest import (
     ANNELIES_EMAIL,
-    DOC_EXPIRY,
     PASSWORD,
     activate,
+    activation_session,
     add_key,
     code_in,
     last_message,
-    link_token,
 )
 
 Client = TestClient[web.Request, web.Application]
@@ -43,24 +42,6 @@ async def post(client: Client, path: str, data: dict[str, str], status: int) -> 
 
 def error_of(response: ClientResponse) -> str | None:
     return response.headers.get("Sleutel-Error")
-
-
-async def activation_session(http: Client, csam: Csam, officer: Staff, email: str) -> None:
-    """Register the person with this e-mail at the desk and enter the activation code through
-    the pages: the browser holds the activation session (the credentials form is next)."""
-    (person,) = await csam.ctx.store.people_by_email(email)
-    issued = await csam.desk.register(
-        officer,
-        national_number=person.national_number,
-        document_kind="passport",
-        document_number="EP123456",
-        document_expires_on=DOC_EXPIRY,
-        email=email,
-        fee_paid=True,
-        confirm_email_reuse=True,
-    )
-    token = link_token(await last_message(csam, email))
-    await post(http, f"/csam/activate/{token}", {"activation_code": issued.activation_code}, 303)
 
 
 def test_the_person_s_data_as_zxcvbn_gets_it() -> None:
@@ -129,15 +110,6 @@ async def test_meter_equals_server_for_a_good_password_and_speaks_the_page_s_lan
         303,
     )
     assert made.headers["Location"] == "/csam/keys/new"
-
-
-async def test_every_feedback_text_is_translated() -> None:
-    from identity_server.web.csam.texts import CATALOG
-
-    for lang in ("nl", "fr", "en", "de"):
-        for name in [*passwords.FEEDBACK.values(), "generic"]:
-            assert CATALOG[lang].get(f"c.pw.{name}"), (lang, name)
-    assert passwords.feedback_key("Some new zxcvbn sentence.") == "c.pw.generic"
 
 
 async def five_wrong(http: Client, username: str) -> list[tuple[int, str | None, str]]:

@@ -16,6 +16,7 @@ from identity_server.core.errors import Forbidden, RateLimited, SleutelError, To
 from identity_server.csam import passwords
 from identity_server.csam.levels import KEY_LEVELS, LEVEL_PASSWORD, KeyKind, key_kind
 from identity_server.csam.records import Account, Key, KeyStatus
+from identity_server.i18n import text
 from identity_server.web import i18n
 from identity_server.web.body import json_response
 from identity_server.web.csam.common import (
@@ -34,7 +35,6 @@ from identity_server.web.csam.common import (
     see_other,
 )
 from identity_server.web.csam.login import step_up_page
-from identity_server.web.csam.texts import CATALOG
 from identity_server.web.endpoints import HTML, Endpoints
 
 routes = CsamEndpoints("csam")
@@ -76,16 +76,16 @@ class ShownStrength:
 
 
 def shown(request: web.Request, found: passwords.Strength) -> ShownStrength:
-    texts = CATALOG[i18n.language_of(request)]
+    lang = i18n.language_of(request)
 
-    def text(feedback: str) -> str:
-        return texts.get(passwords.feedback_key(feedback)) or texts["c.pw.generic"]
+    def translated(feedback: str) -> str:
+        return text("csam", lang, passwords.feedback_key(feedback))
 
     return ShownStrength(
         found.score,
         found.acceptable,
-        text(found.warning) if found.warning else "",
-        tuple(dict.fromkeys(text(s) for s in found.suggestions)),
+        translated(found.warning) if found.warning else "",
+        tuple(dict.fromkeys(translated(s) for s in found.suggestions)),
     )
 
 
