@@ -6,20 +6,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from identity_server.i18n import text
+
 # tzdata (a dependency) supplies the zone where the system has no time-zone database.
 BRUSSELS = ZoneInfo("Europe/Brussels")
-_BELGIAN_TIME = {
-    "nl": "Belgische tijd",
-    "fr": "heure belge",
-    "en": "Belgian time",
-    "de": "belgische Zeit",
-}
 
 
 def slot_text(slot: datetime, language: str = "nl") -> str:
     """A slot as people in Belgium read it: local time, summer time included."""
     local = slot.astimezone(BRUSSELS)
-    return f"{local:%d/%m/%Y %H:%M} ({_BELGIAN_TIME.get(language, _BELGIAN_TIME['nl'])})"
+    return f"{local:%d/%m/%Y %H:%M} ({text('pages', language, 'time.belgian')})"
 
 
 def local_slot(slot: datetime) -> datetime:

@@ -11,6 +11,30 @@ from cryptography import x509
 
 from identity_server.core import belgian_numbers, digipass, pki
 from identity_server.core.clock import Clock
+from identity_server.core.error_codes import (
+    ALREADY_EXISTS,
+    CARD_BLOCKED,
+    CARD_EXPIRED,
+    CORRUPT_PKI,
+    INVALID_BANK_ID,
+    INVALID_BIRTH_DATE,
+    INVALID_CARD_PIN,
+    INVALID_COUNTRY,
+    INVALID_CUSTOMER,
+    INVALID_EMAIL,
+    INVALID_LANGUAGE,
+    INVALID_NAME,
+    INVALID_NATIONALITY,
+    INVALID_NUMBER_KIND,
+    INVALID_SEX,
+    NO_EID_FOR_BIS,
+    UNKNOWN_BANK,
+    UNKNOWN_CARD,
+    UNKNOWN_DIGIPASS,
+    UNKNOWN_PERSON,
+    WRONG_CARD_PIN,
+    WRONG_PUK,
+)
 from identity_server.core.errors import (
     Conflict,
     InvalidInput,
@@ -22,20 +46,20 @@ from identity_server.core.itsme_code import CodeHasher
 from identity_server.core.keyring import Keyring
 from identity_server.core.randomness import Randomness, digits
 from identity_server.core.records import Address, Bank, BankCustomer, Card, Person
+from identity_server.i18n import LANGUAGES
 from identity_server.store.core import Store
 
 CARD_PIN_TRIES = 3
 # Tries at a generated national number when other processes take numbers at the same time.
 NUMBER_TRIES = 20
 CARD_VALIDITY_YEARS = 10
-LANGUAGES = ("nl", "fr", "en", "de")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,24}$")
 
 
 def check_email(raw: str) -> str:
     email = raw.strip()
     if not _EMAIL.match(email):
-        raise InvalidInput("That is not a valid e-mail address", code="invalid_email")
+        raise InvalidInput("That is not a valid e-mail address", code=INVALID_EMAIL)
     return email.lower()
 
 
@@ -81,7 +105,7 @@ async def _load_authority(store: Store, keyring: Keyring, name: str) -> pki.Auth
     key_hex = await store.get_meta(f"{name}.key")
     cert_pem = await store.get_meta(f"{name}.cert")
     if key_hex is None or cert_pem is None:
-        raise SleutelError("The test PKI is incomplete in the database", code="corrupt_pki")
+        raise SleutelError("The test PKI is incomplete in the database", code=CORRUPT_PKI)
     key = pki.key_from_pem(keyring.unseal(bytes.fromhex(key_hex), name), None)
     return pki.Authority(key=key, certificate=pki.cert_from_pem(cert_pem.encode()))
 
@@ -115,23 +139,23 @@ class Registers:
         kind: str = "nn",
     ) -> Person:
         if sex not in ("M", "F"):
-            raise InvalidInput("sex must be M or F", code="invalid_sex")
+            raise InvalidInput("sex must be M or F", code=INVALID_SEX)
         if language not in LANGUAGES:
-            raise InvalidInput("language must be one of nl, fr, en, de", code="invalid_language")
+            raise InvalidInput("language must be one of nl, fr, en, de", code=INVALID_LANGUAGE)
         if not re.fullmatch(r"[A-Z]{2}", nationality):
             raise InvalidInput(
-                "nationality must be a two-letter country code", code="invalid_nationality"
+                "nationality must be a two-letter country code", code=INVALID_NATIONALITY
             )
         if not first_names.strip() or not last_name.strip():
-            raise InvalidInput("first and last names are required", code="invalid_name")
+            raise InvalidInput("first and last names are required", code=INVALID_NAME)
         if birth_date > self._clock.now().date():
-            raise InvalidInput("the birth date lies in the future", code="invalid_birth_date")
+            raise InvalidInput("the birth date lies in the future", code=INVALID_BIRTH_DATE)
         if birth_date.year < 1900:
             # National numbers encode births from 1900 to 2099 (belgian_numbers._build).
-            raise InvalidInput("the birth date lies before 1900", code="invalid_birth_date")
+            raise InvalidInput("the birth date lies before 1900", code=INVALID_BIRTH_DATE)
         if national_number is None:
             if kind not in ("nn", "bis"):
-                raise InvalidInput("kind must be nn or bis", code="invalid_number_kind")
+                raise InvalidInput("kind must be nn or bis", code=INVALID_NUMBER_KIND)
         else:
             national_number, kind = belgian_numbers.validate_national_or_bis(national_number)
         person = Person(
@@ -173,12 +197,12 @@ class Registers:
                 taken.add(numbered.national_number)
                 continue
             return numbered
-        raise Conflict("No free national number could be found", code="already_exists")
+        raise Conflict("No free national number could be found", code=ALREADY_EXISTS)
 
     async def person(self, national_number: str) -> Person:
         found = await self._store.get_person(national_number)
         if found is None:
-            raise NotFound("No person with that national number", code="unknown_person")
+            raise NotFound("No person with that national number", code=UNKNOWN_PERSON)
         return found
 
     # -- eID cards
@@ -195,12 +219,12 @@ class Registers:
         person = await self.person(national_number)
         if person.number_kind != "nn":
             raise Conflict(
-                "Only people in the national register get a Belgian eID card", code="no_eid_for_bis"
+                "Only people in the national register get a Belgian eID card", code=NO_EID_FOR_BIS
             )
         pin = pin or digits(self._rng, 4)
         puk = puk or digits(self._rng, 12)
         if not re.fullmatch(r"[0-9]{4,12}", pin) or not re.fullmatch(r"[0-9]{12}", puk):
-            raise InvalidInput("The PIN has 4 to 12 digits and the PUK 12", code="invalid_card_pin")
+            raise InvalidInput("The PIN has 4 to 12 digits and the PUK 12", code=INVALID_CARD_PIN)
         today = self._clock.now().date()
         valid_until = today.replace(year=today.year + CARD_VALIDITY_YEARS) - timedelta(days=1)
         keys = pki.issue_card_certificates(
@@ -242,7 +266,7 @@ class Registers:
         number = belgian_numbers.validate_card_number(card_number)
         found = await self._store.get_card(number)
         if found is None:
-            raise NotFound("No card with that number", code="unknown_card")
+            raise NotFound("No card with that number", code=UNKNOWN_CARD)
         return found
 
     async def verify_card_pin(self, card_number: str, pin: str) -> Card:
@@ -251,10 +275,10 @@ class Registers:
             card = await self.card(card_number)
             if card.blocked:
                 raise TooManyAttempts(
-                    "This card is blocked; unblock it with its PUK", code="card_blocked"
+                    "This card is blocked; unblock it with its PUK", code=CARD_BLOCKED
                 )
             if card.valid_until < self._clock.now().date():
-                raise Conflict("This card has expired", code="card_expired")
+                raise Conflict("This card has expired", code=CARD_EXPIRED)
             if re.fullmatch(r"[0-9]{4,12}", pin) and self._hasher.verify(pin, card.pin_hash):
                 if card.pin_tries_left != CARD_PIN_TRIES:
                     await self._store.update_card(replace(card, pin_tries_left=CARD_PIN_TRIES))
@@ -262,15 +286,15 @@ class Registers:
             left = card.pin_tries_left - 1
             await self._store.update_card(replace(card, pin_tries_left=left))
         if left <= 0:
-            raise TooManyAttempts("Wrong PIN: the card is now blocked", code="card_blocked")
-        raise InvalidInput(f"Wrong PIN: {left} tries left", code="wrong_card_pin", tries_left=left)
+            raise TooManyAttempts("Wrong PIN: the card is now blocked", code=CARD_BLOCKED)
+        raise InvalidInput(f"Wrong PIN: {left} tries left", code=WRONG_CARD_PIN, tries_left=left)
 
     async def unblock_card(self, card_number: str, puk: str, new_pin: str) -> Card:
         card = await self.card(card_number)
         if not re.fullmatch(r"[0-9]{4,12}", new_pin):
-            raise InvalidInput("The new PIN has 4 to 12 digits", code="invalid_card_pin")
+            raise InvalidInput("The new PIN has 4 to 12 digits", code=INVALID_CARD_PIN)
         if not self._hasher.verify(puk.replace(" ", ""), card.puk_hash):
-            raise InvalidInput("Wrong PUK", code="wrong_puk")
+            raise InvalidInput("Wrong PUK", code=WRONG_PUK)
         updated = replace(
             card, pin_hash=self._hasher.hash(new_pin, self._rng), pin_tries_left=CARD_PIN_TRIES
         )
@@ -322,10 +346,10 @@ class Registers:
     async def add_bank(self, bank_id: str, name: str, country: str = "BE") -> Bank:
         if not re.fullmatch(r"[a-z0-9-]{2,32}", bank_id):
             raise InvalidInput(
-                "bank id: 2-32 lowercase letters, digits or dashes", code="invalid_bank_id"
+                "bank id: 2-32 lowercase letters, digits or dashes", code=INVALID_BANK_ID
             )
         if country not in ("BE", "NL"):
-            raise InvalidInput("country must be BE or NL", code="invalid_country")
+            raise InvalidInput("country must be BE or NL", code=INVALID_COUNTRY)
         bank = Bank(bank_id, name.strip(), country)
         await self._store.add_bank(bank)
         return bank
@@ -339,7 +363,7 @@ class Registers:
         digipass_serial: str | None = None,
     ) -> BankCustomer:
         if await self._store.get_bank(bank_id) is None:
-            raise NotFound("No bank with that id", code="unknown_bank")
+            raise NotFound("No bank with that id", code=UNKNOWN_BANK)
         await self.person(national_number)
         customer_number = customer_number or digits(self._rng, 10)
         digipass_serial = digipass_serial or f"DP{digits(self._rng, 8)}"
@@ -347,7 +371,7 @@ class Registers:
             r"DP[0-9]{8}", digipass_serial
         ):
             raise InvalidInput(
-                "customer number: 4-16 digits; digipass: DP + 8 digits", code="invalid_customer"
+                "customer number: 4-16 digits; digipass: DP + 8 digits", code=INVALID_CUSTOMER
             )
         customer = BankCustomer(
             bank_id=bank_id,
@@ -375,5 +399,5 @@ class Registers:
         """What the sandbox digipass in the customer's hand shows for a challenge."""
         customer = await self._store.customer_by_digipass(serial)
         if customer is None:
-            raise NotFound("No digipass with that serial number", code="unknown_digipass")
+            raise NotFound("No digipass with that serial number", code=UNKNOWN_DIGIPASS)
         return digipass.response(self.digipass_secret(customer), challenge)

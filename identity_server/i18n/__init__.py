@@ -32,11 +32,17 @@ def language(value: str | None) -> str:
 
     Accepts a bare tag (`fr`), a regional one (`fr-BE`, `fr_BE`), any case, and a space-separated
     preference list such as OIDC's `ui_locales` (`de fr` → the first one we speak)."""
+    return supported(value) or DEFAULT
+
+
+def supported(value: str | None) -> str | None:
+    """Like `language`, but None when the value names no language we speak (so a caller can
+    try its next source: the query, then the cookie)."""
     for candidate in (value or "").split():
         tag = candidate.replace("_", "-").split("-", 1)[0].lower()
         if tag in LANGUAGES:
             return tag
-    return DEFAULT
+    return None
 
 
 def N_(key: str) -> str:

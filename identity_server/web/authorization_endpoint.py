@@ -9,13 +9,14 @@ from typing import NoReturn
 from aiohttp import web
 
 from identity_server.core.errors import InvalidInput, SleutelError
+from identity_server.i18n import supported
 from identity_server.oidc.authorization import CodeFlow
 from identity_server.oidc.messages import STATE_LENGTH, AuthorizationRequest
 from identity_server.oidc.redirects import ClientPageError, RedirectError
 from identity_server.web import i18n
 from identity_server.web.body import form_pairs, from_pairs, query_pairs
 from identity_server.web.keys import SERVICES
-from identity_server.web.login_texts import TEXTS
+from identity_server.web.login_texts import ERRORS
 from identity_server.web.pages import render
 
 
@@ -76,13 +77,13 @@ async def start_login(
     services = request.app[SERVICES]
     try:
         params = await (read() if read else _authorization_request(request, dialect))
-        language = params.ui_locales.split(" ")[0][:2]
-        language = language if language in i18n.LANGUAGES else i18n.language_of(request)
+        # ui_locales (OIDC Core §3.1.2.1): the first language we speak, else the page's.
+        language = supported(params.ui_locales) or i18n.language_of(request)
         authorization = await services.code_flow.start(params, language, dialect)
     except RedirectError as refused:
         _redirect(refused.location)
     except ClientPageError as exc:
-        return render(request, "error.html", status=400, error=exc, catalog=TEXTS, back="/")
+        return render(request, "error.html", status=400, error=exc, catalog=ERRORS, back="/")
     # A relying party that names hub levels gets the key choice; otherwise the phone page.
     page = "/keys" if authorization.min_level else ""
     _redirect(f"/oidc/login/{authorization.auth_id}{page}?lang={language}")

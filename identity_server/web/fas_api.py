@@ -10,6 +10,7 @@ from typing import NoReturn
 from aiohttp import web
 
 from identity_server.core.errors import SleutelError
+from identity_server.i18n import LANGUAGES
 from identity_server.oidc import fas_dialect, fas_tokens
 from identity_server.oidc.dialect import Dialect
 from identity_server.oidc.messages import (
@@ -23,7 +24,6 @@ from identity_server.oidc.messages import (
     TokenResponse,
 )
 from identity_server.oidc.rp_logout import RpLogout
-from identity_server.web import i18n
 from identity_server.web.authorization_endpoint import start_login
 from identity_server.web.body import form_pairs, from_pairs, json_response, query_pairs
 from identity_server.web.endpoints import HTML, Endpoints
@@ -35,25 +35,6 @@ routes = Endpoints("fas", refuse=oauth_refusal)
 PATH = fas_dialect.PROFILE.path
 JWT = "application/jwt"
 AUTH_METHODS = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
-
-TEXTS = {
-    "nl": {
-        "logout.title": "U bent afgemeld",
-        "logout.done": "U bent afgemeld bij de federale authenticatiedienst.",
-    },
-    "fr": {
-        "logout.title": "Vous êtes déconnecté",
-        "logout.done": "Vous êtes déconnecté du service fédéral d'authentification.",
-    },
-    "en": {
-        "logout.title": "You are logged out",
-        "logout.done": "You are logged out of the federal authentication service.",
-    },
-    "de": {
-        "logout.title": "Sie sind abgemeldet",
-        "logout.done": "Sie sind beim föderalen Authentifizierungsdienst abgemeldet.",
-    },
-}
 
 
 def _issuer(request: web.Request) -> str:
@@ -92,7 +73,7 @@ async def discovery(request: web.Request) -> web.Response:
             # scopes the client registered.
             claims_parameter_supported=False,
             acr_values_supported=list(fas_dialect.ACR_VALUES),
-            ui_locales_supported=list(i18n.LANGUAGES),
+            ui_locales_supported=list(LANGUAGES),
         )
     )
 
@@ -202,7 +183,7 @@ async def _end_session(request: web.Request, pairs: list[tuple[str, str]]) -> we
         return render(request, "error.html", status=400, error=exc, back="/")
     if location:
         _redirect(location)
-    return render(request, "hub_logout.html", catalog=TEXTS)
+    return render(request, "hub_logout.html")
 
 
 @routes.get(

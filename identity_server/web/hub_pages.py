@@ -11,6 +11,7 @@ from msgspec import Meta, Struct
 
 from identity_server.core.errors import SleutelError
 from identity_server.csam.levels import KEY_LEVELS, LEVEL_EID, KeyKind, key_kind
+from identity_server.i18n import N_
 from identity_server.oidc import fas_dialect
 from identity_server.oidc.authorization import FLOW_GONE, require_level
 from identity_server.oidc.claims import PHONE_KEY_LEVEL
@@ -26,116 +27,37 @@ routes = Endpoints("login")
 _FORM_ANSWERS = {302: None, 400: HTML}
 CARD_AMR = ("sc", "hwk", "pin")  # RFC 8176: smart card, hardware key, PIN
 
-TEXTS = {
+# The hub's refusal shown in place (its other texts are the `pages` catalog); it stays here
+# until the error registry holds every surface's refusal texts.
+ERRORS = {
     "nl": {
-        "hub.title": "Kies uw digitale sleutel om aan te melden",
-        "hub.intro": "{client} vraagt u om aan te melden.",
-        "hub.group.identity": "Digitale sleutel(s) met eID of digitale identiteit",
-        "hub.group.codes": "Digitale sleutel(s) met beveiligingscode en gebruikersnaam + wachtwoord",
-        "hub.key.eid": "Aanmelden met eID-kaartlezer",
-        "hub.key.phone": "Aanmelden via itsme",
-        "hub.key.totp": "Aanmelden met beveiligingscode via mobiele app",
-        "hub.key.email": "Aanmelden met beveiligingscode via e-mail",
-        "hub.key.sms": "Aanmelden met beveiligingscode via sms",
-        "hub.key.password": "Aanmelden met gebruikersnaam en wachtwoord",
-        "hub.level": "niveau {level}",
-        "hub.eid.step1": "Sluit uw eID-kaartlezer aan op uw computer",
-        "hub.eid.step2": "Steek uw elektronische identiteitskaart in de kaartlezer",
-        "hub.eid.step3": "Klik op 'Aanmelden' en geef de pincode van uw identiteitskaart in",
-        "hub.login": "Aanmelden",
-        "hub.next": "Volgende",
-        "hub.other": "Kies een andere digitale sleutel",
-        "hub.username": "Gebruikersnaam",
-        "hub.password": "Wachtwoord",
-        "hub.code.title": "Geef uw beveiligingscode in",
-        "hub.code.email": "We stuurden een beveiligingscode naar uw e-mailadres. Hij is 10 minuten geldig.",
-        "hub.code.sms": "We stuurden een beveiligingscode per sms. Hij is 10 minuten geldig.",
-        "hub.code.totp": "Geef de code in die uw authenticator-app nu toont.",
-        "hub.code.label": "Beveiligingscode",
         "error.level_too_low": "Deze digitale sleutel is niet sterk genoeg voor deze dienst.",
     },
     "fr": {
-        "hub.title": "Choisissez votre clé numérique pour vous connecter",
-        "hub.intro": "{client} vous demande de vous connecter.",
-        "hub.group.identity": "Clé(s) numérique(s) avec eID ou identité numérique",
-        "hub.group.codes": "Clé(s) numérique(s) avec code de sécurité et nom d'utilisateur + mot de passe",
-        "hub.key.eid": "Se connecter avec le lecteur de carte eID",
-        "hub.key.phone": "Se connecter via itsme",
-        "hub.key.totp": "Se connecter avec un code de sécurité via une app mobile",
-        "hub.key.email": "Se connecter avec un code de sécurité par e-mail",
-        "hub.key.sms": "Se connecter avec un code de sécurité par SMS",
-        "hub.key.password": "Se connecter avec nom d'utilisateur et mot de passe",
-        "hub.level": "niveau {level}",
-        "hub.eid.step1": "Branchez votre lecteur de carte eID",
-        "hub.eid.step2": "Insérez votre carte d'identité électronique dans le lecteur",
-        "hub.eid.step3": "Cliquez sur « Se connecter » et introduisez le code PIN de votre carte",
-        "hub.login": "Se connecter",
-        "hub.next": "Suivant",
-        "hub.other": "Choisir une autre clé numérique",
-        "hub.username": "Nom d'utilisateur",
-        "hub.password": "Mot de passe",
-        "hub.code.title": "Introduisez votre code de sécurité",
-        "hub.code.email": "Nous avons envoyé un code de sécurité à votre adresse e-mail. Il est valable 10 minutes.",
-        "hub.code.sms": "Nous avons envoyé un code de sécurité par SMS. Il est valable 10 minutes.",
-        "hub.code.totp": "Introduisez le code que votre app d'authentification affiche.",
-        "hub.code.label": "Code de sécurité",
         "error.level_too_low": "Cette clé numérique n'est pas assez forte pour ce service.",
     },
     "en": {
-        "hub.title": "Choose your digital key to log in",
-        "hub.intro": "{client} asks you to log in.",
-        "hub.group.identity": "Digital key(s) with eID or digital identity",
-        "hub.group.codes": "Digital key(s) with security code and username + password",
-        "hub.key.eid": "Log in with an eID card reader",
-        "hub.key.phone": "Log in with itsme",
-        "hub.key.totp": "Log in with a security code from a mobile app",
-        "hub.key.email": "Log in with a security code by e-mail",
-        "hub.key.sms": "Log in with a security code by SMS",
-        "hub.key.password": "Log in with username and password",
-        "hub.level": "level {level}",
-        "hub.eid.step1": "Connect your eID card reader to your computer",
-        "hub.eid.step2": "Insert your electronic identity card into the reader",
-        "hub.eid.step3": "Click 'Log in' and enter your card's PIN",
-        "hub.login": "Log in",
-        "hub.next": "Next",
-        "hub.other": "Choose another digital key",
-        "hub.username": "Username",
-        "hub.password": "Password",
-        "hub.code.title": "Enter your security code",
-        "hub.code.email": "We sent a security code to your e-mail address. It is valid for 10 minutes.",
-        "hub.code.sms": "We sent a security code by SMS. It is valid for 10 minutes.",
-        "hub.code.totp": "Enter the code your authenticator app shows now.",
-        "hub.code.label": "Security code",
         "error.level_too_low": "This digital key is not strong enough for this service.",
     },
     "de": {
-        "hub.title": "Wählen Sie Ihren digitalen Schlüssel zur Anmeldung",
-        "hub.intro": "{client} bittet Sie, sich anzumelden.",
-        "hub.group.identity": "Digitale(r) Schlüssel mit eID oder digitaler Identität",
-        "hub.group.codes": "Digitale(r) Schlüssel mit Sicherheitscode und Benutzername + Passwort",
-        "hub.key.eid": "Mit eID-Kartenleser anmelden",
-        "hub.key.phone": "Über itsme anmelden",
-        "hub.key.totp": "Mit Sicherheitscode über mobile App anmelden",
-        "hub.key.email": "Mit Sicherheitscode per E-Mail anmelden",
-        "hub.key.sms": "Mit Sicherheitscode per SMS anmelden",
-        "hub.key.password": "Mit Benutzername und Passwort anmelden",
-        "hub.level": "Stufe {level}",
-        "hub.eid.step1": "Schließen Sie Ihren eID-Kartenleser an",
-        "hub.eid.step2": "Stecken Sie Ihren elektronischen Personalausweis in den Leser",
-        "hub.eid.step3": "Klicken Sie auf „Anmelden“ und geben Sie die PIN Ihrer Karte ein",
-        "hub.login": "Anmelden",
-        "hub.next": "Weiter",
-        "hub.other": "Einen anderen digitalen Schlüssel wählen",
-        "hub.username": "Benutzername",
-        "hub.password": "Passwort",
-        "hub.code.title": "Geben Sie Ihren Sicherheitscode ein",
-        "hub.code.email": "Wir haben einen Sicherheitscode an Ihre E-Mail-Adresse geschickt. Er gilt 10 Minuten.",
-        "hub.code.sms": "Wir haben einen Sicherheitscode per SMS geschickt. Er gilt 10 Minuten.",
-        "hub.code.totp": "Geben Sie den Code ein, den Ihre Authenticator-App jetzt zeigt.",
-        "hub.code.label": "Sicherheitscode",
         "error.level_too_low": "Dieser digitale Schlüssel ist für diesen Dienst nicht stark genug.",
     },
 }
+
+
+# Keys the templates compose ("hub.key." + kind, "hub.code." + kind, a group's title), written
+# out so that Babel's extraction finds them.
+KEY_TEXTS = (
+    N_("hub.key.eid"),
+    N_("hub.key.phone"),
+    N_("hub.key.totp"),
+    N_("hub.key.email"),
+    N_("hub.key.sms"),
+    N_("hub.key.password"),
+    N_("hub.code.email"),
+    N_("hub.code.sms"),
+    N_("hub.code.totp"),
+)
 
 
 class CardForm(Struct, kw_only=True):
@@ -193,16 +115,19 @@ async def hub(request: web.Request) -> web.Response:
         # FAS shows the same two groups; each key is labelled with the FAS level it reaches.
         choices = [replace(k, acr=fas_dialect.level_acr(k.level)) for k in choices]
     groups = [
-        {"title": "hub.group.identity", "keys": [k for k in choices if k.kind in ("eid", "phone")]},
         {
-            "title": "hub.group.codes",
+            "title": N_("hub.group.identity"),
+            "keys": [k for k in choices if k.kind in ("eid", "phone")],
+        },
+        {
+            "title": N_("hub.group.codes"),
             "keys": [k for k in choices if k.kind not in ("eid", "phone")],
         },
     ]
     return render(
         request,
         "hub.html",
-        catalog=TEXTS,
+        catalog=ERRORS,
         client_name=client.name,
         groups=[g for g in groups if g["keys"]],
     )
@@ -217,7 +142,7 @@ async def _card_page(request: web.Request, error: SleutelError | None = None) ->
         "hub_card.html",
         status=error.status if error else 200,
         error=error,
-        catalog=TEXTS,
+        catalog=ERRORS,
         action=f"{_base(authorization)}/eid",
         back=f"{_base(authorization)}/keys",
         cards=cards,
@@ -267,7 +192,7 @@ async def _password_page(
         "hub_password.html",
         status=error.status if error else 200,
         error=error,
-        catalog=TEXTS,
+        catalog=ERRORS,
         kind=kind.value,
         username=form.username if form else "",
         action=f"{_base(authorization)}/key/{kind.value}",
@@ -316,7 +241,7 @@ async def _code_page(request: web.Request, error: SleutelError | None = None) ->
         "hub_code.html",
         status=error.status if error else 200,
         error=error,
-        catalog=TEXTS,
+        catalog=ERRORS,
         kind=login.kind.value,
         action=f"{_base(authorization)}/code/{login_id}",
         back=f"{_base(authorization)}/keys",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from identity_server.core.errors import InvalidInput
+from identity_server.i18n import LANGUAGES
 from identity_server.oidc.ciba import DEFAULT_EXPIRY, GRANT_TYPE, MAX_EXPIRY
 from identity_server.oidc.claims import ACR_ADVANCED, ACR_BASIC, SCOPES
 from identity_server.oidc.errors import (
@@ -21,7 +22,6 @@ from identity_server.oidc.messages import (
 )
 from identity_server.web.body import ascii_int, json_response
 from identity_server.web.endpoints import Endpoints
-from identity_server.web.i18n import LANGUAGES
 from identity_server.web.keys import SERVICES
 from identity_server.web.oauth_http import bearer_token, no_store, oauth_refusal
 

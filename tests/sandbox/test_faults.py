@@ -16,13 +16,13 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from identity_server.bus.local import LocalBus
 from identity_server.core.clock import ManualClock
+from identity_server.i18n import LANGUAGES, text
 from identity_server.sandbox.faults import FaultConfig, MessageFaults
 from identity_server.services import Services
 from identity_server.settings import Settings
 from identity_server.store.stores import Stores
 from identity_server.web.app import create_app
 from identity_server.web.background import BACKGROUND
-from identity_server.web.i18n import CATALOG, LANGUAGES
 from identity_server.web.keys import LIVE_EVENTS
 from simulator.errors import PhoneApiError
 from simulator.phone import HeadlessPhone
@@ -148,7 +148,7 @@ async def test_a_dropped_sms_never_reaches_the_phone_and_the_outbox_shows_it(
     assert (sent["status"], sent["deliver_at"]) == ("dropped", None)
     for language in LANGUAGES:  # the page's texts, in each of its languages
         page = await (await client.get("/outbox", params={"lang": language})).text()
-        assert CATALOG[language]["outbox.dropped"] in page
+        assert text("pages", language, "outbox.dropped") in page
         assert 'class="message sms dropped"' in page
 
     # What the fault did: in `acted` and one log line, which never carries the code.
