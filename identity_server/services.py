@@ -12,6 +12,7 @@ from identity_server.core.enrolment import Enrolments
 from identity_server.core.errors import SleutelError
 from identity_server.core.identities import Identities
 from identity_server.core.keyring import Keyring
+from identity_server.core.lost_phone import LostPhones
 from identity_server.core.onboarding import Onboardings
 from identity_server.core.outbox import Outbox
 from identity_server.core.randomness import Randomness
@@ -67,6 +68,8 @@ class Services:
     onboardings: Onboardings
     enrolments: Enrolments
     identities: Identities
+    lost_phones: LostPhones
+    """Blocking an identity from the web (lost phone); a new activation restores it."""
     oidc_store: OidcStore
     signing_keys: SigningKeys
     clients: ClientRegistry
@@ -183,6 +186,7 @@ class Services:
             onboardings=onboardings,
             enrolments=Enrolments(store, clock, rng, keyring, registers),
             identities=Identities(store, clock),
+            lost_phones=LostPhones(store, clock, keyring, outbox, push),
             oidc_store=oidc_store,
             signing_keys=signing_keys,
             clients=clients,

@@ -86,6 +86,13 @@ async def authenticate(store: Store, request: SignedRequest, now: datetime) -> I
     device = await store.get_device(request.device_id[:64])
     if device is None:
         raise Unauthorized("Unknown device", code="unknown_device")
+    if device.status is DeviceStatus.REPLACED:
+        # Its identity was activated on another phone since (a lost phone, #14 item 3): this
+        # phone learns that, not that it was blocked, and that activating it again is the way.
+        raise Forbidden(
+            "This identity was activated on another phone: this one was replaced",
+            code="device_replaced",
+        )
     if device.status is not DeviceStatus.ACTIVE:
         raise Forbidden(
             "This phone is no longer active for its identity", code="device_deactivated"

@@ -314,11 +314,12 @@ class Onboardings:
                 updated_at=now,
             )
             await self._store.save_identity(identity)
-            # One phone per identity: onboarding on a new phone retires the old one.
+            # One phone per identity: onboarding on a new phone retires the old one, which then
+            # says it was replaced (a blocked identity is restored this way: lost phone).
             for old in await self._store.devices_of(identity.identity_id):
                 if old.status is DeviceStatus.ACTIVE:
                     await self._store.save_device(
-                        replace(old, status=DeviceStatus.DEACTIVATED, deactivated_at=now)
+                        replace(old, status=DeviceStatus.REPLACED, deactivated_at=now)
                     )
             device = Device(
                 device_id=b64u(self._rng.token_bytes(16)),

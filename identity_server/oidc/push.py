@@ -166,6 +166,10 @@ class PushRequests:
         request = await self.get(request_id)
         if request.identity_id != identity.identity_id:
             raise NotFound("Unknown request", code="unknown_request")
+        # A blocked identity hears that first: blocking closed its waiting requests (lost
+        # phone), and "blocked" is what its phone must say, not "already failed".
+        if identity.status is not IdentityStatus.ACTIVE:
+            raise Forbidden("This identity is blocked", code="identity_blocked")
         status = request.effective_status(self._clock.now())
         if status is PushStatus.EXPIRED:
             raise Conflict("This request has expired", code="request_expired")
@@ -295,6 +299,15 @@ class PushRequests:
                     await self._close(pending, PushStatus.FAILED, "identity_blocked")
                 )
         raise Forbidden("Three wrong codes: your identity is blocked", code="identity_blocked")
+
+    async def fail_pending(self, identity: Identity, failure: str) -> int:
+        """Close every request waiting in `identity`'s app as failed with `failure` (the identity
+        was just blocked); each waiting relying party hears of it once committed. How many."""
+        closed = 0
+        for pending in await self._oidc.pending_pushes(identity.identity_id, self._clock.now()):
+            await self._decided(await self._close(pending, PushStatus.FAILED, failure))
+            closed += 1
+        return closed
 
     async def set_biometrics(self, identity: Identity, enabled: bool) -> Identity:
         updated = replace(identity, biometrics=enabled, updated_at=self._clock.now())

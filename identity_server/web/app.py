@@ -18,6 +18,7 @@ from identity_server.services import Services
 from identity_server.settings import Settings
 from identity_server.web import (
     admin_api,
+    block_pages,
     clock_api,
     enrolment_pages,
     fas_api,
@@ -163,6 +164,7 @@ def create_app(
         reset_api,
         outbox_page,
         enrolment_pages,
+        block_pages,
         oidc_api,
         oidc_pages,
         hub_pages,

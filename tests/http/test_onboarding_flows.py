@@ -238,7 +238,7 @@ async def test_malformed_token_and_wrong_tokens_are_limited(phone: HeadlessPhone
     assert codes == ["invalid_token"] * 5 + ["too_many_attempts"]
 
 
-async def test_reonboarding_on_a_new_phone_deactivates_the_old_device(
+async def test_reonboarding_on_a_new_phone_replaces_the_old_device(
     client: Client, clock: ManualClock
 ) -> None:
     url = str(client.make_url("/"))
@@ -255,7 +255,8 @@ async def test_reonboarding_on_a_new_phone_deactivates_the_old_device(
         assert first["device_id"] != second["device_id"]
         with pytest.raises(PhoneApiError) as refused:
             await old.me()
-        assert (refused.value.status, refused.value.code) == (403, "device_deactivated")
+        # It learns it was replaced by a newer activation, not that it was blocked (#14 item 3).
+        assert (refused.value.status, refused.value.code) == (403, "device_replaced")
         assert (await new.me())["status"] == "active"
 
 

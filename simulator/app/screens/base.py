@@ -24,6 +24,8 @@ T = TypeVar("T")
 
 # Refusals that get a screen of their own instead of a line under the form.
 BLOCKED_CODES = frozenset({"identity_blocked", "device_deactivated", "code_blocked"})
+# The identity lives on another phone now (lost phone, #14 item 3): not "blocked".
+REPLACED_CODES = frozenset({"device_replaced"})
 EXPIRED_CODES = frozenset(
     {"onboarding_expired", "unknown_onboarding", "request_expired", "request_closed"}
 )
@@ -165,7 +167,10 @@ class PhoneScreen(Screen[Any]):
     def handle_error(self, error: PhoneApiError) -> None:
         from simulator.app.screens.problem import ProblemScreen
 
-        if error.code in BLOCKED_CODES:
+        if error.code in REPLACED_CODES:
+            # Its own texts say it all (what happened, what next): no server message beside them.
+            self.app.push_screen(ProblemScreen("replaced"))
+        elif error.code in BLOCKED_CODES:
             self.app.push_screen(ProblemScreen("blocked", self.phone_app.error_message(error)))
         elif error.code in EXPIRED_CODES:
             self.app.push_screen(ProblemScreen("expired", self.phone_app.error_message(error)))

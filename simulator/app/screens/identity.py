@@ -40,7 +40,9 @@ class IdentityHomeScreen(PhoneScreen):
             return
         self.query_one("#home-phone", Static).update(str(me.get("phone_display", "")))
         if me.get("status") == "blocked":
-            self.query_one("#identity-status", Static).update(self.t("home.blocked"))
+            # What to do next, too: activating again (here or on a new phone) restores it.
+            blocked = f"{self.t('home.blocked')} {self.t('problem.blocked.next')}"
+            self.query_one("#identity-status", Static).update(blocked)
             self.query_one("#identity-status", Static).add_class("error")
         app = self.phone_app
         if app.push is not None:

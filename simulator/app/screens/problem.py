@@ -7,10 +7,12 @@ from textual.app import ComposeResult
 from textual.widgets import Button, Static
 
 from simulator.app.screens.base import PhoneScreen
+from simulator.i18n import has_text
 
 
 class ProblemScreen(PhoneScreen):
-    """`kind` is "blocked", "expired" or "wrong_code"; `detail` is the translated refusal."""
+    """`kind` is "blocked", "replaced", "expired" or "wrong_code"; `detail` is the translated
+    refusal. A kind with a `problem.<kind>.next` text says what the person can do next."""
 
     def __init__(self, kind: str, detail: str = "") -> None:
         super().__init__()
@@ -25,6 +27,8 @@ class ProblemScreen(PhoneScreen):
         yield Static(self.t(f"problem.{self.kind}.text"), id="problem-text", classes="lead")
         if self.detail:
             yield Static(self.detail, id="problem-detail", classes="muted")
+        if has_text(self.phone_app.language, f"problem.{self.kind}.next"):
+            yield Static(self.t(f"problem.{self.kind}.next"), id="problem-next")
         yield Button(self.t("button.home"), id="home", variant="primary")
 
     @on(Button.Pressed, "#home")

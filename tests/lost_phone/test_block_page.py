@@ -1,0 +1,129 @@
+"""The block page (#14 item 3): the same answer whatever the number and the check (no account
+enumeration), a request limit per number that holds for unknown numbers too, bad input refused
+in place, and every language's page saying what to do next."""
+
+from __future__ import annotations
+
+import pytest
+
+from identity_server.core.clock import ManualClock
+from identity_server.core.lost_phone import MAX_BLOCK_REQUESTS
+from identity_server.core.records import IdentityStatus
+from identity_server.services import Services
+from simulator.phone import HeadlessPhone
+from tests.lost_phone.conftest import (
+    ANNELIES_E164,
+    ANNELIES_PHONE,
+    Client,
+    block,
+    national_number_of,
+)
+
+UNKNOWN_PHONE = "0470 99 88 77"  # a valid mobile number no identity has
+
+
+async def _status(services: Services) -> IdentityStatus:
+    identity = await services.store.identity_by_phone(ANNELIES_E164)
+    assert identity is not None
+    return identity.status
+
+
+async def _sent(services: Services) -> int:
+    return len(await services.store.list_messages())
+
+
+async def test_unknown_number_wrong_check_and_right_check_answer_alike(
+    client: Client, services: Services, annelies: HeadlessPhone, annelies_number: str
+) -> None:
+    other = await national_number_of(services, "hugues.marchal@example.be")
+    before = await _sent(services)
+    unknown = await block(client, UNKNOWN_PHONE, annelies_number)
+    wrong = await block(client, ANNELIES_PHONE, other)
+    # Neither blocked anything nor sent anything.
+    assert await _status(services) is IdentityStatus.ACTIVE
+    assert await _sent(services) == before
+    right = await block(client, ANNELIES_PHONE, annelies_number)
+    assert await _status(services) is IdentityStatus.BLOCKED
+    again = await block(client, ANNELIES_PHONE, annelies_number)  # already blocked
+    # Same status, same page, byte for byte: nothing tells which number has an identity.
+    assert unknown == wrong == right == again
+    assert (right.status, right.error_code) == (200, "")
+    # Only the holder learns it happened: one SMS and one e-mail, once.
+    assert await _sent(services) == before + 2
+
+
+async def test_requests_per_number_are_limited_known_or_unknown(
+    client: Client,
+    clock: ManualClock,
+    services: Services,
+    annelies: HeadlessPhone,
+    annelies_number: str,
+) -> None:
+    other = await national_number_of(services, "hugues.marchal@example.be")
+    for phone in (ANNELIES_PHONE, UNKNOWN_PHONE):
+        answers = [await block(client, phone, other) for _ in range(MAX_BLOCK_REQUESTS)]
+        assert {a.status for a in answers} == {200}
+    # The next request for either number is refused alike, even with the right check: guessing
+    # a national number (a birth date and a counter) stops after a few tries.
+    limited = await block(client, ANNELIES_PHONE, annelies_number)
+    unknown = await block(client, UNKNOWN_PHONE, annelies_number)
+    assert (limited.status, limited.error_code) == (429, "too_many_attempts")
+    # The same page but for the number typed, which the form shows again to correct.
+    assert limited.text.replace(ANNELIES_PHONE, UNKNOWN_PHONE) == unknown.text
+    assert await _status(services) is IdentityStatus.ACTIVE
+    # Another number is not held back by them; a day later the holder can block.
+    assert (await block(client, "0470 12 34 56", other)).status == 200
+    clock.advance(hours=24)
+    assert (await block(client, ANNELIES_PHONE, annelies_number)).status == 200
+    assert await _status(services) is IdentityStatus.BLOCKED
+
+
+@pytest.mark.parametrize(
+    ("number", "national_number", "code"),
+    [
+        (ANNELIES_PHONE, "check digits off by one", "invalid_national_number"),
+        (ANNELIES_PHONE, "", "invalid_national_number"),
+        (UNKNOWN_PHONE, "12345", "invalid_national_number"),
+        ("12", "82010700262", "invalid_phone_number"),
+        ("02 511 11 11", "82010700262", "not_a_mobile_number"),  # a landline
+    ],
+)
+async def test_bad_input_is_refused_in_place_and_counts_nothing(
+    client: Client,
+    services: Services,
+    annelies: HeadlessPhone,
+    annelies_number: str,
+    number: str,
+    national_number: str,
+    code: str,
+) -> None:
+    if national_number == "check digits off by one":
+        national_number = annelies_number[:-2] + f"{(int(annelies_number[-2:]) + 1) % 100:02d}"
+    answer = await block(client, number, national_number)
+    assert (answer.status, answer.error_code) == (400, code)
+    assert 'name="national_number"' in answer.text  # the form again, to correct
+    assert await _status(services) is IdentityStatus.ACTIVE
+
+
+SAYS = {
+    "nl": ("Je itsme-identiteit blokkeren", "Rijksregisternummer", "Wat nu?"),
+    "fr": ("Bloquer votre identité itsme", "Numéro de registre national", "Et ensuite ?"),
+    "en": ("Block your itsme identity", "National register number", "What next?"),
+    "de": ("Ihre itsme-Identität sperren", "Nationalregisternummer", "Wie geht es weiter?"),
+}
+
+
+@pytest.mark.parametrize("lang", sorted(SAYS))
+async def test_the_page_speaks_its_language_and_says_what_to_do_next(
+    client: Client, lang: str, annelies_number: str
+) -> None:
+    form = await client.get(f"/block?lang={lang}")
+    page = await form.text()
+    assert form.status == 200
+    for text in SAYS[lang]:
+        assert text in page
+    for other, texts in SAYS.items():
+        if other != lang:
+            assert texts[1] not in page, other
+    sent = await block(client, UNKNOWN_PHONE, annelies_number, lang=lang)
+    assert SAYS[lang][2] in sent.text and 'href="/register?lang=' in sent.text
