@@ -166,8 +166,8 @@ class FakePushPhone(HeadlessPhone):
                 "kind": "login",
                 "client_name": "MijnGezondheid",
                 "binding_message": "",
-                "scopes": ["openid", "profile"],
-                "claims": ["Rijksregisternummer", "Identiteitskaartnummer"],
+                "scopes": ["openid", "eid"],
+                "claims": ["Rijksregisternummer en identiteitskaartnummer"],
                 "acr": acr,
                 "biometrics_allowed": acr == "basic",
                 "icon_choices": ICONS,
@@ -222,7 +222,7 @@ async def test_icon_picker_then_fingerprint(
         await until(pilot, lambda: len(app.pending) == 1)
         await app.push_screen(ConfirmationScreen(app.pending[0]))
         await settle(pilot)
-        assert "• Rijksregisternummer" in screen_text(pilot)
+        assert "• Rijksregisternummer en identiteitskaartnummer" in screen_text(pilot)
         assert "Geen bijkomende info." in screen_text(pilot)
         await click(pilot, "#approve")
         assert isinstance(app.screen, IconPickerScreen)

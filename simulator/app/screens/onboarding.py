@@ -160,10 +160,17 @@ class BankListScreen(PhoneScreen):
         banks = await self.call(self.phone.banks())
         if banks is None:
             return
-        self.banks: dict[str, dict[str, Any]] = {str(b["bank_id"]): b for b in banks}
+        # 004 §2.1a: the card's country chosen, "a list of banks appears": a Belgian card is
+        # onboarded through a Belgian bank, a Dutch card through a Dutch one (each bank's
+        # country is the server's data).
         country = self.phone_app.flow.id_country
-        ordered = sorted(banks, key=lambda b: (b.get("country") != country, str(b["name"])))
-        options = [Option(f"🏦 {b['name']}", id=str(b["bank_id"])) for b in ordered]
+        offered = sorted(
+            (b for b in banks if b.get("country") == country), key=lambda b: str(b["name"])
+        )
+        self.banks: dict[str, dict[str, Any]] = {str(b["bank_id"]): b for b in offered}
+        options = [Option(f"🏦 {b['name']}", id=str(b["bank_id"])) for b in offered]
+        if not options:
+            self.show_info(self.t("banks.none"))
         listing = self.query_one("#banks", OptionList)
         listing.clear_options()
         listing.add_options(options)
@@ -303,6 +310,8 @@ class ChooseCodeScreen(PhoneScreen):
         yield Static(self.t("code.text"))
         yield Input(placeholder="•••••", id="code", password=True, max_length=5, restrict=r"[0-9]*")
         yield CodeRules(id="rules")
+        # 004 §2.1a: "Uit veiligheid, is het beter om een unieke code te kiezen".
+        yield Static(self.t("code.unique"), id="code-advice", classes="muted")
         yield Button(self.t("button.continue"), id="continue", variant="primary", disabled=True)
 
     @on(Input.Changed, "#code")

@@ -12,11 +12,21 @@ from textual.app import ComposeResult
 from textual.containers import Center, Grid, Horizontal, Vertical
 from textual.widgets import Button, Static
 
+from identity_server.i18n import N_
 from simulator.app.push import PushPhone
 from simulator.app.screens.base import PhoneScreen
 from simulator.errors import PhoneApiError
 
 PIN_LENGTH = 5
+# The data a request shares, one label per scope (the server's oidc.claims.SCOPE_LABELS).
+DATA_LABELS = {
+    "profile": N_("scope.profile"),
+    "email": N_("scope.email"),
+    "phone": N_("scope.phone"),
+    "address": N_("scope.address"),
+    "eid": N_("scope.eid"),
+    "age": N_("scope.age"),
+}
 # The tags itsme's free text template renders (itsme doc, Confirmation API, WYSIWYS template:
 # "<b> <i> <u> <br>. Tags that are not rendered are ignored").
 _TAG = re.compile(r"<\s*(/?)\s*([A-Za-z][A-Za-z0-9]*)[^<>]*>")
@@ -138,8 +148,7 @@ class ConfirmationScreen(PushScreen):
             info = str(request.get("binding_message") or "") or self.t("confirm.no_info")
             yield Static(info, id="binding-message")
         yield Static(self.t("confirm.data"), classes="section")
-        claims = [str(c) for c in request.get("claims") or []]
-        yield Static("\n".join(f"• {c}" for c in claims) or "—", id="claims")
+        yield Static("\n".join(f"• {c}" for c in self.data_labels()) or "—", id="claims")
         level = (
             "confirm.level_advanced" if request.get("acr") == "advanced" else "confirm.level_basic"
         )
@@ -147,6 +156,14 @@ class ConfirmationScreen(PushScreen):
         with Horizontal(classes="buttons"):
             yield Button(self.t("confirm.approve"), id="approve", variant="success")
             yield Button(self.t("confirm.refuse"), id="refuse", variant="error")
+
+    def data_labels(self) -> list[str]:
+        """The data the website receives, in the phone's language, read from the request's
+        scopes: the server's `claims` are its labels in Dutch (kept only for scopes unknown here)."""
+        scopes = [str(s) for s in self.request.get("scopes") or [] if str(s) in DATA_LABELS]
+        if not scopes:
+            return [str(c) for c in self.request.get("claims") or []]
+        return [self.t(DATA_LABELS[scope]) for scope in scopes]
 
     def compose_approval(self, approval: dict[str, Any]) -> ComposeResult:
         """itsme Confirm: the transaction as its template lays it out — the amount and the

@@ -1,0 +1,99 @@
+"""#14 item 1: a phone set to French, English or German shows no Dutch — the data a website asks
+for is named in the phone's language, like every other text of the request."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from identity_server import i18n
+from identity_server.oidc.claims import SCOPE_LABELS
+from identity_server.services import Services
+from simulator.app.screens.push import DATA_LABELS, ConfirmationScreen
+from tests.conftest import ANNELIES
+from tests.oidc.conftest import RelyingParty
+from tests.simulator.conftest import SIZE, AppFactory, click, screen_text, settle, text_of
+
+Client = TestClient[web.Request, web.Application]
+
+# What a person reading each language expects to see (written out here, not read from the
+# catalog, so a text left in Dutch fails).
+EXPECTED = {
+    "nl": ("Aanmeldingsgegevens", "Naam, geboortedatum en geslacht", "E-mailadres", "Adres"),
+    "fr": ("Données de connexion", "Nom, date de naissance et genre", "Adresse e-mail", "Adresse"),
+    "en": ("Login data", "Name, date of birth and gender", "E-mail address", "Address"),
+    "de": ("Anmeldedaten", "Name, Geburtsdatum und Geschlecht", "E-Mail-Adresse", "Adresse"),
+}
+NATIONAL_NUMBER = {
+    "nl": "Rijksregisternummer",
+    "fr": "registre national",
+    "en": "National register number",
+    "de": "Nationalregisternummer",
+}
+
+
+@pytest.fixture
+async def rp(services: Services) -> RelyingParty:
+    _, secret = await services.clients.register(
+        client_id="rp-languages",
+        name="Gemeente Testdorp",
+        redirect_uris=["http://127.0.0.1:9/callback"],
+        ciba_mode="poll",
+        id_token_alg="ES256",
+    )
+    return RelyingParty("rp-languages", secret, "http://127.0.0.1:9/callback")
+
+
+def _dutch_only_texts(lang: str) -> set[str]:
+    """The Dutch phone texts (and the server's Dutch data labels) that this language words
+    differently: none of them may show on a phone in that language."""
+    dutch = {
+        key: i18n.text("phone", "nl", key)
+        for key in i18n.catalog("phone", "nl")._catalog  # type: ignore[attr-defined]
+        if key and "{" not in i18n.text("phone", "nl", key)
+    }
+    texts = {text for key, text in dutch.items() if text != i18n.text("phone", lang, key)}
+    return {t for t in texts | set(SCOPE_LABELS.values()) if len(t) >= 6}
+
+
+@pytest.mark.parametrize("lang", ["nl", "fr", "en", "de"])
+async def test_the_data_a_website_asks_for_is_named_in_the_phones_language(
+    make_app: AppFactory, client: Client, rp: RelyingParty, lang: str
+) -> None:
+    app = make_app(language=lang)
+    await app.phone.onboard_with_bank(
+        "0494 00 12 68",
+        bank_id=ANNELIES.bank,
+        customer_number=ANNELIES.customer_number,
+        digipass_serial=ANNELIES.digipass_serial,
+        code="13579",
+    )
+    data = {"scope": "openid profile email address eid", "login_hint": "+32494001268"}
+    response = await client.post("/oidc/bc-authorize", data=data, headers=rp.basic)
+    assert response.status == 200, await response.text()
+
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await click(pilot, "#open-identity")
+        await click(pilot, "#notifications")
+        await click(pilot, "#request-0")
+        assert isinstance(app.screen, ConfirmationScreen)
+        shown = screen_text(pilot)
+        section, *labels = EXPECTED[lang]
+        assert section in shown
+        listed = text_of(app.screen.query_one("#claims")).splitlines()
+        assert [line.removeprefix("• ") for line in listed][:3] == labels
+        assert NATIONAL_NUMBER[lang] in listed[3]
+        if lang != "nl":
+            leaks = {text for text in _dutch_only_texts(lang) if text in shown}
+            assert not leaks, f"Dutch on a {lang} phone: {leaks}"
+
+
+def test_every_scope_the_server_names_has_a_label_in_each_language() -> None:
+    assert set(SCOPE_LABELS) <= set(DATA_LABELS)
+    for lang in i18n.LANGUAGES:
+        labels = {i18n.text("phone", lang, DATA_LABELS[scope]) for scope in SCOPE_LABELS}
+        assert len(labels) == len(SCOPE_LABELS), lang  # one distinct label per scope
+        if lang != "nl":
+            assert not labels & set(SCOPE_LABELS.values()) - {"Adres"}, lang
