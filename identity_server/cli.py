@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from identity_server import control_cli
+from identity_server.core.error_codes import INVALID_FIELD, INVALID_JWKS, UNKNOWN_CLIENT
 from identity_server.core.errors import InvalidInput, SleutelError
 from identity_server.core.records import Address
 from identity_server.oidc.client_config import load_clients
@@ -293,7 +294,7 @@ async def _people_add(s: Services, a: argparse.Namespace) -> None:
     try:
         birth = date.fromisoformat(a.birth_date)
     except ValueError as exc:
-        raise SleutelError("--birth-date must look like 1982-01-07", code="invalid_field") from exc
+        raise SleutelError("--birth-date must look like 1982-01-07", code=INVALID_FIELD) from exc
     person = await s.registers.add_person(
         first_names=a.first_names,
         last_name=a.last_name,
@@ -366,7 +367,7 @@ async def _clients_add(s: Services, a: argparse.Namespace) -> None:
         try:
             jwks = json.loads(a.jwks.read_text())
         except (OSError, ValueError) as exc:
-            raise InvalidInput(f"Cannot read {a.jwks}: {exc}", code="invalid_jwks") from None
+            raise InvalidInput(f"Cannot read {a.jwks}: {exc}", code=INVALID_JWKS) from None
     client, secret = await s.clients.register(
         client_id=a.client_id,
         name=a.name,
@@ -389,7 +390,7 @@ async def _clients_load(s: Services, a: argparse.Namespace) -> None:
 
 async def _clients_remove(s: Services, a: argparse.Namespace) -> None:
     if not await s.oidc_store.delete_client(a.client_id):
-        raise SleutelError("Unknown client", code="unknown_client")
+        raise SleutelError("Unknown client", code=UNKNOWN_CLIENT)
 
 
 async def _keys_rotate(s: Services, _: argparse.Namespace) -> None:

@@ -42,16 +42,21 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from msgspec import Meta, Struct
 
+from identity_server.core import error_codes as codes
+from identity_server.core.error_codes import ErrorCode
+
 if TYPE_CHECKING:
     pass
 
 
 class RuleBroken(ValueError):
-    """A contract rule refused a value; `code` is the server's stable error code for it."""
+    """A contract rule refused a value; `code` is the server's stable error code for it (a string,
+    as the phone compares it with the codes the server answers)."""
 
-    def __init__(self, message: str, *, code: str) -> None:
+    def __init__(self, message: str, *, code: ErrorCode) -> None:
         super().__init__(message)
-        self.code = code
+        self.error_code = code
+        self.code = code.code
         self.message = message
 
 
@@ -67,7 +72,7 @@ HEADER_TIMESTAMP = "X-Sleutel-Timestamp"
 HEADER_NONCE = "X-Sleutel-Nonce"
 HEADER_SIGNATURE = "X-Sleutel-Signature"
 ECDSA_SHA256 = ec.ECDSA(hashes.SHA256())
-STALE_REQUEST = "stale_request"
+STALE_REQUEST = codes.STALE_REQUEST.code
 """The error code of a request whose timestamp is outside WINDOW: a phone whose clock does not
 follow the server's (see network time below) re-reads the server's time and signs again."""
 
@@ -255,7 +260,7 @@ QR_PREFIX = "SLQR1:"
 QR_TOKEN_LENGTH = 32  # 24 random bytes in base64url, no padding
 MAX_QR_PAYLOAD = 128  # what the scan endpoint reads; a longer text is no payload of ours
 _QR_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32}$")
-QR_UNREADABLE = "qr_unreadable"
+QR_UNREADABLE = codes.QR_UNREADABLE.code
 """A scanned text that is not a sleutel QR payload (another app's QR, a web address)."""
 
 
@@ -270,7 +275,7 @@ def qr_token(payload: str) -> str:
     text = payload.strip()
     token = text.removeprefix(QR_PREFIX)
     if token == text or not _QR_TOKEN.match(token):
-        raise RuleBroken("This QR code is not an itsme code.", code=QR_UNREADABLE)
+        raise RuleBroken("This QR code is not an itsme code.", code=codes.QR_UNREADABLE)
     return token
 
 
@@ -295,10 +300,10 @@ class ScanView(TypedDict):
 # Refusals of a scan, each with its own stable code (besides QR_UNREADABLE, and the signed
 # request's own): the QR is unknown, expired, replaced by a newer one on the website, or already
 # scanned; the identity is blocked.
-QR_UNKNOWN = "qr_unknown"
-QR_EXPIRED = "qr_expired"
-QR_REPLACED = "qr_replaced"
-QR_USED = "qr_used"
+QR_UNKNOWN = codes.QR_UNKNOWN.code
+QR_EXPIRED = codes.QR_EXPIRED.code
+QR_REPLACED = codes.QR_REPLACED.code
+QR_USED = codes.QR_USED.code
 
 
 # -- the itsme code (5 digits) ---------------------------------------------------------------------
@@ -339,22 +344,22 @@ def _palindrome(code: str) -> bool:
 # In checking order: 11111 is identical and a palindrome, and is reported as identical.
 RULES: tuple[Rule, ...] = (
     Rule(
-        "code_not_five_digits",
+        codes.CODE_NOT_FIVE_DIGITS.code,
         "Your itsme code must be exactly 5 digits.",
         lambda c: not _is_five_digits(c),
     ),
     Rule(
-        "code_identical_digits",
+        codes.CODE_IDENTICAL_DIGITS.code,
         "Your itsme code cannot be 5 identical digits.",
         _identical,
     ),
     Rule(
-        "code_consecutive_digits",
+        codes.CODE_CONSECUTIVE_DIGITS.code,
         "Your itsme code cannot be consecutive digits, such as 12345 or 54321.",
         _consecutive,
     ),
     Rule(
-        "code_palindrome",
+        codes.CODE_PALINDROME.code,
         "Your itsme code cannot read the same backwards, such as 12321.",
         _palindrome,
     ),
@@ -434,7 +439,7 @@ def check_region(region: str) -> str:
 
     code = region.strip().upper()
     if code not in phonenumbers.SUPPORTED_REGIONS:
-        raise RuleBroken(f"Unknown country: {region!r}.", code="invalid_country")
+        raise RuleBroken(f"Unknown country: {region!r}.", code=codes.INVALID_COUNTRY)
     return code
 
 
@@ -455,17 +460,19 @@ def parse_phone(raw: str, default_region: str = "BE") -> PhoneNumber:
     region = check_region(default_region)
     text = raw.strip()
     if not text or len(text) > MAX_INPUT_LENGTH or not _ALLOWED.match(text):
-        raise RuleBroken("This is not a valid phone number.", code="invalid_phone_number")
+        raise RuleBroken("This is not a valid phone number.", code=codes.INVALID_PHONE_NUMBER)
     try:
         parsed = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException as exc:
-        raise RuleBroken("This is not a valid phone number.", code="invalid_phone_number") from exc
+        raise RuleBroken(
+            "This is not a valid phone number.", code=codes.INVALID_PHONE_NUMBER
+        ) from exc
     if not phonenumbers.is_valid_number(parsed):
-        raise RuleBroken("This is not a valid phone number.", code="invalid_phone_number")
+        raise RuleBroken("This is not a valid phone number.", code=codes.INVALID_PHONE_NUMBER)
     mobile = (
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     )
     if phonenumbers.number_type(parsed) not in mobile:
-        raise RuleBroken("This is not a mobile phone number.", code="not_a_mobile_number")
+        raise RuleBroken("This is not a mobile phone number.", code=codes.NOT_A_MOBILE_NUMBER)
     return PhoneNumber(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))

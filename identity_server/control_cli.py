@@ -20,6 +20,13 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from identity_server.core.error_codes import (
+    INVALID_SERVER,
+    NO_ADMIN_TOKEN,
+    REGISTRY,
+    SERVER_UNREACHABLE,
+    ErrorCode,
+)
 from identity_server.core.errors import SleutelError
 from identity_server.core.keyring import Keyring, load_or_create_master_key
 
@@ -121,7 +128,7 @@ def admin_token(args: argparse.Namespace, key_file: Callable[[], Path]) -> str:
         raise SleutelError(
             f"no key file at {path}: give --token or $SLEUTEL_ADMIN_TOKEN (see `sleutel"
             " admin-token` where the server runs), or the sandbox's --db or --key-file",
-            code="no_admin_token",
+            code=NO_ADMIN_TOKEN,
         )
     return Keyring(load_or_create_master_key(path)).admin_token
 
@@ -133,7 +140,7 @@ class Server:
         if not url.startswith(("http://", "https://")):
             raise SleutelError(
                 f"--server takes the sandbox's http:// or https:// URL, not {url!r}",
-                code="invalid_server",
+                code=INVALID_SERVER,
             )
         self.url = url.rstrip("/")
         self.token = token
@@ -156,15 +163,15 @@ class Server:
             raise SleutelError(
                 f"cannot reach {self.url}: {reason} (is `sleutel serve` running there?"
                 " --server or $SLEUTEL_SERVER names another)",
-                code="server_unreachable",
+                code=SERVER_UNREACHABLE,
             ) from None
         except (TimeoutError, ConnectionError) as exc:
             raise SleutelError(
                 f"{self.url} did not answer: {exc.strerror or type(exc).__name__}",
-                code="server_unreachable",
+                code=SERVER_UNREACHABLE,
             ) from None
         except ValueError as exc:  # a bad port, a bad host
-            raise SleutelError(f"--server {self.url}: {exc}", code="invalid_server") from None
+            raise SleutelError(f"--server {self.url}: {exc}", code=INVALID_SERVER) from None
         return json.loads(raw) if raw else None
 
 
@@ -182,9 +189,13 @@ def _refusal(exc: urllib.error.HTTPError) -> SleutelError:
         message += f" (field: {body['field']})"
     if exc.code == 401:
         message += "; the token is not this sandbox's (--token, $SLEUTEL_ADMIN_TOKEN, --key-file)"
-    refusal = SleutelError(message, code=code)
-    refusal.status = exc.code  # what the server answered, for scripts (the pytest plugin)
-    return refusal
+    # What the server answered, status included, for scripts (the pytest plugin); a newer
+    # server may answer a code this client's registry does not declare.
+    declared = REGISTRY.get(code)
+    answered = ErrorCode(code, exc.code, declared=False)
+    return SleutelError(
+        message, code=answered if declared is None else declared.with_status(exc.code)
+    )
 
 
 def _print(data: object) -> None:

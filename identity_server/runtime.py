@@ -21,6 +21,7 @@ from argon2 import PasswordHasher
 from identity_server.bus import EventBus, open_bus
 from identity_server.core import offload
 from identity_server.core.clock import Clock, SystemClock
+from identity_server.core.error_codes import CANNOT_LISTEN, PORT_IN_USE
 from identity_server.core.errors import SleutelError
 from identity_server.core.keyring import Keyring, load_or_create_master_key
 from identity_server.core.randomness import SystemRandomness
@@ -208,14 +209,14 @@ def _cannot_listen(exc: OSError, host: str, port: int, option: str) -> SleutelEr
         return SleutelError(
             f"port {port} on {host} is in use: another program listens there,"
             f" choose another with {option}",
-            code="port_in_use",
+            code=PORT_IN_USE,
         )
     # The loop's own message repeats the address; the errno's text is the part worth reading.
     if isinstance(exc, socket.gaierror):
         reason = f"unknown host ({exc.strerror})"
     else:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
-    return SleutelError(f"cannot listen on {host} port {port}: {reason}", code="cannot_listen")
+    return SleutelError(f"cannot listen on {host} port {port}: {reason}", code=CANNOT_LISTEN)
 
 
 def run_server(settings: Settings) -> None:

@@ -9,6 +9,7 @@ from argon2 import PasswordHasher
 
 from identity_server.core.clock import Clock
 from identity_server.core.enrolment import Enrolments
+from identity_server.core.error_codes import WRONG_KEY_FILE
 from identity_server.core.errors import SleutelError
 from identity_server.core.identities import Identities
 from identity_server.core.keyring import Keyring
@@ -52,7 +53,7 @@ async def _check_master_key(store: Store, keyring: Keyring) -> None:
         raise SleutelError(
             "This sandbox's data was made with another master key: give every process the same"
             " --key-file (SLEUTEL_KEY_FILE)",
-            code="wrong_key_file",
+            code=WRONG_KEY_FILE,
         )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from identity_server.core.error_codes import INVALID_BUS
 from identity_server.core.errors import SleutelError
 
 Handler = Callable[[bytes], Awaitable[None]]
@@ -66,7 +67,7 @@ async def open_bus(url: str, namespace: str) -> EventBus:
 
         return await RedisBus.connect(url, namespace)
     raise SleutelError(
-        "--bus takes a redis://host:port URL (or nothing, for one process)", code="invalid_bus"
+        "--bus takes a redis://host:port URL (or nothing, for one process)", code=INVALID_BUS
     )
 
 

@@ -16,6 +16,7 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from identity_server.bus import Handler
+from identity_server.core.error_codes import BUS_UNAVAILABLE, INVALID_BUS
 from identity_server.core.errors import SleutelError
 
 log = logging.getLogger("sleutel.bus")
@@ -85,13 +86,13 @@ class RedisBus:
                 retry=Retry(NoBackoff(), 1),
             )
         except ValueError as exc:
-            raise SleutelError(f"--bus {where}: {exc}", code="invalid_bus") from exc
+            raise SleutelError(f"--bus {where}: {exc}", code=INVALID_BUS) from exc
         try:
             await client.ping()
         except (RedisError, OSError) as exc:
             await client.aclose()
             raise SleutelError(
-                f"cannot reach the event bus at {where}: {_reason(exc)}", code="bus_unavailable"
+                f"cannot reach the event bus at {where}: {_reason(exc)}", code=BUS_UNAVAILABLE
             ) from exc
         return cls(client, namespace, where)
 
@@ -117,7 +118,7 @@ class RedisBus:
         except (RedisError, OSError) as exc:
             raise SleutelError(
                 f"cannot reach the event bus at {self.where}: {_reason(exc)}",
-                code="bus_unavailable",
+                code=BUS_UNAVAILABLE,
             ) from exc
         self._hearing = True
         self._task = asyncio.create_task(self._listen(pubsub), name="sleutel event bus")

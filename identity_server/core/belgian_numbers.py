@@ -11,6 +11,13 @@ from stdnum.be import bis as stdnum_bis
 from stdnum.be import eid as stdnum_eid
 from stdnum.be import nn as stdnum_nn
 
+from identity_server.core.error_codes import (
+    INVALID_CARD_NUMBER,
+    INVALID_NATIONAL_NUMBER,
+    NATIONAL_NUMBERS_EXHAUSTED,
+    ErrorCode,
+)
+
 from .errors import Conflict, InvalidInput
 from .randomness import Randomness, digits
 
@@ -81,7 +88,7 @@ def card_number(rng: Randomness) -> str:
     return number
 
 
-def _compact(raw: str, code: str, what: str) -> str:
+def _compact(raw: str, code: ErrorCode, what: str) -> str:
     if len(raw) > _MAX_RAW_LENGTH:
         raise InvalidInput(f"This is not a valid {what}.", code=code)
     number = _SEPARATORS.sub("", raw)
@@ -92,21 +99,21 @@ def _compact(raw: str, code: str, what: str) -> str:
 
 def validate_national_or_bis(raw: str) -> tuple[str, NumberKind]:
     """Normalise a typed national or BIS number to its 11 digits and tell which one it is."""
-    number = _compact(raw, "invalid_national_number", "national number")
+    number = _compact(raw, INVALID_NATIONAL_NUMBER, "national number")
     if len(number) == 11:
         # BIS months are shifted into 20..32 or 40..52; national numbers keep 00..12.
         if int(number[2:4]) >= 20 and stdnum_bis.is_valid(number):
             return number, "bis"
         if stdnum_nn.is_valid(number):
             return number, "nn"
-    raise InvalidInput("This is not a valid national number.", code="invalid_national_number")
+    raise InvalidInput("This is not a valid national number.", code=INVALID_NATIONAL_NUMBER)
 
 
 def validate_card_number(raw: str) -> str:
     """Normalise a typed eID card number to its 12 digits."""
-    number = _compact(raw, "invalid_card_number", "card number")
+    number = _compact(raw, INVALID_CARD_NUMBER, "card number")
     if not stdnum_eid.is_valid(number):
-        raise InvalidInput("This is not a valid card number.", code="invalid_card_number")
+        raise InvalidInput("This is not a valid card number.", code=INVALID_CARD_NUMBER)
     return number
 
 
@@ -153,4 +160,4 @@ def next_national_number(
             candidate = bis_number(birth_date, sex, sequence)
             if not taken(candidate):
                 return candidate
-    raise Conflict("No free number is left for this birth date.", code="national_numbers_exhausted")
+    raise Conflict("No free number is left for this birth date.", code=NATIONAL_NUMBERS_EXHAUSTED)

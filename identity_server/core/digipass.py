@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from identity_server.core.error_codes import INVALID_CHALLENGE
+
 from .errors import InvalidInput
 from .randomness import Randomness, digits
 
@@ -25,7 +27,7 @@ def new_challenge(rng: Randomness) -> str:
 def response(secret: bytes, challenge: str) -> str:
     """HMAC-SHA256(secret, challenge) cut to 8 digits with RFC 4226's dynamic truncation."""
     if not _is_ascii_digits(challenge, _MAX_CHALLENGE_DIGITS):
-        raise InvalidInput("The challenge must be digits only.", code="invalid_challenge")
+        raise InvalidInput("The challenge must be digits only.", code=INVALID_CHALLENGE)
     mac = hmac.new(secret, challenge.encode("ascii"), hashlib.sha256).digest()
     offset = mac[-1] & 0x0F
     value = int.from_bytes(mac[offset : offset + 4], "big") & 0x7FFFFFFF

@@ -10,6 +10,13 @@ from datetime import timedelta
 from identity_server.core import identification_token
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
+from identity_server.core.error_codes import (
+    CONSENT_REQUIRED,
+    ENROLMENT_EXPIRED,
+    NUMBER_IN_USE,
+    UNKNOWN_ENROLMENT,
+    WRONG_STEP,
+)
 from identity_server.core.errors import Conflict, Expired, InvalidInput, NotFound
 from identity_server.core.keyring import Keyring
 from identity_server.core.phone import parse_phone
@@ -40,7 +47,7 @@ class Enrolments:
 
     async def start(self, phone: str, email: str, region: str, agreed: bool) -> Enrolment:
         if agreed is not True:
-            raise InvalidInput("Tick both boxes to continue", code="consent_required")
+            raise InvalidInput("Tick both boxes to continue", code=CONSENT_REQUIRED)
         number = parse_phone(phone, region)
         now = self._clock.now()
         enrolment = Enrolment(
@@ -57,9 +64,9 @@ class Enrolments:
     async def get(self, enrolment_id: str) -> Enrolment:
         found = await self._store.get_enrolment(enrolment_id[:64])
         if found is None:
-            raise NotFound("Unknown registration", code="unknown_enrolment")
+            raise NotFound("Unknown registration", code=UNKNOWN_ENROLMENT)
         if self._clock.now() >= found.expires_at:
-            raise Expired("This registration has expired; start again", code="enrolment_expired")
+            raise Expired("This registration has expired; start again", code=ENROLMENT_EXPIRED)
         return found
 
     async def _at(self, enrolment_id: str, *steps: EnrolmentStep) -> Enrolment:
@@ -67,7 +74,7 @@ class Enrolments:
         if enrolment.step not in steps:
             raise Conflict(
                 f"This step is not expected now (the registration is at '{enrolment.step.value}')",
-                code="wrong_step",
+                code=WRONG_STEP,
             )
         return enrolment
 
@@ -97,7 +104,7 @@ class Enrolments:
         holder = await self._store.identity_by_phone(enrolment.phone)
         if holder is not None and holder.national_number != card.national_number:
             raise Conflict(
-                "This phone number is already linked to another identity", code="number_in_use"
+                "This phone number is already linked to another identity", code=NUMBER_IN_USE
             )
         enrolment = replace(
             enrolment,
@@ -110,7 +117,7 @@ class Enrolments:
 
     async def card_data(self, enrolment: Enrolment) -> CardData:
         if not enrolment.card_number:
-            raise Conflict("No card was read yet", code="wrong_step")
+            raise Conflict("No card was read yet", code=WRONG_STEP)
         return CardData(
             await self._registers.person(enrolment.national_number),
             await self._registers.card(enrolment.card_number),
@@ -120,7 +127,7 @@ class Enrolments:
         enrolment = await self._at(enrolment_id, EnrolmentStep.CARD_READ, EnrolmentStep.CONSENTED)
         if agreed is not True:
             raise InvalidInput(
-                "You must agree to share your data to continue", code="consent_required"
+                "You must agree to share your data to continue", code=CONSENT_REQUIRED
             )
         enrolment = replace(enrolment, step=EnrolmentStep.CONSENTED)
         await self._store.save_enrolment(enrolment)

@@ -1,75 +1,73 @@
-"""One error hierarchy: every refusal carries a stable machine code, a human message and a status."""
+"""One error hierarchy: every refusal carries a stable machine code, a human message and a status.
+
+The class says what kind of refusal it is (callers catch by class); the code, from the registry
+in identity_server.core.error_codes, says which one, and brings its HTTP status with it."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
+
+from . import error_codes as codes
+from .error_codes import ErrorCode
 
 
 class SleutelError(Exception):
-    """Root of every expected refusal. `code` is stable and documented; `message` is for people."""
+    """Root of every expected refusal. `code` is stable and documented; `message` is for people
+    reading logs (pages show the code's translated text instead)."""
 
-    code = "error"
-    status = 400
+    default: ClassVar[ErrorCode] = codes.ERROR
 
-    def __init__(self, message: str, *, code: str | None = None, **details: Any) -> None:
+    def __init__(self, message: str, *, code: ErrorCode | None = None, **details: Any) -> None:
         super().__init__(message)
         self.message = message
-        if code is not None:
-            self.code = code
+        self.error_code = code or self.default
+        self.code: str = self.error_code.code
+        self.status: int = self.error_code.status
         self.details = details
 
 
 class InvalidInput(SleutelError):
     """The request is malformed: wrong type, missing or oversized field, bad format."""
 
-    code = "invalid_request"
-    status = 400
+    default = codes.INVALID_REQUEST
 
 
 class NotFound(SleutelError):
-    code = "not_found"
-    status = 404
+    default = codes.NOT_FOUND
 
 
 class Unauthorized(SleutelError):
     """Missing or wrong credentials (admin token, device signature)."""
 
-    code = "unauthorized"
-    status = 401
+    default = codes.UNAUTHORIZED
 
 
 class Forbidden(SleutelError):
-    code = "forbidden"
-    status = 403
+    default = codes.FORBIDDEN
 
 
 class Conflict(SleutelError):
     """The request contradicts the current state (wrong step, number already in use)."""
 
-    code = "conflict"
-    status = 409
+    default = codes.CONFLICT
 
 
 class Expired(SleutelError):
-    code = "expired"
-    status = 410
+    default = codes.EXPIRED
 
 
 class TooManyAttempts(SleutelError):
     """An attempt limit was reached; the thing attempted is now unusable or blocked."""
 
-    code = "too_many_attempts"
-    status = 429
+    default = codes.TOO_MANY_ATTEMPTS
 
 
 class RateLimited(SleutelError):
-    code = "rate_limited"
-    status = 429
+    default = codes.RATE_LIMITED
 
 
 class Unavailable(SleutelError):
     """A service the sandbox needs (its database, its message bus) cannot be reached now; the
     request changed nothing and may be repeated."""
 
-    code = "unavailable"
-    status = 503
+    default = codes.UNAVAILABLE

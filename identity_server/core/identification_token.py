@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from identity_server.core.error_codes import INVALID_TOKEN_FORMAT
 from identity_server.core.errors import InvalidInput
 from identity_server.core.randomness import Randomness, text
 
@@ -22,6 +23,6 @@ def normalise(raw: str) -> str:
     if len(token) != LENGTH or any(c not in ALPHABET for c in token):
         raise InvalidInput(
             "An identification token has 6 letters and digits, like CMWGT7",
-            code="invalid_token_format",
+            code=INVALID_TOKEN_FORMAT,
         )
     return token

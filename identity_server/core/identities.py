@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from identity_server.core.clock import Clock
+from identity_server.core.error_codes import UNKNOWN_PERSON
 from identity_server.core.errors import NotFound
 from identity_server.core.records import DeviceStatus, Identity, IdentityStatus, Person
 from identity_server.store.core import Store
@@ -19,7 +20,7 @@ class Identities:
         person = await self._store.get_person(identity.national_number)
         if person is None:
             raise NotFound(
-                "The identity's person is missing from the register", code="unknown_person"
+                "The identity's person is missing from the register", code=UNKNOWN_PERSON
             )
         return person
 

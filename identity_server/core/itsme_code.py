@@ -14,6 +14,7 @@ from identity_server.contract import RULES as RULES
 from identity_server.contract import Rule as Rule
 from identity_server.contract import broken_rule
 from identity_server.contract import rule_status as rule_status
+from identity_server.core.error_codes import CODE_MISMATCH, named
 
 from .errors import InvalidInput
 from .randomness import Randomness
@@ -23,13 +24,13 @@ def check_code(code: str) -> None:
     """Raise InvalidInput with the code of the first rule the itsme code breaks."""
     rule = broken_rule(code)
     if rule is not None:
-        raise InvalidInput(rule.message, code=rule.code)
+        raise InvalidInput(rule.message, code=named(rule.code))
 
 
 def check_confirmation(code: str, confirmation: str) -> None:
     """The second entry of a new code must equal the first."""
     if not hmac.compare_digest(code.encode(), confirmation.encode()):
-        raise InvalidInput("The two codes are not the same.", code="code_mismatch")
+        raise InvalidInput("The two codes are not the same.", code=CODE_MISMATCH)
 
 
 class CodeHasher:

@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from identity_server.core.error_codes import CORRUPT_KEY_FILE, CORRUPT_SECRET, UNUSABLE_KEY_FILE
 from identity_server.core.errors import SleutelError
 from identity_server.core.randomness import Randomness
 
@@ -44,11 +45,11 @@ class Keyring:
 
     def unseal(self, blob: bytes, context: str) -> bytes:
         if len(blob) < 13 or blob[0] != 1:
-            raise SleutelError("An encrypted value is damaged", code="corrupt_secret")
+            raise SleutelError("An encrypted value is damaged", code=CORRUPT_SECRET)
         try:
             return self._aead.decrypt(blob[1:13], blob[13:], context.encode())
         except InvalidTag as exc:
-            raise SleutelError("An encrypted value is damaged", code="corrupt_secret") from exc
+            raise SleutelError("An encrypted value is damaged", code=CORRUPT_SECRET) from exc
 
     def lookup_digest(self, purpose: str, value: str) -> str:
         """A keyed, deterministic digest: lets the store find a secret by value without keeping it."""
@@ -82,13 +83,13 @@ def load_or_create_master_key(path: Path) -> bytes:
         pass  # another process published its key first
     except OSError as exc:
         raise SleutelError(
-            f"cannot create the key file {path}: {exc.strerror or exc}", code="unusable_key_file"
+            f"cannot create the key file {path}: {exc.strerror or exc}", code=UNUSABLE_KEY_FILE
         ) from exc
     try:
         return _read_key(path)
     except FileNotFoundError as exc:  # the name exists yet leads nowhere: a dangling link
         raise SleutelError(
-            f"cannot read the key file {path}: {exc.strerror}", code="unusable_key_file"
+            f"cannot read the key file {path}: {exc.strerror}", code=UNUSABLE_KEY_FILE
         ) from exc
 
 
@@ -101,13 +102,13 @@ def _read_key(path: Path) -> bytes:
         raise
     except OSError as exc:  # a folder, no permission, an unreadable disk
         raise SleutelError(
-            f"cannot read the key file {path}: {exc.strerror or exc}", code="unusable_key_file"
+            f"cannot read the key file {path}: {exc.strerror or exc}", code=UNUSABLE_KEY_FILE
         ) from exc
     if not MASTER_KEY_BYTES <= len(data) <= MAX_KEY_FILE_BYTES:
         raise SleutelError(
             f"the key file {path} is damaged: it holds {_size(len(data))}, a key is"
             f" {MASTER_KEY_BYTES} to {MAX_KEY_FILE_BYTES} bytes",
-            code="corrupt_key_file",
+            code=CORRUPT_KEY_FILE,
         )
     return data
 

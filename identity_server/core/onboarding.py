@@ -9,6 +9,23 @@ from datetime import timedelta
 from identity_server.core import digipass, identification_token, itsme_code, sms_code
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u, load_device_public_key
+from identity_server.core.error_codes import (
+    CONSENT_REQUIRED,
+    ID_COUNTRY_MISMATCH,
+    INVALID_ID_COUNTRY,
+    INVALID_METHOD,
+    INVALID_TOKEN,
+    NUMBER_IN_USE,
+    ONBOARDING_EXPIRED,
+    TOKEN_EXPIRED,
+    TOKEN_USED,
+    TOO_MANY_ATTEMPTS,
+    UNKNOWN_BANK,
+    UNKNOWN_CUSTOMER,
+    UNKNOWN_ONBOARDING,
+    WRONG_DIGIPASS_RESPONSE,
+    WRONG_STEP,
+)
 from identity_server.core.errors import Conflict, Expired, InvalidInput, NotFound, TooManyAttempts
 from identity_server.core.keyring import Keyring
 from identity_server.core.outbox import Outbox
@@ -57,7 +74,7 @@ class Onboardings:
 
     async def start(self, phone: str, method: str, region: str = "BE") -> Onboarding:
         if method not in ("bank", "token"):
-            raise InvalidInput("method must be bank or token", code="invalid_method")
+            raise InvalidInput("method must be bank or token", code=INVALID_METHOD)
         number = parse_phone(phone, region)
         now = self._clock.now()
         onboarding = Onboarding(
@@ -74,9 +91,9 @@ class Onboardings:
     async def get(self, onboarding_id: str) -> Onboarding:
         found = await self._store.get_onboarding(onboarding_id[:64])
         if found is None:
-            raise NotFound("Unknown onboarding", code="unknown_onboarding")
+            raise NotFound("Unknown onboarding", code=UNKNOWN_ONBOARDING)
         if self._clock.now() >= found.expires_at:
-            raise Expired("This onboarding has expired; start again", code="onboarding_expired")
+            raise Expired("This onboarding has expired; start again", code=ONBOARDING_EXPIRED)
         return found
 
     async def _at(
@@ -84,11 +101,11 @@ class Onboardings:
     ) -> Onboarding:
         onboarding = await self.get(onboarding_id)
         if method is not None and onboarding.method != method:
-            raise Conflict(f"This step belongs to onboarding via {method}", code="wrong_step")
+            raise Conflict(f"This step belongs to onboarding via {method}", code=WRONG_STEP)
         if onboarding.step not in steps:
             raise Conflict(
                 f"This step is not expected now (the onboarding is at '{onboarding.step.value}')",
-                code="wrong_step",
+                code=WRONG_STEP,
             )
         return onboarding
 
@@ -104,7 +121,7 @@ class Onboardings:
         )
         if country not in ID_COUNTRIES:
             raise InvalidInput(
-                "The identity card must be Belgian (BE) or Dutch (NL)", code="invalid_id_country"
+                "The identity card must be Belgian (BE) or Dutch (NL)", code=INVALID_ID_COUNTRY
             )
         onboarding = replace(
             onboarding, id_country=country, bank_id="", step=OnboardingStep.COUNTRY_CHOSEN
@@ -121,7 +138,7 @@ class Onboardings:
             OnboardingStep.BANK_CHALLENGED,
         )
         if await self._store.get_bank(bank_id[:32]) is None:
-            raise NotFound("Unknown bank", code="unknown_bank")
+            raise NotFound("Unknown bank", code=UNKNOWN_BANK)
         onboarding = replace(onboarding, bank_id=bank_id, step=OnboardingStep.BANK_CHOSEN)
         await self._store.save_onboarding(onboarding)
         return onboarding
@@ -133,7 +150,7 @@ class Onboardings:
         )
         customer = await self._store.get_customer(onboarding.bank_id, customer_number.strip()[:32])
         if customer is None:
-            raise NotFound("This bank has no customer with that number", code="unknown_customer")
+            raise NotFound("This bank has no customer with that number", code=UNKNOWN_CUSTOMER)
         person = await self._registers.person(customer.national_number)
         await self._check_id_country(onboarding.id_country, person)
         challenge = digipass.new_challenge(self._rng)
@@ -156,21 +173,19 @@ class Onboardings:
             ]
             if not cards:
                 raise Conflict(
-                    "This person has no valid Belgian identity card", code="id_country_mismatch"
+                    "This person has no valid Belgian identity card", code=ID_COUNTRY_MISMATCH
                 )
         elif person.nationality != "NL":
-            raise Conflict("This person has no Dutch identity card", code="id_country_mismatch")
+            raise Conflict("This person has no Dutch identity card", code=ID_COUNTRY_MISMATCH)
 
     async def bank_consent(self, onboarding_id: str, response: str, consent: bool) -> Onboarding:
         """The customer answers the challenge with the digipass and agrees to share identity data."""
         onboarding = await self._at(onboarding_id, "bank", OnboardingStep.BANK_CHALLENGED)
         if consent is not True:
-            raise InvalidInput(
-                "You must agree to share your identity data", code="consent_required"
-            )
+            raise InvalidInput("You must agree to share your identity data", code=CONSENT_REQUIRED)
         customer = await self._store.get_customer(onboarding.bank_id, onboarding.customer_number)
         if customer is None:
-            raise NotFound("This bank has no customer with that number", code="unknown_customer")
+            raise NotFound("This bank has no customer with that number", code=UNKNOWN_CUSTOMER)
         secret = self._registers.digipass_secret(customer)
         if not digipass.verify_response(secret, onboarding.bank_challenge, response.strip()[:16]):
             left = onboarding.bank_attempts_left - 1
@@ -179,12 +194,12 @@ class Onboardings:
                     replace(onboarding, bank_attempts_left=0, expires_at=self._clock.now())
                 )
                 raise TooManyAttempts(
-                    "Wrong digipass response too often; start again", code="too_many_attempts"
+                    "Wrong digipass response too often; start again", code=TOO_MANY_ATTEMPTS
                 )
             await self._store.save_onboarding(replace(onboarding, bank_attempts_left=left))
             raise InvalidInput(
                 f"Wrong digipass response: {left} tries left",
-                code="wrong_digipass_response",
+                code=WRONG_DIGIPASS_RESPONSE,
                 tries_left=left,
             )
         person = await self._registers.person(customer.national_number)
@@ -197,7 +212,7 @@ class Onboardings:
     async def submit_token(self, onboarding_id: str, raw_token: str) -> Onboarding:
         onboarding = await self._at(onboarding_id, "token", OnboardingStep.STARTED)
         if onboarding.token_attempts_left <= 0:
-            raise TooManyAttempts("Too many wrong tokens; start again", code="too_many_attempts")
+            raise TooManyAttempts("Too many wrong tokens; start again", code=TOO_MANY_ATTEMPTS)
         token = identification_token.normalise(raw_token[:32])
         digest = self._keyring.lookup_digest("identification-token", token)
         now = self._clock.now()
@@ -208,13 +223,13 @@ class Onboardings:
                 await self._store.save_onboarding(replace(onboarding, token_attempts_left=left))
                 failure: Exception = InvalidInput(
                     f"Unknown identification token for this phone number: {left} tries left",
-                    code="invalid_token",
+                    code=INVALID_TOKEN.with_status(400),
                     tries_left=left,
                 )
             elif enrolment.token_used_at is not None:
-                failure = Conflict("This identification token was already used", code="token_used")
+                failure = Conflict("This identification token was already used", code=TOKEN_USED)
             elif enrolment.token_expires_at is None or now >= enrolment.token_expires_at:
-                failure = Expired("This identification token has expired", code="token_expired")
+                failure = Expired("This identification token has expired", code=TOKEN_EXPIRED)
             else:
                 await self._store.save_enrolment(replace(enrolment, token_used_at=now))
                 person = await self._registers.person(enrolment.national_number)
@@ -232,7 +247,7 @@ class Onboardings:
         holder = await self._store.identity_by_phone(onboarding.phone)
         if holder is not None and holder.national_number != person.national_number:
             raise Conflict(
-                "This phone number is already linked to another identity", code="number_in_use"
+                "This phone number is already linked to another identity", code=NUMBER_IN_USE
             )
         return await self._send_code(onboarding, person)
 

@@ -52,7 +52,7 @@ def parse_phone(raw: str, default_region: str = "BE") -> PhoneNumber:
     try:
         return _parse_phone(raw, default_region)
     except RuleBroken as broken:
-        raise InvalidInput(broken.message, code=broken.code) from None
+        raise InvalidInput(broken.message, code=broken.error_code) from None
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,13 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
+from identity_server.core.error_codes import (
+    INVALID_CERTIFICATE,
+    INVALID_KEY,
+    INVALID_SIGNATURE,
+    UNTRUSTED_CERTIFICATE,
+)
+
 from .errors import InvalidInput
 
 Purpose = Literal["signature", "authentication"]
@@ -242,7 +249,7 @@ def sign(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:
 
 def _untrusted(reason: str) -> InvalidInput:
     return InvalidInput(
-        f"The certificate is not trusted: {reason}.", code="untrusted_certificate", reason=reason
+        f"The certificate is not trusted: {reason}.", code=UNTRUSTED_CERTIFICATE, reason=reason
     )
 
 
@@ -325,7 +332,7 @@ def verify_signature(
         public_key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature as exc:
         raise InvalidInput(
-            "The signature does not match the data.", code="invalid_signature"
+            "The signature does not match the data.", code=INVALID_SIGNATURE.with_status(400)
         ) from exc
 
 
@@ -346,9 +353,9 @@ def key_from_pem(pem: bytes, password: bytes | None) -> ec.EllipticCurvePrivateK
         key = serialization.load_pem_private_key(pem, password)
     except (ValueError, TypeError) as exc:
         # Wrong or missing password, or not a key at all.
-        raise InvalidInput("The private key cannot be read.", code="invalid_key") from exc
+        raise InvalidInput("The private key cannot be read.", code=INVALID_KEY) from exc
     if not isinstance(key, ec.EllipticCurvePrivateKey):
-        raise InvalidInput("The private key is not an EC key.", code="invalid_key")
+        raise InvalidInput("The private key is not an EC key.", code=INVALID_KEY)
     return key
 
 
@@ -360,4 +367,4 @@ def cert_from_pem(pem: bytes) -> x509.Certificate:
     try:
         return x509.load_pem_x509_certificate(pem)
     except ValueError as exc:
-        raise InvalidInput("The certificate cannot be read.", code="invalid_certificate") from exc
+        raise InvalidInput("The certificate cannot be read.", code=INVALID_CERTIFICATE) from exc

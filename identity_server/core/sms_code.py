@@ -5,6 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from identity_server.core.error_codes import (
+    SMS_CODE_EXHAUSTED,
+    SMS_CODE_EXPIRED,
+    SMS_RESEND_TOO_SOON,
+    SMS_SEND_LIMIT,
+    WRONG_SMS_CODE,
+)
 from identity_server.core.errors import Expired, InvalidInput, RateLimited, TooManyAttempts
 from identity_server.core.itsme_code import CodeHasher
 from identity_server.core.randomness import Randomness, digits
@@ -32,12 +39,12 @@ def issue(
 ) -> tuple[ControlCode, str]:
     """A fresh code (returned in clear for the SMS only) replacing any earlier one."""
     if state.sends >= MAX_SENDS:
-        raise TooManyAttempts("Too many codes were sent; start again", code="sms_send_limit")
+        raise TooManyAttempts("Too many codes were sent; start again", code=SMS_SEND_LIMIT)
     if state.sent_at is not None and now - state.sent_at < RESEND_AFTER:
         wait = int((RESEND_AFTER - (now - state.sent_at)).total_seconds()) + 1
         raise RateLimited(
             f"Wait {wait} seconds before asking a new code",
-            code="sms_resend_too_soon",
+            code=SMS_RESEND_TOO_SOON,
             retry_after=wait,
         )
     code = digits(rng, 5)
@@ -54,9 +61,9 @@ def verify(
     the spent try before refusing.
     """
     if not state.code_hash or state.attempts_left <= 0:
-        raise TooManyAttempts("No valid control code: ask a new one", code="sms_code_exhausted")
+        raise TooManyAttempts("No valid control code: ask a new one", code=SMS_CODE_EXHAUSTED)
     if state.expires_at is None or now >= state.expires_at:
-        raise Expired("The control code has expired: ask a new one", code="sms_code_expired")
+        raise Expired("The control code has expired: ask a new one", code=SMS_CODE_EXPIRED)
     if len(given) == 5 and given.isdigit() and hasher.verify(given, state.code_hash):
         return ControlCode(sent_at=state.sent_at, sends=state.sends), True
     return (
@@ -70,11 +77,11 @@ def verify(
 def wrong_code_error(state: ControlCode) -> InvalidInput | TooManyAttempts:
     if state.attempts_left <= 0:
         return TooManyAttempts(
-            "Wrong control code; no tries left: ask a new code", code="sms_code_exhausted"
+            "Wrong control code; no tries left: ask a new code", code=SMS_CODE_EXHAUSTED
         )
     return InvalidInput(
         f"Wrong control code: {state.attempts_left} tries left",
-        code="wrong_sms_code",
+        code=WRONG_SMS_CODE,
         tries_left=state.attempts_left,
     )
 

@@ -5,6 +5,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from identity_server.core.error_codes import (
+    ACTIVATION_CODE_BLOCKED,
+    ACTIVATION_LINK_EXPIRED,
+    ACTIVATION_LINK_REPLACED,
+    ACTIVATION_LINK_USED,
+    CREDENTIALS_ALREADY_SET,
+    UNKNOWN_ACTIVATION_LINK,
+    UNKNOWN_REGISTRATION,
+    WRONG_STEP,
+)
 from identity_server.core.errors import Conflict, Expired, NotFound, TooManyAttempts
 from identity_server.csam import passwords, security_codes
 from identity_server.csam.context import CsamContext
@@ -28,26 +38,26 @@ class Activations:
                 self._ctx.link_digest("activation", token)
             )
         if registration is None:
-            raise NotFound("This activation link is not valid", code="unknown_activation_link")
+            raise NotFound("This activation link is not valid", code=UNKNOWN_ACTIVATION_LINK)
         if registration.status == RegistrationStatus.REVOKED:
             raise Conflict(
                 "This activation link was replaced by a newer registration",
-                code="activation_link_replaced",
+                code=ACTIVATION_LINK_REPLACED,
             )
         if registration.status == RegistrationStatus.BLOCKED:
             raise TooManyAttempts(
                 "Too many wrong activation codes: this activation is blocked."
                 " Register again at a registration office",
-                code="activation_code_blocked",
+                code=ACTIVATION_CODE_BLOCKED,
             )
         if registration.status == RegistrationStatus.ACTIVATED and await self.first_key_active(
             registration
         ):
-            raise Conflict("This activation link was already used", code="activation_link_used")
+            raise Conflict("This activation link was already used", code=ACTIVATION_LINK_USED)
         if self._ctx.now() >= registration.link_expires_at:
             raise Expired(
                 "This activation link has expired (it is valid 14 days): register again",
-                code="activation_link_expired",
+                code=ACTIVATION_LINK_EXPIRED,
             )
         return registration
 
@@ -124,7 +134,7 @@ class Activations:
     async def registration(self, registration_id: str) -> Registration:
         found = await self._ctx.csam_store.get_registration(registration_id)
         if found is None:
-            raise NotFound("No such registration", code="unknown_registration")
+            raise NotFound("No such registration", code=UNKNOWN_REGISTRATION)
         return found
 
     async def set_credentials(
@@ -133,11 +143,11 @@ class Activations:
         """Create the account (or renew the person's existing one) with username + password."""
         registration = await self.registration(registration_id)
         if registration.status != RegistrationStatus.ACTIVATED:
-            raise Conflict("Enter the activation code first", code="wrong_step")
+            raise Conflict("Enter the activation code first", code=WRONG_STEP)
         if registration.account_id:
             raise Conflict(
                 "The username and password of this activation were already chosen",
-                code="credentials_already_set",
+                code=CREDENTIALS_ALREADY_SET,
             )
         person = await self._ctx.registers.person(registration.national_number)
         name = passwords.check_username(username)
@@ -153,7 +163,7 @@ class Activations:
             if registration.account_id:
                 raise Conflict(
                     "The username and password of this activation were already chosen",
-                    code="credentials_already_set",
+                    code=CREDENTIALS_ALREADY_SET,
                 )
             existing = await self._ctx.csam_store.account_of_person(person.national_number)
             if existing is None:

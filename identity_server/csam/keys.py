@@ -12,6 +12,21 @@ from enum import Enum
 
 from authenticator.codes import verify_totp
 from authenticator.uri import OtpAccount, to_uri
+from identity_server.core.error_codes import (
+    KEY_NOT_ACTIVE,
+    KEY_NOT_PENDING,
+    MOBILE_NUMBER_REQUIRED,
+    PASSWORD_ONLY_NOT_CONFIRMED,
+    REGISTRATION_CODE_BLOCKED,
+    REGISTRATION_CODE_EXPIRED,
+    REGISTRATION_CODE_RESEND_TOO_SOON,
+    REGISTRATION_CODE_SEND_LIMIT,
+    SESSION_TOO_WEAK,
+    UNKNOWN_ACCOUNT,
+    UNKNOWN_KEY,
+    WRONG_CURRENT_PASSWORD,
+    WRONG_STEP,
+)
 from identity_server.core.errors import (
     Conflict,
     Expired,
@@ -79,7 +94,7 @@ class Keys:
     async def account(self, account_id: str) -> Account:
         account = await self._ctx.csam_store.get_account(account_id)
         if account is None or account.status != AccountStatus.ACTIVE:
-            raise NotFound("No active account", code="unknown_account")
+            raise NotFound("No active account", code=UNKNOWN_ACCOUNT)
         return account
 
     async def count_wrong_password(self, account_id: str, now: datetime) -> bool:
@@ -89,7 +104,7 @@ class Keys:
         async with self._ctx.store.atomic():
             account = await self._ctx.csam_store.get_account(account_id)  # locked till commit
             if account is None:
-                raise NotFound("No active account", code="unknown_account")
+                raise NotFound("No active account", code=UNKNOWN_ACCOUNT)
             if account.locked_until is not None and account.locked_until > now:
                 return True  # a guess checked beside this one locked it already
             failures, locked_until = passwords.after_failure(account.password_failures, now)
@@ -101,7 +116,7 @@ class Keys:
     async def key(self, account_id: str, key_id: str) -> Key:
         key = await self._ctx.csam_store.get_key(key_id)
         if key is None or key.account_id != account_id:
-            raise NotFound("No such key", code="unknown_key")
+            raise NotFound("No such key", code=UNKNOWN_KEY)
         return key
 
     async def required_level(self, account_id: str) -> tuple[int, KeyKind | None]:
@@ -125,7 +140,7 @@ class Keys:
         if session_level < needed:
             raise Forbidden(
                 f"Log in with your strongest key (level {needed}) to change your keys",
-                code="session_too_weak",
+                code=SESSION_TOO_WEAK,
                 needed=needed,
                 key=str(kind or ""),
             )
@@ -158,7 +173,7 @@ class Keys:
         elif kind == KeyKind.SMS:
             if not mobile.strip():
                 raise InvalidInput(
-                    "The SMS key needs your mobile number", code="mobile_number_required"
+                    "The SMS key needs your mobile number", code=MOBILE_NUMBER_REQUIRED
                 )
             code = security_codes.new_numeric_code(self._ctx.rng)
             key = replace(
@@ -180,7 +195,7 @@ class Keys:
         elif kind == KeyKind.PASSWORD and not accept_password_only:
             raise InvalidInput(
                 "Confirm that you know most online services refuse username + password only",
-                code="password_only_not_confirmed",
+                code=PASSWORD_ONLY_NOT_CONFIRMED,
             )
         async with self._ctx.store.atomic():
             same_kind = [
@@ -219,13 +234,13 @@ class Keys:
             raise TooManyAttempts(
                 f"{security_codes.MAX_SENDS} codes were sent for this key: ask the helpdesk,"
                 " or choose another key",
-                code="registration_code_send_limit",
+                code=REGISTRATION_CODE_SEND_LIMIT,
             )
         wait = previous.code_sent_at + security_codes.RESEND_AFTER - now
         if wait > timedelta(0):
             raise RateLimited(
                 "A new code can be asked 30 seconds after the last one",
-                code="registration_code_resend_too_soon",
+                code=REGISTRATION_CODE_RESEND_TOO_SOON,
                 retry_after=math.ceil(wait.total_seconds()),
             )
         return replace(key, code_sends=previous.code_sends + 1, code_sent_at=now)
@@ -257,7 +272,7 @@ class Keys:
         key = await self.key(account_id, key_id)
         await self.require_level(account_id, session_level)
         if key.status != KeyStatus.PENDING or key.kind not in (KeyKind.EMAIL, KeyKind.SMS):
-            raise Conflict("This key does not wait for a registration code", code="wrong_step")
+            raise Conflict("This key does not wait for a registration code", code=WRONG_STEP)
         now = self._ctx.now()
         code = security_codes.new_numeric_code(self._ctx.rng)
         fresh = replace(self.counted_send(key, key, now), code=self._registration_code(code, now))
@@ -292,7 +307,7 @@ class Keys:
             key = await self.key(account_id, key_id)
             await self.require_level(account_id, session_level)
             if key.status != KeyStatus.PENDING:
-                raise Conflict("This key is not waiting for activation", code="key_not_pending")
+                raise Conflict("This key is not waiting for activation", code=KEY_NOT_PENDING)
             if key.kind == KeyKind.TOTP:
                 state, ok, step = self._check_totp_enrolment(key, code, now)
                 if ok:
@@ -313,12 +328,12 @@ class Keys:
         if state.attempts_left <= 0:
             raise TooManyAttempts(
                 "Too many wrong codes: choose the mobile app key again",
-                code="registration_code_blocked",
+                code=REGISTRATION_CODE_BLOCKED,
             )
         if state.expires_at is not None and now >= state.expires_at:
             raise Expired(
                 "This QR code has expired: choose the mobile app key again",
-                code="registration_code_expired",
+                code=REGISTRATION_CODE_EXPIRED,
             )
         code = code.strip()
         step = None
@@ -356,7 +371,7 @@ class Keys:
         key = await self.key(account_id, key_id)
         await self.require_level(account_id, session_level)
         if key.status not in (KeyStatus.ACTIVE, KeyStatus.PENDING):
-            raise Conflict("This key is no longer active", code="key_not_active")
+            raise Conflict("This key is no longer active", code=KEY_NOT_ACTIVE)
         return key
 
     async def remove(self, account_id: str, key_id: str, *, session_level: int | Trusted) -> Key:
@@ -417,9 +432,7 @@ class Keys:
             if not await self._ctx.passwords.verify(account.password_hash, current):
                 if await self.count_wrong_password(account_id, now):
                     raise passwords.wrong_password(True)
-                raise InvalidInput(
-                    "The current password is not right", code="wrong_current_password"
-                )
+                raise InvalidInput("The current password is not right", code=WRONG_CURRENT_PASSWORD)
             person = await self._ctx.registers.person(account.national_number)
             await self._ctx.passwords.check_new(
                 new,

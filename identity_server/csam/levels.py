@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from identity_server.core.error_codes import UNKNOWN_KEY_TYPE
 from identity_server.core.errors import InvalidInput
 
 LEVEL_EID = 5
@@ -49,5 +50,5 @@ def key_kind(raw: str) -> KeyKind:
         return KeyKind(raw)
     except ValueError as exc:
         raise InvalidInput(
-            "Unknown key type: choose email, sms, totp or password", code="unknown_key_type"
+            "Unknown key type: choose email, sms, totp or password", code=UNKNOWN_KEY_TYPE
         ) from exc

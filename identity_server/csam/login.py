@@ -10,6 +10,17 @@ from datetime import datetime
 from typing import NoReturn
 
 from authenticator.codes import verify_totp
+from identity_server.core.error_codes import (
+    ACCOUNT_DEACTIVATED,
+    KEY_EXPIRED,
+    KEY_NOT_ACTIVE,
+    LOGIN_CODE_BLOCKED,
+    LOGIN_CODE_EXPIRED,
+    LOGIN_USED,
+    TOTP_CODE_USED,
+    UNKNOWN_LOGIN,
+    WRONG_LOGIN_CODE,
+)
 from identity_server.core.errors import Conflict, Expired, InvalidInput, NotFound, TooManyAttempts
 from identity_server.core.phone import PhoneNumber
 from identity_server.core.records import Person
@@ -88,7 +99,7 @@ class KeyLogins:
                 await self._ctx.csam_store.update_account(account)
         if account.status != AccountStatus.ACTIVE:
             raise Conflict(
-                "Your digital keys were deactivated: register again", code="account_deactivated"
+                "Your digital keys were deactivated: register again", code=ACCOUNT_DEACTIVATED
             )
         return account
 
@@ -124,9 +135,9 @@ class KeyLogins:
             return usable[-1]
         if keys:
             raise Expired(
-                "This digital key has expired (keys are valid 10 years)", code="key_expired"
+                "This digital key has expired (keys are valid 10 years)", code=KEY_EXPIRED
             )
-        raise Conflict("You have no active key of this type", code="key_not_active")
+        raise Conflict("You have no active key of this type", code=KEY_NOT_ACTIVE)
 
     async def start(self, username: str, password: str, kind: KeyKind) -> LoginStarted:
         account = await self.check_password(username, password)
@@ -187,7 +198,7 @@ class KeyLogins:
         if 0 < len(login_id) <= 64:
             login = await self._ctx.csam_store.get_login(login_id)
         if login is None or login.purpose != "login":  # a recovery's code never logs in
-            raise NotFound("This login does not exist", code="unknown_login")
+            raise NotFound("This login does not exist", code=UNKNOWN_LOGIN)
         return login
 
     async def finish(self, login_id: str, code: str = "") -> LoginResult:
@@ -197,21 +208,19 @@ class KeyLogins:
         async with self._ctx.store.atomic():
             login = await self.get(login_id)
             if login.status == LoginStatus.FAILED:
-                raise TooManyAttempts(
-                    "Too many wrong codes: start again", code="login_code_blocked"
-                )
+                raise TooManyAttempts("Too many wrong codes: start again", code=LOGIN_CODE_BLOCKED)
             if login.status != LoginStatus.PENDING:
-                raise Conflict("This login is already finished: start again", code="login_used")
+                raise Conflict("This login is already finished: start again", code=LOGIN_USED)
             if now >= login.expires_at:
                 raise Expired(
                     "The login has expired (codes are valid 10 minutes): start again",
-                    code="login_code_expired",
+                    code=LOGIN_CODE_EXPIRED,
                 )
             if login.attempts_left <= 0:
-                raise TooManyAttempts("No tries left: start again", code="login_code_blocked")
+                raise TooManyAttempts("No tries left: start again", code=LOGIN_CODE_BLOCKED)
             key = await self._ctx.csam_store.get_key(login.key_id)
             if key is None or not is_usable(key, now):
-                raise Conflict("This digital key is no longer active", code="key_not_active")
+                raise Conflict("This digital key is no longer active", code=KEY_NOT_ACTIVE)
             if login.kind == KeyKind.PASSWORD:
                 ok = True
             elif login.kind == KeyKind.TOTP:
@@ -244,18 +253,16 @@ class KeyLogins:
                 login = replace(login, status=LoginStatus.FAILED)
             await self._ctx.csam_store.save_login(login)
         if login.attempts_left <= 0:
-            raise TooManyAttempts(
-                "Wrong code; no tries left: start again", code="login_code_blocked"
-            )
+            raise TooManyAttempts("Wrong code; no tries left: start again", code=LOGIN_CODE_BLOCKED)
         if reused:
             raise InvalidInput(
                 "This code was already used: wait for the next code of your app",
-                code="totp_code_used",
+                code=TOTP_CODE_USED,
                 tries_left=login.attempts_left,
             )
         raise InvalidInput(
             f"Wrong code: {login.attempts_left} tries left",
-            code="wrong_login_code",
+            code=WRONG_LOGIN_CODE,
             tries_left=login.attempts_left,
         )
 

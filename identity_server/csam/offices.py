@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, replace
 
+from identity_server.core.error_codes import UNKNOWN_OFFICE, UNKNOWN_STAFF, WRONG_DESK
 from identity_server.core.errors import InvalidInput, NotFound
 from identity_server.csam import passwords
 from identity_server.csam.context import CsamContext
@@ -85,7 +86,7 @@ class Offices:
     async def office(self, office_id: str) -> Office:
         found = await self._ctx.csam_store.get_office(office_id)
         if found is None:
-            raise NotFound("No registration office with that id", code="unknown_office")
+            raise NotFound("No registration office with that id", code=UNKNOWN_OFFICE)
         return found
 
     async def list(self) -> list[Office]:
@@ -94,7 +95,7 @@ class Offices:
     async def staff(self, username: str) -> Staff:
         found = await self._ctx.csam_store.get_staff(username)
         if found is None:
-            raise NotFound("No staff member with that username", code="unknown_staff")
+            raise NotFound("No staff member with that username", code=UNKNOWN_STAFF)
         return found
 
     async def staff_login(self, username: str, password: str, role: StaffRole) -> Staff:
@@ -129,4 +130,4 @@ class Offices:
 
 def check_role(staff: Staff, role: StaffRole) -> None:
     if staff.role != role:
-        raise InvalidInput("This page is for another desk", code="wrong_desk")
+        raise InvalidInput("This page is for another desk", code=WRONG_DESK)

@@ -21,6 +21,15 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from argon2.low_level import ARGON2_VERSION
 
 from identity_server.core import offload
+from identity_server.core.error_codes import (
+    INVALID_USERNAME,
+    PASSWORD_LOCKED,
+    PASSWORD_MISMATCH,
+    PASSWORD_TOO_LONG,
+    PASSWORD_TOO_SHORT,
+    PASSWORD_TOO_WEAK,
+    WRONG_CREDENTIALS,
+)
 from identity_server.core.errors import InvalidInput, TooManyAttempts
 from identity_server.csam.records import UnknownUsername
 from identity_server.i18n import N_
@@ -55,7 +64,7 @@ def check_username(raw: str) -> str:
         raise InvalidInput(
             "A username has 6 to 64 letters, digits or . _ @ -, and starts and ends with a"
             " letter or digit",
-            code="invalid_username",
+            code=INVALID_USERNAME,
         )
     return username
 
@@ -230,20 +239,20 @@ class Passwords:
         """Refuse a password that is too short, too long, unconfirmed or too weak (score < 3)."""
         if len(password) > MAX_LENGTH:
             raise InvalidInput(
-                f"A password has at most {MAX_LENGTH} characters", code="password_too_long"
+                f"A password has at most {MAX_LENGTH} characters", code=PASSWORD_TOO_LONG
             )
         if len(password) < MIN_LENGTH:
             raise InvalidInput(
-                f"A password has at least {MIN_LENGTH} characters", code="password_too_short"
+                f"A password has at least {MIN_LENGTH} characters", code=PASSWORD_TOO_SHORT
             )
         if password != confirmation:
-            raise InvalidInput("The two passwords are not the same", code="password_mismatch")
+            raise InvalidInput("The two passwords are not the same", code=PASSWORD_MISMATCH)
         found = await self.strength(password, user_inputs)
         if not found.acceptable:
             raise InvalidInput(
                 f"This password is too weak (score {found.score} of 4, at least {MIN_SCORE}"
                 " needed)",
-                code="password_too_weak",
+                code=PASSWORD_TOO_WEAK,
                 score=found.score,
             )
         return found
@@ -287,7 +296,7 @@ def check_not_locked(locked_until: datetime | None, now: datetime) -> None:
         minutes = max(1, int((locked_until - now).total_seconds() + 59) // 60)
         raise TooManyAttempts(
             f"Too many wrong passwords: try again in {minutes} minutes",
-            code="password_locked",
+            code=PASSWORD_LOCKED,
             retry_after=int((locked_until - now).total_seconds()) + 1,
         )
 
@@ -303,7 +312,7 @@ def after_failure(failures: int, now: datetime) -> tuple[int, datetime | None]:
 def wrong_password(locked: bool) -> InvalidInput | TooManyAttempts:
     if locked:
         return TooManyAttempts(
-            "Too many wrong passwords: locked for 15 minutes", code="password_locked"
+            "Too many wrong passwords: locked for 15 minutes", code=PASSWORD_LOCKED
         )
     # The same refusal whether or not the username exists: usernames are not disclosed.
-    return InvalidInput("Wrong username or password", code="wrong_credentials")
+    return InvalidInput("Wrong username or password", code=WRONG_CREDENTIALS)

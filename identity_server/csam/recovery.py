@@ -13,6 +13,15 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from identity_server.core.error_codes import (
+    INVALID_RECOVERY_KEY,
+    MISSING_FIELD,
+    RECOVERY_BLOCKED,
+    RECOVERY_EXPIRED,
+    RECOVERY_USED,
+    UNKNOWN_ACCOUNT,
+    UNKNOWN_RECOVERY,
+)
 from identity_server.core.errors import (
     Conflict,
     Expired,
@@ -74,13 +83,13 @@ class Recoveries:
         one; returns the recovery's id in every case (no enumeration)."""
         if channel not in CHANNELS:
             raise InvalidInput(
-                "Choose the e-mail or the SMS key", code="invalid_recovery_key", field="kind"
+                "Choose the e-mail or the SMS key", code=INVALID_RECOVERY_KEY, field="kind"
             )
         kind = KeyKind(channel)
         name = identifier.strip()
         if not name:
             raise InvalidInput(
-                "Fill in your username or e-mail address", code="missing_field", field="identifier"
+                "Fill in your username or e-mail address", code=MISSING_FIELD, field="identifier"
             )
         account = await self._account_of(name)
         key = await self._key_of(account, kind)
@@ -132,7 +141,7 @@ class Recoveries:
         if 0 < len(recovery_id) <= 64:
             recovery = await self._ctx.csam_store.get_login(recovery_id)
         if recovery is None or recovery.purpose != PURPOSE:
-            raise NotFound("This request does not exist: start again", code="unknown_recovery")
+            raise NotFound("This request does not exist: start again", code=UNKNOWN_RECOVERY)
         return recovery
 
     async def enter_code(self, recovery_id: str, code: str) -> str:
@@ -141,13 +150,13 @@ class Recoveries:
         async with self._ctx.store.atomic():
             recovery = await self.get(recovery_id)
             if recovery.status == LoginStatus.DONE:
-                raise Conflict("This code was already used: start again", code="recovery_used")
+                raise Conflict("This code was already used: start again", code=RECOVERY_USED)
             if recovery.status == LoginStatus.FAILED:
-                raise TooManyAttempts("Too many wrong codes: start again", code="recovery_blocked")
+                raise TooManyAttempts("Too many wrong codes: start again", code=RECOVERY_BLOCKED)
             if now >= recovery.expires_at:
                 raise Expired(
                     "The code has expired (codes are valid 10 minutes): start again",
-                    code="recovery_expired",
+                    code=RECOVERY_EXPIRED,
                 )
             state, ok = security_codes.verify(
                 recovery.code, code, self._ctx.hasher, now, what="recovery_code"
@@ -167,13 +176,13 @@ class Recoveries:
             )
             await self._ctx.csam_store.save_login(recovery)
         if state.attempts_left <= 0:
-            raise TooManyAttempts("Wrong code; no tries left: start again", code="recovery_blocked")
+            raise TooManyAttempts("Wrong code; no tries left: start again", code=RECOVERY_BLOCKED)
         raise security_codes.wrong_code(state, what="recovery_code")
 
     async def account(self, account_id: str) -> Account:
         account = await self._ctx.csam_store.get_account(account_id)
         if account is None or account.status != AccountStatus.ACTIVE:
-            raise NotFound("No such account", code="unknown_account")
+            raise NotFound("No such account", code=UNKNOWN_ACCOUNT)
         return account
 
     async def user_inputs(self, account_id: str) -> tuple[str, ...]:

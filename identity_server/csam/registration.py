@@ -13,6 +13,15 @@ from datetime import date, timedelta
 from identity_server import i18n
 from identity_server.core.belgian_numbers import validate_national_or_bis
 from identity_server.core.belgian_time import slot_text
+from identity_server.core.error_codes import (
+    DOCUMENT_EXPIRED,
+    EMAIL_HAS_KEYS,
+    FEE_NOT_PAID,
+    INVALID_DOCUMENT_NUMBER,
+    INVALID_DOCUMENT_TYPE,
+    UNKNOWN_OFFICE,
+    WRONG_DESK,
+)
 from identity_server.core.errors import Conflict, InvalidInput
 from identity_server.core.records import Person
 from identity_server.core.registers import check_email
@@ -67,15 +76,15 @@ class EmailKeys:
 def check_document(kind: str, number: str, expires_on: date, today: date) -> IdentityDocument:
     if kind not in DOCUMENT_KINDS:
         raise InvalidInput(
-            "Choose an eID card, a passport or a residence card", code="invalid_document_type"
+            "Choose an eID card, a passport or a residence card", code=INVALID_DOCUMENT_TYPE
         )
     compact = re.sub(r"[\s.\-]", "", number).upper()
     if not _DOCUMENT_NUMBER.fullmatch(compact):
         raise InvalidInput(
-            "A document number has 6 to 20 letters or digits", code="invalid_document_number"
+            "A document number has 6 to 20 letters or digits", code=INVALID_DOCUMENT_NUMBER
         )
     if expires_on < today:
-        raise InvalidInput("This identity document has expired", code="document_expired")
+        raise InvalidInput("This identity document has expired", code=DOCUMENT_EXPIRED)
     return IdentityDocument(kind, compact, expires_on)
 
 
@@ -196,7 +205,7 @@ class OfficeDesk:
         `confirm_email_reuse` (the officer warned the person): those keys are then deactivated.
         """
         if officer.role != StaffRole.OFFICER:
-            raise InvalidInput("Only a registration office can register", code="wrong_desk")
+            raise InvalidInput("Only a registration office can register", code=WRONG_DESK)
         person = await self.look_up(national_number)
         document = check_document(
             document_kind, document_number, document_expires_on, self._ctx.now().date()
@@ -204,13 +213,13 @@ class OfficeDesk:
         address = check_email(email)
         office = await self._ctx.csam_store.get_office(officer.office_id)
         if office is None:
-            raise InvalidInput("The officer has no office", code="unknown_office")
+            raise InvalidInput("The officer has no office", code=UNKNOWN_OFFICE.with_status(400))
         if office.fee_cents and not fee_paid:
-            raise InvalidInput("The fee of this office was not paid", code="fee_not_paid")
+            raise InvalidInput("The fee of this office was not paid", code=FEE_NOT_PAID)
         if not confirm_email_reuse and (await keys_on_email(self._ctx, address)).in_use:
             raise Conflict(
                 "This e-mail address already carries digital keys: they will be deactivated",
-                code="email_has_keys",
+                code=EMAIL_HAS_KEYS,
             )
         return await issue_registration(
             self._ctx,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+from identity_server.core.error_codes import named
 from identity_server.core.errors import Expired, InvalidInput, TooManyAttempts
 from identity_server.core.itsme_code import CodeHasher
 from identity_server.core.randomness import Randomness, digits, text
@@ -72,10 +73,10 @@ def verify(
     if not state.code_hash or state.attempts_left <= 0:
         raise TooManyAttempts(
             "This code can no longer be used: too many wrong tries or already used",
-            code=f"{what}_blocked",
+            code=named(f"{what}_blocked"),
         )
     if state.expires_at is not None and now >= state.expires_at:
-        raise Expired("This code has expired", code=f"{what}_expired")
+        raise Expired("This code has expired", code=named(f"{what}_expired"))
     given = normalise(given)
     if 0 < len(given) <= 64 and hasher.verify(given, state.code_hash):
         return PendingCode(), True
@@ -86,11 +87,11 @@ def wrong_code(state: PendingCode, *, what: str) -> InvalidInput | TooManyAttemp
     """The refusal after a wrong code, once the spent try is saved."""
     if state.attempts_left <= 0:
         return TooManyAttempts(
-            "Wrong code; no tries left: this code is now blocked", code=f"{what}_blocked"
+            "Wrong code; no tries left: this code is now blocked", code=named(f"{what}_blocked")
         )
     return InvalidInput(
         f"Wrong code: {state.attempts_left} tries left",
-        code=f"wrong_{what}",
+        code=named(f"wrong_{what}"),
         tries_left=state.attempts_left,
     )
 

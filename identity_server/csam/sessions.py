@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+from identity_server.core.error_codes import NOT_LOGGED_IN, SESSION_EXPIRED
 from identity_server.core.errors import Expired, Unauthorized
 from identity_server.csam.context import CsamContext
 from identity_server.csam.records import Session
@@ -32,15 +33,15 @@ class Sessions:
     async def get(self, token: str | None, kind: str) -> Session:
         """The live session of that kind, its idle timer renewed; Unauthorized otherwise."""
         if not token or len(token) > 64:
-            raise Unauthorized("Please log in first", code="not_logged_in")
+            raise Unauthorized("Please log in first", code=NOT_LOGGED_IN)
         digest = self._ctx.link_digest("session", token)
         session = await self._ctx.csam_store.get_session(digest)
         if session is None or session.kind != kind:
-            raise Unauthorized("Please log in first", code="not_logged_in")
+            raise Unauthorized("Please log in first", code=NOT_LOGGED_IN)
         now = self._ctx.now()
         if now >= session.expires_at:
             await self._ctx.csam_store.delete_session(digest)
-            raise Expired("Your session has ended: please log in again", code="session_expired")
+            raise Expired("Your session has ended: please log in again", code=SESSION_EXPIRED)
         renewed = replace(session, expires_at=now + TTL[kind])
         await self._ctx.csam_store.save_session(renewed)
         return renewed

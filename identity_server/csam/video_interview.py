@@ -13,6 +13,35 @@ from datetime import date, datetime, timedelta
 
 from identity_server.core.belgian_numbers import validate_national_or_bis
 from identity_server.core.belgian_time import slot_text
+from identity_server.core.error_codes import (
+    DOCUMENT_EXPIRED,
+    INTERVIEW_ALREADY_STARTED,
+    INTERVIEW_NOT_STARTED,
+    INVALID_BIRTH_DATE,
+    INVALID_BIRTH_PLACE,
+    INVALID_COUNTRY,
+    INVALID_DOCUMENT_NUMBER,
+    INVALID_DOCUMENT_TYPE,
+    INVALID_LANGUAGE,
+    INVALID_MOTIVATION,
+    INVALID_NAME,
+    INVALID_SEX,
+    INVALID_SLOTS,
+    REASON_REQUIRED,
+    SECURITY_CODE_BLOCKED,
+    SLOT_DECLINED,
+    SLOT_OUT_OF_RANGE,
+    SLOT_PASSED,
+    UNKNOWN_APPOINTMENT,
+    UNKNOWN_APPOINTMENT_LINK,
+    UNKNOWN_DOCUMENT_FILE,
+    UPLOAD_EMPTY,
+    UPLOAD_TOO_LARGE,
+    UPLOAD_VERSO_MISSING,
+    UPLOAD_WRONG_TYPE,
+    WRONG_DESK,
+    WRONG_STEP,
+)
 from identity_server.core.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
 from identity_server.core.records import Address, Person
 from identity_server.core.registers import check_email
@@ -79,13 +108,15 @@ class Upload:
 def check_upload(upload: Upload) -> str:
     """The media type of a PNG, JPEG or PDF up to 5 MB, read from its first bytes."""
     if not upload.data:
-        raise InvalidInput("The uploaded file is empty", code="upload_empty")
+        raise InvalidInput("The uploaded file is empty", code=UPLOAD_EMPTY)
     if len(upload.data) > MAX_UPLOAD_BYTES:
-        raise InvalidInput("The uploaded file is larger than 5 MB", code="upload_too_large")
+        raise InvalidInput(
+            "The uploaded file is larger than 5 MB", code=UPLOAD_TOO_LARGE.with_status(400)
+        )
     for media_type, magic in _MAGIC.items():
         if upload.data.startswith(magic):
             return media_type
-    raise InvalidInput("Upload a PNG, JPEG or PDF file", code="upload_wrong_type")
+    raise InvalidInput("Upload a PNG, JPEG or PDF file", code=UPLOAD_WRONG_TYPE)
 
 
 class VideoInterviews:
@@ -112,20 +143,20 @@ class VideoInterviews:
     ) -> RequestedAppointment:
         now = self._ctx.now()
         if not first_names.strip() or not last_name.strip():
-            raise InvalidInput("First and last names are required", code="invalid_name")
+            raise InvalidInput("First and last names are required", code=INVALID_NAME)
         if not (birth_date.year >= FIRST_BIRTH_YEAR and birth_date < now.date()):
             # An approved applicant gets a BIS number, which encodes birth years 1900–2099.
             raise InvalidInput(
                 f"The birth date must lie in the past, from {FIRST_BIRTH_YEAR} on",
-                code="invalid_birth_date",
+                code=INVALID_BIRTH_DATE,
             )
         if sex not in ("M", "F"):
-            raise InvalidInput("Choose a sex", code="invalid_sex")
+            raise InvalidInput("Choose a sex", code=INVALID_SEX)
         for country in (birth_country, nationality):
             if not _COUNTRY.fullmatch(country):
-                raise InvalidInput("Choose a country", code="invalid_country")
+                raise InvalidInput("Choose a country", code=INVALID_COUNTRY)
         if not birth_place.strip():
-            raise InvalidInput("The birth place is required", code="invalid_birth_place")
+            raise InvalidInput("The birth place is required", code=INVALID_BIRTH_PLACE)
         number = ""
         if national_number.strip():
             number, _ = validate_national_or_bis(national_number)
@@ -133,11 +164,11 @@ class VideoInterviews:
         if not 10 <= len(motivation.strip()) <= 1000:
             raise InvalidInput(
                 "Explain in 10 to 1000 characters what you need the key for",
-                code="invalid_motivation",
+                code=INVALID_MOTIVATION,
             )
         if language not in LANGUAGES:
             raise InvalidInput(
-                "The interview is held in Dutch, French or English", code="invalid_language"
+                "The interview is held in Dutch, French or English", code=INVALID_LANGUAGE
             )
         slots = _preferred(preferred_slots, now)
         code = security_codes.new_security_code(self._ctx.rng)
@@ -180,11 +211,11 @@ class VideoInterviews:
                 self._ctx.link_digest("appointment", token)
             )
         if appointment is None:
-            raise NotFound("This link is not valid (any more)", code="unknown_appointment_link")
+            raise NotFound("This link is not valid (any more)", code=UNKNOWN_APPOINTMENT_LINK)
         if appointment.status == AppointmentStatus.BLOCKED:
             raise TooManyAttempts(
                 "Too many wrong security codes: make a new appointment",
-                code="security_code_blocked",
+                code=SECURITY_CODE_BLOCKED,
             )
         return appointment
 
@@ -222,7 +253,7 @@ class VideoInterviews:
         if blocked:
             raise TooManyAttempts(
                 "Too many wrong security codes: make a new appointment",
-                code="security_code_blocked",
+                code=SECURITY_CODE_BLOCKED,
             )
         raise security_codes.wrong_code(state, what="security_code")
 
@@ -239,26 +270,26 @@ class VideoInterviews:
         if kind not in DOCUMENT_KINDS:
             raise InvalidInput(
                 "Upload a European identity card or an international passport",
-                code="invalid_document_type",
+                code=INVALID_DOCUMENT_TYPE,
                 field="document_kind",
             )
         compact = re.sub(r"[\s.\-]", "", number).upper()
         if not _DOCUMENT_NUMBER.fullmatch(compact):
             raise InvalidInput(
                 "A document number has 5 to 20 letters or digits",
-                code="invalid_document_number",
+                code=INVALID_DOCUMENT_NUMBER,
                 field="document_number",
             )
         if expires_on < self._ctx.now().date():
             raise InvalidInput(
                 "This identity document has expired",
-                code="document_expired",
+                code=DOCUMENT_EXPIRED,
                 field="document_expires_on",
             )
         if not _COUNTRY.fullmatch(country):
             raise InvalidInput(
                 "Choose the country of the document",
-                code="invalid_country",
+                code=INVALID_COUNTRY,
                 field="document_country",
             )
         sides = [("recto", upload)]
@@ -288,7 +319,7 @@ class VideoInterviews:
         if verso is None and kind in VERSO_REQUIRED:
             raise InvalidInput(
                 "Upload the back (verso) of your identity card too",
-                code="upload_verso_missing",
+                code=UPLOAD_VERSO_MISSING,
                 field="verso",
             )
         recto = pages[0]
@@ -325,13 +356,13 @@ class VideoInterviews:
             AppointmentStatus.PROPOSED,
             AppointmentStatus.DOCUMENT_REQUESTED,
         ):
-            raise Conflict("There is no proposal to accept now", code="wrong_step")
+            raise Conflict("There is no proposal to accept now", code=WRONG_STEP)
         document, files = self._document(
             document_kind, document_number, document_expires_on, document_country, upload, verso
         )
         assert appointment.slot is not None
         if appointment.status == AppointmentStatus.PROPOSED and appointment.slot <= self._ctx.now():
-            raise Conflict("This time slot has passed: ask another one", code="slot_passed")
+            raise Conflict("This time slot has passed: ask another one", code=SLOT_PASSED)
         first = appointment.status == AppointmentStatus.PROPOSED
         accepted = replace(
             appointment,
@@ -360,7 +391,7 @@ class VideoInterviews:
         interviewer proposes a new one, not one of the first preferences again."""
         appointment = await self._unlock(token, security_code)
         if appointment.status not in (AppointmentStatus.PROPOSED, AppointmentStatus.ACCEPTED):
-            raise Conflict("There is no slot to change now", code="wrong_step")
+            raise Conflict("There is no slot to change now", code=WRONG_STEP)
         assert appointment.slot is not None
         now = self._ctx.now()
         _refuse_once_started(appointment, now)
@@ -369,7 +400,7 @@ class VideoInterviews:
         if set(slots) & set(declined):
             raise InvalidInput(
                 "Give other time slots than the one you asked to change",
-                code="slot_declined",
+                code=SLOT_DECLINED,
                 field="slot_1",
             )
         changed = replace(
@@ -388,7 +419,7 @@ class VideoInterviews:
     async def cancel(self, token: str, security_code: str) -> Appointment:
         appointment = await self._unlock(token, security_code)
         if appointment.status not in _OPEN:
-            raise Conflict("This appointment can no longer be cancelled", code="wrong_step")
+            raise Conflict("This appointment can no longer be cancelled", code=WRONG_STEP)
         _refuse_once_started(appointment, self._ctx.now())
         cancelled = replace(
             appointment, status=AppointmentStatus.CANCELLED, updated_at=self._ctx.now()
@@ -406,7 +437,7 @@ class VideoInterviews:
     async def get(self, appointment_id: str) -> Appointment:
         found = await self._ctx.csam_store.get_appointment(appointment_id)
         if found is None:
-            raise NotFound("No such appointment", code="unknown_appointment")
+            raise NotFound("No such appointment", code=UNKNOWN_APPOINTMENT)
         return found
 
     async def register_person(self, appointment: Appointment) -> Person | None:
@@ -418,16 +449,16 @@ class VideoInterviews:
         _check_interviewer(interviewer)
         appointment = await self.get(appointment_id)
         if appointment.status not in (AppointmentStatus.REQUESTED, AppointmentStatus.PROPOSED):
-            raise Conflict("This appointment does not wait for a slot", code="wrong_step")
+            raise Conflict("This appointment does not wait for a slot", code=WRONG_STEP)
         now = self._ctx.now()
         if not now < slot <= now + BOOKING_HORIZON + timedelta(days=7):
             raise InvalidInput(
-                "Propose a slot in the coming three weeks", code="slot_out_of_range", field="slot"
+                "Propose a slot in the coming three weeks", code=SLOT_OUT_OF_RANGE, field="slot"
             )
         if slot in appointment.declined_slots:
             raise InvalidInput(
                 "The person asked to change this slot: propose another one",
-                code="slot_declined",
+                code=SLOT_DECLINED,
                 field="slot",
             )
         token, digest = self._ctx.new_link("appointment")
@@ -451,17 +482,19 @@ class VideoInterviews:
         appointment = await self.get(appointment_id)
         if appointment.status != AppointmentStatus.ACCEPTED or appointment.document is None:
             raise Conflict(
-                "Only an accepted appointment with a document can be approved", code="wrong_step"
+                "Only an accepted appointment with a document can be approved", code=WRONG_STEP
             )
         assert appointment.slot is not None
         if self._ctx.now() < appointment.slot:
             # Guide 002, step 3: the identity is checked during the interview, face to face.
             raise Conflict(
                 "The interview has not started yet: approve during the interview",
-                code="interview_not_started",
+                code=INTERVIEW_NOT_STARTED,
             )
         if appointment.document.expires_on < self._ctx.now().date():
-            raise Conflict("The identity document has expired since", code="document_expired")
+            raise Conflict(
+                "The identity document has expired since", code=DOCUMENT_EXPIRED.with_status(409)
+            )
         async with self._ctx.store.atomic():
             person = await self._person_for(appointment)
             document = appointment.document
@@ -514,7 +547,7 @@ class VideoInterviews:
         _check_interviewer(interviewer)
         appointment = await self.get(appointment_id)
         if appointment.status != AppointmentStatus.ACCEPTED:
-            raise Conflict("Only an accepted appointment has a document", code="wrong_step")
+            raise Conflict("Only an accepted appointment has a document", code=WRONG_STEP)
         token, digest = self._ctx.new_link("appointment")
         changed = replace(
             appointment,
@@ -532,7 +565,7 @@ class VideoInterviews:
         _check_interviewer(interviewer)
         appointment = await self.get(appointment_id)
         if appointment.status not in _OPEN:
-            raise Conflict("This appointment is already closed", code="wrong_step")
+            raise Conflict("This appointment is already closed", code=WRONG_STEP)
         refused = replace(
             appointment,
             status=AppointmentStatus.REFUSED,
@@ -552,7 +585,7 @@ class VideoInterviews:
         _check_interviewer(interviewer)
         appointment = await self.get(appointment_id)
         if appointment.status not in _OPEN:
-            raise Conflict("This appointment is already closed", code="wrong_step")
+            raise Conflict("This appointment is already closed", code=WRONG_STEP)
         cancelled = replace(
             appointment,
             status=AppointmentStatus.CANCELLED,
@@ -579,7 +612,7 @@ class VideoInterviews:
             else None
         )
         if page is None or stored is None:
-            raise NotFound("No such uploaded file", code="unknown_document_file")
+            raise NotFound("No such uploaded file", code=UNKNOWN_DOCUMENT_FILE)
         return page, stored
 
     # -- reminders
@@ -639,13 +672,13 @@ def _preferred(slots: Sequence[datetime], now: datetime) -> tuple[datetime, ...]
     chosen = tuple(sorted(set(slots)))
     if not chosen or len(chosen) > MAX_SLOTS:
         raise InvalidInput(
-            f"Give 1 to {MAX_SLOTS} preferred time slots", code="invalid_slots", field="slot_1"
+            f"Give 1 to {MAX_SLOTS} preferred time slots", code=INVALID_SLOTS, field="slot_1"
         )
     for slot in chosen:
         if not now < slot <= now + BOOKING_HORIZON:
             raise InvalidInput(
                 "Preferred time slots lie within the next two weeks",
-                code="slot_out_of_range",
+                code=SLOT_OUT_OF_RANGE,
                 field="slot_1",
             )
     return chosen
@@ -667,17 +700,17 @@ def _refuse_once_started(appointment: Appointment, now: datetime) -> None:
     if interview_started(appointment, now):
         raise Conflict(
             "The interview has already started: it can no longer be moved or cancelled",
-            code="interview_already_started",
+            code=INTERVIEW_ALREADY_STARTED,
         )
 
 
 def _check_interviewer(staff: Staff) -> None:
     if staff.role != StaffRole.INTERVIEWER:
-        raise InvalidInput("Only an interviewer can do this", code="wrong_desk")
+        raise InvalidInput("Only an interviewer can do this", code=WRONG_DESK)
 
 
 def _reason(text: str) -> str:
     reason = text.strip()
     if not 3 <= len(reason) <= 500:
-        raise InvalidInput("Give a reason (3 to 500 characters)", code="reason_required")
+        raise InvalidInput("Give a reason (3 to 500 characters)", code=REASON_REQUIRED)
     return reason

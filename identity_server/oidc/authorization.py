@@ -8,6 +8,18 @@ from datetime import timedelta
 
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
+from identity_server.core.error_codes import (
+    AUTHORIZATION_EXPIRED,
+    AUTHORIZATION_PENDING,
+    IDENTITY_BLOCKED,
+    INVALID_CLIENT,
+    INVALID_REDIRECT_URI,
+    LEVEL_TOO_LOW,
+    UNKNOWN_AUTHORIZATION,
+    UNKNOWN_IDENTITY,
+    UNKNOWN_USER,
+    WRONG_STEP,
+)
 from identity_server.core.errors import Conflict, Expired, Forbidden, NotFound
 from identity_server.core.phone import MAX_INPUT_LENGTH, parse_phone
 from identity_server.core.randomness import Randomness
@@ -37,7 +49,7 @@ FLOW_GONE = frozenset({"authorization_expired", "unknown_authorization"})
 def require_level(authorization: Authorization, level: int) -> None:
     """Refuse a key weaker than the relying party's minimum (level 1 at the very least)."""
     if level < max(authorization.min_level, 1):
-        raise Forbidden("This key is not strong enough for this service", code="level_too_low")
+        raise Forbidden("This key is not strong enough for this service", code=LEVEL_TOO_LOW)
 
 
 class CodeFlow:
@@ -68,7 +80,7 @@ class CodeFlow:
         client = await self.client_by_id(client_id, dialect)
         if redirect_uri not in client.redirect_uris:  # exact match (OIDC Core §3.1.2.1)
             raise ClientPageError(
-                "redirect_uri is not registered for this client", code="invalid_redirect_uri"
+                "redirect_uri is not registered for this client", code=INVALID_REDIRECT_URI
             )
         return client
 
@@ -78,11 +90,13 @@ class CodeFlow:
         try:
             client = await self._clients.get(client_id)
         except NotFound as exc:
-            raise ClientPageError("Unknown client_id", code="invalid_client") from exc
+            raise ClientPageError(
+                "Unknown client_id", code=INVALID_CLIENT.with_status(400)
+            ) from exc
         if client.dialect != dialect:
             raise ClientPageError(
                 f"This client is registered for the {client.dialect} issuer, not this one",
-                code="invalid_client",
+                code=INVALID_CLIENT.with_status(400),
             )
         return client
 
@@ -147,10 +161,10 @@ class CodeFlow:
     async def get(self, auth_id: str) -> Authorization:
         authorization = await self._oidc.get_authorization(auth_id[:64])
         if authorization is None:
-            raise NotFound("Unknown login", code="unknown_authorization")
+            raise NotFound("Unknown login", code=UNKNOWN_AUTHORIZATION)
         if self._clock.now() >= authorization.expires_at:
             raise Expired(
-                "This login has expired; go back to the website", code="authorization_expired"
+                "This login has expired; go back to the website", code=AUTHORIZATION_EXPIRED
             )
         return authorization
 
@@ -163,14 +177,14 @@ class CodeFlow:
         """Send the request to the phone; ask for icon matching on a new or long-unused browser."""
         authorization = await self.get(auth_id)
         if authorization.completed:
-            raise Conflict("This login is already finished", code="wrong_step")
+            raise Conflict("This login is already finished", code=WRONG_STEP)
         require_level(authorization, PHONE_KEY_LEVEL)
         number = parse_phone(phone, region)
         identity = await self._store.identity_by_phone(number.e164)
         if identity is None:
-            raise NotFound("No itsme account for this number", code="unknown_user")
+            raise NotFound("No itsme account for this number", code=UNKNOWN_USER)
         if identity.status is not IdentityStatus.ACTIVE:
-            raise Conflict("This identity is blocked", code="identity_blocked")
+            raise Conflict("This identity is blocked", code=IDENTITY_BLOCKED.with_status(409))
         # A browser without our cookie is always new to the identity.
         last = (
             await self._oidc.browser_last_used(browser_digest, identity.identity_id)
@@ -219,9 +233,11 @@ class CodeFlow:
         """Where the browser goes next: the redirect URI with a code, or with access_denied."""
         authorization, status = await self.status(auth_id)
         if status is None or status is PushStatus.PENDING:
-            raise Conflict("The phone has not answered yet", code="authorization_pending")
+            raise Conflict(
+                "The phone has not answered yet", code=AUTHORIZATION_PENDING.with_status(409)
+            )
         if authorization.completed:
-            raise Conflict("This login is already finished", code="wrong_step")
+            raise Conflict("This login is already finished", code=WRONG_STEP)
         await self._oidc.save_authorization(replace(authorization, completed=True))
         state = {"state": authorization.state} if authorization.state else {}
         if status is not PushStatus.APPROVED:
@@ -238,7 +254,7 @@ class CodeFlow:
         client = await self.client_of(authorization)
         identity = await self._store.get_identity(request.identity_id)
         if identity is None:
-            raise NotFound("The identity disappeared", code="unknown_identity")
+            raise NotFound("The identity disappeared", code=UNKNOWN_IDENTITY)
         if authorization.browser_digest:
             await self._oidc.touch_browser(
                 authorization.browser_digest, identity.identity_id, self._clock.now()
@@ -266,7 +282,7 @@ class CodeFlow:
         """A key of the login hub (eID card, CSAM key) proved who it is: back to the website."""
         authorization = await self.get(auth_id)
         if authorization.completed:
-            raise Conflict("This login is already finished", code="wrong_step")
+            raise Conflict("This login is already finished", code=WRONG_STEP)
         require_level(authorization, level)
         await self._oidc.save_authorization(replace(authorization, completed=True))
         client = await self.client_of(authorization)

@@ -7,6 +7,7 @@ from typing import Any
 
 import msgspec
 
+from identity_server.core.error_codes import INVALID_CLIENTS_FILE
 from identity_server.core.errors import InvalidInput
 from identity_server.oidc.clients import ClientRegistry
 from identity_server.oidc.records import Client
@@ -53,26 +54,26 @@ def parse_clients_file(path: Path) -> list[dict[str, Any]]:
         data = msgspec.json.decode(path.read_bytes())
     except (OSError, msgspec.DecodeError, RecursionError) as exc:
         raise InvalidInput(
-            f"Cannot read clients file {path}: {exc}", code="invalid_clients_file"
+            f"Cannot read clients file {path}: {exc}", code=INVALID_CLIENTS_FILE
         ) from exc
     if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
         raise InvalidInput(
-            "The clients file must hold a JSON list of objects", code="invalid_clients_file"
+            "The clients file must hold a JSON list of objects", code=INVALID_CLIENTS_FILE
         )
     for item in data:
         unknown = set(item) - _FIELDS
         if unknown:
             raise InvalidInput(
                 f"Unknown keys in clients file: {', '.join(sorted(unknown))}",
-                code="invalid_clients_file",
+                code=INVALID_CLIENTS_FILE,
             )
         if "client_id" not in item or "name" not in item:
-            raise InvalidInput("Every client needs client_id and name", code="invalid_clients_file")
+            raise InvalidInput("Every client needs client_id and name", code=INVALID_CLIENTS_FILE)
     try:
         msgspec.convert(data, list[_ClientEntry])
     except msgspec.ValidationError as exc:
         raise InvalidInput(
-            f"Wrong type in clients file {path}: {exc}", code="invalid_clients_file"
+            f"Wrong type in clients file {path}: {exc}", code=INVALID_CLIENTS_FILE
         ) from exc
     return data
 

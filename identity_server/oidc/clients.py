@@ -17,6 +17,19 @@ import orjson
 
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
+from identity_server.core.error_codes import (
+    INVALID_ALG,
+    INVALID_AUTH_METHOD,
+    INVALID_CIBA_MODE,
+    INVALID_CLIENT_ID,
+    INVALID_DIALECT,
+    INVALID_JWKS,
+    INVALID_NAME,
+    INVALID_REDIRECT_URI,
+    INVALID_SCOPE,
+    INVALID_URL,
+    UNKNOWN_CLIENT,
+)
 from identity_server.core.errors import InvalidInput, NotFound
 from identity_server.core.keyring import Keyring
 from identity_server.core.randomness import Randomness
@@ -41,14 +54,14 @@ def _check_url(url: str, what: str) -> str:
         parts.port  # noqa: B018 - raises ValueError for a port out of range or not a number
     except ValueError:
         # e.g. "http://[::1/cb": an unclosed IPv6 literal
-        raise InvalidInput(f"{what} is not a valid URL", code="invalid_url") from None
+        raise InvalidInput(f"{what} is not a valid URL", code=INVALID_URL) from None
     local = parts.hostname in ("localhost", "127.0.0.1", "::1")
     if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment:
         raise InvalidInput(
-            f"{what} must be an absolute http(s) URL without fragment", code="invalid_url"
+            f"{what} must be an absolute http(s) URL without fragment", code=INVALID_URL
         )
     if parts.scheme == "http" and not local:
-        raise InvalidInput(f"{what} must use https (http only on localhost)", code="invalid_url")
+        raise InvalidInput(f"{what} must use https (http only on localhost)", code=INVALID_URL)
     return url
 
 
@@ -108,29 +121,29 @@ class ClientRegistry:
         """Create or replace a client; returns it with its secret in clear (shown once)."""
         if not _CLIENT_ID.match(client_id):
             raise InvalidInput(
-                "client_id: 3-64 letters, digits, '.', '_' or '-'", code="invalid_client_id"
+                "client_id: 3-64 letters, digits, '.', '_' or '-'", code=INVALID_CLIENT_ID
             )
         if not name.strip() or len(name) > 80:
             raise InvalidInput(
-                "The client needs a name the phone can show (max 80)", code="invalid_name"
+                "The client needs a name the phone can show (max 80)", code=INVALID_NAME
             )
         if not redirect_uris and ciba_mode == "":
-            raise InvalidInput("Give redirect URIs, or a CIBA mode", code="invalid_redirect_uri")
+            raise InvalidInput("Give redirect URIs, or a CIBA mode", code=INVALID_REDIRECT_URI)
         uris = tuple(_check_url(u, "redirect_uri") for u in redirect_uris)
         if auth_method not in AUTH_METHODS:
             raise InvalidInput(
-                f"auth_method must be one of {', '.join(AUTH_METHODS)}", code="invalid_auth_method"
+                f"auth_method must be one of {', '.join(AUTH_METHODS)}", code=INVALID_AUTH_METHOD
             )
         if ciba_mode not in CIBA_MODES:
             raise InvalidInput(
-                "ciba_mode must be poll, ping, push or empty", code="invalid_ciba_mode"
+                "ciba_mode must be poll, ping, push or empty", code=INVALID_CIBA_MODE
             )
         if ciba_mode in ("ping", "push"):
             _check_url(notification_endpoint, "notification_endpoint")
         if id_token_alg not in ("RS256", "ES256"):
-            raise InvalidInput("id_token_alg must be RS256 or ES256", code="invalid_alg")
+            raise InvalidInput("id_token_alg must be RS256 or ES256", code=INVALID_ALG)
         if dialect not in NAMES:
-            raise InvalidInput(f"dialect must be one of {', '.join(NAMES)}", code="invalid_dialect")
+            raise InvalidInput(f"dialect must be one of {', '.join(NAMES)}", code=INVALID_DIALECT)
         profile = profile_of(dialect)
         codes = tuple(dict.fromkeys(service_codes or ()))
         dialect_rules.check(dialect, codes, auth_method, ciba_mode)
@@ -138,13 +151,13 @@ class ClientRegistry:
         chosen = tuple(scopes or allowed)
         if "openid" not in chosen or any(s not in allowed for s in chosen):
             raise InvalidInput(
-                f"scopes must include openid, from {' '.join(allowed)}", code="invalid_scope"
+                f"scopes must include openid, from {' '.join(allowed)}", code=INVALID_SCOPE
             )
         jwks_text = ""
         if auth_method == "private_key_jwt":
             if jwks is None:
                 raise InvalidInput(
-                    "private_key_jwt needs the client's public keys (jwks)", code="invalid_jwks"
+                    "private_key_jwt needs the client's public keys (jwks)", code=INVALID_JWKS
                 )
             # joserfc is imported where it checks keys: private_key_jwt clients are the rare
             # case, and nothing else here needs it (the server's start-up does not load it).
@@ -155,7 +168,7 @@ class ClientRegistry:
                 KeySet.import_key_set(jwks)  # type: ignore[arg-type]
             except (JoseError, ValueError, TypeError, KeyError) as exc:
                 raise InvalidInput(
-                    "jwks is not a valid JSON Web Key Set", code="invalid_jwks"
+                    "jwks is not a valid JSON Web Key Set", code=INVALID_JWKS
                 ) from exc
             jwks_text = json.dumps(jwks)
         secret = secret or b64u(self._rng.token_bytes(32))
@@ -179,7 +192,7 @@ class ClientRegistry:
     async def get(self, client_id: str) -> Client:
         client = await self._store.get_client(client_id[:64])
         if client is None:
-            raise NotFound("Unknown client", code="unknown_client")
+            raise NotFound("Unknown client", code=UNKNOWN_CLIENT)
         return client
 
     async def rename(self, client_id: str, name: str) -> Client:

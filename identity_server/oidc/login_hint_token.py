@@ -12,6 +12,7 @@ from dataclasses import replace
 from typing import Any
 
 from identity_server.core.clock import Clock
+from identity_server.core.error_codes import EXPIRED_LOGIN_HINT_TOKEN
 from identity_server.core.records import Identity, IdentityStatus
 from identity_server.oidc.discovery_secrets import DiscoverySecrets
 from identity_server.oidc.errors import AccessDenied, InvalidRequest, OAuthError, UnknownUserId
@@ -26,7 +27,7 @@ MAX_TOKEN = 128
 class ExpiredLoginHintToken(OAuthError):
     """itsme doc, CIBA QR login, Authentication Endpoint errors: the login_hint_token expired."""
 
-    code = "expired_login_hint_token"
+    default = EXPIRED_LOGIN_HINT_TOKEN
 
 
 def token_value(login_hint_token: str, client: Client) -> str:

@@ -12,6 +12,19 @@ from typing import Protocol
 
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import SignedRequest, authenticate, b64u
+from identity_server.core.error_codes import (
+    BIOMETRICS_NOT_ALLOWED,
+    BIOMETRICS_OFF,
+    IDENTITY_BLOCKED,
+    INVALID_BINDING_MESSAGE,
+    INVALID_REQUEST,
+    REQUEST_CLOSED,
+    REQUEST_EXPIRED,
+    TOO_MANY_PENDING_REQUESTS,
+    UNKNOWN_REQUEST,
+    WRONG_CODE,
+    WRONG_ICON,
+)
 from identity_server.core.errors import (
     Conflict,
     Forbidden,
@@ -114,20 +127,18 @@ class PushRequests:
         origin: str = "",
     ) -> PushRequest:
         if identity.status is not IdentityStatus.ACTIVE:
-            raise Forbidden("This identity is blocked", code="identity_blocked")
+            raise Forbidden("This identity is blocked", code=IDENTITY_BLOCKED)
         if len(binding_message) > MAX_BINDING_MESSAGE:
-            raise InvalidInput(
-                "binding_message is too long (max 64)", code="invalid_binding_message"
-            )
+            raise InvalidInput("binding_message is too long (max 64)", code=INVALID_BINDING_MESSAGE)
         if len(confirmation_text) > MAX_CONFIRMATION_TEXT:
-            raise InvalidInput("The text to confirm is too long (max 500)", code="invalid_request")
+            raise InvalidInput("The text to confirm is too long (max 500)", code=INVALID_REQUEST)
         now = self._clock.now()
         waiting, first_expiry = await self._oidc.pending_summary(identity.identity_id, now)
         if waiting >= self.max_pending and first_expiry is not None:
             raise RateLimited(
                 f"{waiting} requests already wait in this person's app; retry when one of them"
                 " is answered or has expired",
-                code="too_many_pending_requests",
+                code=TOO_MANY_PENDING_REQUESTS,
                 retry_after=math.ceil((first_expiry - now).total_seconds()),
             )
         icon, choices = icons.pick(self._rng) if with_icon else ("", ())
@@ -156,7 +167,7 @@ class PushRequests:
     async def get(self, request_id: str) -> PushRequest:
         request = await self._oidc.get_push(request_id[:64])
         if request is None:
-            raise NotFound("Unknown request", code="unknown_request")
+            raise NotFound("Unknown request", code=UNKNOWN_REQUEST)
         return request
 
     async def pending_for(self, identity: Identity) -> list[PushRequest]:
@@ -165,18 +176,18 @@ class PushRequests:
     async def _open_for(self, identity: Identity, request_id: str) -> PushRequest:
         request = await self.get(request_id)
         if request.identity_id != identity.identity_id:
-            raise NotFound("Unknown request", code="unknown_request")
+            raise NotFound("Unknown request", code=UNKNOWN_REQUEST)
         # A blocked identity hears that first: blocking closed its waiting requests (lost
         # phone), and "blocked" is what its phone must say, not "already failed".
         if identity.status is not IdentityStatus.ACTIVE:
-            raise Forbidden("This identity is blocked", code="identity_blocked")
+            raise Forbidden("This identity is blocked", code=IDENTITY_BLOCKED)
         status = request.effective_status(self._clock.now())
         if status is PushStatus.EXPIRED:
-            raise Conflict("This request has expired", code="request_expired")
+            raise Conflict("This request has expired", code=REQUEST_EXPIRED)
         if status is not PushStatus.PENDING:
-            raise Conflict(f"This request is already {status.value}", code="request_closed")
+            raise Conflict(f"This request is already {status.value}", code=REQUEST_CLOSED)
         if identity.status is not IdentityStatus.ACTIVE:
-            raise Forbidden("This identity is blocked", code="identity_blocked")
+            raise Forbidden("This identity is blocked", code=IDENTITY_BLOCKED)
         return request
 
     async def _close(
@@ -240,16 +251,16 @@ class PushRequests:
             await self._decided(failed)
             raise Conflict(
                 "That is not the icon the website shows: the request is cancelled",
-                code="wrong_icon",
+                code=WRONG_ICON,
             )
         if biometric:
             if request.acr != "basic":
                 raise Forbidden(
-                    "This service asks for your itsme code", code="biometrics_not_allowed"
+                    "This service asks for your itsme code", code=BIOMETRICS_NOT_ALLOWED
                 )
             if not identity.biometrics:
                 raise Forbidden(
-                    "Biometrics are not switched on for this identity", code="biometrics_off"
+                    "Biometrics are not switched on for this identity", code=BIOMETRICS_OFF
                 )
             amr: tuple[str, ...] = ("bio", "hwk")
         else:
@@ -282,7 +293,7 @@ class PushRequests:
             await self._store.save_identity(replace(identity, pin_failures=failures))
             left = MAX_CODE_FAILURES - failures
             raise InvalidInput(
-                f"Wrong itsme code: {left} tries left", code="wrong_code", tries_left=left
+                f"Wrong itsme code: {left} tries left", code=WRONG_CODE, tries_left=left
             )
         now = self._clock.now()
         blocked = replace(
@@ -298,7 +309,7 @@ class PushRequests:
                 await self._decided(
                     await self._close(pending, PushStatus.FAILED, "identity_blocked")
                 )
-        raise Forbidden("Three wrong codes: your identity is blocked", code="identity_blocked")
+        raise Forbidden("Three wrong codes: your identity is blocked", code=IDENTITY_BLOCKED)
 
     async def fail_pending(self, identity: Identity, failure: str) -> int:
         """Close every request waiting in `identity`'s app as failed with `failure` (the identity

@@ -7,15 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from identity_server.contract import (
+from identity_server.contract import RuleBroken, qr_token
+from identity_server.core.clock import Clock
+from identity_server.core.error_codes import (
+    IDENTITY_BLOCKED,
     QR_EXPIRED,
     QR_REPLACED,
     QR_UNKNOWN,
     QR_USED,
-    RuleBroken,
-    qr_token,
 )
-from identity_server.core.clock import Clock
 from identity_server.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from identity_server.core.records import Identity, IdentityStatus
 from identity_server.oidc.authorization import CodeFlow
@@ -73,11 +73,11 @@ class QrScans:
         """The identity app scanned `payload`. Each refusal has its own code: a blocked
         identity, an unreadable, unknown, expired, replaced or already scanned QR."""
         if identity.status is not IdentityStatus.ACTIVE:
-            raise Forbidden("This identity is blocked", code="identity_blocked")
+            raise Forbidden("This identity is blocked", code=IDENTITY_BLOCKED)
         try:
             token = qr_token(payload)
         except RuleBroken as exc:
-            raise InvalidInput(exc.message, code=exc.code, field="payload") from None
+            raise InvalidInput(exc.message, code=exc.error_code, field="payload") from None
         digest = self._secrets.digest("qr", token)
         session = await self._oidc.discovery_by_digest(digest)
         if session is None:

@@ -6,14 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from identity_server.core.error_codes import INVALID_REQUEST
 from identity_server.core.errors import SleutelError
 
 
 class ClientPageError(SleutelError):
     """The client or redirect URI is wrong: show the error, never redirect (RFC 6749 §4.1.2.1)."""
 
-    code = "invalid_request"
-    status = 400
+    default = INVALID_REQUEST
 
 
 @dataclass(frozen=True)

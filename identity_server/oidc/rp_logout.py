@@ -6,6 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from identity_server.core.error_codes import (
+    INVALID_CLIENT,
+    INVALID_ID_TOKEN_HINT,
+    INVALID_POST_LOGOUT_REDIRECT_URI,
+    INVALID_REQUEST,
+)
 from identity_server.core.errors import InvalidInput, NotFound
 from identity_server.oidc.clients import ClientRegistry
 from identity_server.oidc.keys import SigningKeys
@@ -35,12 +41,12 @@ class RpLogout:
             return None
         if client is None:
             raise LogoutRefused(
-                "post_logout_redirect_uri needs id_token_hint or client_id", code="invalid_request"
+                "post_logout_redirect_uri needs id_token_hint or client_id", code=INVALID_REQUEST
             )
         if uri not in client.redirect_uris:  # exact match: never an open redirect
             raise LogoutRefused(
                 "post_logout_redirect_uri is not registered for this client",
-                code="invalid_post_logout_redirect_uri",
+                code=INVALID_POST_LOGOUT_REDIRECT_URI,
             )
         return redirect_with(uri, {"state": params.state}) if params.state else uri
 
@@ -52,19 +58,20 @@ class RpLogout:
             client = await self.client_of_id_token(params.id_token_hint)
             if client is None:
                 raise LogoutRefused(
-                    "id_token_hint is not an ID token of this issuer", code="invalid_id_token_hint"
+                    "id_token_hint is not an ID token of this issuer", code=INVALID_ID_TOKEN_HINT
                 )
         if params.client_id:
             if client is not None and client.client_id != params.client_id:
                 raise LogoutRefused(
-                    "client_id is not the id_token_hint's audience", code="invalid_client"
+                    "client_id is not the id_token_hint's audience",
+                    code=INVALID_CLIENT.with_status(400),
                 )
             try:
                 client = await self.clients.get(params.client_id)
             except NotFound:
                 client = None
             if client is None or client.dialect != self.dialect:
-                raise LogoutRefused("Unknown client_id", code="invalid_client")
+                raise LogoutRefused("Unknown client_id", code=INVALID_CLIENT.with_status(400))
         return client
 
     async def client_of_id_token(self, id_token: str) -> Client | None:

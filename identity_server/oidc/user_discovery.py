@@ -31,6 +31,12 @@ from datetime import timedelta
 
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
+from identity_server.core.error_codes import (
+    SESSION_EXPIRED,
+    SESSION_FINISHED,
+    TOO_MANY_REQUESTS,
+    UNKNOWN_SESSION,
+)
 from identity_server.core.errors import SleutelError
 from identity_server.core.keyring import Keyring
 from identity_server.core.randomness import Randomness
@@ -65,8 +71,7 @@ class TooManyPolls(OAuthError):
     """itsme doc, CIBA QR login, User Discovery Poll: 429 "Too many requests. Returned when the
     Client does not respect the polling interval." """
 
-    code = "too_many_requests"
-    status = 429
+    default = TOO_MANY_REQUESTS
 
 
 @dataclass(frozen=True)
@@ -151,17 +156,17 @@ class UserDiscovery:
         )
         if session is None or session.client_id != client.client_id or session.auth_id:
             # Another client's session is not told apart from none (itsme doc: 400).
-            raise SessionError("Unknown user discovery session", code="unknown_session")
+            raise SessionError("Unknown user discovery session", code=UNKNOWN_SESSION)
         now = self.clock.now()
         if session.token_digest:
             raise SessionError(
                 "The user was discovered and told already: stop polling this session",
-                code="session_finished",
+                code=SESSION_FINISHED,
             )
         if now >= session.expires_at:
             raise SessionError(
                 f"Polled for longer than {SESSION_TTL.seconds // 60} minutes: start a new session",
-                code="session_expired",
+                code=SESSION_EXPIRED.with_status(400),
             )
         last = session.last_polled_at
         if last is not None and now - last < timedelta(seconds=session.interval):

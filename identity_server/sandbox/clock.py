@@ -11,6 +11,7 @@ import asyncio
 from datetime import datetime, timedelta
 
 from identity_server.core.clock import Clock
+from identity_server.core.error_codes import CLOCK_BACKWARDS, INVALID_TIME
 from identity_server.core.errors import InvalidInput
 
 OFFSET_KEY = "sandbox.clock_offset"
@@ -66,7 +67,7 @@ class SandboxClock:
         if not seconds > 0:
             raise InvalidInput(
                 "The sandbox clock only moves forward: give a number of seconds above 0",
-                code="clock_backwards",
+                code=CLOCK_BACKWARDS,
                 field="advance",
             )
         return self._offset + timedelta(seconds=seconds)
@@ -77,14 +78,14 @@ class SandboxClock:
         if when.tzinfo is None:
             raise InvalidInput(
                 "Give the time with its UTC offset, e.g. 2027-01-05T09:00:00+01:00",
-                code="invalid_time",
+                code=INVALID_TIME,
                 field="set",
             )
         now = self.now()
         if when <= now:
             raise InvalidInput(
                 f"The sandbox clock only moves forward: it is {now.isoformat()} already",
-                code="clock_backwards",
+                code=CLOCK_BACKWARDS,
                 field="set",
             )
         return self._offset + (when - now)

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from identity_server.core.error_codes import CLOCK_TOO_FAR, INVALID_FIELD
 from identity_server.core.errors import InvalidInput
 from identity_server.sandbox.clock import OFFSET_KEY, SandboxClock, decode_offset, encode_offset
 from identity_server.store.core import Store
@@ -44,7 +45,7 @@ class ClockControl:
         # Checked before any timedelta is built from it: timedelta(seconds=1e308) overflows.
         if isinstance(seconds, float) and not math.isfinite(seconds):
             raise InvalidInput(
-                "Give a finite number of seconds", code="invalid_field", field="advance"
+                "Give a finite number of seconds", code=INVALID_FIELD, field="advance"
             )
         if seconds > MAX_OFFSET.total_seconds():
             raise _too_far("advance")
@@ -89,6 +90,6 @@ async def keep_offset_row(store: Store) -> None:
 def _too_far(field: str) -> InvalidInput:
     return InvalidInput(
         f"The sandbox clock runs at most {MAX_OFFSET.days} days ahead of real time",
-        code="clock_too_far",
+        code=CLOCK_TOO_FAR,
         field=field,
     )

@@ -7,6 +7,7 @@ from typing import Protocol
 
 from identity_server.core import itsme_code
 from identity_server.core.device_auth import load_device_public_key
+from identity_server.core.error_codes import NUMBER_IN_USE
 from identity_server.core.errors import Conflict, InvalidInput, NotFound
 from identity_server.core.onboarding import Onboardings
 from identity_server.core.phone import parse_phone
@@ -30,7 +31,7 @@ class Services(Protocol):
 
 
 def _naming(field: str, exc: InvalidInput) -> InvalidInput:
-    return InvalidInput(exc.message, code=exc.code, **{**exc.details, "field": field})
+    return InvalidInput(exc.message, code=exc.error_code, **{**exc.details, "field": field})
 
 
 async def enrol_directly(
@@ -64,12 +65,15 @@ async def enrol_directly(
     try:
         person = await services.registers.person(national_number.strip()[:32])
     except NotFound as exc:
-        raise InvalidInput(exc.message, code=exc.code, field="national_number") from None
+        # A number the registers do not know is a bad field here: 400, as before the registry.
+        raise InvalidInput(
+            exc.message, code=exc.error_code.with_status(400), field="national_number"
+        ) from None
     async with services.store.atomic():
         if await services.store.identity_by_phone(number) is not None:
             raise Conflict(
                 "This phone number is already linked to an identity",
-                code="number_in_use",
+                code=NUMBER_IN_USE,
                 field="phone",
             )
         identity, _device = await services.onboardings.bind_phone(

@@ -23,6 +23,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from identity_server.core import itsme_code
+from identity_server.core.error_codes import (
+    INVALID_DELAY,
+    NATIONAL_NUMBER_REQUIRED,
+    NOT_A_ROBOT,
+    NUMBER_IN_USE,
+    UNKNOWN_OUTCOME,
+    UNKNOWN_ROBOT,
+)
 from identity_server.core.errors import Conflict, InvalidInput, NotFound
 from identity_server.core.keyring import Keyring
 from identity_server.core.onboarding import Onboardings
@@ -59,7 +67,7 @@ def outcome_of(value: str | Outcome) -> Outcome:
         choices = ", ".join(o.value for o in Outcome)
         raise InvalidInput(
             f"Unknown outcome {str(value)[:40]!r}: one of {choices}",
-            code="unknown_outcome",
+            code=UNKNOWN_OUTCOME,
             field="outcome",
         ) from None
 
@@ -68,7 +76,7 @@ def _delay(value: float) -> float:
     if not (isinstance(value, int | float) and math.isfinite(value) and 0 <= value <= MAX_DELAY):
         raise InvalidInput(
             f"delay is a number of seconds from 0 to {MAX_DELAY:.0f}",
-            code="invalid_delay",
+            code=INVALID_DELAY,
             field="delay",
         )
     return float(value)
@@ -78,7 +86,7 @@ def _number(phone: str) -> str:
     try:
         return parse_phone(phone).e164
     except InvalidInput as exc:
-        raise InvalidInput(exc.message, code=exc.code, field="phone") from None
+        raise InvalidInput(exc.message, code=exc.error_code, field="phone") from None
 
 
 class Robots:
@@ -131,7 +139,7 @@ class Robots:
                 if national_number is not None and national_number != robot.national_number:
                     raise Conflict(
                         "This robot answers for another person",
-                        code="number_in_use",
+                        code=NUMBER_IN_USE,
                         field="national_number",
                     )
                 robot = replace(
@@ -201,13 +209,13 @@ class Robots:
         if await self._store.active_device_ids(identity.identity_id):
             raise Conflict(
                 "This number's identity answers on a person's phone",
-                code="not_a_robot",
+                code=NOT_A_ROBOT,
                 field="phone",
             )
         if national_number is not None and national_number != identity.national_number:
             raise Conflict(
                 "This number belongs to another person's identity",
-                code="number_in_use",
+                code=NUMBER_IN_USE,
                 field="national_number",
             )
         person = await self._registers.person(identity.national_number)
@@ -227,14 +235,14 @@ class Robots:
         if national_number is None:
             raise InvalidInput(
                 "This number has no identity yet: give national_number to make one",
-                code="national_number_required",
+                code=NATIONAL_NUMBER_REQUIRED,
                 field="national_number",
             )
         holder = await self._store.identity_of_person(national_number.strip()[:32])
         if holder is not None:
             raise Conflict(
                 "This person's identity answers on another phone",
-                code="not_a_robot",
+                code=NOT_A_ROBOT,
                 field="national_number",
             )
         return await enrol_directly(
@@ -261,7 +269,7 @@ class Robots:
     async def get(self, phone: str) -> Robot:
         robot = await self._sandbox.get_robot(_number(phone))
         if robot is None:
-            raise NotFound("This number has no robot", code="unknown_robot")
+            raise NotFound("This number has no robot", code=UNKNOWN_ROBOT)
         return robot
 
     async def remove(self, phone: str) -> None:
@@ -272,7 +280,7 @@ class Robots:
         async with self._store.atomic():
             robot = await self._sandbox.get_robot(number)
             if robot is None or not await self._sandbox.delete_robot(number):
-                raise NotFound("This number has no robot", code="unknown_robot")
+                raise NotFound("This number has no robot", code=UNKNOWN_ROBOT)
             self.answers.forgotten(robot.identity_id)
             device = await self._store.get_device(robot.device_id)
             if device is not None and device.status is DeviceStatus.ACTIVE:

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from identity_server.core import belgian_numbers
+from identity_server.core.error_codes import INVALID_WORLD
 from identity_server.core.errors import InvalidInput, SleutelError
 from identity_server.core.phone import parse_phone
 from identity_server.core.records import Address
@@ -188,11 +189,11 @@ async def _identity(services: Services, declared: WorldIdentity, folder: Path) -
             field = exc.details.get("field")
             if field in ("outcome", "delay", "offline"):  # inside `robot = {…}` in the file
                 details = {**exc.details, "field": f"robot.{field}"}
-                raise type(exc)(exc.message, code=exc.code, **details) from None
+                raise type(exc)(exc.message, code=exc.error_code, **details) from None
             raise
         return None
     if declared.profile is None or declared.code is None:  # checked by parse_world already
-        raise InvalidInput("a scripted phone needs profile and code", code="invalid_world")
+        raise InvalidInput("a scripted phone needs profile and code", code=INVALID_WORLD)
     path = folder / declared.profile
     existing = await services.store.identity_by_phone(parse_phone(declared.phone).e164)
     if existing is not None and _profile_of(path) == existing.identity_id:

@@ -34,6 +34,7 @@ import msgspec
 from msgspec import Struct
 
 from identity_server.core import belgian_numbers
+from identity_server.core.error_codes import INVALID_WORLD
 from identity_server.core.errors import InvalidInput
 from identity_server.oidc.client_config import _ClientEntry
 
@@ -121,7 +122,7 @@ FIELD_OF_CODE = {
 
 
 class WorldError(InvalidInput):
-    code = "invalid_world"
+    default = INVALID_WORLD
 
 
 def refuse(source: str, where: str, message: str) -> NoReturn:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from identity_server.core.error_codes import NO_SNAPSHOT
 from identity_server.core.errors import Conflict
 
 LEFT_OUT_TABLES = ("leases", "schema_version")
@@ -75,5 +76,5 @@ def parents_first(tables: list[str], references: list[tuple[str, str]]) -> list[
 
 def no_snapshot(reason: str = "no snapshot of the sandbox's world was taken") -> Conflict:
     return Conflict(
-        f"Cannot reset: {reason}; the server takes one when it starts", code="no_snapshot"
+        f"Cannot reset: {reason}; the server takes one when it starts", code=NO_SNAPSHOT
     )

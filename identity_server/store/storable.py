@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from identity_server.core.error_codes import INVALID_REQUEST
 from identity_server.core.errors import InvalidInput
 
 
@@ -27,7 +28,7 @@ def storable(values: Iterable[Any]) -> bool:
 def unstorable() -> InvalidInput:
     return InvalidInput(
         "A value holds a character that cannot be stored (NUL or a lone surrogate)",
-        code="invalid_request",
+        code=INVALID_REQUEST,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from identity_server.core.error_codes import UNKNOWN_STORE
 from identity_server.core.errors import SleutelError
 from identity_server.store.core import Store
 from identity_server.store.csam import CsamStore
@@ -42,7 +43,7 @@ async def open_stores(location: str) -> Stores:
         raise SleutelError(
             f"unknown store {location.split('://', 1)[0]}://: use a file path, sqlite:///path or"
             " postgresql://…",
-            code="unknown_store",
+            code=UNKNOWN_STORE,
         )
     from identity_server.store.sqlite import open_sqlite
 

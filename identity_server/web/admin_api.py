@@ -8,6 +8,7 @@ from typing import Annotated, Any, NotRequired, TypedDict
 from aiohttp import web
 from msgspec import Meta, Struct
 
+from identity_server.core.error_codes import UNKNOWN_CLIENT
 from identity_server.core.errors import NotFound
 from identity_server.core.records import Address
 from identity_server.oidc.records import Client
@@ -307,7 +308,7 @@ async def remove_client(request: web.Request) -> web.Response:
     if not await request.app[SERVICES].oidc_store.delete_client(
         request.match_info["client_id"][:64]
     ):
-        raise NotFound("Unknown client", code="unknown_client")
+        raise NotFound("Unknown client", code=UNKNOWN_CLIENT)
     return web.Response(status=204)
 
 

@@ -15,6 +15,20 @@ import orjson
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
+from identity_server.core.error_codes import (
+    FIELD_TOO_LONG,
+    INVALID_BODY,
+    INVALID_CHARSET,
+    INVALID_ENCODING,
+    INVALID_FIELD,
+    INVALID_JSON,
+    INVALID_MULTIPART,
+    JSON_TOO_DEEP,
+    MISSING_FIELD,
+    REPEATED_PARAMETER,
+    TOO_MANY_FIELDS,
+    UNSUPPORTED_MEDIA_TYPE,
+)
 from identity_server.core.errors import InvalidInput, SleutelError
 
 T = TypeVar("T")
@@ -29,17 +43,15 @@ _TICKED = frozenset({"on", "true", "1", "yes"})
 class BodyError(InvalidInput):
     """The bytes of a request could not be read as what it declared."""
 
-    code = "invalid_body"
+    default = INVALID_BODY
 
 
 class UnsupportedMediaType(SleutelError):
-    code = "unsupported_media_type"
-    status = 415
+    default = UNSUPPORTED_MEDIA_TYPE
 
 
 class TooManyFields(SleutelError):
-    code = "too_many_fields"
-    status = 413
+    default = TOO_MANY_FIELDS
 
 
 class Upload:
@@ -64,7 +76,7 @@ def _charset(request: web.BaseRequest) -> str:
         "".encode(charset)
     except (LookupError, UnicodeError):  # unknown, or a codec that encodes nothing ("undefined")
         raise BodyError(
-            f"Unknown charset {charset[:40]!r}", code="invalid_charset", field="charset"
+            f"Unknown charset {charset[:40]!r}", code=INVALID_CHARSET, field="charset"
         ) from None
     return charset
 
@@ -74,7 +86,7 @@ def decode_text(raw: bytes, charset: str) -> str:
         return raw.decode(charset)
     except UnicodeError:  # the idna and punycode codecs raise UnicodeError itself
         raise BodyError(
-            f"The body is not valid {charset[:40]}", code="invalid_encoding", field="body"
+            f"The body is not valid {charset[:40]}", code=INVALID_ENCODING, field="body"
         ) from None
 
 
@@ -90,7 +102,7 @@ def unique_pairs(
         elif key in out:
             raise BodyError(
                 f"Parameter {key[:60]} must be given once",
-                code="repeated_parameter",
+                code=REPEATED_PARAMETER,
                 field=key[:60],
             )
         else:
@@ -110,11 +122,11 @@ def _urlencoded(text: str, charset: str) -> list[tuple[str, str]]:
     except UnicodeError:
         raise BodyError(
             f"A percent-encoded value is not valid {charset[:40]}",
-            code="invalid_encoding",
+            code=INVALID_ENCODING,
             field="body",
         ) from None
     except ValueError:
-        raise TooManyFields(f"At most {MAX_FORM_FIELDS} fields", code="too_many_fields") from None
+        raise TooManyFields(f"At most {MAX_FORM_FIELDS} fields", code=TOO_MANY_FIELDS) from None
 
 
 def query_pairs(request: web.BaseRequest) -> list[tuple[str, str]]:
@@ -153,10 +165,10 @@ async def _multipart(
             if not isinstance(part, BodyPartReader) or not part.name:
                 raise ValueError("nested or unnamed part")
             if len(fields) + len(files) >= MAX_FORM_FIELDS:
-                raise TooManyFields(f"At most {MAX_FORM_FIELDS} fields", code="too_many_fields")
+                raise TooManyFields(f"At most {MAX_FORM_FIELDS} fields", code=TOO_MANY_FIELDS)
             if part.filename is not None:
                 if len(files) >= MAX_UPLOAD_PARTS:
-                    raise TooManyFields(f"At most {MAX_UPLOAD_PARTS} files", code="too_many_fields")
+                    raise TooManyFields(f"At most {MAX_UPLOAD_PARTS} files", code=TOO_MANY_FIELDS)
                 data = await part.read(decode=True)
                 size = _within(request, size + len(data))
                 kind = part.headers.get("Content-Type", "application/octet-stream")
@@ -182,7 +194,7 @@ async def _multipart(
     ):
         # aiohttp signals broken framing, a missing boundary, a part's unreadable headers or an
         # unknown transfer encoding with these; none of them is the server's fault.
-        raise BodyError("The multipart body is malformed", code="invalid_multipart") from None
+        raise BodyError("The multipart body is malformed", code=INVALID_MULTIPART) from None
     return fields, files
 
 
@@ -209,12 +221,12 @@ def json_object(raw: bytes) -> dict[str, Any]:
     try:
         data = orjson.loads(raw or b"{}")
     except orjson.JSONDecodeError:
-        raise BodyError("The body is not valid JSON", code="invalid_json", field="body") from None
+        raise BodyError("The body is not valid JSON", code=INVALID_JSON, field="body") from None
     if not isinstance(data, dict):
-        raise BodyError("The body must be a JSON object", code="invalid_json", field="body")
+        raise BodyError("The body must be a JSON object", code=INVALID_JSON, field="body")
     if not _depth_ok(data, MAX_JSON_DEPTH):
         raise BodyError(
-            f"The JSON is nested deeper than {MAX_JSON_DEPTH} levels", code="json_too_deep"
+            f"The JSON is nested deeper than {MAX_JSON_DEPTH} levels", code=JSON_TOO_DEEP
         )
     return data
 
@@ -224,7 +236,7 @@ async def json_body(request: web.BaseRequest) -> dict[str, Any]:
         if not request.body_exists:
             return {}
         raise UnsupportedMediaType(
-            "Send a JSON body (Content-Type: application/json)", code="unsupported_media_type"
+            "Send a JSON body (Content-Type: application/json)", code=UNSUPPORTED_MEDIA_TYPE
         )
     return json_object(await request.read())
 
@@ -242,9 +254,9 @@ def invalid(exc: msgspec.ValidationError) -> InvalidInput:
     path = where["path"] if where else ""
     if missing := _MISSING.search(text):
         name = f"{path}.{missing['name']}" if path else missing["name"]
-        return InvalidInput(f"'{name}' is required", code="missing_field", field=name)
+        return InvalidInput(f"'{name}' is required", code=MISSING_FIELD, field=name)
     reason = _PATH.sub("", text)
-    code = "field_too_long" if "length <=" in reason else "invalid_field"
+    code = FIELD_TOO_LONG if "length <=" in reason else INVALID_FIELD
     name = path or "body"
     return InvalidInput(f"'{name}': {reason}", code=code, field=name)
 
@@ -291,7 +303,7 @@ def from_pairs(
     for name, upload in files:
         if name in data:
             raise BodyError(
-                f"Parameter {name[:60]} must be given once", code="repeated_parameter", field=name
+                f"Parameter {name[:60]} must be given once", code=REPEATED_PARAMETER, field=name
             )
         data[name] = upload
     try:
@@ -303,11 +315,11 @@ def from_pairs(
 def ascii_int(raw: str, field: str, *, low: int, high: int) -> int:
     """An integer written in ASCII digits ('²'.isdigit() is true) within bounds."""
     if not (raw.isascii() and raw.lstrip("-").isdigit() and len(raw) <= 19):
-        raise InvalidInput(f"'{field}' must be a whole number", code="invalid_field", field=field)
+        raise InvalidInput(f"'{field}' must be a whole number", code=INVALID_FIELD, field=field)
     value = int(raw)
     if not low <= value <= high:
         raise InvalidInput(
-            f"'{field}' must be between {low} and {high}", code="invalid_field", field=field
+            f"'{field}' must be between {low} and {high}", code=INVALID_FIELD, field=field
         )
     return value
 

@@ -16,6 +16,7 @@ from aiohttp import web
 from msgspec import Meta, Struct
 
 from identity_server.bus import EventBus
+from identity_server.core.error_codes import CONFLICTING_FIELDS, INVALID_TIME, MISSING_FIELD
 from identity_server.core.errors import InvalidInput
 from identity_server.sandbox.clock import decode_offset, encode_offset
 from identity_server.sandbox.clock_control import ClockReading
@@ -60,7 +61,7 @@ def _parse_time(text: str) -> datetime:
     except ValueError:
         raise InvalidInput(
             "Give an ISO 8601 time with its UTC offset, e.g. 2027-01-05T09:00:00+01:00",
-            code="invalid_time",
+            code=INVALID_TIME,
             field="set",
         ) from None
 
@@ -87,7 +88,7 @@ async def show(request: web.Request) -> web.Response:
 async def move(request: web.Request, body: ClockMove) -> web.Response:
     control = request.app[SERVICES].clock_control
     if body.advance is not None and body.to is not None:
-        raise InvalidInput("Give advance or set, not both", code="conflicting_fields", field="set")
+        raise InvalidInput("Give advance or set, not both", code=CONFLICTING_FIELDS, field="set")
     if body.advance is not None:
         reading = await control.advance(body.advance)
     elif body.to is not None:
@@ -95,7 +96,7 @@ async def move(request: web.Request, body: ClockMove) -> web.Response:
     else:
         raise InvalidInput(
             "Give advance (seconds) or set (an ISO 8601 time)",
-            code="missing_field",
+            code=MISSING_FIELD,
             field="advance",
         )
     background = request.app.get(BACKGROUND)

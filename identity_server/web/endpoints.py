@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from identity_server.core.error_codes import REQUEST_TOO_LARGE, UNAUTHORIZED
 from identity_server.core.errors import SleutelError, Unauthorized
 from identity_server.web.body import form_pairs, from_json, from_pairs, json_body, query_pairs
 from identity_server.web.keys import SERVICES
@@ -74,7 +75,7 @@ def require_admin(request: web.Request) -> None:
     given = request.headers.get("Authorization", "")
     if not hmac.compare_digest(given.encode(), expected.encode()):
         raise Unauthorized(
-            "The admin API needs 'Authorization: Bearer <admin token>'", code="unauthorized"
+            "The admin API needs 'Authorization: Bearer <admin token>'", code=UNAUTHORIZED
         )
 
 
@@ -105,9 +106,8 @@ def declare(spec: Endpoint, refuse: Refusal = _keep) -> Callable[[Handler], Hand
             except web.HTTPRequestEntityTooLarge as exc:
                 # aiohttp's size limit, answered in the route's own error shape (OAuth's too).
                 too_large = SleutelError(
-                    exc.text or "The body is too large", code="request_too_large"
+                    exc.text or "The body is too large", code=REQUEST_TOO_LARGE
                 )
-                too_large.status = 413
                 raise refuse(too_large) from None
             return await handler(request, **kwargs)
 

@@ -8,6 +8,7 @@ from aiohttp import web
 from msgspec import Meta, Struct
 
 from identity_server.core.belgian_numbers import format_card_number, format_national_number
+from identity_server.core.error_codes import MISSING_FIELD
 from identity_server.core.errors import InvalidInput, SleutelError
 from identity_server.core.phone import MAX_INPUT_LENGTH, PhoneNumber, country_choices
 from identity_server.core.records import Enrolment
@@ -284,7 +285,7 @@ async def contract(request: web.Request) -> web.Response:
 async def sign(request: web.Request, form: ContractSigning) -> web.Response:
     try:
         if not form.pin:  # asked before the card, so a missing PIN costs no try
-            raise InvalidInput("'pin' is required", code="missing_field", field="pin")
+            raise InvalidInput("'pin' is required", code=MISSING_FIELD, field="pin")
         _, token = await request.app[SERVICES].enrolments.sign(
             request.match_info["enrolment_id"], form.pin
         )

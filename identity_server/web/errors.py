@@ -7,6 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from identity_server.core import error_codes as codes
+from identity_server.core.error_codes import ErrorCode
 from identity_server.core.errors import SleutelError
 from identity_server.oidc.errors import InvalidClient, InvalidToken, OAuthError
 from identity_server.web.body import json_response
@@ -19,14 +21,15 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PageRenderer = Callable[[web.Request, SleutelError], Awaitable[web.StreamResponse]]
 PAGE_ERROR_RENDERER: web.AppKey[PageRenderer] = web.AppKey("page_error_renderer")
 
-_HTTP_CODES = {
-    400: "invalid_request",
-    401: "unauthorized",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    413: "request_too_large",
-    415: "unsupported_media_type",
+# aiohttp's own refusals (no route, wrong method, body over the size limit), by status.
+_HTTP_CODES: dict[int, ErrorCode] = {
+    400: codes.INVALID_REQUEST,
+    401: codes.UNAUTHORIZED,
+    403: codes.FORBIDDEN,
+    404: codes.NOT_FOUND,
+    405: codes.METHOD_NOT_ALLOWED,
+    413: codes.REQUEST_TOO_LARGE,
+    415: codes.UNSUPPORTED_MEDIA_TYPE,
 }
 
 
@@ -76,7 +79,10 @@ def _valid_host(request: web.Request) -> bool:
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if not _valid_host(request):
         # RFC 9112 §3.2: a Host header field with an invalid value MUST be answered with 400.
-        return json_error(400, "invalid_host", "The Host header is not a valid host[:port]")
+        invalid_host = codes.INVALID_HOST
+        return json_error(
+            invalid_host.status, invalid_host.code, "The Host header is not a valid host[:port]"
+        )
     try:
         return await handler(request)
     except OAuthError as exc:
@@ -102,13 +108,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        code = _HTTP_CODES.get(exc.status, "http_error")
+        code = _HTTP_CODES.get(exc.status, codes.HTTP_ERROR).with_status(exc.status)
         if _wants_page(request):
             refusal = SleutelError(exc.reason, code=code)
-            refusal.status = exc.status
             return await request.app[PAGE_ERROR_RENDERER](request, refusal)
-        return json_error(exc.status, code, exc.reason)
+        return json_error(exc.status, code.code, exc.reason)
     except Exception:
         # Never a stack trace to the client; the log keeps it (no request bodies, so no secrets).
         log.exception("unexpected error on %s %s", request.method, request.path)
-        return json_error(500, "internal_error", "Something went wrong on the server")
+        internal = codes.INTERNAL_ERROR
+        return json_error(internal.status, internal.code, "Something went wrong on the server")

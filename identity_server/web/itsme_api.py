@@ -9,6 +9,7 @@ import orjson
 from aiohttp import web
 from msgspec import Meta
 
+from identity_server.core import error_codes
 from identity_server.oidc import approval_templates, request_objects
 from identity_server.oidc.dialect import Dialect
 from identity_server.oidc.errors import (
@@ -111,7 +112,10 @@ async def _read(request: web.Request, *, form: bool) -> AuthorizationRequest:
         except ClientPageError as exc:
             if exc.code != "invalid_redirect_uri":
                 raise
-            raise ClientPageError(description, code=error) from None  # the page says why
+            # The page says why, with the status an error page always had (never a redirect).
+            raise ClientPageError(
+                description, code=error_codes.named(error).with_status(400)
+            ) from None
         return RedirectError(redirect_uri, error, description, state)
 
     if given_once(pairs, "request_uri"):  # OIDC Core §6.2, an error of §3.1.2.6

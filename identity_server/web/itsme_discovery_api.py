@@ -13,6 +13,7 @@ from typing import Literal, NotRequired, TypedDict
 from aiohttp import web
 
 from identity_server.core import offload
+from identity_server.core.error_codes import NO_QR
 from identity_server.core.errors import NotFound
 from identity_server.oidc.dialect import Dialect
 from identity_server.oidc.messages import BackchannelResponse, ClientAssertion
@@ -166,7 +167,7 @@ async def login_qr(request: web.Request) -> web.Response:
     authorization = await services.code_flow.get(request.match_info["auth_id"])
     client = await services.code_flow.client_of(authorization)
     if client.dialect != Dialect.ITSME or authorization.completed or authorization.min_level:
-        raise NotFound("This login shows no QR code", code="no_qr")
+        raise NotFound("This login shows no QR code", code=NO_QR)
     browser = request.cookies.get(BROWSER_COOKIE, "")[:96]
     digest = services.keyring.lookup_digest("browser", browser) if browser else ""
     payload, _ = await services.user_discovery.scans.login_qr(authorization.auth_id, digest)

@@ -11,6 +11,12 @@ from aiohttp import web
 from msgspec import Meta, Struct
 
 from identity_server.core.device_auth import HEADER_DEVICE, SignedRequest
+from identity_server.core.error_codes import (
+    BUS_UNAVAILABLE,
+    INVALID_FRAME,
+    UNKNOWN_REQUEST,
+    WEBSOCKET_EXPECTED,
+)
 from identity_server.core.errors import InvalidInput, NotFound, SleutelError, Unavailable
 from identity_server.services import Services
 from identity_server.web import views
@@ -59,7 +65,7 @@ async def show(request: web.Request) -> web.Response:
     identity = await signed_identity(request)
     push = await services.push.get(request.match_info["request_id"])
     if push.identity_id != identity.identity_id:
-        raise NotFound("Unknown request", code="unknown_request")
+        raise NotFound("Unknown request", code=UNKNOWN_REQUEST)
     return json_response(request_view(push, push.effective_status(services.clock.now()).value))
 
 
@@ -146,12 +152,12 @@ async def live(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
     if not ws.can_prepare(request).ok:
         # A plain GET, or an upgrade without a valid key or version 13 (RFC 6455 §4.2.1).
-        raise InvalidInput("Open this as a WebSocket (RFC 6455)", code="websocket_expected")
+        raise InvalidInput("Open this as a WebSocket (RFC 6455)", code=WEBSOCKET_EXPECTED)
     if not request.app[LIVE_EVENTS].receiving():
         raise Unavailable(
             "Live requests are paused while the sandbox's event bus is away: poll"
             " /api/phone/requests and connect again later",
-            code="bus_unavailable",
+            code=BUS_UNAVAILABLE,
             retry_after=5,
         )
     await ws.prepare(request)
@@ -181,12 +187,12 @@ def _frame_id(data: dict[str, object]) -> str | None:
 
 def _frame(message: aiohttp.WSMessage) -> dict[str, object]:
     if message.type != aiohttp.WSMsgType.TEXT:
-        raise InvalidInput("Send answers as JSON text frames", code="invalid_frame")
+        raise InvalidInput("Send answers as JSON text frames", code=INVALID_FRAME)
     try:
         return json_object(message.data.encode())
     except BodyError as exc:
         if exc.code == "invalid_json":
-            raise InvalidInput("The frame is not a JSON object", code="invalid_frame") from None
+            raise InvalidInput("The frame is not a JSON object", code=INVALID_FRAME) from None
         raise
 
 
@@ -200,7 +206,7 @@ async def _live_answer(
         data = _frame(message)
         frame_id = _frame_id(data)
         if data.get("type") != "answer":
-            raise InvalidInput('Send {"type": "answer", …} frames', code="invalid_frame")
+            raise InvalidInput('Send {"type": "answer", …} frames', code=INVALID_FRAME)
         frame = from_json(data, AnswerFrame)
         approval = None
         if frame.action == "approve":

@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from identity_server.core.error_codes import CONFLICT
 from identity_server.core.errors import Conflict, InvalidInput, Unavailable
 from identity_server.core.records import (
     Address,
@@ -619,7 +620,7 @@ async def test_atomic_keeps_what_a_refusal_recorded(core: Store) -> None:
     with pytest.raises(Conflict):
         async with core.atomic(keep_on=Conflict):
             await core.save_identity(_identity())
-            raise Conflict("refused after recording", code="refused")
+            raise Conflict("refused after recording", code=CONFLICT)
     assert await core.get_identity("id-1") == _identity()
     with pytest.raises(RuntimeError):
         async with core.atomic(keep_on=Conflict):
@@ -691,7 +692,7 @@ async def test_after_commit_hooks_run_after_the_commit_only(core: Store) -> None
         async with core.atomic(keep_on=Conflict):
             await core.set_meta("kept", "yes")
             await core.after_commit(hook("kept"))
-            raise Conflict("refused", code="refused")
+            raise Conflict("refused", code=CONFLICT)
     assert ran == ["kept=yes"]
 
     ran.clear()

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from identity_server.core.error_codes import INVALID_REQUEST
 from identity_server.core.errors import InvalidInput, Unavailable
 from identity_server.store.postgresql.core import PostgresStore
 from identity_server.store.postgresql.database import PostgresDatabase
@@ -31,7 +32,7 @@ async def test_a_refusal_committed_on_keep_on_after_the_server_aborted_is_a_503(
             with pytest.raises(Unavailable) as failed:
                 await database.execute("SELECT 1/0")  # aborts the transaction
             assert failed.value.code == "store_error"
-            raise InvalidInput("refused", code="refused")
+            raise InvalidInput("refused", code=INVALID_REQUEST)
     # Not the refusal, as if its trace were kept: PostgreSQL answered the COMMIT with ROLLBACK.
     assert undone.value.code == "store_error"
     assert await store.get_meta("kept") is None

@@ -17,6 +17,12 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from identity_server.core.error_codes import (
+    ALREADY_EXISTS,
+    NUMBER_IN_USE,
+    UNKNOWN_IDENTITY,
+    ErrorCode,
+)
 from identity_server.core.errors import Conflict
 from identity_server.core.records import (
     Bank,
@@ -40,7 +46,7 @@ from identity_server.store.transactions import AfterCommit
 T = TypeVar("T")
 
 # (message, code) of the Conflict a refused write raises, as on SQLite.
-Refusal = tuple[str, str]
+Refusal = tuple[str, ErrorCode]
 
 # A range of the primary key (store.core.number_range), as on SQLite.
 NUMBERS_IN_RANGE = (
@@ -131,7 +137,7 @@ class PostgresStore:
             person.national_number,
             person.email.lower(),
             dumps(person),
-            refusal=(f"person {person.national_number} already exists", "already_exists"),
+            refusal=(f"person {person.national_number} already exists", ALREADY_EXISTS),
         )
 
     async def get_person(self, national_number: str) -> Person | None:
@@ -164,7 +170,7 @@ class PostgresStore:
             card.card_number,
             card.national_number,
             dumps(card),
-            refusal=(f"card {card.card_number} already exists", "already_exists"),
+            refusal=(f"card {card.card_number} already exists", ALREADY_EXISTS),
         )
 
     async def update_card(self, card: Card) -> None:
@@ -196,7 +202,7 @@ class PostgresStore:
             "INSERT INTO banks(bank_id, doc) VALUES($1, $2)",
             bank.bank_id,
             dumps(bank),
-            refusal=(f"bank {bank.bank_id} already exists", "already_exists"),
+            refusal=(f"bank {bank.bank_id} already exists", ALREADY_EXISTS),
         )
 
     async def get_bank(self, bank_id: str) -> Bank | None:
@@ -218,7 +224,7 @@ class PostgresStore:
             refusal=(
                 f"customer {customer.customer_number} or digipass {customer.digipass_serial}"
                 " already exists",
-                "already_exists",
+                ALREADY_EXISTS,
             ),
         )
 
@@ -259,7 +265,7 @@ class PostgresStore:
             identity.national_number,
             identity.phone,
             self._decoded.dumps(identity),
-            refusal=("This phone number is already linked to another identity", "number_in_use"),
+            refusal=("This phone number is already linked to another identity", NUMBER_IN_USE),
         )
 
     async def get_identity(self, identity_id: str) -> Identity | None:
@@ -299,7 +305,10 @@ class PostgresStore:
             device.identity_id,
             device.status.value,
             self._decoded.dumps(device),
-            refusal=(f"No identity {device.identity_id} for this device", "unknown_identity"),
+            refusal=(
+                f"No identity {device.identity_id} for this device",
+                UNKNOWN_IDENTITY.with_status(409),
+            ),
         )
 
     async def get_device(self, device_id: str) -> Device | None:
@@ -354,7 +363,7 @@ class PostgresStore:
             enrolment.token_digest or None,
             enrolment.expires_at.timestamp(),
             dumps(enrolment),
-            refusal=("This identification token is already in use", "already_exists"),
+            refusal=("This identification token is already in use", ALREADY_EXISTS),
         )
 
     async def get_enrolment(self, enrolment_id: str) -> Enrolment | None:

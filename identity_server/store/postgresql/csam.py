@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from identity_server.core.error_codes import ALREADY_EXISTS, UNKNOWN_ACCOUNT, USERNAME_TAKEN
 from identity_server.core.errors import (
     Conflict,
     NotFound,
@@ -45,12 +46,12 @@ def _refused(exc: asyncpg.IntegrityConstraintViolationError) -> SleutelError:
     """A write the constraints refused, as the SQLite store names it."""
     if isinstance(exc, asyncpg.UniqueViolationError):
         if exc.constraint_name == USERNAME_INDEX:
-            return Conflict("This username is already in use", code="username_taken")
-        return Conflict("This record already exists", code="already_exists")
+            return Conflict("This username is already in use", code=USERNAME_TAKEN)
+        return Conflict("This record already exists", code=ALREADY_EXISTS)
     if isinstance(exc, asyncpg.ForeignKeyViolationError):
         # csam_keys.account_id is the only foreign key of these tables.
-        return NotFound("No such account", code="unknown_account")
-    return Conflict("This record already exists", code="already_exists")
+        return NotFound("No such account", code=UNKNOWN_ACCOUNT)
+    return Conflict("This record already exists", code=ALREADY_EXISTS)
 
 
 class PostgresCsamStore:
@@ -185,8 +186,8 @@ class PostgresCsamStore:
                 account.username,
             )
             if taken:
-                raise Conflict("This username is already in use", code="username_taken")
-            raise Conflict("This person already has an account", code="already_exists")
+                raise Conflict("This username is already in use", code=USERNAME_TAKEN)
+            raise Conflict("This person already has an account", code=ALREADY_EXISTS)
 
     async def update_account(self, account: Account) -> None:
         await self._guarded(
@@ -313,7 +314,7 @@ class PostgresCsamStore:
         )
         if affected(tag) == 0:
             # A file is never replaced: what the interviewer checked stays what was uploaded.
-            raise Conflict("This file already exists", code="already_exists")
+            raise Conflict("This file already exists", code=ALREADY_EXISTS)
 
     async def appointment_file(self, appointment_id: str, file_id: str) -> StoredFile | None:
         if not storable((appointment_id, file_id)):

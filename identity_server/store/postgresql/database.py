@@ -14,6 +14,12 @@ from typing import Any, TypeVar
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from identity_server.core.error_codes import (
+    ALREADY_EXISTS,
+    INVALID_REQUEST,
+    STORE_ERROR,
+    STORE_UNAVAILABLE,
+)
 from identity_server.core.errors import Conflict, InvalidInput, SleutelError, Unavailable
 from identity_server.store.migrations import shipped
 from identity_server.store.storable import storable, unstorable
@@ -69,10 +75,10 @@ class PostgresDatabase:
             )
         except UNREACHABLE as exc:
             raise Unavailable(
-                f"cannot reach PostgreSQL: {type(exc).__name__}", code="store_unavailable"
+                f"cannot reach PostgreSQL: {type(exc).__name__}", code=STORE_UNAVAILABLE
             ) from exc
         except asyncpg.PostgresError as exc:  # a wrong database name, user or password
-            raise Unavailable(f"PostgreSQL refused: {exc}", code="store_unavailable") from exc
+            raise Unavailable(f"PostgreSQL refused: {exc}", code=STORE_UNAVAILABLE) from exc
         return cls(pool)
 
     async def close(self) -> None:
@@ -141,7 +147,7 @@ class PostgresDatabase:
         if await self._reach(connection.execute("COMMIT")) != "COMMIT":
             raise Unavailable(
                 "The sandbox's database undid this request; nothing was kept, try again",
-                code="store_error",
+                code=STORE_ERROR,
             )
 
     async def after_commit(self, hook: AfterCommit) -> None:
@@ -170,7 +176,7 @@ class PostgresDatabase:
         except UNREACHABLE as exc:
             raise Unavailable(
                 "The sandbox's database cannot be reached; nothing was changed, try again",
-                code="store_unavailable",
+                code=STORE_UNAVAILABLE,
                 retry_after=1,
             ) from exc
         except asyncpg.PostgresError as exc:
@@ -245,16 +251,16 @@ def refusal(exc: asyncpg.PostgresError) -> SleutelError:
         # rolled this one back, so nothing it wrote stays; the request may simply be repeated.
         return Unavailable(
             "The sandbox's database was busy and undid this request; try again",
-            code="store_unavailable",
+            code=STORE_UNAVAILABLE,
             retry_after=1,
         )
     if isinstance(exc, asyncpg.DataError | asyncpg.ProgramLimitExceededError):
         # A value the column cannot take (out of range, an index entry too long to keep).
-        return InvalidInput("A value is too long or malformed to be stored", code="invalid_request")
+        return InvalidInput("A value is too long or malformed to be stored", code=INVALID_REQUEST)
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
-        return Conflict("This record already exists", code="already_exists")
+        return Conflict("This record already exists", code=ALREADY_EXISTS)
     return Unavailable(
-        f"The sandbox's database refused the request ({exc.sqlstate})", code="store_error"
+        f"The sandbox's database refused the request ({exc.sqlstate})", code=STORE_ERROR
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from identity_server.core.error_codes import ALREADY_EXISTS
 from identity_server.core.errors import Conflict
 from identity_server.sandbox.records import Robot
 from identity_server.store.codec import dumps, loads
@@ -30,7 +31,7 @@ class PostgresSandboxStore:
             robot.phone,
             robot.identity_id,
             dumps(robot),
-            refused=lambda _: Conflict("This identity already has a robot", code="already_exists"),
+            refused=lambda _: Conflict("This identity already has a robot", code=ALREADY_EXISTS),
         )
 
     async def get_robot(self, phone: str) -> Robot | None:

@@ -6,6 +6,7 @@ import sqlite3
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 
+from identity_server.core.error_codes import ALREADY_EXISTS, NUMBER_IN_USE, UNKNOWN_IDENTITY
 from identity_server.core.errors import Conflict
 from identity_server.core.records import (
     Bank,
@@ -208,7 +209,7 @@ class SqliteStore:
             )
         except sqlite3.IntegrityError as exc:
             raise Conflict(
-                "This phone number is already linked to another identity", code="number_in_use"
+                "This phone number is already linked to another identity", code=NUMBER_IN_USE
             ) from exc
 
     async def get_identity(self, identity_id: str) -> Identity | None:
@@ -247,7 +248,8 @@ class SqliteStore:
             )
         except sqlite3.IntegrityError as exc:  # the foreign key: no such identity
             raise Conflict(
-                f"No identity {device.identity_id} for this device", code="unknown_identity"
+                f"No identity {device.identity_id} for this device",
+                code=UNKNOWN_IDENTITY.with_status(409),
             ) from exc
 
     async def get_device(self, device_id: str) -> Device | None:
@@ -302,7 +304,7 @@ class SqliteStore:
             )
         except sqlite3.IntegrityError as exc:  # enrolments_token: a digest already given out
             raise Conflict(
-                "This identification token is already in use", code="already_exists"
+                "This identification token is already in use", code=ALREADY_EXISTS
             ) from exc
 
     async def get_enrolment(self, enrolment_id: str) -> Enrolment | None:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from identity_server.core.error_codes import ALREADY_EXISTS, UNKNOWN_ACCOUNT, USERNAME_TAKEN
 from identity_server.core.errors import Conflict, NotFound, SleutelError
 from identity_server.csam.records import (
     Account,
@@ -44,9 +45,7 @@ class SqliteCsamStore:
         try:
             return await self._db.execute(sql, params)
         except sqlite3.IntegrityError as exc:
-            raise (
-                refusal or Conflict("This record already exists", code="already_exists")
-            ) from exc
+            raise (refusal or Conflict("This record already exists", code=ALREADY_EXISTS)) from exc
 
     # -- offices and staff
 
@@ -129,15 +128,15 @@ class SqliteCsamStore:
             # Which constraint broke decides the answer: the username (any case) before the
             # person or the id, as on PostgreSQL.
             if await self.account_by_username(account.username) is not None:
-                raise Conflict("This username is already in use", code="username_taken") from None
-            raise Conflict("This person already has an account", code="already_exists") from None
+                raise Conflict("This username is already in use", code=USERNAME_TAKEN) from None
+            raise Conflict("This person already has an account", code=ALREADY_EXISTS) from None
 
     async def update_account(self, account: Account) -> None:
         # Only the username can break a constraint here.
         await self._write(
             "UPDATE csam_accounts SET username=?, email=?, doc=? WHERE account_id=?",
             (account.username, account.email.lower(), dumps(account), account.account_id),
-            Conflict("This username is already in use", code="username_taken"),
+            Conflict("This username is already in use", code=USERNAME_TAKEN),
         )
 
     async def get_account(self, account_id: str) -> Account | None:
@@ -168,7 +167,7 @@ class SqliteCsamStore:
             " ON CONFLICT(key_id) DO UPDATE SET target=excluded.target, doc=excluded.doc",
             (key.key_id, key.account_id, key.target.lower(), dumps(key)),
             # The foreign key to csam_accounts is the only constraint left to break.
-            NotFound("No such account", code="unknown_account"),
+            NotFound("No such account", code=UNKNOWN_ACCOUNT),
         )
 
     async def get_key(self, key_id: str) -> Key | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+from identity_server.core.error_codes import ALREADY_EXISTS, UNUSABLE_DATABASE
 from identity_server.core.errors import Conflict, SleutelError
 from identity_server.store.codec import DecodedRecords, loads
 from identity_server.store.migrations import shipped
@@ -74,7 +75,7 @@ class SqliteDatabase:
             # one line naming the file rather than a traceback.
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise SleutelError(
-                f"cannot open the database {self.path}: {reason}", code="unusable_database"
+                f"cannot open the database {self.path}: {reason}", code=UNUSABLE_DATABASE
             ) from exc
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
@@ -204,7 +205,7 @@ class SqliteDatabase:
         try:
             self.connection.execute(sql, tuple(params))
         except sqlite3.IntegrityError as exc:
-            raise Conflict(f"{what} already exists", code="already_exists") from exc
+            raise Conflict(f"{what} already exists", code=ALREADY_EXISTS) from exc
 
 
 class _Atomic:

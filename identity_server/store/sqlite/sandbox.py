@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from identity_server.core.error_codes import ALREADY_EXISTS
 from identity_server.core.errors import Conflict
 from identity_server.sandbox.records import Robot
 from identity_server.store.codec import dumps
@@ -26,7 +27,7 @@ class SqliteSandboxStore:
                 params,
             )
         except sqlite3.IntegrityError as exc:  # the identity is another phone's robot
-            raise Conflict("This identity already has a robot", code="already_exists") from exc
+            raise Conflict("This identity already has a robot", code=ALREADY_EXISTS) from exc
 
     async def get_robot(self, phone: str) -> Robot | None:
         return await self._db.one(Robot, "SELECT doc FROM sandbox_robots WHERE phone=?", (phone,))

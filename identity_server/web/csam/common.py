@@ -13,6 +13,14 @@ from aiohttp import web
 from msgspec import Meta, Struct
 from yarl import URL
 
+from identity_server.core.error_codes import (
+    CROSS_ORIGIN_FORM,
+    INVALID_DATE,
+    INVALID_DATETIME,
+    MISSING_FIELD,
+    REQUEST_TOO_LARGE,
+    UPLOAD_TOO_LARGE,
+)
 from identity_server.core.errors import Forbidden, InvalidInput, SleutelError
 from identity_server.csam import passwords
 from identity_server.csam.records import Account, Session, Staff, StaffRole
@@ -51,8 +59,7 @@ class StaffLogin(Struct):
 
 
 class RequestTooLarge(SleutelError):
-    code = "request_too_large"
-    status = 413
+    default = REQUEST_TOO_LARGE
 
 
 def csam_of(request: web.Request) -> Csam:
@@ -86,7 +93,7 @@ def handles_errors(handler: Handler) -> Handler:
         except SleutelError as exc:
             if exc.code == "request_too_large" and request.content_type == "multipart/form-data":
                 # Only the video interview's form takes a file: there, the file is too big.
-                exc = RequestTooLarge("The file is larger than 5 MB", code="upload_too_large")
+                exc = RequestTooLarge("The file is larger than 5 MB", code=UPLOAD_TOO_LARGE)
             return page("error.html", request, error=exc)
 
     return wrapped
@@ -123,7 +130,7 @@ def require_same_origin(request: web.Request) -> None:
     if origin not in ours:
         raise Forbidden(
             "This form was sent from another website: open the page here and send it again",
-            code="cross_origin_form",
+            code=CROSS_ORIGIN_FORM,
         )
 
 
@@ -179,7 +186,7 @@ FIRST_YEAR = 1900  # no birth date or document before; the national register sta
 
 def _required(text: str, field: str) -> None:
     if not text:
-        raise InvalidInput(f"'{field}' is required", code="missing_field", field=field)
+        raise InvalidInput(f"'{field}' is required", code=MISSING_FIELD, field=field)
 
 
 def parse_date(raw: str, field: str) -> date:
@@ -194,7 +201,7 @@ def parse_date(raw: str, field: str) -> date:
     if parsed is None or parsed.year < FIRST_YEAR:
         raise InvalidInput(
             f"'{field}' must be a date (YYYY-MM-DD) from {FIRST_YEAR} on",
-            code="invalid_date",
+            code=INVALID_DATE,
             field=field,
         )
     return parsed
@@ -213,7 +220,7 @@ def parse_local_datetime(raw: str, field: str) -> datetime:
     if parsed is None or parsed.year < FIRST_YEAR:
         raise InvalidInput(
             f"'{field}' must be a date and time (YYYY-MM-DDTHH:MM)",
-            code="invalid_datetime",
+            code=INVALID_DATETIME,
             field=field,
         )
     return parsed.replace(tzinfo=UTC)

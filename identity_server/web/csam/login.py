@@ -9,6 +9,7 @@ from typing import Annotated
 from aiohttp import web
 from msgspec import Meta, Struct
 
+from identity_server.core.error_codes import CONFIRMATION_REQUIRED
 from identity_server.core.errors import Forbidden, InvalidInput, SleutelError
 from identity_server.csam.levels import KEY_LEVELS, LEVEL_PASSWORD, KeyKind, key_kind
 from identity_server.web.csam.common import (
@@ -241,7 +242,7 @@ async def remove_key(request: web.Request, form: RemovalConfirmation) -> web.Str
                 "keys_remove.html",
                 request,
                 key=key,
-                error=InvalidInput("Confirm the removal", code="confirmation_required"),
+                error=InvalidInput("Confirm the removal", code=CONFIRMATION_REQUIRED),
             )
         await keys.remove(account.account_id, key_id, session_level=session.level)
     except Forbidden as exc:
@@ -295,7 +296,7 @@ async def deactivate_all(
     if not form.confirm:
         return await _my_keys(
             request,
-            SleutelError("Tick the box to confirm", code="confirmation_required"),
+            SleutelError("Tick the box to confirm", code=CONFIRMATION_REQUIRED),
         )
     try:
         await csam.keys.deactivate_all(account.account_id, session_level=session.level)

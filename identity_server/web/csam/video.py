@@ -14,6 +14,14 @@ from aiohttp import web
 from msgspec import Meta, Struct
 
 from identity_server.core.belgian_time import from_local, local_slot, slot_text
+from identity_server.core.error_codes import (
+    CONSENT_REQUIRED,
+    INTERVIEWER_ONLY,
+    INVALID_ACTION,
+    INVALID_DATETIME,
+    UPLOAD_MISSING,
+    UPLOAD_TOO_LARGE,
+)
 from identity_server.core.errors import Forbidden, InvalidInput, SleutelError
 from identity_server.core.phone import country_choices
 from identity_server.csam.records import Appointment, AppointmentStatus, Staff, StaffRole
@@ -164,7 +172,7 @@ def parse_brussels(raw: str, field: str) -> datetime:
     if utc is None:
         raise InvalidInput(
             f"'{field}' does not exist in Belgium (the clock skips it for summer time)",
-            code="invalid_datetime",
+            code=INVALID_DATETIME,
             field=field,
         )
     return utc
@@ -213,7 +221,7 @@ async def submit_request(request: web.Request, form: InterviewRequest) -> web.St
     if not form.consent:
         return _request_page(
             request,
-            InvalidInput("Agree to the processing of your data", code="consent_required"),
+            InvalidInput("Agree to the processing of your data", code=CONSENT_REQUIRED),
             typed,
         )
     try:
@@ -299,7 +307,7 @@ async def answer(request: web.Request) -> web.StreamResponse:
         )
         form = from_pairs(fields, AppointmentAnswer, files)
     except web.HTTPRequestEntityTooLarge:
-        too_large = RequestTooLarge("The file is larger than 5 MB", code="upload_too_large")
+        too_large = RequestTooLarge("The file is larger than 5 MB", code=UPLOAD_TOO_LARGE)
         return await _refused_form(request, too_large)
     except SleutelError as exc:
         return await _refused_form(request, exc)
@@ -308,7 +316,7 @@ async def answer(request: web.Request) -> web.StreamResponse:
         if file is not None and len(file.data) > MAX_UPLOAD_BYTES:
             # Refused before the security code is tried: no wrong try is counted for it.
             too_large = RequestTooLarge(
-                "The file is larger than 5 MB", code="upload_too_large", field=name
+                "The file is larger than 5 MB", code=UPLOAD_TOO_LARGE, field=name
             )
             return await _refused_form(request, too_large, form)
     code = form.security_code
@@ -332,7 +340,7 @@ async def answer(request: web.Request) -> web.StreamResponse:
         elif form.action == "cancel":
             appointment = await video.cancel(token, code)
         else:
-            raise InvalidInput("Choose what to do", code="invalid_action")
+            raise InvalidInput("Choose what to do", code=INVALID_ACTION)
     except SleutelError as exc:
         if exc.code in ("security_code_blocked", "unknown_appointment_link"):
             raise
@@ -356,7 +364,7 @@ def _document(file: FormFile | None, field: str) -> Upload:
     """A browser sends an empty part, with no file name, when no file was chosen."""
     upload = _optional(file)
     if upload is None:
-        raise InvalidInput("Upload your identity document", code="upload_missing", field=field)
+        raise InvalidInput("Upload your identity document", code=UPLOAD_MISSING, field=field)
     return upload
 
 
@@ -497,7 +505,7 @@ async def document_file(request: web.Request) -> web.StreamResponse:
     if staff is None:
         # An identity document is for the interviewer's eyes: no redirect to a login form that
         # would hint at what lies behind, just a refusal.
-        raise Forbidden("Only a logged-in interviewer opens this file", code="interviewer_only")
+        raise Forbidden("Only a logged-in interviewer opens this file", code=INTERVIEWER_ONLY)
     side = request.match_info["side"]
     assert side in SIDES
     page_, stored = await csam_of(request).video.document_file(

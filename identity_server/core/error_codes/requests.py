@@ -1,0 +1,32 @@
+"""Codes of any request: the generic refusals each error class defaults to, body and query decoding, and
+HTTP-level answers (web/errors.py)."""
+
+from .code import ErrorCode
+
+CONFLICT = ErrorCode("conflict", 409)
+ERROR = ErrorCode("error", 400)
+EXPIRED = ErrorCode("expired", 410)
+FIELD_TOO_LONG = ErrorCode("field_too_long", 400)
+FORBIDDEN = ErrorCode("forbidden", 403)
+HTTP_ERROR = ErrorCode("http_error", 400)
+INTERNAL_ERROR = ErrorCode("internal_error", 500)
+INVALID_BODY = ErrorCode("invalid_body", 400)
+INVALID_CHARSET = ErrorCode("invalid_charset", 400)
+INVALID_ENCODING = ErrorCode("invalid_encoding", 400)
+INVALID_FIELD = ErrorCode("invalid_field", 400)
+INVALID_HOST = ErrorCode("invalid_host", 400)
+INVALID_JSON = ErrorCode("invalid_json", 400)
+INVALID_MULTIPART = ErrorCode("invalid_multipart", 400)
+INVALID_REQUEST = ErrorCode("invalid_request", 400)
+JSON_TOO_DEEP = ErrorCode("json_too_deep", 400)
+METHOD_NOT_ALLOWED = ErrorCode("method_not_allowed", 405)
+MISSING_FIELD = ErrorCode("missing_field", 400)
+NOT_FOUND = ErrorCode("not_found", 404)
+RATE_LIMITED = ErrorCode("rate_limited", 429)
+REPEATED_PARAMETER = ErrorCode("repeated_parameter", 400)
+REQUEST_TOO_LARGE = ErrorCode("request_too_large", 413)
+TOO_MANY_ATTEMPTS = ErrorCode("too_many_attempts", 429)
+TOO_MANY_FIELDS = ErrorCode("too_many_fields", 413)
+UNAUTHORIZED = ErrorCode("unauthorized", 401)
+UNAVAILABLE = ErrorCode("unavailable", 503)
+UNSUPPORTED_MEDIA_TYPE = ErrorCode("unsupported_media_type", 415)
