@@ -156,8 +156,25 @@ def test_every_region_has_a_name() -> None:
     assert country_name("XK", "nl") == "Kosovo"
 
 
-def test_unknown_language_falls_back_to_english() -> None:
-    assert country_name("BE", "xx") == "Belgium"
+def test_unknown_language_falls_back_to_dutch() -> None:
+    assert country_name("BE", "xx") == "België"
+    assert country_choices("xx") == country_choices("nl")
+
+
+@pytest.mark.parametrize(
+    ("language", "name"),
+    [
+        ("nl", "Caribisch Nederland"),
+        ("fr", "Pays-Bas caribéens"),
+        ("en", "Caribbean Netherlands"),
+        ("de", "Karibische Niederlande"),
+    ],
+)
+def test_each_language_names_countries_its_own_way(language: str, name: str) -> None:
+    # The Dutch list said "Bonaire, Sint Eustatius and Saba": an English name on a Dutch page.
+    names = {c.region: c.name for c in country_choices(language)}
+    assert names["BQ"] == name
+    assert names["AC"] and names["TA"] and names["XK"] == "Kosovo"
 
 
 def test_country_choices_returns_a_fresh_list() -> None:
@@ -179,7 +196,8 @@ def test_search_by_calling_code_prefix() -> None:
 
 
 def test_search_by_name_is_case_and_accent_insensitive() -> None:
-    assert [c.region for c in search_countries("ned", "nl")] == ["NL"]
+    # "Caribisch Nederland" too: Dutch names are searched, most selected first.
+    assert [c.region for c in search_countries("ned", "nl")] == ["NL", "BQ"]
     assert "BE" in {c.region for c in search_countries("belg", "nl")}
     assert "BE" in {c.region for c in search_countries("BELGIQUE", "fr")}
     assert [c.region for c in search_countries("ile christmas", "fr")] == ["CX"]
