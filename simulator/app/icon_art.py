@@ -158,7 +158,12 @@ def pixels(icon_id: str) -> list[list[str | None]]:
 def drawing(icon_id: str) -> Text | None:
     """The icon in half blocks, coloured where the terminal has colour (the shape alone reads
     without it); None for an icon this phone does not know."""
-    if not (ICON_DIR / f"{icon_id}.svg").is_file():
+    # The id comes from the server: only a plain name may become a file name.
+    if (
+        not icon_id.isalpha()
+        or not icon_id.isascii()
+        or not (ICON_DIR / f"{icon_id}.svg").is_file()
+    ):
         return None
     grid = pixels(icon_id)
     out = Text(no_wrap=True)

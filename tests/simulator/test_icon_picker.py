@@ -111,3 +111,10 @@ async def test_the_choices_are_drawn_in_blocks_and_named_in_the_phone_language(
         await click(pilot, "#icon-castle")
         assert isinstance(app.screen, PinPadScreen)
     assert phone.answers == []  # nothing sent before the code
+
+
+def test_an_icon_the_phone_cannot_draw_shows_the_server_label_alone() -> None:
+    for unknown in ("boot", "../icons/lion", "lion.svg"):
+        assert icon_art.drawing(unknown) is None
+        assert icon_art.label(unknown, "fr", "boot").plain == "boot"
+    assert icon_art.label("lion", "fr", "leeuw").plain.endswith("\nlion")
