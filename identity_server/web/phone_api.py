@@ -294,7 +294,11 @@ async def me(request: web.Request) -> web.Response:
 )
 async def block(request: web.Request) -> web.Response:
     identity = await signed_identity(request)
-    blocked = await request.app[SERVICES].identities.block(
-        identity, "blocked from the phone (lost or stolen)"
-    )
+    services = request.app[SERVICES]
+    async with services.store.atomic():
+        blocked = await services.identities.block(
+            identity, "blocked from the phone (lost or stolen)"
+        )
+        # As when blocked from the web: the logins waiting in the app fail at once.
+        await services.push.fail_pending(blocked, "identity_blocked")
     return json_response(views.identity(blocked))

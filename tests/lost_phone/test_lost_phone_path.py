@@ -101,3 +101,13 @@ async def test_block_from_the_web_then_activate_on_a_new_phone(
         await b.approve(pending["request_id"], code="24680")
         status, tokens = await poll(client, rp, started["auth_req_id"])
         assert status == 200 and "id_token" in tokens
+
+
+async def test_blocking_from_the_phone_fails_the_waiting_logins_too(
+    client: Client, rp: RelyingParty, annelies: HeadlessPhone
+) -> None:
+    status, started = await backchannel(client, rp, login_hint=ANNELIES_E164)
+    assert status == 200
+    assert (await annelies.block_identity())["status"] == "blocked"
+    status, refused = await poll(client, rp, started["auth_req_id"])
+    assert (status, refused["error"]) == (400, "access_denied")
