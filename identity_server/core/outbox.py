@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
 from functools import partial
 from typing import Protocol
 
 from identity_server.core.clock import Clock
-from identity_server.core.error_codes import SMS_CONTAINS_LINK, SMS_TOO_LONG
 from identity_server.core.errors import SleutelError
 from identity_server.core.records import Message, MessageStatus
 from identity_server.store.core import Store
@@ -36,6 +36,9 @@ class Outbox:
         self._store = store
         self._clock = clock
         self._faults = faults
+        self.announce: Callable[[Message], Awaitable[None]] | None = None
+        """Told of each message once it is committed: open outbox pages show it at once
+        (set by the web app, identity_server/web/outbox_live.py)."""
 
     async def _send(self, message: Message) -> Message:
         if self._faults is not None:
@@ -45,13 +48,15 @@ class Outbox:
         saved = await self._store.add_message(message)
         if saved.status != "delivered" and self._faults is not None:
             await self._store.after_commit(partial(self._faults.message_sent, saved))
+        if self.announce is not None:
+            await self._store.after_commit(partial(self.announce, saved))
         return saved
 
     async def send_sms(self, phone_e164: str, text: str) -> Message:
         if _LINK.search(text):
-            raise SleutelError("An SMS must never carry a link", code=SMS_CONTAINS_LINK)
+            raise SleutelError("An SMS must never carry a link", code="sms_contains_link")
         if len(text) > SMS_MAX_LENGTH:
-            raise SleutelError("SMS text too long", code=SMS_TOO_LONG)
+            raise SleutelError("SMS text too long", code="sms_too_long")
         return await self._send(Message(0, "sms", phone_e164, "", text, self._clock.now()))
 
     async def send_email(self, address: str, subject: str, body: str) -> Message:

@@ -12,7 +12,6 @@ from aiohttp import web
 
 from identity_server.bus import EventBus
 from identity_server.bus.local import LocalBus
-from identity_server.core.error_codes import NOT_FOUND
 from identity_server.core.errors import NotFound
 from identity_server.oidc.push import FanOut
 from identity_server.services import Services
@@ -31,6 +30,7 @@ from identity_server.web import (
     oidc_api,
     oidc_pages,
     openapi,
+    outbox_live,
     outbox_page,
     phone_api,
     phone_requests_api,
@@ -88,7 +88,7 @@ async def static_file(request: web.Request) -> web.FileResponse:
     # traversal and no over-long name reaches the file system (it raised ENAMETOOLONG, a 500).
     path = request.app[STATIC_FILES].get(request.match_info["filename"])
     if path is None:
-        raise NotFound("There is no such file", code=NOT_FOUND)
+        raise NotFound("There is no such file", code="not_found")
     headers = {"Content-Type": STATIC_TYPES[path.suffix], "Cache-Control": "public, max-age=3600"}
     return web.FileResponse(path, headers=headers)
 
@@ -147,6 +147,7 @@ def create_app(
     clock_api.connect(app, bus)
     faults_api.connect(app, bus)
     reset_api.connect(app, bus)
+    outbox_live.connect(app, services, bus)  # open outbox pages show new messages at once
     app.cleanup_ctx.append(_running(bus))
     app[openapi.OPENAPI_DOC] = {}
     app.on_response_prepare.append(_nosniff)
@@ -164,6 +165,7 @@ def create_app(
         faults_api,
         reset_api,
         outbox_page,
+        outbox_live,
         enrolment_pages,
         block_pages,
         oidc_api,
