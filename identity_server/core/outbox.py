@@ -10,6 +10,7 @@ from functools import partial
 from typing import Protocol
 
 from identity_server.core.clock import Clock
+from identity_server.core.error_codes import SMS_CONTAINS_LINK, SMS_TOO_LONG
 from identity_server.core.errors import SleutelError
 from identity_server.core.records import Message, MessageStatus
 from identity_server.store.core import Store
@@ -54,9 +55,9 @@ class Outbox:
 
     async def send_sms(self, phone_e164: str, text: str) -> Message:
         if _LINK.search(text):
-            raise SleutelError("An SMS must never carry a link", code="sms_contains_link")
+            raise SleutelError("An SMS must never carry a link", code=SMS_CONTAINS_LINK)
         if len(text) > SMS_MAX_LENGTH:
-            raise SleutelError("SMS text too long", code="sms_too_long")
+            raise SleutelError("SMS text too long", code=SMS_TOO_LONG)
         return await self._send(Message(0, "sms", phone_e164, "", text, self._clock.now()))
 
     async def send_email(self, address: str, subject: str, body: str) -> Message:

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from identity_server.bus import EventBus
 from identity_server.bus.local import LocalBus
+from identity_server.core.error_codes import NOT_FOUND
 from identity_server.core.errors import NotFound
 from identity_server.oidc.push import FanOut
 from identity_server.services import Services
@@ -88,7 +89,7 @@ async def static_file(request: web.Request) -> web.FileResponse:
     # traversal and no over-long name reaches the file system (it raised ENAMETOOLONG, a 500).
     path = request.app[STATIC_FILES].get(request.match_info["filename"])
     if path is None:
-        raise NotFound("There is no such file", code="not_found")
+        raise NotFound("There is no such file", code=NOT_FOUND)
     headers = {"Content-Type": STATIC_TYPES[path.suffix], "Cache-Control": "public, max-age=3600"}
     return web.FileResponse(path, headers=headers)
 
