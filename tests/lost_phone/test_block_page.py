@@ -4,6 +4,8 @@ in place, and every language's page saying what to do next."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from identity_server.core.clock import ManualClock
@@ -127,3 +129,33 @@ async def test_the_page_speaks_its_language_and_says_what_to_do_next(
             assert texts[1] not in page, other
     sent = await block(client, UNKNOWN_PHONE, annelies_number, lang=lang)
     assert SAYS[lang][2] in sent.text and 'href="/register?lang=' in sent.text
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"region": "ZZ", "phone": ANNELIES_PHONE, "national_number": "82010700262"},
+        {"region": "\x00B", "phone": "\x00", "national_number": "\x00"},
+        {"phone": "+32 494 00 12 68", "national_number": "８２０１０７００２６２"},  # wide digits
+        {"phone": "☎" * 32, "national_number": "9" * 32},
+        {"phone": ANNELIES_PHONE, "national_number": "82.01.07-002.62" + "\udcff"},
+        {"phone": ANNELIES_PHONE, "national_number": ["a", "b"]},
+        {"phone": ANNELIES_PHONE, "national_number": "1" * 33},  # over the declared length
+    ],
+)
+async def test_odd_input_is_a_4xx_with_a_stable_code(
+    client: Client, form: dict[str, object]
+) -> None:
+    data = [
+        (key, item)
+        for key, value in form.items()
+        for item in (value if isinstance(value, list) else [value])
+    ]
+    encoded = "&".join(f"{k}={quote(str(v).encode('utf-8', 'surrogatepass'))}" for k, v in data)
+    response = await client.post(
+        "/block",
+        data=encoded,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert 400 <= response.status < 500, await response.text()
+    assert response.headers.get("Sleutel-Error")
