@@ -36,3 +36,8 @@ async def for_account(store: Store, texts: CodeTexts, national_number: str) -> C
     """In the person's language from the register; Dutch when unknown."""
     person = await store.get_person(national_number)
     return texts.in_language(person.language if person else DEFAULT)
+
+
+def code_texts(texts: CodeTexts, language: str) -> CodeTexts:
+    """`texts` (REGISTRATION, LOGIN, RECOVERY) in `language`: the account's preferred one."""
+    return texts.in_language(language)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from identity_server.demo_rp.choices import Choice, choose
-from identity_server.demo_rp.i18n import texts
+from identity_server.demo_rp.i18n import text
 from identity_server.demo_rp.oidc_client import OidcClient
 from identity_server.demo_rp.oidc_messages import CibaRequest, Login, OidcError
 from identity_server.demo_rp.sessions import FailedLogin, PendingCiba, Session, SignedInUser
@@ -97,7 +97,7 @@ class LoginFlow:
 
 def new_binding_message(lang: str) -> str:
     """What the phone shows beside the request, so the person can tell it is this one."""
-    return f"{texts(lang)['ciba.binding']} {secrets.randbelow(10_000):04d}"
+    return f"{text(lang, 'ciba.binding')} {secrets.randbelow(10_000):04d}"
 
 
 def pending_ciba(

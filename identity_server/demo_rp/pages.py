@@ -12,7 +12,7 @@ import aiohttp
 import jinja2
 from aiohttp import web
 
-from identity_server.demo_rp import i18n
+from identity_server.demo_rp import i18n, outcomes
 from identity_server.demo_rp.flows import Flows, LoginError
 from identity_server.demo_rp.oidc_client import OidcClient
 from identity_server.demo_rp.sessions import Session, SessionStore
@@ -61,7 +61,6 @@ def render(
     html = _env.get_template(template).render(
         lang=lang,
         languages=i18n.LANGUAGES,
-        t=i18n.texts(lang),
         here=request.path if request.path in _RELOADABLE else "/",
         csp_nonce=nonce,
         **context,
@@ -77,9 +76,19 @@ def render(
 
 
 def error_page(request: web.Request, code: str, detail: str | None, status: int) -> web.Response:
-    lang = i18n.language_of(request)
-    message = i18n.error_text(lang, code, detail)
-    return render(request, "error.html", status=status, code=code, detail=detail, message=message)
+    """Why the login failed: the outcome in words (outcomes.py), and the code for developers."""
+    told = outcomes.told(i18n.language_of(request), code, detail)
+    signup = request.app[DEMO_RP].settings.signup_url if told.offers_signup else None
+    return render(
+        request,
+        "error.html",
+        status=status,
+        code=code,
+        detail=detail,
+        message=told.message,
+        outcome=told.outcome,
+        signup=signup,
+    )
 
 
 def see_other(location: str) -> web.Response:

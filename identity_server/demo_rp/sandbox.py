@@ -92,4 +92,6 @@ async def register_in_sandbox(
         itsme=DialectClient(
             profile_of("itsme").issuer(base), ITSME_CLIENT_ID, private_jwks=private_jwks
         ),
+        # A number nobody has: the sandbox's own registration (onboarding with an eID card).
+        signup_url=base.rstrip("/") + "/register",
     )

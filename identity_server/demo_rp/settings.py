@@ -65,6 +65,9 @@ class DemoRpSettings:
     """The federal login hub (FAS): client_secret_basic. None: the site offers no FAS login."""
     itsme: DialectClient | None = None
     """itsme: private_key_jwt with `private_jwks`. None: the site offers no itsme login."""
+    signup_url: str | None = None
+    """Where a person whose number the provider does not know creates an account, offered on the
+    error page as itsme's own page offers it (sandbox: its registration page). None: no offer."""
 
     def __post_init__(self) -> None:
         for name in ("issuer", "client_id", "client_secret", "base_url"):
@@ -106,9 +109,10 @@ class DemoRpSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DemoRpSettings:
         """Read `DEMO_RP_ISSUER`, `DEMO_RP_CLIENT_ID`, `DEMO_RP_CLIENT_SECRET`, `DEMO_RP_BASE_URL`
-        and the optional `DEMO_RP_HTTP_TIMEOUT`; FAS with `DEMO_RP_FAS_ISSUER`,
-        `DEMO_RP_FAS_CLIENT_ID`, `DEMO_RP_FAS_CLIENT_SECRET`; itsme with `DEMO_RP_ITSME_ISSUER`,
-        `DEMO_RP_ITSME_CLIENT_ID` and `DEMO_RP_ITSME_KEYS` (the path of a private JWK set)."""
+        and the optional `DEMO_RP_HTTP_TIMEOUT` and `DEMO_RP_SIGNUP_URL`; FAS with
+        `DEMO_RP_FAS_ISSUER`, `DEMO_RP_FAS_CLIENT_ID`, `DEMO_RP_FAS_CLIENT_SECRET`; itsme with
+        `DEMO_RP_ITSME_ISSUER`, `DEMO_RP_ITSME_CLIENT_ID` and `DEMO_RP_ITSME_KEYS` (the path of a
+        private JWK set)."""
         env = os.environ if env is None else env
         missing = [
             f"DEMO_RP_{n}"
@@ -125,6 +129,7 @@ class DemoRpSettings:
             http_timeout=float(env.get("DEMO_RP_HTTP_TIMEOUT", "10")),
             fas=_from_env(env, "FAS", "CLIENT_SECRET"),
             itsme=_from_env(env, "ITSME", "KEYS"),
+            signup_url=env.get("DEMO_RP_SIGNUP_URL") or None,
         )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from identity_server.demo_rp import i18n
+from identity_server.demo_rp import i18n, outcomes
 from identity_server.demo_rp.flows import LoginError, LoginStep
 from identity_server.demo_rp.pages import DEMO_RP, error_page, render, see_other
 from identity_server.demo_rp.sessions import FailedLogin, Session
@@ -65,7 +65,10 @@ def step_json(request: web.Request, step: LoginStep, next_page: str) -> web.Resp
     elif step.failure is not None:
         failure = step.failure
         body["code"] = failure.code
-        body["message"] = i18n.error_text(i18n.language_of(request), failure.code, failure.detail)
+        told = outcomes.told(i18n.language_of(request), failure.code, failure.detail)
+        body["message"] = told.message
+        if told.outcome is not None:
+            body["outcome"] = told.outcome
     return web.json_response(body)
 
 

@@ -88,7 +88,7 @@ async def test_phone_refuses_and_the_website_shows_access_denied(
     await expect(page.locator("h1")).to_have_text("Aanmelden is niet gelukt")
     error = page.get_by_role("alert")
     await expect(error).to_have_attribute("data-error-code", "access_denied")
-    await expect(error).to_have_text("De aanmelding werd geweigerd in je app.")
+    await expect(error).to_have_text("Je hebt de aanmelding geweigerd in je app.")
     await expect(page.locator("p.signed-in")).to_have_count(0)
     assert console.errors == []
 

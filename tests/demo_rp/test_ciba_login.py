@@ -92,7 +92,8 @@ async def test_ciba_access_denied_in_words(rp: RpClient, op: FakeOp, clock: Hand
     assert body == {
         "status": "failed",
         "code": "access_denied",
-        "message": "De aanmelding werd geweigerd in je app.",
+        "message": "Je hebt de aanmelding geweigerd in je app.",
+        "outcome": "refused",
     }
     assert op.token_polls == 2
     # Polling on changes nothing and asks the OP nothing more.
@@ -100,7 +101,7 @@ async def test_ciba_access_denied_in_words(rp: RpClient, op: FakeOp, clock: Hand
     assert op.token_polls == 2
     response = await rp.get("/ciba/wait")
     assert response.status == 400
-    assert "De aanmelding werd geweigerd in je app." in await response.text()
+    assert "Je hebt de aanmelding geweigerd in je app." in await response.text()
     assert signed_in_line(await (await rp.get("/")).text()) is None
 
 

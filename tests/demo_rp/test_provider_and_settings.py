@@ -78,6 +78,9 @@ def test_settings_from_env() -> None:
     }
     settings = DemoRpSettings.from_env(env)
     assert settings.http_timeout == 3.0 and not settings.secure_cookies
+    assert settings.signup_url is None  # no offer to create an account unless one is configured
+    signup = "https://www.itsme-id.com/get-started"
+    assert DemoRpSettings.from_env(env | {"DEMO_RP_SIGNUP_URL": signup}).signup_url == signup
     with pytest.raises(ValueError, match="DEMO_RP_CLIENT_SECRET"):
         DemoRpSettings.from_env({k: v for k, v in env.items() if k != "DEMO_RP_CLIENT_SECRET"})
 

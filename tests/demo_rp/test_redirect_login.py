@@ -224,7 +224,7 @@ async def test_error_answer_from_the_op_is_shown_in_words(rp: RpClient) -> None:
     state = back.query["state"]
     response = await rp.get("/callback", params={"error": "access_denied", "state": state})
     assert response.status == 400
-    assert "De aanmelding werd geweigerd in je app." in await response.text()
+    assert "Je hebt de aanmelding geweigerd in je app." in await response.text()
 
 
 async def test_wrong_pkce_verifier_is_refused_by_the_op(rp: RpClient, op: FakeOp) -> None:
