@@ -20,6 +20,8 @@ from tests.lost_phone.conftest import (
     block,
     national_number_of,
 )
+from tests.oidc.conftest import RelyingParty
+from tests.oidc.test_login_forms import _login
 
 UNKNOWN_PHONE = "0470 99 88 77"  # a valid mobile number no identity has
 
@@ -159,3 +161,17 @@ async def test_odd_input_is_a_4xx_with_a_stable_code(
     )
     assert 400 <= response.status < 500, await response.text()
     assert response.headers.get("Sleutel-Error")
+
+
+async def test_the_login_page_of_a_blocked_identity_says_what_to_do_next(
+    client: Client, rp: RelyingParty, annelies: HeadlessPhone, annelies_number: str
+) -> None:
+    assert (await block(client, ANNELIES_PHONE, annelies_number)).status == 200
+    login = await _login(client, rp)
+    response = await client.post(
+        f"{login}?lang=fr", data={"region": "BE", "phone": ANNELIES_PHONE}, allow_redirects=False
+    )
+    page = await response.text()
+    assert response.headers["Sleutel-Error"] == "identity_blocked"
+    assert 'id="next-step"' in page and "Activez à nouveau itsme" in page
+    assert 'href="/register?lang=fr"' in page
