@@ -15,7 +15,8 @@ BRUSSELS = ZoneInfo("Europe/Brussels")
 def slot_text(slot: datetime, language: str = "nl") -> str:
     """A slot as people in Belgium read it: local time, summer time included."""
     local = slot.astimezone(BRUSSELS)
-    return f"{local:%d/%m/%Y %H:%M} ({text('pages', language, 'time.belgian')})"
+    zone = text("pages", language, "time.belgian")
+    return f"{local:%d/%m/%Y %H:%M} ({zone})"
 
 
 def local_slot(slot: datetime) -> datetime:
