@@ -4,14 +4,16 @@ in place, and every language's page saying what to do next."""
 
 from __future__ import annotations
 
+from typing import Any, cast
 from urllib.parse import quote
 
 import pytest
 
 from identity_server.core.clock import ManualClock
-from identity_server.core.lost_phone import MAX_BLOCK_REQUESTS
+from identity_server.core.lost_phone import MAX_BLOCK_REQUESTS, LostPhones
 from identity_server.core.records import IdentityStatus
 from identity_server.services import Services
+from identity_server.store.core import Store
 from simulator.phone import HeadlessPhone
 from tests.lost_phone.conftest import (
     ANNELIES_E164,
@@ -175,3 +177,40 @@ async def test_the_login_page_of_a_blocked_identity_says_what_to_do_next(
     assert response.headers["Sleutel-Error"] == "identity_blocked"
     assert 'id="next-step"' in page and "Activez à nouveau itsme" in page
     assert 'href="/register?lang=fr"' in page
+
+
+class CountingStore:
+    """The store, recording which of its methods a use case calls (in order)."""
+
+    def __init__(self, inner: Store) -> None:
+        self.inner = inner
+        self.calls: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self.inner, name)
+        if not callable(found):
+            return found
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append(name)
+            return found(*args, **kwargs)
+
+        return call
+
+
+async def test_an_unknown_number_and_a_wrong_check_do_the_same_work(
+    services: Services, annelies: HeadlessPhone
+) -> None:
+    """The same timing class: the same reads and writes, whether the number has an identity or
+    not (the check is then compared with a stand-in, in constant time like the real one)."""
+    other = await national_number_of(services, "hugues.marchal@example.be")
+    work = []
+    for phone in (UNKNOWN_PHONE, ANNELIES_PHONE):
+        store = CountingStore(services.store)
+        lost_phones = LostPhones(
+            cast(Store, store), services.clock, services.keyring, services.outbox, services.push
+        )
+        await lost_phones.block(phone, other)
+        work.append(store.calls)
+    assert work[0] == work[1]
+    assert work[0] == ["atomic", "get_block_requests", "save_block_requests", "identity_by_phone"]
