@@ -15,6 +15,7 @@ from identity_server.core.error_codes import (
 from identity_server.core.errors import Expired, InvalidInput, RateLimited, TooManyAttempts
 from identity_server.core.itsme_code import CodeHasher
 from identity_server.core.randomness import Randomness, digits
+from identity_server.i18n import N_
 from identity_server.i18n import text as catalog_text
 
 CODE_TTL = timedelta(minutes=5)
@@ -88,4 +89,4 @@ def wrong_code_error(state: ControlCode) -> InvalidInput | TooManyAttempts:
 
 def text(language: str, code: str) -> str:
     """The SMS in the person's language (messages catalog; Dutch when unknown): no link in it."""
-    return catalog_text("messages", language, "sms.control_code", code=code)
+    return catalog_text("messages", language, N_("sms.control_code"), code=code)

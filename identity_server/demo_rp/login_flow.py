@@ -20,11 +20,14 @@ from identity_server.demo_rp.oidc_client import OidcClient
 from identity_server.demo_rp.oidc_messages import CibaRequest, Login, OidcError
 from identity_server.demo_rp.sessions import FailedLogin, PendingCiba, Session, SignedInUser
 from identity_server.demo_rp.settings import GENERIC, DemoRpSettings
+from identity_server.i18n import N_
 
 log = logging.getLogger(__name__)
 
 # CIBA Core §11: slow_down asks for at least five seconds more, for this and every later poll.
 SLOW_DOWN_STEP = 5
+# The binding message's words, before its four digits (CIBA Core §7.1 binding_message).
+BINDING = N_("ciba.binding")
 
 
 class LoginError(Exception):
@@ -97,7 +100,7 @@ class LoginFlow:
 
 def new_binding_message(lang: str) -> str:
     """What the phone shows beside the request, so the person can tell it is this one."""
-    return f"{text(lang, 'ciba.binding')} {secrets.randbelow(10_000):04d}"
+    return f"{text(lang, BINDING)} {secrets.randbelow(10_000):04d}"
 
 
 def pending_ciba(
