@@ -1,4 +1,3 @@
-# ruff: noqa: E501 (sentences stay on one line each)
 """The e-loket's language and texts: the page texts are the `demo` catalog
 (identity_server/locale/<lang>/LC_MESSAGES/demo.po), in the languages of identity_server.i18n."""
 
@@ -64,7 +63,9 @@ def error_text(lang: str, code: str, detail: str | None = None) -> str:
         reason = f"reason.{detail}"
         if not i18n.has_text("errors", lang, reason):
             reason = "reason.other"
-        return i18n.text("errors", lang, "error.invalid_id_token", reason=i18n.text("errors", lang, reason))
+        return i18n.text(
+            "errors", lang, "error.invalid_id_token", reason=i18n.text("errors", lang, reason)
+        )
     key = f"error.{code}" if i18n.has_text("errors", lang, f"error.{code}") else "error.generic"
     return i18n.text("errors", lang, key)
 

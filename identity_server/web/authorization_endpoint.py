@@ -16,7 +16,6 @@ from identity_server.oidc.redirects import ClientPageError, RedirectError
 from identity_server.web import i18n
 from identity_server.web.body import form_pairs, from_pairs, query_pairs
 from identity_server.web.keys import SERVICES
-from identity_server.web.login_texts import ERRORS
 from identity_server.web.pages import render
 
 
@@ -83,7 +82,7 @@ async def start_login(
     except RedirectError as refused:
         _redirect(refused.location)
     except ClientPageError as exc:
-        return render(request, "error.html", status=400, error=exc, catalog=ERRORS, back="/")
+        return render(request, "error.html", status=400, error=exc, back="/")
     # A relying party that names hub levels gets the key choice; otherwise the phone page.
     page = "/keys" if authorization.min_level else ""
     _redirect(f"/oidc/login/{authorization.auth_id}{page}?lang={language}")

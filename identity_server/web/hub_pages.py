@@ -27,24 +27,6 @@ routes = Endpoints("login")
 _FORM_ANSWERS = {302: None, 400: HTML}
 CARD_AMR = ("sc", "hwk", "pin")  # RFC 8176: smart card, hardware key, PIN
 
-# The hub's refusal shown in place (its other texts are the `pages` catalog); it stays here
-# until the error registry holds every surface's refusal texts.
-ERRORS = {
-    "nl": {
-        "error.level_too_low": "Deze digitale sleutel is niet sterk genoeg voor deze dienst.",
-    },
-    "fr": {
-        "error.level_too_low": "Cette clé numérique n'est pas assez forte pour ce service.",
-    },
-    "en": {
-        "error.level_too_low": "This digital key is not strong enough for this service.",
-    },
-    "de": {
-        "error.level_too_low": "Dieser digitale Schlüssel ist für diesen Dienst nicht stark genug.",
-    },
-}
-
-
 # Keys the templates compose ("hub.key." + kind, "hub.code." + kind, a group's title), written
 # out so that Babel's extraction finds them.
 KEY_TEXTS = (
@@ -127,7 +109,6 @@ async def hub(request: web.Request) -> web.Response:
     return render(
         request,
         "hub.html",
-        catalog=ERRORS,
         client_name=client.name,
         groups=[g for g in groups if g["keys"]],
     )
@@ -142,7 +123,6 @@ async def _card_page(request: web.Request, error: SleutelError | None = None) ->
         "hub_card.html",
         status=error.status if error else 200,
         error=error,
-        catalog=ERRORS,
         action=f"{_base(authorization)}/eid",
         back=f"{_base(authorization)}/keys",
         cards=cards,
@@ -192,7 +172,6 @@ async def _password_page(
         "hub_password.html",
         status=error.status if error else 200,
         error=error,
-        catalog=ERRORS,
         kind=kind.value,
         username=form.username if form else "",
         action=f"{_base(authorization)}/key/{kind.value}",
@@ -241,7 +220,6 @@ async def _code_page(request: web.Request, error: SleutelError | None = None) ->
         "hub_code.html",
         status=error.status if error else 200,
         error=error,
-        catalog=ERRORS,
         kind=login.kind.value,
         action=f"{_base(authorization)}/code/{login_id}",
         back=f"{_base(authorization)}/keys",

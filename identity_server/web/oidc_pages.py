@@ -21,7 +21,6 @@ from identity_server.web.authorization_endpoint import start_login
 from identity_server.web.body import json_response
 from identity_server.web.endpoints import HTML, Endpoints
 from identity_server.web.keys import SERVICES
-from identity_server.web.login_texts import ERRORS
 from identity_server.web.pages import render
 
 routes = Endpoints("login")
@@ -78,7 +77,6 @@ async def _phone_page(
         "oidc_login.html",
         status=error.status if error else 200,
         error=error,
-        catalog=ERRORS,
         auth_id=authorization.auth_id,
         client_name=client.name,
         country_options=country_options(i18n.language_of(request), form.region if form else "BE"),
@@ -133,7 +131,6 @@ async def wait(request: web.Request) -> web.Response:
     return render(
         request,
         "oidc_wait.html",
-        catalog=ERRORS,
         auth_id=authorization.auth_id,
         phone=PhoneNumber(authorization.phone).display,
         icon=icons.view(push.icon) if push.icon else None,

@@ -1,5 +1,5 @@
 """Shared by the CSAM pages: the service key, sessions in cookies, rendering with our texts
-(the `csam` catalog; the refusals' texts from `texts.py` until the error registry has them)."""
+(the `csam` catalog; the refusals' texts are the error registry's `errors` catalog)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ from identity_server.core.errors import Forbidden, InvalidInput, SleutelError
 from identity_server.csam import passwords
 from identity_server.csam.records import Account, Session, Staff, StaffRole
 from identity_server.csam.service import Csam
-from identity_server.web.csam.texts import CATALOG as ERROR_TEXTS
 from identity_server.web.endpoints import Endpoints
 from identity_server.web.keys import SETTINGS
 from identity_server.web.pages import render
@@ -74,7 +73,6 @@ def page(
         f"csam/{template}",
         status=error.status if error else 200,
         error=error,
-        catalog=ERROR_TEXTS,
         i18n_domain="csam",
         **context,
     )
