@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from authenticator.cli_input import ENV_VAULT, open_vault, uris_from
+from authenticator.cli_input import ENV_PASSWORD, ENV_VAULT, open_vault, uris_from
 from authenticator.clock import Clock, SystemClock
 from authenticator.codes import current_code, hotp_code, next_code, seconds_remaining
 from authenticator.errors import AuthenticatorError, DuplicateAccount
@@ -24,9 +24,31 @@ PLAINTEXT_WARNING = (
 )
 
 
+ENVIRONMENT = f"""\
+environment:
+  {ENV_VAULT}           the vault file when --vault is not given (default:
+                          ~/.local/share/sleutel/authenticator.vault, or
+                          $XDG_DATA_HOME/sleutel/authenticator.vault when that is set)
+  {ENV_PASSWORD}  the vault's password, read instead of asking for it: for
+                          scripts and CI (a person types it at the prompt; anything that
+                          can read this process's environment can read the password)
+
+The vault is encrypted with that password (scrypt, then AES-GCM); add and import create it
+on first use."""
+
+
 def add_subparsers(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    otp = subparsers.add_parser("otp", help="authenticator app: TOTP/HOTP codes from a vault")
-    otp.add_argument("--vault", metavar="PATH", help=f"vault file (env {ENV_VAULT})")
+    otp = subparsers.add_parser(
+        "otp",
+        help="authenticator app: TOTP/HOTP codes from a vault",
+        description="The authenticator app on the command line: accounts from otpauth URIs\n"
+        "or QR images, their current codes, export and QR codes, in an encrypted vault.",
+        epilog=ENVIRONMENT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    otp.add_argument(
+        "--vault", metavar="PATH", help=f"vault file (else ${ENV_VAULT}, else the default below)"
+    )
     otp.set_defaults(func=run)
     commands = otp.add_subparsers(dest="otp_command", required=True, metavar="COMMAND")
     add = commands.add_parser("add", help="add accounts from an otpauth URI or a QR image")

@@ -142,6 +142,8 @@ def run_demo(
                 f" nothing was started (server log: {log})",
             )
     offset = log.stat().st_size if log.exists() else 0
+    # Said before the wait: the first start (database, test PKI, keys) takes a few seconds.
+    print(f"starting the sandbox at {url} (server log: {log})", flush=True)
     process = start_server(db_path, host, port)
     try:
         wait_until_serving(log, offset, process)
