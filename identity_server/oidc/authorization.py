@@ -90,6 +90,8 @@ class CodeFlow:
         try:
             client = await self._clients.get(client_id)
         except NotFound as exc:
+            # An error page, not a redirect (RFC 6749 §4.1.2.1), answered 400: invalid_client's
+            # 401 is the token endpoint's rule (§5.2), with its WWW-Authenticate challenge.
             raise ClientPageError(
                 "Unknown client_id", code=INVALID_CLIENT.with_status(400)
             ) from exc
@@ -184,6 +186,7 @@ class CodeFlow:
         if identity is None:
             raise NotFound("No itsme account for this number", code=UNKNOWN_USER)
         if identity.status is not IdentityStatus.ACTIVE:
+            # The hosted login answers 409 here, as it always has (a state, not a permission).
             raise Conflict("This identity is blocked", code=IDENTITY_BLOCKED.with_status(409))
         # A browser without our cookie is always new to the identity.
         last = (

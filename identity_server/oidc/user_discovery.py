@@ -166,6 +166,7 @@ class UserDiscovery:
         if now >= session.expires_at:
             raise SessionError(
                 f"Polled for longer than {SESSION_TTL.seconds // 60} minutes: start a new session",
+                # itsme doc, User Discovery Poll: every refused poll is a 400.
                 code=SESSION_EXPIRED.with_status(400),
             )
         last = session.last_polled_at
