@@ -16,6 +16,7 @@ from identity_server import control_cli
 from identity_server.core.error_codes import INVALID_FIELD, INVALID_JWKS, UNKNOWN_CLIENT
 from identity_server.core.errors import InvalidInput, SleutelError
 from identity_server.core.records import Address
+from identity_server.i18n import DEFAULT, LANGUAGES
 from identity_server.oidc.client_config import load_clients
 from identity_server.oidc.push import MAX_PENDING
 from identity_server.runtime import open_services, run_server
@@ -175,7 +176,7 @@ def _parser(*, otp: bool = True) -> argparse.ArgumentParser:
     add.add_argument("--postal-code", required=True)
     add.add_argument("--municipality", required=True)
     add.add_argument("--country", default="BE")
-    add.add_argument("--language", choices=["nl", "fr", "en", "de"], default="nl")
+    add.add_argument("--language", choices=LANGUAGES, default=DEFAULT)
     add.add_argument("--email", required=True)
     add.add_argument("--national-number", default=None)
     add.add_argument("--kind", choices=["nn", "bis"], default="nn")

@@ -3,6 +3,9 @@ another language on a server page (country names included)."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -11,11 +14,13 @@ from markupsafe import escape
 
 from identity_server.i18n import LANGUAGES, LOCALE_DIR, language, supported
 from identity_server.i18n.countries import country_names, sort_key
+from identity_server.oidc import itsme_dialect
 from identity_server.web.oidc_pages import country_options
 from identity_server.web.pages import _env
 
 Client = TestClient[web.Request, web.Application]
 PAGES = ("/", "/register", "/outbox")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -128,3 +133,31 @@ def test_templates_translate_in_the_page_s_language_and_escape_what_they_fill_in
     assert brand == "c.brand"  # not a pages key: the key itself, never another language's text
     csam = _env.from_string('{{ _("c.brand") }}').render(lang="fr", i18n_domain="csam")
     assert csam != "c.brand" and "CSAM" in csam
+
+
+def _language_lists(path: Path) -> list[int]:
+    """Lines of `path` with a literal list or tuple of exactly our four language codes."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Tuple | ast.List | ast.Set) and len(node.elts) == len(LANGUAGES):
+            values = [e.value for e in node.elts if isinstance(e, ast.Constant)]
+            if sorted(map(str, values)) == sorted(LANGUAGES):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_one_list_of_languages() -> None:
+    # identity_server.i18n.LANGUAGES is the list; itsme publishes its own order of the same four.
+    allowed = {
+        ROOT / "identity_server/i18n/__init__.py",
+        ROOT / "identity_server/oidc/itsme_dialect.py",
+    }
+    found = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for package in ("identity_server", "simulator", "authenticator")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        if path not in allowed
+        for line in _language_lists(path)
+    ]
+    assert not found, f"a second list of languages: {found}"
+    assert sorted(itsme_dialect.LANGUAGES) == sorted(LANGUAGES)
