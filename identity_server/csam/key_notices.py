@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from identity_server.csam import preferences
 from identity_server.csam.context import CsamContext
 from identity_server.csam.levels import KeyKind
 from identity_server.csam.records import Account
-from identity_server.i18n import DEFAULT, N_, text
+from identity_server.i18n import N_, text
 
 
 @dataclass(frozen=True)
@@ -43,9 +44,9 @@ KEY_NAMES: dict[KeyKind, str] = {
 async def send(
     ctx: CsamContext, account: Account, notice: Notice, kind: KeyKind | None = None
 ) -> None:
-    """E-mail the notice to the account's address, in the person's language."""
-    person = await ctx.store.get_person(account.national_number)
-    lang = person.language if person else DEFAULT
+    """E-mail the notice to the account's address, in the person's language (their preferred one,
+    chosen on the key choice, else the register's)."""
+    lang = await preferences.message_language(ctx, account)
     told = notice.in_language(lang)
     key = text("messages", lang, KEY_NAMES[kind]) if kind is not None else ""
     body = told.body.format(username=account.username, key=key)

@@ -37,7 +37,13 @@ from identity_server.core.errors import (
     TooManyAttempts,
 )
 from identity_server.core.phone import parse_phone
-from identity_server.csam import code_messages, key_notices, passwords, security_codes
+from identity_server.csam import (
+    code_messages,
+    key_notices,
+    passwords,
+    preferences,
+    security_codes,
+)
 from identity_server.csam.context import CsamContext
 from identity_server.csam.levels import KEY_LEVELS, KeyKind
 from identity_server.csam.records import Account, AccountStatus, Key, KeyStatus, PendingCode
@@ -257,8 +263,8 @@ class Keys:
     async def _send_registration_code(self, key: Key, code: str, account: Account) -> None:
         if key.kind not in (KeyKind.EMAIL, KeyKind.SMS):
             return
-        texts = await code_messages.for_account(
-            self._ctx.store, code_messages.REGISTRATION, account.national_number
+        texts = code_messages.code_texts(
+            code_messages.REGISTRATION, await preferences.message_language(self._ctx, account)
         )
         if key.kind == KeyKind.EMAIL:
             await self._ctx.outbox.send_email(

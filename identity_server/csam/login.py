@@ -24,7 +24,7 @@ from identity_server.core.error_codes import (
 from identity_server.core.errors import Conflict, Expired, InvalidInput, NotFound, TooManyAttempts
 from identity_server.core.phone import PhoneNumber
 from identity_server.core.records import Person
-from identity_server.csam import code_messages, passwords, security_codes
+from identity_server.csam import code_messages, passwords, preferences, security_codes
 from identity_server.csam.activation import Activations
 from identity_server.csam.context import CsamContext
 from identity_server.csam.keys import Keys, is_usable
@@ -176,8 +176,8 @@ class KeyLogins:
                     expires_at=login.expires_at,
                 ),
             )
-        texts = await code_messages.for_account(
-            self._ctx.store, code_messages.LOGIN, account.national_number
+        texts = code_messages.code_texts(
+            code_messages.LOGIN, await preferences.message_language(self._ctx, account)
         )
         async with self._ctx.store.atomic():
             await self._ctx.csam_store.save_login(login)

@@ -103,6 +103,10 @@ class Account:
     password_failures: int = 0
     locked_until: datetime | None = None
     password_changed_at: datetime | None = None
+    # Chosen on the key choice ("Mijn voorkeurstaal"): the language of the CSAM messages; "" until
+    # chosen (then the register's language). Kept in the account's document: no column needed.
+    language: str = ""
+    terms_accepted_at: datetime | None = None  # "Ik accepteer de gebruiksvoorwaarden"
 
 
 class KeyStatus(StrEnum):

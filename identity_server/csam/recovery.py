@@ -30,7 +30,13 @@ from identity_server.core.errors import (
     RateLimited,
     TooManyAttempts,
 )
-from identity_server.csam import code_messages, key_notices, passwords, security_codes
+from identity_server.csam import (
+    code_messages,
+    key_notices,
+    passwords,
+    preferences,
+    security_codes,
+)
 from identity_server.csam.context import CsamContext
 from identity_server.csam.keys import Keys, is_usable
 from identity_server.csam.levels import KeyKind
@@ -125,8 +131,8 @@ class Recoveries:
             await self._ctx.csam_store.save_login(recovery)
             if account is not None and key is not None:
                 await self._ctx.csam_store.save_key(key)
-                texts = await code_messages.for_account(
-                    self._ctx.store, code_messages.RECOVERY, account.national_number
+                texts = code_messages.code_texts(
+                    code_messages.RECOVERY, await preferences.message_language(self._ctx, account)
                 )
                 if kind == KeyKind.EMAIL:
                     await self._ctx.outbox.send_email(

@@ -112,6 +112,7 @@ async def test_office_registration_activation_email_key_and_login(
     await page.screenshot(path=choose, full_page=True)
     assert is_png(choose)
     await page.get_by_label("Beveiligingscode via e-mail").check()
+    await page.get_by_label("Ik accepteer de gebruiksvoorwaarden").check()
     await page.get_by_role("button", name="Digitale sleutel activeren").click()
     await expect(page.locator("main")).to_contain_text(
         "Vul de registratiecode in die u via e-mail ontvangen heeft."

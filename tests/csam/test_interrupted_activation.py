@@ -48,7 +48,7 @@ async def credentials_then_interrupted(http: Client, code: str, token: str) -> N
 
 
 async def finish_with_email_key(http: Client, csam: Csam) -> None:
-    page = await http.post("/csam/keys/new", data={"kind": "email"})
+    page = await http.post("/csam/keys/new", data={"accept_terms": "on", "kind": "email"})
     text = await page.text()
     assert page.status == 200, text
     action = re.search(r'form method="post" action="([^"]+)"', text)

@@ -86,8 +86,16 @@ async def state(csam: Csam, account_id: str) -> tuple[Any, ...]:
 def routes_of(person: Person) -> list[tuple[str, str, dict[str, str]]]:
     return [
         ("GET", "/csam/keys/new", {}),
-        ("POST", "/csam/keys/new", {"kind": "sms", "mobile": "0470 99 88 77"}),
-        ("POST", "/csam/keys/new", {"kind": "password", "accept_password_only": "on"}),
+        (
+            "POST",
+            "/csam/keys/new",
+            {"accept_terms": "on", "kind": "sms", "mobile": "0470 99 88 77"},
+        ),
+        (
+            "POST",
+            "/csam/keys/new",
+            {"accept_terms": "on", "kind": "password", "accept_password_only": "on"},
+        ),
         ("GET", f"/csam/keys/{person.pending_totp_id}", {}),
         ("POST", f"/csam/keys/{person.pending_totp_id}", {"code": "123456"}),
         ("POST", f"/csam/keys/{person.pending_sms_id}/resend", {}),
@@ -301,7 +309,10 @@ async def test_a_password_only_person_may_add_a_stronger_key_and_the_session_fol
     )
     headers = await session(csam, account_id, LEVEL_PASSWORD)
     chosen = await http.post(
-        "/csam/keys/new", data={"kind": "email"}, headers=headers, allow_redirects=False
+        "/csam/keys/new",
+        data={"accept_terms": "on", "kind": "email"},
+        headers=headers,
+        allow_redirects=False,
     )
     assert chosen.status == 303
     code = code_in(await last_message(csam, ANNELIES_EMAIL))
@@ -335,16 +346,22 @@ async def test_the_key_choice_keeps_what_was_typed_and_marks_the_field(
     http: Client, csam: Csam, annelies_keys: Person
 ) -> None:
     headers = await session(csam, annelies_keys.account_id, LEVEL_APP_CODE)
-    refused = await http.post("/csam/keys/new", data={"kind": "sms"}, headers=headers)
+    refused = await http.post(
+        "/csam/keys/new", data={"accept_terms": "on", "kind": "sms"}, headers=headers
+    )
     page = await refused.text()
     assert refused.headers["Sleutel-Error"] == "mobile_number_required"
     assert 'value="sms" checked' in page and 'aria-invalid="true"' in page
     refused = await http.post(
-        "/csam/keys/new?lang=fr", data={"kind": "sms", "mobile": "12"}, headers=headers
+        "/csam/keys/new?lang=fr",
+        data={"accept_terms": "on", "kind": "sms", "mobile": "12"},
+        headers=headers,
     )
     page = await refused.text()
     assert refused.status == 400 and 'value="12" aria-invalid="true"' in page
-    unticked = await http.post("/csam/keys/new?lang=fr", data={"kind": "password"}, headers=headers)
+    unticked = await http.post(
+        "/csam/keys/new?lang=fr", data={"accept_terms": "on", "kind": "password"}, headers=headers
+    )
     page = await unticked.text()
     assert unticked.headers["Sleutel-Error"] == "password_only_not_confirmed"
     assert "la plupart des services en ligne refusent ce niveau" in page

@@ -99,7 +99,7 @@ async def test_office_desk_to_my_keys_with_every_key_type(
     await activate(http, code, token)
 
     # mobile app: the QR code is on the page, the first code confirms it
-    page = await form(http, "/csam/keys/new", {"kind": "totp"})
+    page = await form(http, "/csam/keys/new", {"accept_terms": "on", "kind": "totp"})
     assert "<svg" in page and "Beveiligingscode via mobiele app" in page
     app = parse_uri(attr(page, "data-otpauth"))
     key_path = attr(page, 'form method="post" action')
@@ -107,7 +107,7 @@ async def test_office_desk_to_my_keys_with_every_key_type(
     assert "Uw digitale sleutel is nu geactiveerd." in done
 
     # e-mail: the registration code
-    page = await form(http, "/csam/keys/new", {"kind": "email"})
+    page = await form(http, "/csam/keys/new", {"accept_terms": "on", "kind": "email"})
     assert "Registratiecode" in page
     mail_code = code_in(await last_message(csam, ANNELIES_EMAIL))
     key_path = attr(page, 'form method="post" action')
@@ -120,16 +120,22 @@ async def test_office_desk_to_my_keys_with_every_key_type(
     )
 
     # SMS needs a number; password-only needs the warning ticked
-    refused = await form(http, "/csam/keys/new", {"kind": "sms"}, 400)
+    refused = await form(http, "/csam/keys/new", {"accept_terms": "on", "kind": "sms"}, 400)
     assert 'data-error-code="mobile_number_required"' in refused
-    page = await form(http, "/csam/keys/new", {"kind": "sms", "mobile": "0470 12 34 56"})
+    page = await form(
+        http, "/csam/keys/new", {"accept_terms": "on", "kind": "sms", "mobile": "0470 12 34 56"}
+    )
     sms = await last_message(csam, "+32470123456", "sms")
     assert "Uw digitale sleutel is nu geactiveerd." in await form(
         http, attr(page, 'form method="post" action'), {"code": code_in(sms)}
     )
-    warned = await form(http, "/csam/keys/new", {"kind": "password"}, 400)
+    warned = await form(http, "/csam/keys/new", {"accept_terms": "on", "kind": "password"}, 400)
     assert "de meeste onlinediensten" in warned
-    done = await form(http, "/csam/keys/new", {"kind": "password", "accept_password_only": "on"})
+    done = await form(
+        http,
+        "/csam/keys/new",
+        {"accept_terms": "on", "kind": "password", "accept_password_only": "on"},
+    )
     assert "Uw digitale sleutel is nu geactiveerd." in done
 
     mine = await (await http.get("/csam/my-keys")).text()
@@ -211,7 +217,11 @@ async def test_activation_link_expiry_and_email_warning_at_the_desk(
     # a second registration on an e-mail that carries keys warns the officer
     code, token = await office_registration(http, csam)
     await activate(http, code, token)
-    await form(http, "/csam/keys/new", {"kind": "password", "accept_password_only": "on"})
+    await form(
+        http,
+        "/csam/keys/new",
+        {"accept_terms": "on", "kind": "password", "accept_password_only": "on"},
+    )
     data = {
         "national_number": "75031400111",
         "document_kind": "passport",
@@ -304,7 +314,11 @@ async def test_video_interview_pages_end_to_end(
         "/csam/activate/credentials",
         {"username": "liam.oconnor", "password": PASSWORD, "password2": PASSWORD},
     )
-    await form(http, "/csam/keys/new", {"kind": "password", "accept_password_only": "on"})
+    await form(
+        http,
+        "/csam/keys/new",
+        {"accept_terms": "on", "kind": "password", "accept_password_only": "on"},
+    )
     await http.post("/csam/logout")
     page = await form(
         http, "/csam/login", {"kind": "password", "username": "liam.oconnor", "password": PASSWORD}

@@ -220,7 +220,7 @@ async def _csam(client: Client, services: Services, clock: ManualClock, secrets:
     secrets.add("CSAM staff password", "Sleutelstad-Balie-2026!")
     await activate(client, code, token)
     # The e-mail key: its registration code comes by e-mail.
-    page = await form(client, "/csam/keys/new", {"kind": "email"})
+    page = await form(client, "/csam/keys/new", {"kind": "email", "accept_terms": "on"})
     mail_code = secrets.add("CSAM e-mail registration code", code_in(
         await _last_mail(services, ANNELIES_EMAIL)
     ))  # fmt: skip

@@ -13,10 +13,10 @@ from msgspec import Meta, Struct
 
 from identity_server.core import offload
 from identity_server.core.errors import Forbidden, RateLimited, SleutelError, TooManyAttempts
-from identity_server.csam import passwords
+from identity_server.csam import passwords, preferences
 from identity_server.csam.levels import KEY_LEVELS, LEVEL_PASSWORD, KeyKind, key_kind
 from identity_server.csam.records import Account, Key, KeyStatus
-from identity_server.i18n import text
+from identity_server.i18n import LANGUAGES, text
 from identity_server.web import i18n
 from identity_server.web.body import json_response
 from identity_server.web.csam.common import (
@@ -118,6 +118,8 @@ class KeyKindChoice(Struct, kw_only=True):
     kind: Annotated[str, Meta(max_length=20)] = ""
     mobile: Annotated[str, Meta(max_length=32)] = ""
     accept_password_only: bool = False
+    language: Annotated[str, Meta(max_length=5)] = ""  # "Mijn voorkeurstaal"; "" keeps it
+    accept_terms: bool = False  # "Ik accepteer de gebruiksvoorwaarden" (once, before a key)
 
 
 class KeyConfirmationCode(Struct):
@@ -274,22 +276,29 @@ async def submit_activation_code(request: web.Request, form: ActivationCode) -> 
 # -- choosing and confirming keys
 
 
-def _choice_page(
+async def _choice_page(
     request: web.Request,
     account: Account,
     keys: list[Key],
     error: SleutelError | None = None,
     typed: KeyKindChoice | None = None,
 ) -> web.Response:
-    """The key choice; after a refusal, with what was chosen and typed (issue #16 item 6)."""
+    """The key choice; after a refusal, with what was chosen and typed (issue #16 item 6). The
+    preferred language starts as the account's, else the register's (guide 004 §3)."""
     active = {k.kind for k in keys if k.status == KeyStatus.ACTIVE}
+    typed = typed or KeyKindChoice()
+    preferred = typed.language if typed.language in LANGUAGES else ""
+    preferred = preferred or account.language
+    preferred = preferred or await preferences.register_language(csam_of(request).ctx, account)
     return page(
         "keys_choose.html",
         request,
         error=error,
         account=account,
         kinds=[(kind, KEY_LEVELS[kind], kind in active) for kind in KeyKind],
-        typed=typed or KeyKindChoice(),
+        typed=typed,
+        preferred=preferred,
+        preferred_languages=LANGUAGES,
     )
 
 
@@ -302,7 +311,7 @@ async def choose(request: web.Request) -> web.StreamResponse:
     except Forbidden as exc:
         return step_up_page(request, exc)
     keys = await csam.ctx.csam_store.keys_of(account.account_id)
-    return _choice_page(request, account, keys)
+    return await _choice_page(request, account, keys)
 
 
 @routes.post(
@@ -315,18 +324,29 @@ async def submit_choice(request: web.Request, form: KeyKindChoice) -> web.Stream
     session, account = await person_session(request)
     csam = csam_of(request)
     try:
-        chosen = await csam.keys.choose(
-            account.account_id,
-            key_kind(form.kind),
-            mobile=form.mobile,
-            accept_password_only=form.accept_password_only,
-            session_level=session.level,
-        )
+        await csam.keys.require_level(account.account_id, session.level)
+        # The language and the terms are kept with the key only: a refused choice keeps neither.
+        async with csam.ctx.store.atomic():
+            settled = preferences.chosen(
+                account,
+                language=form.language,
+                accept_terms=form.accept_terms,
+                now=csam.ctx.now(),
+            )
+            if settled != account:
+                await csam.ctx.csam_store.update_account(settled)
+            chosen = await csam.keys.choose(
+                account.account_id,
+                key_kind(form.kind),
+                mobile=form.mobile,
+                accept_password_only=form.accept_password_only,
+                session_level=session.level,
+            )
     except SleutelError as exc:
         if exc.code == "session_too_weak":
             return step_up_page(request, exc)
         keys = await csam.ctx.csam_store.keys_of(account.account_id)
-        return _choice_page(request, account, keys, exc, form)
+        return await _choice_page(request, account, keys, exc, form)
     if chosen.key.status == KeyStatus.ACTIVE:
         return _done(request, chosen.key)
     see_other(f"/csam/keys/{chosen.key.key_id}")

@@ -39,8 +39,11 @@ NAMED: dict[str, tuple[str, ...]] = {
         N_("c.doc.residence_card"),
         N_("c.doc.eu_id_card"),
     ),
-    # the languages a video interview is held in (video_interview.LANGUAGES)
-    "c.lang.": (N_("c.lang.nl"), N_("c.lang.fr"), N_("c.lang.en")),
+    # the languages a video interview is held in (video_interview.LANGUAGES), and the preferred
+    # language of the key choice (identity_server.i18n.LANGUAGES)
+    "c.lang.": (N_("c.lang.nl"), N_("c.lang.fr"), N_("c.lang.en"), N_("c.lang.de")),
+    # the activation's steps (csam/steps.html)
+    "c.step.": (N_("c.step.code"), N_("c.step.choose"), N_("c.step.activate")),
     # where a login code or a registration code was sent
     "c.login.code.": (N_("c.login.code.email"), N_("c.login.code.sms"), N_("c.login.code.totp")),
     "c.registration.intro.": (N_("c.registration.intro.email"), N_("c.registration.intro.sms")),
