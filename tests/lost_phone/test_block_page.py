@@ -74,6 +74,8 @@ async def test_requests_per_number_are_limited_known_or_unknown(
     limited = await block(client, ANNELIES_PHONE, annelies_number)
     unknown = await block(client, UNKNOWN_PHONE, annelies_number)
     assert (limited.status, limited.error_code) == (429, "too_many_attempts")
+    # What to do instead: wait a day, or activate on the new phone, which retires the old one.
+    assert "Probeer het morgen opnieuw, of activeer itsme meteen" in limited.text
     # The same page but for the number typed, which the form shows again to correct.
     assert limited.text.replace(ANNELIES_PHONE, UNKNOWN_PHONE) == unknown.text
     assert await _status(services) is IdentityStatus.ACTIVE
