@@ -138,3 +138,20 @@ async def test_every_code_answers_its_declared_status_over_http() -> None:
             assert response.status == declared.status, code
             body = await response.json()
             assert body["error"] == code
+
+
+def test_the_documented_codes_are_the_registrys_with_their_statuses() -> None:
+    """README.md and docs/ name refusals as "403 `identity_blocked`": each must be a declared
+    code, answered with that status (its default, or where a site pins another one)."""
+    sources = "\n".join(path.read_text(encoding="utf-8") for path in SOURCES)
+    documents = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    named_in_docs = {
+        (int(status), code)
+        for document in documents
+        for status, code in re.findall(r"\b([1-5]\d\d) `([a-z_]+)`", document.read_text("utf-8"))
+    }
+    assert (403, "identity_blocked") in named_in_docs
+    for status, code in named_in_docs:
+        assert code in REGISTRY, f"{code} is documented but not declared"
+        pinned = f"{code.upper()}.with_status({status})" in sources
+        assert REGISTRY[code].status == status or pinned, f"{status} {code}"
