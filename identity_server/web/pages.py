@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from typing import Any
 
 import jinja2
 from aiohttp import web
 
 from identity_server.core.errors import SleutelError
-from identity_server.i18n import LANGUAGES, has_text, supported, text
+from identity_server.i18n import LANGUAGES, supported
 from identity_server.i18n import jinja as i18n_templates
 from identity_server.web import i18n
 
@@ -24,47 +23,21 @@ _env = jinja2.Environment(
 i18n_templates.install(_env, "pages")
 
 
-class _Texts(Mapping[str, str]):
-    """`t[...]` for templates not yet reading the catalogs with `_()`: a feature's own texts,
-    then the pages catalog (a key neither knows is missing, so StrictUndefined still fails)."""
-
-    def __init__(self, lang: str, own: Mapping[str, str]) -> None:
-        self._lang, self._own = lang, own
-
-    def __getitem__(self, key: str) -> str:
-        if key in self._own:
-            return self._own[key]
-        if has_text("pages", self._lang, key):
-            return text("pages", self._lang, key)
-        raise KeyError(key)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._own)
-
-    def __len__(self) -> int:
-        return len(self._own)
-
-
 def render(
     request: web.Request,
     template: str,
     *,
     status: int = 200,
     error: SleutelError | None = None,
-    catalog: Mapping[str, Mapping[str, str]] | None = None,
     **context: Any,
 ) -> web.Response:
-    """`catalog` adds a feature's own texts (per language): its `error.<code>` texts name the
-    refusals shown in place; other texts are the `pages` catalog's, read as `{{ _("key") }}`."""
+    """The page in the request's language: its texts are the `pages` catalog's (`{{ _("key") }}`,
+    or the domain the context names as `i18n_domain`), a refusal the error registry's."""
     lang = i18n.language_of(request)
-    texts = _Texts(lang, catalog.get(lang, {}) if catalog is not None else {})
     html = _env.get_template(template).render(
         lang=lang,
         languages=LANGUAGES,
-        t=texts,
-        error=texts.get(f"error.{error.code}") or i18n.error_text(lang, error.code, error.message)
-        if error
-        else "",
+        error=i18n.error_text(lang, error.code, error.message) if error else "",
         error_code=error.code if error else "",
         **context,
     )
