@@ -1,13 +1,12 @@
-"""The e-mails and SMS that carry registration and login codes, in the person's language (the
-national register's: nl, fr, en or de; texts in the `messages` catalog). An SMS never carries a
-link."""
+"""The e-mails and SMS that carry registration and login codes, in the person's language (their
+preferred one, else the national register's: csam/preferences.py; texts in the `messages`
+catalog). An SMS never carries a link."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from identity_server.i18n import DEFAULT, N_, text
-from identity_server.store.core import Store
+from identity_server.i18n import N_, text
 
 
 @dataclass(frozen=True)
@@ -30,12 +29,6 @@ REGISTRATION = CodeTexts(
 LOGIN = CodeTexts(N_("code.login.subject"), N_("code.login.mail"), N_("code.login.sms"))
 # A forgotten username or password (issue 16 §4): a code to the key the person has, no link.
 RECOVERY = CodeTexts(N_("code.recovery.subject"), N_("code.recovery.mail"), N_("code.recovery.sms"))
-
-
-async def for_account(store: Store, texts: CodeTexts, national_number: str) -> CodeTexts:
-    """In the person's language from the register; Dutch when unknown."""
-    person = await store.get_person(national_number)
-    return texts.in_language(person.language if person else DEFAULT)
 
 
 def code_texts(texts: CodeTexts, language: str) -> CodeTexts:
