@@ -180,3 +180,49 @@ async def test_an_unknown_number_is_offered_an_account(
         assert registration.status == 200
         assert registration.url.path == "/register"
         assert f'<html lang="{lang}"' in await registration.text()
+
+
+async def code_flow_login(
+    browser: aiohttp.ClientSession, eloket: str, lang: str, phone: str
+) -> str:
+    """The e-loket in `lang`, its login button, the number typed on the provider's page: the
+    provider's login address (its `/done` brings the browser back)."""
+    async with browser.get(eloket, params={"lang": lang}):
+        pass
+    login = await to_provider(browser, eloket)
+    async with browser.post(login, data={"region": "BE", "phone": phone}) as wait:
+        assert wait.url.path.endswith("/wait"), await wait.text()
+    return str(login)
+
+
+@pytest.mark.parametrize(
+    ("lang", "refused", "expired"),
+    [
+        ("fr", "Vous avez refusé la connexion", "La demande a expiré"),
+        ("en", "You refused the sign-in", "The request expired"),
+    ],
+)
+async def test_the_code_flow_tells_a_refusal_from_an_expiry(
+    browser: aiohttp.ClientSession,
+    eloket: str,
+    services: Services,
+    clock: ManualClock,
+    lang: str,
+    refused: str,
+    expired: str,
+) -> None:
+    """Through the provider's own login page, the error redirect's description tells them apart
+    (RFC 6749 §4.1.2.1 has one access_denied for both)."""
+    login = await code_flow_login(browser, eloket, lang, REFUSE)
+    await until(answered(services, REFUSE))
+    async with browser.get(f"{login}/done") as page:
+        outcome, sentence = told(await page.text())
+    assert outcome == "refused" and sentence.startswith(refused)
+
+    login = await code_flow_login(browser, eloket, lang, NEVER)
+    await services.robots.drain()
+    clock.advance(181)
+    async with browser.get(f"{login}/done") as page:
+        assert page.url.path == "/callback"
+        outcome, sentence = told(await page.text())
+    assert outcome == "expired" and sentence.startswith(expired)
