@@ -1,6 +1,7 @@
 """The phone depends on the server only through its HTTP contract (issue #12 item 6, DESIGN.md's
 last architecture principle): simulator/ and authenticator/ import nothing of `identity_server`
-but `identity_server.contract`, and that module stays light."""
+but `identity_server.contract` and the one translation system `identity_server.i18n` (#14 item 1:
+the phone's texts are the `phone` gettext catalog), and both stay light."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PHONE_PACKAGES = ("simulator", "authenticator")
 ALLOWED = "identity_server.contract"
+TRANSLATIONS = "identity_server.i18n"  # stdlib gettext and the catalogs: no server logic
 
 
 def _server_imports(source: str, name: str) -> list[str]:
@@ -30,7 +34,7 @@ def _server_imports(source: str, name: str) -> list[str]:
                 modules = [node.module]
         line = getattr(node, "lineno", 0)
         for module in modules:
-            if module.split(".")[0] == "identity_server" and module != ALLOWED:
+            if module.split(".")[0] == "identity_server" and module not in (ALLOWED, TRANSLATIONS):
                 found.append(f"{name}:{line} {module}")
     return found
 
@@ -85,19 +89,24 @@ def test_importing_every_phone_module_loads_only_the_contract() -> None:
         timeout=120,
         cwd=ROOT,
     )
-    assert set(result.stdout.strip().split(",")) == {"identity_server", ALLOWED}
+    assert set(result.stdout.strip().split(",")) == {"identity_server", ALLOWED, TRANSLATIONS}
 
 
 LOADED = """
 import sys
-import identity_server.contract
+import identity_server.{module}
 heavy = ("aiohttp", "asyncpg", "redis", "textual", "phonenumbers", "identity_server.core")
 print(",".join(sorted(m for m in sys.modules if m.startswith(heavy))))
 """
 
 
-def test_the_contract_is_light() -> None:
+@pytest.mark.parametrize("module", ["contract", "i18n"])
+def test_the_contract_and_the_translations_are_light(module: str) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", LOADED], capture_output=True, text=True, check=True, timeout=60
+        [sys.executable, "-c", LOADED.format(module=module)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
-    assert result.stdout.strip() == "", f"importing the contract loaded {result.stdout.strip()}"
+    assert result.stdout.strip() == "", f"importing {module} loaded {result.stdout.strip()}"

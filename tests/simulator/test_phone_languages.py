@@ -3,6 +3,9 @@ for is named in the phone's language, like every other text of the request."""
 
 from __future__ import annotations
 
+import ast
+from pathlib import Path
+
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -10,10 +13,20 @@ from aiohttp.test_utils import TestClient
 from identity_server import i18n
 from identity_server.oidc.claims import SCOPE_LABELS
 from identity_server.services import Services
+from simulator.app.screens.authenticator_refusals import REFUSALS, refusal_key
 from simulator.app.screens.push import DATA_LABELS, ConfirmationScreen
 from tests.conftest import ANNELIES
 from tests.oidc.conftest import RelyingParty
-from tests.simulator.conftest import SIZE, AppFactory, click, screen_text, settle, text_of
+from tests.simulator.conftest import (
+    SIZE,
+    AppFactory,
+    click,
+    message_of,
+    screen_text,
+    settle,
+    text_of,
+    type_into,
+)
 
 Client = TestClient[web.Request, web.Application]
 
@@ -97,3 +110,64 @@ def test_every_scope_the_server_names_has_a_label_in_each_language() -> None:
         assert len(labels) == len(SCOPE_LABELS), lang  # one distinct label per scope
         if lang != "nl":
             assert not labels & set(SCOPE_LABELS.values()) - {"Adres"}, lang
+
+
+# Refusals only the authenticator's command line meets (its arguments, its prompt, its --server).
+CLI_ONLY = frozenset(
+    {"bad_source", "nothing_added", "password_mismatch", "bad_server", "server_time"}
+)
+
+
+def _authenticator_codes() -> set[str]:
+    """Every refusal code the authenticator package can raise: `code="…"` at raise sites and
+    the `code = "…"` of each error class."""
+    codes: set[str] = set()
+    for path in (Path(__file__).resolve().parents[2] / "authenticator").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            named_code = (isinstance(node, ast.keyword) and node.arg == "code") or (
+                isinstance(node, ast.Assign) and [ast.unparse(t) for t in node.targets] == ["code"]
+            )
+            value = getattr(node, "value", None) if named_code else None
+            if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                codes.add(value.value)
+    return codes
+
+
+def test_every_authenticator_refusal_has_its_own_text_in_each_language() -> None:
+    codes = _authenticator_codes() - CLI_ONLY - {"authenticator_error"}
+    assert {"bad_digits", "wrong_password", "not_otpauth"} <= codes
+    assert codes <= set(REFUSALS), codes - set(REFUSALS)
+    for lang in i18n.LANGUAGES:
+        texts = {code: i18n.text("phone", lang, refusal_key(code)) for code in codes}
+        assert all(text != refusal_key(code) for code, text in texts.items()), lang
+
+
+REFUSED = {  # the package's own words are English: "digits must be 6 or 8", "not an otpauth-…"
+    "nl": ("Een code heeft 6 of 8 cijfers.", "Dit is geen otpauth-migration://offline-URI."),
+    "fr": ("Un code compte 6 ou 8 chiffres.", "Ce n'est pas une URI otpauth-migration://offline."),
+    "en": ("A code has 6 or 8 digits.", "This is not an otpauth-migration://offline URI."),
+    "de": ("Ein Code hat 6 oder 8 Ziffern.", "Dies ist keine otpauth-migration://offline-URI."),
+}
+
+
+@pytest.mark.parametrize("lang", ["nl", "fr", "en", "de"])
+async def test_the_authenticator_refuses_a_bad_uri_in_the_phones_language(
+    make_app: AppFactory, lang: str
+) -> None:
+    app = make_app(language=lang)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await click(pilot, "#open-authenticator")
+        await type_into(pilot, "#password", "geheim wachtwoord")
+        await type_into(pilot, "#password-repeat", "geheim wachtwoord")
+        await click(pilot, "#open-vault")
+        await click(pilot, "#add")
+        digits, migration = REFUSED[lang]
+        await type_into(
+            pilot, "#source", "otpauth://totp/Bank:jan?secret=JBSWY3DPEHPK3PXP&digits=7"
+        )
+        await click(pilot, "#add-account")
+        assert message_of(pilot) == digits
+        await type_into(pilot, "#source", "otpauth-migration://elsewhere?data=x")
+        await click(pilot, "#add-account")
+        assert message_of(pilot) == migration

@@ -7,11 +7,14 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
+from identity_server.i18n import N_
 from simulator.app.dialogs.base import PhoneDialog
 
 
 class ConfirmDialog(PhoneDialog[bool]):
-    def __init__(self, question: str, *, yes_key: str = "button.yes", danger: bool = False) -> None:
+    def __init__(
+        self, question: str, *, yes_key: str = N_("button.yes"), danger: bool = False
+    ) -> None:
         super().__init__()
         self.question = question
         self.yes_key = yes_key

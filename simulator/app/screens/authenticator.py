@@ -16,10 +16,11 @@ from authenticator.errors import AuthenticatorError
 from authenticator.qr import read_uris
 from authenticator.uri import OtpAccount
 from authenticator.vault import ImportResult, Vault
+from identity_server.i18n import N_
 from simulator.app.dialogs.confirm import ConfirmDialog
 from simulator.app.dialogs.prompt import PromptDialog
+from simulator.app.screens.authenticator_refusals import refusal_key
 from simulator.app.screens.base import PhoneScreen
-from simulator.i18n import error_text
 
 if TYPE_CHECKING:
     from simulator.app.app import PhoneApp
@@ -40,26 +41,26 @@ def spaced(code: str) -> str:
 
 class AuthenticatorScreen(PhoneScreen):
     def auth_error(self, error: AuthenticatorError) -> None:
-        self.show_error(error_text(self.phone_app.language, error.code, error.message))
+        self.show_error(self.t(refusal_key(error.code)))
 
 
 class VaultScreen(AuthenticatorScreen):
     """Unlock the vault, or create it on first use."""
 
     def screen_title(self) -> str:
-        return self.t("vault.title_unlock" if self._exists else "vault.title_create")
+        return self.t(N_("vault.title_unlock") if self._exists else N_("vault.title_create"))
 
     @property
     def _exists(self) -> bool:
         return self.phone_app.vault_path.is_file()
 
     def compose_body(self) -> ComposeResult:
-        yield Static(self.t("vault.text_unlock" if self._exists else "vault.text_create"))
+        yield Static(self.t(N_("vault.text_unlock") if self._exists else N_("vault.text_create")))
         yield Input(placeholder=self.t("vault.password"), password=True, id="password")
         if not self._exists:
             yield Input(placeholder=self.t("vault.repeat"), password=True, id="password-repeat")
         yield Button(
-            self.t("vault.unlock" if self._exists else "vault.create"),
+            self.t(N_("vault.unlock") if self._exists else N_("vault.create")),
             id="open-vault",
             variant="primary",
         )
@@ -139,7 +140,7 @@ class AccountRow(Vertical):
 
 
 class AccountsScreen(AuthenticatorScreen):
-    TITLE_KEY = "accounts.title"
+    TITLE_KEY = N_("accounts.title")
 
     def compose_body(self) -> ComposeResult:
         with Horizontal(classes="buttons"):
@@ -204,7 +205,7 @@ class AccountsScreen(AuthenticatorScreen):
             self.app.push_screen(
                 ConfirmDialog(
                     self.t("accounts.delete_question", name=name),
-                    yes_key="accounts.delete",
+                    yes_key=N_("accounts.delete"),
                     danger=True,
                 ),
                 lambda yes: self._delete(name, bool(yes)),
@@ -244,7 +245,7 @@ def read_source(text: str) -> list[str]:
 
 
 class AddAccountScreen(AuthenticatorScreen):
-    TITLE_KEY = "add.title"
+    TITLE_KEY = N_("add.title")
 
     def compose_body(self) -> ComposeResult:
         yield Static(self.t("add.text"))

@@ -73,11 +73,11 @@ class PhoneScreen(Screen[Any]):
 
     def key_hints(self) -> str:
         """The keys that work here, in the phone's language (Esc only where it goes back)."""
-        hints = [f"Enter = {self.t('hints.enter')}", f"Tab = {self.t('hints.tab')}"]
+        hints = [("Enter", self.t("hints.enter")), ("Tab", self.t("hints.tab"))]
         if self.CAN_GO_BACK:
-            hints.append(f"Esc = {self.t('hints.back')}")
-        hints.append(f"Ctrl+Q = {self.t('hints.quit')}")
-        return " · ".join(hints)
+            hints.append(("Esc", self.t("hints.back")))
+        hints.append(("Ctrl+Q", self.t("hints.quit")))
+        return " · ".join(f"{key} = {action}" for key, action in hints)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

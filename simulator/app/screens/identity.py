@@ -6,11 +6,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Button, Static
 
+from identity_server.i18n import N_
 from simulator.app.screens.base import PhoneScreen
 
 
 class IdentityHomeScreen(PhoneScreen):
-    TITLE_KEY = "home.title"
+    TITLE_KEY = N_("home.title")
 
     def compose_body(self) -> ComposeResult:
         state = self.phone.state
@@ -41,7 +42,7 @@ class IdentityHomeScreen(PhoneScreen):
         self.query_one("#home-phone", Static).update(str(me.get("phone_display", "")))
         if me.get("status") == "blocked":
             # What to do next, too: activating again (here or on a new phone) restores it.
-            blocked = f"{self.t('home.blocked')} {self.t('problem.blocked.next')}"
+            blocked = " ".join((self.t("home.blocked"), self.t("problem.blocked.next")))
             self.query_one("#identity-status", Static).update(blocked)
             self.query_one("#identity-status", Static).add_class("error")
         app = self.phone_app

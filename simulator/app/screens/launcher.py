@@ -9,18 +9,19 @@ from textual.app import ComposeResult
 from textual.containers import Grid
 from textual.widgets import Button
 
+from identity_server.i18n import N_
 from simulator.app.screens.base import PhoneScreen
 
 APPS: tuple[tuple[str, str, str], ...] = (
-    ("open-identity", "🆔", "launcher.identity"),
-    ("open-authenticator", "🔐", "launcher.authenticator"),
-    ("open-messages", "✉", "launcher.messages"),
-    ("open-settings", "⚙", "launcher.settings"),
+    ("open-identity", "🆔", N_("launcher.identity")),
+    ("open-authenticator", "🔐", N_("launcher.authenticator")),
+    ("open-messages", "✉", N_("launcher.messages")),
+    ("open-settings", "⚙", N_("launcher.settings")),
 )
 
 
 class LauncherScreen(PhoneScreen):
-    TITLE_KEY = "launcher.title"
+    TITLE_KEY = N_("launcher.title")
     CAN_GO_BACK: ClassVar[bool] = False
 
     def compose_body(self) -> ComposeResult:

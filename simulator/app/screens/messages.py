@@ -10,12 +10,13 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Static
 
+from identity_server.i18n import N_
 from simulator.app.screens.base import PhoneScreen
 from simulator.app.widgets.status_bar import local_time
 
 
 class MessagesScreen(PhoneScreen):
-    TITLE_KEY = "messages.title"
+    TITLE_KEY = N_("messages.title")
 
     def compose_body(self) -> ComposeResult:
         yield Vertical(id="sms-list")

@@ -11,6 +11,7 @@ from textual.widgets import Button, Checkbox, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from identity_server.contract import RuleBroken, parse_phone
+from identity_server.i18n import N_
 from simulator.app.dialogs.country_picker import Country, CountryPickerDialog
 from simulator.app.screens.base import PhoneScreen
 from simulator.app.widgets.code_rules import CodeRules
@@ -20,7 +21,7 @@ from simulator.i18n import error_text
 
 
 class WelcomeScreen(PhoneScreen):
-    TITLE_KEY = "welcome.title"
+    TITLE_KEY = N_("welcome.title")
 
     def compose_body(self) -> ComposeResult:
         yield Static("itsme", id="logo", classes="big-icon")
@@ -33,7 +34,7 @@ class WelcomeScreen(PhoneScreen):
 
 
 class TermsScreen(PhoneScreen):
-    TITLE_KEY = "terms.title"
+    TITLE_KEY = N_("terms.title")
 
     def compose_body(self) -> ComposeResult:
         yield Static(self.t("terms.text"))
@@ -53,7 +54,7 @@ class TermsScreen(PhoneScreen):
 
 
 class PhoneNumberScreen(PhoneScreen):
-    TITLE_KEY = "phone.title"
+    TITLE_KEY = N_("phone.title")
 
     def compose_body(self) -> ComposeResult:
         flow = self.phone_app.flow
@@ -97,7 +98,7 @@ class PhoneNumberScreen(PhoneScreen):
 
 
 class MethodScreen(PhoneScreen):
-    TITLE_KEY = "method.title"
+    TITLE_KEY = N_("method.title")
 
     def compose_body(self) -> ComposeResult:
         yield Static(self.t("method.text"))
@@ -125,7 +126,7 @@ class MethodScreen(PhoneScreen):
 
 
 class IdCountryScreen(PhoneScreen):
-    TITLE_KEY = "idcountry.title"
+    TITLE_KEY = N_("idcountry.title")
 
     def compose_body(self) -> ComposeResult:
         yield Static(self.t("idcountry.text"))
@@ -147,7 +148,7 @@ class IdCountryScreen(PhoneScreen):
 
 
 class BankListScreen(PhoneScreen):
-    TITLE_KEY = "banks.title"
+    TITLE_KEY = N_("banks.title")
 
     def compose_body(self) -> ComposeResult:
         yield Static(self.t("banks.text"))
@@ -252,7 +253,7 @@ class BankConsentScreen(PhoneScreen):
 
 
 class TokenScreen(PhoneScreen):
-    TITLE_KEY = "token.title"
+    TITLE_KEY = N_("token.title")
 
     def compose_body(self) -> ComposeResult:
         yield Static(self.t("token.text"))
@@ -272,7 +273,7 @@ class TokenScreen(PhoneScreen):
 
 
 class SmsCodeScreen(PhoneScreen):
-    TITLE_KEY = "sms.title"
+    TITLE_KEY = N_("sms.title")
 
     def compose_body(self) -> ComposeResult:
         yield Static(self.t("sms.text", phone=self.phone_app.flow.phone_display), id="sms-text")
@@ -304,7 +305,7 @@ class SmsCodeScreen(PhoneScreen):
 
 
 class ChooseCodeScreen(PhoneScreen):
-    TITLE_KEY = "code.title"
+    TITLE_KEY = N_("code.title")
 
     def compose_body(self) -> ComposeResult:
         yield Static(self.t("code.text"))
@@ -334,7 +335,7 @@ class ChooseCodeScreen(PhoneScreen):
 
 
 class ConfirmCodeScreen(PhoneScreen):
-    TITLE_KEY = "code.confirm_title"
+    TITLE_KEY = N_("code.confirm_title")
 
     def compose_body(self) -> ComposeResult:
         yield Static(self.t("code.confirm_text"))
@@ -366,7 +367,7 @@ class ConfirmCodeScreen(PhoneScreen):
 
 
 class DoneScreen(PhoneScreen):
-    TITLE_KEY = "done.title"
+    TITLE_KEY = N_("done.title")
     CAN_GO_BACK = False
 
     def __init__(self, first_names: str) -> None:

@@ -6,8 +6,23 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import Button, Static
 
+from identity_server.i18n import N_
 from simulator.app.screens.base import PhoneScreen
 from simulator.i18n import has_text
+
+# The keys are built from the kind; named here so that Babel's extraction keeps them.
+KIND_TEXTS = (
+    N_("problem.blocked.title"),
+    N_("problem.blocked.text"),
+    N_("problem.blocked.next"),
+    N_("problem.replaced.title"),
+    N_("problem.replaced.text"),
+    N_("problem.replaced.next"),
+    N_("problem.expired.title"),
+    N_("problem.expired.text"),
+    N_("problem.wrong_code.title"),
+    N_("problem.wrong_code.text"),
+)
 
 
 class ProblemScreen(PhoneScreen):

@@ -90,7 +90,7 @@ class PushScreen(PhoneScreen):
 
 
 class NotificationsScreen(PhoneScreen):
-    TITLE_KEY = "notifications.title"
+    TITLE_KEY = N_("notifications.title")
 
     def compose_body(self) -> ComposeResult:
         yield Vertical(id="requests")
@@ -115,7 +115,11 @@ class NotificationsScreen(PhoneScreen):
             await box.mount(Static(self.t("notifications.empty"), classes="muted"))
         buttons = []
         for index, request in enumerate(pending):
-            kind = "notifications.login" if request.get("kind") == "login" else "notifications.sign"
+            kind = (
+                N_("notifications.login")
+                if request.get("kind") == "login"
+                else N_("notifications.sign")
+            )
             label = f"🔔 {request.get('client_name', '')} — {self.t(kind)}"
             buttons.append(Button(label, id=f"request-{index}", classes="wide request"))
         await box.mount_all(buttons)
@@ -132,7 +136,9 @@ class ConfirmationScreen(PushScreen):
 
     def screen_title(self) -> str:
         kind = (
-            "confirm.title_login" if self.request.get("kind") == "login" else "confirm.title_sign"
+            N_("confirm.title_login")
+            if self.request.get("kind") == "login"
+            else N_("confirm.title_sign")
         )
         return self.t(kind)
 
@@ -150,7 +156,9 @@ class ConfirmationScreen(PushScreen):
         yield Static(self.t("confirm.data"), classes="section")
         yield Static("\n".join(f"• {c}" for c in self.data_labels()) or "—", id="claims")
         level = (
-            "confirm.level_advanced" if request.get("acr") == "advanced" else "confirm.level_basic"
+            N_("confirm.level_advanced")
+            if request.get("acr") == "advanced"
+            else N_("confirm.level_basic")
         )
         yield Static(self.t(level), classes="muted")
         with Horizontal(classes="buttons"):
@@ -197,7 +205,7 @@ class ConfirmationScreen(PushScreen):
 
 
 class IconPickerScreen(PushScreen):
-    TITLE_KEY = "icons.title"
+    TITLE_KEY = N_("icons.title")
 
     def compose_body(self) -> ComposeResult:
         yield Static(self.t("icons.text"))
@@ -218,7 +226,7 @@ class IconPickerScreen(PushScreen):
 class PinPadScreen(PushScreen):
     """The 5-digit itsme code on a keypad (keys or mouse), or the simulated fingerprint."""
 
-    TITLE_KEY = "pin.title"
+    TITLE_KEY = N_("pin.title")
     KEYS: ClassVar[tuple[str, ...]] = ("1", "2", "3", "4", "5", "6", "7", "8", "9", "", "0", "⌫")
 
     def __init__(self, request: dict[str, Any], *, icon: str | None) -> None:
@@ -296,7 +304,7 @@ class PushResultScreen(PushScreen):
         self.approved = approved
 
     def screen_title(self) -> str:
-        return self.t("result.title_ok" if self.approved else "result.title_refused")
+        return self.t(N_("result.title_ok") if self.approved else N_("result.title_refused"))
 
     def compose_body(self) -> ComposeResult:
         client = str(self.request.get("client_name", ""))

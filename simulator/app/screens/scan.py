@@ -20,6 +20,7 @@ from textual.widgets import Button, Input, Static
 from authenticator.errors import UnreadableImage
 from authenticator.qr import read_texts
 from identity_server.contract import QR_PREFIX
+from identity_server.i18n import N_
 from simulator.app.screens.base import PhoneScreen
 
 # Files a person would give for a QR: anything else typed is taken as the payload itself.
@@ -48,14 +49,14 @@ def payload_from_image(path: Path) -> str:
     try:
         found = read_texts(path.expanduser())
     except (UnreadableImage, OSError) as exc:
-        raise ScanFailed("scan.unreadable") from exc
+        raise ScanFailed(N_("scan.unreadable")) from exc
     if not found:
-        raise ScanFailed("scan.no_qr")
+        raise ScanFailed(N_("scan.no_qr"))
     return next((text for text in found if text.startswith(QR_PREFIX)), found[0])
 
 
 class ScanScreen(PhoneScreen):
-    TITLE_KEY = "scan.title"
+    TITLE_KEY = N_("scan.title")
 
     def __init__(self) -> None:
         super().__init__()
@@ -103,7 +104,7 @@ class ScanScreen(PhoneScreen):
     def _show_answer(self, answer: dict[str, Any]) -> None:
         # contract.ScanView: a website asking who you are, or the hosted login page's request.
         client = str(answer.get("client_name") or "?")
-        key = "scan.login" if answer.get("kind") == "login" else "scan.asks"
+        key = N_("scan.login") if answer.get("kind") == "login" else N_("scan.asks")
         self.query_one("#scan-result", Static).update(self.t(key, client=client))
         self.query_one("#scan-notifications", Button).display = True
         self.show_info(self.t("scan.next"))

@@ -7,14 +7,23 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.widgets import Button, RadioSet, Static, Switch
 
+from identity_server.i18n import N_
 from simulator.app.dialogs.confirm import ConfirmDialog
 from simulator.app.screens.base import PhoneScreen
 from simulator.app.widgets.toggles import RadioChoice
 from simulator.i18n import LANGUAGES
 
+# Each language named in itself (the same in every catalog), one per i18n.LANGUAGES.
+LANGUAGE_NAMES = {
+    "nl": N_("language.nl"),
+    "fr": N_("language.fr"),
+    "en": N_("language.en"),
+    "de": N_("language.de"),
+}
+
 
 class SettingsScreen(PhoneScreen):
-    TITLE_KEY = "settings.title"
+    TITLE_KEY = N_("settings.title")
 
     def compose_body(self) -> ComposeResult:
         app = self.phone_app
@@ -22,7 +31,7 @@ class SettingsScreen(PhoneScreen):
         with RadioSet(id="language"):
             for language in LANGUAGES:
                 yield RadioChoice(
-                    self.t(f"language.{language}"),
+                    self.t(LANGUAGE_NAMES[language]),
                     value=language == app.language,
                     id=f"lang-{language}",
                 )
@@ -62,7 +71,7 @@ class SettingsScreen(PhoneScreen):
         setter = getattr(push, "set_biometrics", None) if push is not None else None
         if setter is not None and self.phone.activated:
             await self.call(setter(enabled))
-        key = "settings.biometrics_on" if enabled else "settings.biometrics_off"
+        key = N_("settings.biometrics_on") if enabled else N_("settings.biometrics_off")
         self.show_info(self.t(key))
 
     @on(Button.Pressed, "#block")
@@ -73,7 +82,7 @@ class SettingsScreen(PhoneScreen):
 
         self.app.push_screen(
             ConfirmDialog(
-                self.t("settings.block_question"), yes_key="settings.block_yes", danger=True
+                self.t("settings.block_question"), yes_key=N_("settings.block_yes"), danger=True
             ),
             answered,
         )

@@ -9,15 +9,16 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from identity_server.contract import rule_status
+from identity_server.i18n import N_
 
 if TYPE_CHECKING:
     from simulator.app.app import PhoneApp
 
 # Rule code -> catalog key of its line; the length rule is shown by the input itself.
 SHOWN_RULES: tuple[tuple[str, str], ...] = (
-    ("code_identical_digits", "code.rule.identical"),
-    ("code_consecutive_digits", "code.rule.consecutive"),
-    ("code_palindrome", "code.rule.palindrome"),
+    ("code_identical_digits", N_("code.rule.identical")),
+    ("code_consecutive_digits", N_("code.rule.consecutive")),
+    ("code_palindrome", N_("code.rule.palindrome")),
 )
 MARKS = {True: "✔", False: "✘", None: "•"}
 CLASSES = {True: "rule-ok", False: "rule-broken", None: "rule-open"}
