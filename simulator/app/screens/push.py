@@ -13,6 +13,7 @@ from textual.containers import Center, Grid, Horizontal, Vertical
 from textual.widgets import Button, Static
 
 from identity_server.i18n import N_
+from simulator.app import icon_art
 from simulator.app.push import PushPhone
 from simulator.app.screens.base import PhoneScreen
 from simulator.errors import PhoneApiError
@@ -205,6 +206,9 @@ class ConfirmationScreen(PushScreen):
 
 
 class IconPickerScreen(PushScreen):
+    """The choices drawn in block characters (never emoji: a terminal without an emoji font
+    shows empty boxes), each named in the phone's language (icon_art)."""
+
     TITLE_KEY = N_("icons.title")
 
     def compose_body(self) -> ComposeResult:
@@ -212,7 +216,9 @@ class IconPickerScreen(PushScreen):
         with Grid(id="icons"):
             for choice in self.request.get("icon_choices") or []:
                 yield Button(
-                    f"{choice.get('emoji', '')}\n{choice.get('label', '')}",
+                    icon_art.label(
+                        str(choice["id"]), self.phone_app.language, str(choice.get("label", ""))
+                    ),
                     id=f"icon-{choice['id']}",
                     classes="icon-choice",
                 )
