@@ -72,6 +72,11 @@ async def test_the_key_choice_asks_the_preferred_language_and_the_terms(
     for code in LANGUAGES:
         assert f'<option value="{code}"' in page and text("csam", lang, f"c.lang.{code}") in page
     assert selected_language(page) == "nl"
+    # the terms can be read before they are accepted
+    assert 'href="/csam/terms"' in page and text("csam", lang, "c.choose.terms_read") in page
+    terms = html.unescape(await (await http.get(f"/csam/terms?lang={lang}")).text())
+    for key in ("c.terms.title", "c.terms.personal", "c.terms.report"):
+        assert text("csam", lang, key) in terms
 
 
 async def test_unticked_terms_are_refused_and_nothing_is_kept(

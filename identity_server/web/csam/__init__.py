@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from identity_server.web.csam import activation, login, office, recovery, video
+from identity_server.web.csam import activation, login, office, recovery, terms, video
 from identity_server.web.csam.common import CSAM
 
 routes: list[web.AbstractRouteDef] = [
@@ -19,6 +19,7 @@ routes: list[web.AbstractRouteDef] = [
     *activation.api_routes,
     *login.routes,
     *recovery.routes,
+    *terms.routes,
 ]
 
 __all__ = ["CSAM", "routes"]
