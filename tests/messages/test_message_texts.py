@@ -80,8 +80,8 @@ def test_no_sms_carries_a_link() -> None:
         for key in sms_keys:
             assert not re.search(r"https?:|www\.|/", texts[key]), (lang, key)
     for lang in LANGUAGES:
-        for texts in (code_messages.REGISTRATION, code_messages.LOGIN, code_messages.RECOVERY):
-            assert "123456" in texts.in_language(lang).sms.format(code="123456")
+        for kind in (code_messages.REGISTRATION, code_messages.LOGIN, code_messages.RECOVERY):
+            assert "123456" in kind.in_language(lang).sms.format(code="123456")
 
 
 async def test_the_activation_mail_subject_and_body_are_in_the_persons_language(
