@@ -23,6 +23,7 @@ from identity_server.core.phone import parse_phone
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import Card, Enrolment, EnrolmentStep, Person
 from identity_server.core.registers import Registers, check_email
+from identity_server.i18n import DEFAULT, N_, text
 from identity_server.store.core import Store
 
 ENROLMENT_TTL = timedelta(hours=1)
@@ -133,35 +134,46 @@ class Enrolments:
         await self._store.save_enrolment(enrolment)
         return enrolment
 
-    def contract(self, enrolment: Enrolment, data: CardData) -> str:
-        """The text the person signs: the terms' version and the personal data they attest."""
+    def contract(self, enrolment: Enrolment, data: CardData, language: str = DEFAULT) -> str:
+        """The text the person signs, in the language of the page that shows it: the terms'
+        version and the personal data they attest (what is signed is what was read)."""
         p = data.person
+
+        def line(key: str, value: object) -> str:
+            return f"{text('pages', language, key)}: {value}"
+
         return "\n".join(
             [
-                f"Algemene voorwaarden {CONTRACT_VERSION}",
-                "PERSOONLIJKE INFORMATIE",
-                f"Naam: {p.last_name}",
-                f"Voornaam: {p.first_names}",
-                f"Geboortedatum: {p.birth_date.isoformat()}",
-                f"Geboorteplaats: {p.birth_place}",
-                f"Geslacht: {p.sex}",
-                f"Nationaliteit: {p.nationality}",
-                f"Adres: {p.address.street}, {p.address.postal_code} {p.address.municipality}",
-                f"E-ID kaartnummer: {data.card.card_number}",
-                f"Rijksregisternummer: {p.national_number}",
-                f"Gsm-nummer: {enrolment.phone}",
-                f"E-mailadres: {enrolment.email}",
+                text("pages", language, "contract.doc.terms", version=CONTRACT_VERSION),
+                text("pages", language, "contract.doc.personal"),
+                line(N_("field.last_name"), p.last_name),
+                line(N_("field.first_names"), p.first_names),
+                line(N_("field.birth_date"), p.birth_date.isoformat()),
+                line(N_("field.birth_place"), p.birth_place),
+                line(N_("field.sex"), p.sex),
+                line(N_("field.nationality"), p.nationality),
+                line(
+                    N_("contract.doc.address"),
+                    f"{p.address.street}, {p.address.postal_code} {p.address.municipality}",
+                ),
+                line(N_("contract.doc.card_number"), data.card.card_number),
+                line(N_("field.national_number"), p.national_number),
+                line(N_("phone"), enrolment.phone),
+                line(N_("contract.doc.email"), enrolment.email),
             ]
         )
 
     def _token_digest(self, token: str) -> str:
         return self._keyring.lookup_digest("identification-token", token)
 
-    async def sign(self, enrolment_id: str, pin: str) -> tuple[Enrolment, str]:
-        """Sign the contract with the card's signature key; returns the identification token once."""
+    async def sign(
+        self, enrolment_id: str, pin: str, language: str = DEFAULT
+    ) -> tuple[Enrolment, str]:
+        """Sign the contract (as shown in `language`) with the card's signature key; returns the
+        identification token once."""
         enrolment = await self._at(enrolment_id, EnrolmentStep.CONSENTED)
         data = await self.card_data(enrolment)
-        contract = self.contract(enrolment, data).encode()
+        contract = self.contract(enrolment, data, language).encode()
         signature, certificate = await self._registers.sign_with_card(
             enrolment.card_number, pin, contract
         )

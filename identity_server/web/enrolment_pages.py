@@ -261,7 +261,9 @@ async def consent(request: web.Request, form: CardDataConsent) -> web.Response:
 async def _contract_page(request: web.Request, error: SleutelError | None = None) -> web.Response:
     enrolments = request.app[SERVICES].enrolments
     enrolment = await _enrolment(request)
-    contract = enrolments.contract(enrolment, await enrolments.card_data(enrolment))
+    contract = enrolments.contract(
+        enrolment, await enrolments.card_data(enrolment), i18n.language_of(request)
+    )
     return render(
         request,
         "register_contract.html",
@@ -287,7 +289,7 @@ async def sign(request: web.Request, form: ContractSigning) -> web.Response:
         if not form.pin:  # asked before the card, so a missing PIN costs no try
             raise InvalidInput("'pin' is required", code=MISSING_FIELD, field="pin")
         _, token = await request.app[SERVICES].enrolments.sign(
-            request.match_info["enrolment_id"], form.pin
+            request.match_info["enrolment_id"], form.pin, i18n.language_of(request)
         )
     except SleutelError as exc:
         if exc.code not in ("wrong_card_pin", "missing_field", "card_blocked"):

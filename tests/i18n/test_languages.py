@@ -15,8 +15,10 @@ from markupsafe import escape
 from identity_server.i18n import LANGUAGES, LOCALE_DIR, language, supported
 from identity_server.i18n.countries import country_names, sort_key
 from identity_server.oidc import itsme_dialect
+from identity_server.services import Services
 from identity_server.web.oidc_pages import country_options
 from identity_server.web.pages import _env
+from tests.conftest import card_of
 
 Client = TestClient[web.Request, web.Application]
 PAGES = ("/", "/register", "/outbox")
@@ -161,3 +163,33 @@ def test_one_list_of_languages() -> None:
     ]
     assert not found, f"a second list of languages: {found}"
     assert sorted(itsme_dialect.LANGUAGES) == sorted(LANGUAGES)
+
+
+@pytest.mark.parametrize(
+    ("lang", "title", "label"),
+    [("fr", "Conditions générales", "Numéro de registre national"), ("de", "Allgemeine", "Name")],
+)
+async def test_the_contract_is_read_and_signed_in_the_page_s_language(
+    client: Client, services: Services, lang: str, title: str, label: str
+) -> None:
+    card = await card_of(services, "annelies.dewilde@example.be")
+    details = {
+        "region": "BE",
+        "phone": "494 00 12 68",
+        "email": "annelies@example.org",
+        "consent_location": "on",
+        "consent_privacy": "on",
+    }
+    await client.get("/register", params={"lang": lang})  # the language the person chose
+    check = await client.post("/register", data=details)
+    base = check.url.path.rsplit("/", 1)[0]
+    await client.post(f"{base}/confirm")
+    await client.post(f"{base}/card", data={"card_number": card, "pin": "1234"})
+    contract = await (await client.post(f"{base}/consent", data={"consent": "on"})).text()
+    assert title in contract and f"{label}: " in contract
+    assert "Algemene voorwaarden" not in contract and "Rijksregisternummer" not in contract
+    # What is signed is the text shown: the card's signature over it verifies.
+    signed = await client.post(f"{base}/sign", data={"pin": "1234"})
+    assert 'data-token="' in await signed.text()
+    enrolment = await services.store.get_enrolment(base.rsplit("/", 1)[1])
+    assert enrolment is not None and enrolment.step.value == "signed"
