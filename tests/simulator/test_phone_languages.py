@@ -9,11 +9,14 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+from textual.widgets import OptionList
 
 from identity_server import i18n
+from identity_server.i18n.countries import names_by_region
 from identity_server.oidc.claims import SCOPE_LABELS
 from identity_server.services import Services
 from simulator.app.screens.authenticator_refusals import REFUSALS, refusal_key
+from simulator.app.screens.onboarding import PhoneNumberScreen
 from simulator.app.screens.push import DATA_LABELS, ConfirmationScreen
 from tests.conftest import ANNELIES
 from tests.oidc.conftest import RelyingParty
@@ -171,3 +174,36 @@ async def test_the_authenticator_refuses_a_bad_uri_in_the_phones_language(
         await type_into(pilot, "#source", "otpauth-migration://elsewhere?data=x")
         await click(pilot, "#add-account")
         assert message_of(pilot) == migration
+
+
+# The country picker lists the server's countries (GET /api/phone/countries), which are
+# identity_server.i18n.countries' CLDR names in the phone's language.
+COUNTRIES = {
+    "nl": ("België", "Caribisch Nederland", "Duitsland"),
+    "fr": ("Belgique", "Pays-Bas caribéens", "Allemagne"),
+    "en": ("Belgium", "Caribbean Netherlands", "Germany"),
+    "de": ("Belgien", "Karibische Niederlande", "Deutschland"),
+}
+
+
+@pytest.mark.parametrize("lang", ["nl", "fr", "en", "de"])
+async def test_the_country_picker_names_countries_in_the_phones_language(
+    make_app: AppFactory, lang: str
+) -> None:
+    app = make_app(language=lang)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await app.push_screen(PhoneNumberScreen())
+        await settle(pilot)
+        await click(pilot, "#country")
+        listing = app.screen.query_one("#countries", OptionList)
+        options = [listing.get_option_at_index(i) for i in range(listing.option_count)]
+        shown = [str(option.prompt) for option in options]
+        belgium, bonaire, germany = COUNTRIES[lang]
+        assert shown[1] == f"{belgium}  +32"  # most selected first, under its heading
+        assert f"{bonaire}  +599" in shown and f"{germany}  +49" in shown
+        assert not any("Bonaire, Sint Eustatius" in line for line in shown)
+        names = names_by_region(lang)  # every listed region, named as the CLDR names it
+        listed = {option.id: str(option.prompt) for option in options if option.id is not None}
+        assert len(listed) > 200
+        assert all(prompt.startswith(f"{names[region]}  +") for region, prompt in listed.items())

@@ -1,8 +1,9 @@
 """The country-code picker: Belgium and the Netherlands first, then A–Z, searchable.
 
-The list comes from the server (`GET /api/phone/countries`, names in the phone's language): the
-localized names of every region are the server's data, not part of the phone–server contract
-(see identity_server/contract.py); the contract gives the ordering rule, `MOST_SELECTED` first.
+The list comes from the server (`GET /api/phone/countries`, names in the phone's language, the
+same CLDR names as the web pages' lists: identity_server.i18n.countries): the localized names of
+every region are the server's data, not part of the phone–server contract (see
+identity_server/contract.py); the contract gives the ordering rule, `MOST_SELECTED` first.
 """
 
 from __future__ import annotations
