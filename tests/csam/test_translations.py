@@ -23,7 +23,7 @@ from identity_server.csam.service import Csam
 from identity_server.i18n import LANGUAGES, LOCALE_DIR, text
 from identity_server.web.csam.named_texts import NAMED
 
-from .conftest import activation_session
+from .conftest import PASSWORD, activation_session, code_in, last_message
 
 Client = TestClient[web.Request, web.Application]
 TEMPLATES = Path(__file__).parents[2] / "identity_server" / "web" / "templates" / "csam"
@@ -122,3 +122,58 @@ async def test_the_password_step_shows_zxcvbn_s_feedback_in_the_page_s_language(
             await http.post(f"/csam/password-strength?lang={lang}", json={"password": weak})
         ).json()
         assert all(hint in page for hint in [meter["warning"], *meter["suggestions"]] if hint)
+
+
+def texts_of(lang: str) -> set[str]:
+    """Every sentence the CSAM pages can show in `lang`: their own catalog and the refusals'."""
+    found: set[str] = set()
+    for domain in ("csam", "errors"):
+        translations = gettext.translation(domain, LOCALE_DIR, languages=[lang])
+        found |= {t for t in translations._catalog.values() if isinstance(t, str) and t}  # type: ignore[attr-defined]
+    return found
+
+
+def foreign_to(lang: str) -> set[str]:
+    """Sentences of the other languages that `lang` never says (long enough to be sentences:
+    "Status" or "E-mail" may be the same word in two languages)."""
+    own = texts_of(lang)
+    other = set().union(*(texts_of(o) for o in LANGUAGES if o != lang))
+    return {t for t in other - own if len(t) >= 12 and "{" not in t}
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+async def test_the_activation_pages_say_nothing_in_another_language(
+    http: Client, csam: Csam, officer: Staff, lang: str
+) -> None:
+    foreign = foreign_to(lang)
+    shown: dict[str, str] = {}
+
+    async def look(name: str, response_text: str) -> None:
+        shown[name] = html.unescape(response_text)
+
+    for path in ("/csam/login", "/csam/forgot", "/csam/video", "/csam/terms", "/csam/office"):
+        await look(path, await (await http.get(f"{path}?lang={lang}")).text())
+    await activation_session(http, csam, officer, "emma.devries@example.nl")
+    await look("credentials", await (await http.get("/csam/activate/credentials")).text())
+    weak = {"username": "emma.dv", "password": "qwertyuiop", "password2": "qwertyuiop"}
+    await look(
+        "weak password", await (await http.post("/csam/activate/credentials", data=weak)).text()
+    )
+    strong = {"username": "emma.dv", "password": PASSWORD, "password2": PASSWORD}
+    await look(
+        "key choice", await (await http.post("/csam/activate/credentials", data=strong)).text()
+    )
+    unticked = await http.post("/csam/keys/new", data={"kind": "email"})
+    await look("terms refused", await unticked.text())
+    chosen = await http.post("/csam/keys/new", data={"kind": "email", "accept_terms": "on"})
+    await look("registration code", await chosen.text())
+    code = code_in(await last_message(csam, "emma.devries@example.nl"))
+    await look("done", await (await http.post(str(chosen.url.path), data={"code": code})).text())
+    await look("my keys", await (await http.get("/csam/my-keys")).text())
+    assert len(shown) == 12
+    brand = text("csam", lang, "c.brand")  # every page is in the language asked for
+    assert [name for name, page in shown.items() if brand not in page] == []
+    assert text("csam", lang, "c.done.title") in shown["done"]
+    assert text("errors", lang, "error.terms_not_accepted") in shown["terms refused"]
+    said = {name: sorted(t for t in foreign if t in page) for name, page in shown.items()}
+    assert said == {name: [] for name in shown}
