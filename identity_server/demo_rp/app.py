@@ -132,10 +132,10 @@ async def _handle(request: web.Request, handler: Handler) -> web.StreamResponse:
     response.headers["X-Content-Type-Options"] = "nosniff"
     # The callback URL carries the code: never let it leave in a Referer.
     response.headers["Referrer-Policy"] = "no-referrer"
-    if request.query.get("lang") in i18n.LANGUAGES:
+    if (lang := i18n.asked(request.query.get("lang"))) is not None:
         response.set_cookie(
             i18n.COOKIE,
-            request.query["lang"],
+            lang,
             max_age=365 * 86400,
             path="/",
             samesite="Lax",

@@ -44,6 +44,12 @@ async def test_unknown_language_falls_back_to_dutch(rp: RpClient) -> None:
     assert '<html lang="nl">' in html
 
 
+async def test_a_regional_tag_names_its_language(rp: RpClient) -> None:
+    response = await rp.get("/", params={"lang": "fr-BE"})
+    assert '<html lang="fr">' in await response.text()
+    assert response.cookies["lang"].value == "fr"
+
+
 async def test_french_login_and_binding_message(rp: RpClient, op: FakeOp, clock: HandClock) -> None:
     html = await (await rp.get("/", params={"lang": "fr"})).text()
     response = await rp.post("/ciba", data={"csrf": csrf_of(html), "phone": ANNELIES_PHONE})
