@@ -10,9 +10,10 @@ from msgspec import Meta, Struct
 from identity_server.core.belgian_numbers import format_card_number, format_national_number
 from identity_server.core.error_codes import MISSING_FIELD
 from identity_server.core.errors import InvalidInput, SleutelError
-from identity_server.core.phone import MAX_INPUT_LENGTH, PhoneNumber, country_choices
+from identity_server.core.phone import MAX_INPUT_LENGTH, PhoneNumber
 from identity_server.core.records import Enrolment
 from identity_server.web import i18n, views
+from identity_server.web.country_list import country_options
 from identity_server.web.endpoints import HTML, Endpoints
 from identity_server.web.keys import SERVICES
 from identity_server.web.pages import render
@@ -85,7 +86,7 @@ def _details_form(
         email=email,
         region=region,
         ask_consent=ask_consent,
-        countries=country_choices(i18n.language_of(request)),
+        country_options=country_options(i18n.language_of(request), region),
     )
 
 

@@ -3,15 +3,13 @@ icon; the page moves on when the phone confirms, refuses, or the request expires
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated, NoReturn
 
 from aiohttp import web
-from markupsafe import Markup
 from msgspec import Meta, Struct
 
 from identity_server.core.errors import SleutelError
-from identity_server.core.phone import MAX_INPUT_LENGTH, PhoneNumber, country_choices
+from identity_server.core.phone import MAX_INPUT_LENGTH, PhoneNumber
 from identity_server.oidc import icons
 from identity_server.oidc.authorization import FLOW_GONE
 from identity_server.oidc.dialect import Dialect
@@ -19,27 +17,13 @@ from identity_server.oidc.messages import AuthorizationRequest, LoginStatus
 from identity_server.web import i18n
 from identity_server.web.authorization_endpoint import start_login
 from identity_server.web.body import json_response
+from identity_server.web.country_list import country_options
 from identity_server.web.endpoints import HTML, Endpoints
 from identity_server.web.keys import SERVICES
 from identity_server.web.pages import render
 
 routes = Endpoints("login")
 BROWSER_COOKIE = "sleutel_browser"
-
-
-@lru_cache(maxsize=64)
-def country_options(language: str, selected: str) -> Markup:
-    """The phone page's <option> list of every country in `language`, `selected` marked: the
-    same for every request, so escaped and joined once per (language, selection) instead of
-    per request (it was a fifth of the server's CPU on a code-flow login, issue #15). Markup's
-    format escapes each name and region; `selected` (user input, at most 2 characters) only
-    selects, it is never written. Bounded: any other selection just selects nothing."""
-    option = Markup('<option value="{}"{}>{} (+{})</option>')
-    marked = Markup(" selected")
-    return Markup("").join(
-        option.format(c.region, marked if c.region == selected else "", c.name, c.calling_code)
-        for c in country_choices(language)
-    )
 
 
 def _redirect(location: str) -> NoReturn:

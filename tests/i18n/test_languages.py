@@ -16,7 +16,7 @@ from identity_server.i18n import LANGUAGES, LOCALE_DIR, language, supported
 from identity_server.i18n.countries import country_names, sort_key
 from identity_server.oidc import itsme_dialect
 from identity_server.services import Services
-from identity_server.web.oidc_pages import country_options
+from identity_server.web.country_list import country_options
 from identity_server.web.pages import _env
 from tests.conftest import card_of
 
