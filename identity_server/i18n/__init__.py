@@ -8,6 +8,9 @@ messages (configured in pyproject.toml `[tool.babel]`), updates the catalogs and
 
 Message ids are stable keys (`c.brand`, `error.identity_blocked`): the Dutch catalog is the
 source text, and a reworded Dutch sentence then does not orphan its three translations.
+
+Templates translate with `{{ _("key") }}` (`identity_server.i18n.jinja`); country names come
+from the CLDR in the page's language (`identity_server.i18n.countries`).
 """
 
 from __future__ import annotations
