@@ -126,6 +126,13 @@ async def test_csam_activation_and_the_outbox_following_it(
     assert await outbox.evaluate("window.notReloaded") is True
     await outbox.bring_to_front()
     await photograph(outbox, pictures, "outbox")
+    # One click copies the code, and the button says so in words.
+    await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=sandbox.url)
+    copy = arrived.locator("button.copy")
+    await copy.click()
+    await expect(copy).to_have_attribute("data-label", "Gekopieerd")
+    assert await outbox.evaluate("navigator.clipboard.readText()") == await code.inner_text()
+    await expect(copy).to_have_attribute("data-label", "Kopiëren")
     await page.locator("#code").fill(await code.inner_text())
     await page.get_by_role("button", name="Volgende").click()
     await expect(page.locator("#key-activated")).to_have_text(
