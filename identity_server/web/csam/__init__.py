@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from identity_server.web.csam import activation, login, office, recovery, terms, video
+from identity_server.web.csam import activation, key_choice, login, office, recovery, terms, video
 from identity_server.web.csam.common import CSAM
 
 routes: list[web.AbstractRouteDef] = [
@@ -17,6 +17,7 @@ routes: list[web.AbstractRouteDef] = [
     *video.routes,
     *activation.routes,
     *activation.api_routes,
+    *key_choice.routes,
     *login.routes,
     *recovery.routes,
     *terms.routes,
