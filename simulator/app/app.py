@@ -104,6 +104,10 @@ class PhoneApp(App[None]):
     def error_message(self, error: PhoneApiError) -> str:
         return error_text(self.language, error.code, error.message)
 
+    def refusal(self, code: str) -> str:
+        """The error registry's words for a code (the phone's own `network` too)."""
+        return error_text(self.language, code, "")
+
     def set_language(self, language: str) -> None:
         """Switch every text; screens below the current one redraw when they come back."""
         self.settings.language = check_language(language)

@@ -2,9 +2,9 @@
 
 Every text the phone shows comes from the `phone` gettext catalog
 (identity_server/locale/<lang>/LC_MESSAGES/phone.po), by key, through the one translation system
-of identity_server.i18n. Server refusals (and the phone's own, `error.network`) are the error
-registry's texts, `error.<code>` in the `errors` catalog; a code without a text shows the server's
-own message.
+of identity_server.i18n. Refusals (the server's, and the phone's own `network`) are the error
+registry's texts, `error.<code>` in the `errors` catalog, read by `error_text`; a code without a
+text shows the server's own message.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from identity_server import i18n
 
 LANGUAGES: tuple[str, ...] = i18n.LANGUAGES
 DEFAULT = i18n.DEFAULT
+UNKNOWN_ERROR = "error.unknown"  # the errors domain's text for a code it does not declare
 
 
 def check_language(language: str) -> str:
@@ -22,13 +23,11 @@ def check_language(language: str) -> str:
 
 def translate(language: str, key: str, **values: object) -> str:
     """The text for `key` in the language (Dutch, then the key itself when missing)."""
-    if not i18n.has_text("phone", language, key) and i18n.has_text("errors", language, key):
-        return i18n.text("errors", check_language(language), key, **values)
     return i18n.text("phone", check_language(language), key, **values)
 
 
 def has_text(language: str, key: str) -> bool:
-    return i18n.has_text("phone", language, key) or i18n.has_text("errors", language, key)
+    return i18n.has_text("phone", check_language(language), key)
 
 
 def error_text(language: str, code: str, fallback: str) -> str:
@@ -39,4 +38,4 @@ def error_text(language: str, code: str, fallback: str) -> str:
     lang, key = check_language(language), f"error.{code}"
     if i18n.has_text("errors", lang, key):
         return i18n.text("errors", lang, key)
-    return fallback or i18n.text("errors", lang, "error.unknown", code=code)
+    return fallback or i18n.text("errors", lang, UNKNOWN_ERROR, code=code)

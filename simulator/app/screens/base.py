@@ -159,7 +159,7 @@ class PhoneScreen(Screen[Any]):
             self.handle_error(error)
             return None
         except NETWORK_ERRORS:
-            self.show_error(self.t("error.network"))
+            self.show_error(self.phone_app.refusal("network"))
             return None
         self.clear_message()
         return result

@@ -87,7 +87,7 @@ class PushScreen(PhoneScreen):
     def show_expired(self) -> None:
         from simulator.app.screens.problem import ProblemScreen
 
-        self.app.push_screen(ProblemScreen("expired", self.t("error.request_expired")))
+        self.app.push_screen(ProblemScreen("expired", self.phone_app.refusal("request_expired")))
 
 
 class NotificationsScreen(PhoneScreen):
