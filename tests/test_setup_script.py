@@ -113,7 +113,9 @@ def test_a_second_run_with_the_same_dependencies_does_nothing(clone: Path) -> No
     calls = (clone / ".venv" / "pip-calls").read_text()
     again = _setup(clone)
     assert again.returncode == 0
-    assert "== sleutel is installed in .venv (pyproject.toml unchanged)" in again.stdout
+    assert again.stdout.splitlines() == [
+        "== sleutel is installed in .venv (pyproject.toml unchanged)"
+    ]
     assert (clone / ".venv" / "pip-calls").read_text() == calls  # pip was not run
     with (clone / "pyproject.toml").open("a") as changed:
         changed.write("\n# a new dependency\n")
