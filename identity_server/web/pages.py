@@ -10,6 +10,7 @@ from aiohttp import web
 from identity_server.core.errors import SleutelError
 from identity_server.i18n import LANGUAGES, supported
 from identity_server.i18n import jinja as i18n_templates
+from identity_server.oidc.redirects import ClientPageError
 from identity_server.web import i18n
 
 _env = jinja2.Environment(
@@ -37,7 +38,7 @@ def render(
     html = _env.get_template(template).render(
         lang=lang,
         languages=LANGUAGES,
-        error=i18n.error_text(lang, error.code, error.message) if error else "",
+        error=_refusal_text(lang, error) if error else "",
         error_code=error.code if error else "",
         **context,
     )
@@ -51,6 +52,13 @@ def render(
     if supported(request.query.get("lang")):
         response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True)
     return response
+
+
+def _refusal_text(lang: str, error: SleutelError) -> str:
+    """The registry's sentence for the person; a website's own mistake (a bad client_id, request
+    object or redirect_uri, shown instead of redirected) also says what exactly, for its developer."""
+    text = i18n.error_text(lang, error.code, error.message)
+    return f"{text} ({error.message})" if isinstance(error, ClientPageError) else text
 
 
 async def render_error(request: web.Request, error: SleutelError) -> web.StreamResponse:

@@ -155,3 +155,17 @@ def test_the_documented_codes_are_the_registrys_with_their_statuses() -> None:
         assert code in REGISTRY, f"{code} is documented but not declared"
         pinned = f"{code.upper()}.with_status({status})" in sources
         assert REGISTRY[code].status == status or pinned, f"{status} {code}"
+
+
+def test_the_demo_site_names_why_it_refused_an_id_token_in_the_pages_language() -> None:
+    from identity_server.demo_rp.i18n import error_text as demo_error_text
+
+    french = demo_error_text("fr", "invalid_id_token", "nonce")
+    assert (
+        "nonce" in french
+        and "reason." not in french
+        and french != demo_error_text("nl", "invalid_id_token", "nonce")
+    )
+    assert demo_error_text("de", "invalid_id_token", "no_such_check") == demo_error_text(
+        "de", "invalid_id_token", "other"
+    )
