@@ -94,6 +94,11 @@ def _last_event_id(request: web.Request) -> int | None:
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 15 else None
 
 
+async def _newest_id(services: Services) -> int:
+    newest = await services.store.list_messages(limit=1)
+    return newest[0].message_id if newest else 0
+
+
 def _event(message: Message, html: str) -> bytes:
     data = orjson.dumps({"id": message.message_id, "html": html}).decode()
     return f"id: {message.message_id}\nevent: message\ndata: {data}\n\n".encode()
@@ -108,7 +113,8 @@ def _event(message: Message, html: str) -> bytes:
     " event: `id` the message id, `data` a JSON object with `id` and `html`, the page's row for it"
     " in the page's language. With `Accept: text/event-stream` (as a browser's EventSource asks)"
     " the stream stays open and each new message follows as it is sent; without it, the answer"
-    " holds what is new now and ends.",
+    " holds what is new now and ends. After a sandbox reset emptied the outbox, a stream whose"
+    " `after` is past the newest message sends one `reset` event and ends (the page reloads).",
 )
 async def live(request: web.Request, query: LiveFilter) -> web.StreamResponse:
     services = request.app[SERVICES]
@@ -120,8 +126,7 @@ async def live(request: web.Request, query: LiveFilter) -> web.StreamResponse:
     if last is None:
         last = query.after
     if last is None:
-        newest = await services.store.list_messages(limit=1)
-        last = newest[0].message_id if newest else 0
+        last = await _newest_id(services)
     response = web.StreamResponse(
         headers={
             "Content-Type": f"{EVENT_STREAM}; charset=utf-8",
@@ -134,6 +139,11 @@ async def live(request: web.Request, query: LiveFilter) -> web.StreamResponse:
         await response.write(f"retry: {RETRY_MS}\n\n".encode())
         while True:
             changed = watch.changed()
+            if last and await _newest_id(services) < last:
+                # Ids only grow, except when a sandbox reset emptied the outbox: the page's rows
+                # are gone, so it reloads rather than wait for ids the store will not reach.
+                await response.write(b"event: reset\ndata: {}\n\n")
+                break
             messages = await services.store.list_messages(recipient=recipient, limit=BATCH)
             now = services.clock.now()
             for message in reversed([m for m in messages if m.message_id > last]):

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient
 from markupsafe import escape
 
 from identity_server.i18n import LANGUAGES, text
+from identity_server.sandbox.reset import keep_start_snapshot
 from identity_server.services import Services
 from identity_server.web.outbox_text import codes, segments
 
@@ -164,3 +165,18 @@ async def test_a_bad_starting_point_is_a_400(client: Client, after: str) -> None
     response = await client.get("/outbox/live", params={"after": after})
     assert response.status == 400
     assert response.headers["Sleutel-Error"]
+
+
+async def test_after_a_sandbox_reset_an_open_page_is_told_to_reload(
+    client: Client, services: Services, admin_headers: dict[str, str]
+) -> None:
+    assert await keep_start_snapshot(services, "test")  # as `sleutel serve` does at start-up
+    sent = await services.outbox.send_sms("+32494001268", "Je controlecode is 44444.")
+    reset = await client.post("/api/sandbox/reset", headers=admin_headers)
+    assert reset.status == 200
+    # The page still shows message `sent`, which the reset took away with the whole outbox.
+    response = await client.get("/outbox/live", params={"after": str(sent.message_id)})
+    body = await asyncio.wait_for(response.text(), WAIT)
+    assert "event: reset\n" in body and "event: message" not in body
+    script = (STATIC / "outbox.js").read_text("utf-8")
+    assert 'addEventListener("reset"' in script and "location.reload()" in script

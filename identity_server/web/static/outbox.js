@@ -16,6 +16,8 @@
       table.hidden = false;
       if (empty) empty.hidden = true;
     });
+    // The sandbox was reset: the rows shown are gone, the page starts again from the store.
+    source.addEventListener("reset", function () { source.close(); window.location.reload(); });
     source.addEventListener("open", function () { live.classList.remove("offline"); });
     source.addEventListener("error", function () { live.classList.add("offline"); });
   }
