@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from identity_server import control_cli
-from identity_server.core.error_codes import INVALID_FIELD, INVALID_JWKS, UNKNOWN_CLIENT
 from identity_server.core.errors import InvalidInput, SleutelError
 from identity_server.core.records import Address
+from identity_server.error_codes import INVALID_FIELD, INVALID_JWKS, UNKNOWN_CLIENT
 from identity_server.i18n import DEFAULT, LANGUAGES
 from identity_server.oidc.client_config import load_clients
 from identity_server.oidc.push import MAX_PENDING

@@ -42,8 +42,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from msgspec import Meta, Struct
 
-from identity_server.core import error_codes as codes
-from identity_server.core.error_codes import ErrorCode
+from identity_server import error_codes as codes
+from identity_server.error_codes import ErrorCode
 
 if TYPE_CHECKING:
     pass

@@ -20,15 +20,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from identity_server.core.error_codes import (
+from identity_server.core.errors import SleutelError
+from identity_server.core.keyring import Keyring, load_or_create_master_key
+from identity_server.error_codes import (
     INVALID_SERVER,
     NO_ADMIN_TOKEN,
     REGISTRY,
     SERVER_UNREACHABLE,
     ErrorCode,
 )
-from identity_server.core.errors import SleutelError
-from identity_server.core.keyring import Keyring, load_or_create_master_key
 
 DEFAULT_SERVER = "http://127.0.0.1:8470"
 COMMANDS = ("clock", "robots", "reset")

@@ -21,10 +21,10 @@ from argon2 import PasswordHasher
 from identity_server.bus import EventBus, open_bus
 from identity_server.core import offload
 from identity_server.core.clock import Clock, SystemClock
-from identity_server.core.error_codes import CANNOT_LISTEN, PORT_IN_USE
 from identity_server.core.errors import SleutelError
 from identity_server.core.keyring import Keyring, load_or_create_master_key
 from identity_server.core.randomness import SystemRandomness
+from identity_server.error_codes import CANNOT_LISTEN, PORT_IN_USE
 from identity_server.fd_limit import FdLimit, current, describe, raise_fd_limit
 from identity_server.oidc.client_config import load_clients
 from identity_server.sandbox.reset import keep_start_snapshot, world_label

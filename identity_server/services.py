@@ -9,7 +9,6 @@ from argon2 import PasswordHasher
 
 from identity_server.core.clock import Clock
 from identity_server.core.enrolment import Enrolments
-from identity_server.core.error_codes import WRONG_KEY_FILE
 from identity_server.core.errors import SleutelError
 from identity_server.core.identities import Identities
 from identity_server.core.keyring import Keyring
@@ -19,6 +18,7 @@ from identity_server.core.outbox import Outbox
 from identity_server.core.randomness import Randomness
 from identity_server.core.registers import Registers, TestPki
 from identity_server.csam.service import Csam
+from identity_server.error_codes import WRONG_KEY_FILE
 from identity_server.oidc import request_objects
 from identity_server.oidc.authorization import CodeFlow
 from identity_server.oidc.ciba import Ciba

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from identity_server.core.error_codes import INVALID_BUS
 from identity_server.core.errors import SleutelError
+from identity_server.error_codes import INVALID_BUS
 
 Handler = Callable[[bytes], Awaitable[None]]
 """Receives one published payload. Its exceptions are logged by the bus, never raised to the

@@ -16,8 +16,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from identity_server.bus import Handler
-from identity_server.core.error_codes import BUS_UNAVAILABLE, INVALID_BUS
 from identity_server.core.errors import SleutelError
+from identity_server.error_codes import BUS_UNAVAILABLE, INVALID_BUS
 
 log = logging.getLogger("sleutel.bus")
 

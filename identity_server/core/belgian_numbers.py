@@ -11,7 +11,7 @@ from stdnum.be import bis as stdnum_bis
 from stdnum.be import eid as stdnum_eid
 from stdnum.be import nn as stdnum_nn
 
-from identity_server.core.error_codes import (
+from identity_server.error_codes import (
     INVALID_CARD_NUMBER,
     INVALID_NATIONAL_NUMBER,
     NATIONAL_NUMBERS_EXHAUSTED,

@@ -28,7 +28,9 @@ from identity_server.contract import HEADER_SIGNATURE as HEADER_SIGNATURE
 from identity_server.contract import HEADER_TIMESTAMP as HEADER_TIMESTAMP
 from identity_server.contract import b64u as b64u
 from identity_server.contract import sign_request as sign_request
-from identity_server.core.error_codes import (
+from identity_server.core.errors import Forbidden, InvalidInput, Unauthorized
+from identity_server.core.records import DeviceStatus, Identity
+from identity_server.error_codes import (
     DEVICE_DEACTIVATED,
     DEVICE_REPLACED,
     INVALID_DEVICE_KEY,
@@ -38,8 +40,6 @@ from identity_server.core.error_codes import (
     UNKNOWN_DEVICE,
     UNSIGNED_REQUEST,
 )
-from identity_server.core.errors import Forbidden, InvalidInput, Unauthorized
-from identity_server.core.records import DeviceStatus, Identity
 from identity_server.store.core import Store
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from identity_server.core.error_codes import INVALID_CHALLENGE
+from identity_server.error_codes import INVALID_CHALLENGE
 
 from .errors import InvalidInput
 from .randomness import Randomness, digits

@@ -10,19 +10,19 @@ from datetime import timedelta
 from identity_server.core import identification_token
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
-from identity_server.core.error_codes import (
-    CONSENT_REQUIRED,
-    ENROLMENT_EXPIRED,
-    NUMBER_IN_USE,
-    UNKNOWN_ENROLMENT,
-    WRONG_STEP,
-)
 from identity_server.core.errors import Conflict, Expired, InvalidInput, NotFound
 from identity_server.core.keyring import Keyring
 from identity_server.core.phone import parse_phone
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import Card, Enrolment, EnrolmentStep, Person
 from identity_server.core.registers import Registers, check_email
+from identity_server.error_codes import (
+    CONSENT_REQUIRED,
+    ENROLMENT_EXPIRED,
+    NUMBER_IN_USE,
+    UNKNOWN_ENROLMENT,
+    WRONG_STEP,
+)
 from identity_server.i18n import DEFAULT, N_, text
 from identity_server.store.core import Store
 

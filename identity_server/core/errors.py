@@ -1,14 +1,14 @@
 """One error hierarchy: every refusal carries a stable machine code, a human message and a status.
 
 The class says what kind of refusal it is (callers catch by class); the code, from the registry
-in identity_server.core.error_codes, says which one, and brings its HTTP status with it."""
+in identity_server.error_codes, says which one, and brings its HTTP status with it."""
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from . import error_codes as codes
-from .error_codes import ErrorCode
+from identity_server import error_codes as codes
+from identity_server.error_codes import ErrorCode
 
 
 class SleutelError(Exception):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from identity_server.core.error_codes import INVALID_TOKEN_FORMAT
 from identity_server.core.errors import InvalidInput
 from identity_server.core.randomness import Randomness, text
+from identity_server.error_codes import INVALID_TOKEN_FORMAT
 
 # A–Z and 0–9 without look-alikes (0/O, 1/I/L, 2/Z, 5/S, 8/B), as read off a screen and typed.
 ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"

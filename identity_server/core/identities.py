@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from identity_server.core.clock import Clock
-from identity_server.core.error_codes import UNKNOWN_PERSON
 from identity_server.core.errors import NotFound
 from identity_server.core.records import DeviceStatus, Identity, IdentityStatus, Person
+from identity_server.error_codes import UNKNOWN_PERSON
 from identity_server.store.core import Store
 
 

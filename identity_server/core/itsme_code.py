@@ -14,7 +14,7 @@ from identity_server.contract import RULES as RULES
 from identity_server.contract import Rule as Rule
 from identity_server.contract import broken_rule
 from identity_server.contract import rule_status as rule_status
-from identity_server.core.error_codes import CODE_MISMATCH, named
+from identity_server.error_codes import CODE_MISMATCH, named
 
 from .errors import InvalidInput
 from .randomness import Randomness

@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from identity_server.core.error_codes import CORRUPT_KEY_FILE, CORRUPT_SECRET, UNUSABLE_KEY_FILE
 from identity_server.core.errors import SleutelError
 from identity_server.core.randomness import Randomness
+from identity_server.error_codes import CORRUPT_KEY_FILE, CORRUPT_SECRET, UNUSABLE_KEY_FILE
 
 
 def _derive(master: bytes, purpose: str) -> bytes:

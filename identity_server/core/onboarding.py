@@ -9,7 +9,22 @@ from datetime import timedelta
 from identity_server.core import digipass, identification_token, itsme_code, sms_code
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u, load_device_public_key
-from identity_server.core.error_codes import (
+from identity_server.core.errors import Conflict, Expired, InvalidInput, NotFound, TooManyAttempts
+from identity_server.core.keyring import Keyring
+from identity_server.core.outbox import Outbox
+from identity_server.core.phone import parse_phone
+from identity_server.core.randomness import Randomness
+from identity_server.core.records import (
+    Device,
+    DeviceStatus,
+    Identity,
+    IdentityStatus,
+    Onboarding,
+    OnboardingStep,
+    Person,
+)
+from identity_server.core.registers import Registers
+from identity_server.error_codes import (
     CONSENT_REQUIRED,
     ID_COUNTRY_MISMATCH,
     INVALID_ID_COUNTRY,
@@ -26,21 +41,6 @@ from identity_server.core.error_codes import (
     WRONG_DIGIPASS_RESPONSE,
     WRONG_STEP,
 )
-from identity_server.core.errors import Conflict, Expired, InvalidInput, NotFound, TooManyAttempts
-from identity_server.core.keyring import Keyring
-from identity_server.core.outbox import Outbox
-from identity_server.core.phone import parse_phone
-from identity_server.core.randomness import Randomness
-from identity_server.core.records import (
-    Device,
-    DeviceStatus,
-    Identity,
-    IdentityStatus,
-    Onboarding,
-    OnboardingStep,
-    Person,
-)
-from identity_server.core.registers import Registers
 from identity_server.store.core import Store
 
 ONBOARDING_TTL = timedelta(minutes=30)

@@ -10,9 +10,9 @@ from functools import partial
 from typing import Protocol
 
 from identity_server.core.clock import Clock
-from identity_server.core.error_codes import SMS_CONTAINS_LINK, SMS_TOO_LONG
 from identity_server.core.errors import SleutelError
 from identity_server.core.records import Message, MessageStatus
+from identity_server.error_codes import SMS_CONTAINS_LINK, SMS_TOO_LONG
 from identity_server.store.core import Store
 
 # itsme never sends a link by SMS (guide 004 §2.1c): a link in an SMS is a phishing signal.

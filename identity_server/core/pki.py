@@ -19,7 +19,7 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
-from identity_server.core.error_codes import (
+from identity_server.error_codes import (
     INVALID_CERTIFICATE,
     INVALID_KEY,
     INVALID_SIGNATURE,

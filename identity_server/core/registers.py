@@ -11,7 +11,18 @@ from cryptography import x509
 
 from identity_server.core import belgian_numbers, digipass, pki
 from identity_server.core.clock import Clock
-from identity_server.core.error_codes import (
+from identity_server.core.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    SleutelError,
+    TooManyAttempts,
+)
+from identity_server.core.itsme_code import CodeHasher
+from identity_server.core.keyring import Keyring
+from identity_server.core.randomness import Randomness, digits
+from identity_server.core.records import Address, Bank, BankCustomer, Card, Person
+from identity_server.error_codes import (
     ALREADY_EXISTS,
     CARD_BLOCKED,
     CARD_EXPIRED,
@@ -35,17 +46,6 @@ from identity_server.core.error_codes import (
     WRONG_CARD_PIN,
     WRONG_PUK,
 )
-from identity_server.core.errors import (
-    Conflict,
-    InvalidInput,
-    NotFound,
-    SleutelError,
-    TooManyAttempts,
-)
-from identity_server.core.itsme_code import CodeHasher
-from identity_server.core.keyring import Keyring
-from identity_server.core.randomness import Randomness, digits
-from identity_server.core.records import Address, Bank, BankCustomer, Card, Person
 from identity_server.i18n import LANGUAGES
 from identity_server.store.core import Store
 

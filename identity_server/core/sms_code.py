@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from identity_server.core.error_codes import (
+from identity_server.core.errors import Expired, InvalidInput, RateLimited, TooManyAttempts
+from identity_server.core.itsme_code import CodeHasher
+from identity_server.core.randomness import Randomness, digits
+from identity_server.error_codes import (
     SMS_CODE_EXHAUSTED,
     SMS_CODE_EXPIRED,
     SMS_RESEND_TOO_SOON,
     SMS_SEND_LIMIT,
     WRONG_SMS_CODE,
 )
-from identity_server.core.errors import Expired, InvalidInput, RateLimited, TooManyAttempts
-from identity_server.core.itsme_code import CodeHasher
-from identity_server.core.randomness import Randomness, digits
 from identity_server.i18n import N_
 from identity_server.i18n import text as catalog_text
 

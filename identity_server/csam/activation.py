@@ -5,16 +5,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from identity_server.core.error_codes import (
-    ACTIVATION_CODE_BLOCKED,
-    ACTIVATION_LINK_EXPIRED,
-    ACTIVATION_LINK_REPLACED,
-    ACTIVATION_LINK_USED,
-    CREDENTIALS_ALREADY_SET,
-    UNKNOWN_ACTIVATION_LINK,
-    UNKNOWN_REGISTRATION,
-    WRONG_STEP,
-)
 from identity_server.core.errors import Conflict, Expired, NotFound, TooManyAttempts
 from identity_server.csam import passwords, security_codes
 from identity_server.csam.context import CsamContext
@@ -23,6 +13,16 @@ from identity_server.csam.records import (
     AccountStatus,
     Registration,
     RegistrationStatus,
+)
+from identity_server.error_codes import (
+    ACTIVATION_CODE_BLOCKED,
+    ACTIVATION_LINK_EXPIRED,
+    ACTIVATION_LINK_REPLACED,
+    ACTIVATION_LINK_USED,
+    CREDENTIALS_ALREADY_SET,
+    UNKNOWN_ACTIVATION_LINK,
+    UNKNOWN_REGISTRATION,
+    WRONG_STEP,
 )
 
 

@@ -12,21 +12,6 @@ from enum import Enum
 
 from authenticator.codes import verify_totp
 from authenticator.uri import OtpAccount, to_uri
-from identity_server.core.error_codes import (
-    KEY_NOT_ACTIVE,
-    KEY_NOT_PENDING,
-    MOBILE_NUMBER_REQUIRED,
-    PASSWORD_ONLY_NOT_CONFIRMED,
-    REGISTRATION_CODE_BLOCKED,
-    REGISTRATION_CODE_EXPIRED,
-    REGISTRATION_CODE_RESEND_TOO_SOON,
-    REGISTRATION_CODE_SEND_LIMIT,
-    SESSION_TOO_WEAK,
-    UNKNOWN_ACCOUNT,
-    UNKNOWN_KEY,
-    WRONG_CURRENT_PASSWORD,
-    WRONG_STEP,
-)
 from identity_server.core.errors import (
     Conflict,
     Expired,
@@ -47,6 +32,21 @@ from identity_server.csam import (
 from identity_server.csam.context import CsamContext
 from identity_server.csam.levels import KEY_LEVELS, KeyKind
 from identity_server.csam.records import Account, AccountStatus, Key, KeyStatus, PendingCode
+from identity_server.error_codes import (
+    KEY_NOT_ACTIVE,
+    KEY_NOT_PENDING,
+    MOBILE_NUMBER_REQUIRED,
+    PASSWORD_ONLY_NOT_CONFIRMED,
+    REGISTRATION_CODE_BLOCKED,
+    REGISTRATION_CODE_EXPIRED,
+    REGISTRATION_CODE_RESEND_TOO_SOON,
+    REGISTRATION_CODE_SEND_LIMIT,
+    SESSION_TOO_WEAK,
+    UNKNOWN_ACCOUNT,
+    UNKNOWN_KEY,
+    WRONG_CURRENT_PASSWORD,
+    WRONG_STEP,
+)
 
 KEY_VALIDITY_YEARS = 10
 TOTP_ISSUER = "CSAM"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from identity_server.core.error_codes import UNKNOWN_KEY_TYPE
 from identity_server.core.errors import InvalidInput
+from identity_server.error_codes import UNKNOWN_KEY_TYPE
 
 LEVEL_EID = 5
 """eID card (or electronic residence card) with a card reader."""

@@ -10,17 +10,6 @@ from datetime import datetime
 from typing import NoReturn
 
 from authenticator.codes import verify_totp
-from identity_server.core.error_codes import (
-    ACCOUNT_DEACTIVATED,
-    KEY_EXPIRED,
-    KEY_NOT_ACTIVE,
-    LOGIN_CODE_BLOCKED,
-    LOGIN_CODE_EXPIRED,
-    LOGIN_USED,
-    TOTP_CODE_USED,
-    UNKNOWN_LOGIN,
-    WRONG_LOGIN_CODE,
-)
 from identity_server.core.errors import Conflict, Expired, InvalidInput, NotFound, TooManyAttempts
 from identity_server.core.phone import PhoneNumber
 from identity_server.core.records import Person
@@ -37,6 +26,17 @@ from identity_server.csam.records import (
     KeyStatus,
     LoginStatus,
     PendingCode,
+)
+from identity_server.error_codes import (
+    ACCOUNT_DEACTIVATED,
+    KEY_EXPIRED,
+    KEY_NOT_ACTIVE,
+    LOGIN_CODE_BLOCKED,
+    LOGIN_CODE_EXPIRED,
+    LOGIN_USED,
+    TOTP_CODE_USED,
+    UNKNOWN_LOGIN,
+    WRONG_LOGIN_CODE,
 )
 
 LOGIN_TTL = security_codes.LOGIN_CODE_TTL

@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, replace
 
-from identity_server.core.error_codes import UNKNOWN_OFFICE, UNKNOWN_STAFF, WRONG_DESK
 from identity_server.core.errors import InvalidInput, NotFound
 from identity_server.csam import passwords
 from identity_server.csam.context import CsamContext
 from identity_server.csam.records import Office, Staff, StaffRole
+from identity_server.error_codes import UNKNOWN_OFFICE, UNKNOWN_STAFF, WRONG_DESK
 
 SEED_MARKER = "csam.seed.v1"
 

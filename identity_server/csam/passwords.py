@@ -21,7 +21,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from argon2.low_level import ARGON2_VERSION
 
 from identity_server.core import offload
-from identity_server.core.error_codes import (
+from identity_server.core.errors import InvalidInput, TooManyAttempts
+from identity_server.csam.records import UnknownUsername
+from identity_server.error_codes import (
     INVALID_USERNAME,
     PASSWORD_LOCKED,
     PASSWORD_MISMATCH,
@@ -30,8 +32,6 @@ from identity_server.core.error_codes import (
     PASSWORD_TOO_WEAK,
     WRONG_CREDENTIALS,
 )
-from identity_server.core.errors import InvalidInput, TooManyAttempts
-from identity_server.csam.records import UnknownUsername
 from identity_server.i18n import N_
 
 MIN_SCORE = 3

@@ -7,10 +7,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from identity_server.core.error_codes import TERMS_NOT_ACCEPTED
 from identity_server.core.errors import InvalidInput
 from identity_server.csam.context import CsamContext
 from identity_server.csam.records import Account
+from identity_server.error_codes import TERMS_NOT_ACCEPTED
 from identity_server.i18n import DEFAULT, LANGUAGES
 
 

@@ -13,15 +13,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from identity_server.core.error_codes import (
-    INVALID_RECOVERY_KEY,
-    MISSING_FIELD,
-    RECOVERY_BLOCKED,
-    RECOVERY_EXPIRED,
-    RECOVERY_USED,
-    UNKNOWN_ACCOUNT,
-    UNKNOWN_RECOVERY,
-)
 from identity_server.core.errors import (
     Conflict,
     Expired,
@@ -47,6 +38,15 @@ from identity_server.csam.records import (
     KeyLogin,
     KeyStatus,
     LoginStatus,
+)
+from identity_server.error_codes import (
+    INVALID_RECOVERY_KEY,
+    MISSING_FIELD,
+    RECOVERY_BLOCKED,
+    RECOVERY_EXPIRED,
+    RECOVERY_USED,
+    UNKNOWN_ACCOUNT,
+    UNKNOWN_RECOVERY,
 )
 
 RECOVERY_TTL = timedelta(minutes=10)

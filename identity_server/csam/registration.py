@@ -13,15 +13,6 @@ from datetime import date, timedelta
 from identity_server import i18n
 from identity_server.core.belgian_numbers import validate_national_or_bis
 from identity_server.core.belgian_time import slot_text
-from identity_server.core.error_codes import (
-    DOCUMENT_EXPIRED,
-    EMAIL_HAS_KEYS,
-    FEE_NOT_PAID,
-    INVALID_DOCUMENT_NUMBER,
-    INVALID_DOCUMENT_TYPE,
-    UNKNOWN_OFFICE,
-    WRONG_DESK,
-)
 from identity_server.core.errors import Conflict, InvalidInput
 from identity_server.core.records import Person
 from identity_server.core.registers import check_email
@@ -35,6 +26,15 @@ from identity_server.csam.records import (
     RegistrationStatus,
     Staff,
     StaffRole,
+)
+from identity_server.error_codes import (
+    DOCUMENT_EXPIRED,
+    EMAIL_HAS_KEYS,
+    FEE_NOT_PAID,
+    INVALID_DOCUMENT_NUMBER,
+    INVALID_DOCUMENT_TYPE,
+    UNKNOWN_OFFICE,
+    WRONG_DESK,
 )
 from identity_server.i18n import N_
 

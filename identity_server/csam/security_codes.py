@@ -6,11 +6,11 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
-from identity_server.core.error_codes import named
 from identity_server.core.errors import Expired, InvalidInput, TooManyAttempts
 from identity_server.core.itsme_code import CodeHasher
 from identity_server.core.randomness import Randomness, digits, text
 from identity_server.csam.records import PendingCode
+from identity_server.error_codes import named
 
 # No look-alikes (0/O, 1/I/L, 2/Z, 5/S, 8/B): the activation code is typed over from paper.
 ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
-from identity_server.core.error_codes import NOT_LOGGED_IN, SESSION_EXPIRED
 from identity_server.core.errors import Expired, Unauthorized
 from identity_server.csam.context import CsamContext
 from identity_server.csam.records import Session
+from identity_server.error_codes import NOT_LOGGED_IN, SESSION_EXPIRED
 
 TTL = {
     "person": timedelta(minutes=30),

@@ -13,7 +13,25 @@ from datetime import date, datetime, timedelta
 
 from identity_server.core.belgian_numbers import validate_national_or_bis
 from identity_server.core.belgian_time import slot_text
-from identity_server.core.error_codes import (
+from identity_server.core.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
+from identity_server.core.records import Address, Person
+from identity_server.core.registers import check_email
+from identity_server.csam import security_codes
+from identity_server.csam.context import CsamContext
+from identity_server.csam.records import (
+    Applicant,
+    Appointment,
+    AppointmentStatus,
+    DocumentPage,
+    IdentityDocument,
+    Staff,
+    StaffRole,
+    UploadedDocument,
+)
+from identity_server.csam.registration import IssuedRegistration, issue_registration
+from identity_server.csam.video_mails import mail
+from identity_server.csam.video_room import reminder_when
+from identity_server.error_codes import (
     DOCUMENT_EXPIRED,
     INTERVIEW_ALREADY_STARTED,
     INTERVIEW_NOT_STARTED,
@@ -42,24 +60,6 @@ from identity_server.core.error_codes import (
     WRONG_DESK,
     WRONG_STEP,
 )
-from identity_server.core.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
-from identity_server.core.records import Address, Person
-from identity_server.core.registers import check_email
-from identity_server.csam import security_codes
-from identity_server.csam.context import CsamContext
-from identity_server.csam.records import (
-    Applicant,
-    Appointment,
-    AppointmentStatus,
-    DocumentPage,
-    IdentityDocument,
-    Staff,
-    StaffRole,
-    UploadedDocument,
-)
-from identity_server.csam.registration import IssuedRegistration, issue_registration
-from identity_server.csam.video_mails import mail
-from identity_server.csam.video_room import reminder_when
 from identity_server.store.csam import StoredFile
 
 LANGUAGES = ("nl", "fr", "en")

@@ -8,7 +8,11 @@ from datetime import timedelta
 
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
-from identity_server.core.error_codes import (
+from identity_server.core.errors import Conflict, Expired, Forbidden, NotFound
+from identity_server.core.phone import MAX_INPUT_LENGTH, parse_phone
+from identity_server.core.randomness import Randomness
+from identity_server.core.records import IdentityStatus
+from identity_server.error_codes import (
     AUTHORIZATION_EXPIRED,
     AUTHORIZATION_PENDING,
     IDENTITY_BLOCKED,
@@ -20,10 +24,6 @@ from identity_server.core.error_codes import (
     UNKNOWN_USER,
     WRONG_STEP,
 )
-from identity_server.core.errors import Conflict, Expired, Forbidden, NotFound
-from identity_server.core.phone import MAX_INPUT_LENGTH, parse_phone
-from identity_server.core.randomness import Randomness
-from identity_server.core.records import IdentityStatus
 from identity_server.oidc import approval_templates, claims_request, pkce, service_scope
 from identity_server.oidc.authorization_codes import AuthorizationCodes
 from identity_server.oidc.claims import PHONE_KEY_LEVEL, scope_tokens

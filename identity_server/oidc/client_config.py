@@ -7,8 +7,8 @@ from typing import Any
 
 import msgspec
 
-from identity_server.core.error_codes import INVALID_CLIENTS_FILE
 from identity_server.core.errors import InvalidInput
+from identity_server.error_codes import INVALID_CLIENTS_FILE
 from identity_server.oidc.clients import ClientRegistry
 from identity_server.oidc.records import Client
 

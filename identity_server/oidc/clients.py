@@ -17,7 +17,10 @@ import orjson
 
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
-from identity_server.core.error_codes import (
+from identity_server.core.errors import InvalidInput, NotFound
+from identity_server.core.keyring import Keyring
+from identity_server.core.randomness import Randomness
+from identity_server.error_codes import (
     INVALID_ALG,
     INVALID_AUTH_METHOD,
     INVALID_CIBA_MODE,
@@ -30,9 +33,6 @@ from identity_server.core.error_codes import (
     INVALID_URL,
     UNKNOWN_CLIENT,
 )
-from identity_server.core.errors import InvalidInput, NotFound
-from identity_server.core.keyring import Keyring
-from identity_server.core.randomness import Randomness
 from identity_server.oidc import dialect_rules
 from identity_server.oidc.dialects import NAMES, Dialect, profile_of
 from identity_server.oidc.errors import InvalidClient

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import re
 
-from identity_server.core.error_codes import (
+from identity_server.core.errors import InvalidInput
+from identity_server.error_codes import (
     INVALID_AUTH_METHOD,
     INVALID_CIBA_MODE,
     INVALID_SERVICE_CODES,
 )
-from identity_server.core.errors import InvalidInput
 from identity_server.oidc.dialect import Dialect
 
 _SERVICE_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

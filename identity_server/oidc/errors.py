@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from identity_server.core.error_codes import (
+from identity_server.core.errors import SleutelError
+from identity_server.error_codes import (
     ACCESS_DENIED,
     AUTHORIZATION_PENDING,
     EXPIRED_TOKEN,
@@ -18,7 +19,6 @@ from identity_server.core.error_codes import (
     UNKNOWN_USER_ID,
     UNSUPPORTED_GRANT_TYPE,
 )
-from identity_server.core.errors import SleutelError
 
 
 class OAuthError(SleutelError):

@@ -12,8 +12,8 @@ from dataclasses import replace
 from typing import Any
 
 from identity_server.core.clock import Clock
-from identity_server.core.error_codes import EXPIRED_LOGIN_HINT_TOKEN
 from identity_server.core.records import Identity, IdentityStatus
+from identity_server.error_codes import EXPIRED_LOGIN_HINT_TOKEN
 from identity_server.oidc.discovery_secrets import DiscoverySecrets
 from identity_server.oidc.errors import AccessDenied, InvalidRequest, OAuthError, UnknownUserId
 from identity_server.oidc.records import Client, DiscoverySession

@@ -12,19 +12,6 @@ from typing import Protocol
 
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import SignedRequest, authenticate, b64u
-from identity_server.core.error_codes import (
-    BIOMETRICS_NOT_ALLOWED,
-    BIOMETRICS_OFF,
-    IDENTITY_BLOCKED,
-    INVALID_BINDING_MESSAGE,
-    INVALID_REQUEST,
-    REQUEST_CLOSED,
-    REQUEST_EXPIRED,
-    TOO_MANY_PENDING_REQUESTS,
-    UNKNOWN_REQUEST,
-    WRONG_CODE,
-    WRONG_ICON,
-)
 from identity_server.core.errors import (
     Conflict,
     Forbidden,
@@ -37,6 +24,19 @@ from identity_server.core.itsme_code import CodeHasher
 from identity_server.core.keyring import Keyring
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import Identity, IdentityStatus
+from identity_server.error_codes import (
+    BIOMETRICS_NOT_ALLOWED,
+    BIOMETRICS_OFF,
+    IDENTITY_BLOCKED,
+    INVALID_BINDING_MESSAGE,
+    INVALID_REQUEST,
+    REQUEST_CLOSED,
+    REQUEST_EXPIRED,
+    TOO_MANY_PENDING_REQUESTS,
+    UNKNOWN_REQUEST,
+    WRONG_CODE,
+    WRONG_ICON,
+)
 from identity_server.oidc import icons
 from identity_server.oidc.records import Client, PushRequest, PushStatus
 from identity_server.store.core import Store

@@ -9,15 +9,15 @@ from datetime import datetime
 
 from identity_server.contract import RuleBroken, qr_token
 from identity_server.core.clock import Clock
-from identity_server.core.error_codes import (
+from identity_server.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from identity_server.core.records import Identity, IdentityStatus
+from identity_server.error_codes import (
     IDENTITY_BLOCKED,
     QR_EXPIRED,
     QR_REPLACED,
     QR_UNKNOWN,
     QR_USED,
 )
-from identity_server.core.errors import Conflict, Forbidden, InvalidInput, NotFound
-from identity_server.core.records import Identity, IdentityStatus
 from identity_server.oidc.authorization import CodeFlow
 from identity_server.oidc.discovery_secrets import DiscoverySecrets
 from identity_server.oidc.records import DiscoverySession

@@ -6,8 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-from identity_server.core.error_codes import INVALID_REQUEST
 from identity_server.core.errors import SleutelError
+from identity_server.error_codes import INVALID_REQUEST
 
 
 class ClientPageError(SleutelError):

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from identity_server.core.error_codes import (
+from identity_server.core.errors import InvalidInput, NotFound
+from identity_server.error_codes import (
     INVALID_CLIENT,
     INVALID_ID_TOKEN_HINT,
     INVALID_POST_LOGOUT_REDIRECT_URI,
     INVALID_REQUEST,
 )
-from identity_server.core.errors import InvalidInput, NotFound
 from identity_server.oidc.clients import ClientRegistry
 from identity_server.oidc.keys import SigningKeys
 from identity_server.oidc.messages import EndSessionRequest

@@ -31,15 +31,15 @@ from datetime import timedelta
 
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
-from identity_server.core.error_codes import (
+from identity_server.core.errors import SleutelError
+from identity_server.core.keyring import Keyring
+from identity_server.core.randomness import Randomness
+from identity_server.error_codes import (
     SESSION_EXPIRED,
     SESSION_FINISHED,
     TOO_MANY_REQUESTS,
     UNKNOWN_SESSION,
 )
-from identity_server.core.errors import SleutelError
-from identity_server.core.keyring import Keyring
-from identity_server.core.randomness import Randomness
 from identity_server.oidc.authorization import CodeFlow
 from identity_server.oidc.ciba import Ciba
 from identity_server.oidc.clients import ClientRegistry

@@ -11,8 +11,8 @@ import asyncio
 from datetime import datetime, timedelta
 
 from identity_server.core.clock import Clock
-from identity_server.core.error_codes import CLOCK_BACKWARDS, INVALID_TIME
 from identity_server.core.errors import InvalidInput
+from identity_server.error_codes import CLOCK_BACKWARDS, INVALID_TIME
 
 OFFSET_KEY = "sandbox.clock_offset"
 """Store meta: the offset in microseconds, as decimal text."""

@@ -11,8 +11,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from identity_server.core.error_codes import CLOCK_TOO_FAR, INVALID_FIELD
 from identity_server.core.errors import InvalidInput
+from identity_server.error_codes import CLOCK_TOO_FAR, INVALID_FIELD
 from identity_server.sandbox.clock import OFFSET_KEY, SandboxClock, decode_offset, encode_offset
 from identity_server.store.core import Store
 

@@ -7,12 +7,12 @@ from typing import Protocol
 
 from identity_server.core import itsme_code
 from identity_server.core.device_auth import load_device_public_key
-from identity_server.core.error_codes import NUMBER_IN_USE
 from identity_server.core.errors import Conflict, InvalidInput, NotFound
 from identity_server.core.onboarding import Onboardings
 from identity_server.core.phone import parse_phone
 from identity_server.core.records import Identity
 from identity_server.core.registers import Registers
+from identity_server.error_codes import NUMBER_IN_USE
 from identity_server.store.core import Store
 
 ENROLLED_VIA = "sandbox"

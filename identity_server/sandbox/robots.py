@@ -23,14 +23,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from identity_server.core import itsme_code
-from identity_server.core.error_codes import (
-    INVALID_DELAY,
-    NATIONAL_NUMBER_REQUIRED,
-    NOT_A_ROBOT,
-    NUMBER_IN_USE,
-    UNKNOWN_OUTCOME,
-    UNKNOWN_ROBOT,
-)
 from identity_server.core.errors import Conflict, InvalidInput, NotFound
 from identity_server.core.keyring import Keyring
 from identity_server.core.onboarding import Onboardings
@@ -38,6 +30,14 @@ from identity_server.core.phone import parse_phone
 from identity_server.core.randomness import Randomness, digits
 from identity_server.core.records import DeviceStatus, Identity
 from identity_server.core.registers import Registers
+from identity_server.error_codes import (
+    INVALID_DELAY,
+    NATIONAL_NUMBER_REQUIRED,
+    NOT_A_ROBOT,
+    NUMBER_IN_USE,
+    UNKNOWN_OUTCOME,
+    UNKNOWN_ROBOT,
+)
 from identity_server.oidc.push import PushRequests
 from identity_server.oidc.records import PushRequest
 from identity_server.sandbox.clock import SandboxClock

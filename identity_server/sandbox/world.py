@@ -20,10 +20,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from identity_server.core import belgian_numbers
-from identity_server.core.error_codes import INVALID_WORLD
 from identity_server.core.errors import InvalidInput, SleutelError
 from identity_server.core.phone import parse_phone
 from identity_server.core.records import Address
+from identity_server.error_codes import INVALID_WORLD
 from identity_server.oidc.client_config import _ClientEntry
 from identity_server.sandbox.enrolled import enrol_directly
 from identity_server.sandbox.world_file import (

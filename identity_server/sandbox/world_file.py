@@ -34,8 +34,8 @@ import msgspec
 from msgspec import Struct
 
 from identity_server.core import belgian_numbers
-from identity_server.core.error_codes import INVALID_WORLD
 from identity_server.core.errors import InvalidInput
+from identity_server.error_codes import INVALID_WORLD
 from identity_server.oidc.client_config import _ClientEntry
 
 

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from identity_server.core.error_codes import NO_SNAPSHOT
 from identity_server.core.errors import Conflict
+from identity_server.error_codes import NO_SNAPSHOT
 
 LEFT_OUT_TABLES = ("leases", "schema_version")
 """Never copied nor restored: background leases, PostgreSQL's migration versions."""

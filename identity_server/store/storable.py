@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from identity_server.core.error_codes import INVALID_REQUEST
 from identity_server.core.errors import InvalidInput
+from identity_server.error_codes import INVALID_REQUEST
 
 
 def storable(values: Iterable[Any]) -> bool:

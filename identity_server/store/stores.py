@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from identity_server.core.error_codes import UNKNOWN_STORE
 from identity_server.core.errors import SleutelError
+from identity_server.error_codes import UNKNOWN_STORE
 from identity_server.store.core import Store
 from identity_server.store.csam import CsamStore
 from identity_server.store.oidc import OidcStore

@@ -8,9 +8,9 @@ from typing import Annotated, Any, NotRequired, TypedDict
 from aiohttp import web
 from msgspec import Meta, Struct
 
-from identity_server.core.error_codes import UNKNOWN_CLIENT
 from identity_server.core.errors import NotFound
 from identity_server.core.records import Address
+from identity_server.error_codes import UNKNOWN_CLIENT
 from identity_server.oidc.records import Client
 from identity_server.web import views
 from identity_server.web.body import json_response

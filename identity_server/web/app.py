@@ -12,8 +12,8 @@ from aiohttp import web
 
 from identity_server.bus import EventBus
 from identity_server.bus.local import LocalBus
-from identity_server.core.error_codes import NOT_FOUND
 from identity_server.core.errors import NotFound
+from identity_server.error_codes import NOT_FOUND
 from identity_server.oidc.push import FanOut
 from identity_server.services import Services
 from identity_server.settings import Settings

@@ -15,7 +15,8 @@ import orjson
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
-from identity_server.core.error_codes import (
+from identity_server.core.errors import InvalidInput, SleutelError
+from identity_server.error_codes import (
     FIELD_TOO_LONG,
     INVALID_BODY,
     INVALID_CHARSET,
@@ -29,7 +30,6 @@ from identity_server.core.error_codes import (
     TOO_MANY_FIELDS,
     UNSUPPORTED_MEDIA_TYPE,
 )
-from identity_server.core.errors import InvalidInput, SleutelError
 
 T = TypeVar("T")
 

@@ -16,8 +16,8 @@ from aiohttp import web
 from msgspec import Meta, Struct
 
 from identity_server.bus import EventBus
-from identity_server.core.error_codes import CONFLICTING_FIELDS, INVALID_TIME, MISSING_FIELD
 from identity_server.core.errors import InvalidInput
+from identity_server.error_codes import CONFLICTING_FIELDS, INVALID_TIME, MISSING_FIELD
 from identity_server.sandbox.clock import decode_offset, encode_offset
 from identity_server.sandbox.clock_control import ClockReading
 from identity_server.web.background import BACKGROUND, Background

@@ -14,8 +14,8 @@ from typing import Any
 
 from aiohttp import web
 
-from identity_server.core.error_codes import REQUEST_TOO_LARGE, UNAUTHORIZED
 from identity_server.core.errors import SleutelError, Unauthorized
+from identity_server.error_codes import REQUEST_TOO_LARGE, UNAUTHORIZED
 from identity_server.web.body import form_pairs, from_json, from_pairs, json_body, query_pairs
 from identity_server.web.keys import SERVICES
 

@@ -8,10 +8,10 @@ from aiohttp import web
 from msgspec import Meta, Struct
 
 from identity_server.core.belgian_numbers import format_card_number, format_national_number
-from identity_server.core.error_codes import MISSING_FIELD
 from identity_server.core.errors import InvalidInput, SleutelError
 from identity_server.core.phone import MAX_INPUT_LENGTH, PhoneNumber
 from identity_server.core.records import Enrolment
+from identity_server.error_codes import MISSING_FIELD
 from identity_server.web import i18n, views
 from identity_server.web.country_list import country_options
 from identity_server.web.endpoints import HTML, Endpoints

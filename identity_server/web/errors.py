@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from identity_server.core import error_codes as codes
-from identity_server.core.error_codes import ErrorCode
+from identity_server import error_codes as codes
 from identity_server.core.errors import SleutelError
+from identity_server.error_codes import ErrorCode
 from identity_server.oidc.errors import InvalidClient, InvalidToken, OAuthError
 from identity_server.web.body import json_response
 from identity_server.web.endpoints import endpoint_of, refuses_with_page

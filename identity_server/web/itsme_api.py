@@ -9,7 +9,7 @@ import orjson
 from aiohttp import web
 from msgspec import Meta
 
-from identity_server.core import error_codes
+from identity_server import error_codes
 from identity_server.oidc import approval_templates, request_objects
 from identity_server.oidc.dialect import Dialect
 from identity_server.oidc.errors import (

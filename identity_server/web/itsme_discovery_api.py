@@ -13,8 +13,8 @@ from typing import Literal, NotRequired, TypedDict
 from aiohttp import web
 
 from identity_server.core import offload
-from identity_server.core.error_codes import NO_QR
 from identity_server.core.errors import NotFound
+from identity_server.error_codes import NO_QR
 from identity_server.oidc.dialect import Dialect
 from identity_server.oidc.messages import BackchannelResponse, ClientAssertion
 from identity_server.oidc.qr_backchannel import SignedBackchannelRequest

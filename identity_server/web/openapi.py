@@ -131,10 +131,23 @@ def _content(answer: Any, names: dict[type[Any], str]) -> dict[str, Any] | None:
     if isinstance(answer, type):
         return {"application/json": {"schema": {"$ref": REF.format(name=names[answer])}}}
     kinds = answer if isinstance(answer, tuple) else (answer,)
-    return {
-        kind: {"schema": {"type": "object"} if kind == "application/json" else {"type": "string"}}
-        for kind in kinds
-    }
+    return {kind: {"schema": _MEDIA_SCHEMAS.get(kind, {"type": "string"})} for kind in kinds}
+
+
+# For an event stream, OpenAPI 3.1's `schema` describes one event (HTML Living Standard §9.2.6:
+# the fields a dispatched event carries).
+_MEDIA_SCHEMAS: dict[str, dict[str, Any]] = {
+    "application/json": {"type": "object"},
+    "text/event-stream": {
+        "type": "object",
+        "properties": {
+            "event": {"type": "string"},
+            "data": {"type": "string"},
+            "id": {"type": "string"},
+            "retry": {"type": "integer"},
+        },
+    },
+}
 
 
 def _operation(route: Route, names: dict[type[Any], str], comps: dict[str, Any]) -> dict[str, Any]:

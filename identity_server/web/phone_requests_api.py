@@ -11,13 +11,13 @@ from aiohttp import web
 from msgspec import Meta, Struct
 
 from identity_server.core.device_auth import HEADER_DEVICE, SignedRequest
-from identity_server.core.error_codes import (
+from identity_server.core.errors import InvalidInput, NotFound, SleutelError, Unavailable
+from identity_server.error_codes import (
     BUS_UNAVAILABLE,
     INVALID_FRAME,
     UNKNOWN_REQUEST,
     WEBSOCKET_EXPECTED,
 )
-from identity_server.core.errors import InvalidInput, NotFound, SleutelError, Unavailable
 from identity_server.services import Services
 from identity_server.web import views
 from identity_server.web.body import BodyError, dumps, from_json, json_object, json_response

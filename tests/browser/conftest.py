@@ -180,6 +180,8 @@ async def scanned(page: Page, qr: Locator, phone: HeadlessPhone) -> dict[str, An
     """The QR image on the page is drawn (the Content-Security-Policy let it in) and the phone's
     camera reads it from a screenshot of the whole page; what the phone shows after the scan."""
     await expect(qr).to_be_visible()
-    assert await qr.evaluate("image => image.naturalWidth") > 0
+    # decode() waits for the image to arrive (visible only says the element has its size) and
+    # fails if it never does (a Content-Security-Policy refusal, a broken answer).
+    assert await qr.evaluate("async image => { await image.decode(); return image.naturalWidth; }")
     (payload,) = read_texts(await page.screenshot(full_page=True))
     return await phone.scan(payload)

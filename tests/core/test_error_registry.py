@@ -12,10 +12,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from identity_server import i18n
-from identity_server.core import error_codes
-from identity_server.core.error_codes import REGISTRY, ErrorCode, error_text, named
+from identity_server import error_codes, i18n
 from identity_server.core.errors import Conflict, Forbidden, SleutelError
+from identity_server.error_codes import REGISTRY, ErrorCode, error_text, named
 from identity_server.web.errors import error_middleware
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,7 +86,7 @@ def test_no_error_code_is_written_as_a_string_outside_the_registry() -> None:
         for path in SOURCES
         for line, what in _literal_codes(ast.parse(path.read_text(encoding="utf-8")))
     ]
-    assert not strays, "declare these in identity_server/core/error_codes/:\n" + "\n".join(strays)
+    assert not strays, "declare these in identity_server/error_codes/:\n" + "\n".join(strays)
 
 
 def test_codes_built_at_run_time_are_declared() -> None:

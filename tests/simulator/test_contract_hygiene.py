@@ -1,7 +1,8 @@
 """The phone depends on the server only through its HTTP contract (issue #12 item 6, DESIGN.md's
 last architecture principle): simulator/ and authenticator/ import nothing of `identity_server`
-but `identity_server.contract` and the one translation system `identity_server.i18n` (#14 item 1:
-the phone's texts are the `phone` gettext catalog), and both stay light."""
+but `identity_server.contract`, the one translation system `identity_server.i18n` (#14 item 1:
+the phone's texts are the `phone` gettext catalog) and the error-code registry the contract's
+refusals are declared in (`identity_server.error_codes`), and all three stay light."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PHONE_PACKAGES = ("simulator", "authenticator")
 ALLOWED = "identity_server.contract"
 TRANSLATIONS = "identity_server.i18n"  # stdlib gettext and the catalogs: no server logic
+REGISTRY = "identity_server.error_codes"  # codes, statuses and their texts: no server logic
+SHARED = {ALLOWED, TRANSLATIONS, REGISTRY}
 
 
 def _server_imports(source: str, name: str) -> list[str]:
@@ -34,7 +37,7 @@ def _server_imports(source: str, name: str) -> list[str]:
                 modules = [node.module]
         line = getattr(node, "lineno", 0)
         for module in modules:
-            if module.split(".")[0] == "identity_server" and module not in (ALLOWED, TRANSLATIONS):
+            if module.split(".")[0] == "identity_server" and module not in SHARED:
                 found.append(f"{name}:{line} {module}")
     return found
 
@@ -89,7 +92,13 @@ def test_importing_every_phone_module_loads_only_the_contract() -> None:
         timeout=120,
         cwd=ROOT,
     )
-    assert set(result.stdout.strip().split(",")) == {"identity_server", ALLOWED, TRANSLATIONS}
+    loaded = set(result.stdout.strip().split(","))
+    assert {"identity_server", *SHARED} <= loaded
+    assert {m for m in loaded if m.split(".")[:2] != ["identity_server", "error_codes"]} == {
+        "identity_server",
+        ALLOWED,
+        TRANSLATIONS,
+    }
 
 
 LOADED = """
@@ -100,7 +109,7 @@ print(",".join(sorted(m for m in sys.modules if m.startswith(heavy))))
 """
 
 
-@pytest.mark.parametrize("module", ["contract", "i18n"])
+@pytest.mark.parametrize("module", ["contract", "i18n", "error_codes"])
 def test_the_contract_and_the_translations_are_light(module: str) -> None:
     result = subprocess.run(
         [sys.executable, "-c", LOADED.format(module=module)],

@@ -13,7 +13,6 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from identity_server.core.error_codes import CONFLICT
 from identity_server.core.errors import Conflict, InvalidInput, Unavailable
 from identity_server.core.records import (
     Address,
@@ -33,6 +32,7 @@ from identity_server.core.records import (
     Person,
 )
 from identity_server.core.sms_code import ControlCode
+from identity_server.error_codes import CONFLICT
 from identity_server.store.core import Store
 from identity_server.store.postgresql.database import migrations as postgresql_migrations
 from identity_server.store.sqlite import open_sqlite

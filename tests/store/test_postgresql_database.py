@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from identity_server.core.error_codes import INVALID_REQUEST
 from identity_server.core.errors import InvalidInput, Unavailable
+from identity_server.error_codes import INVALID_REQUEST
 from identity_server.store.postgresql.core import PostgresStore
 from identity_server.store.postgresql.database import PostgresDatabase
 from tests.engines import postgresql_url_fixture  # noqa: F401  (the fixture)

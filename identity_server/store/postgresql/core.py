@@ -17,12 +17,6 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from identity_server.core.error_codes import (
-    ALREADY_EXISTS,
-    NUMBER_IN_USE,
-    UNKNOWN_IDENTITY,
-    ErrorCode,
-)
 from identity_server.core.errors import Conflict
 from identity_server.core.records import (
     Bank,
@@ -36,6 +30,12 @@ from identity_server.core.records import (
     Message,
     Onboarding,
     Person,
+)
+from identity_server.error_codes import (
+    ALREADY_EXISTS,
+    NUMBER_IN_USE,
+    UNKNOWN_IDENTITY,
+    ErrorCode,
 )
 from identity_server.store.codec import DecodedRecords, dumps, loads
 from identity_server.store.core import number_range

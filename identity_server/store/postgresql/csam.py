@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 
 import asyncpg
 
-from identity_server.core.error_codes import ALREADY_EXISTS, UNKNOWN_ACCOUNT, USERNAME_TAKEN
 from identity_server.core.errors import (
     Conflict,
     NotFound,
@@ -29,6 +28,7 @@ from identity_server.csam.records import (
     Staff,
     UnknownUsername,
 )
+from identity_server.error_codes import ALREADY_EXISTS, UNKNOWN_ACCOUNT, USERNAME_TAKEN
 from identity_server.store.codec import dumps, loads
 from identity_server.store.csam import StoredFile
 from identity_server.store.postgresql.database import PostgresDatabase, affected

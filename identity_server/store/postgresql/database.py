@@ -14,13 +14,13 @@ from typing import Any, TypeVar
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from identity_server.core.error_codes import (
+from identity_server.core.errors import Conflict, InvalidInput, SleutelError, Unavailable
+from identity_server.error_codes import (
     ALREADY_EXISTS,
     INVALID_REQUEST,
     STORE_ERROR,
     STORE_UNAVAILABLE,
 )
-from identity_server.core.errors import Conflict, InvalidInput, SleutelError, Unavailable
 from identity_server.store.migrations import shipped
 from identity_server.store.storable import storable, unstorable
 from identity_server.store.transactions import AfterCommit, run_hooks

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from identity_server.core.error_codes import ALREADY_EXISTS
 from identity_server.core.errors import Conflict
+from identity_server.error_codes import ALREADY_EXISTS
 from identity_server.sandbox.records import Robot
 from identity_server.store.codec import dumps, loads
 from identity_server.store.postgresql.database import PostgresDatabase, affected

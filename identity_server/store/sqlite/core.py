@@ -6,7 +6,6 @@ import sqlite3
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime, timedelta
 
-from identity_server.core.error_codes import ALREADY_EXISTS, NUMBER_IN_USE, UNKNOWN_IDENTITY
 from identity_server.core.errors import Conflict
 from identity_server.core.records import (
     Bank,
@@ -21,6 +20,7 @@ from identity_server.core.records import (
     Onboarding,
     Person,
 )
+from identity_server.error_codes import ALREADY_EXISTS, NUMBER_IN_USE, UNKNOWN_IDENTITY
 from identity_server.store.codec import DecodedRecords, dumps
 from identity_server.store.core import number_range
 from identity_server.store.sqlite.database import SqliteDatabase

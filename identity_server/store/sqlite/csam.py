@@ -8,7 +8,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from identity_server.core.error_codes import ALREADY_EXISTS, UNKNOWN_ACCOUNT, USERNAME_TAKEN
 from identity_server.core.errors import Conflict, NotFound, SleutelError
 from identity_server.csam.records import (
     Account,
@@ -22,6 +21,7 @@ from identity_server.csam.records import (
     Staff,
     UnknownUsername,
 )
+from identity_server.error_codes import ALREADY_EXISTS, UNKNOWN_ACCOUNT, USERNAME_TAKEN
 from identity_server.store.codec import dumps
 from identity_server.store.csam import StoredFile
 from identity_server.store.sqlite.database import SqliteDatabase

@@ -13,8 +13,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
-from identity_server.core.error_codes import ALREADY_EXISTS, UNUSABLE_DATABASE
 from identity_server.core.errors import Conflict, SleutelError
+from identity_server.error_codes import ALREADY_EXISTS, UNUSABLE_DATABASE
 from identity_server.store.codec import DecodedRecords, loads
 from identity_server.store.migrations import shipped
 from identity_server.store.transactions import AfterCommit, run_hooks

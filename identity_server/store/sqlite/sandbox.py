@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from identity_server.core.error_codes import ALREADY_EXISTS
 from identity_server.core.errors import Conflict
+from identity_server.error_codes import ALREADY_EXISTS
 from identity_server.sandbox.records import Robot
 from identity_server.store.codec import dumps
 from identity_server.store.sqlite.database import SqliteDatabase

@@ -13,7 +13,11 @@ from aiohttp import web
 from msgspec import Meta, Struct
 from yarl import URL
 
-from identity_server.core.error_codes import (
+from identity_server.core.errors import Forbidden, InvalidInput, SleutelError
+from identity_server.csam import passwords
+from identity_server.csam.records import Account, Session, Staff, StaffRole
+from identity_server.csam.service import Csam
+from identity_server.error_codes import (
     CROSS_ORIGIN_FORM,
     INVALID_DATE,
     INVALID_DATETIME,
@@ -21,10 +25,6 @@ from identity_server.core.error_codes import (
     REQUEST_TOO_LARGE,
     UPLOAD_TOO_LARGE,
 )
-from identity_server.core.errors import Forbidden, InvalidInput, SleutelError
-from identity_server.csam import passwords
-from identity_server.csam.records import Account, Session, Staff, StaffRole
-from identity_server.csam.service import Csam
 from identity_server.web.endpoints import Endpoints
 from identity_server.web.keys import SETTINGS
 from identity_server.web.pages import render

@@ -9,9 +9,9 @@ from typing import Annotated
 from aiohttp import web
 from msgspec import Meta, Struct
 
-from identity_server.core.error_codes import CONFIRMATION_REQUIRED
 from identity_server.core.errors import Forbidden, InvalidInput, SleutelError
 from identity_server.csam.levels import KEY_LEVELS, LEVEL_PASSWORD, KeyKind, key_kind
+from identity_server.error_codes import CONFIRMATION_REQUIRED
 from identity_server.web.csam.common import (
     PERSON_COOKIE,
     CsamEndpoints,

@@ -14,14 +14,6 @@ from aiohttp import web
 from msgspec import Meta, Struct
 
 from identity_server.core.belgian_time import from_local, local_slot, slot_text
-from identity_server.core.error_codes import (
-    CONSENT_REQUIRED,
-    INTERVIEWER_ONLY,
-    INVALID_ACTION,
-    INVALID_DATETIME,
-    UPLOAD_MISSING,
-    UPLOAD_TOO_LARGE,
-)
 from identity_server.core.errors import Forbidden, InvalidInput, SleutelError
 from identity_server.core.phone import country_choices
 from identity_server.csam.records import Appointment, AppointmentStatus, Staff, StaffRole
@@ -36,6 +28,14 @@ from identity_server.csam.video_interview import (
     interview_started,
 )
 from identity_server.csam.video_room import room_state
+from identity_server.error_codes import (
+    CONSENT_REQUIRED,
+    INTERVIEWER_ONLY,
+    INVALID_ACTION,
+    INVALID_DATETIME,
+    UPLOAD_MISSING,
+    UPLOAD_TOO_LARGE,
+)
 from identity_server.web import i18n
 from identity_server.web.body import Upload as FormFile
 from identity_server.web.body import form_pairs, from_pairs
