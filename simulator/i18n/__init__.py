@@ -9,11 +9,10 @@ text shows the server's own message.
 
 from __future__ import annotations
 
-from identity_server import i18n
+from identity_server import error_codes, i18n
 
 LANGUAGES: tuple[str, ...] = i18n.LANGUAGES
 DEFAULT = i18n.DEFAULT
-UNKNOWN_ERROR = "error.unknown"  # the errors domain's text for a code it does not declare
 
 
 def check_language(language: str) -> str:
@@ -31,11 +30,5 @@ def has_text(language: str, key: str) -> bool:
 
 
 def error_text(language: str, code: str, fallback: str) -> str:
-    """A server refusal for people: the registry's `error.<code>`, else the server's message.
-
-    Read from the `errors` catalog directly, as identity_server.core.error_codes.error_text does:
-    the phone imports no server module but the contract and the translations."""
-    lang, key = check_language(language), f"error.{code}"
-    if i18n.has_text("errors", lang, key):
-        return i18n.text("errors", lang, key)
-    return fallback or i18n.text("errors", lang, UNKNOWN_ERROR, code=code)
+    """A server refusal for people: the registry's `error.<code>`, else the server's message."""
+    return error_codes.error_text(check_language(language), code, fallback)
