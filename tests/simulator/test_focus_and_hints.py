@@ -191,13 +191,13 @@ async def test_home_count_matches_the_status_bar(
         assert isinstance(app.screen, IdentityHomeScreen)
         await until(pilot, lambda: len(app.pending) == 2)
         home, bar = _counts(app)
-        assert home == "Meldingen (2)" and "🔔2" in bar
+        assert home == "Meldingen (2)" and "⚑2" in bar
         await until(pilot, lambda: app.workers._workers != set())  # the live connection
         await _ask(client, rp, "Derde")  # arrives while the home screen is open
         await until(pilot, lambda: len(app.pending) == 3)
         await settle(pilot)
         home, bar = _counts(app)
-        assert home == "Meldingen (3)" and "🔔3" in bar
+        assert home == "Meldingen (3)" and "⚑3" in bar
         await pilot.press("enter")  # the focus is on "Meldingen"…
         await settle(pilot)
         assert isinstance(app.screen, NotificationsScreen)

@@ -56,8 +56,8 @@ async def _bank_list_for(pilot: Pilot[Any], card_country: str) -> list[str]:
 @pytest.mark.parametrize(
     ("card_country", "offered", "not_offered"),
     [
-        ("BE", ["🏦 Banque du Lion", "🏦 Sleutelbank"], "Polderbank"),
-        ("NL", ["🏦 Polderbank"], "Sleutelbank"),
+        ("BE", ["⌂ Banque du Lion", "⌂ Sleutelbank"], "Polderbank"),
+        ("NL", ["⌂ Polderbank"], "Sleutelbank"),
     ],
 )
 async def test_the_card_country_decides_which_banks_are_offered(

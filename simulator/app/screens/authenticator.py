@@ -104,7 +104,7 @@ class AccountRow(Vertical):
         with Horizontal(classes="account-head"):
             yield Label(self.account_name, classes="account-name")
             yield Button("✎", id=f"rename-{self.index}", classes="icon-button")
-            yield Button("🗑", id=f"delete-{self.index}", classes="icon-button")
+            yield Button("✖", id=f"delete-{self.index}", classes="icon-button")
         with Horizontal(classes="account-codes"):
             yield Label("", classes="code")
             yield Label("", classes="next-code")

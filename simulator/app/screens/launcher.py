@@ -13,8 +13,8 @@ from identity_server.i18n import N_
 from simulator.app.screens.base import PhoneScreen
 
 APPS: tuple[tuple[str, str, str], ...] = (
-    ("open-identity", "🆔", N_("launcher.identity")),
-    ("open-authenticator", "🔐", N_("launcher.authenticator")),
+    ("open-identity", "◉", N_("launcher.identity")),
+    ("open-authenticator", "◈", N_("launcher.authenticator")),
     ("open-messages", "✉", N_("launcher.messages")),
     ("open-settings", "⚙", N_("launcher.settings")),
 )

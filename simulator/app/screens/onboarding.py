@@ -169,7 +169,7 @@ class BankListScreen(PhoneScreen):
             (b for b in banks if b.get("country") == country), key=lambda b: str(b["name"])
         )
         self.banks: dict[str, dict[str, Any]] = {str(b["bank_id"]): b for b in offered}
-        options = [Option(f"🏦 {b['name']}", id=str(b["bank_id"])) for b in offered]
+        options = [Option(f"⌂ {b['name']}", id=str(b["bank_id"])) for b in offered]
         if not options:
             self.show_info(self.t("banks.none"))
         listing = self.query_one("#banks", OptionList)

@@ -121,7 +121,7 @@ class NotificationsScreen(PhoneScreen):
                 if request.get("kind") == "login"
                 else N_("notifications.sign")
             )
-            label = f"🔔 {request.get('client_name', '')} — {self.t(kind)}"
+            label = f"⚑ {request.get('client_name', '')} — {self.t(kind)}"
             buttons.append(Button(label, id=f"request-{index}", classes="wide request"))
         await box.mount_all(buttons)
         self.focus_first()  # the list arrives after the screen: Enter opens the newest request

@@ -51,7 +51,7 @@ class StatusBar(Horizontal):
         self.query_one("#clock", Label).update(local_time(app.clock.now()).strftime("%H:%M"))
         marks = []
         if app.pending:
-            marks.append(f"🔔{len(app.pending)}")
+            marks.append(f"⚑{len(app.pending)}")
         if app.inbox.messages:
             marks.append(f"✉{len(app.inbox.messages)}")
         marks.append("▮▮▮")
