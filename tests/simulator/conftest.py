@@ -18,6 +18,9 @@ from textual.worker import WorkerState
 from identity_server.core.clock import ManualClock
 from simulator.app import PhoneApp, create_phone_app
 from simulator.app.screens.base import PhoneScreen
+from tests.oidc.conftest import rp
+
+__all__ = ["rp"]  # tests/oidc's relying party (client rp-test), for the phone's login tests
 
 SIZE = (80, 24)
 BIG = (110, 44)

@@ -8,7 +8,6 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from textual.widgets import Button, Input, Label
 
-from identity_server.services import Services
 from simulator.app import PhoneApp
 from simulator.app.screens.base import PhoneScreen
 from simulator.app.screens.identity import IdentityHomeScreen
@@ -142,18 +141,6 @@ async def test_language_choice_reads_without_colour(make_app: AppFactory) -> Non
         await click(pilot, "#open-settings")
         assert text_of(app.screen.query_one("#lang-nl")).startswith("▐●▌")
         assert text_of(app.screen.query_one("#lang-fr")).startswith("▐ ▌")
-
-
-@pytest.fixture
-async def rp(services: Services) -> RelyingParty:
-    _, secret = await services.clients.register(
-        client_id="rp-count",
-        name="Gemeente Testdorp",
-        redirect_uris=["http://127.0.0.1:9/callback"],
-        ciba_mode="poll",
-        id_token_alg="ES256",
-    )
-    return RelyingParty("rp-count", secret, "http://127.0.0.1:9/callback")
 
 
 async def _ask(client: Client, party: RelyingParty, message: str) -> None:

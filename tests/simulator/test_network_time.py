@@ -31,7 +31,6 @@ from simulator.network_clock import NetworkClock
 from simulator.phone import HeadlessPhone
 from tests.conftest import onboard_annelies
 from tests.csam.conftest import activate
-from tests.oidc import conftest as oidc_fixtures
 from tests.oidc.conftest import RelyingParty
 from tests.oidc.test_ciba import _bc, _poll
 from tests.sandbox.conftest import Sandbox
@@ -59,7 +58,6 @@ async def network_phone(server_url: str) -> AsyncIterator[HeadlessPhone]:
 
 
 # The provider's relying party (a poll client, ES256 ID tokens), used here as it is.
-rp = oidc_fixtures.rp
 
 
 async def _ask(client: Client, party: RelyingParty) -> str:

@@ -14,7 +14,6 @@ from textual.widgets import OptionList
 from identity_server import i18n
 from identity_server.i18n.countries import names_by_region
 from identity_server.oidc.claims import SCOPE_LABELS
-from identity_server.services import Services
 from simulator.app.screens.authenticator_refusals import REFUSALS, refusal_key
 from simulator.app.screens.onboarding import PhoneNumberScreen
 from simulator.app.screens.push import DATA_LABELS, ConfirmationScreen
@@ -47,18 +46,6 @@ NATIONAL_NUMBER = {
     "en": "National register number",
     "de": "Nationalregisternummer",
 }
-
-
-@pytest.fixture
-async def rp(services: Services) -> RelyingParty:
-    _, secret = await services.clients.register(
-        client_id="rp-languages",
-        name="Gemeente Testdorp",
-        redirect_uris=["http://127.0.0.1:9/callback"],
-        ciba_mode="poll",
-        id_token_alg="ES256",
-    )
-    return RelyingParty("rp-languages", secret, "http://127.0.0.1:9/callback")
 
 
 def _dutch_only_texts(lang: str) -> set[str]:

@@ -6,12 +6,10 @@ from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from identity_server.core.clock import ManualClock
-from identity_server.services import Services
 from simulator.app import PhoneApp, PhoneSettings
 from simulator.app.screens.identity import IdentityHomeScreen
 from simulator.app.screens.problem import ProblemScreen
@@ -39,18 +37,6 @@ from tests.simulator.conftest import (
 
 Client = TestClient[web.Request, web.Application]
 CIBA = "urn:openid:params:grant-type:ciba"
-
-
-@pytest.fixture
-async def rp(services: Services) -> RelyingParty:
-    _, secret = await services.clients.register(
-        client_id="rp-phone",
-        name="Gemeente Testdorp",
-        redirect_uris=["http://127.0.0.1:9/callback"],
-        ciba_mode="poll",
-        id_token_alg="ES256",
-    )
-    return RelyingParty("rp-phone", secret, "http://127.0.0.1:9/callback")
 
 
 async def _onboard(app: PhoneApp) -> None:
