@@ -49,6 +49,7 @@ from identity_server.demo_rp.oidc_client import OidcClient
 from identity_server.demo_rp.pages import DEMO_RP, DemoRp, SessionFactory, error_page
 from identity_server.demo_rp.sessions import SessionStore
 from identity_server.demo_rp.settings import ITSME, DemoRpSettings
+from identity_server.i18n import supported
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ async def _handle(request: web.Request, handler: Handler) -> web.StreamResponse:
     response.headers["X-Content-Type-Options"] = "nosniff"
     # The callback URL carries the code: never let it leave in a Referer.
     response.headers["Referrer-Policy"] = "no-referrer"
-    if (lang := i18n.asked(request.query.get("lang"))) is not None:
+    if (lang := supported(request.query.get("lang"))) is not None:
         response.set_cookie(
             i18n.COOKIE,
             lang,

@@ -43,17 +43,10 @@ COMPOSED = (
 )
 
 
-def asked(value: str | None) -> str | None:
-    """The language a `?lang=` (or the cookie) names, regional tags included (`fr-BE` → fr);
-    None when it names none we speak."""
-    tag = (value or "").replace("_", "-").split("-", 1)[0].lower()
-    return tag if tag in LANGUAGES else None
-
-
 def language_of(request: web.Request) -> str:
     """`?lang=` first, then the cookie set by an earlier `?lang=`, then Dutch."""
     for candidate in (request.query.get("lang"), request.cookies.get(COOKIE)):
-        if (lang := asked(candidate)) is not None:
+        if (lang := i18n.supported(candidate)) is not None:
             return lang
     return DEFAULT
 

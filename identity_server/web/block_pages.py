@@ -13,8 +13,9 @@ from aiohttp import web
 from msgspec import Meta, Struct
 
 from identity_server.core.errors import SleutelError
-from identity_server.core.phone import MAX_INPUT_LENGTH, country_choices
+from identity_server.core.phone import MAX_INPUT_LENGTH
 from identity_server.web import i18n
+from identity_server.web.country_list import country_options
 from identity_server.web.endpoints import HTML, Endpoints
 from identity_server.web.keys import SERVICES
 from identity_server.web.pages import render
@@ -41,8 +42,7 @@ def _form(
         error=error,
         phone=form.phone,
         national_number=form.national_number,
-        region=form.region,
-        countries=country_choices(i18n.language_of(request)),
+        country_options=country_options(i18n.language_of(request), form.region),
     )
 
 
