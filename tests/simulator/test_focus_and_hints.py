@@ -25,7 +25,7 @@ from simulator.app.screens.problem import ProblemScreen
 from simulator.app.screens.push import ConfirmationScreen, NotificationsScreen
 from simulator.app.screens.scan import ScanScreen
 from simulator.app.widgets.toggles import TickBox
-from tests.conftest import ANNELIES
+from tests.conftest import onboard_annelies
 from tests.oidc.conftest import RelyingParty
 from tests.simulator.conftest import SIZE, AppFactory, click, settle, text_of, until
 
@@ -163,13 +163,7 @@ async def test_home_count_matches_the_status_bar(
     make_app: AppFactory, client: Client, rp: RelyingParty
 ) -> None:
     app = make_app(listen_for_requests=True)
-    await app.phone.onboard_with_bank(
-        "0494 00 12 68",
-        bank_id=ANNELIES.bank,
-        customer_number=ANNELIES.customer_number,
-        digipass_serial=ANNELIES.digipass_serial,
-        code="13579",
-    )
+    await onboard_annelies(app.phone)
     await _ask(client, rp, "Eerste")
     await _ask(client, rp, "Tweede")
     async with app.run_test(size=SIZE) as pilot:

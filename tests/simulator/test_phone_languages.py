@@ -17,7 +17,7 @@ from identity_server.oidc.claims import SCOPE_LABELS
 from simulator.app.screens.authenticator_refusals import REFUSALS, refusal_key
 from simulator.app.screens.onboarding import PhoneNumberScreen
 from simulator.app.screens.push import DATA_LABELS, ConfirmationScreen
-from tests.conftest import ANNELIES
+from tests.conftest import onboard_annelies
 from tests.oidc.conftest import RelyingParty
 from tests.simulator.conftest import (
     SIZE,
@@ -65,13 +65,7 @@ async def test_the_data_a_website_asks_for_is_named_in_the_phones_language(
     make_app: AppFactory, client: Client, rp: RelyingParty, lang: str
 ) -> None:
     app = make_app(language=lang)
-    await app.phone.onboard_with_bank(
-        "0494 00 12 68",
-        bank_id=ANNELIES.bank,
-        customer_number=ANNELIES.customer_number,
-        digipass_serial=ANNELIES.digipass_serial,
-        code="13579",
-    )
+    await onboard_annelies(app.phone)
     data = {"scope": "openid profile email address eid", "login_hint": "+32494001268"}
     response = await client.post("/oidc/bc-authorize", data=data, headers=rp.basic)
     assert response.status == 200, await response.text()

@@ -22,7 +22,7 @@ from simulator.app.screens.push import (
 )
 from simulator.errors import PhoneApiError
 from simulator.phone import HeadlessPhone, PhoneState
-from tests.conftest import ANNELIES
+from tests.conftest import onboard_annelies
 from tests.oidc.conftest import RelyingParty
 from tests.simulator.conftest import (
     SIZE,
@@ -40,13 +40,7 @@ CIBA = "urn:openid:params:grant-type:ciba"
 
 
 async def _onboard(app: PhoneApp) -> None:
-    await app.phone.onboard_with_bank(
-        "0494 00 12 68",
-        bank_id=ANNELIES.bank,
-        customer_number=ANNELIES.customer_number,
-        digipass_serial=ANNELIES.digipass_serial,
-        code="13579",
-    )
+    await onboard_annelies(app.phone)
 
 
 async def _ask(client: Client, party: RelyingParty, **form: str) -> str:

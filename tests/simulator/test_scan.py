@@ -21,7 +21,7 @@ from simulator.app import PhoneApp
 from simulator.app.screens.identity import IdentityHomeScreen
 from simulator.app.screens.push import NotificationsScreen
 from simulator.app.screens.scan import ScanScreen
-from tests.conftest import ANNELIES
+from tests.conftest import onboard_annelies
 from tests.itsme_rp import ItsmeRelyingParty
 from tests.oidc.itsme_ciba.test_hosted_qr import hosted_page
 from tests.simulator.conftest import BIG, AppFactory, click, message_of, screen_text, type_into
@@ -50,13 +50,7 @@ async def _qr_payload(services: Services, rp: ItsmeRelyingParty) -> str:
 
 async def _onboarded(make_app: AppFactory, language: str = "nl") -> PhoneApp:
     app = make_app(language=language)
-    await app.phone.onboard_with_bank(
-        "0494 00 12 68",
-        bank_id=ANNELIES.bank,
-        customer_number=ANNELIES.customer_number,
-        digipass_serial=ANNELIES.digipass_serial,
-        code="13579",
-    )
+    await onboard_annelies(app.phone)
     return app
 
 

@@ -23,7 +23,7 @@ from simulator.app.screens.onboarding import (
 from simulator.app.screens.problem import ProblemScreen
 from simulator.app.screens.settings import SettingsScreen
 from simulator.errors import PhoneApiError
-from tests.conftest import ANNELIES
+from tests.conftest import onboard_annelies
 from tests.simulator.conftest import (
     BIG,
     SIZE,
@@ -145,13 +145,7 @@ async def test_block_identity_asks_first(
     make_app: AppFactory,
 ) -> None:
     app = make_app()
-    await app.phone.onboard_with_bank(
-        "0494 00 12 68",
-        bank_id=ANNELIES.bank,
-        customer_number=ANNELIES.customer_number,
-        digipass_serial=ANNELIES.digipass_serial,
-        code="13579",
-    )
+    await onboard_annelies(app.phone)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await click(pilot, "#open-identity")

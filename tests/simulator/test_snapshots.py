@@ -33,7 +33,7 @@ from simulator.app.screens.authenticator import AccountsScreen
 from simulator.app.screens.onboarding import ChooseCodeScreen, WelcomeScreen
 from simulator.app.screens.push import ConfirmationScreen
 from simulator.phone import HeadlessPhone
-from tests.conftest import ANNELIES
+from tests.conftest import onboard_annelies
 from tests.oidc.conftest import RelyingParty
 from tests.simulator.conftest import SIZE, AppFactory, click, settle, type_into
 
@@ -111,13 +111,7 @@ async def onboarded_profile(server_url: str, profiles_dir: Path, clock: ManualCl
     """Annelies's phone, onboarded with a phone of the test's loop and saved as profile "test"."""
     state_path, _, _ = profile_paths(profiles_dir, "test")
     async with HeadlessPhone(server_url, profile_path=state_path, clock=clock) as phone:
-        await phone.onboard_with_bank(
-            "0494 00 12 68",
-            bank_id=ANNELIES.bank,
-            customer_number=ANNELIES.customer_number,
-            digipass_serial=ANNELIES.digipass_serial,
-            code="13579",
-        )
+        await onboard_annelies(phone)
     return "test"
 
 
