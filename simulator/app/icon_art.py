@@ -3,9 +3,9 @@ half-block characters (▀ ▄ █, code page 437: every terminal font has them,
 with the icon's name from the shared `icons` catalog in the phone's language.
 
 The phone and the website must show the SAME picture, so there is one drawing per icon: the
-SVG file the pages inline (identity_server/web/static/icons/). The phone reads those files and
-the compiled catalogs as shipped data, like an app ships its assets; it imports no server code
-(tests/simulator/test_contract_hygiene.py). The files use a small subset of SVG (circle,
+SVG file the pages inline (identity_server/web/static/icons/). The phone reads those files as
+shipped data, like an app ships its assets, and the names through the one translation system
+(identity_server.i18n); it imports no server code (tests/simulator/test_contract_hygiene.py). The files use a small subset of SVG (circle,
 ellipse, rect, polygon, polyline, line; fill, stroke, stroke-width), which is all this reads:
 an element outside it is an error, caught by the icon tests, not a silently missing part.
 """
@@ -13,7 +13,6 @@ an element outside it is an error, caught by the icon tests, not a silently miss
 from __future__ import annotations
 
 import functools
-import gettext
 import itertools
 import math
 import xml.etree.ElementTree as ET
@@ -25,9 +24,10 @@ from pathlib import Path
 
 from rich.text import Text
 
+from identity_server import i18n
+
 _SHARED = resources.files("identity_server")
 ICON_DIR = Path(str(_SHARED / "web" / "static" / "icons"))
-LOCALE_DIR = Path(str(_SHARED / "locale"))
 _SVG = "{http://www.w3.org/2000/svg}"
 PAPER = "#ffffff"  # drawn in the page's colour: a hole (a window, an eye), not ink
 COLUMNS, ROWS = 14, 7  # a half-block cell holds two square pixels: 14 × 14 pixels
@@ -182,18 +182,13 @@ def drawing(icon_id: str) -> Text | None:
     return out
 
 
-@functools.cache
-def _names(language: str) -> gettext.NullTranslations:
-    # Dutch behind the phone's language: a name missing there still shows in the default.
-    return gettext.translation("icons", LOCALE_DIR, languages=[language, "nl"], fallback=True)
-
-
 def name(icon_id: str, language: str, fallback: str = "") -> str:
     """The icon's name in the phone's language (the `icons` catalog the pages read too); the
     server's label for an icon the catalog does not know."""
     key = f"icon.{icon_id}"
-    found = _names(language).gettext(key)
-    return (fallback or icon_id) if found == key else found
+    if i18n.has_text("icons", language, key):
+        return i18n.text("icons", language, key)
+    return fallback or icon_id
 
 
 def label(icon_id: str, language: str, fallback: str = "") -> Text:
