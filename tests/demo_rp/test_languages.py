@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import re
-import string
 
 import pytest
-from babel.messages.pofile import read_po
 
 from identity_server.demo_rp import i18n
-from identity_server.i18n import LANGUAGES, LOCALE_DIR
+from identity_server.i18n import LANGUAGES
 from tests.demo_rp.conftest import HandClock, RpClient, csrf_of, signed_in_line
 from tests.demo_rp.fake_op import ANNELIES_PHONE, FakeOp
+from tests.i18n.catalog_texts import catalog_texts
 
 
 async def test_dutch_by_default(rp: RpClient) -> None:
@@ -80,25 +79,7 @@ async def test_errors_in_english(rp: RpClient, op: FakeOp) -> None:
 
 
 def _catalog(lang: str) -> dict[str, str]:
-    with (LOCALE_DIR / lang / "LC_MESSAGES" / "demo.po").open("rb") as po:
-        return {str(m.id): str(m.string) for m in read_po(po) if m.id}
-
-
-def _fields(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
-
-
-def test_every_language_has_every_text_with_the_same_placeholders() -> None:
-    """The demo catalog (#14 item 1): every text in all four languages, none left empty."""
-    dutch = _catalog("nl")
-    assert "account.signed_in" in dutch and "outcome.unknown_number" in dutch
-    for lang in i18n.LANGUAGES:
-        texts = _catalog(lang)
-        assert texts.keys() == dutch.keys(), lang
-        for key, text in texts.items():
-            assert text and text != key, (lang, key)
-            assert _fields(text) == _fields(dutch[key]), (lang, key)
-        assert "{name}" in texts["account.signed_in"]
+    return catalog_texts("demo", lang)
 
 
 def test_every_key_the_site_composes_has_a_text() -> None:

@@ -109,5 +109,10 @@ def test_every_key_the_code_uses_is_in_the_catalog(domain: str, tmp_path: Path) 
     # The same extraction as `scripts/i18n extract` (pyproject.toml [tool.babel]).
     used = _extracted(domain, tmp_path)
     assert used, f"{domain}: extraction found nothing; are its sources listed in scripts/i18n?"
-    missing = used - set(_texts(_po(domain, "nl")))
+    keys = set(_texts(_po(domain, "nl")))
+    missing = used - keys
     assert not missing, f"{domain}: the code uses keys its catalog lacks: {sorted(missing)}"
+    # And the other way: a text no source names any more is one `scripts/i18n update` drops (a
+    # key built at run time must be written out once with N_).
+    dropped = keys - used
+    assert not dropped, f"{domain}: scripts/i18n update would drop {sorted(dropped)}"

@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from babel.messages.pofile import read_po
 from markupsafe import escape
 
-from identity_server.i18n import LANGUAGES, LOCALE_DIR, language, supported
+from identity_server.i18n import LANGUAGES, language, supported
 from identity_server.i18n.countries import country_names, sort_key
 from identity_server.oidc import itsme_dialect
 from identity_server.services import Services
 from identity_server.web.country_list import country_options
 from identity_server.web.pages import _env
 from tests.conftest import card_of
+from tests.i18n.catalog_texts import catalog_texts
 
 Client = TestClient[web.Request, web.Application]
 PAGES = ("/", "/register", "/outbox")
@@ -65,8 +65,7 @@ async def test_a_regional_lang_is_its_language_and_is_remembered(client: Client)
 
 
 def _pages_texts(lang: str) -> dict[str, str]:
-    with (LOCALE_DIR / lang / "LC_MESSAGES" / "pages.po").open("rb") as file:
-        return {str(m.id): str(m.string) for m in read_po(file) if m.id}
+    return catalog_texts("pages", lang)
 
 
 def _other_languages_texts(lang: str) -> set[str]:

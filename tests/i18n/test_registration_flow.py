@@ -9,19 +9,18 @@ import re
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
-from babel.messages.pofile import read_po
 from markupsafe import escape
 
-from identity_server.i18n import LANGUAGES, LOCALE_DIR
+from identity_server.i18n import LANGUAGES
 from identity_server.services import Services
 from tests.conftest import card_of
+from tests.i18n.catalog_texts import catalog_texts
 
 Client = TestClient[web.Request, web.Application]
 
 
 def _texts(lang: str, domain: str) -> set[str]:
-    with (LOCALE_DIR / lang / "LC_MESSAGES" / f"{domain}.po").open("rb") as file:
-        return {str(m.string) for m in read_po(file) if m.id}
+    return set(catalog_texts(domain, lang).values())
 
 
 def _foreign(lang: str) -> set[str]:

@@ -4,11 +4,9 @@ sent in the recipient's language — subjects included — and never a link in a
 from __future__ import annotations
 
 import re
-import string
 from datetime import UTC, date, datetime
 
 import pytest
-from babel.messages.pofile import read_po
 
 from identity_server.core import sms_code
 from identity_server.csam import code_messages, key_notices
@@ -17,40 +15,17 @@ from identity_server.csam.records import StaffRole
 from identity_server.csam.service import Csam
 from identity_server.csam.video_mails import MAILS, mail
 from identity_server.csam.video_room import reminder_when
-from identity_server.i18n import LANGUAGES, LOCALE_DIR
+from identity_server.i18n import LANGUAGES
 from identity_server.seed import PEOPLE
 from tests.csam.conftest import csam as csam
 from tests.csam.conftest import last_message
+from tests.i18n.catalog_texts import catalog_texts
 
 HUGUES, SOPHIE = PEOPLE[1], PEOPLE[3]  # French and German in the national register
 
 
 def _catalog(lang: str) -> dict[str, str]:
-    with (LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po").open("rb") as po:
-        return {str(m.id): str(m.string) for m in read_po(po) if m.id}
-
-
-def _fields(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
-
-
-def test_every_message_is_written_in_all_four_languages_with_the_same_placeholders() -> None:
-    dutch = _catalog("nl")
-    assert len(dutch) >= 40
-    for lang in LANGUAGES:
-        texts = _catalog(lang)
-        assert texts.keys() == dutch.keys(), lang
-        for key, text in texts.items():
-            assert text and text != key, (lang, key)
-            assert _fields(text) == _fields(dutch[key]), (lang, key)
-
-
-def test_the_compiled_catalogs_are_current() -> None:
-    """The .mo files run: a .po edited without `pybabel compile` would not be seen."""
-    for lang in LANGUAGES:
-        po = LOCALE_DIR / lang / "LC_MESSAGES" / "messages.po"
-        mo = po.with_suffix(".mo")
-        assert mo.stat().st_mtime >= po.stat().st_mtime - 1, lang
+    return catalog_texts("messages", lang)
 
 
 @pytest.mark.parametrize(
