@@ -13,7 +13,7 @@ class ErrorCode:
     """Declared once in this package; raise sites pass it as `code=` to an error class.
 
     The code string never changes once published (relying parties branch on it); the person-facing
-    text is `error.<code>` in the `errors` gettext domain (`text()` below)."""
+    text is `error.<code>` in the `errors` gettext domain (`error_codes.error_text`)."""
 
     code: str
     status: int
