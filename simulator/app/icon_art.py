@@ -5,8 +5,9 @@ with the icon's name from the shared `icons` catalog in the phone's language.
 The phone and the website must show the SAME picture, so there is one drawing per icon: the
 SVG file the pages inline (identity_server/web/static/icons/). The phone reads those files as
 shipped data, like an app ships its assets, and the names through the one translation system
-(identity_server.i18n); it imports no server code (tests/simulator/test_contract_hygiene.py). The files use a small subset of SVG (circle,
-ellipse, rect, polygon, polyline, line; fill, stroke, stroke-width), which is all this reads:
+(identity_server.i18n); it imports no server code (tests/simulator/test_contract_hygiene.py).
+The files use a small subset of SVG (circle, ellipse, rect, polygon, polyline, line; fill,
+stroke, stroke-width), which is all this reads:
 an element outside it is an error, caught by the icon tests, not a silently missing part.
 """
 
