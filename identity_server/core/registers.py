@@ -365,30 +365,44 @@ class Registers:
         if await self._store.get_bank(bank_id) is None:
             raise NotFound("No bank with that id", code=UNKNOWN_BANK)
         await self.person(national_number)
-        customer_number = customer_number or digits(self._rng, 10)
-        digipass_serial = digipass_serial or f"DP{digits(self._rng, 8)}"
+        chosen = bool(customer_number and digipass_serial)
+        for tries_left in reversed(range(NUMBER_TRIES)):
+            customer = self._new_customer(
+                bank_id,
+                national_number,
+                customer_number or digits(self._rng, 10),
+                digipass_serial or f"DP{digits(self._rng, 8)}",
+            )
+            try:
+                await self._store.add_customer(customer)
+            except Conflict:
+                # A number the register drew is taken (8 random digits meet again within a
+                # few thousand customers): draw again; numbers the caller chose are theirs.
+                if chosen or not tries_left:
+                    raise
+                continue
+            break
+        return customer
+
+    def _new_customer(
+        self, bank_id: str, national_number: str, customer_number: str, digipass_serial: str
+    ) -> BankCustomer:
         if not re.fullmatch(r"[0-9]{4,16}", customer_number) or not re.fullmatch(
             r"DP[0-9]{8}", digipass_serial
         ):
             raise InvalidInput(
                 "customer number: 4-16 digits; digipass: DP + 8 digits", code=INVALID_CUSTOMER
             )
-        customer = BankCustomer(
+        secret = self._rng.token_bytes(20)
+        return BankCustomer(
             bank_id=bank_id,
             customer_number=customer_number,
             national_number=national_number,
             digipass_serial=digipass_serial,
-            digipass_secret_enc=b"",
-        )
-        secret = self._rng.token_bytes(20)
-        customer = replace(
-            customer,
             digipass_secret_enc=self._keyring.seal(
-                secret, self._rng, f"digipass:{customer.digipass_serial}"
+                secret, self._rng, f"digipass:{digipass_serial}"
             ),
         )
-        await self._store.add_customer(customer)
-        return customer
 
     def digipass_secret(self, customer: BankCustomer) -> bytes:
         return self._keyring.unseal(

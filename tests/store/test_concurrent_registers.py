@@ -35,3 +35,38 @@ async def test_people_born_the_same_day_added_at_once_get_distinct_numbers(
     assert len(set(numbers)) == 12
     stored = {p.national_number for p in await engine_stores.core.list_people()}
     assert set(numbers) <= stored
+
+
+class _Repeating(SystemRandomness):
+    """Draws the same digits for the first two customers (then at random), as 8 random digits
+    do by chance within a few thousand customers."""
+
+    def __init__(self, repeats: int) -> None:
+        self._script = [int(d) for d in "1234567890" + "87654321"] * repeats
+
+    def below(self, n: int) -> int:
+        return self._script.pop(0) if self._script and n == 10 else super().below(n)
+
+
+async def test_a_drawn_customer_or_digipass_number_already_taken_is_drawn_again(
+    engine_stores: Stores,
+) -> None:
+    services = await Services.open(
+        engine_stores, ManualClock(), _Repeating(repeats=2), MASTER_KEY, seed_demo=False,
+        password_hasher=FAST_ARGON2, key_factory=pooled_key,
+    )  # fmt: skip
+    await services.registers.add_bank("testbank", "Testbank")
+    people = []
+    for n in range(2):
+        people.append(await services.registers.add_person(
+            first_names=f"Klant {n}", last_name="Peeters", birth_date=date(1980, 1, 2 + n),
+            birth_place="Gent", sex="M", nationality="BE",
+            address=Address("Veldstraat 1", "9000", "Gent"), language="nl",
+            email=f"klant{n}@example.be",
+        ))  # fmt: skip
+    first = await services.registers.add_customer("testbank", people[0].national_number)
+    second = await services.registers.add_customer("testbank", people[1].national_number)
+    assert (first.customer_number, first.digipass_serial) == ("1234567890", "DP87654321")
+    assert second.customer_number != first.customer_number
+    assert second.digipass_serial != first.digipass_serial
+    assert await engine_stores.core.customer_by_digipass(second.digipass_serial) == second
