@@ -8,8 +8,10 @@ register picks the national number), an eID card and a bank customer with a digi
 headless phone (simulator/phone.py) onboards with the bank (SMS code read from the outbox,
 activation with an itsme code). `--concurrency` onboardings run at once. BENCH_PROFILE=FILE
 runs the server under cProfile (written to FILE when it stops). Each batch's wall time
-is reported per 1,000 phones, and the ratio of the last batch's to the first's: with every
-register and outbox query on an index it stays near 1 however large the register grows.
+is reported per 1,000 phones, with the CPU the server process and this one spent on each phone
+in it (from /proc on Linux, -1 elsewhere), and the ratio of the last batch's to the first's:
+with every register and outbox query on an index it stays near 1 however large the register
+grows. The CPU split tells which side grows when the wall time does.
 
 Phones are +32 471 xxx xxx (the +32 470 00 00 0x numbers are the sandbox's fixed test numbers).
 Birth dates repeat every 2,000 people, so later people also share a day with earlier ones (the
@@ -49,6 +51,16 @@ def _cli(db: Path, store: str, key_file: Path | None, *command: str) -> list[str
     if key_file is not None:
         options += ["--key-file", str(key_file)]
     return [sys.executable, "-m", "identity_server.cli", *options, *command]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """The CPU (user + system) process `pid` has spent, from /proc; -1 where there is none."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return -1.0
+    # Fields 14 and 15 of proc(5), counted after the ")" closing the command's name from 3.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _serve(command: list[str]) -> subprocess.Popen[bytes]:
@@ -93,6 +105,8 @@ async def main(
     url = f"http://127.0.0.1:{port}"
     server = _serve(_cli(db, database, key_file, "serve", "--port", str(port)))
     seconds: list[float] = []
+    server_cpu: list[float] = []
+    client_cpu: list[float] = []
     try:
         await wait_ready(url, server)
         token = subprocess.run(  # noqa: S603, ASYNC221 - set-up, before anything is timed
@@ -103,8 +117,12 @@ async def main(
             for start in range(0, phones, batch):
                 indices = range(start, min(start + batch, phones))
                 began = time.perf_counter()
+                server_began, client_began = _cpu_seconds(server.pid), time.process_time()
                 await _batch(session, url, token, indices, concurrency)
                 seconds.append(time.perf_counter() - began)
+                server_spent = _cpu_seconds(server.pid) - server_began
+                server_cpu.append(server_spent / len(indices) if server_began >= 0 else -1.0)
+                client_cpu.append((time.process_time() - client_began) / len(indices))
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -120,6 +138,9 @@ async def main(
         "batches": len(seconds),
         "seconds": sum(seconds),
         "seconds_per_1000": per_1000,
+        # CPU seconds per phone of each batch: the server process's and this process's.
+        "server_cpu_per_phone": server_cpu,
+        "client_cpu_per_phone": client_cpu,
         "last_over_first": per_1000[-1] / per_1000[0],
     }
 
@@ -129,9 +150,18 @@ def report(figures: dict[str, Any]) -> str:
         f"onboarding {figures['phones']} phones on {figures['engine']}"
         f" in batches of {figures['batch']}: {figures['seconds']:.1f} s",
     ]
-    for i, per in enumerate(figures["seconds_per_1000"]):
+    batches = zip(
+        figures["seconds_per_1000"],
+        figures["server_cpu_per_phone"],
+        figures["client_cpu_per_phone"],
+        strict=True,
+    )
+    for i, (per, server, client) in enumerate(batches):
         first = i * figures["batch"]
-        lines.append(f"  phones {first:>6}..: {per:8.1f} s per 1,000")
+        lines.append(
+            f"  phones {first:>6}..: {per:8.1f} s per 1,000"
+            f"  (CPU per phone: server {server * 1000:5.2f} ms, bench {client * 1000:5.2f} ms)"
+        )
     lines.append(f"  last ÷ first batch: {figures['last_over_first']:.2f}")
     return "\n".join(lines)
 

@@ -364,7 +364,12 @@ class SqliteStore:
         # is planned before the value is known, as a scan of the whole table.
         where: list[str] = []
         params: list[object] = []
-        for column, value in (("recipient", recipient), ("channel", channel)):
+        # With a recipient, "+channel" keeps the channel's index out of the plan: SQLite would
+        # otherwise walk messages_channel newest first (it serves the ORDER BY) through every
+        # message of the channel, looking for the recipient's few, a cost that grows with the
+        # outbox (3.6 ms at 10,000 SMS); messages_recipient reads only the recipient's.
+        channel_column = "+channel" if recipient is not None else "channel"
+        for column, value in (("recipient", recipient), (channel_column, channel)):
             if value is not None:
                 params.append(value)
                 where.append(f"{column}=?")
