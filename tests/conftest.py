@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
+import shutil
 import socket
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +39,50 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
+class _SeededTemplate:
+    """A sandbox database migrated and seeded once per test process (each xdist worker): a test
+    whose `services` would migrate and seed an empty file (~0.2 s, most of a test's set-up)
+    starts from a copy of it instead; `Services.open` then finds it seeded, as `sleutel serve`
+    finds an existing database. Seeded at ManualClock's start, so used only with that clock."""
+
+    def __init__(self, folder: Path) -> None:
+        self._path = folder / "seeded.sqlite3"
+        self._built = False
+
+    def copy_to(self, path: Path) -> None:
+        if not self._built:
+            # Its own loop in its own thread: the asking fixture runs inside the test's loop.
+            with ThreadPoolExecutor(1) as thread:
+                thread.submit(asyncio.run, self._build()).result()
+            self._built = True
+        shutil.copyfile(self._path, path)
+
+    async def _build(self) -> None:
+        stores = open_sqlite(self._path)
+        try:
+            await Services.open(
+                stores, ManualClock(), SystemRandomness(), MASTER_KEY,
+                password_hasher=FAST_ARGON2, key_factory=pooled_key,
+            )  # fmt: skip
+        finally:
+            await stores.close()  # the last connection's close folds the WAL into the file
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> _SeededTemplate:
+    return _SeededTemplate(tmp_path_factory.mktemp("template"))
+
+
 @pytest.fixture
-async def stores(tmp_path: Path) -> AsyncIterator[Stores]:
-    stores = open_sqlite(tmp_path / "sleutel.sqlite3")
+async def stores(
+    tmp_path: Path, request: pytest.FixtureRequest, seeded_template: _SeededTemplate
+) -> AsyncIterator[Stores]:
+    path = tmp_path / "sleutel.sqlite3"
+    if "services" in request.fixturenames:
+        clock = request.getfixturevalue("clock")
+        if type(clock) is ManualClock and clock.now() == ManualClock().now():
+            seeded_template.copy_to(path)
+    stores = open_sqlite(path)
     yield stores
     await stores.close()
 
