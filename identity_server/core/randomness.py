@@ -45,8 +45,12 @@ class SeededRandomness:
 
 
 def digits(rng: Randomness, n: int) -> str:
-    """n uniformly random decimal digits (leading zeros allowed)."""
-    return "".join(str(rng.below(10)) for _ in range(n))
+    """n uniformly random decimal digits (leading zeros allowed): one draw below 10**n, as
+    uniform as n draws below 10 and n times cheaper (a PIN, PUK, card, customer and digipass
+    number for each person the register adds)."""
+    if n <= 0:
+        return ""
+    return str(rng.below(10**n)).zfill(n)
 
 
 def text(rng: Randomness, alphabet: str, n: int) -> str:

@@ -124,11 +124,12 @@ def test_card_numbers_are_valid() -> None:
 
 def test_card_check_digits_97_when_remainder_is_zero() -> None:
     class Fixed:
-        """Yields prefix index 0 ("59"), then the digits of 59xxxxxxxx divisible by 97."""
+        """Yields prefix index 0 ("59"), then the 8 digits of 59xxxxxxxx divisible by 97 (one
+        draw: randomness.digits)."""
 
         def __init__(self) -> None:
             first10 = next(n for n in range(5900000000, 5900001000) if n % 97 == 0)
-            self._values = [0, *map(int, str(first10)[2:])]
+            self._values = [0, int(str(first10)[2:])]
 
         def token_bytes(self, n: int) -> bytes:
             raise AssertionError

@@ -42,10 +42,13 @@ class _Repeating(SystemRandomness):
     do by chance within a few thousand customers."""
 
     def __init__(self, repeats: int) -> None:
-        self._script = [int(d) for d in "1234567890" + "87654321"] * repeats
+        # One draw per number (randomness.digits): 10 digits, then the digipass's 8.
+        self._script = [(10**10, 1234567890), (10**8, 87654321)] * repeats
 
     def below(self, n: int) -> int:
-        return self._script.pop(0) if self._script and n == 10 else super().below(n)
+        if self._script and self._script[0][0] == n:
+            return self._script.pop(0)[1]
+        return super().below(n)
 
 
 async def test_a_drawn_customer_or_digipass_number_already_taken_is_drawn_again(
