@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 from typing import Literal, TypeVar
 
 from cryptography import x509
@@ -55,6 +56,16 @@ _MAX_CHAIN_DEPTH = 1
 class Authority:
     key: ec.EllipticCurvePrivateKey
     certificate: x509.Certificate
+
+    # What every certificate it issues names of it, worked out once rather than per certificate
+    # (two per eID card): its subject as issuer, its public key's identifier.
+    @cached_property
+    def subject(self) -> x509.Name:
+        return self.certificate.subject
+
+    @cached_property
+    def key_identifier(self) -> x509.AuthorityKeyIdentifier:
+        return x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key())
 
 
 @dataclass(frozen=True)
@@ -170,6 +181,9 @@ def _key_usage(*, digital_signature: bool, content_commitment: bool) -> x509.Key
     )
 
 
+_END_ENTITY = x509.BasicConstraints(ca=False, path_length=None)
+
+
 def _card_certificate(
     ca: Authority,
     subject: x509.Name,
@@ -179,21 +193,19 @@ def _card_certificate(
     valid_from: datetime,
     valid_until: datetime,
 ) -> x509.Certificate:
+    public_key = key.public_key()
     builder = (
         x509.CertificateBuilder()
         .subject_name(subject)
-        .issuer_name(ca.certificate.subject)
-        .public_key(key.public_key())
+        .issuer_name(ca.subject)
+        .public_key(public_key)
         .serial_number(x509.random_serial_number())
         .not_valid_before(valid_from)
         .not_valid_after(valid_until)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_END_ENTITY, critical=True)
         .add_extension(key_usage, critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca.key.public_key()),
-            critical=False,
-        )
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(ca.key_identifier, critical=False)
     )
     if eku:
         builder = builder.add_extension(x509.ExtendedKeyUsage(list(eku)), critical=False)
