@@ -752,6 +752,21 @@ async def test_a_client_or_key_changed_by_another_process_is_seen_at_once(
     assert await server.oidc.list_clients() == []
 
 
+async def test_a_client_changed_by_another_process_between_transactions_is_seen(
+    two_processes: tuple[Stores, Stores],
+) -> None:
+    """Each transaction looks again (on SQLite: data_version, read once per transaction)."""
+    server, other = two_processes
+    await server.oidc.save_client(client())
+    async with server.core.atomic():
+        assert await server.oidc.get_client("rp-1") == client()
+        assert await server.oidc.get_client("rp-1") == client()  # read twice in one
+    await other.oidc.save_client(client(name="Stad Gent"))
+    async with server.core.atomic():
+        assert await server.oidc.get_client("rp-1") == client(name="Stad Gent")
+        assert await server.oidc.list_keys() == []
+
+
 # -- user discovery sessions (itsme QR login) ---------------------------------------------------
 
 

@@ -28,11 +28,14 @@ class SqliteOidcStore:
     connection commits, and then every cached record is dropped. This connection's own writes
     drop the records they touch. Nothing is cached from a transaction that wrote that kind of
     record and might still roll back (token and backchannel requests read inside their
-    transaction, so reads there must be cacheable)."""
+    transaction, so reads there must be cacheable). Inside a transaction `data_version` is read
+    once: the transaction holds the file's write lock (BEGIN IMMEDIATE), so no other connection
+    commits before it ends (a token request reads its client and the signing keys)."""
 
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
         self._data_version: object = None
+        self._checked_in: int | None = None  # the transaction data_version was last read in
         self._clients: dict[str, Client] = {}
         self._keys: list[SigningKey] | None = None
         # The transaction that last wrote a client or a key: records read inside it may yet be
@@ -47,7 +50,11 @@ class SqliteOidcStore:
 
     async def _refresh(self) -> None:
         """Drop the caches when another connection committed."""
+        now_in = self._db.in_transaction()
+        if now_in is not None and now_in == self._checked_in:
+            return
         ((version,),) = await self._db.rows("PRAGMA data_version")
+        self._checked_in = self._db.in_transaction()
         if version != self._data_version:
             self._data_version = version
             self._clients.clear()
