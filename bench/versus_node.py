@@ -48,7 +48,9 @@ thread included). After a warm-up on both sides (`--warm-up` flows each: node's 
 thousand to reach its steady speed), the figures of each round and the medians are printed.
 
 The node side is installed with `npm ci` into bench/node when bench/node/node_modules is
-missing (that needs node ≥ 20.19, npm, and the npm registry).
+missing (that needs node ≥ 20.19, npm, and the npm registry). oidc-provider 9 warns at start
+that it wants node 22 LTS or later; on node 20 it runs this flow unchanged (a newer V8 could
+only make node's side faster).
 
     .venv/bin/python -m bench.versus_node [--phones 20] [--flows 1000] [--rounds 4]
         [--warm-up 3000] [--alternate] [--cores 0]
