@@ -28,6 +28,17 @@ Pinning (taskset, when available): with at least N + 1 cores, server i gets core
 is left to this process; with fewer (two cores: N = 2), every server shares core 0, so the
 other core stays free for this process (the heavier side: it signs and verifies for every
 phone; it is not pinned itself); `--cores 0,1` pins server i to the i-th listed core instead.
+From the command line, `--processes N` without `--at-once` places the servers as they are
+deployed, each on a core of its own when the machine has N cores (the one-process run on the
+first), this process and the engines unpinned beside them; `--at-once` keeps every server on
+core 0 (the shared-core figure: what two event loops taking turns on one core cost).
+
+With `--store` the report ends with PostgreSQL's cost per flow against SQLite's: one process on
+each (the PostgreSQL one on `--bus`), their flows at the same time, server CPU milliseconds per
+flow, and PostgreSQL's and Redis's own CPU per flow counted apart (`engines_at_once`; with
+`--processes N > 1` only when `--versus-sqlite` is given). Each report also counts the servers'
+context switches per flow: voluntary ones are a loop going idle for want of work (a loop woken
+per event rather than per batch), involuntary ones another process taking its core.
 Wall-clock throughput then measures one core however many servers there are; flows per server
 CPU-second (user + system time of every server process, from /proc) depends far less on where a
 server runs, which is why it is the figure to compare.
@@ -37,7 +48,7 @@ servers'.
 
     .venv/bin/python -m bench.ciba_flows [--phones 50] [--flows 2000]
         [--store postgresql://user@host:port/db] [--bus redis://host:port] [--processes N]
-        [--rounds R] [--at-once] [--cores 0,1]
+        [--rounds R] [--at-once] [--cores 0,1] [--versus-sqlite]
 """
 
 from __future__ import annotations
@@ -289,6 +300,18 @@ def _cpu_seconds(pid: int, *, with_children: bool = False) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def _switches(pid: int) -> tuple[int, int]:
+    """(voluntary, involuntary) context switches of a process so far: a loop that goes to sleep
+    for want of work switches voluntarily, one preempted by another process on its core does
+    not."""
+    found = dict.fromkeys(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches"), 0)
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name in found:
+            found[name] = int(value)
+    return found["voluntary_ctxt_switches"], found["nonvoluntary_ctxt_switches"]
+
+
 def _local(url: str) -> bool:
     return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
 
@@ -380,6 +403,11 @@ class Bench:
     def cpu(self) -> float:
         """CPU seconds every server process of the sandbox has used so far."""
         return sum(_cpu_seconds(server.pid) for server in self.servers)
+
+    def switches(self) -> tuple[int, int]:
+        """Context switches of every server process so far: (voluntary, involuntary)."""
+        counts = [_switches(server.pid) for server in self.servers]
+        return sum(c[0] for c in counts), sum(c[1] for c in counts)
 
     async def flows(self, count: int) -> tuple[float, float]:
         """`count` complete flows: (wall-clock seconds, server CPU seconds)."""
@@ -502,7 +530,11 @@ async def main(
         store=store, bus=bus, processes=processes, tree=tree,
     ) as bench:  # fmt: skip
         pg_before, redis_before = bench.services.postgresql(), bench.services.redis_server()
+        switches_before = bench.switches()
         flow_seconds, cpu_flows = await bench.flows(flows)
+        voluntary, involuntary = (
+            a - b for a, b in zip(bench.switches(), switches_before, strict=True)
+        )
         pg_flows = _spent(pg_before, bench.services.postgresql())
         redis_flows = _spent(redis_before, bench.services.redis_server())
         trip_seconds, cpu_trips = await bench.round_trips(flows * ROUND_TRIPS_PER_FLOW)
@@ -534,6 +566,9 @@ async def main(
         "postgresql_cpu_s": pg_flows,
         "redis_cpu_s": redis_flows,
         "all_flows_per_cpu_s": flows / everything,
+        # Per flow, all server processes together: voluntary switches are the loops going idle.
+        "voluntary_switches_per_flow": voluntary / flows,
+        "involuntary_switches_per_flow": involuntary / flows,
     }
     return figures
 
@@ -592,6 +627,58 @@ async def scale_out_at_once(
     return results
 
 
+async def engines_at_once(
+    phones_count: int, flows: int, *, store: str, bus: str = "", rounds: int = 1
+) -> list[dict[str, float]]:
+    """One process on a new SQLite file (its bus in-process) and one on `store` (with `bus`),
+    their flows run at the same time `rounds` times, so the machine's noise weighs on both
+    alike: per round, each one's server CPU milliseconds per flow, and PostgreSQL's and Redis's
+    own CPU per flow beside them (-1 when they do not run here). Both servers are pinned as one
+    process is (core 0 on two cores), so they share that core alike."""
+    results: list[dict[str, float]] = []
+    async with AsyncExitStack() as stack:
+        warm_up = max(phones_count, flows // 5)
+        sqlite = await stack.enter_async_context(running(phones_count, warm_up=warm_up))
+        shared = await stack.enter_async_context(
+            running(phones_count, warm_up=warm_up, store=store, bus=bus)
+        )
+        for n in range(rounds):
+            pg_before, redis_before = shared.services.postgresql(), shared.services.redis_server()
+            (_, cpu_sqlite), (_, cpu_pg) = await asyncio.gather(
+                sqlite.flows(flows), shared.flows(flows)
+            )
+            pg_cpu = _spent(pg_before, shared.services.postgresql())
+            redis_cpu = _spent(redis_before, shared.services.redis_server())
+            figures = {
+                "sqlite_server_ms": cpu_sqlite / flows * 1000,
+                "postgresql_server_ms": cpu_pg / flows * 1000,
+                "postgresql_ms": pg_cpu / flows * 1000 if pg_cpu >= 0 else -1.0,
+                "redis_ms": redis_cpu / flows * 1000 if redis_cpu >= 0 else -1.0,
+            }
+            figures["server_ratio"] = figures["postgresql_server_ms"] / figures["sqlite_server_ms"]
+            figures["all_ratio"] = (
+                figures["postgresql_server_ms"]
+                + max(figures["postgresql_ms"], 0.0)
+                + max(figures["redis_ms"], 0.0)
+            ) / figures["sqlite_server_ms"]
+            results.append(figures)
+            print(f"round {n + 1}, at once: " + engines_line(figures), flush=True)
+    return results
+
+
+def engines_line(figures: dict[str, float]) -> str:
+    def own(value: float) -> str:
+        return "not read" if value < 0 else f"{value:.2f} ms"
+
+    return (
+        f"server CPU per flow, one process each: SQLite {figures['sqlite_server_ms']:.2f} ms, "
+        f"PostgreSQL {figures['postgresql_server_ms']:.2f} ms (PostgreSQL ÷ SQLite "
+        f"×{figures['server_ratio']:.2f}); PostgreSQL's own CPU {own(figures['postgresql_ms'])} "
+        f"and Redis's {own(figures['redis_ms'])} per flow (servers + engines ÷ SQLite "
+        f"×{figures['all_ratio']:.2f})"
+    )
+
+
 def _pinning(processes: int) -> str:
     cores = [server_cores(i, processes) for i in range(processes)]
     if cores[0] is None:
@@ -606,6 +693,7 @@ def report(figures: dict[str, float]) -> str:
     rows = [
         ("server processes", f"{figures['processes']:.0f}"),
         ("pinning", _pinning(int(figures["processes"]))),
+        ("the bench (phones, relying party), PostgreSQL, Redis", "not pinned"),
         ("load average (1 min) meanwhile", f"{figures['load_1m']:.2f}"),
         ("phones connected", f"{figures['phones']:.0f}"),
         ("complete CIBA flows", f"{figures['flows']:.0f}"),
@@ -636,6 +724,8 @@ def report(figures: dict[str, float]) -> str:
             f"server CPU: flow ÷ {ROUND_TRIPS_PER_FLOW} round trips",
             f"{figures['server_cpu_ratio']:.2f}×",
         ),
+        ("context switches per flow: voluntary (loops idle)", f"{figures['voluntary_switches_per_flow']:.1f}"),
+        ("context switches per flow: involuntary (preempted)", f"{figures['involuntary_switches_per_flow']:.1f}"),
         ("PostgreSQL CPU during the flows", cpu(figures["postgresql_cpu_s"])),
         ("Redis CPU during the flows", cpu(figures["redis_cpu_s"])),
         ("flows per CPU-second, servers + PostgreSQL + Redis", f"{figures['all_flows_per_cpu_s']:.0f}"),
@@ -661,6 +751,19 @@ def medians(runs: list[dict[str, float]]) -> dict[str, float]:
     return {name: statistics.median(run[name] for run in runs) for name in runs[0]}
 
 
+def _median_engines(results: list[dict[str, float]]) -> str:
+    return f"PostgreSQL ÷ SQLite (medians over {len(results)} rounds): " + engines_line(
+        medians(results)
+    )
+
+
+def own_cores(processes: int) -> str:
+    """The `--cores` list that gives each of `processes` servers a core of its own, as they
+    would be deployed ("" when the machine has fewer cores than servers)."""
+    cores = sorted(os.sched_getaffinity(0))
+    return ",".join(str(c) for c in cores[:processes]) if len(cores) >= processes else ""
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -680,11 +783,19 @@ if __name__ == "__main__":
     parser.add_argument(
         "--at-once", action="store_true",
         help="with --processes N > 1: run the 1-process and the N-process sandboxes' flows at "
-        "the same time and report only flows per server CPU-second",
+        "the same time, every server on one core, and report only flows per server CPU-second",
+    )  # fmt: skip
+    parser.add_argument(
+        "--versus-sqlite", action="store_true",
+        help="with --store and --processes N > 1: also compare one process on PostgreSQL with "
+        "one on SQLite (always done with --store and one process)",
     )  # fmt: skip
     args = parser.parse_args()
     if args.cores:
         os.environ[CORES_VARIABLE] = args.cores
+    elif args.processes > 1 and not args.at_once and own_cores(args.processes):
+        # As deployed: a core per server (the bench and the engines share the cores, unpinned).
+        os.environ[CORES_VARIABLE] = own_cores(args.processes)
     if args.processes > 1 and args.at_once:
         pairs = asyncio.run(
             scale_out_at_once(args.phones, args.flows, store=args.store, bus=args.bus,
@@ -692,7 +803,8 @@ if __name__ == "__main__":
         )  # fmt: skip
         ratios = [many / one for one, many in pairs]
         print(
-            f"efficiency at once, {args.processes} processes vs 1 (flows per server CPU-second): "
+            f"efficiency at once, {args.processes} processes vs 1 (flows per server CPU-second; "
+            f"{_pinning(args.processes)}; the bench, PostgreSQL and Redis not pinned): "
             f"median ×{statistics.median(ratios):.2f} over {len(ratios)} rounds "
             f"(range ×{min(ratios):.2f}–×{max(ratios):.2f})"
         )
@@ -709,7 +821,15 @@ if __name__ == "__main__":
         print(f"\none process{title}\n" + report(one) + "\n")
         print(f"{args.processes} processes{title}\n" + report(many) + "\n")
         print(
-            f"efficiency, {args.processes} processes vs 1 (flows per server CPU-second): "
+            f"efficiency, {args.processes} processes vs 1 (flows per server CPU-second; "
+            f"{_pinning(args.processes)}; the bench, PostgreSQL and Redis not pinned): "
             f"median ×{statistics.median(ratios):.2f} over {len(ratios)} rounds "
             f"(range ×{min(ratios):.2f}–×{max(ratios):.2f})"
         )
+    if args.store and (args.processes == 1 or args.versus_sqlite):
+        os.environ.pop(CORES_VARIABLE, None)  # one process each: pinned as one process is
+        compared = asyncio.run(
+            engines_at_once(args.phones, args.flows, store=args.store, bus=args.bus,
+                            rounds=max(args.rounds, 1))
+        )  # fmt: skip
+        print(_median_engines(compared))

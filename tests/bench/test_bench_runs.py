@@ -23,6 +23,8 @@ async def test_ciba_benchmark_completes_and_reports() -> None:
     )
     table = report(figures)
     assert "server: flows per CPU-second" in table and "push latency p99" in table
+    assert figures["voluntary_switches_per_flow"] >= 0
+    assert "context switches per flow: voluntary" in table
 
 
 async def test_flow_floor_measures_every_part() -> None:
@@ -72,6 +74,30 @@ async def test_scale_out_at_once_measures_both_sandboxes_side_by_side() -> None:
         pytest.skip(str(missing))
     pairs = await ciba_flows.scale_out_at_once(2, 8, store=store, bus=bus, processes=2, rounds=1)
     assert len(pairs) == 1 and all(rate > 0 for rate in pairs[0])
+
+
+async def test_postgresql_is_compared_with_sqlite_in_the_same_run() -> None:
+    try:
+        store, bus = postgresql_admin_url(), redis_url()
+    except ServicesMissing as missing:
+        pytest.skip(str(missing))
+    (figures,) = await ciba_flows.engines_at_once(2, 8, store=store, bus=bus, rounds=1)
+    assert figures["sqlite_server_ms"] > 0 and figures["postgresql_server_ms"] > 0
+    assert figures["server_ratio"] == pytest.approx(
+        figures["postgresql_server_ms"] / figures["sqlite_server_ms"]
+    )
+    # PostgreSQL and Redis run here: their own CPU is read apart and counted in the whole.
+    assert figures["postgresql_ms"] >= 0 and figures["redis_ms"] >= 0
+    assert figures["all_ratio"] >= figures["server_ratio"]
+    assert "PostgreSQL ÷ SQLite" in ciba_flows.engines_line(figures)
+
+
+def test_deployed_placement_gives_each_server_a_core_of_its_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    assert ciba_flows.own_cores(2) == "0,1"
+    assert ciba_flows.own_cores(3) == ""  # fewer cores than servers: no such placement
 
 
 def test_servers_get_a_core_each_only_when_one_is_left_for_the_bench(
