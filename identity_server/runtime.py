@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from urllib.parse import urlsplit, urlunsplit
@@ -34,6 +35,9 @@ from identity_server.store.stores import open_stores
 from identity_server.web.app import create_app
 
 log = logging.getLogger("sleutel")
+
+TIMER_ROUNDING_ABOVE = 3600.0
+"""Seconds: aiohttp rounds no timer shorter than this (see `app_runner`)."""
 
 FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 """argon2 at its lowest cost (`serve --fast-hashing`); the default is argon2-cffi's."""
@@ -91,6 +95,68 @@ class ProtocolLog(logging.LoggerAdapter):  # type: ignore[type-arg]
         self.logger.exception(msg, *args, exc_info=exc_info, **kw)
 
 
+class FreezeSurvivors:
+    """Keeps full garbage collections short while many phones stay connected.
+
+    CPython's full collection walks every object the collector tracks, on the event loop: with
+    10,000 live WebSockets (~70 objects each: the connection, its parser, its handler's task
+    and coroutines) that is ~0.7 million objects, a pause of 0.3-0.7 s that every push waiting
+    meanwhile sits out, each time the heap has grown by a quarter (CPython's rule). Here, what
+    survives a full collection is frozen (`gc.freeze()`: moved out of the collector's sight,
+    as the start-up's objects are): right after a full collection every object left is
+    reachable, so nothing collectable is frozen, and the next full collections walk only what
+    was allocated since (the requests in flight): milliseconds.
+
+    An object frozen while reachable that later becomes cyclic garbage (a connection closed
+    since, a flow in flight at the freeze) is not collected while frozen: once the heap has
+    grown to `GROWTH` times its size after the last complete collection, everything is
+    unfrozen and collected once (one long pause, but only after the heap doubled: amortised,
+    each object is walked a bounded number of times, and uncollected garbage stays below what
+    is alive), then frozen again. The heap's size is Python's count of allocated memory blocks
+    (`sys.getallocatedblocks`, a fraction of a millisecond; counting the frozen objects walks
+    all of them).
+
+    Collector callbacks run in whichever thread allocated; the reclaim (a `gc.collect()`, not
+    allowed inside a collection) is scheduled on the loop."""
+
+    GROWTH = 2.0
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.baseline = sys.getallocatedblocks()
+        self.reclaims = 0
+        self._reclaim_due = False
+
+    def install(self) -> None:
+        gc.callbacks.append(self._after)
+
+    def uninstall(self) -> None:
+        with contextlib.suppress(ValueError):
+            gc.callbacks.remove(self._after)
+
+    def _after(self, phase: str, info: dict[str, int]) -> None:
+        if phase != "stop" or info["generation"] != gc_generations() - 1:
+            return
+        gc.freeze()
+        if not self._reclaim_due and sys.getallocatedblocks() > self.GROWTH * self.baseline:
+            self._reclaim_due = True
+            with contextlib.suppress(RuntimeError):  # the loop closed: nothing left to serve
+                self._loop.call_soon_threadsafe(self.reclaim)
+
+    def reclaim(self) -> None:
+        """Collect everything once (the frozen heap too), then freeze what is left."""
+        gc.unfreeze()
+        gc.collect()  # its own callback freezes what survived (no second reclaim: still due)
+        gc.freeze()
+        self.baseline = sys.getallocatedblocks()
+        self.reclaims += 1
+        self._reclaim_due = False
+
+
+def gc_generations() -> int:
+    return len(gc.get_threshold())
+
+
 def app_runner(app: web.Application, settings: Settings) -> web.AppRunner:
     """aiohttp's runner with the server's limits on slow or idle clients.
 
@@ -107,6 +173,12 @@ def app_runner(app: web.Application, settings: Settings) -> web.AppRunner:
         app,
         access_log=None,
         keepalive_timeout=settings.header_timeout,
+        # aiohttp rounds a timer longer than this up to a whole second, so that timers share
+        # wake-ups; but a WebSocket's heartbeat (30 s, web/phone_requests_api.py) then fires on
+        # the same second for every phone that connected within it, and 10,000 phones' pings
+        # come in bursts that stall the pushes behind them. Above every timeout the server
+        # sets, no timer is rounded: each phone's ping follows its own connection's time.
+        timeout_ceil_threshold=TIMER_ROUNDING_ABOVE,
         logger=ProtocolLog(logging.getLogger("aiohttp.server")),
     )
 
@@ -175,13 +247,17 @@ async def serve(
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
         # Everything loaded so far lives as long as the server: out of the collector's sight,
-        # full collections no longer walk it while requests are served.
+        # full collections no longer walk it while requests are served; and so, from now on,
+        # is whatever survives a full collection (the phones' connections): see FreezeSurvivors.
         gc.freeze()
+        survivors = FreezeSurvivors(loop)
+        survivors.install()
         if ready is not None:
             ready.set()
         try:
             await stop.wait()
         finally:
+            survivors.uninstall()
             for runner in reversed(runners):
                 await runner.cleanup()
             offload.THREADS.close()

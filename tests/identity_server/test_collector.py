@@ -1,0 +1,117 @@
+"""The server's garbage-collector policy (identity_server/runtime.py FreezeSurvivors): what
+survives a full collection is frozen, so later full collections walk only newer objects (the
+pause a push would sit out stays short with 10,000 phones connected), while garbage is still
+collected: before a freeze at once, and garbage that was frozen once the heap has grown."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import weakref
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from identity_server.runtime import TIMER_ROUNDING_ABOVE, FreezeSurvivors, app_runner
+from identity_server.settings import Settings
+from tests.e2e.server import free_port
+
+
+class Node:
+    """A reference cycle: only the collector frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def _walked() -> set[int]:
+    """Ids of the objects a full collection walks (tracked and not frozen)."""
+    return {id(o) for o in gc.get_objects()}
+
+
+@pytest.fixture
+def survivors() -> Iterator[FreezeSurvivors]:
+    loop = asyncio.new_event_loop()
+    policy = FreezeSurvivors(loop)
+    policy.install()
+    try:
+        yield policy
+    finally:
+        policy.uninstall()
+        gc.unfreeze()  # the test process's objects back in the collector's sight
+        loop.close()
+
+
+def test_what_survives_a_full_collection_is_no_longer_walked(survivors: FreezeSurvivors) -> None:
+    connections = [Node() for _ in range(100)]
+    assert id(connections[0]) in _walked()
+    gc.collect()
+    walked = _walked()
+    assert not any(id(c) in walked for c in connections)
+    assert gc.get_freeze_count() > 0
+
+
+def test_garbage_is_collected_before_the_freeze(survivors: FreezeSurvivors) -> None:
+    dropped = Node()
+    gone = weakref.ref(dropped)
+    del dropped
+    gc.collect()
+    assert gone() is None
+
+
+def test_garbage_frozen_while_alive_is_collected_once_the_heap_has_grown(
+    survivors: FreezeSurvivors,
+) -> None:
+    closed = Node()
+    gone = weakref.ref(closed)
+    gc.collect()  # frozen while reachable (a connection, still open)
+    del closed  # the connection closes: a frozen cycle
+    gc.collect()
+    assert gone() is not None  # frozen garbage waits for a reclaim
+    survivors.baseline = 1  # the heap "has doubled" since the last complete collection
+    gc.collect()
+    assert survivors.reclaims == 0  # scheduled on the loop, not run inside a collection
+    loop = survivors._loop
+    loop.run_until_complete(asyncio.sleep(0))
+    assert survivors.reclaims == 1
+    assert gone() is None
+    assert survivors.baseline > 1
+
+
+async def test_a_websockets_heartbeat_follows_its_own_connection_time(tmp_path: Path) -> None:
+    """aiohttp rounds timers above its threshold up to a whole second: every phone that
+    connected within one second would be pinged in the same loop iteration (30 s heartbeat),
+    10,000 phones in bursts. The server's runner rounds none."""
+    held: list[web.WebSocketResponse] = []
+
+    async def live(request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(heartbeat=30)
+        await ws.prepare(request)
+        held.append(ws)
+        async for _ in ws:
+            pass
+        return ws
+
+    app = web.Application()
+    app.router.add_get("/live", live)
+    runner = app_runner(app, Settings(db_path=tmp_path / "unused.sqlite3"))
+    await runner.setup()
+    try:
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        async with (
+            aiohttp.ClientSession() as session,
+            session.ws_connect(f"http://127.0.0.1:{port}/live"),
+        ):
+            for _ in range(100):
+                if held:
+                    break
+                await asyncio.sleep(0.01)
+            when = held[0]._heartbeat_when
+            assert when != int(when)  # not rounded to a whole second
+            assert TIMER_ROUNDING_ABOVE > 30
+    finally:
+        await runner.cleanup()
