@@ -54,6 +54,7 @@ def _svg(icon_id: str) -> str:
     return (ICON_DIR / f"{icon_id}.svg").read_text("utf-8").strip()
 
 
+@functools.lru_cache(maxsize=64)  # 12 icons × 4 languages: drawn once, not per page
 def svg(icon_id: str, lang: str) -> Markup:
     """The icon's drawing for inlining, named for screen readers in `lang` (role img + label;
     the file is ours, so its markup is trusted; the name is escaped)."""

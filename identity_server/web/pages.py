@@ -8,7 +8,7 @@ import jinja2
 from aiohttp import web
 
 from identity_server.core.errors import SleutelError
-from identity_server.i18n import LANGUAGES, supported
+from identity_server.i18n import LANGUAGES, Domain, supported
 from identity_server.i18n import jinja as i18n_templates
 from identity_server.oidc.redirects import ClientPageError
 from identity_server.web import i18n
@@ -22,6 +22,16 @@ _env = jinja2.Environment(
     auto_reload=False,
 )
 i18n_templates.install(_env, "pages")
+# One environment per (domain, language) the pages are served in: each compiles a template once,
+# its literal texts folded in (i18n/jinja.py), instead of looking every text up per request.
+_folded: dict[tuple[Domain, str], jinja2.Environment] = {}
+
+
+def _environment(domain: Domain, lang: str) -> jinja2.Environment:
+    env = _folded.get((domain, lang))
+    if env is None:
+        env = _folded[domain, lang] = i18n_templates.folded(_env, domain, lang)
+    return env
 
 
 def render(
@@ -35,12 +45,17 @@ def render(
     """The page in the request's language: its texts are the `pages` catalog's (`{{ _("key") }}`,
     or the domain the context names as `i18n_domain`), a refusal the error registry's."""
     lang = i18n.language_of(request)
-    html = _env.get_template(template).render(
-        lang=lang,
-        languages=LANGUAGES,
-        error=_refusal_text(lang, error) if error else "",
-        error_code=error.code if error else "",
-        **context,
+    domain: Domain = context.get("i18n_domain") or "pages"
+    html = (
+        _environment(domain, lang)
+        .get_template(template)
+        .render(
+            lang=lang,
+            languages=LANGUAGES,
+            error=_refusal_text(lang, error) if error else "",
+            error_code=error.code if error else "",
+            **context,
+        )
     )
     response = web.Response(text=html, content_type="text/html", status=status)
     response.headers["Cache-Control"] = "no-store"
