@@ -176,7 +176,15 @@ class CodeFlow:
     async def submit_phone(
         self, auth_id: str, phone: str, region: str, browser_digest: str
     ) -> tuple[Authorization, PushRequest]:
-        """Send the request to the phone; ask for icon matching on a new or long-unused browser."""
+        """Send the request to the phone; ask for icon matching on a new or long-unused browser.
+        One commit for the step: the request and the login that now waits for it (the phone
+        hears of the request once both are stored)."""
+        async with self._store.atomic():
+            return await self._submit_phone(auth_id, phone, region, browser_digest)
+
+    async def _submit_phone(
+        self, auth_id: str, phone: str, region: str, browser_digest: str
+    ) -> tuple[Authorization, PushRequest]:
         authorization = await self.get(auth_id)
         if authorization.completed:
             raise Conflict("This login is already finished", code=WRONG_STEP)
@@ -226,16 +234,27 @@ class CodeFlow:
         return await self._oidc.forget_browsers(self._clock.now() - ICON_AFTER)
 
     async def status(self, auth_id: str) -> tuple[Authorization, PushStatus | None]:
+        authorization, request = await self._request_of(auth_id)
+        return authorization, request.effective_status(self._clock.now()) if request else None
+
+    async def _request_of(self, auth_id: str) -> tuple[Authorization, PushRequest | None]:
+        """The login and the request sent to its phone (None before a number is given)."""
         authorization = await self.get(auth_id)
         if not authorization.request_id:
             return authorization, None
-        request = await self._push.get(authorization.request_id)
-        return authorization, request.effective_status(self._clock.now())
+        return authorization, await self._push.get(authorization.request_id)
 
     async def finish(self, auth_id: str) -> str:
-        """Where the browser goes next: the redirect URI with a code, or with access_denied."""
-        authorization, status = await self.status(auth_id)
-        if status is None or status is PushStatus.PENDING:
+        """Where the browser goes next: the redirect URI with a code, or with access_denied.
+        One commit: the login marked finished together with the code it gave (or its refusal),
+        so a failure leaves neither."""
+        async with self._store.atomic():
+            return await self._finish(auth_id)
+
+    async def _finish(self, auth_id: str) -> str:
+        authorization, request = await self._request_of(auth_id)
+        status = request.effective_status(self._clock.now()) if request else PushStatus.PENDING
+        if request is None or status is PushStatus.PENDING:
             raise Conflict(
                 "The phone has not answered yet", code=AUTHORIZATION_PENDING.with_status(409)
             )
@@ -244,7 +263,6 @@ class CodeFlow:
         await self._oidc.save_authorization(replace(authorization, completed=True))
         state = {"state": authorization.state} if authorization.state else {}
         if status is not PushStatus.APPROVED:
-            request = await self._push.get(authorization.request_id)
             reason = {
                 PushStatus.DENIED: "The user refused the login",
                 PushStatus.EXPIRED: "The login request expired",
@@ -253,7 +271,6 @@ class CodeFlow:
                 authorization.redirect_uri,
                 {"error": "access_denied", "error_description": reason, **state},
             )
-        request = await self._push.get(authorization.request_id)
         client = await self.client_of(authorization)
         identity = await self._store.get_identity(request.identity_id)
         if identity is None:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from identity_server.core.clock import Clock
 from identity_server.core.device_auth import b64u
+from identity_server.core.errors import SleutelError
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import IdentityStatus
 from identity_server.oidc import approval_templates, pkce
@@ -93,7 +94,19 @@ class AuthorizationCodes:
             raise InvalidGrant("redirect_uri differs from the authorization request")
         if not pkce.verifies(form.code_verifier, grant.code_challenge):
             raise InvalidGrant("The code_verifier does not match the code_challenge")
-        await self.oidc.save_grant(digest, replace(grant, used=True))
+        try:
+            answer = await self._tokens_for(client, grant)
+        except SleutelError:
+            # Spent all the same (the caller's transaction keeps a refusal's writes): a code
+            # is exchanged at most once, whatever the answer (RFC 6749 §4.1.2).
+            await self.oidc.save_grant(digest, replace(grant, used=True))
+            raise
+        # One write of the spent code, naming what it gave (for §4.1.2's revocation).
+        issued = self.tokens.digest("access_token", answer["access_token"])
+        await self.oidc.save_grant(digest, replace(grant, used=True, access_token_digest=issued))
+        return answer
+
+    async def _tokens_for(self, client: Client, grant: Grant) -> TokenResponse:
         identity = None
         if grant.identity_id:
             identity = await self.store.get_identity(grant.identity_id)
@@ -106,7 +119,7 @@ class AuthorizationCodes:
             if grant.request_id
             else {}
         )
-        answer = await self.tokens.issue(
+        return await self.tokens.issue(
             client,
             grant.national_number,
             identity=identity,
@@ -118,9 +131,6 @@ class AuthorizationCodes:
             extra=approved or None,
             claims_request=grant.claims,
         )
-        issued = self.tokens.digest("access_token", answer["access_token"])
-        await self.oidc.save_grant(digest, replace(grant, used=True, access_token_digest=issued))
-        return answer
 
     async def _revoke_issued(self, code: Grant) -> None:
         if not code.access_token_digest:

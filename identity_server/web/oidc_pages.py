@@ -3,7 +3,7 @@ icon; the page moves on when the phone confirms, refuses, or the request expires
 
 from __future__ import annotations
 
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 from aiohttp import web
 from msgspec import Meta, Struct
@@ -15,7 +15,7 @@ from identity_server.oidc.authorization import FLOW_GONE
 from identity_server.oidc.dialect import Dialect
 from identity_server.oidc.messages import AuthorizationRequest, LoginStatus
 from identity_server.web import i18n
-from identity_server.web.authorization_endpoint import start_login
+from identity_server.web.authorization_endpoint import found, start_login
 from identity_server.web.body import json_response
 from identity_server.web.country_list import country_options
 from identity_server.web.endpoints import HTML, Endpoints
@@ -24,10 +24,6 @@ from identity_server.web.pages import render
 
 routes = Endpoints("login")
 BROWSER_COOKIE = "sleutel_browser"
-
-
-def _redirect(location: str) -> NoReturn:
-    raise web.HTTPFound(location)
 
 
 class PhoneForm(Struct, kw_only=True):
@@ -102,7 +98,7 @@ async def submit_phone(request: web.Request, form: PhoneForm) -> web.Response:
         if exc.code in FLOW_GONE:
             raise
         return await _phone_page(request, exc, form)
-    _redirect(f"/oidc/login/{authorization.auth_id}/wait")
+    return found(f"/oidc/login/{authorization.auth_id}/wait")
 
 
 @routes.get("/oidc/login/{auth_id}/wait", "Prove it is you: the icon to pick in the app")
@@ -110,7 +106,7 @@ async def wait(request: web.Request) -> web.Response:
     services = request.app[SERVICES]
     authorization = await services.code_flow.get(request.match_info["auth_id"])
     if not authorization.request_id:
-        _redirect(f"/oidc/login/{authorization.auth_id}")
+        return found(f"/oidc/login/{authorization.auth_id}")
     push = await services.push.get(authorization.request_id)
     return render(
         request,
@@ -147,5 +143,5 @@ async def done(request: web.Request) -> web.Response:
     except SleutelError as exc:
         if exc.code != "authorization_pending":
             raise
-        _redirect(f"/oidc/login/{request.match_info['auth_id']}/wait")
-    _redirect(location)
+        return found(f"/oidc/login/{request.match_info['auth_id']}/wait")
+    return found(location)
