@@ -12,7 +12,7 @@ from identity_server.core.errors import SleutelError
 from identity_server.core.randomness import Randomness
 from identity_server.core.records import IdentityStatus
 from identity_server.oidc import approval_templates, pkce
-from identity_server.oidc.dialects import profile_of
+from identity_server.oidc.dialects import Dialect, profile_of
 from identity_server.oidc.errors import InvalidGrant, InvalidRequest
 from identity_server.oidc.messages import TokenRequest, TokenResponse
 from identity_server.oidc.push import PushRequests
@@ -113,10 +113,11 @@ class AuthorizationCodes:
             if identity is None or identity.status is not IdentityStatus.ACTIVE:
                 raise InvalidGrant("The identity is no longer active")
         # itsme Confirm: what the person approved on the phone, signed in the ID token under
-        # the template's own claim names (itsme doc, Confirmation API, WYSIWYS template).
+        # the template's own claim names (itsme doc, Confirmation API, WYSIWYS template). Only an
+        # itsme client's login carries one (CodeFlow.submit_phone): no read for the others.
         approved = (
             approval_templates.stored((await self.push.get(grant.request_id)).approval)
-            if grant.request_id
+            if grant.request_id and client.dialect == Dialect.ITSME
             else {}
         )
         return await self.tokens.issue(
