@@ -22,7 +22,9 @@ times each way, alternating which goes first, and the efficiency is the ratio of
 server CPU-second (medians over the rounds). Runs made one after the other scatter with the
 machine's other work; `--at-once` runs the one-process and the N-process sandboxes' flows (then
 trivial round trips) at the same time instead, so the noise weighs on both alike, and reports
-only the ratios.
+only the ratios, and the flows' ratio over the trivial round trips' (those touch neither bus
+nor store, so what they lose is the event loops taking turns; what the flows lose beyond it is
+the coordination's cost).
 
 Pinning (taskset, when available): with at least N + 1 cores, server i gets core i and the rest
 is left to this process; with fewer (two cores: N = 2), every server shares core 0, so the
@@ -609,21 +611,40 @@ async def scale_out_at_once(
             for count in (1, processes)
         ]
         trips = flows * ROUND_TRIPS_PER_FLOW
+        beyond: list[float] = []
         for n in range(rounds):
+            counted = [sandbox.switches() for sandbox in (one, many)]
             (_, cpu_one), (_, cpu_many) = await asyncio.gather(one.flows(flows), many.flows(flows))
+            switched = [
+                tuple((a - b) / flows for a, b in zip(sandbox.switches(), before, strict=True))
+                for sandbox, before in zip((one, many), counted, strict=True)
+            ]
             results.append((flows / cpu_one, flows / cpu_many))
             # The same for trivial round trips: what the processes cost that is no flow's work.
             (_, trips_one), (_, trips_many) = await asyncio.gather(
                 one.round_trips(trips), many.round_trips(trips)
             )
+            flows_ratio, trips_ratio = cpu_one / cpu_many, trips_one / trips_many
+            beyond.append(flows_ratio / trips_ratio)
             print(
                 f"round {n + 1}, at once: flows per server CPU-second, 1 process "
                 f"{results[-1][0]:.0f}, {processes} processes {results[-1][1]:.0f} "
-                f"(×{results[-1][1] / results[-1][0]:.2f}); trivial round trips per server "
-                f"CPU-second {trips / trips_one:.0f} and {trips / trips_many:.0f} "
-                f"(×{trips_one / trips_many:.2f}); load {os.getloadavg()[0]:.2f}",
+                f"(×{flows_ratio:.2f}); trivial round trips per server CPU-second "
+                f"{trips / trips_one:.0f} and {trips / trips_many:.0f} (×{trips_ratio:.2f}); "
+                f"context switches per flow, voluntary/involuntary, {switched[0][0]:.1f}/"
+                f"{switched[0][1]:.1f} and {switched[1][0]:.1f}/{switched[1][1]:.1f}; "
+                f"load {os.getloadavg()[0]:.2f}",
                 flush=True,
             )
+        # Trivial round trips touch neither the bus nor the store: what they lose is the loops
+        # taking turns on one core, so the flows' ratio over theirs is what the coordination
+        # (bus, shared store) costs beyond it.
+        print(
+            f"flows ÷ trivial round trips, {processes} processes vs 1: median "
+            f"×{statistics.median(beyond):.2f} over {len(beyond)} rounds (the coordination's "
+            "cost beyond that of the event loops taking turns)",
+            flush=True,
+        )
     return results
 
 
