@@ -126,13 +126,20 @@ class FreezeSurvivors:
         self.baseline = sys.getallocatedblocks()
         self.reclaims = 0
         self._reclaim_due = False
+        self._thresholds = gc.get_threshold()
 
     def install(self) -> None:
         gc.callbacks.append(self._after)
+        # A full collection at every chance (after each middle-generation one, CPython's
+        # default is every 10th): it walks only what was promoted since the last freeze, so
+        # several short pauses instead of one ten times longer.
+        self._thresholds = gc.get_threshold()
+        gc.set_threshold(*self._thresholds[:-1], 1)
 
     def uninstall(self) -> None:
         with contextlib.suppress(ValueError):
             gc.callbacks.remove(self._after)
+            gc.set_threshold(*self._thresholds)
 
     def _after(self, phase: str, info: dict[str, int]) -> None:
         if phase != "stop" or info["generation"] != gc_generations() - 1:
@@ -147,7 +154,10 @@ class FreezeSurvivors:
         """Collect everything once (the frozen heap too), then freeze what is left."""
         gc.unfreeze()
         gc.collect()  # its own callback freezes what survived (no second reclaim: still due)
-        gc.freeze()
+        # CPython waits for a quarter of the old generation's size, as this collection left
+        # it (everything), before the next full collection: one more collection, of nothing
+        # (all is frozen), sets that size to what full collections now walk.
+        gc.collect()
         self.baseline = sys.getallocatedblocks()
         self.reclaims += 1
         self._reclaim_due = False

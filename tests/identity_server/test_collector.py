@@ -115,3 +115,17 @@ async def test_a_websockets_heartbeat_follows_its_own_connection_time(tmp_path: 
             assert TIMER_ROUNDING_ABOVE > 30
     finally:
         await runner.cleanup()
+
+
+def test_full_collections_come_at_every_chance_and_the_default_returns_after() -> None:
+    before = gc.get_threshold()
+    loop = asyncio.new_event_loop()
+    policy = FreezeSurvivors(loop)
+    policy.install()
+    try:
+        assert gc.get_threshold() == (*before[:-1], 1)
+    finally:
+        policy.uninstall()
+        gc.unfreeze()
+        loop.close()
+    assert gc.get_threshold() == before
