@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Literal
 
 from identity_server.core import belgian_numbers
 from identity_server.core.errors import Conflict
-from identity_server.core.randomness import SeededRandomness
 from identity_server.core.records import Address
 
 if TYPE_CHECKING:
@@ -45,6 +44,8 @@ class DemoPerson:
     bank: str = ""
     customer_number: str = ""
     digipass_serial: str = ""
+    # Stable demo card numbers, so guides and scripts can name them (README's table).
+    card_number: str = ""
 
 
 BANKS = [
@@ -64,6 +65,7 @@ PEOPLE = [
         Address("Kantersteen 12", "1000", "Brussel"),
         "nl",
         "annelies.dewilde@example.be",
+        card_number="599141777655",
         bank="sleutelbank",
         customer_number="1000000001",
         digipass_serial="DP10000001",
@@ -78,6 +80,7 @@ PEOPLE = [
         Address("Rue de la Loi 16", "1000", "Bruxelles"),
         "fr",
         "hugues.marchal@example.be",
+        card_number="591152449346",
         bank="banque-du-lion",
         customer_number="2000000002",
         digipass_serial="DP20000002",
@@ -92,6 +95,7 @@ PEOPLE = [
         Address("Meir 1", "2000", "Antwerpen"),
         "nl",
         "jan.peeters@example.be",
+        card_number="599825979178",
     ),
     DemoPerson(
         "Sophie",
@@ -103,6 +107,7 @@ PEOPLE = [
         Address("Kirchstraße 5", "4700", "Eupen"),
         "de",
         "sophie.wagner@example.be",
+        card_number="594167211063",
         bank="sleutelbank",
         customer_number="1000000004",
         digipass_serial="DP10000004",
@@ -216,7 +221,7 @@ async def seed_demo_world(services: Services) -> bool:
     async with store.atomic():
         for bank_id, name, country in BANKS:
             await registers.add_bank(bank_id, name, country)
-        for index, demo in enumerate(PEOPLE, start=1):
+        for demo in PEOPLE:
             person = await registers.add_person(
                 first_names=demo.first_names,
                 last_name=demo.last_name,
@@ -235,8 +240,7 @@ async def seed_demo_world(services: Services) -> bool:
                     issue_place=demo.address.municipality,
                     pin=DEMO_CARD_PIN,
                     puk=DEMO_CARD_PUK,
-                    # Stable demo card numbers, so guides and scripts can name them.
-                    card_number=belgian_numbers.card_number(SeededRandomness(index)),
+                    card_number=demo.card_number,
                 )
             if demo.bank:
                 await registers.add_customer(
