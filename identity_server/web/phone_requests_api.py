@@ -12,6 +12,7 @@ from msgspec import Meta, Struct
 
 from identity_server.core.device_auth import HEADER_DEVICE, SignedRequest
 from identity_server.core.errors import InvalidInput, NotFound, SleutelError, Unavailable
+from identity_server.core.records import Identity
 from identity_server.error_codes import (
     BUS_UNAVAILABLE,
     INVALID_FRAME,
@@ -149,7 +150,10 @@ async def live(request: web.Request) -> web.WebSocketResponse:
     services = request.app[SERVICES]
     identity = await signed_identity(request)
     device_id = request.headers[HEADER_DEVICE]
-    ws = web.WebSocketResponse(heartbeat=30, max_msg_size=MAX_FRAME)
+    # No per-connection heartbeat (its timers and ping task per cycle, times 10,000 phones,
+    # are what the collector walks): the hub's one keep-alive task pings idle connections and
+    # closes dead ones. autoping off, so pongs reach this loop and count as a sign of life.
+    ws = web.WebSocketResponse(autoping=False, max_msg_size=MAX_FRAME)
     if not ws.can_prepare(request).ok:
         # A plain GET, or an upgrade without a valid key or version 13 (RFC 6455 §4.2.1).
         raise InvalidInput("Open this as a WebSocket (RFC 6455)", code=WEBSOCKET_EXPECTED)
@@ -164,12 +168,19 @@ async def live(request: web.Request) -> web.WebSocketResponse:
     hub = request.app[LIVE_HUB]
     hub.add(device_id, ws)
     try:
-        for push in await services.push.pending_for(identity):
-            await ws.send_json(
-                RequestFrame(type="request", request=request_view(push)), dumps=dumps
-            )
+        await _send_pending(services, identity, ws)
+        # The connection keeps its device id only: not the identity record nor the requests
+        # (10,000 open connections each holding records is memory the collector walks).
+        del identity
         async for message in ws:
-            if message.type == aiohttp.WSMsgType.ERROR:
+            hub.heard(ws)
+            kind = message.type
+            if kind is aiohttp.WSMsgType.PONG:
+                continue
+            if kind is aiohttp.WSMsgType.PING:  # RFC 6455 §5.5.3: a pong with its data
+                await ws.pong(message.data)
+                continue
+            if kind is aiohttp.WSMsgType.ERROR:
                 break
             await ws.send_json(await _live_answer(services, device_id, message), dumps=dumps)
     except ConnectionResetError:
@@ -177,6 +188,12 @@ async def live(request: web.Request) -> web.WebSocketResponse:
     finally:
         hub.remove(device_id, ws)
     return ws
+
+
+async def _send_pending(services: Services, identity: Identity, ws: web.WebSocketResponse) -> None:
+    """The requests waiting for this phone, first on a new connection."""
+    for push in await services.push.pending_for(identity):
+        await ws.send_json(RequestFrame(type="request", request=request_view(push)), dumps=dumps)
 
 
 def _frame_id(data: dict[str, object]) -> str | None:

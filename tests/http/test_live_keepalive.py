@@ -1,0 +1,126 @@
+"""The live connection's keep-alive: no per-connection heartbeat, one hub task that pings idle
+phones (paced over the period) and closes the ones that stopped answering. Time is injected
+(the hub's `now`), and the hub's own task is put to sleep for the test (`tick`), so the test
+drives each visit itself."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, cast
+
+import aiohttp
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from identity_server.core.device_auth import HEADER_DEVICE
+from identity_server.web.keys import LIVE_HUB
+from identity_server.web.live import LiveHub
+from simulator.phone import HeadlessPhone
+
+Client = TestClient[web.Request, web.Application]
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _hub(client: Client) -> tuple[LiveHub, FakeTime]:
+    hub = client.app[LIVE_HUB]
+    fake = FakeTime()
+    hub.now = fake
+    hub.tick = 3600.0  # the hub's own task sleeps through the test: visits are ours
+    return hub, fake
+
+
+async def _socket(client: Client, phone: HeadlessPhone) -> aiohttp.ClientWebSocketResponse:
+    headers = phone._signature_headers("GET", "/api/phone/live", b"")
+    # autoping off: the test decides whether the phone answers the server's pings.
+    return await client.ws_connect("/api/phone/live", headers=headers, autoping=False)
+
+
+def _device(phone: HeadlessPhone) -> str:
+    return phone._signature_headers("GET", "/api/phone/live", b"")[HEADER_DEVICE]
+
+
+async def test_a_phone_that_stops_answering_is_pinged_then_closed(
+    client: Client, annelies: HeadlessPhone
+) -> None:
+    hub, fake = _hub(client)
+    ws = await _socket(client, annelies)
+    device = _device(annelies)
+    assert hub.connected(device)
+
+    fake.now += 10  # heard from 10 s ago: left alone
+    await hub.visit()
+    fake.now += 21  # idle 31 s: pinged
+    await hub.visit()
+    message = await ws.receive(timeout=5)
+    assert message.type is aiohttp.WSMsgType.PING
+    assert hub.connected(device)
+
+    fake.now += 15  # no pong, idle 46 s: closed (1001 going away)
+    await hub.visit()
+    message = await ws.receive(timeout=5)
+    assert message.type is aiohttp.WSMsgType.CLOSE
+    assert message.data == aiohttp.WSCloseCode.GOING_AWAY
+    await ws.close()
+    for _ in range(100):  # the server's handler ends once the close handshake is done
+        if not hub.connected(device):
+            break
+        await asyncio.sleep(0)
+    assert not hub.connected(device)
+
+
+async def test_a_phone_that_answers_pings_stays_connected(
+    client: Client, annelies: HeadlessPhone
+) -> None:
+    hub, fake = _hub(client)
+    ws = await _socket(client, annelies)
+    device = _device(annelies)
+
+    for _ in range(4):  # two minutes of 30 s rounds, each answered
+        fake.now += 31
+        await hub.visit()
+        message = await ws.receive(timeout=5)
+        assert message.type is aiohttp.WSMsgType.PING
+        await ws.pong(message.data)
+        # The server still answers the phone's own pings (RFC 6455 §5.5.2): its pong also
+        # shows that the server has read the pong sent before it.
+        await ws.ping(b"are you there")
+        message = await ws.receive(timeout=5)
+        assert (message.type, message.data) == (aiohttp.WSMsgType.PONG, b"are you there")
+        assert hub.connected(device)
+    await ws.close()
+
+
+class StubSocket:
+    closed = False
+
+    def __init__(self) -> None:
+        self.pings = 0
+
+    async def ping(self, message: bytes = b"") -> None:
+        self.pings += 1
+
+
+async def test_pings_are_paced_over_the_period_not_sent_at_once() -> None:
+    hub = LiveHub(ping_every=30.0, dead_after=45.0, tick=1.0, background=False)
+    fake = FakeTime()
+    hub.now = fake
+    sockets = [StubSocket() for _ in range(60)]
+    for index, socket in enumerate(sockets):
+        hub.add(f"device-{index}", cast(Any, socket))
+    fake.now += 31
+
+    await hub.visit()
+    assert sum(s.pings for s in sockets) == 2  # 60 connections over 30 ticks of 1 s
+    for _ in range(29):
+        await hub.visit()
+    assert [s.pings for s in sockets] == [1] * 60  # each once per period
+    for index, socket in enumerate(sockets):
+        hub.remove(f"device-{index}", cast(Any, socket))
+    assert not hub.connected("device-0")
