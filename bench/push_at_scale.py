@@ -31,9 +31,10 @@ the memory per connected phone); `--warm-up` flows; the maximum rate, closed loo
 request → push → answer → ping → token); then flows offered open loop at half that rate for
 `--seconds` (Poisson arrivals by default, `--fixed` for a fixed interval), each to the next
 phone in turn. Push latency = the relying party's backchannel request sent → the `request`
-frame read at the phone. The open-loop phase lasts longer than the server's WebSocket
-heartbeat period (30 s) by default, so whatever the server does per connection per period
-happens inside it. This process's own loop lag is probed every 10 ms meanwhile and reported
+frame read at the phone. The open-loop phase lasts longer than the server's keep-alive round
+(30 s: its hub visits every connection once, pinging the idle ones, `LiveHub` in
+identity_server/web/live.py) by default, so whatever the server does per connection per
+round happens inside it. This process's own loop lag is probed every 10 ms meanwhile and reported
 beside it (if it were high, the latency would be this process's, not the server's).
 
     flock /tmp/sleutel-bench.lock .venv/bin/python -m bench.push_at_scale [--phones 10000]

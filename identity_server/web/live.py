@@ -91,17 +91,19 @@ class LiveHub:
     timer and a ping task per connection every cycle: with 10,000 phones these live ~15-30 s,
     are promoted, and make the collector walk them (20-100 ms pauses, the push p99). Here ONE
     task of the hub visits each connection once per `ping_every` seconds, paced over that
-    period (a slice each `tick`): a connection heard from recently is left alone, one idle for
-    half of `ping_every` gets a ping (RFC 6455 §5.5.2; the phone's pong, §5.5.3, is a sign of
-    life), one not heard from for `dead_after` is closed: a dead phone's connection goes within
-    `dead_after` + `ping_every` (45-75 s) plus the close handshake's timeout (10 s). What a
-    connection costs between visits is one float: when it was last heard from (any frame,
-    pongs included)."""
+    period (a slice each `tick`, in the order they connected, so a connection keeps its place
+    from one round to the next): one heard from in the last quarter period is left alone, any
+    other gets a ping (RFC 6455 §5.5.2; the phone's pong, §5.5.3, is a sign of life), one not
+    heard from for `dead_after` is closed. `dead_after` is over twice `ping_every`: a live
+    phone is pinged at least once before it could count as dead, even when the round's pace
+    changes as phones come and go. A dead phone's connection goes within `dead_after` +
+    `ping_every` (50-70 s) plus the close handshake's timeout (10 s). What a connection costs
+    between visits is one float: when it was last heard from (any frame, pongs included)."""
 
     def __init__(
         self,
-        ping_every: float = 30.0,
-        dead_after: float = 45.0,
+        ping_every: float = 20.0,
+        dead_after: float = 50.0,
         tick: float = 1.0,
         *,
         background: bool = True,
@@ -114,6 +116,7 @@ class LiveHub:
         self.dead_after = dead_after
         self.tick = tick
         self._round: list[web.WebSocketResponse] = []
+        self._next = 0
         self._per_tick = 1
         self._keeper: asyncio.Task[None] | None = None
         self._closing: set[asyncio.Task[bool]] = set()
@@ -164,12 +167,13 @@ class LiveHub:
     async def visit(self) -> None:
         """One tick of the keep-alive round: the next slice of connections."""
         now = self.now()
-        if not self._round:
-            self._round = list(self._heard)
+        if self._next >= len(self._round):
+            self._round = list(self._heard)  # oldest first: each keeps its place
+            self._next = 0
             ticks = max(1, int(self.ping_every / self.tick))
             self._per_tick = -(-len(self._round) // ticks)
-        batch = self._round[-self._per_tick :]
-        del self._round[-self._per_tick :]
+        batch = self._round[self._next : self._next + self._per_tick]
+        self._next += self._per_tick
         for ws in batch:
             heard = self._heard.get(ws)
             if heard is None or ws.closed:
@@ -183,7 +187,7 @@ class LiveHub:
                 )
                 self._closing.add(task)
                 task.add_done_callback(self._closing.discard)
-            elif idle >= self.ping_every / 2:  # not heard from since about the last visit
+            elif idle >= self.ping_every / 4:
                 # A socket gone already raises; its handler removes it.
                 with contextlib.suppress(ConnectionError, RuntimeError):
                     await ws.ping()
@@ -199,6 +203,7 @@ class LiveHub:
         self._sockets.clear()
         self._heard.clear()
         self._round.clear()
+        self._next = 0
         if self._keeper is not None:
             self._keeper.cancel()
             self._keeper = None

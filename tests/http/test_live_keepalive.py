@@ -54,15 +54,15 @@ async def test_a_phone_that_stops_answering_is_pinged_then_closed(
     device = _device(annelies)
     assert hub.connected(device)
 
-    fake.now += 10  # heard from 10 s ago: left alone
+    fake.now += 3  # heard from 3 s ago: left alone
     await hub.visit()
-    fake.now += 21  # idle 31 s: pinged
+    fake.now += 18  # idle 21 s: pinged
     await hub.visit()
     message = await ws.receive(timeout=5)
     assert message.type is aiohttp.WSMsgType.PING
     assert hub.connected(device)
 
-    fake.now += 15  # no pong, idle 46 s: closed (1001 going away)
+    fake.now += 30  # no pong, idle 51 s: closed (1001 going away)
     await hub.visit()
     message = await ws.receive(timeout=5)
     assert message.type is aiohttp.WSMsgType.CLOSE
@@ -82,8 +82,8 @@ async def test_a_phone_that_answers_pings_stays_connected(
     ws = await _socket(client, annelies)
     device = _device(annelies)
 
-    for _ in range(4):  # two minutes of 30 s rounds, each answered
-        fake.now += 31
+    for _ in range(6):  # two minutes of 20 s rounds, each answered
+        fake.now += 21
         await hub.visit()
         message = await ws.receive(timeout=5)
         assert message.type is aiohttp.WSMsgType.PING
@@ -102,9 +102,14 @@ class StubSocket:
 
     def __init__(self) -> None:
         self.pings = 0
+        self.closes = 0
 
     async def ping(self, message: bytes = b"") -> None:
         self.pings += 1
+
+    async def close(self, *, code: int, message: bytes) -> bool:
+        self.closes += 1
+        return True
 
 
 async def test_pings_are_paced_over_the_period_not_sent_at_once() -> None:
@@ -124,3 +129,29 @@ async def test_pings_are_paced_over_the_period_not_sent_at_once() -> None:
     for index, socket in enumerate(sockets):
         hub.remove(f"device-{index}", cast(Any, socket))
     assert not hub.connected("device-0")
+
+
+async def test_a_connection_keeps_its_place_in_the_round_as_others_join() -> None:
+    """A live phone is pinged at least once every `dead_after`, whatever the round's pace: here
+    30 phones, one visited per tick, then 30 more join; the first one is never left long enough
+    to count as dead."""
+    hub = LiveHub(ping_every=30.0, dead_after=65.0, tick=1.0, background=False)
+    fake = FakeTime()
+    hub.now = fake
+    sockets = [StubSocket() for _ in range(60)]
+    for index, socket in enumerate(sockets[:30]):
+        hub.add(f"device-{index}", cast(Any, socket))
+    first = sockets[0]
+    for tick in range(120):
+        fake.now += 1
+        if tick == 10:
+            for index, socket in enumerate(sockets[30:], start=30):
+                hub.add(f"device-{index}", cast(Any, socket))
+        pings = first.pings
+        await hub.visit()
+        if first.pings > pings:  # it answers at once
+            hub.heard(cast(Any, first))
+        await asyncio.sleep(0)  # the closes run as tasks
+    assert first.pings >= 4  # about once per 30 s round over 120 s
+    assert first.closes == 0
+    assert sockets[1].closes == 1  # never answered: closed, once
