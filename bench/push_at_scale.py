@@ -38,7 +38,7 @@ round happens inside it. This process's own loop lag is probed every 10 ms meanw
 beside it (if it were high, the latency would be this process's, not the server's).
 
     flock /tmp/sleutel-bench.lock .venv/bin/python -m bench.push_at_scale [--phones 10000]
-        [--concurrency 32] [--max-seconds 8] [--seconds 40] [--fixed]
+        [--concurrency 32] [--max-seconds 8] [--seconds 40] [--fixed] [--rate FLOWS_PER_S]
 
 `BENCH_PROFILE=/tmp/x.prof` runs the server under cProfile (bench/ciba_flows.py's `_server`).
 """
@@ -351,9 +351,12 @@ async def main(
     seconds: float = 40.0,
     poisson: bool = True,
     tree: Path = HERE,
+    rate: float | None = None,
 ) -> dict[str, float]:
     """One run; `tree`: the source the server runs from (an A/B against another revision:
-    `git worktree add /tmp/base REV`; the phones are enrolled by this tree's code)."""
+    `git worktree add /tmp/base REV`; the phones are enrolled by this tree's code). `rate`:
+    the open loop's offered flows per second instead of half the measured maximum (an A/B
+    compares latencies at the same load)."""
     raise_fd_limit()  # the phones' sockets
     workdir = Path(tempfile.mkdtemp(prefix="sleutel-bench-"))
     port = free_port()
@@ -408,7 +411,7 @@ async def main(
             figures["max_push_p99_ms"] = _percentile(run.latencies, 0.99) * 1000
             run.latencies.clear()
 
-            rate = figures["max_flows_per_s"] / 2
+            rate = rate or figures["max_flows_per_s"] / 2
             lags: list[float] = []
             stop = asyncio.Event()
             prober = asyncio.create_task(_probe_lag(lags, stop))
@@ -493,6 +496,7 @@ if __name__ == "__main__":
     parser.add_argument("--seconds", type=float, default=40.0, help="open-loop phase")
     parser.add_argument("--fixed", action="store_true", help="fixed interval, not Poisson")
     parser.add_argument("--tree", type=Path, default=HERE, help="the server's source tree")
+    parser.add_argument("--rate", type=float, help="open-loop flows/s (default: half the max)")
     args = parser.parse_args()
     print(
         report(
@@ -500,7 +504,7 @@ if __name__ == "__main__":
                 main(
                     args.phones, concurrency=args.concurrency, warm_up=args.warm_up,
                     max_seconds=args.max_seconds, seconds=args.seconds, poisson=not args.fixed,
-                    tree=args.tree,
+                    tree=args.tree, rate=args.rate,
                 )
             )
         )
