@@ -115,6 +115,7 @@ class LiveHub:
         self.ping_every = ping_every
         self.dead_after = dead_after
         self.tick = tick
+        self.ping_write_timeout = 1.0
         self._round: list[web.WebSocketResponse] = []
         self._next = 0
         self._per_tick = 1
@@ -180,17 +181,27 @@ class LiveHub:
                 continue
             idle = now - heard
             if idle >= self.dead_after:
-                # Closed from here; the handler's loop then ends and removes it.
-                del self._heard[ws]
-                task = asyncio.get_running_loop().create_task(
-                    ws.close(code=aiohttp.WSCloseCode.GOING_AWAY, message=b"no pong")
-                )
-                self._closing.add(task)
-                task.add_done_callback(self._closing.discard)
+                self._close(ws, b"no pong")
             elif idle >= self.ping_every / 4:
                 # A socket gone already raises; its handler removes it.
                 with contextlib.suppress(ConnectionError, RuntimeError):
-                    await ws.ping()
+                    try:
+                        async with asyncio.timeout(self.ping_write_timeout):
+                            await ws.ping()
+                    except TimeoutError:
+                        # A phone that reads nothing fills its buffers until writing to it
+                        # waits: it must not hold up the round, and every phone behind it.
+                        self._close(ws, b"not reading")
+
+    def _close(self, ws: web.WebSocketResponse, why: bytes) -> None:
+        """Closed in a task of its own (the handshake may take its 10 s); the handler's loop
+        then ends and removes it."""
+        self._heard.pop(ws, None)
+        task = asyncio.get_running_loop().create_task(
+            ws.close(code=aiohttp.WSCloseCode.GOING_AWAY, message=why)
+        )
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
 
     async def close_all(
         self,

@@ -155,3 +155,27 @@ async def test_a_connection_keeps_its_place_in_the_round_as_others_join() -> Non
     assert first.pings >= 4  # about once per 30 s round over 120 s
     assert first.closes == 0
     assert sockets[1].closes == 1  # never answered: closed, once
+
+
+class StuckSocket(StubSocket):
+    """A phone that reads nothing: its buffers are full, so a write to it waits for ever."""
+
+    async def ping(self, message: bytes = b"") -> None:
+        self.pings += 1
+        await asyncio.Event().wait()
+
+
+async def test_a_phone_that_reads_nothing_does_not_hold_up_the_others_pings() -> None:
+    hub = LiveHub(ping_every=1.0, dead_after=5.0, tick=1.0, background=False)  # one slice
+    hub.ping_write_timeout = 0.01
+    fake = FakeTime()
+    hub.now = fake
+    stuck, live = StuckSocket(), StubSocket()
+    hub.add("device-stuck", cast(Any, stuck))
+    hub.add("device-live", cast(Any, live))
+    fake.now += 1  # idle past a quarter period: both are due a ping, in one visit
+
+    await asyncio.wait_for(hub.visit(), timeout=5)
+    await asyncio.sleep(0)  # the close runs as a task
+    assert (stuck.pings, live.pings) == (1, 1)
+    assert (stuck.closes, live.closes) == (1, 0)
