@@ -84,7 +84,7 @@ from identity_server.fd_limit import raise_fd_limit
 from identity_server.runtime import open_services
 from identity_server.sandbox.enrolled import enrol_directly
 from identity_server.settings import Settings
-from tests.e2e.server import free_port
+from tests.e2e.server import free_port, wait_ready
 
 CODE = "13579"
 APPROVAL = orjson.dumps({"biometric": False, "code": CODE})
@@ -176,22 +176,6 @@ def rss_bytes(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise ValueError("no VmRSS")
-
-
-async def _wait_ready(url: str, server: subprocess.Popen[bytes], seconds: float = 120) -> None:
-    """tests/e2e/server.py's wait, with room for a start on a register of 10,000 phones."""
-    deadline = time.monotonic() + seconds
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            assert server.poll() is None, "the server exited during start-up"
-            try:
-                async with session.get(f"{url}/api/health") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError("the server did not start")
 
 
 async def _listen(phone: Phone, ws: aiohttp.ClientWebSocketResponse, run: Run) -> None:
@@ -370,7 +354,7 @@ async def main(
     server = _server(sandbox, 0, 1, port)
     listeners: list[asyncio.Task[None]] = []
     try:
-        await _wait_ready(url, server)
+        await wait_ready(url, server, seconds=120)  # a start on a register of 10,000 phones
         token = subprocess.run(  # noqa: S603, ASYNC221 - set-up, before anything is timed
             sandbox.cli("admin-token"), cwd=tree, env=sandbox.env(),
             capture_output=True, text=True, check=True,
