@@ -11,24 +11,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from identity_server.services import Services
-from identity_server.store.sqlite.database import SqliteDatabase
 from identity_server.web.keys import LIVE_EVENTS
 from simulator.phone import HeadlessPhone
-from tests.oidc.test_code_flow_steps import _commits
+from tests.oidc.test_code_flow_steps import _commits, _statements
 from tests.sandbox import conftest as sandbox_fixtures
 from tests.sandbox.conftest import Receiver, notified_client
 
 Client = TestClient[web.Request, web.Application]
 CIBA = "urn:openid:params:grant-type:ciba"
 receiver = sandbox_fixtures.receiver
-
-
-def _statements(services: Services) -> list[str]:
-    db = services.store._db  # type: ignore[attr-defined]
-    assert isinstance(db, SqliteDatabase)
-    seen: list[str] = []
-    db.connection.set_trace_callback(seen.append)
-    return seen
 
 
 async def test_ciba_flow_statements(

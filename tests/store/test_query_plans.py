@@ -208,3 +208,21 @@ async def test_a_nonce_is_checked_on_its_key(filled: Stores) -> None:
         columns = await db.rows("SELECT name, pk FROM pragma_table_info('nonces') WHERE pk > 0")
         assert sorted((int(pk), str(name)) for name, pk in columns) == [(1, "scope"), (2, "nonce")]
         assert "INTO nonces" in sql and not (await _plan(db, sql, params)).count("SCAN")
+
+
+# Issue #15 item 2: onboarding flat as the register grows (one such read per onboarded phone).
+@pytest.mark.parametrize("reached_by", [None, NOW], ids=["all", "arrived"])
+async def test_a_phones_inbox_is_read_on_the_recipients_index(
+    filled: Stores, reached_by: datetime | None
+) -> None:
+    # Not the channel's index: newest first through every SMS of every phone (a SEARCH of
+    # messages_channel, which a check for "an index" alone lets pass).
+    db = _database(filled)
+    postgresql = _is_postgresql(db)
+    with _recorded(db, postgresql) as seen, suppress(TypeError, ValueError, msgspec.MsgspecError):
+        await filled.core.list_messages(
+            recipient="+32471000017", channel="sms", reached_by=reached_by
+        )
+    ((sql, params),) = seen
+    plan = await _plan(db, sql, params)
+    assert "messages_recipient" in plan and "messages_channel" not in plan, plan
