@@ -91,13 +91,53 @@ CORES_VARIABLE = "BENCH_SERVER_CORES"
 
 
 @dataclass
+class Pings:
+    """The relying party's notification endpoint (CIBA Core §10.2 ping): a ping may arrive
+    before the backchannel answer that names its auth_req_id has been read, or after."""
+
+    arrived: dict[str, asyncio.Future[None]] = field(default_factory=dict)
+
+    def future(self, auth_req_id: str) -> asyncio.Future[None]:
+        found = self.arrived.get(auth_req_id)
+        if found is None:
+            found = self.arrived[auth_req_id] = asyncio.get_running_loop().create_future()
+        return found
+
+    async def wait(self, auth_req_id: str) -> None:
+        """Until the ping for `auth_req_id` has come (then forgotten)."""
+        await self.future(auth_req_id)
+        del self.arrived[auth_req_id]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        body = await request.json()
+        future = self.future(str(body["auth_req_id"]))
+        if not future.done():
+            future.set_result(None)
+        return web.Response(status=204)
+
+
+@asynccontextmanager
+async def notification_endpoint(pings: Pings, port: int) -> AsyncIterator[None]:
+    """`POST http://127.0.0.1:{port}/ping` answered by `pings` while the block runs."""
+    receiver = web.Application()
+    receiver.router.add_post("/ping", pings.handle)
+    runner = web.AppRunner(receiver, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        yield
+    finally:
+        await runner.cleanup()
+
+
+@dataclass
 class Run:
     latencies: list[float] = field(default_factory=list)
     crossed: list[float] = field(default_factory=list)  # pushes made on another process
     flow_times: list[float] = field(default_factory=list)
     # binding message → (send time, made on a process other than the phone's)
     sent_at: dict[str, tuple[float, bool]] = field(default_factory=dict)
-    pinged: dict[str, asyncio.Future[None]] = field(default_factory=dict)
+    pings: Pings = field(default_factory=Pings)
 
 
 @dataclass(frozen=True)
@@ -230,7 +270,6 @@ async def _flows(
             n = queue.get_nowait()
             ask = (ask + 1) % processes
             message = f"bench {n}"
-            loop = asyncio.get_running_loop()
             started = time.perf_counter()
             run.sent_at[message] = (started, ask != home)
             form = {"scope": "openid", "login_hint": phone.state.phone, "binding_message": message,
@@ -239,8 +278,7 @@ async def _flows(
                 urls[ask] + "/oidc/bc-authorize", data=form, headers=headers
             ) as response:
                 auth_req_id = (await response.json())["auth_req_id"]
-            pinged = run.pinged[auth_req_id] = loop.create_future()
-            await pinged
+            await run.pings.wait(auth_req_id)
             async with session.post(
                 urls[(ask + 1) % processes] + "/oidc/token",
                 data={
@@ -464,19 +502,7 @@ async def running(
             capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
 
-        async def ping(request: web.Request) -> web.Response:
-            body = await request.json()
-            future = run.pinged.get(body["auth_req_id"])
-            if future is not None and not future.done():
-                future.set_result(None)
-            return web.Response(status=204)
-
-        receiver = web.Application()
-        receiver.router.add_post("/ping", ping)
-        runner = web.AppRunner(receiver, access_log=None)
-        await runner.setup()
-        try:
-            await web.TCPSite(runner, "127.0.0.1", rp_port).start()
+        async with notification_endpoint(run.pings, rp_port):
             connector = aiohttp.TCPConnector(limit=0)
             async with aiohttp.ClientSession(connector=connector) as session:
                 client = await _admin(session, urls[0], token, "/api/admin/clients", {
@@ -504,8 +530,6 @@ async def running(
                     for task in listeners:
                         task.cancel()
                     await asyncio.gather(*listeners, return_exceptions=True)
-        finally:
-            await runner.cleanup()
     finally:
         for server in servers:
             server.terminate()

@@ -56,19 +56,25 @@ import statistics
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 import aiohttp
 import orjson
-from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from bench.ciba_flows import HERE, Sandbox, _admin, _cpu_seconds, _percentile, _server
+from bench.ciba_flows import (
+    HERE,
+    Pings,
+    Sandbox,
+    _admin,
+    _cpu_seconds,
+    _percentile,
+    _server,
+    notification_endpoint,
+)
 from identity_server.contract import (
     HEADER_DEVICE,
     HEADER_NONCE,
@@ -127,7 +133,7 @@ class Run:
     latencies: list[float] = field(default_factory=list)
     # binding message → when its backchannel request was sent
     sent_at: dict[str, float] = field(default_factory=dict)
-    pinged: dict[str, asyncio.Future[None]] = field(default_factory=dict)
+    pings: Pings = field(default_factory=Pings)
     refused_answers: int = 0
     closed: int = 0
 
@@ -224,7 +230,6 @@ class Relying:
     async def flow(self, phone: Phone) -> None:
         self.sent += 1
         message = f"push {self.sent}"
-        loop = asyncio.get_running_loop()
         form = {"scope": "openid", "login_hint": phone.number, "binding_message": message,
                 "client_notification_token": "bench-token"}  # fmt: skip
         headers = {"Authorization": self.auth}
@@ -235,9 +240,7 @@ class Relying:
             body = await response.json()
         assert response.status == 200, body
         auth_req_id = body["auth_req_id"]
-        pinged = self.run.pinged.setdefault(auth_req_id, loop.create_future())
-        await pinged
-        del self.run.pinged[auth_req_id]
+        await self.run.pings.wait(auth_req_id)
         form = {"grant_type": "urn:openid:params:grant-type:ciba", "auth_req_id": auth_req_id}
         async with self.session.post(self.url + "/oidc/token", data=form, headers=headers) as r:
             assert "id_token" in await r.json()
@@ -303,29 +306,6 @@ def _connector() -> aiohttp.TCPConnector:
     return aiohttp.TCPConnector(limit=0, keepalive_timeout=15)
 
 
-@asynccontextmanager
-async def _relying_party(run: Run) -> AsyncIterator[int]:
-    async def ping(request: web.Request) -> web.Response:
-        body = await request.json()
-        future = run.pinged.get(body["auth_req_id"])
-        if future is None:  # the ping overtook the backchannel answer
-            future = run.pinged[body["auth_req_id"]] = asyncio.get_running_loop().create_future()
-        if not future.done():
-            future.set_result(None)
-        return web.Response(status=204)
-
-    receiver = web.Application()
-    receiver.router.add_post("/ping", ping)
-    runner = web.AppRunner(receiver, access_log=None)
-    await runner.setup()
-    port = free_port()
-    try:
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        yield port
-    finally:
-        await runner.cleanup()
-
-
 async def main(
     phones_count: int,
     *,
@@ -359,8 +339,9 @@ async def main(
             sandbox.cli("admin-token"), cwd=tree, env=sandbox.env(),
             capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
+        rp_port = free_port()
         async with (
-            _relying_party(run) as rp_port,
+            notification_endpoint(run.pings, rp_port),
             aiohttp.ClientSession(connector=_connector()) as session,
         ):
             client = await _admin(session, url, token, "/api/admin/clients", {

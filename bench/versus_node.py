@@ -70,14 +70,20 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import aiohttp
-from aiohttp import web
 
-from bench.ciba_flows import CORES_VARIABLE, _cpu_seconds, running, server_cores
+from bench.ciba_flows import (
+    CORES_VARIABLE,
+    Pings,
+    _cpu_seconds,
+    notification_endpoint,
+    running,
+    server_cores,
+)
 from tests.e2e.server import free_port
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
@@ -120,27 +126,6 @@ def ensure_node_side(*, say: bool = True) -> None:
 
 
 @dataclass
-class Pings:
-    """The relying party's notification endpoint for the node side: a ping may arrive before
-    the backchannel answer that names its auth_req_id has been read, or after."""
-
-    arrived: dict[str, asyncio.Future[None]] = field(default_factory=dict)
-
-    def future(self, auth_req_id: str) -> asyncio.Future[None]:
-        found = self.arrived.get(auth_req_id)
-        if found is None:
-            found = self.arrived[auth_req_id] = asyncio.get_running_loop().create_future()
-        return found
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        future = self.future(str(body["auth_req_id"]))
-        if not future.done():
-            future.set_result(None)
-        return web.Response(status=204)
-
-
-@dataclass
 class NodeBench:
     session: aiohttp.ClientSession
     url: str
@@ -164,8 +149,7 @@ class NodeBench:
             answer = await response.json()
             assert response.status == 200, answer
         auth_req_id = answer["auth_req_id"]
-        await self.pings.future(auth_req_id)
-        del self.pings.arrived[auth_req_id]
+        await self.pings.wait(auth_req_id)
         token = {"grant_type": CIBA_GRANT, "auth_req_id": auth_req_id}
         async with self.session.post(self.url + "/token", data=token, headers=headers) as response:
             assert "id_token" in await response.json()
@@ -215,19 +199,16 @@ async def node_running(phones: int, *, warm_up: int) -> AsyncIterator[NodeBench]
     if cores is not None:
         command = ["taskset", "-c", cores, *command]
     pings = Pings()
-    receiver = web.Application()
-    receiver.router.add_post("/ping", pings.handle)
-    runner = web.AppRunner(receiver, access_log=None)
-    await runner.setup()
     # Its warnings and any error go to a file (a pipe nobody reads could fill and stall it).
     log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below, after the server ends
     server = subprocess.Popen(  # noqa: S603, ASYNC220 - set-up, before anything is timed
         command, cwd=NODE_DIR, stdout=log, stderr=log,
     )  # fmt: skip
     try:
-        await web.TCPSite(runner, "127.0.0.1", rp_port).start()
-        connector = aiohttp.TCPConnector(limit=0)
-        async with aiohttp.ClientSession(connector=connector) as session:
+        async with (
+            notification_endpoint(pings, rp_port),
+            aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session,
+        ):
             url = f"http://127.0.0.1:{port}"
             try:
                 await _node_ready(session, url, server)
@@ -246,7 +227,6 @@ async def node_running(phones: int, *, warm_up: int) -> AsyncIterator[NodeBench]
             server.wait(timeout=10)
         finally:
             log.close()
-        await runner.cleanup()
 
 
 async def main(
