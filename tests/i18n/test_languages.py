@@ -19,6 +19,7 @@ from identity_server.web.country_list import country_options
 from identity_server.web.pages import _env
 from tests.conftest import card_of
 from tests.i18n.catalog_texts import catalog_texts
+from tests.i18n.test_registration_flow import REGISTRATION
 
 Client = TestClient[web.Request, web.Application]
 PAGES = ("/", "/register", "/outbox")
@@ -172,15 +173,8 @@ async def test_the_contract_is_read_and_signed_in_the_page_s_language(
     client: Client, services: Services, lang: str, title: str, label: str
 ) -> None:
     card = await card_of(services, "annelies.dewilde@example.be")
-    details = {
-        "region": "BE",
-        "phone": "494 00 12 68",
-        "email": "annelies@example.org",
-        "consent_location": "on",
-        "consent_privacy": "on",
-    }
     await client.get("/register", params={"lang": lang})  # the language the person chose
-    check = await client.post("/register", data=details)
+    check = await client.post("/register", data=REGISTRATION)
     base = check.url.path.rsplit("/", 1)[0]
     await client.post(f"{base}/confirm")
     await client.post(f"{base}/card", data={"card_number": card, "pin": "1234"})

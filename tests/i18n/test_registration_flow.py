@@ -39,6 +39,16 @@ def _foreign(lang: str) -> set[str]:
     return found
 
 
+# Annelies's details on the registration page's first step (her card is read after it).
+REGISTRATION = {
+    "region": "BE",
+    "phone": "494 00 12 68",
+    "email": "annelies@example.org",
+    "consent_location": "on",
+    "consent_privacy": "on",
+}
+
+
 @pytest.mark.parametrize("lang", LANGUAGES)
 async def test_every_registration_page_and_refusal_is_in_the_page_s_language(
     client: Client, services: Services, lang: str
@@ -46,19 +56,12 @@ async def test_every_registration_page_and_refusal_is_in_the_page_s_language(
     foreign = _foreign(lang)
     assert len(foreign) > 100  # the evidence: hundreds of the other languages' sentences
     card = await card_of(services, "annelies.dewilde@example.be")
-    details = {
-        "region": "BE",
-        "phone": "494 00 12 68",
-        "email": "annelies@example.org",
-        "consent_location": "on",
-        "consent_privacy": "on",
-    }
     pages: dict[str, str] = {}
     pages["details"] = await (await client.get("/register", params={"lang": lang})).text()
     pages["bad phone"] = await (
-        await client.post("/register", data={**details, "phone": "02 511 22 33"})
+        await client.post("/register", data={**REGISTRATION, "phone": "02 511 22 33"})
     ).text()
-    check = await client.post("/register", data=details)
+    check = await client.post("/register", data=REGISTRATION)
     pages["check"] = await check.text()
     base = check.url.path.rsplit("/", 1)[0]
     pages["card"] = await (await client.post(f"{base}/confirm")).text()
