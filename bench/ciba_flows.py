@@ -24,7 +24,10 @@ machine's other work; `--at-once` runs the one-process and the N-process sandbox
 trivial round trips) at the same time instead, so the noise weighs on both alike, and reports
 only the ratios, and the flows' ratio over the trivial round trips' (those touch neither bus
 nor store, so what they lose is the event loops taking turns; what the flows lose beyond it is
-the coordination's cost).
+the coordination's cost). With `--same-load` a third sandbox runs at the same time: one process
+with 1/N of the phones and flows, the load each of the N processes carries. N processes ÷ it is
+the coordination's cost alone; it ÷ the one process with every phone is what fewer flows in
+flight per process costs (a loop with fewer in flight handles fewer events per turn).
 
 Pinning (taskset, when available): with at least N + 1 cores, server i gets core i and the rest
 is left to this process; with fewer (two cores: N = 2), every server shares core 0, so the
@@ -50,7 +53,7 @@ servers'.
 
     .venv/bin/python -m bench.ciba_flows [--phones 50] [--flows 2000]
         [--store postgresql://user@host:port/db] [--bus redis://host:port] [--processes N]
-        [--rounds R] [--at-once] [--cores 0,1] [--versus-sqlite]
+        [--rounds R] [--at-once [--same-load]] [--cores 0,1] [--versus-sqlite]
 """
 
 from __future__ import annotations
@@ -618,46 +621,78 @@ async def scale_out(
 
 
 async def scale_out_at_once(
-    phones_count: int, flows: int, *, store: str, bus: str, processes: int, rounds: int
-) -> list[tuple[float, float]]:
+    phones_count: int,
+    flows: int,
+    *,
+    store: str,
+    bus: str,
+    processes: int,
+    rounds: int,
+    same_load: bool = False,
+) -> list[tuple[float, ...]]:
     """Flows per server CPU-second of one process and of `processes`, on the same engines, both
     sandboxes running their flows at the same time (as bench/ab_sqlite.py does): the machine's
     noise weighs on both alike, and since all servers then share the cores, what remains is the
     cost of the work several processes add (the bus, reading what another process wrote), not
-    the cost of two event loops taking turns on one core."""
-    results: list[tuple[float, float]] = []
+    the cost of two event loops taking turns on one core.
+
+    One process serving all the phones has twice the flows in flight that each of two has, and
+    a loop with more in flight handles more events per turn. `same_load` adds a third sandbox
+    at the same time: one process with 1/N of the phones (and of the flows), the load each of
+    the N processes carries. N processes ÷ that one is the coordination's cost alone (bus,
+    shared store, flows crossing processes); that one ÷ the full one is what fewer flows in
+    flight per process costs. Each round's tuple: (1 process, N processes[, 1 process at 1/N
+    of the load]), flows per server CPU-second."""
+    results: list[tuple[float, ...]] = []
     async with AsyncExitStack() as stack:
         warm_up = max(phones_count, flows // 5)
-        one, many = [
+        loads = [(1, phones_count, flows), (processes, phones_count, flows)]
+        if same_load:
+            share = max(phones_count // processes, 1)
+            loads.append((1, share, max(flows // processes, 1)))
+        sandboxes = [
             await stack.enter_async_context(
-                running(phones_count, warm_up=warm_up, store=store, bus=bus, processes=count)
+                running(phones, warm_up=max(phones, warm_up * phones // phones_count),
+                        store=store, bus=bus, processes=count)
             )
-            for count in (1, processes)
-        ]
+            for count, phones, _ in loads
+        ]  # fmt: skip
+        one, many = sandboxes[:2]
         trips = flows * ROUND_TRIPS_PER_FLOW
         beyond: list[float] = []
         for n in range(rounds):
-            counted = [sandbox.switches() for sandbox in (one, many)]
-            (_, cpu_one), (_, cpu_many) = await asyncio.gather(one.flows(flows), many.flows(flows))
+            counted = [sandbox.switches() for sandbox in sandboxes]
+            spent = await asyncio.gather(
+                *(sandbox.flows(count) for sandbox, (_, _, count) in zip(sandboxes, loads, strict=True))
+            )  # fmt: skip
             switched = [
-                tuple((a - b) / flows for a, b in zip(sandbox.switches(), before, strict=True))
-                for sandbox, before in zip((one, many), counted, strict=True)
+                tuple((a - b) / count for a, b in zip(sandbox.switches(), before, strict=True))
+                for sandbox, before, (_, _, count) in zip(sandboxes, counted, loads, strict=True)
             ]
-            results.append((flows / cpu_one, flows / cpu_many))
+            rates = tuple(count / cpu for (_, cpu), (_, _, count) in zip(spent, loads, strict=True))
+            results.append(rates)
+            cpu_one, cpu_many = spent[0][1], spent[1][1]
             # The same for trivial round trips: what the processes cost that is no flow's work.
             (_, trips_one), (_, trips_many) = await asyncio.gather(
                 one.round_trips(trips), many.round_trips(trips)
             )
             flows_ratio, trips_ratio = cpu_one / cpu_many, trips_one / trips_many
             beyond.append(flows_ratio / trips_ratio)
+            control = ""
+            if same_load:
+                control = (
+                    f"; 1 process with {loads[2][1]} phones (each of the {processes}'s load) "
+                    f"{rates[2]:.0f}: {processes} processes ÷ it ×{rates[1] / rates[2]:.2f}, it ÷ "
+                    f"1 process with {phones_count} ×{rates[2] / rates[0]:.2f}"
+                )
             print(
                 f"round {n + 1}, at once: flows per server CPU-second, 1 process "
-                f"{results[-1][0]:.0f}, {processes} processes {results[-1][1]:.0f} "
-                f"(×{flows_ratio:.2f}); trivial round trips per server CPU-second "
+                f"{rates[0]:.0f}, {processes} processes {rates[1]:.0f} "
+                f"(×{flows_ratio:.2f}){control}; trivial round trips per server CPU-second "
                 f"{trips / trips_one:.0f} and {trips / trips_many:.0f} (×{trips_ratio:.2f}); "
-                f"context switches per flow, voluntary/involuntary, {switched[0][0]:.1f}/"
-                f"{switched[0][1]:.1f} and {switched[1][0]:.1f}/{switched[1][1]:.1f}; "
-                f"load {os.getloadavg()[0]:.2f}",
+                "context switches per flow, voluntary/involuntary, "
+                + " and ".join(f"{v:.1f}/{i:.1f}" for v, i in switched)
+                + f"; load {os.getloadavg()[0]:.2f}",
                 flush=True,
             )
         # Trivial round trips touch neither the bus nor the store: what they lose is the loops
@@ -669,6 +704,16 @@ async def scale_out_at_once(
             "cost beyond that of the event loops taking turns)",
             flush=True,
         )
+        if same_load:
+            print(
+                f"{processes} processes ÷ 1 process carrying the load of each of them "
+                f"({loads[2][1]} phones): median "
+                f"×{statistics.median(r[1] / r[2] for r in results):.2f} (the coordination's "
+                f"cost); that process ÷ 1 process with all {phones_count} phones: median "
+                f"×{statistics.median(r[2] / r[0] for r in results):.2f} (fewer flows in flight "
+                "per process: fewer events handled per turn of its loop)",
+                flush=True,
+            )
     return results
 
 
@@ -831,6 +876,12 @@ if __name__ == "__main__":
         "the same time, every server on one core, and report only flows per server CPU-second",
     )  # fmt: skip
     parser.add_argument(
+        "--same-load", action="store_true",
+        help="with --at-once: also run one process with 1/N of the phones and flows at the same "
+        "time (each of the N processes' load), to tell the coordination's cost apart from that "
+        "of fewer flows in flight per process",
+    )  # fmt: skip
+    parser.add_argument(
         "--versus-sqlite", action="store_true",
         help="with --store and --processes N > 1: also compare one process on PostgreSQL with "
         "one on SQLite (always done with --store and one process)",
@@ -844,9 +895,10 @@ if __name__ == "__main__":
     if args.processes > 1 and args.at_once:
         pairs = asyncio.run(
             scale_out_at_once(args.phones, args.flows, store=args.store, bus=args.bus,
-                              processes=args.processes, rounds=args.rounds)
+                              processes=args.processes, rounds=args.rounds,
+                              same_load=args.same_load)
         )  # fmt: skip
-        ratios = [many / one for one, many in pairs]
+        ratios = [rates[1] / rates[0] for rates in pairs]
         print(
             f"efficiency at once, {args.processes} processes vs 1 (flows per server CPU-second; "
             f"{_pinning(args.processes)}; the bench, PostgreSQL and Redis not pinned): "

@@ -72,8 +72,11 @@ async def test_scale_out_at_once_measures_both_sandboxes_side_by_side() -> None:
         store, bus = postgresql_admin_url(), redis_url()
     except ServicesMissing as missing:
         pytest.skip(str(missing))
-    pairs = await ciba_flows.scale_out_at_once(2, 8, store=store, bus=bus, processes=2, rounds=1)
-    assert len(pairs) == 1 and all(rate > 0 for rate in pairs[0])
+    rounds = await ciba_flows.scale_out_at_once(
+        2, 8, store=store, bus=bus, processes=2, rounds=1, same_load=True
+    )
+    # One round: 1 process, 2 processes, and 1 process carrying the load of each of the 2.
+    assert len(rounds) == 1 and len(rounds[0]) == 3 and all(rate > 0 for rate in rounds[0])
 
 
 async def test_postgresql_is_compared_with_sqlite_in_the_same_run() -> None:
