@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Literal, TypeVar
 
 from cryptography import x509
@@ -66,6 +66,11 @@ class Authority:
     @cached_property
     def key_identifier(self) -> x509.AuthorityKeyIdentifier:
         return x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key())
+
+    @cached_property
+    def pems(self) -> tuple[bytes, bytes]:
+        """Its key and certificate in PEM, what a worker process is given to issue with."""
+        return key_to_pem(self.key, None), cert_to_pem(self.certificate)
 
 
 @dataclass(frozen=True)
@@ -252,6 +257,50 @@ def issue_card_certificates(
         valid_until,
     )
     return CardKeys(auth_key, auth_cert, sign_key, sign_cert)
+
+
+@dataclass(frozen=True)
+class CardPems:
+    """`CardKeys` as PKCS#8 and certificate PEM: what a worker process hands back."""
+
+    auth_key: bytes
+    auth_cert: bytes
+    sign_key: bytes
+    sign_cert: bytes
+
+
+@lru_cache(maxsize=4)
+def _authority_from_pems(key_pem: bytes, cert_pem: bytes) -> Authority:
+    # A worker is given the CA's PEM with each card: it loads (and keeps) the CA once.
+    return Authority(key_from_pem(key_pem, None), cert_from_pem(cert_pem))
+
+
+def issue_card_pems(
+    ca_key_pem: bytes,
+    ca_cert_pem: bytes,
+    *,
+    first_names: str,
+    last_name: str,
+    national_number: str,
+    valid_from: datetime,
+    valid_until: datetime,
+) -> CardPems:
+    """`issue_card_certificates` by the CA given as `Authority.pems`, in PEM: arguments and
+    answer a process pool can carry (core/offload.py), as key objects cannot be pickled."""
+    keys = issue_card_certificates(
+        _authority_from_pems(ca_key_pem, ca_cert_pem),
+        first_names=first_names,
+        last_name=last_name,
+        national_number=national_number,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
+    return CardPems(
+        key_to_pem(keys.auth_key, None),
+        cert_to_pem(keys.auth_cert),
+        key_to_pem(keys.sign_key, None),
+        cert_to_pem(keys.sign_cert),
+    )
 
 
 def sign(key: ec.EllipticCurvePrivateKey, data: bytes) -> bytes:

@@ -8,6 +8,7 @@ from typing import Annotated, Any, NotRequired, TypedDict
 from aiohttp import web
 from msgspec import Meta, Struct
 
+from identity_server.core import process_worker
 from identity_server.core.errors import NotFound
 from identity_server.core.records import Address
 from identity_server.error_codes import UNKNOWN_CLIENT
@@ -125,7 +126,11 @@ async def list_cards(request: web.Request, query: CardFilter) -> web.Response:
 )
 async def issue_card(request: web.Request, body: NewCard) -> web.Response:
     issued = await request.app[SERVICES].registers.issue_card(
-        body.national_number, issue_place=body.issue_place, pin=body.pin, puk=body.puk
+        body.national_number,
+        issue_place=body.issue_place,
+        pin=body.pin,
+        puk=body.puk,
+        offload=process_worker.CARDS,
     )
     answer = IssuedCard(**views.card(issued.card), pin=issued.pin, puk=issued.puk)
     return json_response(answer, status=201)

@@ -38,8 +38,10 @@ NUMBERS_IN_RANGE = (
 class SqliteStore:
     def __init__(self, db: SqliteDatabase) -> None:
         self._db = db
-        # A CIBA flow reads its identity and device several times; they change rarely.
-        self._decoded = DecodedRecords(Identity, Device)
+        # A CIBA flow reads its identity and device several times; they change rarely. An
+        # onboarding reads its person, bank customer and its own record at nearly every step,
+        # each just as the step before wrote or read it.
+        self._decoded = DecodedRecords(Identity, Device, Person, Bank, BankCustomer, Onboarding)
 
     async def migrate(self) -> None:
         await self._db.migrate()
@@ -76,13 +78,16 @@ class SqliteStore:
         check_storable((person.national_number, person.email))
         await self._db.insert(
             "INSERT INTO people(national_number, email, doc) VALUES(?, ?, ?)",
-            (person.national_number, person.email.lower(), dumps(person)),
+            (person.national_number, person.email.lower(), self._decoded.dumps(person)),
             f"person {person.national_number}",
         )
 
     async def get_person(self, national_number: str) -> Person | None:
         return await self._db.one(
-            Person, "SELECT doc FROM people WHERE national_number=?", (national_number,)
+            Person,
+            "SELECT doc FROM people WHERE national_number=?",
+            (national_number,),
+            self._decoded,
         )
 
     async def list_people(self) -> list[Person]:
@@ -142,7 +147,9 @@ class SqliteStore:
         )
 
     async def get_bank(self, bank_id: str) -> Bank | None:
-        return await self._db.one(Bank, "SELECT doc FROM banks WHERE bank_id=?", (bank_id,))
+        return await self._db.one(
+            Bank, "SELECT doc FROM banks WHERE bank_id=?", (bank_id,), self._decoded
+        )
 
     async def list_banks(self) -> list[Bank]:
         return await self._db.all(Bank, "SELECT doc FROM banks ORDER BY bank_id")
@@ -164,7 +171,7 @@ class SqliteStore:
                 customer.customer_number,
                 customer.national_number,
                 customer.digipass_serial,
-                dumps(customer),
+                self._decoded.dumps(customer),
             ),
             f"customer {customer.customer_number} or digipass {customer.digipass_serial}",
         )
@@ -174,11 +181,15 @@ class SqliteStore:
             BankCustomer,
             "SELECT doc FROM bank_customers WHERE bank_id=? AND customer_number=?",
             (bank_id, customer_number),
+            self._decoded,
         )
 
     async def customer_by_digipass(self, serial: str) -> BankCustomer | None:
         return await self._db.one(
-            BankCustomer, "SELECT doc FROM bank_customers WHERE digipass_serial=?", (serial,)
+            BankCustomer,
+            "SELECT doc FROM bank_customers WHERE digipass_serial=?",
+            (serial,),
+            self._decoded,
         )
 
     async def list_customers(self, bank_id: str | None = None) -> list[BankCustomer]:
@@ -280,12 +291,19 @@ class SqliteStore:
         await self._db.execute(
             "INSERT INTO onboardings(onboarding_id, expires_at, doc) VALUES(?, ?, ?)"
             " ON CONFLICT(onboarding_id) DO UPDATE SET doc=excluded.doc",
-            (onboarding.onboarding_id, onboarding.expires_at.timestamp(), dumps(onboarding)),
+            (
+                onboarding.onboarding_id,
+                onboarding.expires_at.timestamp(),
+                self._decoded.dumps(onboarding),
+            ),
         )
 
     async def get_onboarding(self, onboarding_id: str) -> Onboarding | None:
         return await self._db.one(
-            Onboarding, "SELECT doc FROM onboardings WHERE onboarding_id=?", (onboarding_id,)
+            Onboarding,
+            "SELECT doc FROM onboardings WHERE onboarding_id=?",
+            (onboarding_id,),
+            self._decoded,
         )
 
     async def save_enrolment(self, enrolment: Enrolment) -> None:
