@@ -6,13 +6,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
+import signal
 import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import uvloop
 from redis.asyncio import Redis
 
+import identity_server.bus.redis as redis_bus_module
 from identity_server.bus import EventBus, open_bus
 from identity_server.bus.local import LocalBus
 from identity_server.bus.redis import RedisBus
@@ -103,6 +106,46 @@ async def test_redis_bus_reaches_every_process_of_the_sandbox_and_no_other(
         await other_sandbox.close()
 
 
+def test_publications_reach_the_other_process_on_the_servers_loop(
+    redis_url: str, redis_namespace: str
+) -> None:
+    """`sleutel serve` runs on uvloop, whose transports are none of asyncio's classes."""
+
+    async def exchange() -> list[bytes]:
+        sender = await RedisBus.connect(redis_url, redis_namespace)
+        receiver = await RedisBus.connect(redis_url, redis_namespace)
+        try:
+            inbox = _inbox(receiver, "live")
+            await receiver.start()
+            for n in range(3):
+                await sender.publish("live", b"frame %d" % n)
+            heard = [await asyncio.wait_for(inbox.get(), TIMEOUT) for _ in range(3)]
+            assert sender.lost == 0
+            return heard
+        finally:
+            await sender.close()
+            await receiver.close()
+
+    assert uvloop.run(exchange()) == [b"frame 0", b"frame 1", b"frame 2"]
+
+
+async def test_a_database_in_the_url_is_the_one_published_on(redis_url: str) -> None:
+    """Redis's pub/sub channels ignore the database; a URL naming one has the publishing
+    connection greet Redis with SELECT first, and what follows still goes out."""
+    base = redis_url.rsplit("/", 1)[0] if redis_url.count("/") > 2 else redis_url
+    sender = await RedisBus.connect(base + "/3", "db-ns")
+    receiver = await RedisBus.connect(base + "/0", "db-ns")
+    try:
+        inbox = _inbox(receiver, "live")
+        await receiver.start()
+        await sender.publish("live", b"frame")
+        assert await asyncio.wait_for(inbox.get(), TIMEOUT) == b"frame"
+        assert sender.lost == 0
+    finally:
+        await sender.close()
+        await receiver.close()
+
+
 # -- a Redis of the test's own, to lose and bring back ---------------------------------------------
 
 
@@ -155,6 +198,8 @@ async def test_losing_redis_costs_frames_not_requests_and_the_subscriber_comes_b
     inbox = _inbox(bus, "live")
     await bus.start()
     try:
+        await bus.publish("live", b"before")  # the publishing connection is open
+        assert await asyncio.wait_for(inbox.get(), TIMEOUT) == b"before"
         await own_redis.stop()
         for _ in range(3):
             await bus.publish("live", b"lost")  # returns: the caller's work is committed
@@ -175,6 +220,32 @@ async def test_losing_redis_costs_frames_not_requests_and_the_subscriber_comes_b
         assert await asyncio.wait_for(until_heard(), 15) == b"back"
         assert bus.reconnects == 1
         assert any("works again" in r.message for r in caplog.records)
+    finally:
+        await bus.close()
+
+
+async def test_publications_a_stuck_redis_leaves_unanswered_are_counted_lost(
+    own_redis: OwnRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Redis that stops answering (here: stopped, its socket still accepting) is let go once
+    its oldest unanswered publication is IO_TIMEOUT old: those are lost, and the next goes out
+    on a new connection."""
+    monkeypatch.setattr(redis_bus_module, "IO_TIMEOUT", 0.2)
+    await own_redis.start()
+    bus = await RedisBus.connect(own_redis.url, "ns")
+    try:
+        await bus.publish("live", b"answered")
+        assert own_redis.process is not None
+        own_redis.process.send_signal(signal.SIGSTOP)
+        try:
+            for _ in range(3):
+                await bus.publish("live", b"unanswered")
+            assert bus.lost == 0  # not known yet: fire and forget
+            await asyncio.sleep(0.3)
+            await bus.publish("live", b"on a new connection")
+            assert bus.lost == 3
+        finally:
+            own_redis.process.send_signal(signal.SIGCONT)
     finally:
         await bus.close()
 
