@@ -134,9 +134,12 @@ class _Publisher(asyncio.Protocol):
         self.transport.write(command)
 
 
-async def _open_publisher(settings: dict[str, Any]) -> _Publisher:
+async def _open_publisher(
+    settings: dict[str, Any], then: Callable[[], asyncio.Protocol] | None = None
+) -> _Publisher:
     """A connection for publishing, as `parse_url(url)` describes it (TCP or a Unix socket,
-    AUTH and SELECT when the URL names them)."""
+    AUTH and SELECT when the URL names them); once greeted, the connection is handed to the
+    protocol `then()` when given (a subscription)."""
     loop = asyncio.get_running_loop()
     opening: Awaitable[tuple[asyncio.BaseTransport, _Publisher]]
     if "path" in settings:
@@ -163,17 +166,166 @@ async def _open_publisher(settings: dict[str, Any]) -> _Publisher:
         assert publisher.transport is not None
         publisher.transport.abort()
         raise ConnectionError(refused[0][1:].decode(errors="replace"))
+    if then is not None:
+        assert publisher.transport is not None
+        protocol = then()
+        publisher.transport.set_protocol(protocol)
+        protocol.connection_made(publisher.transport)
     return publisher
 
 
-async def _drop(pubsub: PubSub) -> None:
-    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
+class _Incomplete(Exception):
+    """The buffer ends inside a reply: wait for more bytes."""
+
+
+class _Refused(bytes):
+    """An error reply (`-ERR …`)."""
+
+
+def _reply(buffer: bytes, at: int) -> tuple[Any, int]:
+    """One RESP2 reply starting at `at` and where the next starts; `_Incomplete` when the
+    buffer ends first. Pub/sub traffic is arrays of bulk strings and integers."""
+    end = buffer.find(b"\r\n", at)
+    if end < 0:
+        raise _Incomplete
+    kind, line, at = buffer[at : at + 1], buffer[at + 1 : end], end + 2
+    if kind == b"$":
+        size = int(line)
+        if size < 0:
+            return None, at
+        if len(buffer) < at + size + 2:
+            raise _Incomplete
+        return buffer[at : at + size], at + size + 2
+    if kind == b"*":
+        items = []
+        for _ in range(int(line)):
+            item, at = _reply(buffer, at)
+            items.append(item)
+        return items, at
+    if kind == b"-":
+        return _Refused(line), at
+    if kind in (b"+", b":"):
+        return line, at
+    raise ConnectionError(f"Redis sent what this client cannot read: {kind!r}")
+
+
+class _Subscription(asyncio.Protocol):
+    """A subscribed connection read without redis-py: its messages are parsed as they arrive,
+    however many one read brings (redis-py's `get_message` costs ~40 µs of CPU per message:
+    a timeout per call, a retry wrapper, a parser reading line by line). Answers
+    `get_message` as redis-py's PubSub does (the dicts `RedisBus` reads), and checks that
+    Redis still answers: a PING after HEALTH_EVERY seconds of silence, given up IO_TIMEOUT
+    later."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self._buffer = b""
+        self._inbox: deque[dict[str, Any]] = deque()
+        self._waiter: asyncio.Future[None] | None = None
+        self._failure: BaseException | None = None
+        self._heard = time.monotonic()
+        self._pinged = 0.0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # as _Publisher's
+
+    def data_received(self, data: bytes) -> None:
+        self._heard = time.monotonic()
+        buffer, at = self._buffer + data, 0
+        try:
+            while at < len(buffer):
+                reply, at = _reply(buffer, at)
+                self._take(reply)
+        except _Incomplete:
+            pass
+        except (ValueError, ConnectionError) as exc:
+            self._fail(ConnectionError(f"unreadable answer from Redis: {exc}"))
+        self._buffer = buffer[at:]
+        self._wake()
+
+    def _take(self, reply: Any) -> None:
+        if isinstance(reply, _Refused):
+            self._fail(ConnectionError(reply.decode(errors="replace")))
+        elif isinstance(reply, list) and len(reply) == 3 and reply[0] == b"message":
+            self._inbox.append({"type": "message", "channel": reply[1], "data": reply[2]})
+        elif isinstance(reply, list) and len(reply) == 3 and reply[0] == b"subscribe":
+            self._inbox.append({"type": "subscribe", "channel": reply[1], "data": reply[2]})
+        # anything else (a PING's answer) only shows that Redis is there
+
+    def _fail(self, exc: BaseException) -> None:
+        if self._failure is None:
+            self._failure = exc
+        if self.transport is not None:
+            self.transport.abort()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if self._failure is None:
+            self._failure = exc or ConnectionError("Redis closed the connection")
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def subscribe(self, *channels: bytes) -> None:
+        assert self.transport is not None
+        self.transport.write(_command(b"SUBSCRIBE", *channels))
+
+    async def get_message(self, timeout: float) -> dict[str, Any] | None:  # noqa: ASYNC109 - PubSub's
+        """The next message or subscription confirmation, or None after `timeout` seconds of
+        nothing; raises once the connection failed."""
+        if not self._inbox and self._failure is None:
+            loop = asyncio.get_running_loop()
+            self._waiter = loop.create_future()
+            timer = loop.call_later(timeout, self._wake)
+            try:
+                await self._waiter
+            finally:
+                timer.cancel()
+                self._waiter = None
+        if self._inbox:
+            return self._inbox.popleft()
+        if self._failure is not None:
+            raise self._failure
+        self._check()
+        return None
+
+    def _check(self) -> None:
+        silent = time.monotonic() - self._heard
+        if self._pinged > self._heard and time.monotonic() - self._pinged > IO_TIMEOUT:
+            self._fail(TimeoutError("Redis did not answer a PING"))
+            assert self._failure is not None
+            raise self._failure
+        if silent >= HEALTH_EVERY and self._pinged <= self._heard and self.transport is not None:
+            self._pinged = time.monotonic()
+            self.transport.write(_command(b"PING"))
+
+    async def aclose(self) -> None:
+        if self.transport is not None:
+            self.transport.abort()
+
+
+async def _open_subscription(settings: dict[str, Any]) -> _Subscription:
+    subscription = _Subscription()
+    await _open_publisher(settings, lambda: subscription)
+    return subscription
+
+
+async def _drop(pubsub: PubSub | _Subscription) -> None:
+    if isinstance(pubsub, _Subscription):
+        await pubsub.aclose()
+    else:
+        await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
 
 
 class RedisBus:
     """Topics are Redis channels named `<namespace>:<topic>`, so the sandboxes (and tests) that
     share one Redis never hear each other. One connection listens (a task started by `start`),
-    the client's pool publishes."""
+    another publishes; both speak RESP themselves (`_Subscription`, `_Publisher`: a few µs per
+    message instead of redis-py's ~40-80), except on TLS (`rediss://`), where redis-py's
+    client and PubSub do, whose TLS options are its own. The client also checks Redis is
+    there at `connect`."""
 
     shared = True
 
@@ -256,11 +408,15 @@ class RedisBus:
         self._hearing = True
         self._task = asyncio.create_task(self._listen(pubsub), name="sleutel event bus")
 
-    async def _subscribe(self) -> PubSub:
+    async def _subscribe(self) -> PubSub | _Subscription:
         """A connection subscribed to every channel, confirmed: SUBSCRIBE is only sent by
         `subscribe()`, and a PUBLISH from another connection may overtake it unless we wait
         for Redis's confirmation of each channel."""
-        pubsub = self._client.pubsub()
+        pubsub: PubSub | _Subscription
+        if self._settings is None:
+            pubsub = self._client.pubsub()
+        else:
+            pubsub = await _open_subscription(self._settings)
         try:
             await pubsub.subscribe(*self._handlers)
             waiting = set(self._handlers)
@@ -277,7 +433,7 @@ class RedisBus:
             raise
         return pubsub
 
-    async def _listen(self, pubsub: PubSub | None) -> None:
+    async def _listen(self, pubsub: PubSub | _Subscription | None) -> None:
         """Receive until cancelled. Losing Redis is not fatal: the phones connected here get
         no live frames meanwhile (they poll `/api/phone/requests`, and get every pending
         request when they reconnect), and this loop subscribes again by itself, with backoff,

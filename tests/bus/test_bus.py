@@ -250,6 +250,47 @@ async def test_publications_a_stuck_redis_leaves_unanswered_are_counted_lost(
         await bus.close()
 
 
+async def test_a_subscriber_whose_redis_stops_answering_lets_go_and_comes_back(
+    own_redis: OwnRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Redis that stops answering without closing the connection (here: stopped) is pinged
+    after HEALTH_EVERY seconds of silence and given up IO_TIMEOUT later: the phones here are
+    told (their live connections close, they poll), and once Redis answers again the
+    subscription is made anew."""
+    monkeypatch.setattr(redis_bus_module, "HEALTH_EVERY", 0.2)
+    monkeypatch.setattr(redis_bus_module, "IO_TIMEOUT", 0.3)
+    monkeypatch.setattr(redis_bus_module, "RETRY_MAX", 0.2)
+    await own_redis.start()
+    bus = await RedisBus.connect(own_redis.url, "ns")
+    inbox = _inbox(bus, "live")
+    lost = asyncio.Event()
+
+    async def told() -> None:
+        lost.set()
+
+    bus.when_lost(told)
+    await bus.start()
+    try:
+        assert own_redis.process is not None
+        own_redis.process.send_signal(signal.SIGSTOP)
+        try:
+            await asyncio.wait_for(lost.wait(), TIMEOUT)
+            assert not bus.receiving()
+        finally:
+            own_redis.process.send_signal(signal.SIGCONT)
+
+        async def until_heard() -> bytes:
+            while True:
+                await bus.publish("live", b"back")
+                with contextlib.suppress(TimeoutError):
+                    return await asyncio.wait_for(inbox.get(), 0.2)
+
+        assert await asyncio.wait_for(until_heard(), 15) == b"back"
+        assert bus.receiving() and bus.reconnects >= 1
+    finally:
+        await bus.close()
+
+
 async def test_serve_with_an_unreachable_redis_stops_before_listening(tmp_path: Path) -> None:
     port = _free_port()
     settings = Settings(
