@@ -92,7 +92,9 @@ class LiveHub:
     are promoted, and make the collector walk them (20-100 ms pauses, the push p99). Here ONE
     task of the hub visits each connection once per `ping_every` seconds, paced over that
     period (a slice each `tick`, in the order they connected, so a connection keeps its place
-    from one round to the next): one heard from in the last quarter period is left alone, any
+    from one round to the next; a slice of 1/400 of the phones, 25 of 10,000, so that no visit
+    holds the loop for long: slices of 500 pings took ~17 ms each, a push waiting behind one
+    waited as long): one heard from in the last quarter period is left alone, any
     other gets a ping (RFC 6455 §5.5.2; the phone's pong, §5.5.3, is a sign of life), one not
     heard from for `dead_after` is closed. `dead_after` is over twice `ping_every`: a live
     phone is pinged at least once before it could count as dead, even when the round's pace
@@ -104,7 +106,7 @@ class LiveHub:
         self,
         ping_every: float = 20.0,
         dead_after: float = 50.0,
-        tick: float = 1.0,
+        tick: float = 0.05,
         *,
         background: bool = True,
     ) -> None:
@@ -115,7 +117,7 @@ class LiveHub:
         self.ping_every = ping_every
         self.dead_after = dead_after
         self.tick = tick
-        self.ping_write_timeout = 1.0
+        self.write_timeout = 1.0
         self._round: list[web.WebSocketResponse] = []
         self._next = 0
         self._per_tick = 1
@@ -147,12 +149,17 @@ class LiveHub:
         return device_id in self._sockets
 
     async def send(self, device_id: str, frame: bytes) -> int:
-        """Write one JSON text frame, already encoded, to each socket of the device here."""
+        """Write one JSON text frame, already encoded, to each socket of the device here. A
+        write waits only for a phone whose buffers are full (it reads nothing): for at most
+        `write_timeout`, then that connection is closed, as the keep-alive closes it."""
         sent = 0
         for ws in list(self._sockets.get(device_id, ())):
             try:
-                await ws.send_frame(frame, aiohttp.WSMsgType.TEXT)
+                async with asyncio.timeout(self.write_timeout):
+                    await ws.send_frame(frame, aiohttp.WSMsgType.TEXT)
                 sent += 1
+            except TimeoutError:
+                self._close(ws, b"not reading")
             except (ConnectionError, RuntimeError):
                 self.remove(device_id, ws)
         return sent
@@ -186,7 +193,7 @@ class LiveHub:
                 # A socket gone already raises; its handler removes it.
                 with contextlib.suppress(ConnectionError, RuntimeError):
                     try:
-                        async with asyncio.timeout(self.ping_write_timeout):
+                        async with asyncio.timeout(self.write_timeout):
                             await ws.ping()
                     except TimeoutError:
                         # A phone that reads nothing fills its buffers until writing to it
@@ -240,8 +247,15 @@ _ENCODER = msgspec.json.Encoder()
 
 
 class LiveEvents:
-    """PushEvents for a running server. Work is scheduled, never awaited inline: the caller may
-    be inside a store transaction.
+    """PushEvents for a running server, told after the commit of what they announce.
+
+    A new request's frame is written to the phones connected here by the task that created
+    it, right after its commit and before that task goes on (the relying party's answer): a
+    task of its own would wait behind everything else ready on the loop, a few milliseconds
+    at the 95th percentile with 10,000 phones connected, and the push latency is this wait.
+    The write waits only for a phone that reads nothing (`LiveHub.send`, at most its write
+    timeout). Everything else (a decision's frame and the relying party's ping, the bus's copy
+    for the other processes) runs in tasks of its own, so nobody waits on a client or Redis.
 
     A phone's live connection may be held by any process of the sandbox: a frame is written to
     the phones connected here at once, and goes out on a shared bus for the other processes to
@@ -281,7 +295,17 @@ class LiveEvents:
             log.error("background notification failed: %r", task.exception())
 
     async def created(self, request: PushRequest) -> None:
-        self._spawn(self._to_phone(request, closed=False))
+        try:
+            prepared = await self._frame(request, closed=False)
+            if prepared is None:
+                return
+            frame, devices, here = prepared
+            if self._bus.shared:
+                self._spawn(self._publish(frame, devices))
+            for device_id in here:
+                await self._hub.send(device_id, frame)
+        except Exception as exc:  # the other listeners (robot phones) must still hear of it
+            log.error("could not reach the phone at once: %r", exc)
 
     async def decided(self, request: PushRequest) -> None:
         self._spawn(self._decided(request))
@@ -295,24 +319,37 @@ class LiveEvents:
             log.error("background notification failed: %r", exc)
         await self._services.ciba.on_decided(request)
 
-    async def _to_phone(self, request: PushRequest, *, closed: bool) -> None:
+    async def _frame(
+        self, request: PushRequest, *, closed: bool
+    ) -> tuple[bytes, list[str], list[str]] | None:
+        """The frame for `request`'s phones, its devices and those connected here; None when
+        no phone could hear it."""
         devices = await self._services.store.active_device_ids(request.identity_id)
         here = [device_id for device_id in devices if self._hub.connected(device_id)]
         # On a bus of this process alone, a phone not connected here is connected nowhere.
         if not (here or (devices and self._bus.shared)):
-            return
+            return None
         view = request_view(request)
         message: RequestFrame | RequestClosedFrame = (
             RequestClosedFrame(type="request_closed", request=view)
             if closed
             else RequestFrame(type="request", request=view)
         )
-        frame = orjson.dumps(message)
+        return orjson.dumps(message), devices, here
+
+    async def _publish(self, frame: bytes, devices: list[str]) -> None:
+        delivery = Delivery(self._origin, devices, Raw(frame))
+        await self._bus.publish(LIVE_TOPIC, _ENCODER.encode(delivery))
+
+    async def _to_phone(self, request: PushRequest, *, closed: bool) -> None:
+        prepared = await self._frame(request, closed=closed)
+        if prepared is None:
+            return
+        frame, devices, here = prepared
         for device_id in here:
             await self._hub.send(device_id, frame)
         if self._bus.shared:
-            delivery = Delivery(self._origin, devices, Raw(frame))
-            await self._bus.publish(LIVE_TOPIC, _ENCODER.encode(delivery))
+            await self._publish(frame, devices)
 
     async def deliver(self, payload: bytes) -> None:
         """The bus's handler: write another process's frame to its devices connected here."""

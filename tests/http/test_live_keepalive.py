@@ -131,6 +131,26 @@ async def test_pings_are_paced_over_the_period_not_sent_at_once() -> None:
     assert not hub.connected("device-0")
 
 
+async def test_a_visit_of_the_servers_hub_pings_a_small_slice_of_10000_phones() -> None:
+    """The server's hub (its defaults) visits 10,000 idle phones in slices small enough that
+    no visit holds the event loop for long (a push waits behind a whole visit): 25 a visit,
+    every 50 ms, each phone still once per 20 s round."""
+    hub = LiveHub(background=False)
+    fake = FakeTime()
+    hub.now = fake
+    sockets = [StubSocket() for _ in range(10_000)]
+    for index, socket in enumerate(sockets):
+        hub.add(f"device-{index}", cast(Any, socket))
+    fake.now += hub.ping_every
+
+    await hub.visit()
+    assert sum(s.pings for s in sockets) == 25
+    assert hub.tick == 0.05
+    for _ in range(int(hub.ping_every / hub.tick) - 1):
+        await hub.visit()
+    assert {s.pings for s in sockets} == {1}  # the whole round: each phone once
+
+
 async def test_a_connection_keeps_its_place_in_the_round_as_others_join() -> None:
     """A live phone is pinged at least once every `dead_after`, whatever the round's pace: here
     30 phones, one visited per tick, then 30 more join; the first one is never left long enough
@@ -167,7 +187,7 @@ class StuckSocket(StubSocket):
 
 async def test_a_phone_that_reads_nothing_does_not_hold_up_the_others_pings() -> None:
     hub = LiveHub(ping_every=1.0, dead_after=5.0, tick=1.0, background=False)  # one slice
-    hub.ping_write_timeout = 0.01
+    hub.write_timeout = 0.01
     fake = FakeTime()
     hub.now = fake
     stuck, live = StuckSocket(), StubSocket()

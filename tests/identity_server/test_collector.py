@@ -81,6 +81,54 @@ def test_garbage_frozen_while_alive_is_collected_once_the_heap_has_grown(
     assert survivors.baseline > 1
 
 
+def test_what_survives_a_young_collection_is_no_longer_walked(survivors: FreezeSurvivors) -> None:
+    """Young collections freeze their survivors too: each object is walked once, not again by
+    every middle and full collection until it dies (flows in flight, read futures)."""
+    in_flight = [Node() for _ in range(100)]
+    dropped = Node()
+    gone = weakref.ref(dropped)
+    del dropped
+    gc.collect(0)
+    walked = _walked()
+    assert not any(id(n) in walked for n in in_flight)
+    assert gone() is None  # garbage still collected first
+
+
+def test_young_collections_run_on_the_loops_timer(survivors: FreezeSurvivors) -> None:
+    """Not only at CPython's allocation count, which a frozen object's death lowers: on the
+    timer, so that a young collection walks what a few milliseconds allocated."""
+    loop = survivors._loop
+    for _ in range(2):
+        made = [Node() for _ in range(100)]
+        assert id(made[0]) in _walked()
+        loop.run_until_complete(asyncio.sleep(survivors.YOUNG_EVERY * 1.5))
+        assert id(made[0]) not in _walked()
+
+
+def test_a_reclaim_that_freed_little_waits_for_more_growth_before_the_next(
+    survivors: FreezeSurvivors,
+) -> None:
+    """Phones connecting grow the heap with what is alive: a reclaim then frees little, and
+    the next one (as long a pause) waits for twice the growth. One that frees much (closed
+    connections) brings the wait back."""
+    alive = [Node() for _ in range(50_000)]
+    gc.collect()
+    waits = []
+    for _ in range(3):
+        survivors.baseline = 1  # the heap "has doubled"
+        survivors.reclaim()
+        waits.append(survivors.growth)
+    assert waits == [4.0, 8.0, 8.0]  # up to MAX_GROWTH
+    baseline = survivors.baseline
+    closed = [Node() for _ in range(50_000)]
+    gc.collect()  # frozen while alive
+    del closed  # cyclic garbage, frozen
+    survivors.reclaim()
+    assert survivors.growth == FreezeSurvivors.GROWTH
+    assert survivors.baseline < baseline + 10_000
+    assert alive[0].me is alive[0]
+
+
 async def test_a_websockets_heartbeat_follows_its_own_connection_time(tmp_path: Path) -> None:
     """aiohttp rounds timers above its threshold up to a whole second: every phone that
     connected within one second would be pinged in the same loop iteration (30 s heartbeat),
