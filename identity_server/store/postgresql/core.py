@@ -61,7 +61,9 @@ class PostgresStore:
         # As on SQLite: a CIBA flow reads its identity and device several times. Only decoding
         # is saved (by the exact document text); every read still asks the database, which
         # another process may have changed.
-        self._decoded = DecodedRecords(Identity, Device)
+        # An onboarding reads its person, bank customer and its own record at nearly every step,
+        # each just as the step before wrote or read it (the query still runs every time).
+        self._decoded = DecodedRecords(Identity, Device, Person, Bank, BankCustomer, Onboarding)
 
     async def migrate(self) -> None:
         await self._db.migrate()
@@ -136,13 +138,16 @@ class PostgresStore:
             "INSERT INTO people(national_number, email, doc) VALUES($1, $2, $3)",
             person.national_number,
             person.email.lower(),
-            dumps(person),
+            self._decoded.dumps(person),
             refusal=(f"person {person.national_number} already exists", ALREADY_EXISTS),
         )
 
     async def get_person(self, national_number: str) -> Person | None:
         return await self._one(
-            Person, "SELECT doc FROM people WHERE national_number=$1", national_number
+            Person,
+            "SELECT doc FROM people WHERE national_number=$1",
+            national_number,
+            decoded=self._decoded,
         )
 
     async def list_people(self) -> list[Person]:
@@ -206,7 +211,9 @@ class PostgresStore:
         )
 
     async def get_bank(self, bank_id: str) -> Bank | None:
-        return await self._one(Bank, "SELECT doc FROM banks WHERE bank_id=$1", bank_id)
+        return await self._one(
+            Bank, "SELECT doc FROM banks WHERE bank_id=$1", bank_id, decoded=self._decoded
+        )
 
     async def list_banks(self) -> list[Bank]:
         return await self._all(Bank, "SELECT doc FROM banks ORDER BY bank_id")
@@ -220,7 +227,7 @@ class PostgresStore:
             customer.customer_number,
             customer.national_number,
             customer.digipass_serial,
-            dumps(customer),
+            self._decoded.dumps(customer),
             refusal=(
                 f"customer {customer.customer_number} or digipass {customer.digipass_serial}"
                 " already exists",
@@ -234,11 +241,15 @@ class PostgresStore:
             "SELECT doc FROM bank_customers WHERE bank_id=$1 AND customer_number=$2",
             bank_id,
             customer_number,
+            decoded=self._decoded,
         )
 
     async def customer_by_digipass(self, serial: str) -> BankCustomer | None:
         return await self._one(
-            BankCustomer, "SELECT doc FROM bank_customers WHERE digipass_serial=$1", serial
+            BankCustomer,
+            "SELECT doc FROM bank_customers WHERE digipass_serial=$1",
+            serial,
+            decoded=self._decoded,
         )
 
     async def list_customers(self, bank_id: str | None = None) -> list[BankCustomer]:
@@ -343,7 +354,7 @@ class PostgresStore:
             " ON CONFLICT (onboarding_id) DO UPDATE SET doc=excluded.doc",
             onboarding.onboarding_id,
             onboarding.expires_at.timestamp(),
-            dumps(onboarding),
+            self._decoded.dumps(onboarding),
         )
 
     async def get_onboarding(self, onboarding_id: str) -> Onboarding | None:
@@ -351,6 +362,7 @@ class PostgresStore:
             Onboarding,
             self._locking("SELECT doc FROM onboardings WHERE onboarding_id=$1"),
             onboarding_id,
+            decoded=self._decoded,
         )
 
     async def save_enrolment(self, enrolment: Enrolment) -> None:
