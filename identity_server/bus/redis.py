@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlsplit
 
 from redis.asyncio import Redis
@@ -20,6 +18,13 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from identity_server.bus import Handler
+from identity_server.bus.resp import (
+    Publisher,
+    Subscription,
+    command,
+    open_connection,
+    open_subscription,
+)
 from identity_server.core.errors import SleutelError
 from identity_server.error_codes import BUS_UNAVAILABLE, INVALID_BUS
 
@@ -49,271 +54,8 @@ def _reason(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-WRITE_BUFFER_LIMIT = 1 << 20
-"""Bytes of publications waiting to be sent past which more are dropped (counted lost): only a
-Redis that stopped reading gets there, and a hint that old is worth nothing."""
-
-
-def _bulk(value: bytes) -> bytes:
-    return b"$%d\r\n%s\r\n" % (len(value), value)
-
-
-def _command(*parts: bytes) -> bytes:
-    """A command in RESP (https://redis.io/docs/latest/develop/reference/protocol-spec/)."""
-    return b"*%d\r\n" % len(parts) + b"".join(_bulk(part) for part in parts)
-
-
-class _Publisher(asyncio.Protocol):
-    """PUBLISH on a connection of its own, written without waiting for Redis's answer.
-
-    redis-py's `publish` costs ~80 µs of CPU (its pool, a retry wrapper, a timeout task for the
-    write and one for the answer, the answer's parsing), twice per CIBA flow. Here a publication
-    is one write; Redis's answers (`:n` per PUBLISH, RESP integers) are counted as they come,
-    in whatever batch they arrive, and each publication not answered when the connection goes
-    (or not within IO_TIMEOUT) is counted lost, as one whose write failed always was."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self._buffer = b""
-        self._handshake: asyncio.Future[list[bytes]] | None = None
-        self._expected = 0
-        self._replies: list[bytes] = []
-        self.unanswered: deque[float] = deque()  # when each publication still unanswered went
-        self.lost = 0
-        self.refused = 0  # answered with an error
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # A stream transport (uvloop's is none of asyncio's classes, only alike).
-        self.transport = cast(asyncio.Transport, transport)
-
-    def data_received(self, data: bytes) -> None:
-        lines = (self._buffer + data).split(b"\r\n")
-        self._buffer = lines.pop()
-        if self._handshake is not None and not self._handshake.done():
-            taken, lines = lines[: self._expected], lines[self._expected :]
-            self._expected -= len(taken)
-            self._replies.extend(taken)
-            if self._expected == 0:
-                self._handshake.set_result(self._replies)
-        for line in lines:
-            if self.unanswered:
-                self.unanswered.popleft()
-            if line.startswith(b"-"):
-                self.refused += 1
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
-        self.lost += len(self.unanswered)
-        self.unanswered.clear()
-        if self._handshake is not None and not self._handshake.done():
-            self._handshake.set_exception(exc or ConnectionError("Redis closed the connection"))
-
-    async def greet(self, commands: list[bytes]) -> list[bytes]:
-        """Send `commands` (AUTH, SELECT) and wait for their one-line answers."""
-        assert self.transport is not None
-        self._handshake = asyncio.get_running_loop().create_future()
-        self._expected = len(commands)
-        self._replies = []
-        self.transport.write(b"".join(commands))
-        return await asyncio.wait_for(self._handshake, IO_TIMEOUT)
-
-    def connected(self) -> bool:
-        return self.transport is not None and not self.transport.is_closing()
-
-    def stuck(self) -> bool:
-        """Redis stopped answering (a vanished host, a stuck server): the oldest publication
-        waits past IO_TIMEOUT, or the unsent ones past WRITE_BUFFER_LIMIT."""
-        assert self.transport is not None
-        return bool(self.unanswered and time.monotonic() - self.unanswered[0] > IO_TIMEOUT) or (
-            self.transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT
-        )
-
-    def publish(self, command: bytes) -> None:
-        assert self.transport is not None
-        self.unanswered.append(time.monotonic())
-        self.transport.write(command)
-
-
-async def _open_publisher(
-    settings: dict[str, Any], then: Callable[[], asyncio.Protocol] | None = None
-) -> _Publisher:
-    """A connection for publishing, as `parse_url(url)` describes it (TCP or a Unix socket,
-    AUTH and SELECT when the URL names them); once greeted, the connection is handed to the
-    protocol `then()` when given (a subscription)."""
-    loop = asyncio.get_running_loop()
-    opening: Awaitable[tuple[asyncio.BaseTransport, _Publisher]]
-    if "path" in settings:
-        opening = loop.create_unix_connection(_Publisher, settings["path"])
-    else:
-        opening = loop.create_connection(
-            _Publisher, settings.get("host", "localhost"), settings.get("port", 6379)
-        )
-    _, publisher = await asyncio.wait_for(opening, CONNECT_TIMEOUT)
-    greeting = []
-    if settings.get("password"):
-        who = [settings["username"].encode()] if settings.get("username") else []
-        greeting.append(_command(b"AUTH", *who, str(settings["password"]).encode()))
-    if settings.get("db"):
-        greeting.append(_command(b"SELECT", str(settings["db"]).encode()))
-    try:
-        answers = await publisher.greet(greeting) if greeting else []
-    except BaseException:
-        if publisher.transport is not None:
-            publisher.transport.abort()
-        raise
-    refused = [answer for answer in answers if answer.startswith(b"-")]
-    if refused:
-        assert publisher.transport is not None
-        publisher.transport.abort()
-        raise ConnectionError(refused[0][1:].decode(errors="replace"))
-    if then is not None:
-        assert publisher.transport is not None
-        protocol = then()
-        publisher.transport.set_protocol(protocol)
-        protocol.connection_made(publisher.transport)
-    return publisher
-
-
-class _Incomplete(Exception):
-    """The buffer ends inside a reply: wait for more bytes."""
-
-
-class _Refused(bytes):
-    """An error reply (`-ERR …`)."""
-
-
-def _reply(buffer: bytes, at: int) -> tuple[Any, int]:
-    """One RESP2 reply starting at `at` and where the next starts; `_Incomplete` when the
-    buffer ends first. Pub/sub traffic is arrays of bulk strings and integers."""
-    end = buffer.find(b"\r\n", at)
-    if end < 0:
-        raise _Incomplete
-    kind, line, at = buffer[at : at + 1], buffer[at + 1 : end], end + 2
-    if kind == b"$":
-        size = int(line)
-        if size < 0:
-            return None, at
-        if len(buffer) < at + size + 2:
-            raise _Incomplete
-        return buffer[at : at + size], at + size + 2
-    if kind == b"*":
-        items = []
-        for _ in range(int(line)):
-            item, at = _reply(buffer, at)
-            items.append(item)
-        return items, at
-    if kind == b"-":
-        return _Refused(line), at
-    if kind in (b"+", b":"):
-        return line, at
-    raise ConnectionError(f"Redis sent what this client cannot read: {kind!r}")
-
-
-class _Subscription(asyncio.Protocol):
-    """A subscribed connection read without redis-py: its messages are parsed as they arrive,
-    however many one read brings (redis-py's `get_message` costs ~40 µs of CPU per message:
-    a timeout per call, a retry wrapper, a parser reading line by line). Answers
-    `get_message` as redis-py's PubSub does (the dicts `RedisBus` reads), and checks that
-    Redis still answers: a PING after HEALTH_EVERY seconds of silence, given up IO_TIMEOUT
-    later."""
-
-    def __init__(self) -> None:
-        self.transport: asyncio.Transport | None = None
-        self._buffer = b""
-        self._inbox: deque[dict[str, Any]] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self._failure: BaseException | None = None
-        self._heard = time.monotonic()
-        self._pinged = 0.0
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # as _Publisher's
-
-    def data_received(self, data: bytes) -> None:
-        self._heard = time.monotonic()
-        buffer, at = self._buffer + data, 0
-        try:
-            while at < len(buffer):
-                reply, at = _reply(buffer, at)
-                self._take(reply)
-        except _Incomplete:
-            pass
-        except (ValueError, ConnectionError) as exc:
-            self._fail(ConnectionError(f"unreadable answer from Redis: {exc}"))
-        self._buffer = buffer[at:]
-        self._wake()
-
-    def _take(self, reply: Any) -> None:
-        if isinstance(reply, _Refused):
-            self._fail(ConnectionError(reply.decode(errors="replace")))
-        elif isinstance(reply, list) and len(reply) == 3 and reply[0] == b"message":
-            self._inbox.append({"type": "message", "channel": reply[1], "data": reply[2]})
-        elif isinstance(reply, list) and len(reply) == 3 and reply[0] == b"subscribe":
-            self._inbox.append({"type": "subscribe", "channel": reply[1], "data": reply[2]})
-        # anything else (a PING's answer) only shows that Redis is there
-
-    def _fail(self, exc: BaseException) -> None:
-        if self._failure is None:
-            self._failure = exc
-        if self.transport is not None:
-            self.transport.abort()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.transport = None
-        if self._failure is None:
-            self._failure = exc or ConnectionError("Redis closed the connection")
-        self._wake()
-
-    def _wake(self) -> None:
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
-
-    async def subscribe(self, *channels: bytes) -> None:
-        assert self.transport is not None
-        self.transport.write(_command(b"SUBSCRIBE", *channels))
-
-    async def get_message(self, timeout: float) -> dict[str, Any] | None:  # noqa: ASYNC109 - PubSub's
-        """The next message or subscription confirmation, or None after `timeout` seconds of
-        nothing; raises once the connection failed."""
-        if not self._inbox and self._failure is None:
-            loop = asyncio.get_running_loop()
-            self._waiter = loop.create_future()
-            timer = loop.call_later(timeout, self._wake)
-            try:
-                await self._waiter
-            finally:
-                timer.cancel()
-                self._waiter = None
-        if self._inbox:
-            return self._inbox.popleft()
-        if self._failure is not None:
-            raise self._failure
-        self._check()
-        return None
-
-    def _check(self) -> None:
-        silent = time.monotonic() - self._heard
-        if self._pinged > self._heard and time.monotonic() - self._pinged > IO_TIMEOUT:
-            self._fail(TimeoutError("Redis did not answer a PING"))
-            assert self._failure is not None
-            raise self._failure
-        if silent >= HEALTH_EVERY and self._pinged <= self._heard and self.transport is not None:
-            self._pinged = time.monotonic()
-            self.transport.write(_command(b"PING"))
-
-    async def aclose(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
-
-
-async def _open_subscription(settings: dict[str, Any]) -> _Subscription:
-    subscription = _Subscription()
-    await _open_publisher(settings, lambda: subscription)
-    return subscription
-
-
-async def _drop(pubsub: PubSub | _Subscription) -> None:
-    if isinstance(pubsub, _Subscription):
+async def _drop(pubsub: PubSub | Subscription) -> None:
+    if isinstance(pubsub, Subscription):
         await pubsub.aclose()
     else:
         await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it unannotated
@@ -322,7 +64,7 @@ async def _drop(pubsub: PubSub | _Subscription) -> None:
 class RedisBus:
     """Topics are Redis channels named `<namespace>:<topic>`, so the sandboxes (and tests) that
     share one Redis never hear each other. One connection listens (a task started by `start`),
-    another publishes; both speak RESP themselves (`_Subscription`, `_Publisher`: a few µs per
+    another publishes; both speak RESP themselves (`resp.Subscription`, `resp.Publisher`: a few µs per
     message instead of redis-py's ~40-80), except on TLS (`rediss://`), where redis-py's
     client and PubSub do, whose TLS options are its own. The client also checks Redis is
     there at `connect`."""
@@ -335,11 +77,11 @@ class RedisBus:
         self._client = client
         self._namespace = namespace
         self.where = where
-        # How to open the publishing connection (`_Publisher`); None: publish through the
+        # How to open the bus's own connections (`resp`); None: publish through the
         # client (TLS, whose options redis-py alone knows).
         self._settings = settings
-        self._publisher: _Publisher | None = None
-        self._opening: asyncio.Task[_Publisher] | None = None
+        self._publisher: Publisher | None = None
+        self._opening: asyncio.Task[Publisher] | None = None
         self._counted = 0  # lost publications of closed publishers already in `lost`
         self._handlers: dict[bytes, list[Handler]] = {}
         self._task: asyncio.Task[None] | None = None
@@ -408,15 +150,20 @@ class RedisBus:
         self._hearing = True
         self._task = asyncio.create_task(self._listen(pubsub), name="sleutel event bus")
 
-    async def _subscribe(self) -> PubSub | _Subscription:
+    async def _subscribe(self) -> PubSub | Subscription:
         """A connection subscribed to every channel, confirmed: SUBSCRIBE is only sent by
         `subscribe()`, and a PUBLISH from another connection may overtake it unless we wait
         for Redis's confirmation of each channel."""
-        pubsub: PubSub | _Subscription
+        pubsub: PubSub | Subscription
         if self._settings is None:
             pubsub = self._client.pubsub()
         else:
-            pubsub = await _open_subscription(self._settings)
+            pubsub = await open_subscription(
+                self._settings,
+                connect_timeout=CONNECT_TIMEOUT,
+                io_timeout=IO_TIMEOUT,
+                health_every=HEALTH_EVERY,
+            )
         try:
             await pubsub.subscribe(*self._handlers)
             waiting = set(self._handlers)
@@ -433,7 +180,7 @@ class RedisBus:
             raise
         return pubsub
 
-    async def _listen(self, pubsub: PubSub | _Subscription | None) -> None:
+    async def _listen(self, pubsub: PubSub | Subscription | None) -> None:
         """Receive until cancelled. Losing Redis is not fatal: the phones connected here get
         no live frames meanwhile (they poll `/api/phone/requests`, and get every pending
         request when they reconnect), and this loop subscribes again by itself, with backoff,
@@ -487,7 +234,7 @@ class RedisBus:
                 await self._client.publish(self._channel(topic), payload)
             else:
                 publisher = await self._connected_publisher()
-                publisher.publish(_command(b"PUBLISH", self._channel(topic), payload))
+                publisher.publish(command(b"PUBLISH", self._channel(topic), payload))
         except (RedisError, OSError, ConnectionError, TimeoutError) as exc:
             # Never raised: the caller's work is committed, and what was lost is a hint the
             # phone also gets by polling. Logged once per outage, counted always.
@@ -505,7 +252,7 @@ class RedisBus:
             self._publish_failing = False
             log.warning("publishing on the event bus at %s works again", self.where)
 
-    async def _connected_publisher(self) -> _Publisher:
+    async def _connected_publisher(self) -> Publisher:
         """The publishing connection, opened again when Redis closed it or stopped answering
         (its unanswered publications are then counted lost)."""
         publisher = self._publisher
@@ -523,7 +270,11 @@ class RedisBus:
             self._counted, self._publisher = 0, None
         if self._opening is None:  # one attempt at a time, shared by the publications waiting
             assert self._settings is not None
-            self._opening = asyncio.get_running_loop().create_task(_open_publisher(self._settings))
+            self._opening = asyncio.get_running_loop().create_task(
+                open_connection(
+                    self._settings, connect_timeout=CONNECT_TIMEOUT, io_timeout=IO_TIMEOUT
+                )
+            )
         opening = self._opening
         try:
             publisher = await asyncio.shield(opening)
@@ -534,7 +285,7 @@ class RedisBus:
             self._publisher = publisher
         return self._publisher
 
-    def _count(self, publisher: _Publisher) -> None:
+    def _count(self, publisher: Publisher) -> None:
         """Add what `publisher` lost (a dropped connection) or Redis refused since last time."""
         seen = publisher.lost + publisher.refused
         self.lost += seen - self._counted
