@@ -36,8 +36,9 @@ class Publisher(asyncio.Protocol):
     in whatever batch they arrive, and each publication not answered when the connection goes
     (or not within `io_timeout`) is counted lost, as one whose write failed always was."""
 
-    def __init__(self, io_timeout: float) -> None:
+    def __init__(self, io_timeout: float, *, now: Callable[[], float] = time.monotonic) -> None:
         self.io_timeout = io_timeout
+        self._now = now
         self.transport: asyncio.Transport | None = None
         self._buffer = b""
         self._handshake: asyncio.Future[list[bytes]] | None = None
@@ -89,13 +90,13 @@ class Publisher(asyncio.Protocol):
         """Redis stopped answering (a vanished host, a stuck server): the oldest publication
         waits past `io_timeout`, or the unsent ones past WRITE_BUFFER_LIMIT."""
         assert self.transport is not None
-        return bool(
-            self.unanswered and time.monotonic() - self.unanswered[0] > self.io_timeout
-        ) or (self.transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT)
+        return bool(self.unanswered and self._now() - self.unanswered[0] > self.io_timeout) or (
+            self.transport.get_write_buffer_size() > WRITE_BUFFER_LIMIT
+        )
 
     def publish(self, command: bytes) -> None:
         assert self.transport is not None
-        self.unanswered.append(time.monotonic())
+        self.unanswered.append(self._now())
         self.transport.write(command)
 
 
@@ -188,22 +189,25 @@ class Subscription(asyncio.Protocol):
     Redis still answers: a PING after `health_every` seconds of silence, given up `io_timeout`
     later."""
 
-    def __init__(self, io_timeout: float, health_every: float) -> None:
+    def __init__(
+        self, io_timeout: float, health_every: float, *, now: Callable[[], float] = time.monotonic
+    ) -> None:
         self.io_timeout = io_timeout
+        self._now = now
         self.health_every = health_every
         self.transport: asyncio.Transport | None = None
         self._buffer = b""
         self._inbox: deque[dict[str, Any]] = deque()
         self._waiter: asyncio.Future[None] | None = None
         self._failure: BaseException | None = None
-        self._heard = time.monotonic()
+        self._heard = self._now()
         self._pinged = 0.0
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)  # as Publisher's
 
     def data_received(self, data: bytes) -> None:
-        self._heard = time.monotonic()
+        self._heard = self._now()
         buffer, at = self._buffer + data, 0
         try:
             while at < len(buffer):
@@ -265,8 +269,8 @@ class Subscription(asyncio.Protocol):
         return None
 
     def _check(self) -> None:
-        silent = time.monotonic() - self._heard
-        if self._pinged > self._heard and time.monotonic() - self._pinged > self.io_timeout:
+        silent = self._now() - self._heard
+        if self._pinged > self._heard and self._now() - self._pinged > self.io_timeout:
             self._fail(TimeoutError("Redis did not answer a PING"))
             assert self._failure is not None
             raise self._failure
@@ -275,7 +279,7 @@ class Subscription(asyncio.Protocol):
             and self._pinged <= self._heard
             and self.transport is not None
         ):
-            self._pinged = time.monotonic()
+            self._pinged = self._now()
             self.transport.write(command(b"PING"))
 
     async def aclose(self) -> None:
