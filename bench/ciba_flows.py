@@ -28,6 +28,8 @@ the coordination's cost). With `--same-load` a third sandbox runs at the same ti
 with 1/N of the phones and flows, the load each of the N processes carries. N processes ÷ it is
 the coordination's cost alone; it ÷ the one process with every phone is what fewer flows in
 flight per process costs (a loop with fewer in flight handles fewer events per turn).
+`--against REV` makes it an A/B instead: REV's tree (a git worktree) and this one, 1 and N
+processes each, the four sandboxes' flows at the same time.
 
 Pinning (taskset, when available): with at least N + 1 cores, server i gets core i and the rest
 is left to this process; with fewer (two cores: N = 2), every server shares core 0, so the
@@ -53,7 +55,7 @@ servers'.
 
     .venv/bin/python -m bench.ciba_flows [--phones 50] [--flows 2000]
         [--store postgresql://user@host:port/db] [--bus redis://host:port] [--processes N]
-        [--rounds R] [--at-once [--same-load]] [--cores 0,1] [--versus-sqlite]
+        [--rounds R] [--at-once [--same-load | --against REV]] [--cores 0,1] [--versus-sqlite]
 """
 
 from __future__ import annotations
@@ -68,8 +70,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import AsyncExitStack, asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -717,6 +719,77 @@ async def scale_out_at_once(
     return results
 
 
+async def scale_out_against(
+    phones_count: int,
+    flows: int,
+    *,
+    store: str,
+    bus: str,
+    processes: int,
+    rounds: int,
+    previous: Path,
+) -> list[dict[str, float]]:
+    """An A/B of the scale-out: 1 and `processes` processes of the tree `previous` and of this
+    tree, all four sandboxes' flows at the same time on the same engines (the machine's noise
+    weighs on all alike). Per round: each one's server CPU milliseconds per flow, and each
+    tree's N-process efficiency (flows per server CPU-second, N processes ÷ 1)."""
+    results: list[dict[str, float]] = []
+    trees = {"previous": previous, "current": HERE}
+    async with AsyncExitStack() as stack:
+        warm_up = max(phones_count, flows // 5)
+        sandboxes = {
+            (name, count): await stack.enter_async_context(
+                running(phones_count, warm_up=warm_up, store=store, bus=bus,
+                        processes=count, tree=tree)
+            )
+            for name, tree in trees.items()
+            for count in (1, processes)
+        }  # fmt: skip
+        for n in range(rounds):
+            spent = await asyncio.gather(*(sandbox.flows(flows) for sandbox in sandboxes.values()))
+            ms = {
+                f"{name}_{count}p_ms": cpu / flows * 1000
+                for (name, count), (_, cpu) in zip(sandboxes, spent, strict=True)
+            }
+            figures = {
+                **ms,
+                **{
+                    f"{name}_efficiency": ms[f"{name}_1p_ms"] / ms[f"{name}_{processes}p_ms"]
+                    for name in trees
+                },
+            }
+            results.append(figures)
+            print(f"round {n + 1}, at once: " + against_line(figures, processes), flush=True)
+    return results
+
+
+@contextmanager
+def _worktree(commit: str) -> Iterator[Path]:
+    """`commit`'s tree in a temporary git worktree, removed afterwards (bench/ab_sqlite.py has
+    the same; it imports this module, so this one cannot import it)."""
+    folder = Path(tempfile.mkdtemp(prefix="sleutel-ab-"))
+    git = ["git", "-C", str(HERE), "worktree"]
+    subprocess.run([*git, "add", "--detach", "--quiet", str(folder / "tree"), commit], check=True)  # noqa: S603
+    try:
+        yield folder / "tree"
+    finally:
+        subprocess.run([*git, "remove", "--force", str(folder / "tree")], check=False)  # noqa: S603
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def against_line(figures: dict[str, float], processes: int) -> str:
+    return (
+        "server CPU ms per flow, previous "
+        f"{figures['previous_1p_ms']:.2f} (1 process) and "
+        f"{figures[f'previous_{processes}p_ms']:.2f} ({processes}), current "
+        f"{figures['current_1p_ms']:.2f} and {figures[f'current_{processes}p_ms']:.2f}: current ÷ "
+        f"previous ×{figures['current_1p_ms'] / figures['previous_1p_ms']:.3f} and "
+        f"×{figures[f'current_{processes}p_ms'] / figures[f'previous_{processes}p_ms']:.3f}; "
+        f"{processes} processes ÷ 1, previous ×{figures['previous_efficiency']:.3f}, current "
+        f"×{figures['current_efficiency']:.3f}"
+    )
+
+
 async def engines_at_once(
     phones_count: int, flows: int, *, store: str, bus: str = "", rounds: int = 1
 ) -> list[dict[str, float]]:
@@ -882,6 +955,11 @@ if __name__ == "__main__":
         "of fewer flows in flight per process",
     )  # fmt: skip
     parser.add_argument(
+        "--against", default="", metavar="REV",
+        help="with --at-once: an A/B, REV's tree (a git worktree) and this one, 1 and N "
+        "processes each, all four at the same time",
+    )  # fmt: skip
+    parser.add_argument(
         "--versus-sqlite", action="store_true",
         help="with --store and --processes N > 1: also compare one process on PostgreSQL with "
         "one on SQLite (always done with --store and one process)",
@@ -892,7 +970,19 @@ if __name__ == "__main__":
     elif args.processes > 1 and not args.at_once and own_cores(args.processes):
         # As deployed: a core per server (the bench and the engines share the cores, unpinned).
         os.environ[CORES_VARIABLE] = own_cores(args.processes)
-    if args.processes > 1 and args.at_once:
+    if args.processes > 1 and args.at_once and args.against:
+        with _worktree(args.against) as previous:
+            compared = asyncio.run(
+                scale_out_against(args.phones, args.flows, store=args.store, bus=args.bus,
+                                  processes=args.processes, rounds=args.rounds,
+                                  previous=previous)
+            )  # fmt: skip
+        print(
+            f"medians over {len(compared)} rounds ({args.against} as previous; "
+            f"{_pinning(args.processes)}; the bench, PostgreSQL and Redis not pinned): "
+            + against_line(medians(compared), args.processes)
+        )
+    elif args.processes > 1 and args.at_once:
         pairs = asyncio.run(
             scale_out_at_once(args.phones, args.flows, store=args.store, bus=args.bus,
                               processes=args.processes, rounds=args.rounds,

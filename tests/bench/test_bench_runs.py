@@ -79,6 +79,24 @@ async def test_scale_out_at_once_measures_both_sandboxes_side_by_side() -> None:
     assert len(rounds) == 1 and len(rounds[0]) == 3 and all(rate > 0 for rate in rounds[0])
 
 
+async def test_scale_out_against_a_previous_tree_runs_all_four_sandboxes() -> None:
+    try:
+        store, bus = postgresql_admin_url(), redis_url()
+    except ServicesMissing as missing:
+        pytest.skip(str(missing))
+    with ciba_flows._worktree("HEAD") as previous:
+        (figures,) = await ciba_flows.scale_out_against(
+            2, 8, store=store, bus=bus, processes=2, rounds=1, previous=previous
+        )
+    assert not previous.exists()  # the worktree is gone afterwards
+    for tree in ("previous", "current"):
+        assert figures[f"{tree}_1p_ms"] > 0 and figures[f"{tree}_2p_ms"] > 0
+        assert figures[f"{tree}_efficiency"] == pytest.approx(
+            figures[f"{tree}_1p_ms"] / figures[f"{tree}_2p_ms"]
+        )
+    assert "2 processes ÷ 1, previous ×" in ciba_flows.against_line(figures, 2)
+
+
 async def test_postgresql_is_compared_with_sqlite_in_the_same_run() -> None:
     try:
         store, bus = postgresql_admin_url(), redis_url()
