@@ -73,7 +73,15 @@ class ProcessWorker:
         return ours
 
     async def run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        """`fn(*args, **kwargs)` in the worker; its result or its exception."""
+        """`fn(*args, **kwargs)` in the worker; its result or its exception. A worker that died
+        (killed, out of memory) is replaced and the call tried once more, as `Offload.run` does;
+        a call that kills its worker fails again (BrokenProcessPool)."""
+        try:
+            return await self._run_once(fn, args, kwargs)
+        except BrokenProcessPool:
+            return await self._run_once(fn, args, kwargs)
+
+    async def _run_once(self, fn: Callable[..., T], args: Any, kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
         if self._loop is not loop or self._connection is None:
             self._start(loop)
@@ -86,7 +94,12 @@ class ProcessWorker:
             answer: asyncio.Future[Any] = loop.create_future()
             self._waiting[number] = answer
             try:
-                connection.send((number, fn, args, kwargs))
+                try:
+                    connection.send((number, fn, args, kwargs))
+                except OSError:  # the worker is gone: its end of the pipe is closed
+                    del self._waiting[number]
+                    self._broken()
+                    raise BrokenProcessPool("the worker process ended") from None
                 return cast(T, await answer)
             finally:
                 self._waiting.pop(number, None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
@@ -44,6 +45,19 @@ async def test_a_worker_that_dies_fails_its_calls_and_the_next_call_starts_a_new
         first = await worker.run(os.getpid)
         with pytest.raises(BrokenProcessPool):
             await worker.run(os._exit, 3)
+        second = await worker.run(os.getpid)
+        assert second not in (first, os.getpid())
+    finally:
+        worker.close()
+
+
+async def test_a_worker_killed_between_calls_is_replaced_and_the_call_answered() -> None:
+    worker = ProcessWorker()
+    try:
+        first = await worker.run(os.getpid)
+        os.kill(first, signal.SIGKILL)
+        # Reaped without giving the loop a turn: the next call finds out as it sends.
+        os.waitpid(first, 0)
         second = await worker.run(os.getpid)
         assert second not in (first, os.getpid())
     finally:
