@@ -57,10 +57,12 @@ async def _phone_page(
         "oidc_login.html",
         status=error.status if error else 200,
         error=error,
-        auth_id=authorization.auth_id,
-        client_name=client.name,
+        slots={
+            "auth_id": authorization.auth_id,
+            "client_name": client.name,
+            "phone": form.phone if form else authorization.login_hint,
+        },
         country_options=country_options(i18n.language_of(request), form.region if form else "BE"),
-        phone=form.phone if form else authorization.login_hint,
         # itsme's hosted page also logs in by scanning a QR with the app (web/phone_scan_api.py).
         qr=client.dialect == Dialect.ITSME,
     )
@@ -111,8 +113,7 @@ async def wait(request: web.Request) -> web.Response:
     return render(
         request,
         "oidc_wait.html",
-        auth_id=authorization.auth_id,
-        phone=PhoneNumber(authorization.phone).display,
+        slots={"auth_id": authorization.auth_id, "phone": PhoneNumber(authorization.phone).display},
         icon=icons.view(push.icon) if push.icon else None,
     )
 

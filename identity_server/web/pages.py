@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 import jinja2
 from aiohttp import web
+from markupsafe import Markup, escape
 
 from identity_server.core.errors import SleutelError
 from identity_server.i18n import LANGUAGES, Domain, supported
@@ -40,23 +44,33 @@ def render(
     *,
     status: int = 200,
     error: SleutelError | None = None,
+    slots: Mapping[str, str] | None = None,
     **context: Any,
 ) -> web.Response:
     """The page in the request's language: its texts are the `pages` catalog's (`{{ _("key") }}`,
-    or the domain the context names as `i18n_domain`), a refusal the error registry's."""
+    or the domain the context names as `i18n_domain`), a refusal the error registry's.
+
+    `slots`: values that change with every request (an id, a phone number) and that the template
+    only prints. The rest of the page is then rendered once per (language, context) and kept;
+    each request writes its slots, escaped, into the kept page."""
     lang = i18n.language_of(request)
     domain: Domain = context.get("i18n_domain") or "pages"
-    html = (
-        _environment(domain, lang)
-        .get_template(template)
-        .render(
-            lang=lang,
-            languages=LANGUAGES,
-            error=_refusal_text(lang, error) if error else "",
-            error_code=error.code if error else "",
-            **context,
+    html = None
+    if slots and error is None:
+        html = _filled(domain, lang, template, context, slots)
+    if html is None:
+        html = (
+            _environment(domain, lang)
+            .get_template(template)
+            .render(
+                lang=lang,
+                languages=LANGUAGES,
+                error=_refusal_text(lang, error) if error else "",
+                error_code=error.code if error else "",
+                **context,
+                **(slots or {}),
+            )
         )
-    )
     response = web.Response(text=html, content_type="text/html", status=status)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
@@ -67,6 +81,60 @@ def render(
     if supported(request.query.get("lang")):
         response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True)
     return response
+
+
+# Where a slot goes in a kept page: private-use code points, which no template text contains and
+# escaping leaves as they are.
+_SLOT = re.compile("\ue000([^\ue000\ue001]*)\ue001")
+
+
+def _filled(
+    domain: Domain, lang: str, template: str, context: dict[str, Any], slots: Mapping[str, str]
+) -> str | None:
+    """The kept page with this request's slots written in, or None to render it whole (a
+    context that cannot be a key, or a template that does more with a slot than print it)."""
+    try:
+        parts = _kept(domain, lang, template, tuple(context.items()), tuple(slots))
+    except TypeError:  # an unhashable context value
+        return None
+    if parts is None:
+        return None
+    values = {name: str(escape(value)) for name, value in slots.items()}
+    return parts[0] + "".join(values[parts[i]] + parts[i + 1] for i in range(1, len(parts), 2))
+
+
+@lru_cache(maxsize=512)
+def _kept(
+    domain: Domain,
+    lang: str,
+    template: str,
+    context: tuple[tuple[str, Any], ...],
+    slots: tuple[str, ...],
+) -> tuple[str, ...] | None:
+    """The page rendered with a mark in place of each slot, cut at the marks: text, slot name,
+    text, …. None when the template does more with a slot than print it: rendered twice with
+    marks of different lengths, its text around the marks must not change."""
+
+    def cut(padding: str) -> list[str]:
+        marks = {n: Markup(f"\ue000{n}{padding}\ue001") for n in slots}  # noqa: S704 - ours
+        html = (
+            _environment(domain, lang)
+            .get_template(template)
+            .render(
+                lang=lang, languages=LANGUAGES, error="", error_code="", **dict(context), **marks
+            )
+        )
+        return _SLOT.split(html)
+
+    parts, other = cut(""), cut("\ue002")
+    names = parts[1::2]
+    if (
+        parts[::2] != other[::2]
+        or not set(names) <= set(slots)
+        or other[1::2] != [f"{n}\ue002" for n in names]
+    ):
+        return None
+    return tuple(parts)
 
 
 def _refusal_text(lang: str, error: SleutelError) -> str:
