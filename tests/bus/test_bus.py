@@ -42,6 +42,19 @@ def _inbox(bus: EventBus, topic: str) -> asyncio.Queue[bytes]:
     return queue
 
 
+async def _heard_again(bus: EventBus, inbox: asyncio.Queue[bytes]) -> bytes:
+    """What the subscriber hears once it is back: until it has subscribed again a publication
+    may find nobody listening, so publish until one arrives (at most 15 s)."""
+
+    async def until_heard() -> bytes:
+        while True:
+            await bus.publish("live", b"back")
+            with contextlib.suppress(TimeoutError):
+                return await asyncio.wait_for(inbox.get(), 0.2)
+
+    return await asyncio.wait_for(until_heard(), 15)
+
+
 async def test_local_bus_hands_the_payload_to_the_topic_subscribers_before_publish_returns() -> (
     None
 ):
@@ -209,15 +222,8 @@ async def test_losing_redis_costs_frames_not_requests_and_the_subscriber_comes_b
 
         await own_redis.start()  # same port: Redis is back
 
-        # The subscriber finds it again by itself (backoff of at most a few seconds); until
-        # it has, a publication may find nobody listening, so publish until one arrives.
-        async def until_heard() -> bytes:
-            while True:
-                await bus.publish("live", b"back")
-                with contextlib.suppress(TimeoutError):
-                    return await asyncio.wait_for(inbox.get(), 0.2)
-
-        assert await asyncio.wait_for(until_heard(), 15) == b"back"
+        # The subscriber finds it again by itself (backoff of at most a few seconds).
+        assert await _heard_again(bus, inbox) == b"back"
         assert bus.reconnects == 1
         assert any("works again" in r.message for r in caplog.records)
     finally:
@@ -279,13 +285,7 @@ async def test_a_subscriber_whose_redis_stops_answering_lets_go_and_comes_back(
         finally:
             own_redis.process.send_signal(signal.SIGCONT)
 
-        async def until_heard() -> bytes:
-            while True:
-                await bus.publish("live", b"back")
-                with contextlib.suppress(TimeoutError):
-                    return await asyncio.wait_for(inbox.get(), 0.2)
-
-        assert await asyncio.wait_for(until_heard(), 15) == b"back"
+        assert await _heard_again(bus, inbox) == b"back"
         assert bus.receiving() and bus.reconnects >= 1
     finally:
         await bus.close()
