@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import TypedDict
 
-import aiohttp
 from aiohttp import web
 
 from identity_server.bus import EventBus
@@ -48,7 +47,8 @@ from identity_server.web.body import json_response
 from identity_server.web.endpoints import Endpoints
 from identity_server.web.errors import PAGE_ERROR_RENDERER, error_middleware
 from identity_server.web.keys import LIVE_EVENTS, LIVE_HUB, SERVICES, SETTINGS
-from identity_server.web.live import HttpDelivery, LiveEvents, LiveHub
+from identity_server.web.live import LiveEvents, LiveHub
+from identity_server.web.notification_client import NotificationClient
 from identity_server.web.pages import render, render_error
 
 log = logging.getLogger("sleutel")
@@ -100,14 +100,18 @@ async def _nosniff(request: web.Request, response: web.StreamResponse) -> None:
 
 
 async def _delivery(app: web.Application) -> AsyncIterator[None]:
-    """The HTTP client for CIBA ping/push notifications lives as long as the app."""
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as session:
-        # Through the sandbox's `notifications.unreachable` fault (QA kit), when it is set.
-        app[SERVICES].ciba.delivery = app[SERVICES].faults.wrap(HttpDelivery(session))
+    """The HTTP client for CIBA ping/push notifications lives as long as the app (its kept
+    connections: web/notification_client.py)."""
+    client = NotificationClient()
+    # Through the sandbox's `notifications.unreachable` fault (QA kit), when it is set.
+    app[SERVICES].ciba.delivery = app[SERVICES].faults.wrap(client)
+    try:
         yield
         await app[LIVE_EVENTS].drain()
         await app[LIVE_HUB].close_all()
+    finally:
         app[SERVICES].ciba.delivery = None
+        await client.close()
 
 
 def _running(bus: EventBus) -> Callable[[web.Application], AsyncIterator[None]]:

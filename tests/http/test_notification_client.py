@@ -1,0 +1,219 @@
+"""The CIBA notification client (identity_server/web/notification_client.py): what reaches the
+relying party, which connections are used again, and what counts as delivered."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from identity_server.web.notification_client import NotificationClient, NotificationFailed
+
+Answer = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Receiver:
+    """A relying party's notification endpoint that records what it got, and on which
+    connection (the client's port)."""
+
+    def __init__(self, answer: Answer | None = None) -> None:
+        self.got: list[tuple[str, bytes, int]] = []
+        self.answer = answer
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        assert request.transport is not None
+        port = request.transport.get_extra_info("peername")[1]
+        self.got.append((request.headers.get("Authorization", ""), await request.read(), port))
+        if self.answer is not None:
+            return await self.answer(request)
+        return web.Response(status=204)
+
+
+@asynccontextmanager
+async def _serve(receiver: Receiver, **kwargs: object) -> AsyncIterator[str]:
+    app = web.Application()
+    app.router.add_post("/cb/ping", receiver.handle)
+    server = TestServer(app, **kwargs)  # type: ignore[arg-type]
+    await server.start_server()
+    try:
+        yield str(server.make_url("/cb/ping?x=1"))
+    finally:
+        await server.close()
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[NotificationClient]:
+    made = NotificationClient(attempts=2, timeout=2.0)
+    yield made
+    await made.close()
+
+
+async def test_one_connection_carries_the_pings_one_after_the_other(
+    client: NotificationClient,
+) -> None:
+    receiver = Receiver()
+    async with _serve(receiver) as url:
+        await client.deliver(url, "tok-1", {"auth_req_id": "a"})
+        await client.deliver(url, "tok-2", {"auth_req_id": "b"})
+    assert [(auth, body) for auth, body, _ in receiver.got] == [
+        ("Bearer tok-1", b'{"auth_req_id":"a"}'),
+        ("Bearer tok-2", b'{"auth_req_id":"b"}'),
+    ]
+    assert receiver.got[0][2] == receiver.got[1][2]  # the same client port: kept alive
+
+
+async def test_a_connection_closed_while_idle_is_not_used_again(
+    client: NotificationClient,
+) -> None:
+    async def then_close(request: web.Request) -> web.StreamResponse:
+        transport = request.transport
+        assert transport is not None
+        asyncio.get_running_loop().call_later(0.05, transport.close)
+        return web.Response(status=204)
+
+    receiver = Receiver(then_close)
+    async with _serve(receiver) as url:
+        assert await client.post(url, "t", b"{}") == 204
+        await asyncio.sleep(0.3)  # the server has closed the idle connection
+        assert await client.post(url, "t", b"{}") == 204
+    assert len(receiver.got) == 2
+    assert receiver.got[0][2] != receiver.got[1][2]
+
+
+async def test_a_kept_connection_cut_before_the_answer_is_replaced_in_the_same_attempt(
+    client: NotificationClient,
+) -> None:
+    """The relying party closes a kept connection as the next request arrives: the request
+    is sent again on a new connection, not counted a failed attempt."""
+    requests: list[int] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = len(set(requests)) + 1
+        answered = 0
+        while True:
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                break
+            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+            await reader.readexactly(length)
+            requests.append(connection)
+            if connection == 1 and answered == 1:
+                break  # the second request on the first connection: cut, unanswered
+            writer.write(b"HTTP/1.1 204 No Content\r\n\r\n")
+            answered += 1
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        url = f"http://127.0.0.1:{port}/ping"
+        assert await client.post(url, "t", b"{}") == 204
+        assert await client.post(url, "t", b"{}") == 204
+        await client.close()
+        await asyncio.sleep(0.05)  # the server's side reads the end of the connection
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert requests == [1, 1, 2]
+
+
+async def test_an_answer_with_a_body_is_read_whole_before_the_connection_is_used_again(
+    client: NotificationClient,
+) -> None:
+    async def with_body(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"ok": "x" * 5000}, status=200)
+
+    receiver = Receiver(with_body)
+    async with _serve(receiver) as url:
+        for _ in range(3):
+            assert await client.post(url, "t", b"{}") == 200
+    assert len({port for _, _, port in receiver.got}) == 1
+
+
+async def test_a_chunked_answer_is_not_read_and_its_connection_is_closed(
+    client: NotificationClient,
+) -> None:
+    async def chunked(request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(status=202)
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        await response.write(b"some")
+        await response.write_eof()
+        return response
+
+    receiver = Receiver(chunked)
+    async with _serve(receiver) as url:
+        assert await client.post(url, "t", b"{}") == 202
+        assert await client.post(url, "t", b"{}") == 202
+    assert receiver.got[0][2] != receiver.got[1][2]
+
+
+async def test_a_refusal_is_tried_again_then_given_up_with_a_warning(
+    client: NotificationClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def refuse(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=503, text="busy")
+
+    receiver = Receiver(refuse)
+    with caplog.at_level(logging.WARNING, "sleutel"):
+        async with _serve(receiver) as url:
+            await client.deliver(url, "t", {"auth_req_id": "a"})
+    assert len(receiver.got) == 2  # attempts=2
+    assert sum("answered 503" in r.getMessage() for r in caplog.records) == 2
+
+
+async def test_a_redirect_is_not_followed(client: NotificationClient) -> None:
+    async def moved(request: web.Request) -> web.StreamResponse:
+        return web.Response(status=307, headers={"Location": "http://127.0.0.1:1/elsewhere"})
+
+    receiver = Receiver(moved)
+    async with _serve(receiver) as url:
+        assert await client.post(url, "t", b"{}") == 307
+    assert len(receiver.got) == 1
+
+
+async def test_an_endpoint_that_never_answers_times_out() -> None:
+    async def silent(request: web.Request) -> web.StreamResponse:
+        await asyncio.sleep(5)
+        return web.Response(status=204)
+
+    client = NotificationClient(attempts=1, timeout=0.2)
+    receiver = Receiver(silent)
+    try:
+        async with _serve(receiver) as url:
+            with pytest.raises(TimeoutError):
+                await client.post(url, "t", b"{}")
+            await client.deliver(url, "t", {})  # logged, not raised
+    finally:
+        await client.close()
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    ["ftp://127.0.0.1/x", "http:///x", "http://127.0.0.1/a b", "http://127.0.0.1/\r\nX: y"],
+)
+async def test_an_endpoint_that_cannot_be_sent_to_fails(
+    client: NotificationClient, endpoint: str
+) -> None:
+    with pytest.raises(NotificationFailed):
+        await client.post(endpoint, "t", b"{}")
+
+
+async def test_a_token_that_would_end_the_header_is_not_sent(client: NotificationClient) -> None:
+    receiver = Receiver()
+    async with _serve(receiver) as url:
+        with pytest.raises(NotificationFailed):
+            await client.post(url, "t\r\nX-Injected: 1", b"{}")
+    assert receiver.got == []
+
+
+async def test_an_unreachable_endpoint_is_given_up(client: NotificationClient) -> None:
+    with pytest.raises(OSError):
+        await client.post("http://127.0.0.1:1/ping", "t", b"{}")
+    await client.deliver("http://127.0.0.1:1/ping", "t", {})  # logged, not raised
