@@ -87,13 +87,16 @@ class _Connection:
 class NotificationClient:
     """Sends notifications; `close()` at shutdown lets go of the kept connections."""
 
-    def __init__(self, attempts: int = ATTEMPTS, timeout: float = TIMEOUT) -> None:
+    def __init__(
+        self, attempts: int = ATTEMPTS, timeout: float = TIMEOUT, tls: ssl.SSLContext | None = None
+    ) -> None:
+        """`tls`: what https endpoints are verified with (default: the system's trust store)."""
         self._attempts = attempts
         self._timeout = timeout
         self._idle: dict[Origin, list[_Connection]] = {}
         self._targets: dict[str, _Target] = {}
         self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
-        self._tls: ssl.SSLContext | None = None
+        self._tls = tls
 
     async def deliver(self, endpoint: str, bearer: str, payload: dict[str, Any]) -> None:
         body = orjson.dumps(payload)

@@ -4,13 +4,21 @@ relying party, which connections are used again, and what counts as delivered.""
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from identity_server.web.notification_client import NotificationClient, NotificationFailed
 
@@ -217,3 +225,64 @@ async def test_an_unreachable_endpoint_is_given_up(client: NotificationClient) -
     with pytest.raises(OSError):
         await client.post("http://127.0.0.1:1/ping", "t", b"{}")
     await client.deliver("http://127.0.0.1:1/ping", "t", {})  # logged, not raised
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that no trust store knows."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+async def test_an_https_endpoint_is_verified(client: NotificationClient, tmp_path: Path) -> None:
+    """TLS as aiohttp's session did it: a certificate no trust store vouches for is refused,
+    and nothing is sent over that connection; one the client trusts carries the pings."""
+    cert_file, key_file = _self_signed(tmp_path)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    receiver = Receiver()
+    app = web.Application()
+    app.router.add_post("/ping", receiver.handle)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+    await site.start()
+    try:
+        url = f"https://127.0.0.1:{runner.addresses[0][1]}/ping"
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await client.post(url, "t", b"{}")
+        assert receiver.got == []
+        trusting = NotificationClient(tls=ssl.create_default_context(cafile=cert_file))
+        try:
+            await trusting.deliver(url, "tok", {"auth_req_id": "a"})
+            await trusting.deliver(url, "tok", {"auth_req_id": "b"})
+        finally:
+            await trusting.close()
+    finally:
+        await runner.cleanup()
+    assert [body for _, body, _ in receiver.got] == [b'{"auth_req_id":"a"}', b'{"auth_req_id":"b"}']
+    assert receiver.got[0][2] == receiver.got[1][2]  # one TLS connection, kept
