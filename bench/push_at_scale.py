@@ -177,6 +177,12 @@ async def enrol(db: Path, key_file: Path, count: int) -> list[Phone]:
     return phones
 
 
+def waited_seconds(pid: int) -> float:
+    """How long the process's main thread (its event loop) has waited, runnable, for a core
+    (Linux /proc schedstat): a run on a machine busy with other work shows here."""
+    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+
+
 def rss_bytes(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -386,9 +392,11 @@ async def main(
             prober = asyncio.create_task(_probe_lag(lags, stop))
             cpu_before = _cpu_seconds(server.pid)
             own_before = time.process_time()
+            waits_before = waited_seconds(server.pid), waited_seconds(os.getpid())
             flows, took = await open_loop(relying, phones, rate, seconds, poisson=poisson)
             cpu = _cpu_seconds(server.pid) - cpu_before
             own = time.process_time() - own_before
+            waits = waited_seconds(server.pid), waited_seconds(os.getpid())
             stop.set()
             await prober
             latencies = run.latencies
@@ -398,6 +406,8 @@ async def main(
                 "flows_per_s": flows / took,
                 "server_cpu_share": cpu / took,
                 "bench_cpu_share": own / took,
+                "server_wait_share": (waits[0] - waits_before[0]) / took,
+                "bench_wait_share": (waits[1] - waits_before[1]) / took,
                 "push_p50_ms": statistics.median(latencies) * 1000,
                 "push_p95_ms": _percentile(latencies, 0.95) * 1000,
                 "push_p99_ms": _percentile(latencies, 0.99) * 1000,
@@ -444,6 +454,8 @@ def report(figures: dict[str, float]) -> str:
          f"{f['max_flows_per_s']:.0f})"),
         ("  flows / completed per second", f"{f['flows']:.0f} / {f['flows_per_s']:.0f}"),
         ("  CPU share of a core: server / this process", f"{f['server_cpu_share']:.2f} / {f['bench_cpu_share']:.2f}"),
+        ("  time waiting for a core: server / this process",
+         f"{f['server_wait_share']:.1%} / {f['bench_wait_share']:.1%}"),
         ("  push latency p50 / p95", f"{f['push_p50_ms']:.1f} / {f['push_p95_ms']:.1f} ms"),
         ("  push latency p99", f"{p99:.1f} ms " + goal(p99 < TARGET_P99_MS, "10 ms")),
         ("  push latency max", f"{f['push_max_ms']:.1f} ms"),

@@ -43,6 +43,11 @@ class SqliteStore:
         # each just as the step before wrote or read it.
         self._decoded = DecodedRecords(Identity, Device, Person, Bank, BankCustomer, Onboarding)
 
+    @property
+    def database(self) -> SqliteDatabase:
+        """The file's connection (runtime.py checkpoints its write-ahead log off the loop)."""
+        return self._db
+
     async def migrate(self) -> None:
         await self._db.migrate()
 
