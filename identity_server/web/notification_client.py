@@ -57,6 +57,11 @@ def _target(endpoint: str) -> _Target:
         raise NotificationFailed("not an http(s) URL")
     port = parts.port or (443 if scheme == "https" else 80)
     host = parts.hostname
+    if not host.isascii():
+        try:  # an internationalised name, as DNS and the Host header take it
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise NotificationFailed("the host name cannot be sent") from exc
     shown = f"[{host}]" if ":" in host else host
     if parts.port is not None and port != (443 if scheme == "https" else 80):
         shown = f"{shown}:{port}"
@@ -65,7 +70,10 @@ def _target(endpoint: str) -> _Target:
         path = f"{path}?{parts.query}"
     if any(c in path or c in shown for c in "\r\n ") or not path.isascii():
         raise NotificationFailed("the URL cannot be sent as it is")
-    head = f"POST {path} HTTP/1.1\r\nHost: {shown}\r\nContent-Type: application/json\r\n"
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: {shown}\r\nUser-Agent: sleutel\r\n"
+        "Content-Type: application/json\r\n"
+    )
     return _Target((scheme, host, port), head.encode("ascii"))
 
 

@@ -31,12 +31,14 @@ class Receiver:
 
     def __init__(self, answer: Answer | None = None) -> None:
         self.got: list[tuple[str, bytes, int]] = []
+        self.headers: list[dict[str, str]] = []
         self.answer = answer
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         assert request.transport is not None
         port = request.transport.get_extra_info("peername")[1]
         self.got.append((request.headers.get("Authorization", ""), await request.read(), port))
+        self.headers.append(dict(request.headers))
         if self.answer is not None:
             return await self.answer(request)
         return web.Response(status=204)
@@ -73,6 +75,14 @@ async def test_one_connection_carries_the_pings_one_after_the_other(
         ("Bearer tok-2", b'{"auth_req_id":"b"}'),
     ]
     assert receiver.got[0][2] == receiver.got[1][2]  # the same client port: kept alive
+    host = url.split("/")[2]
+    assert receiver.headers[0] == {
+        "Host": host,
+        "User-Agent": "sleutel",
+        "Content-Type": "application/json",
+        "Authorization": "Bearer tok-1",
+        "Content-Length": "19",
+    }
 
 
 async def test_a_connection_closed_while_idle_is_not_used_again(
