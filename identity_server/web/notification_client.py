@@ -34,6 +34,7 @@ MAX_CONNECTIONS = 100  # at once, over every origin (aiohttp's connector limit)
 MAX_HEAD = 16 * 1024
 MAX_BODY = 64 * 1024  # a longer answer is not read: its connection is closed instead
 ENDPOINTS_KEPT = 256
+MAX_INTERIM = 8  # 1xx answers read before the final one
 
 Origin = tuple[str, str, int]  # scheme, host, port
 
@@ -178,15 +179,14 @@ class NotificationClient:
         keep_open = True
         try:
             connection.writer.write(request)
-            try:
-                head = await connection.reader.readuntil(b"\r\n\r\n")
-            except asyncio.IncompleteReadError as exc:
-                if not exc.partial:
-                    raise _NothingRead from exc
-                raise NotificationFailed("the answer was cut") from exc
-            except asyncio.LimitOverrunError as exc:
-                raise NotificationFailed("the answer's head is too long") from exc
-            status, keep = _read_head(head)
+            status, keep = _read_head(await self._head(connection, first=True))
+            # Interim answers (103 Early Hints) come before the final one (RFC 9110 §15.2).
+            interim = 0
+            while status < 200:
+                interim += 1
+                if interim > MAX_INTERIM:
+                    raise NotificationFailed("no final answer")
+                status, keep = _read_head(await self._head(connection, first=False))
             if keep is None:
                 keep_open = False
             elif keep:
@@ -205,6 +205,17 @@ class NotificationClient:
                     connection.close()
             else:
                 connection.close()
+
+    @staticmethod
+    async def _head(connection: _Connection, *, first: bool) -> bytes:
+        try:
+            return await connection.reader.readuntil(b"\r\n\r\n")
+        except asyncio.IncompleteReadError as exc:
+            if first and not exc.partial:
+                raise _NothingRead from exc
+            raise NotificationFailed("the answer was cut") from exc
+        except asyncio.LimitOverrunError as exc:
+            raise NotificationFailed("the answer's head is too long") from exc
 
     async def close(self) -> None:
         kept = [connection for idle in self._idle.values() for connection in idle]

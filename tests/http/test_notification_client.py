@@ -296,3 +296,27 @@ async def test_an_https_endpoint_is_verified(client: NotificationClient, tmp_pat
         await runner.cleanup()
     assert [body for _, body, _ in receiver.got] == [b'{"auth_req_id":"a"}', b'{"auth_req_id":"b"}']
     assert receiver.got[0][2] == receiver.got[1][2]  # one TLS connection, kept
+
+
+async def test_an_interim_answer_is_not_taken_for_the_final_one(
+    client: NotificationClient,
+) -> None:
+    """A 103 Early Hints before the relying party's 503 (RFC 9110 §15.2): the ping was refused,
+    not delivered."""
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        await reader.readexactly(length)
+        writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
+        writer.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        assert await client.post(f"http://127.0.0.1:{port}/ping", "t", b"{}") == 503
+    finally:
+        server.close()
+        await server.wait_closed()
