@@ -115,7 +115,7 @@ class NotificationClient:
                 if status < 300:
                     return
                 log.warning("CIBA notification to %s answered %d", endpoint, status)
-            except (OSError, TimeoutError, NotificationFailed, ValueError) as exc:
+            except (OSError, EOFError, TimeoutError, NotificationFailed, ValueError) as exc:
                 log.warning("CIBA notification to %s failed: %s", endpoint, type(exc).__name__)
             await asyncio.sleep(0.2 * (attempt + 1))
 

@@ -320,3 +320,29 @@ async def test_an_interim_answer_is_not_taken_for_the_final_one(
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_an_answer_cut_in_its_body_is_a_failed_attempt(
+    client: NotificationClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    attempts: list[int] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        await reader.readexactly(length)
+        attempts.append(1)
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        with caplog.at_level(logging.WARNING, "sleutel"):
+            await client.deliver(f"http://127.0.0.1:{port}/ping", "t", {"auth_req_id": "a"})
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert len(attempts) == 2  # tried again, then given up, without an exception
+    assert sum("failed: IncompleteReadError" in r.getMessage() for r in caplog.records) == 2
