@@ -110,12 +110,15 @@ class FreezeSurvivors:
     walked is reachable, so nothing collectable is frozen, and each object is walked once, by
     the first collection after it was made.
 
-    Young collections run on a timer too (`YOUNG_EVERY`), so that each walks a few hundred
-    objects, not tens of thousands. CPython's own trigger (700 more allocations than
-    deallocations) counts a frozen object's death as a deallocation: with 10,000 phones whose
-    read futures are renewed at each keep-alive pong (~20 s lives), the young generation grew
-    to 7,000-20,000 objects and the middle one to ~60,000 before a collection came (3-10 ms
-    and 30-60 ms pauses, measured on bench/push_at_scale.py), and found nothing to collect.
+    Young collections run on a timer too (`YOUNG_EVERY`), so that each walks a few thousand
+    objects, not tens of thousands (at 130 flows a second, every 50 ms: ~400 of the ~800
+    collections in 40 s held the loop over 0.5 ms, a hold every push arriving meanwhile sat
+    out; every 20 ms: 21 of ~2,000).
+    CPython's own trigger (700 more allocations than deallocations) counts a frozen object's
+    death as a deallocation: with 10,000 phones whose read futures are renewed at each
+    keep-alive pong (~20 s lives), the young generation grew to 7,000-20,000 objects and the
+    middle one to ~60,000 before a collection came (3-10 ms and 30-60 ms pauses, measured on
+    bench/push_at_scale.py), and found nothing to collect.
 
     An object frozen while reachable that later becomes cyclic garbage (a connection closed
     since, a flow in flight at the freeze) is not collected while frozen: once the heap has
@@ -133,7 +136,7 @@ class FreezeSurvivors:
 
     GROWTH = 2.0
     MAX_GROWTH = 8.0
-    YOUNG_EVERY = 0.05
+    YOUNG_EVERY = 0.02
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
