@@ -370,30 +370,3 @@ class LiveEvents:
         """Wait for scheduled notifications (tests, shutdown)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-
-class HttpDelivery:
-    """CIBA ping and push notifications over HTTP (CIBA Core §10.2, §10.3), a few retries."""
-
-    def __init__(self, session: aiohttp.ClientSession, attempts: int = 3) -> None:
-        self._session = session
-        self._attempts = attempts
-
-    async def deliver(self, endpoint: str, bearer: str, payload: dict[str, Any]) -> None:
-        body = orjson.dumps(payload)
-        for attempt in range(self._attempts):
-            try:
-                async with self._session.post(
-                    endpoint,
-                    data=body,
-                    headers={
-                        "Authorization": f"Bearer {bearer}",
-                        "Content-Type": "application/json",
-                    },
-                ) as response:
-                    if response.status < 300:
-                        return
-                    log.warning("CIBA notification to %s answered %d", endpoint, response.status)
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                log.warning("CIBA notification to %s failed: %s", endpoint, type(exc).__name__)
-            await asyncio.sleep(0.2 * (attempt + 1))

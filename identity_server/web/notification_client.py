@@ -2,10 +2,10 @@
 own: one POST of a JSON body, read back as far as its status and length.
 
 aiohttp's ClientSession spent ~6 % of a CIBA flow's server CPU on the ping (a request object, a
-payload registry, header multidicts, a timer and a task per call); a ping needs none of it. What
-it keeps of HttpDelivery (web/live.py): three attempts with the same pauses, any status under 300
-is delivered, a 10-second limit per attempt, no proxy from the environment, TLS verified for
-https endpoints. Redirects are not followed: a 3xx is a failed attempt (a relying party's
+payload registry, header multidicts, a timer and a task per call); a ping needs none of it.
+Kept from the aiohttp sender it replaces: three attempts with the same pauses, a final status
+under 300 is delivered, a 10-second limit per attempt, no proxy from the environment, TLS
+verified for https endpoints. Redirects are not followed: a 3xx is a failed attempt (a relying party's
 notification endpoint is registered; the provider posts to that URL only).
 
 A connection is used again only when its answer was HTTP/1.1 with a Content-Length (or no body
@@ -27,7 +27,7 @@ import orjson
 log = logging.getLogger("sleutel")
 
 ATTEMPTS = 3
-TIMEOUT = 10.0  # seconds per attempt, as HttpDelivery's ClientTimeout(total=10)
+TIMEOUT = 10.0  # seconds per attempt, as the aiohttp sender's ClientTimeout(total=10)
 IDLE = 15.0  # a connection idle longer is not used again (aiohttp's keep-alive time)
 KEPT_PER_ORIGIN = 32
 MAX_CONNECTIONS = 100  # at once, over every origin (aiohttp's connector limit)
