@@ -1,5 +1,5 @@
 """SQLite's write-ahead log checkpointed by a thread, not by the event loop's commits
-(identity_server/runtime.py WalCheckpoints): a checkpoint syncs the file twice, 6-15 ms that a
+(identity_server/store/sqlite/checkpoints.py): a checkpoint syncs the file twice, 6-15 ms that a
 commit on the loop held every push up for. The loop's commits no longer copy the log into the
 database file; the thread's checkpoints do, while the loop's connection goes on writing, and
 the log then starts again from its beginning instead of growing."""
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from identity_server.runtime import WalCheckpoints
 from identity_server.store.sqlite import SqliteStore, open_sqlite
+from identity_server.store.sqlite.checkpoints import WalCheckpoints
 from identity_server.store.sqlite.database import SqliteDatabase
 
 PAGE = 4096
