@@ -12,6 +12,8 @@ import orjson
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
+from identity_server.core.records import Identity
+from identity_server.oidc.records import Client as RelyingParty
 from identity_server.services import Services
 from identity_server.web.keys import LIVE_HUB
 from simulator.phone import HeadlessPhone
@@ -42,19 +44,27 @@ class StuckSocket(RecordingSocket):
         await asyncio.Event().wait()
 
 
+async def _annelies_and_a_relying_party(
+    services: Services, annelies: HeadlessPhone
+) -> tuple[Identity, str, RelyingParty]:
+    """Annelies's identity, her phone's device id and a registered relying party."""
+    identity = await services.store.identity_by_phone(annelies.state.phone)
+    assert identity is not None
+    (device_id,) = await services.store.active_device_ids(identity.identity_id)
+    relying_party, _ = await services.clients.register(
+        client_id="rp-gemeente", name="Gemeente", redirect_uris=["https://rp.example/cb"]
+    )
+    return identity, device_id, relying_party
+
+
 async def test_the_request_frame_is_written_before_its_creator_goes_on(
     client: Client, services: Services, annelies: HeadlessPhone
 ) -> None:
     hub = client.app[LIVE_HUB]
-    identity = await services.store.identity_by_phone(annelies.state.phone)
-    assert identity is not None
-    (device_id,) = await services.store.active_device_ids(identity.identity_id)
+    identity, device_id, relying_party = await _annelies_and_a_relying_party(services, annelies)
     socket = RecordingSocket()
     hub.add(device_id, cast(Any, socket))
     try:
-        relying_party, _ = await services.clients.register(
-            client_id="rp-gemeente", name="Gemeente", redirect_uris=["https://rp.example/cb"]
-        )
         push = await services.push.create(identity, relying_party, scopes=("openid",), acr="basic")
         # No await in between: the frame was written before create() returned.
         (frame,) = socket.frames
@@ -69,15 +79,10 @@ async def test_a_phone_that_reads_nothing_holds_up_its_request_for_the_write_tim
 ) -> None:
     hub = client.app[LIVE_HUB]
     hub.write_timeout = 0.01
-    identity = await services.store.identity_by_phone(annelies.state.phone)
-    assert identity is not None
-    (device_id,) = await services.store.active_device_ids(identity.identity_id)
+    identity, device_id, relying_party = await _annelies_and_a_relying_party(services, annelies)
     stuck = StuckSocket()
     hub.add(device_id, cast(Any, stuck))
     try:
-        relying_party, _ = await services.clients.register(
-            client_id="rp-gemeente", name="Gemeente", redirect_uris=["https://rp.example/cb"]
-        )
         await asyncio.wait_for(
             services.push.create(identity, relying_party, scopes=("openid",), acr="basic"),
             timeout=5,
