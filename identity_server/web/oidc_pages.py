@@ -57,7 +57,7 @@ async def _phone_page(
         "oidc_login.html",
         status=error.status if error else 200,
         error=error,
-        slots={
+        per_request={
             "auth_id": authorization.auth_id,
             "client_name": client.name,
             "phone": form.phone if form else authorization.login_hint,
@@ -113,7 +113,10 @@ async def wait(request: web.Request) -> web.Response:
     return render(
         request,
         "oidc_wait.html",
-        slots={"auth_id": authorization.auth_id, "phone": PhoneNumber(authorization.phone).display},
+        per_request={
+            "auth_id": authorization.auth_id,
+            "phone": PhoneNumber(authorization.phone).display,
+        },
         icon=icons.view(push.icon) if push.icon else None,
     )
 

@@ -44,20 +44,20 @@ def render(
     *,
     status: int = 200,
     error: SleutelError | None = None,
-    slots: Mapping[str, str] | None = None,
+    per_request: Mapping[str, str] | None = None,
     **context: Any,
 ) -> web.Response:
     """The page in the request's language: its texts are the `pages` catalog's (`{{ _("key") }}`,
     or the domain the context names as `i18n_domain`), a refusal the error registry's.
 
-    `slots`: values that change with every request (an id, a phone number) and that the template
-    only prints. The rest of the page is then rendered once per (language, context) and kept;
-    each request writes its slots, escaped, into the kept page."""
+    `per_request`: values that change with every request (an id, a phone number) and that the
+    template only prints. The rest of the page is then rendered once per (language, context)
+    and kept; each request writes these values, escaped, into the kept page."""
     lang = i18n.language_of(request)
     domain: Domain = context.get("i18n_domain") or "pages"
     html = None
-    if slots and error is None:
-        html = _filled(domain, lang, template, context, slots)
+    if per_request and error is None:
+        html = _filled(domain, lang, template, context, per_request)
     if html is None:
         html = (
             _environment(domain, lang)
@@ -68,7 +68,7 @@ def render(
                 error=_refusal_text(lang, error) if error else "",
                 error_code=error.code if error else "",
                 **context,
-                **(slots or {}),
+                **(per_request or {}),
             )
         )
     response = web.Response(text=html, content_type="text/html", status=status)

@@ -1,4 +1,4 @@
-"""A page kept whole with slots for its per-request values (web/pages.py `render(slots=…)`) is
+"""A page kept whole with slots for its per-request values (web/pages.py `render(per_request=…)`) is
 byte for byte the page a full render gives, in every language, values escaped, and a kept page
 never shows the previous request's values."""
 
@@ -20,7 +20,7 @@ EVIL = {"auth_id": "a<b&\"c'd", "client_name": "<b>Gemeente</b> & Zn", "phone": 
 
 def _pair(lang: str, template: str, slots: dict[str, str], **context: Any) -> tuple[str, str]:
     request = make_mocked_request("GET", f"/page?lang={lang}")
-    kept = pages.render(request, template, slots=slots, **context).text
+    kept = pages.render(request, template, per_request=slots, **context).text
     whole = pages.render(request, template, **{**context, **slots}).text
     assert kept is not None and whole is not None
     return kept, whole
@@ -62,7 +62,7 @@ def test_a_template_that_does_more_than_print_a_slot_is_rendered_whole(
     monkeypatch.setattr(pages, "_environment", lambda domain, lang: env)
     pages._kept.cache_clear()
     request = make_mocked_request("GET", "/page")
-    shown = pages.render(request, "shout.html", slots={"auth_id": "a&b"})
+    shown = pages.render(request, "shout.html", per_request={"auth_id": "a&b"})
     assert shown.text == "nl:A&amp;B"
     pages._kept.cache_clear()
 
@@ -76,6 +76,20 @@ def test_a_slot_the_template_measures_is_rendered_whole(
     env = jinja2.Environment(loader=jinja2.DictLoader({"t.html": use}), autoescape=True)
     monkeypatch.setattr(pages, "_environment", lambda domain, lang: env)
     pages._kept.cache_clear()
-    shown = pages.render(make_mocked_request("GET", "/page"), "t.html", slots={"auth_id": "ab"})
+    shown = pages.render(
+        make_mocked_request("GET", "/page"), "t.html", per_request={"auth_id": "ab"}
+    )
     assert shown.text == env.get_template("t.html").render(auth_id="ab")
     pages._kept.cache_clear()
+
+
+def test_a_page_may_name_its_own_values_as_it_likes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CSAM video page passes `slots` (its interview times) as any page value: render's own
+    keyword for per-request values must not take it."""
+    env = jinja2.Environment(
+        loader=jinja2.DictLoader({"t.html": "{% for s in slots %}{{ s }}{% endfor %}"}),
+        autoescape=True,
+    )
+    monkeypatch.setattr(pages, "_environment", lambda domain, lang: env)
+    shown = pages.render(make_mocked_request("GET", "/page"), "t.html", slots=range(1, 4))
+    assert shown.text == "123"
