@@ -46,6 +46,7 @@ def survivors() -> Iterator[FreezeSurvivors]:
 
 
 def test_what_survives_a_full_collection_is_no_longer_walked(survivors: FreezeSurvivors) -> None:
+    gc.collect()  # no collection (which freezes) may come while the connections are made
     connections = [Node() for _ in range(100)]
     assert id(connections[0]) in _walked()
     gc.collect()
@@ -99,10 +100,28 @@ def test_young_collections_run_on_the_loops_timer(survivors: FreezeSurvivors) ->
     timer, so that a young collection walks what a few milliseconds allocated."""
     loop = survivors._loop
     for _ in range(2):
+        gc.collect(0)  # none by CPython's count while they are made
         made = [Node() for _ in range(100)]
         assert id(made[0]) in _walked()
         loop.run_until_complete(asyncio.sleep(survivors.YOUNG_EVERY * 1.5))
         assert id(made[0]) not in _walked()
+
+
+def test_an_idle_servers_timer_collects_nothing(survivors: FreezeSurvivors) -> None:
+    """With next to nothing allocated since the last collection, the timer does not collect
+    and backs off: an idle sandbox on a laptop is not woken 50 times a second."""
+    gc.collect(0)
+    before = gc.get_stats()[0]["collections"]
+    waits = []
+    for _ in range(8):
+        survivors.collect_young()
+        waits.append(survivors.young_wait)
+    assert gc.get_stats()[0]["collections"] == before
+    assert waits == [0.04, 0.08, 0.16, 0.32, 0.64, 1.0, 1.0, 1.0]  # backs off to YOUNG_IDLE
+    made = [Node() for _ in range(survivors.YOUNG_AT_LEAST)]
+    survivors.collect_young()  # busy again: a collection, and the short wait
+    assert (gc.get_stats()[0]["collections"], survivors.young_wait) == (before + 1, 0.02)
+    assert made
 
 
 def test_a_reclaim_that_freed_little_waits_for_more_growth_before_the_next(
