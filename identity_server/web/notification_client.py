@@ -5,8 +5,8 @@ aiohttp's ClientSession spent ~6 % of a CIBA flow's server CPU on the ping (a re
 payload registry, header multidicts, a timer and a task per call); a ping needs none of it.
 Kept from the aiohttp sender it replaces: three attempts with the same pauses, a final status
 under 300 is delivered, a 10-second limit per attempt, no proxy from the environment, TLS
-verified for https endpoints. Redirects are not followed: a 3xx is a failed attempt (a relying party's
-notification endpoint is registered; the provider posts to that URL only).
+verified for https endpoints. Redirects are not followed: a 3xx is a failed attempt (a relying
+party's notification endpoint is registered; the provider posts to that URL only).
 
 A connection is used again only when its answer was HTTP/1.1 with a Content-Length (or no body
 by its status) and no `Connection: close`; anything else is read as far as the status and

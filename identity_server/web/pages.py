@@ -59,18 +59,7 @@ def render(
     if per_request and error is None:
         html = _filled(domain, lang, template, context, per_request)
     if html is None:
-        html = (
-            _environment(domain, lang)
-            .get_template(template)
-            .render(
-                lang=lang,
-                languages=LANGUAGES,
-                error=_refusal_text(lang, error) if error else "",
-                error_code=error.code if error else "",
-                **context,
-                **(per_request or {}),
-            )
-        )
+        html = _whole(domain, lang, template, error, {**context, **(per_request or {})})
     response = web.Response(text=html, content_type="text/html", status=status)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Frame-Options"] = "DENY"
@@ -81,6 +70,22 @@ def render(
     if supported(request.query.get("lang")):
         response.set_cookie("lang", lang, max_age=365 * 86400, samesite="Lax", httponly=True)
     return response
+
+
+def _whole(
+    domain: Domain, lang: str, template: str, error: SleutelError | None, context: Mapping[str, Any]
+) -> str:
+    return (
+        _environment(domain, lang)
+        .get_template(template)
+        .render(
+            lang=lang,
+            languages=LANGUAGES,
+            error=_refusal_text(lang, error) if error else "",
+            error_code=error.code if error else "",
+            **context,
+        )
+    )
 
 
 # Where a slot goes in a kept page: private-use code points, which no template text contains and
@@ -117,14 +122,7 @@ def _kept(
 
     def cut(padding: str) -> list[str]:
         marks = {n: Markup(f"\ue000{n}{padding}\ue001") for n in slots}  # noqa: S704 - ours
-        html = (
-            _environment(domain, lang)
-            .get_template(template)
-            .render(
-                lang=lang, languages=LANGUAGES, error="", error_code="", **dict(context), **marks
-            )
-        )
-        return _SLOT.split(html)
+        return _SLOT.split(_whole(domain, lang, template, None, {**dict(context), **marks}))
 
     parts, other = cut(""), cut("\ue002")
     names = parts[1::2]

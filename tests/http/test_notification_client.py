@@ -56,6 +56,28 @@ async def _serve(receiver: Receiver, **kwargs: object) -> AsyncIterator[str]:
         await server.close()
 
 
+Connected = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@asynccontextmanager
+async def _raw_endpoint(serve: Connected) -> AsyncIterator[str]:
+    """A notification endpoint that answers byte by byte as `serve` writes (what aiohttp's
+    server would not send: cut, interim or short answers); its URL."""
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}/ping"
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def _read_request(reader: asyncio.StreamReader) -> None:
+    """One request, head and body (IncompleteReadError when the connection ends first)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    await reader.readexactly(int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0]))
+
+
 @pytest.fixture
 async def client() -> AsyncIterator[NotificationClient]:
     made = NotificationClient(attempts=2, timeout=2.0)
@@ -115,11 +137,9 @@ async def test_a_kept_connection_cut_before_the_answer_is_replaced_in_the_same_a
         answered = 0
         while True:
             try:
-                head = await reader.readuntil(b"\r\n\r\n")
+                await _read_request(reader)
             except asyncio.IncompleteReadError:
                 break
-            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-            await reader.readexactly(length)
             requests.append(connection)
             if connection == 1 and answered == 1:
                 break  # the second request on the first connection: cut, unanswered
@@ -127,17 +147,11 @@ async def test_a_kept_connection_cut_before_the_answer_is_replaced_in_the_same_a
             answered += 1
         writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        url = f"http://127.0.0.1:{port}/ping"
+    async with _raw_endpoint(serve) as url:
         assert await client.post(url, "t", b"{}") == 204
         assert await client.post(url, "t", b"{}") == 204
         await client.close()
         await asyncio.sleep(0.05)  # the server's side reads the end of the connection
-    finally:
-        server.close()
-        await server.wait_closed()
     assert requests == [1, 1, 2]
 
 
@@ -305,21 +319,14 @@ async def test_an_interim_answer_is_not_taken_for_the_final_one(
     not delivered."""
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-        await reader.readexactly(length)
+        await _read_request(reader)
         writer.write(b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
         writer.write(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        assert await client.post(f"http://127.0.0.1:{port}/ping", "t", b"{}") == 503
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with _raw_endpoint(serve) as url:
+        assert await client.post(url, "t", b"{}") == 503
 
 
 async def test_an_answer_cut_in_its_body_is_a_failed_attempt(
@@ -328,21 +335,14 @@ async def test_an_answer_cut_in_its_body_is_a_failed_attempt(
     attempts: list[int] = []
 
     async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-        await reader.readexactly(length)
+        await _read_request(reader)
         attempts.append(1)
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc")
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
+    async with _raw_endpoint(serve) as url:
         with caplog.at_level(logging.WARNING, "sleutel"):
-            await client.deliver(f"http://127.0.0.1:{port}/ping", "t", {"auth_req_id": "a"})
-    finally:
-        server.close()
-        await server.wait_closed()
+            await client.deliver(url, "t", {"auth_req_id": "a"})
     assert len(attempts) == 2  # tried again, then given up, without an exception
     assert sum("failed: IncompleteReadError" in r.getMessage() for r in caplog.records) == 2

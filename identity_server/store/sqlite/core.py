@@ -45,7 +45,7 @@ class SqliteStore:
 
     @property
     def database(self) -> SqliteDatabase:
-        """The file's connection (runtime.py checkpoints its write-ahead log off the loop)."""
+        """The file's connection (checkpoints.py checkpoints its log off the loop)."""
         return self._db
 
     async def migrate(self) -> None:
