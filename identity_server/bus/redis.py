@@ -129,6 +129,11 @@ class RedisBus:
     def receiving(self) -> bool:
         return self._hearing
 
+    @property
+    def unanswered(self) -> int:
+        """Publications sent on the open connection that Redis has not answered yet."""
+        return 0 if self._publisher is None else len(self._publisher.unanswered)
+
     def when_lost(self, callback: Callable[[], Awaitable[None]]) -> None:
         self._on_lost.append(callback)
 

@@ -42,6 +42,16 @@ def _inbox(bus: EventBus, topic: str) -> asyncio.Queue[bytes]:
     return queue
 
 
+async def _all_answered(bus: RedisBus) -> None:
+    """Publishing is fire and forget: wait until Redis's answers have been read, so that what a
+    test does to Redis next cannot catch one still on its way (and count it lost)."""
+    for _ in range(int(TIMEOUT / 0.005)):
+        if not bus.unanswered:
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"{bus.unanswered} publications still unanswered after {TIMEOUT} s")
+
+
 async def _heard_again(bus: EventBus, inbox: asyncio.Queue[bytes]) -> bytes:
     """What the subscriber hears once it is back: until it has subscribed again a publication
     may find nobody listening, so publish until one arrives (at most 15 s)."""
@@ -213,6 +223,7 @@ async def test_losing_redis_costs_frames_not_requests_and_the_subscriber_comes_b
     try:
         await bus.publish("live", b"before")  # the publishing connection is open
         assert await asyncio.wait_for(inbox.get(), TIMEOUT) == b"before"
+        await _all_answered(bus)
         await own_redis.stop()
         for _ in range(3):
             await bus.publish("live", b"lost")  # returns: the caller's work is committed
@@ -241,6 +252,7 @@ async def test_publications_a_stuck_redis_leaves_unanswered_are_counted_lost(
     bus = await RedisBus.connect(own_redis.url, "ns")
     try:
         await bus.publish("live", b"answered")
+        await _all_answered(bus)
         assert own_redis.process is not None
         own_redis.process.send_signal(signal.SIGSTOP)
         try:
