@@ -75,6 +75,7 @@ from bench.ciba_flows import (
     _server,
     notification_endpoint,
 )
+from identity_server.collector import FreezeSurvivors
 from identity_server.contract import (
     HEADER_DEVICE,
     HEADER_NONCE,
@@ -87,7 +88,7 @@ from identity_server.contract import (
 )
 from identity_server.core.records import Address
 from identity_server.fd_limit import raise_fd_limit
-from identity_server.runtime import FreezeSurvivors, open_services
+from identity_server.runtime import open_services
 from identity_server.sandbox.enrolled import enrol_directly
 from identity_server.settings import Settings
 from tests.e2e.server import free_port, wait_ready

@@ -1,4 +1,4 @@
-"""The server's garbage-collector policy (identity_server/runtime.py FreezeSurvivors): what
+"""The server's garbage-collector policy (identity_server/collector.py): what
 survives a full collection is frozen, so later full collections walk only newer objects (the
 pause a push would sit out stays short with 10,000 phones connected), while garbage is still
 collected: before a freeze at once, and garbage that was frozen once the heap has grown."""
@@ -15,7 +15,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from identity_server.runtime import TIMER_ROUNDING_ABOVE, FreezeSurvivors, app_runner
+from identity_server.collector import FreezeSurvivors
+from identity_server.runtime import TIMER_ROUNDING_ABOVE, app_runner
 from identity_server.settings import Settings
 from tests.e2e.server import free_port
 
