@@ -6,7 +6,10 @@ dropped after, so its user must be allowed to create databases). This process on
 phones one batch of `--batch` after the other: for each, through the admin API, a person (the
 register picks the national number), an eID card and a bank customer with a digipass; then the
 headless phone (simulator/phone.py) onboards with the bank (SMS code read from the outbox,
-activation with an itsme code). `--concurrency` onboardings run at once. BENCH_PROFILE=FILE
+activation with an itsme code). `--concurrency` onboardings run at once (32: with 8, the three
+busy processes, server, its card worker and this one, left the two cores ~15-35 % idle while
+they waited on each other; run one at a time, wall time equals the CPU spent, so nothing in a
+flow sleeps). BENCH_PROFILE=FILE
 runs the server under cProfile (written to FILE when it stops). Each batch's wall time
 is reported per 1,000 phones, with the CPU the server process and this one spent on each phone
 in it (from /proc on Linux, -1 elsewhere), and apart the CPU of the server's own child processes
@@ -20,7 +23,7 @@ Phones are +32 471 xxx xxx (the +32 470 00 00 0x numbers are the sandbox's fixed
 Birth dates repeat every 2,000 people, so later people also share a day with earlier ones (the
 register then picks the next free day counter).
 
-    .venv/bin/python -m bench.onboarding [--phones 2000] [--batch 1000] [--concurrency 8]
+    .venv/bin/python -m bench.onboarding [--phones 2000] [--batch 1000] [--concurrency 32]
         [--store postgresql://user@host:port/db]
 """
 
@@ -45,6 +48,7 @@ from tests.e2e.server import free_port, wait_ready
 from tests.engines import drop_database, fresh_database
 
 BIRTH_DAYS = 2000
+CONCURRENCY = 32
 
 
 def _cli(db: Path, store: str, key_file: Path | None, *command: str) -> list[str]:
@@ -113,7 +117,7 @@ async def _batch(
 
 
 async def main(
-    phones: int = 2000, batch: int = 1000, concurrency: int = 8, store: str = ""
+    phones: int = 2000, batch: int = 1000, concurrency: int = CONCURRENCY, store: str = ""
 ) -> dict[str, Any]:
     """Onboard `phones` phones in batches of `batch`; the figures of each batch."""
     workdir = Path(tempfile.mkdtemp(prefix="sleutel-bench-onboarding-"))
@@ -213,7 +217,7 @@ def _args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--phones", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=CONCURRENCY)
     parser.add_argument("--store", default="", help="postgresql://… (a database per run)")
     return parser.parse_args()
 
