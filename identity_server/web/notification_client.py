@@ -19,6 +19,7 @@ import asyncio
 import logging
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -28,6 +29,7 @@ log = logging.getLogger("sleutel")
 
 ATTEMPTS = 3
 TIMEOUT = 10.0  # seconds per attempt, as the aiohttp sender's ClientTimeout(total=10)
+PAUSE = 0.2  # seconds before the second attempt, twice that before the third
 IDLE = 15.0  # a connection idle longer is not used again (aiohttp's keep-alive time)
 KEPT_PER_ORIGIN = 32
 MAX_CONNECTIONS = 100  # at once, over every origin (aiohttp's connector limit)
@@ -97,11 +99,17 @@ class NotificationClient:
     """Sends notifications; `close()` at shutdown lets go of the kept connections."""
 
     def __init__(
-        self, attempts: int = ATTEMPTS, timeout: float = TIMEOUT, tls: ssl.SSLContext | None = None
+        self,
+        attempts: int = ATTEMPTS,
+        timeout: float = TIMEOUT,
+        tls: ssl.SSLContext | None = None,
+        pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
-        """`tls`: what https endpoints are verified with (default: the system's trust store)."""
+        """`tls`: what https endpoints are verified with (default: the system's trust store);
+        `pause`: how the wait between attempts is waited (tests record it instead)."""
         self._attempts = attempts
         self._timeout = timeout
+        self._pause = pause
         self._idle: dict[Origin, list[_Connection]] = {}
         self._targets: dict[str, _Target] = {}
         self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
@@ -117,7 +125,8 @@ class NotificationClient:
                 log.warning("CIBA notification to %s answered %d", endpoint, status)
             except (OSError, EOFError, TimeoutError, NotificationFailed, ValueError) as exc:
                 log.warning("CIBA notification to %s failed: %s", endpoint, type(exc).__name__)
-            await asyncio.sleep(0.2 * (attempt + 1))
+            if attempt + 1 < self._attempts:  # no wait after the last: nothing follows it
+                await self._pause(PAUSE * (attempt + 1))
 
     async def post(self, endpoint: str, bearer: str, body: bytes) -> int:
         """One attempt: the answer's status."""

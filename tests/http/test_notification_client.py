@@ -78,9 +78,21 @@ async def _read_request(reader: asyncio.StreamReader) -> None:
     await reader.readexactly(int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0]))
 
 
+class Pauses(list[float]):
+    """The waits between attempts, recorded instead of waited."""
+
+    async def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
 @pytest.fixture
-async def client() -> AsyncIterator[NotificationClient]:
-    made = NotificationClient(attempts=2, timeout=2.0)
+def pauses() -> Pauses:
+    return Pauses()
+
+
+@pytest.fixture
+async def client(pauses: Pauses) -> AsyncIterator[NotificationClient]:
+    made = NotificationClient(attempts=2, timeout=2.0, pause=pauses)
     yield made
     await made.close()
 
@@ -187,17 +199,22 @@ async def test_a_chunked_answer_is_not_read_and_its_connection_is_closed(
 
 
 async def test_a_refusal_is_tried_again_then_given_up_with_a_warning(
-    client: NotificationClient, caplog: pytest.LogCaptureFixture
+    pauses: Pauses, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def refuse(request: web.Request) -> web.StreamResponse:
         return web.Response(status=503, text="busy")
 
     receiver = Receiver(refuse)
-    with caplog.at_level(logging.WARNING, "sleutel"):
-        async with _serve(receiver) as url:
-            await client.deliver(url, "t", {"auth_req_id": "a"})
-    assert len(receiver.got) == 2  # attempts=2
-    assert sum("answered 503" in r.getMessage() for r in caplog.records) == 2
+    client = NotificationClient(pause=pauses)  # the default three attempts
+    try:
+        with caplog.at_level(logging.WARNING, "sleutel"):
+            async with _serve(receiver) as url:
+                await client.deliver(url, "t", {"auth_req_id": "a"})
+    finally:
+        await client.close()
+    assert len(receiver.got) == 3
+    assert pauses == [0.2, 0.4]  # longer each time, none after the last attempt
+    assert sum("answered 503" in r.getMessage() for r in caplog.records) == 3
 
 
 async def test_a_redirect_is_not_followed(client: NotificationClient) -> None:
@@ -215,7 +232,7 @@ async def test_an_endpoint_that_never_answers_times_out() -> None:
         await asyncio.sleep(5)
         return web.Response(status=204)
 
-    client = NotificationClient(attempts=1, timeout=0.2)
+    client = NotificationClient(attempts=1, timeout=0.05)
     receiver = Receiver(silent)
     try:
         async with _serve(receiver) as url:
@@ -245,10 +262,13 @@ async def test_a_token_that_would_end_the_header_is_not_sent(client: Notificatio
     assert receiver.got == []
 
 
-async def test_an_unreachable_endpoint_is_given_up(client: NotificationClient) -> None:
+async def test_an_unreachable_endpoint_is_given_up(
+    client: NotificationClient, pauses: Pauses
+) -> None:
     with pytest.raises(OSError):
         await client.post("http://127.0.0.1:1/ping", "t", b"{}")
     await client.deliver("http://127.0.0.1:1/ping", "t", {})  # logged, not raised
+    assert pauses == [0.2]  # attempts=2
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:
@@ -330,7 +350,7 @@ async def test_an_interim_answer_is_not_taken_for_the_final_one(
 
 
 async def test_an_answer_cut_in_its_body_is_a_failed_attempt(
-    client: NotificationClient, caplog: pytest.LogCaptureFixture
+    client: NotificationClient, pauses: Pauses, caplog: pytest.LogCaptureFixture
 ) -> None:
     attempts: list[int] = []
 
@@ -345,4 +365,5 @@ async def test_an_answer_cut_in_its_body_is_a_failed_attempt(
         with caplog.at_level(logging.WARNING, "sleutel"):
             await client.deliver(url, "t", {"auth_req_id": "a"})
     assert len(attempts) == 2  # tried again, then given up, without an exception
+    assert pauses == [0.2]
     assert sum("failed: IncompleteReadError" in r.getMessage() for r in caplog.records) == 2
