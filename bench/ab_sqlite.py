@@ -35,7 +35,8 @@ from collections.abc import Iterator
 from contextlib import AsyncExitStack, ExitStack, contextmanager
 from pathlib import Path
 
-from bench.ciba_flows import HERE, running
+from bench.one_run import running
+from bench.sandbox import HERE
 
 PREVIOUS = "3e8f0ce"
 

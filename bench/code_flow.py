@@ -1,7 +1,7 @@
 """Benchmark: server CPU of a complete authorization-code login against a CIBA flow (issue #15
 item 3: a code-flow login costs at most 1.5× a CIBA flow's server CPU).
 
-One real `sleutel serve --no-demo-rp` process started by bench/ciba_flows.py's `running` (which
+One real `sleutel serve --no-demo-rp` process started by bench/one_run.py's `running` (which
 also onboards the CIBA phones, registers the ping-mode CIBA relying party and warms up). This
 process plays the relying party, the browsers and the phones. A code-flow login is what a QA
 suite's browser test does, in a fresh browser each time (a new cookie jar: a new browser gets
@@ -43,7 +43,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
 
-from bench.ciba_flows import HERE, Bench, Sandbox, _admin, _onboard, running
+from bench.one_run import Bench, running
+from bench.sandbox import HERE, Sandbox, admin_create, onboard_phone
 from simulator.phone import HeadlessPhone
 
 CLIENT_ID = "bench-code-rp"
@@ -166,14 +167,14 @@ async def main(phones_count: int, logins: int, *, rounds: int = 3) -> dict[str, 
     """`rounds` rounds of `logins` CIBA flows then `logins` code-flow logins, on one server."""
     async with running(phones_count, warm_up=max(phones_count, logins // 10)) as bench:
         token = _admin_token(bench)
-        client = await _admin(bench.session, bench.urls[0], token, "/api/admin/clients", {
+        client = await admin_create(bench.session, bench.urls[0], token, "/api/admin/clients", {
             "client_id": CLIENT_ID, "name": "Bench Code RP", "redirect_uris": [REDIRECT_URI],
             "id_token_alg": "ES256", "scopes": ["openid"],  # as ciba_flows' relying party
         })  # fmt: skip
         secret = f"{CLIENT_ID}:{client['client_secret']}".encode()
         auth = "Basic " + base64.b64encode(secret).decode()
         code_phones = await asyncio.gather(
-            *(_onboard(bench.session, bench.urls[0], token, CODE_PHONES_FROM + k)
+            *(onboard_phone(bench.session, bench.urls[0], token, CODE_PHONES_FROM + k)
               for k in range(phones_count))
         )  # fmt: skip
         phones = [(phone, asyncio.Queue[dict[str, Any]]()) for phone in code_phones]

@@ -29,7 +29,8 @@ import aiohttp
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from bench.ciba_flows import ROUND_TRIPS_PER_FLOW, _cpu_seconds, run_concurrently
+from bench.cpu_accounting import cpu_seconds
+from bench.flows import ROUND_TRIPS_PER_FLOW, run_concurrently
 from identity_server.oidc.records import CibaRequest, Grant, PushRequest, PushStatus
 from identity_server.store.sqlite import open_sqlite
 from tests.e2e.server import free_port, wait_ready
@@ -132,9 +133,9 @@ async def main(requests: int, samples: int = 2000) -> dict[str, float]:
             figures: dict[str, float] = {}
             for name, one in (("trip", trip), ("form", form)):
                 await run_concurrently(min(requests, 500), CONCURRENCY, one)  # warm-up
-                before = _cpu_seconds(server.pid)
+                before = cpu_seconds(server.pid)
                 await run_concurrently(requests, CONCURRENCY, one)
-                figures[name] = max(_cpu_seconds(server.pid) - before, 0.01) / requests
+                figures[name] = max(cpu_seconds(server.pid) - before, 0.01) / requests
             await run_concurrently(min(requests, 500), CONCURRENCY, ping)
             began = time.process_time()
             await run_concurrently(requests, CONCURRENCY, ping)

@@ -43,7 +43,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.ciba_flows import HERE, _onboard
+from bench.sandbox import HERE, onboard_phone
 from tests.e2e.server import free_port, wait_ready
 from tests.engines import drop_database, fresh_database
 
@@ -101,7 +101,7 @@ async def onboard(session: aiohttp.ClientSession, url: str, token: str, index: i
     """One phone onboarded; birth dates repeat every BIRTH_DAYS people, so a date's taken
     national numbers grow as the register does."""
     born = date(1950, 1, 1) + timedelta(days=index % BIRTH_DAYS)
-    await _onboard(session, url, token, index, born=born)
+    await onboard_phone(session, url, token, index, born=born)
 
 
 async def _batch(

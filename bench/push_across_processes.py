@@ -37,7 +37,8 @@ import aiohttp
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bench.ciba_flows import _admin, _onboard, _percentile
+from bench.flows import percentile
+from bench.sandbox import admin_create, onboard_phone
 from simulator.phone import HeadlessPhone
 from tests.e2e.server import free_port, wait_ready
 
@@ -123,7 +124,7 @@ async def _measure(
     return {
         "flows": len(latencies),
         "p50_ms": statistics.median(latencies) * 1000,
-        "p99_ms": _percentile(latencies, 0.99) * 1000,
+        "p99_ms": percentile(latencies, 0.99) * 1000,
         "max_ms": max(latencies) * 1000,
     }
 
@@ -151,7 +152,7 @@ async def main(phones_count: int, flows: int) -> dict[str, dict[str, float]]:
             capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
-            client = await _admin(session, a_url, token, "/api/admin/clients", {
+            client = await admin_create(session, a_url, token, "/api/admin/clients", {
                 "client_id": "bench-rp", "name": "Bench RP", "redirect_uris": [],
                 "ciba_mode": "poll", "id_token_alg": "ES256", "scopes": ["openid"],
             })  # fmt: skip
@@ -160,7 +161,7 @@ async def main(phones_count: int, flows: int) -> dict[str, dict[str, float]]:
             )
             phones = list(
                 await asyncio.gather(
-                    *(_onboard(session, a_url, token, i) for i in range(phones_count))
+                    *(onboard_phone(session, a_url, token, i) for i in range(phones_count))
                 )
             )
             figures["local"] = await _measure(session, phones, a_url, auth, flows)

@@ -40,7 +40,7 @@ beside it (if it were high, the latency would be this process's, not the server'
     flock /tmp/sleutel-bench.lock .venv/bin/python -m bench.push_at_scale [--phones 10000]
         [--concurrency 32] [--max-seconds 8] [--seconds 40] [--fixed] [--rate FLOWS_PER_S]
 
-`BENCH_PROFILE=/tmp/x.prof` runs the server under cProfile (bench/ciba_flows.py's `_server`).
+`BENCH_PROFILE=/tmp/x.prof` runs the server under cProfile (bench/sandbox.py's `start_server`).
 """
 
 from __future__ import annotations
@@ -65,16 +65,9 @@ import orjson
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from bench.ciba_flows import (
-    HERE,
-    Pings,
-    Sandbox,
-    _admin,
-    _cpu_seconds,
-    _percentile,
-    _server,
-    notification_endpoint,
-)
+from bench.cpu_accounting import cpu_seconds
+from bench.flows import Pings, notification_endpoint, percentile
+from bench.sandbox import HERE, Sandbox, admin_create, start_server
 from identity_server.collector import FreezeSurvivors
 from identity_server.contract import (
     HEADER_DEVICE,
@@ -338,7 +331,7 @@ async def main(
     began = time.perf_counter()
     phones = await enrol(sandbox.db, workdir / "master.key", phones_count)
     figures["enrol_s"] = time.perf_counter() - began
-    server = _server(sandbox, 0, 1, port)
+    server = start_server(sandbox, 0, 1, port)
     listeners: list[asyncio.Task[None]] = []
     collector: FreezeSurvivors | None = None
     try:
@@ -352,7 +345,7 @@ async def main(
             notification_endpoint(run.pings, rp_port),
             aiohttp.ClientSession(connector=_connector()) as session,
         ):
-            client = await _admin(session, url, token, "/api/admin/clients", {
+            client = await admin_create(session, url, token, "/api/admin/clients", {
                 "client_id": "bench-rp", "name": "Bench RP", "redirect_uris": [],
                 "ciba_mode": "ping", "notification_endpoint": f"http://127.0.0.1:{rp_port}/ping",
                 "id_token_alg": "ES256", "scopes": ["openid"],
@@ -384,18 +377,18 @@ async def main(
             )
             figures["max_flows_per_s"] = flows / took
             figures["max_push_p50_ms"] = statistics.median(run.latencies) * 1000
-            figures["max_push_p99_ms"] = _percentile(run.latencies, 0.99) * 1000
+            figures["max_push_p99_ms"] = percentile(run.latencies, 0.99) * 1000
             run.latencies.clear()
 
             rate = rate or figures["max_flows_per_s"] / 2
             lags: list[float] = []
             stop = asyncio.Event()
             prober = asyncio.create_task(_probe_lag(lags, stop))
-            cpu_before = _cpu_seconds(server.pid)
+            cpu_before = cpu_seconds(server.pid)
             own_before = time.process_time()
             waits_before = waited_seconds(server.pid), waited_seconds(os.getpid())
             flows, took = await open_loop(relying, phones, rate, seconds, poisson=poisson)
-            cpu = _cpu_seconds(server.pid) - cpu_before
+            cpu = cpu_seconds(server.pid) - cpu_before
             own = time.process_time() - own_before
             waits = waited_seconds(server.pid), waited_seconds(os.getpid())
             stop.set()
@@ -410,11 +403,11 @@ async def main(
                 "server_wait_share": (waits[0] - waits_before[0]) / took,
                 "bench_wait_share": (waits[1] - waits_before[1]) / took,
                 "push_p50_ms": statistics.median(latencies) * 1000,
-                "push_p95_ms": _percentile(latencies, 0.95) * 1000,
-                "push_p99_ms": _percentile(latencies, 0.99) * 1000,
+                "push_p95_ms": percentile(latencies, 0.95) * 1000,
+                "push_p99_ms": percentile(latencies, 0.99) * 1000,
                 "push_max_ms": max(latencies) * 1000,
                 "pushes": len(latencies),
-                "bench_lag_p99_ms": _percentile(lags, 0.99) * 1000 if lags else 0.0,
+                "bench_lag_p99_ms": percentile(lags, 0.99) * 1000 if lags else 0.0,
                 "refused_answers": run.refused_answers,
                 "connections_closed": run.closed,
                 "rss_end_mib": rss_bytes(server.pid) / 2**20,

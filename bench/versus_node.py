@@ -38,7 +38,7 @@ machine's node):
   Storage: oidc-provider's default adapter, in memory (an LRU map): no disk, nothing durable.
   What node therefore does not do: reach a phone, check a signature or a code, write to disk.
 
-Both servers are pinned to the same core (bench/ciba_flows.py `server_cores`; `--cores`
+Both servers are pinned to the same core (bench/pinning.py `server_cores`; `--cores`
 overrides) and, by default, run their flows at the same time in each round (as bench/ab_sqlite.py
 does), so whatever else the machine does weighs on both alike; `--alternate` runs one side's
 flows, then the other's, each round starting with the other side. Each side runs its flows as
@@ -76,14 +76,10 @@ from typing import Protocol
 
 import aiohttp
 
-from bench.ciba_flows import (
-    CORES_VARIABLE,
-    Pings,
-    _cpu_seconds,
-    notification_endpoint,
-    running,
-    server_cores,
-)
+from bench.cpu_accounting import cpu_seconds
+from bench.flows import Pings, notification_endpoint
+from bench.one_run import running
+from bench.pinning import CORES_VARIABLE, server_cores
 from tests.e2e.server import free_port
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
@@ -136,7 +132,7 @@ class NodeBench:
     sent: int = 0
 
     def cpu(self) -> float:
-        return _cpu_seconds(self.server.pid)
+        return cpu_seconds(self.server.pid)
 
     async def _one(self, hint: str) -> None:
         self.sent += 1

@@ -9,13 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from bench import ab_sqlite, ciba_flows, flow_floor, loop_latency
-from bench.ciba_flows import main, report
+from bench import ab_sqlite, engine_cost, flow_floor, flow_report, loop_latency, pinning, scale_out
+from bench.flow_report import report
+from bench.one_run import measure
+from bench.sandbox import HERE, Sandbox
 from tests.engines import ServicesMissing, postgresql_admin_url, redis_url
 
 
 async def test_ciba_benchmark_completes_and_reports() -> None:
-    figures = await main(phones_count=3, flows=12)
+    figures = await measure(phones_count=3, flows=12)
     assert figures["flows"] == 12
     assert (
         figures["flows_per_s"] > 0
@@ -56,7 +58,7 @@ async def test_ciba_benchmark_on_two_processes_sharing_postgresql_and_redis() ->
         store, bus = postgresql_admin_url(), redis_url()
     except ServicesMissing as missing:
         pytest.skip(str(missing))
-    figures = await main(phones_count=2, flows=8, store=store, bus=bus, processes=2)
+    figures = await measure(phones_count=2, flows=8, store=store, bus=bus, processes=2)
     assert figures["flows"] == 8 and figures["processes"] == 2
     # Each phone's logins alternate between the processes, starting with the other one.
     assert figures["flows"] / 2 <= figures["crossed_pushes"] < figures["flows"]
@@ -72,7 +74,7 @@ async def test_scale_out_at_once_measures_both_sandboxes_side_by_side() -> None:
         store, bus = postgresql_admin_url(), redis_url()
     except ServicesMissing as missing:
         pytest.skip(str(missing))
-    rounds = await ciba_flows.scale_out_at_once(
+    rounds = await scale_out.scale_out_at_once(
         2, 8, store=store, bus=bus, processes=2, rounds=1, same_load=True
     )
     # One round: 1 process, 2 processes, and 1 process carrying the load of each of the 2.
@@ -84,8 +86,8 @@ async def test_scale_out_against_a_previous_tree_runs_all_four_sandboxes() -> No
         store, bus = postgresql_admin_url(), redis_url()
     except ServicesMissing as missing:
         pytest.skip(str(missing))
-    with ciba_flows._worktree("HEAD") as previous:
-        (figures,) = await ciba_flows.scale_out_against(
+    with scale_out.worktree("HEAD") as previous:
+        (figures,) = await scale_out.scale_out_against(
             2, 8, store=store, bus=bus, processes=2, rounds=1, previous=previous
         )
     assert not previous.exists()  # the worktree is gone afterwards
@@ -94,7 +96,7 @@ async def test_scale_out_against_a_previous_tree_runs_all_four_sandboxes() -> No
         assert figures[f"{tree}_efficiency"] == pytest.approx(
             figures[f"{tree}_1p_ms"] / figures[f"{tree}_2p_ms"]
         )
-    assert "2 processes ÷ 1, previous ×" in ciba_flows.against_line(figures, 2)
+    assert "2 processes ÷ 1, previous ×" in flow_report.against_line(figures, 2)
 
 
 async def test_postgresql_is_compared_with_sqlite_in_the_same_run() -> None:
@@ -102,7 +104,7 @@ async def test_postgresql_is_compared_with_sqlite_in_the_same_run() -> None:
         store, bus = postgresql_admin_url(), redis_url()
     except ServicesMissing as missing:
         pytest.skip(str(missing))
-    (figures,) = await ciba_flows.engines_at_once(2, 8, store=store, bus=bus, rounds=1)
+    (figures,) = await engine_cost.engines_at_once(2, 8, store=store, bus=bus, rounds=1)
     assert figures["sqlite_server_ms"] > 0 and figures["postgresql_server_ms"] > 0
     assert figures["server_ratio"] == pytest.approx(
         figures["postgresql_server_ms"] / figures["sqlite_server_ms"]
@@ -110,31 +112,31 @@ async def test_postgresql_is_compared_with_sqlite_in_the_same_run() -> None:
     # PostgreSQL and Redis run here: their own CPU is read apart and counted in the whole.
     assert figures["postgresql_ms"] >= 0 and figures["redis_ms"] >= 0
     assert figures["all_ratio"] >= figures["server_ratio"]
-    assert "PostgreSQL ÷ SQLite" in ciba_flows.engines_line(figures)
+    assert "PostgreSQL ÷ SQLite" in flow_report.engines_line(figures)
 
 
 def test_deployed_placement_gives_each_server_a_core_of_its_own(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
-    assert ciba_flows.own_cores(2) == "0,1"
-    assert ciba_flows.own_cores(3) == ""  # fewer cores than servers: no such placement
+    assert pinning.own_cores(2) == "0,1"
+    assert pinning.own_cores(3) == ""  # fewer cores than servers: no such placement
 
 
 def test_servers_get_a_core_each_only_when_one_is_left_for_the_bench(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.delenv(ciba_flows.CORES_VARIABLE, raising=False)
+    monkeypatch.delenv(pinning.CORES_VARIABLE, raising=False)
     monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
-    assert ciba_flows.server_cores(0, 1) == "0"
-    assert [ciba_flows.server_cores(i, 2) for i in range(2)] == ["0", "0"]
+    assert pinning.server_cores(0, 1) == "0"
+    assert [pinning.server_cores(i, 2) for i in range(2)] == ["0", "0"]
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3})
-    assert [ciba_flows.server_cores(i, 3) for i in range(3)] == ["0", "1", "2"]
-    monkeypatch.setenv(ciba_flows.CORES_VARIABLE, "0,1")
-    assert [ciba_flows.server_cores(i, 3) for i in range(3)] == ["0", "1", "0"]
+    assert [pinning.server_cores(i, 3) for i in range(3)] == ["0", "1", "2"]
+    monkeypatch.setenv(pinning.CORES_VARIABLE, "0,1")
+    assert [pinning.server_cores(i, 3) for i in range(3)] == ["0", "1", "0"]
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
-    assert ciba_flows.server_cores(0, 1) is None
+    assert pinning.server_cores(0, 1) is None
 
 
 def test_the_ab_compares_against_the_previous_commits_own_server() -> None:
@@ -143,7 +145,7 @@ def test_the_ab_compares_against_the_previous_commits_own_server() -> None:
     assert "median current ÷ previous over 1 rounds" in ab_sqlite.report(results)
     # The previous commit's worktree is gone afterwards.
     listed = subprocess.run(
-        ["git", "-C", str(ciba_flows.HERE), "worktree", "list", "--porcelain"],
+        ["git", "-C", str(HERE), "worktree", "list", "--porcelain"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     assert "sleutel-ab-" not in listed
@@ -151,7 +153,7 @@ def test_the_ab_compares_against_the_previous_commits_own_server() -> None:
 
 def test_the_previous_tree_serves_its_own_source(tmp_path: Path) -> None:
     with ab_sqlite.worktree(ab_sqlite.PREVIOUS) as tree:
-        sandbox = ciba_flows.Sandbox(tree, tmp_path / "db.sqlite3")
+        sandbox = Sandbox(tree, tmp_path / "db.sqlite3")
         where = subprocess.run(
             [*sandbox.cli()[:1], "-c", "import identity_server; print(identity_server.__file__)"],
             cwd=tree, env=sandbox.env(), capture_output=True, text=True, check=True,
