@@ -57,6 +57,17 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def children_cpu_seconds(pid: int) -> float:
+    """The CPU the live child processes of `pid` (its workers) have used so far."""
+    total = 0.0
+    for child in _children(pid):
+        try:
+            total += cpu_seconds(child)
+        except (OSError, IndexError):  # ended meanwhile
+            continue
+    return total
+
+
 class ServiceCpu:
     """CPU seconds of the PostgreSQL server (postmaster + children) and the Redis server of a
     run, when they run on this machine; None for what cannot be read."""

@@ -12,7 +12,7 @@ they waited on each other; run one at a time, wall time equals the CPU spent, so
 flow sleeps). BENCH_PROFILE=FILE
 runs the server under cProfile (written to FILE when it stops). Each batch's wall time
 is reported per 1,000 phones, with the CPU the server process and this one spent on each phone
-in it (from /proc on Linux, -1 elsewhere), and apart the CPU of the server's own child processes
+in it (from Linux's /proc), and apart the CPU of the server's own child processes
 (the worker that makes each eID card's keys and certificates off the server's loop: server
 work all the same, on the other core), and the ratio of the last batch's to the first's:
 with every register and outbox query on an index it stays near 1 however large the register
@@ -43,6 +43,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.cpu_accounting import children_cpu_seconds, cpu_seconds
 from bench.sandbox import HERE, onboard_phone
 from tests.e2e.server import free_port, wait_ready
 from tests.engines import drop_database, fresh_database
@@ -58,32 +59,6 @@ def _cli(db: Path, store: str, key_file: Path | None, *command: str) -> list[str
     if key_file is not None:
         options += ["--key-file", str(key_file)]
     return [sys.executable, "-m", "identity_server.cli", *options, *command]
-
-
-def _cpu_seconds(pid: int) -> float:
-    """The CPU (user + system) process `pid` has spent, from /proc; -1 where there is none."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return -1.0
-    # Fields 14 and 15 of proc(5), counted after the ")" closing the command's name from 3.
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _children_cpu_seconds(pid: int) -> float:
-    """The CPU the live child processes of `pid` have spent (its workers), from /proc; -1 where
-    there is none."""
-    if not Path("/proc/self/stat").exists():
-        return -1.0
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:  # ended meanwhile
-            continue
-        if int(fields[1]) == pid:  # field 4 of proc(5): the parent's id
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 def _serve(command: list[str]) -> subprocess.Popen[bytes]:
@@ -141,14 +116,13 @@ async def main(
             for start in range(0, phones, batch):
                 indices = range(start, min(start + batch, phones))
                 began = time.perf_counter()
-                server_began, client_began = _cpu_seconds(server.pid), time.process_time()
-                workers_began = _children_cpu_seconds(server.pid)
+                server_began, client_began = cpu_seconds(server.pid), time.process_time()
+                workers_began = children_cpu_seconds(server.pid)
                 await _batch(session, url, token, indices, concurrency)
                 seconds.append(time.perf_counter() - began)
-                server_spent = _cpu_seconds(server.pid) - server_began
-                server_cpu.append(server_spent / len(indices) if server_began >= 0 else -1.0)
-                workers_spent = _children_cpu_seconds(server.pid) - workers_began
-                workers_cpu.append(workers_spent / len(indices) if workers_began >= 0 else -1.0)
+                server_cpu.append((cpu_seconds(server.pid) - server_began) / len(indices))
+                workers_spent = children_cpu_seconds(server.pid) - workers_began
+                workers_cpu.append(workers_spent / len(indices))
                 client_cpu.append((time.process_time() - client_began) / len(indices))
     finally:
         server.terminate()
