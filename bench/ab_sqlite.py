@@ -27,37 +27,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
-import subprocess
-import tempfile
-from collections.abc import Iterator
-from contextlib import AsyncExitStack, ExitStack, contextmanager
-from pathlib import Path
+from contextlib import AsyncExitStack, ExitStack
 
 from bench.one_run import running
 from bench.sandbox import HERE
+from bench.scale_out import worktree
 
 PREVIOUS = "3e8f0ce"
-
-
-@contextmanager
-def worktree(commit: str) -> Iterator[Path]:
-    """`commit`'s tree in a temporary git worktree, removed afterwards."""
-    folder = Path(tempfile.mkdtemp(prefix="sleutel-ab-"))
-    path = folder / commit
-    subprocess.run(  # noqa: S603
-        ["git", "-C", str(HERE), "worktree", "add", "--detach", "--quiet", str(path), commit],  # noqa: S607
-        check=True,
-    )
-    try:
-        yield path
-    finally:
-        subprocess.run(  # noqa: S603
-            ["git", "-C", str(HERE), "worktree", "remove", "--force", str(path)],  # noqa: S607
-            check=False,
-        )
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def ab(

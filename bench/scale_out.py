@@ -181,8 +181,7 @@ async def scale_out_against(
 
 @contextmanager
 def worktree(commit: str) -> Iterator[Path]:
-    """`commit`'s tree in a temporary git worktree, removed afterwards (bench/ab_sqlite.py has
-    one like it, its folder named after the commit)."""
+    """`commit`'s tree in a temporary git worktree, removed afterwards."""
     folder = Path(tempfile.mkdtemp(prefix="sleutel-ab-"))
     git = ["git", "-C", str(HERE), "worktree"]
     subprocess.run([*git, "add", "--detach", "--quiet", str(folder / "tree"), commit], check=True)  # noqa: S603

@@ -152,7 +152,7 @@ def test_the_ab_compares_against_the_previous_commits_own_server() -> None:
 
 
 def test_the_previous_tree_serves_its_own_source(tmp_path: Path) -> None:
-    with ab_sqlite.worktree(ab_sqlite.PREVIOUS) as tree:
+    with scale_out.worktree(ab_sqlite.PREVIOUS) as tree:
         sandbox = Sandbox(tree, tmp_path / "db.sqlite3")
         where = subprocess.run(
             [*sandbox.cli()[:1], "-c", "import identity_server; print(identity_server.__file__)"],
