@@ -33,7 +33,7 @@ request → push → answer → ping → token); then flows offered open loop at
 phone in turn. Push latency = the relying party's backchannel request sent → the `request`
 frame read at the phone. The open-loop phase lasts longer than the server's keep-alive round
 (30 s: its hub visits every connection once, pinging the idle ones, `LiveHub` in
-identity_server/web/live.py) by default, so whatever the server does per connection per
+identity_server/web/live_hub.py) by default, so whatever the server does per connection per
 round happens inside it. This process's own loop lag is probed every 10 ms meanwhile and reported
 beside it (if it were high, the latency would be this process's, not the server's).
 

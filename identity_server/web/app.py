@@ -47,7 +47,8 @@ from identity_server.web.body import json_response
 from identity_server.web.endpoints import Endpoints
 from identity_server.web.errors import PAGE_ERROR_RENDERER, error_middleware
 from identity_server.web.keys import LIVE_EVENTS, LIVE_HUB, SERVICES, SETTINGS
-from identity_server.web.live import LiveEvents, LiveHub
+from identity_server.web.live import LiveEvents
+from identity_server.web.live_hub import LiveHub
 from identity_server.web.notification_client import NotificationClient
 from identity_server.web.pages import render, render_error
 

@@ -6,7 +6,8 @@ from aiohttp import web
 
 from identity_server.services import Services
 from identity_server.settings import Settings
-from identity_server.web.live import LiveEvents, LiveHub
+from identity_server.web.live import LiveEvents
+from identity_server.web.live_hub import LiveHub
 
 SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)

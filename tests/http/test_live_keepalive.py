@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 
 from identity_server.core.device_auth import HEADER_DEVICE
 from identity_server.web.keys import LIVE_HUB
-from identity_server.web.live import LiveHub
+from identity_server.web.live_hub import LiveHub
 from simulator.phone import HeadlessPhone
 
 Client = TestClient[web.Request, web.Application]
