@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -93,6 +94,7 @@ class RedisBus:
         self._closed = False
         self._hearing = False
         self._on_lost: list[Callable[[], Awaitable[None]]] = []
+        self.now: Callable[[], float] = time.monotonic  # times publications; tests set it
 
     @classmethod
     async def connect(cls, url: str, namespace: str) -> RedisBus:
@@ -277,7 +279,10 @@ class RedisBus:
             assert self._settings is not None
             self._opening = asyncio.get_running_loop().create_task(
                 open_connection(
-                    self._settings, connect_timeout=CONNECT_TIMEOUT, io_timeout=IO_TIMEOUT
+                    self._settings,
+                    connect_timeout=CONNECT_TIMEOUT,
+                    io_timeout=IO_TIMEOUT,
+                    now=self.now,
                 )
             )
         opening = self._opening

@@ -106,17 +106,21 @@ async def open_connection(
     connect_timeout: float,
     io_timeout: float,
     then: Callable[[], asyncio.Protocol] | None = None,
+    now: Callable[[], float] = time.monotonic,
 ) -> Publisher:
     """A connection for publishing, as `parse_url(url)` describes it (TCP or a Unix socket,
     AUTH and SELECT when the URL names them); once greeted, the connection is handed to the
-    protocol `then()` when given (a subscription)."""
+    protocol `then()` when given (a subscription). `now`: the clock its publications are
+    timed by (`Publisher.stuck`)."""
     loop = asyncio.get_running_loop()
     opening: Awaitable[tuple[asyncio.BaseTransport, Publisher]]
     if "path" in settings:
-        opening = loop.create_unix_connection(lambda: Publisher(io_timeout), settings["path"])
+        opening = loop.create_unix_connection(
+            lambda: Publisher(io_timeout, now=now), settings["path"]
+        )
     else:
         opening = loop.create_connection(
-            lambda: Publisher(io_timeout),
+            lambda: Publisher(io_timeout, now=now),
             settings.get("host", "localhost"),
             settings.get("port", 6379),
         )

@@ -242,14 +242,15 @@ async def test_losing_redis_costs_frames_not_requests_and_the_subscriber_comes_b
 
 
 async def test_publications_a_stuck_redis_leaves_unanswered_are_counted_lost(
-    own_redis: OwnRedis, monkeypatch: pytest.MonkeyPatch
+    own_redis: OwnRedis,
 ) -> None:
     """A Redis that stops answering (here: stopped, its socket still accepting) is let go once
     its oldest unanswered publication is IO_TIMEOUT old: those are lost, and the next goes out
     on a new connection."""
-    monkeypatch.setattr(redis_bus_module, "IO_TIMEOUT", 0.2)
     await own_redis.start()
     bus = await RedisBus.connect(own_redis.url, "ns")
+    now = [1000.0]
+    bus.now = lambda: now[0]
     try:
         await bus.publish("live", b"answered")
         await _all_answered(bus)
@@ -259,9 +260,12 @@ async def test_publications_a_stuck_redis_leaves_unanswered_are_counted_lost(
             for _ in range(3):
                 await bus.publish("live", b"unanswered")
             assert bus.lost == 0  # not known yet: fire and forget
-            await asyncio.sleep(0.3)
+            now[0] += redis_bus_module.IO_TIMEOUT - 0.01
+            await bus.publish("live", b"still waited for")
+            assert bus.lost == 0
+            now[0] += 0.02
             await bus.publish("live", b"on a new connection")
-            assert bus.lost == 3
+            assert bus.lost == 4
         finally:
             own_redis.process.send_signal(signal.SIGCONT)
     finally:
