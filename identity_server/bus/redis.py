@@ -19,13 +19,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from identity_server.bus import Handler
-from identity_server.bus.resp import (
-    Publisher,
-    Subscription,
-    command,
-    open_connection,
-    open_subscription,
-)
+from identity_server.bus.resp import Publisher, command, open_connection
+from identity_server.bus.resp_subscription import Subscription, open_subscription
 from identity_server.core.errors import SleutelError
 from identity_server.error_codes import BUS_UNAVAILABLE, INVALID_BUS
 

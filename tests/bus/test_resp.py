@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from identity_server.bus.resp import Publisher, Subscription, command
+from identity_server.bus.resp import Publisher, command
+from identity_server.bus.resp_subscription import Subscription
 
 
 class Wire:
