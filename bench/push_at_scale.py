@@ -50,254 +50,26 @@ import asyncio
 import base64
 import gc
 import os
-import random
 import shutil
 import statistics
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass, field
-from datetime import date, timedelta
 from pathlib import Path
 
 import aiohttp
-import orjson
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 
 from bench.cpu_accounting import cpu_seconds
-from bench.flows import Pings, notification_endpoint, percentile
+from bench.direct_enrolment import enrol
+from bench.flows import notification_endpoint, percentile
+from bench.live_phones import Run, connect
+from bench.process_footprint import rss_bytes, waited_seconds
+from bench.push_load import Relying, closed_loop, open_loop, probe_lag
+from bench.push_report import report
 from bench.sandbox import HERE, Sandbox, admin_create, start_server
 from identity_server.collector import FreezeSurvivors
-from identity_server.contract import (
-    HEADER_DEVICE,
-    HEADER_NONCE,
-    HEADER_SIGNATURE,
-    HEADER_TIMESTAMP,
-    LIVE_PATH,
-    answer_path,
-    b64u,
-    sign_request,
-)
-from identity_server.core.records import Address
 from identity_server.fd_limit import raise_fd_limit
-from identity_server.runtime import open_services
-from identity_server.sandbox.enrolled import enrol_directly
-from identity_server.settings import Settings
 from tests.e2e.server import free_port, wait_ready
-
-CODE = "13579"
-APPROVAL = orjson.dumps({"biometric": False, "code": CODE})
-ENROL_BATCH = 500
-CONNECT_AT_ONCE = 100
-TARGET_P99_MS = 10.0
-TARGET_KIB_PER_PHONE = 20.0
-LAG_PROBE = 0.01
-
-
-@dataclass
-class Phone:
-    number: str
-    device_id: str
-    key: ec.EllipticCurvePrivateKey
-    ws: aiohttp.ClientWebSocketResponse | None = None
-
-    def headers(self, method: str, path: str, body: bytes) -> dict[str, str]:
-        timestamp = int(time.time())
-        nonce = b64u(os.urandom(16))
-        return {
-            HEADER_DEVICE: self.device_id,
-            HEADER_TIMESTAMP: str(timestamp),
-            HEADER_NONCE: nonce,
-            HEADER_SIGNATURE: sign_request(self.key, method, path, timestamp, nonce, body),
-        }
-
-    def answer(self, request_id: str) -> bytes:
-        """An `answer` frame approving `request_id` (the contract's AnswerFrame)."""
-        signed = self.headers("POST", answer_path(request_id, "approve"), APPROVAL)
-        return orjson.dumps({
-            "type": "answer", "id": signed[HEADER_NONCE], "request_id": request_id,
-            "action": "approve", "body": APPROVAL.decode(), "timestamp": signed[HEADER_TIMESTAMP],
-            "nonce": signed[HEADER_NONCE], "signature": signed[HEADER_SIGNATURE],
-        })  # fmt: skip
-
-
-@dataclass
-class Run:
-    latencies: list[float] = field(default_factory=list)
-    # binding message → when its backchannel request was sent
-    sent_at: dict[str, float] = field(default_factory=dict)
-    pings: Pings = field(default_factory=Pings)
-    refused_answers: int = 0
-    closed: int = 0
-
-
-def _numbers(index: int) -> tuple[str, date]:
-    """Phone k's number (+32 472 …, apart from the demo world's and ciba_flows' numbers) and
-    birth date (one each, so that each day's national numbers stay few)."""
-    return f"+32472{index:06d}", date(1930, 1, 1) + timedelta(days=index)
-
-
-async def enrol(db: Path, key_file: Path, count: int) -> list[Phone]:
-    """`count` onboarded phones written straight into the sandbox (see the module docstring)."""
-    settings = Settings(db_path=db, demo_rp=False, master_key_file=key_file)
-    keys = [ec.generate_private_key(ec.SECP256R1()) for _ in range(count)]
-    phones: list[Phone] = []
-    async with open_services(settings) as services:
-        for start in range(0, count, ENROL_BATCH):
-            async with services.store.atomic():
-                for index in range(start, min(count, start + ENROL_BATCH)):
-                    number, born = _numbers(index)
-                    person = await services.registers.add_person(
-                        first_names=f"Push{index}", last_name="Tester", birth_date=born,
-                        birth_place="Gent", sex="M" if index % 2 else "F", nationality="BE",
-                        address=Address("Meir 1", "2000", "Antwerpen"), language="nl",
-                        email=f"push{index}@example.be",
-                    )  # fmt: skip
-                    public = (
-                        keys[index]
-                        .public_key()
-                        .public_bytes(
-                            serialization.Encoding.PEM,
-                            serialization.PublicFormat.SubjectPublicKeyInfo,
-                        )
-                    )
-                    identity = await enrol_directly(
-                        services, national_number=person.national_number, phone=number,
-                        code=CODE, device_public_key_pem=public.decode(),
-                    )  # fmt: skip
-                    (device_id,) = await services.store.active_device_ids(identity.identity_id)
-                    phones.append(Phone(number, device_id, keys[index]))
-    return phones
-
-
-def waited_seconds(pid: int) -> float:
-    """How long the process's main thread (its event loop) has waited, runnable, for a core
-    (Linux /proc schedstat): a run on a machine busy with other work shows here."""
-    return int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
-
-
-def rss_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise ValueError("no VmRSS")
-
-
-async def _listen(phone: Phone, ws: aiohttp.ClientWebSocketResponse, run: Run) -> None:
-    """The phone's one task: idle until a frame comes (pings are answered inside receive)."""
-    async for message in ws:
-        if message.type != aiohttp.WSMsgType.TEXT:
-            break
-        data = orjson.loads(message.data)
-        kind = data.get("type")
-        if kind == "request":
-            read = time.perf_counter()
-            request = data["request"]
-            sent = run.sent_at.pop(request["binding_message"], None)
-            if sent is not None:
-                run.latencies.append(read - sent)
-                # A text frame: the server refuses binary ones.
-                await ws.send_str(phone.answer(request["request_id"]).decode())
-        elif kind == "answer_result" and data.get("status") != 200:
-            run.refused_answers += 1
-    run.closed += 1
-
-
-async def connect(
-    session: aiohttp.ClientSession, url: str, phones: list[Phone], run: Run
-) -> list[asyncio.Task[None]]:
-    gate = asyncio.Semaphore(CONNECT_AT_ONCE)
-
-    async def one(phone: Phone) -> asyncio.Task[None]:
-        async with gate:
-            ws = await session.ws_connect(
-                url + LIVE_PATH, headers=phone.headers("GET", LIVE_PATH, b""), autoping=True
-            )
-        phone.ws = ws
-        return asyncio.create_task(_listen(phone, ws, run))
-
-    return list(await asyncio.gather(*(one(p) for p in phones)))
-
-
-class Relying:
-    """The relying party: complete CIBA flows (ping mode) against the server."""
-
-    def __init__(self, session: aiohttp.ClientSession, url: str, auth: str, run: Run) -> None:
-        self.session, self.url, self.auth, self.run = session, url, auth, run
-        self.sent = 0
-
-    async def flow(self, phone: Phone) -> None:
-        self.sent += 1
-        message = f"push {self.sent}"
-        form = {"scope": "openid", "login_hint": phone.number, "binding_message": message,
-                "client_notification_token": "bench-token"}  # fmt: skip
-        headers = {"Authorization": self.auth}
-        self.run.sent_at[message] = time.perf_counter()
-        async with self.session.post(
-            self.url + "/oidc/bc-authorize", data=form, headers=headers
-        ) as response:
-            body = await response.json()
-        assert response.status == 200, body
-        auth_req_id = body["auth_req_id"]
-        await self.run.pings.wait(auth_req_id)
-        form = {"grant_type": "urn:openid:params:grant-type:ciba", "auth_req_id": auth_req_id}
-        async with self.session.post(self.url + "/oidc/token", data=form, headers=headers) as r:
-            assert "id_token" in await r.json()
-
-
-async def closed_loop(
-    relying: Relying, phones: list[Phone], concurrency: int, *, seconds: float, most: int
-) -> tuple[int, float]:
-    """Flows back to back, `concurrency` at a time, for `seconds` or `most` flows: (flows,
-    seconds). Worker w uses phones w, w + concurrency, …: one flow per phone at a time."""
-    done = 0
-    began = time.perf_counter()
-    stop = began + seconds
-
-    async def worker(w: int) -> None:
-        nonlocal done
-        k = w
-        while time.perf_counter() < stop and done < most:
-            await relying.flow(phones[k % len(phones)])
-            done += 1
-            k += concurrency
-
-    await asyncio.gather(*(worker(w) for w in range(min(concurrency, len(phones)))))
-    return done, time.perf_counter() - began
-
-
-async def open_loop(
-    relying: Relying, phones: list[Phone], rate: float, seconds: float, *, poisson: bool
-) -> tuple[int, float]:
-    """Flows started at `rate` per second whatever the server's pace, for `seconds`; each to
-    the next phone in turn. Returns (flows, seconds until the last one completed)."""
-    rng = random.Random(15)
-    loop = asyncio.get_running_loop()
-    tasks: set[asyncio.Task[None]] = set()
-    began = loop.time()
-    at = began
-    n = 0
-    while at - began < seconds:
-        delay = at - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        task = asyncio.create_task(relying.flow(phones[n % len(phones)]))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-        n += 1
-        at += rng.expovariate(rate) if poisson else 1 / rate
-    while tasks:
-        await asyncio.gather(*list(tasks))
-    return n, loop.time() - began
-
-
-async def _probe_lag(lags: list[float], stop: asyncio.Event) -> None:
-    loop = asyncio.get_running_loop()
-    while not stop.is_set():
-        wanted = loop.time() + LAG_PROBE
-        await asyncio.sleep(LAG_PROBE)
-        lags.append(max(0.0, loop.time() - wanted))
 
 
 def _connector() -> aiohttp.TCPConnector:
@@ -383,7 +155,7 @@ async def main(
             rate = rate or figures["max_flows_per_s"] / 2
             lags: list[float] = []
             stop = asyncio.Event()
-            prober = asyncio.create_task(_probe_lag(lags, stop))
+            prober = asyncio.create_task(probe_lag(lags, stop))
             cpu_before = cpu_seconds(server.pid)
             own_before = time.process_time()
             waits_before = waited_seconds(server.pid), waited_seconds(os.getpid())
@@ -428,37 +200,6 @@ async def main(
         server.wait(timeout=30)
         shutil.rmtree(workdir, ignore_errors=True)
     return figures
-
-
-def report(figures: dict[str, float]) -> str:
-    f = figures
-    p99, kib = f["push_p99_ms"], f["kib_per_phone"]
-
-    def goal(met: bool, text: str) -> str:
-        return f"(goal < {text}: {'met' if met else 'NOT met'})"
-
-    rows = [
-        ("phones connected", f"{f['phones']:.0f}"),
-        ("set-up: enrolled in-process / connected", f"{f['enrol_s']:.1f} s / {f['connect_s']:.1f} s"),
-        ("server RSS before / after connecting", f"{f['rss_before_mib']:.1f} / {f['rss_after_mib']:.1f} MiB"),
-        ("memory per connected phone", f"{kib:.1f} KiB " + goal(kib < TARGET_KIB_PER_PHONE, "20 KiB")),
-        ("closed loop: max flows per second", f"{f['max_flows_per_s']:.0f}"),
-        ("  push p50 / p99 at max", f"{f['max_push_p50_ms']:.1f} / {f['max_push_p99_ms']:.1f} ms"),
-        ("open loop: offered flows per second", f"{f['offered_flows_per_s']:.0f} (max: "
-         f"{f['max_flows_per_s']:.0f})"),
-        ("  flows / completed per second", f"{f['flows']:.0f} / {f['flows_per_s']:.0f}"),
-        ("  CPU share of a core: server / this process", f"{f['server_cpu_share']:.2f} / {f['bench_cpu_share']:.2f}"),
-        ("  time waiting for a core: server / this process",
-         f"{f['server_wait_share']:.1%} / {f['bench_wait_share']:.1%}"),
-        ("  push latency p50 / p95", f"{f['push_p50_ms']:.1f} / {f['push_p95_ms']:.1f} ms"),
-        ("  push latency p99", f"{p99:.1f} ms " + goal(p99 < TARGET_P99_MS, "10 ms")),
-        ("  push latency max", f"{f['push_max_ms']:.1f} ms"),
-        ("  this process's loop lag p99", f"{f['bench_lag_p99_ms']:.1f} ms"),
-        ("server RSS at the end", f"{f['rss_end_mib']:.1f} MiB"),
-        ("answers refused / connections closed", f"{f['refused_answers']:.0f} / {f['connections_closed']:.0f}"),
-    ]  # fmt: skip
-    width = max(len(name) for name, _ in rows)
-    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)
 
 
 if __name__ == "__main__":

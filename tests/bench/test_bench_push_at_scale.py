@@ -5,6 +5,7 @@ bench/push_at_scale.py, not asserted here."""
 from __future__ import annotations
 
 from bench import push_at_scale
+from bench.push_report import report
 
 
 async def test_push_benchmark_connects_every_phone_and_reads_every_push() -> None:
@@ -16,5 +17,5 @@ async def test_push_benchmark_connects_every_phone_and_reads_every_push() -> Non
     assert figures["flows"] >= 1 and figures["pushes"] == figures["flows"]
     assert figures["refused_answers"] == 0 and figures["connections_closed"] == 0
     assert figures["max_flows_per_s"] > 0 and figures["rss_after_mib"] > 0
-    table = push_at_scale.report(figures)
+    table = report(figures)
     assert "memory per connected phone" in table and "push latency p99" in table
