@@ -1,6 +1,6 @@
 """Benchmark: push latency with many phones connected (issue #15 item 1).
 
-One real `sleutel serve --no-demo-rp` process (pinned as bench/ciba_flows.py pins a server);
+One real `sleutel serve --no-demo-rp` process (pinned to a core as bench/pinning.py says);
 this process plays the relying party and every phone. Goals: with 10,000 phones holding a live
 WebSocket each and CIBA flows offered at half of the measured maximum rate, push latency p99
 under 10 ms, and under 20 KiB of server memory per connected phone.
