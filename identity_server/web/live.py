@@ -1,6 +1,6 @@
-"""Reaching phones at once: live WebSocket connections per device, and the push events that
-use them, through the event bus so that any process reaches a phone connected to any other;
-CIBA ping/push deliveries run in the background so nobody waits on a client."""
+"""Reaching phones at once: the push events written to the phones' live WebSocket connections
+(held by web/live_hub.py), through the event bus so that any process reaches a phone connected
+to any other; CIBA ping/push deliveries run in the background so nobody waits on a client."""
 
 from __future__ import annotations
 
