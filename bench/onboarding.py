@@ -7,7 +7,7 @@ phones one batch of `--batch` after the other: for each, through the admin API, 
 register picks the national number), an eID card and a bank customer with a digipass; then the
 headless phone (simulator/phone.py) onboards with the bank (SMS code read from the outbox,
 activation with an itsme code). `--concurrency` onboardings run at once (32: with 8, the three
-busy processes, server, its card worker and this one, left the two cores ~15-35 % idle while
+busy processes, server, its card worker and this one, left the two cores 9-38 % idle while
 they waited on each other; run one at a time, wall time equals the CPU spent, so nothing in a
 flow sleeps). BENCH_PROFILE=FILE
 runs the server under cProfile (written to FILE when it stops). Each batch's wall time
